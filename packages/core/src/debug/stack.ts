@@ -1,0 +1,31 @@
+/**
+ * Call traces for reports: the JS stack with the kernel's own frames removed, so what remains is
+ * the module code that called into the kernel (source-mapped back to the module's .ts file).
+ */
+const KERNEL_FRAME = /[\\/](packages[\\/](core|cpu-worker)[\\/]src|\.kernel-image)[\\/]|node:internal|\(native\)|<anonymous>/;
+
+export function module_frames(stack: string | undefined, max = 12): string[] {
+  if (!stack) return [];
+  const out: string[] = [];
+  for (const line of stack.split('\n')) {
+    const l = line.trim();
+    if (!l.startsWith('at ') || KERNEL_FRAME.test(l)) continue;
+    out.push(l.replace(/file:\/\//, ''));
+    if (out.length >= max) break;
+  }
+  return out;
+}
+
+/** Module frames of the current call. */
+export function call_trace(): string[] {
+  return module_frames(new Error().stack);
+}
+
+/** Where the call came from: the first module frame, as "fn (file:line:col)". */
+export function call_site(): string {
+  return call_trace()[0]?.slice(3) ?? '?';
+}
+
+export function trace_lines(frames: string[]): string[] {
+  return frames.length ? [' Call Trace:', ...frames.map((f) => `  ${f}`)] : [];
+}

@@ -1,0 +1,36 @@
+/**
+ * The built-in thread entries: kthreadd's loop, and the trampoline that runs a module's
+ * init/exit as a kernel thread.
+ */
+import { H } from '../memory/layout.ts';
+import { this_cpu } from '../sched/cpu.ts';
+import { prepare_to_wait_chan, finish_wait_chan } from '../sched/sleep.ts';
+import { TASK_INTERRUPTIBLE } from '../sched/state.ts';
+import { kthreadd_chan, kthreadd_serve } from './kthreadd.ts';
+import { get_module, register_builtin } from '../module/registry.ts';
+
+export async function kthreadd(): Promise<number> {
+  const cpu = this_cpu;
+  const w = cpu.mem.i32;
+  for (;;) {
+    const seq = Atomics.load(w, H.REQ_PENDING);
+    kthreadd_serve(cpu.mem);
+    prepare_to_wait_chan(kthreadd_chan(), TASK_INTERRUPTIBLE, 'kthreadd');
+    if (Atomics.load(w, H.REQ_PENDING) === seq) await cpu.schedule();
+    finish_wait_chan();
+  }
+}
+
+/** Runs `fn` ('init' or 'exit') of module `m`; its result is the thread's exit code. */
+export async function module_call(data: { m: number; f: string }): Promise<number> {
+  const mod = get_module(data.m);
+  const fn = mod?.ns[data.f];
+  if (typeof fn !== 'function') return 0;
+  const r = await (fn as () => unknown)();
+  return typeof r === 'number' ? r | 0 : 0;
+}
+
+export function register_kernel_entries(): void {
+  register_builtin('kthreadd', kthreadd);
+  register_builtin('module_call', module_call);
+}

@@ -1,0 +1,208 @@
+/**
+ * kthreadd (PID 2) and its request list. Every thread is created here: a creator (a thread on any
+ * CPU, or the coordinator) fills a request slot in machine memory and rings kthreadd; kthreadd
+ * allocates the thread record, places it on a CPU and completes the request. The new thread stays
+ * stopped (TASK_UNINTERRUPTIBLE, never run) until someone wakes it; its entry and data stay in the
+ * request slot until it first runs on its CPU.
+ *
+ * Request slot life: FREE -> FILLING (creator) -> PENDING (creator) -> ATTACHED (kthreadd, success;
+ * freed by the new thread's CPU) or DONE with ERROR (kthreadd; freed by the creator).
+ */
+import {
+  C, H, NIL, R, REQ_SLOTS, REQ_PAYLOAD_MAX, RS_ATTACHED, RS_DONE, RS_FILLING, RS_FREE, RS_PENDING,
+  T, TASK_COMM_LEN, TF_BOUND, TF_DAEMON, TF_KTHREAD, DEFAULT_PRIO,
+} from '../memory/layout.ts';
+import type { Memory } from '../memory/memory.ts';
+import { wmesgBytes } from '../memory/memory.ts';
+import { encode_payload, decode_payload } from '../shared/marshal.ts';
+import { sq_wakeup } from '../sched/sleepqueue.ts';
+import { TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
+import { EAGAIN, E2BIG, ENOMEM } from '../errno.ts';
+
+export interface CreateRequest {
+  module: number;
+  entry: string;
+  data: unknown;
+  comm: string;
+  /** CPU to bind to, or -1 for kthreadd's choice. */
+  cpu: number;
+  prio?: number;
+  flags?: number;
+  requester?: number;
+}
+
+/** Address of request slot r's STATE word: creators sleep on it. */
+export function request_chan(mem: Memory, r: number): number {
+  return mem.layout.request(r) * 4;
+}
+/** kthreadd sleeps on the header's REQ_PENDING word. */
+export function kthreadd_chan(): number {
+  return H.REQ_PENDING * 4;
+}
+/** Creators waiting for a free request slot sleep here. */
+export function request_free_chan(mem: Memory): number {
+  return mem.layout.reqBase;
+}
+
+/** Claim and fill a request slot. Returns the slot, or a negative errno (-EAGAIN: none free). */
+export function request_fill(mem: Memory, req: CreateRequest): number {
+  const w = mem.i32;
+  let r = NIL;
+  for (let i = 0; i < REQ_SLOTS; i++) {
+    if (Atomics.compareExchange(w, mem.layout.request(i) + R.STATE, RS_FREE, RS_FILLING) === RS_FREE) {
+      r = i;
+      break;
+    }
+  }
+  if (r === NIL) return -EAGAIN;
+  const payload = encode_payload(mem, { e: req.entry, d: req.data });
+  const q = mem.layout.request(r);
+  if (payload.length > REQ_PAYLOAD_MAX) {
+    Atomics.store(w, q + R.STATE, RS_FREE);
+    return -E2BIG;
+  }
+  mem.u8.set(payload, (q + R.PAYLOAD) * 4);
+  w[q + R.PAYLOAD_LEN] = payload.length;
+  w[q + R.MODULE] = req.module;
+  w[q + R.BIND_CPU] = req.cpu;
+  w[q + R.PRIO] = req.prio ?? DEFAULT_PRIO;
+  w[q + R.REQUESTER] = req.requester ?? 0;
+  w[q + R.FLAGS] = req.flags ?? 0;
+  w[q + R.ERROR] = 0;
+  w[q + R.RESULT_SLOT] = NIL;
+  w[q + R.RESULT_PID] = 0;
+  mem.writeString((q + R.COMM) * 4, TASK_COMM_LEN, req.comm);
+  return r;
+}
+
+/** Hand a filled request to kthreadd and ring it. */
+export function request_submit(mem: Memory, r: number): void {
+  const w = mem.i32;
+  const q = mem.layout.request(r);
+  w[q + R.SEQ] = Atomics.add(w, H.REQ_SEQ, 1);
+  Atomics.store(w, q + R.STATE, RS_PENDING);
+  Atomics.add(w, H.REQ_PENDING, 1);
+  sq_wakeup(mem, kthreadd_chan(), 0, TASK_NORMAL, 0);
+}
+
+/** After the request left PENDING: [slot, pid] of the new thread, or [errno, 0]. */
+export function request_result(mem: Memory, r: number): [number, number] {
+  const w = mem.i32;
+  const q = mem.layout.request(r);
+  if (Atomics.load(w, q + R.STATE) === RS_DONE) {
+    const err = w[q + R.ERROR];
+    request_free(mem, r);
+    return [err, 0];
+  }
+  return [w[q + R.RESULT_SLOT], w[q + R.RESULT_PID]];
+}
+
+export function request_free(mem: Memory, r: number): void {
+  Atomics.store(mem.i32, mem.layout.request(r) + R.STATE, RS_FREE);
+  sq_wakeup(mem, request_free_chan(mem), 0, TASK_NORMAL, 0);
+}
+
+/** Entry name and data of a thread's request (read on the thread's CPU at first run). */
+export function request_payload(mem: Memory, r: number): { e: string; d: unknown } {
+  const q = mem.layout.request(r);
+  const at = (q + R.PAYLOAD) * 4;
+  return decode_payload(mem, mem.u8.slice(at, at + mem.i32[q + R.PAYLOAD_LEN])) as { e: string; d: unknown };
+}
+
+/** The CPU with the fewest live threads; ties go round-robin from the last choice. */
+export function select_cpu(mem: Memory): number {
+  const w = mem.i32;
+  const n = mem.nrCpus;
+  const start = (Atomics.add(w, H.PLACE_CURSOR, 1) >>> 0) % n;
+  let best = start;
+  let load = Infinity;
+  for (let k = 0; k < n; k++) {
+    const cpu = (start + k) % n;
+    const l = Atomics.load(w, mem.layout.cpu(cpu) + C.NR_ASSIGNED);
+    if (l < load) {
+      load = l;
+      best = cpu;
+    }
+  }
+  return best;
+}
+
+function alloc_slot(mem: Memory): number {
+  const w = mem.i32;
+  const max = mem.layout.g.maxThreads;
+  const start = w[H.TBL_CURSOR];
+  for (let k = 0; k < max; k++) {
+    const s = (start + k) % max;
+    if (Atomics.load(w, mem.t(s) + T.PID) === 0) {
+      w[H.TBL_CURSOR] = (s + 1) % max;
+      return s;
+    }
+  }
+  return NIL;
+}
+
+/**
+ * Create the thread of request r (kthreadd's work; the coordinator also uses it once, for
+ * kthreadd itself). Returns the new slot or a negative errno.
+ */
+export function create_kthread(mem: Memory, r: number, pid?: number): number {
+  const w = mem.i32;
+  const q = mem.layout.request(r);
+  const slot = alloc_slot(mem);
+  if (slot === NIL) return -ENOMEM;
+  const bind = w[q + R.BIND_CPU];
+  const cpu = bind >= 0 && bind < mem.nrCpus ? bind : select_cpu(mem);
+  const t = mem.t(slot);
+  w.fill(0, t, t + T.WORDS);
+  w[t + T.STATE] = TASK_UNINTERRUPTIBLE;
+  w[t + T.FLAGS] = TF_KTHREAD | (bind >= 0 ? TF_BOUND : 0) | (w[q + R.FLAGS] & TF_DAEMON);
+  w[t + T.PRIO] = w[q + R.PRIO];
+  w[t + T.CPU] = cpu;
+  w[t + T.RQ_NEXT] = NIL;
+  w[t + T.SQ_NEXT] = NIL;
+  w[t + T.MODULE] = w[q + R.MODULE];
+  w[t + T.PAYLOAD] = r;
+  mem.u8.copyWithin((t + T.COMM) * 4, (q + R.COMM) * 4, (q + R.COMM) * 4 + TASK_COMM_LEN);
+  mem.setWmesg(slot, wmesgBytes('kthread'));
+  Atomics.add(w, mem.layout.cpu(cpu) + C.NR_ASSIGNED, 1);
+  const newPid = pid ?? Atomics.add(w, H.NEXT_PID, 1);
+  Atomics.store(w, t + T.PID, newPid);
+  return slot;
+}
+
+/** Complete request r for its creator. */
+function request_complete(mem: Memory, r: number, slot: number): void {
+  const w = mem.i32;
+  const q = mem.layout.request(r);
+  if (slot < 0) {
+    w[q + R.ERROR] = slot;
+    Atomics.store(w, q + R.STATE, RS_DONE);
+  } else {
+    w[q + R.RESULT_SLOT] = slot;
+    w[q + R.RESULT_PID] = w[mem.t(slot) + T.PID];
+    Atomics.store(w, q + R.STATE, RS_ATTACHED);
+  }
+  Atomics.notify(w, q + R.STATE);
+  sq_wakeup(mem, request_chan(mem, r), 0, TASK_NORMAL, 0);
+}
+
+/** One pass over the request list, oldest first. Returns how many requests it served. */
+export function kthreadd_serve(mem: Memory): number {
+  const w = mem.i32;
+  let served = 0;
+  for (;;) {
+    let oldest = NIL;
+    let seq = 0;
+    for (let r = 0; r < REQ_SLOTS; r++) {
+      const q = mem.layout.request(r);
+      if (Atomics.load(w, q + R.STATE) !== RS_PENDING) continue;
+      if (oldest === NIL || w[q + R.SEQ] - seq < 0) {
+        oldest = r;
+        seq = w[q + R.SEQ];
+      }
+    }
+    if (oldest === NIL) return served;
+    request_complete(mem, oldest, create_kthread(mem, oldest));
+    served++;
+  }
+}

@@ -1,0 +1,470 @@
+/**
+ * The coordinator: boots the CPUs (worker threads over one machine memory), loads and removes
+ * modules, reads /proc, drains the kernel log into pino, and shuts the machine down, always.
+ *
+ * The coordinator never runs thread code. It talks to CPUs over comlink (each message also bumps
+ * the CPU's CTL_POSTED and rings its doorbell, so an idle CPU wakes to receive it) and to the
+ * kernel through machine memory: kthreadd requests, wakeups, exit words.
+ */
+import { Worker } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import type pino from 'pino';
+import {
+  C, DEFAULT_GEOMETRY, H, HF_SPINLOCK_DEBUG, MAX_CPUS, R, RS_DONE, RS_PENDING, T, TF_DAEMON,
+  TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED, type MachineGeometry,
+} from '../memory/layout.ts';
+import { Memory, now } from '../memory/memory.ts';
+import { ipi, try_to_wake_up } from '../sched/wake.ts';
+import { TASK_NORMAL, TASK_PARKED, task_state_letter } from '../sched/state.ts';
+import { create_kthread, request_fill, request_result, request_submit, request_free } from '../kthread/kthreadd.ts';
+import { log_drain, type LogRecord, type ReportKind } from '../printk/logbuf.ts';
+import { LOGLEVEL_ERR, LOGLEVEL_INFO, LOGLEVEL_WARNING } from '../printk/levels.ts';
+import { EAGAIN, errname, ETIMEDOUT } from '../errno.ts';
+import { kernel_image, type KernelImage } from './kernel-image.ts';
+import { build_module } from './module-build.ts';
+import { InsmodError, MachineError } from './errors.ts';
+import { log_record } from './logger.ts';
+import { format_kthreads, format_stat, format_modules, type ThreadInfo, type CpuStat } from './proc-files.ts';
+import type { CpuControl } from '../../../cpu-worker/src/control.ts';
+
+export interface BootOptions {
+  /** Number of CPUs, 1..64 (default 4). */
+  cpus?: number;
+  /** Timer ticks per second (default 250). */
+  hz?: number;
+  seed?: number;
+  /** Where kernel log records go; none: kept for dmesg() only. */
+  logger?: pino.Logger | null;
+  /** CONFIG_DEBUG_SPINLOCK checks (default on). */
+  spinlockDebug?: boolean;
+  maxThreads?: number;
+  arenaBytes?: number;
+  logBytes?: number;
+}
+
+export interface ModuleInfo {
+  id: number;
+  name: string;
+  path: string;
+  exports: string[];
+  cpu: number;
+}
+
+export interface ShutdownResult {
+  /** Threads that ignored kthread_should_stop and were terminated with their CPU. */
+  stragglers: string[];
+}
+
+const CONTROL_TIMEOUT_MS = 5000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new MachineError(`${what}: no answer within ${ms} ms (is a CPU spinning?)`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export class Machine {
+  readonly mem: Memory;
+  readonly cpus: number;
+  private readonly workers: Worker[] = [];
+  private readonly control: Comlink.Remote<CpuControl>[] = [];
+  private readonly records: LogRecord[] = [];
+  private readonly modules = new Map<string, ModuleInfo>();
+  private readonly counts = new Map<string, number>();
+  private readonly listeners = new Set<(r: LogRecord) => void>();
+  private nextModuleId = 1;
+  private seq = 0;
+  private drainTimer: NodeJS.Timeout | null = null;
+  private down = false;
+
+  private constructor(
+    mem: Memory,
+    readonly image: KernelImage,
+    private readonly logger: pino.Logger | null,
+  ) {
+    this.mem = mem;
+    this.cpus = mem.nrCpus;
+  }
+
+  /** Boot a machine: memory, CPUs, kthreadd. */
+  static async boot(o: BootOptions = {}): Promise<Machine> {
+    const cpus = o.cpus ?? 4;
+    const hz = o.hz ?? 250;
+    if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) {
+      throw new MachineError(`cpus must be an integer from 1 to ${MAX_CPUS}, got ${cpus}`);
+    }
+    if (!Number.isInteger(hz) || hz < 1 || hz > 10000) {
+      throw new MachineError(`hz must be an integer from 1 to 10000, got ${hz}`);
+    }
+    const geometry: MachineGeometry = {
+      cpus,
+      maxThreads: o.maxThreads ?? DEFAULT_GEOMETRY.maxThreads,
+      logBytes: o.logBytes ?? DEFAULT_GEOMETRY.logBytes,
+      arenaBytes: o.arenaBytes ?? DEFAULT_GEOMETRY.arenaBytes,
+    };
+    const image = await kernel_image();
+    const mem = Memory.create(geometry, hz, o.seed ?? 0);
+    if (o.spinlockDebug ?? true) mem.i32[H.FLAGS] |= HF_SPINLOCK_DEBUG;
+    const m = new Machine(mem, image, o.logger ?? null);
+    m.drainTimer = setInterval(() => m.drain(), 10);
+    try {
+      for (let cpu = 0; cpu < cpus; cpu++) m.startCpu(cpu, geometry);
+      await withTimeout(Promise.all(m.control.map((c) => c.ping())), 30000, 'boot');
+      m.startKthreadd();
+    } catch (e) {
+      await m.kill();
+      throw e;
+    }
+    m.klog(LOGLEVEL_INFO, `booted ${cpus} CPUs, HZ=${hz}`);
+    return m;
+  }
+
+  private startCpu(cpu: number, geometry: MachineGeometry): void {
+    const worker = new Worker(this.image.cpuEntry, { workerData: { sab: this.mem.sab, geometry, cpu } });
+    worker.on('error', (e) => {
+      this.klog(0, `CPU ${cpu} crashed: ${e instanceof Error ? e.stack : String(e)}`, 'oops');
+    });
+    const ep = nodeEndpoint(worker as never);
+    const w = this.mem.i32;
+    const posted = this.mem.layout.cpu(cpu) + C.CTL_POSTED;
+    const mem = this.mem;
+    const ringing: Comlink.Endpoint = {
+      postMessage(msg: unknown, transfer?: never[]) {
+        Atomics.add(w, posted, 1);
+        ep.postMessage(msg, transfer);
+        ipi(mem, cpu);
+      },
+      addEventListener: ep.addEventListener.bind(ep),
+      removeEventListener: ep.removeEventListener.bind(ep),
+    };
+    this.workers.push(worker);
+    this.control.push(Comlink.wrap<CpuControl>(ringing));
+  }
+
+  private startKthreadd(): void {
+    const mem = this.mem;
+    const r = request_fill(mem, { module: 0, entry: '@kthreadd', data: null, comm: 'kthreadd', cpu: 0, flags: TF_DAEMON });
+    const slot = create_kthread(mem, r, 2);
+    mem.i32[mem.layout.request(r) + R.RESULT_SLOT] = slot;
+    Atomics.store(mem.i32, mem.layout.request(r) + R.STATE, 4 /* RS_ATTACHED */);
+    mem.i32[H.KTHREADD_SLOT] = slot;
+    this.wake(slot);
+  }
+
+  /* ------------------------------------------------------------------ logging */
+
+  /** Move records from the kernel log buffer to dmesg and pino. */
+  drain(): void {
+    log_drain(this.mem, (r) => this.accept(r));
+  }
+
+  private accept(r: LogRecord): void {
+    r.seq = ++this.seq;
+    this.records.push(r);
+    if (r.report) this.counts.set(r.report, (this.counts.get(r.report) ?? 0) + 1);
+    if (this.logger) log_record(this.logger, r);
+    for (const l of this.listeners) l(r);
+  }
+
+  /** A record from the coordinator itself (cpu -1). */
+  klog(level: number, msg: string, report?: ReportKind, fields?: Record<string, unknown>): void {
+    this.drain();
+    this.accept({
+      seq: 0, level, cpu: -1, pid: 0, comm: 'kmodel', uptime: (now() - this.mem.bootTime) / 1000, msg,
+      ...(report ? { report } : {}), ...(fields ? { fields } : {}),
+    });
+  }
+
+  /** Every record so far (the kernel log). */
+  dmesg(): LogRecord[] {
+    this.drain();
+    return this.records.slice();
+  }
+
+  /** Kernel reports so far, optionally of one kind. */
+  reports(kind?: ReportKind): LogRecord[] {
+    return this.dmesg().filter((r) => r.report && (!kind || r.report === kind));
+  }
+
+  /** Report counts by kind. */
+  reportCounts(): Record<string, number> {
+    this.drain();
+    return Object.fromEntries(this.counts);
+  }
+
+  /** Call `fn` for every record from now on; returns the unsubscribe function. */
+  onLog(fn: (r: LogRecord) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Resolve with the first record (already logged or future) that matches; reject after `timeoutMs`. */
+  waitForLog(match: RegExp | ((r: LogRecord) => boolean), timeoutMs = 10000): Promise<LogRecord> {
+    const test = typeof match === 'function' ? match : (r: LogRecord) => match.test(r.msg);
+    const hit = this.dmesg().find(test);
+    if (hit) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new MachineError(`no log record matching ${String(match)} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.onLog((r) => {
+        if (!test(r)) return;
+        clearTimeout(timer);
+        off();
+        resolve(r);
+      });
+    });
+  }
+
+  /** Poll `cond` until it holds; reject after `timeoutMs`. */
+  async waitFor(cond: () => boolean, timeoutMs = 10000, what = 'condition'): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!cond()) {
+      if (Date.now() > end) throw new MachineError(`${what} did not hold within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 5));
+      this.drain();
+    }
+  }
+
+  /* ------------------------------------------------------------------ threads */
+
+  private wake(slot: number): void {
+    Atomics.or(this.mem.i32, this.mem.t(slot) + T.FLAGS, TF_STARTED);
+    try_to_wake_up(this.mem, slot, TASK_NORMAL);
+  }
+
+  /** Wait until word `i` no longer holds `value`; false on timeout. */
+  private async waitWhile(i: number, value: number, timeoutMs: number): Promise<boolean> {
+    const w = this.mem.i32;
+    const end = Date.now() + timeoutMs;
+    while (Atomics.load(w, i) === value) {
+      const left = end - Date.now();
+      if (left <= 0) return false;
+      const r = Atomics.waitAsync(w, i, value, Math.min(left, 50));
+      if (r.async) await r.value;
+      this.drain();
+    }
+    return true;
+  }
+
+  /** Create a thread through kthreadd, from the coordinator. Returns [slot, pid]. */
+  private async createThread(module: number, entry: string, data: unknown, comm: string, cpu: number): Promise<[number, number]> {
+    const mem = this.mem;
+    let r = -EAGAIN;
+    for (let tries = 0; r === -EAGAIN && tries < 1000; tries++) {
+      r = request_fill(mem, { module, entry, data, comm, cpu });
+      if (r === -EAGAIN) await new Promise((res) => setTimeout(res, 5));
+    }
+    if (r < 0) throw new MachineError(`kthreadd: cannot queue a request (${errname(r)})`);
+    request_submit(mem, r);
+    const state = mem.layout.request(r) + R.STATE;
+    if (!(await this.waitWhile(state, RS_PENDING, CONTROL_TIMEOUT_MS))) {
+      throw new MachineError('kthreadd did not answer (is CPU 0 spinning?)');
+    }
+    const [slot, pid] = request_result(mem, r);
+    if (slot < 0) throw new MachineError(`kthreadd: cannot create ${comm} (${errname(slot)})`);
+    return [slot, pid];
+  }
+
+  /** Run module `m`'s `fn` as a kernel thread on its home CPU; its return value. */
+  private async moduleCall(m: ModuleInfo, fn: 'init' | 'exit', timeoutMs: number): Promise<number> {
+    const [slot] = await this.createThread(m.id, '@module_call', { m: m.id, f: fn }, fn === 'init' ? 'insmod' : 'rmmod', m.cpu);
+    this.wake(slot);
+    const exited = this.mem.t(slot) + T.EXITED;
+    if (!(await this.waitWhile(exited, 0, timeoutMs))) return -ETIMEDOUT;
+    const code = this.mem.i32[this.mem.t(slot) + T.EXIT_CODE];
+    Atomics.store(this.mem.i32, this.mem.t(slot) + T.PID, 0);
+    return code;
+  }
+
+  /* ------------------------------------------------------------------ modules */
+
+  /**
+   * Load a module on every CPU, then run its init() as a kernel thread on CPU `cpu` (default 0).
+   * Throws InsmodError (one line: what and where) if it does not load or init fails.
+   */
+  async insmod(path: string, o: { cpu?: number; initTimeoutMs?: number } = {}): Promise<ModuleInfo> {
+    this.checkUp();
+    const built = await build_module(this.image, path);
+    if (this.modules.has(built.name)) {
+      throw new InsmodError(`insmod: ${path}: module ${built.name} is already loaded (-EEXIST)`, -17, built.name);
+    }
+    const cpu = o.cpu ?? 0;
+    const m: ModuleInfo = { id: this.nextModuleId++, name: built.name, path: built.path, exports: built.exports, cpu };
+    const results = await withTimeout(
+      Promise.all(this.control.map((c) => c.loadModule(m.id, m.name, m.path, built.url))),
+      CONTROL_TIMEOUT_MS * 2, `insmod ${m.name}`,
+    );
+    const failed = results.find((r) => !r.ok);
+    if (failed) {
+      await Promise.all(this.control.map((c) => c.unloadModule(m.id)));
+      throw new InsmodError(`insmod: ${path}: module top level failed: ${failed.error}`, -8, m.name);
+    }
+    this.modules.set(m.name, m);
+    const code = await this.moduleCall(m, 'init', o.initTimeoutMs ?? 60000);
+    this.drain();
+    if (code < 0) {
+      this.modules.delete(m.name);
+      await Promise.all(this.control.map((c) => c.unloadModule(m.id)));
+      const why = code === -ETIMEDOUT ? 'init() did not return within its timeout' : `init() failed with ${errname(code)}`;
+      this.klog(LOGLEVEL_ERR, `insmod: ${m.name}: ${why}`);
+      throw new InsmodError(`insmod: ${path}: ${why}`, code, m.name);
+    }
+    this.klog(LOGLEVEL_INFO, `insmod: ${m.name} loaded`);
+    return m;
+  }
+
+  /** Run the module's exit() as a kernel thread, then forget its /proc files and zombies. */
+  async rmmod(name: string, o: { exitTimeoutMs?: number } = {}): Promise<void> {
+    const m = this.modules.get(name);
+    if (!m) throw new MachineError(`rmmod: ${name}: module not loaded (loaded: ${[...this.modules.keys()].join(', ') || 'none'})`);
+    this.modules.delete(name);
+    if (m.exports.includes('exit')) {
+      const code = await this.moduleCall(m, 'exit', o.exitTimeoutMs ?? 30000);
+      if (code === -ETIMEDOUT) this.klog(LOGLEVEL_ERR, `rmmod: ${name}: exit() did not return`, 'bug', { bug: 'rmmod_timeout' });
+    }
+    try {
+      await withTimeout(Promise.all(this.control.map((c) => c.unloadModule(m.id))), CONTROL_TIMEOUT_MS, `rmmod ${name}`);
+    } catch (e) {
+      this.klog(LOGLEVEL_WARNING, (e as Error).message);
+    }
+    const live = this.ps().filter((t) => t.module === name && !t.exited);
+    if (live.length) {
+      this.klog(LOGLEVEL_WARNING, `rmmod: ${name}: threads still running after exit(): ${live.map((t) => `${t.comm}/${t.pid}`).join(', ')}`, 'warn', {
+        threads: live.map((t) => t.pid),
+      });
+    }
+    for (const t of this.ps()) {
+      if (t.module === name && t.exited) Atomics.store(this.mem.i32, this.mem.t(t.slot) + T.PID, 0);
+    }
+    this.klog(LOGLEVEL_INFO, `rmmod: ${name} removed`);
+  }
+
+  loadedModules(): ModuleInfo[] {
+    return [...this.modules.values()];
+  }
+
+  /** Threads of module `name` that have not exited. */
+  liveThreads(name: string): ThreadInfo[] {
+    return this.ps().filter((t) => t.module === name && !t.exited);
+  }
+
+  /* ------------------------------------------------------------------ /proc */
+
+  /** The thread table. */
+  ps(): ThreadInfo[] {
+    const mem = this.mem;
+    const w = mem.i32;
+    const names = new Map([...this.modules.values()].map((m) => [m.id, m.name]));
+    const out: ThreadInfo[] = [];
+    for (let s = 0; s < mem.layout.g.maxThreads; s++) {
+      const t = mem.t(s);
+      const pid = Atomics.load(w, t + T.PID);
+      if (pid === 0) continue;
+      const state = Atomics.load(w, t + T.STATE);
+      const exited = Atomics.load(w, t + T.EXITED) === 1;
+      out.push({
+        pid, slot: s, comm: mem.comm(s), state: task_state_letter(state, exited), exited,
+        cpu: w[t + T.CPU], prio: w[t + T.PRIO], wchan: state === 0 || exited ? '-' : mem.wmesg(s) || '-',
+        module: names.get(w[t + T.MODULE]) ?? (w[t + T.MODULE] === 0 ? 'kernel' : `#${w[t + T.MODULE]}`),
+        exitCode: exited ? w[t + T.EXIT_CODE] : null,
+        runtimeMs: mem.f64[(t + T.RUNTIME_F64) >> 1], switches: w[t + T.NVCSW],
+      });
+    }
+    return out.sort((a, b) => a.pid - b.pid);
+  }
+
+  cpuStats(): CpuStat[] {
+    const mem = this.mem;
+    const out: CpuStat[] = [];
+    for (let c = 0; c < this.cpus; c++) {
+      const b = mem.layout.cpu(c);
+      const idleNow = Atomics.load(mem.i32, b + C.CURRENT) === -1 ? now() - mem.f64[(b + C.IDLE_SINCE_F64) >> 1] : 0;
+      out.push({
+        cpu: c, busyMs: mem.f64[(b + C.BUSY_F64) >> 1], idleMs: mem.f64[(b + C.IDLE_F64) >> 1] + idleNow,
+        switches: Atomics.load(mem.i32, b + C.NR_SWITCHES), running: Atomics.load(mem.i32, b + C.NR_RUNNING),
+      });
+    }
+    return out;
+  }
+
+  /** Read a /proc file: the kernel's own, or one a module created. */
+  async readProc(path: string): Promise<string> {
+    const name = path.replace(/^\/?proc\//, '').replace(/^\//, '');
+    if (name === 'kthreads') return format_kthreads(this.ps());
+    if (name === 'stat') return format_stat(this.cpuStats());
+    if (name === 'modules') return format_modules(this.loadedModules());
+    this.checkUp();
+    const answers = await withTimeout(Promise.all(this.control.map((c) => c.readProc(name))), CONTROL_TIMEOUT_MS, `cat /proc/${name}`);
+    this.drain();
+    for (const a of answers) {
+      if (a === null) continue;
+      if (typeof a === 'object') throw new MachineError(`/proc/${name}: show function threw: ${a.error}`);
+      return a;
+    }
+    throw new MachineError(`/proc/${name}: no such file`);
+  }
+
+  /* ------------------------------------------------------------------ shutdown */
+
+  private checkUp(): void {
+    if (this.down) throw new MachineError('the machine is shut down');
+  }
+
+  /**
+   * rmmod every module, stop every remaining thread, terminate the CPUs. Always completes:
+   * threads that ignore kthread_should_stop are named in a warning and die with their CPU.
+   */
+  async shutdown(o: { graceMs?: number } = {}): Promise<ShutdownResult> {
+    if (this.down) return { stragglers: [] };
+    for (const name of [...this.modules.keys()].reverse()) {
+      try {
+        await this.rmmod(name, { exitTimeoutMs: o.graceMs ?? 5000 });
+      } catch (e) {
+        this.klog(LOGLEVEL_ERR, `shutdown: rmmod ${name}: ${(e as Error).message}`);
+      }
+    }
+    const w = this.mem.i32;
+    const live = this.ps().filter((t) => !t.exited && !(w[this.mem.t(t.slot) + T.FLAGS] & TF_DAEMON));
+    for (const t of live) {
+      Atomics.or(w, this.mem.t(t.slot) + T.FLAGS, TF_SHOULD_STOP | TF_STARTED);
+      Atomics.and(w, this.mem.t(t.slot) + T.FLAGS, ~TF_SHOULD_PARK);
+      try_to_wake_up(this.mem, t.slot, TASK_NORMAL | TASK_PARKED);
+    }
+    const end = Date.now() + (o.graceMs ?? 1500);
+    const stragglers: string[] = [];
+    for (const t of live) {
+      const ok = await this.waitWhile(this.mem.t(t.slot) + T.EXITED, 0, Math.max(0, end - Date.now()));
+      if (!ok && Atomics.load(w, this.mem.t(t.slot) + T.PID) === t.pid) stragglers.push(`${t.comm}/${t.pid}`);
+    }
+    if (stragglers.length) {
+      this.klog(LOGLEVEL_WARNING, `shutdown: ${stragglers.length} thread(s) did not stop and were terminated with their CPU: ${stragglers.join(', ')} (do they check kthread_should_stop()?)`, 'warn', {
+        stragglers,
+      });
+    }
+    this.klog(LOGLEVEL_INFO, 'shutdown: CPUs halted');
+    await this.kill();
+    return { stragglers };
+  }
+
+  private async kill(): Promise<void> {
+    this.down = true;
+    Atomics.store(this.mem.i32, H.SHUTDOWN, 1);
+    await Promise.all(this.workers.map((wk) => wk.terminate()));
+    if (this.drainTimer) clearInterval(this.drainTimer);
+    this.drainTimer = null;
+    this.drain();
+    this.logger?.flush?.();
+  }
+
+  get isDown(): boolean {
+    return this.down;
+  }
+}
+

@@ -1,0 +1,81 @@
+/**
+ * Turning a module file (anywhere on disk) into kernel text: esbuild bundles it with its own
+ * imports and links `@kmodel/core/*` to the running kernel image. Done once, in the coordinator;
+ * every CPU then imports the same plain-JS file.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
+import { IMPORT_PATHS, type KernelImage } from './kernel-image.ts';
+import { InsmodError } from './errors.ts';
+import { ENOENT, ENOEXEC } from '../errno.ts';
+
+export interface BuiltModule {
+  name: string;
+  path: string;
+  url: string;
+  exports: string[];
+}
+
+/** The module's name: its file name without extension, as Linux names modules. */
+export function module_name(path: string): string {
+  return basename(path, extname(path)).replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+export async function build_module(image: KernelImage, file: string): Promise<BuiltModule> {
+  const path = resolve(file);
+  const name = module_name(path);
+  if (!existsSync(path)) {
+    throw new InsmodError(`insmod: ${file}: no such file`, -ENOENT, name);
+  }
+  const link: esbuild.Plugin = {
+    name: 'kmodel-core',
+    setup(b) {
+      b.onResolve({ filter: /^@kmodel\/core(\/.*)?$/ }, (args) => {
+        const entry = IMPORT_PATHS[args.path];
+        if (!entry) {
+          return { errors: [{ text: `unknown import '${args.path}'; available: ${Object.keys(IMPORT_PATHS).join(', ')}` }] };
+        }
+        return { path: pathToFileURL(image.entry(entry)).href, external: true };
+      });
+    },
+  };
+  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
+  try {
+    result = await esbuild.build({
+      entryPoints: [path],
+      bundle: true,
+      write: false,
+      metafile: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      sourcemap: 'inline',
+      outfile: join(image.dir, 'modules', `${name}.mjs`),
+      logLevel: 'silent',
+      plugins: [link],
+    });
+  } catch (e) {
+    const errors = (e as esbuild.BuildFailure).errors ?? [];
+    const first = errors[0];
+    const where = first?.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : '';
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+    throw new InsmodError(
+      `insmod: ${file}: does not compile: ${where}${first?.text ?? (e as Error).message}${more}`, -ENOEXEC, name,
+    );
+  }
+  const out = result.outputFiles[0];
+  const meta = Object.values(result.metafile.outputs)[0];
+  const hash = createHash('sha256').update(out.contents).digest('hex').slice(0, 12);
+  const dir = join(image.dir, 'modules');
+  mkdirSync(dir, { recursive: true });
+  const target = join(dir, `${name}-${hash}.mjs`);
+  if (!existsSync(target)) writeFileSync(target, out.contents);
+  const exports = meta?.exports ?? [];
+  if (!exports.includes('init')) {
+    throw new InsmodError(`insmod: ${file}: no exported init(); a module exports \`async function init()\``, -ENOEXEC, name);
+  }
+  return { name, path, url: pathToFileURL(target).href, exports };
+}

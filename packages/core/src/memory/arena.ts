@@ -1,0 +1,101 @@
+/**
+ * The arena: machine memory for modules' shared data, handed out by a bump allocator, and the
+ * symbol table that makes a declaration by name return the same memory on every CPU.
+ *
+ * Invariants (under the arena LOCK): BRK only grows; memory is never reused, so a fresh
+ * allocation is already zero. Every symbol's object is preceded by two words: its size in bytes
+ * and its kind code, so a second declaration with another shape is caught.
+ */
+import { A, SYM, SYM_SLOTS, align } from './layout.ts';
+import type { Memory } from './memory.ts';
+import { raw_spin_lock, raw_spin_unlock } from '../sched/rawlock.ts';
+
+export class ArenaError extends Error {}
+
+function brk_alloc(mem: Memory, bytes: number, alignment: number): number {
+  const w = mem.i32;
+  const a = mem.layout.arena;
+  const start = w[a + A.BRK] || mem.layout.heapBase;
+  const at = align(start, alignment);
+  if (at + bytes > mem.layout.heapEnd) {
+    throw new ArenaError(
+      `machine memory exhausted: ${bytes} bytes requested, ${mem.layout.heapEnd - start} left in the ` +
+        `arena; declare smaller shared objects or boot with a larger arena`,
+    );
+  }
+  w[a + A.BRK] = at + bytes;
+  return at;
+}
+
+/** Anonymous shared memory (zeroed). Returns its machine address. */
+export function arena_alloc(mem: Memory, bytes: number, alignment = 8): number {
+  const w = mem.i32;
+  raw_spin_lock(w, mem.layout.arena + A.LOCK);
+  try {
+    return brk_alloc(mem, bytes, alignment);
+  } finally {
+    raw_spin_unlock(w, mem.layout.arena + A.LOCK);
+  }
+}
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 1; // never 0: 0 marks an empty slot
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The shared object named `key`: created zeroed (then `init` runs, still under the lock) by the
+ * first CPU to declare it, found by every later one.
+ */
+export function shared_symbol(
+  mem: Memory, key: string, bytes: number, kind: number, init?: (addr: number) => void,
+): number {
+  const w = mem.i32;
+  const lock = mem.layout.arena + A.LOCK;
+  const hash = fnv1a(key);
+  const name = encoder.encode(key);
+  raw_spin_lock(w, lock);
+  try {
+    for (let n = 0, i = hash >>> 0; n < SYM_SLOTS; n++, i++) {
+      const s = mem.layout.sym(i & (SYM_SLOTS - 1));
+      if (w[s + SYM.HASH] === 0) {
+        const nameAt = brk_alloc(mem, name.length, 1);
+        mem.u8.set(name, nameAt);
+        const hdr = brk_alloc(mem, 8 + bytes, 8);
+        w[hdr >> 2] = bytes;
+        w[(hdr >> 2) + 1] = kind;
+        const addr = hdr + 8;
+        init?.(addr);
+        w[s + SYM.ADDR] = addr;
+        w[s + SYM.NAME] = nameAt;
+        w[s + SYM.NAME_LEN] = name.length;
+        w[s + SYM.HASH] = hash;
+        return addr;
+      }
+      if (w[s + SYM.HASH] !== hash || w[s + SYM.NAME_LEN] !== name.length) continue;
+      const at = w[s + SYM.NAME];
+      let same = true;
+      for (let k = 0; k < name.length && same; k++) same = mem.u8[at + k] === name[k];
+      if (!same) continue;
+      const addr = w[s + SYM.ADDR];
+      const hsize = w[(addr >> 2) - 2];
+      const hkind = w[(addr >> 2) - 1];
+      if (hsize !== bytes || hkind !== kind) {
+        throw new ArenaError(
+          `shared object '${key}' is already declared as a different kind or size ` +
+            `(${hsize} bytes, kind ${hkind}; now ${bytes} bytes, kind ${kind}): use one declaration`,
+        );
+      }
+      return addr;
+    }
+    throw new ArenaError(`shared symbol table full (${SYM_SLOTS} names)`);
+  } finally {
+    raw_spin_unlock(w, lock);
+  }
+}

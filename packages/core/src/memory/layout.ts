@@ -1,0 +1,215 @@
+/**
+ * The machine's memory map: every offset and record size of the one SharedArrayBuffer that all
+ * CPUs map. Nothing else in the kernel computes an offset by hand; it asks this module.
+ *
+ * Invariants:
+ *  - All fields are 32-bit words (Int32Array index) unless named *_F64, which are 8-byte aligned
+ *    doubles (Float64Array index = word index / 2).
+ *  - A "slot" is an index into the thread table; the value NIL (-1) means "no slot" in every link.
+ *  - Machine addresses are byte offsets into the buffer; address 0 is never a valid object.
+ */
+
+export const MAGIC = 0x6b6d6f64; // 'kmod'
+export const LAYOUT_VERSION = 1;
+export const NIL = -1;
+
+export const MAX_CPUS = 64;
+export const MAX_PRIO = 140; // 0..99 realtime, 100..139 normal; lower runs first
+export const DEFAULT_PRIO = 120;
+export const PRIO_BITMAP_WORDS = Math.ceil(MAX_PRIO / 32);
+export const TASK_COMM_LEN = 16;
+export const WMESG_LEN = 16;
+
+/** Header, at address 0. */
+export const H = {
+  MAGIC: 0,
+  VERSION: 1,
+  NR_CPUS: 2,
+  HZ: 3,
+  NEXT_PID: 4,
+  MAX_THREADS: 5,
+  SHUTDOWN: 6,
+  KTHREADD_SLOT: 7,
+  REQ_PENDING: 8, // doorbell word kthreadd sleeps on; bumped by every request
+  REQ_SEQ: 9,
+  TBL_CURSOR: 10,
+  PLACE_CURSOR: 11,
+  SEED: 12,
+  FLAGS: 13,
+  BOOT_TIME_F64: 16,
+  WORDS: 32,
+} as const;
+
+/** Header FLAGS bits. */
+export const HF_SPINLOCK_DEBUG = 1 << 0;
+
+/** Per-CPU block. */
+export const C = {
+  DOORBELL: 0, // bumped by every IPI; the idle loop Atomics.waits on it
+  IDLE: 1, // 1 while the CPU sleeps in its idle loop
+  CURRENT: 2, // slot of the running thread, NIL when idle
+  NR_RUNNING: 3, // threads on this run queue (not counting the running one)
+  NR_ASSIGNED: 4, // live threads homed on this CPU (placement load)
+  NR_SWITCHES: 5,
+  CTL_POSTED: 6, // control messages the coordinator posted
+  CTL_SEEN: 7, // control messages this CPU received
+  RQ_LOCK: 8,
+  ONLINE: 9,
+  BUSY_F64: 10,
+  IDLE_F64: 12,
+  IDLE_SINCE_F64: 14, // when the current idle period began (CURRENT = NIL)
+  BITMAP: 16, // PRIO_BITMAP_WORDS words: bit p set <=> queue p non-empty
+  HEAD: 24,
+  TAIL: 24 + MAX_PRIO,
+  WORDS: 24 + 2 * MAX_PRIO,
+} as const;
+
+/** Thread record (the task_struct fields other CPUs need to see). */
+export const T = {
+  PID: 0, // 0: free slot
+  STATE: 1, // TASK_* bits
+  FLAGS: 2, // TF_* bits
+  PRIO: 3,
+  CPU: 4,
+  ON_RQ: 5, // 1 while queued or running
+  RQ_NEXT: 6,
+  WCHAN: 7, // address slept on, 0 when not on a sleep queue
+  SQ_NEXT: 8,
+  WAIT_RESULT: 9,
+  EXIT_CODE: 10,
+  EXITED: 11, // 0 alive, 1 exited: the exit message; stoppers sleep on its address
+  PARKED: 12, // 1 once parked: kthread_park's completion
+  MODULE: 13,
+  PAYLOAD: 14, // kthreadd request slot holding entry + data until first run
+  SIGPENDING: 15,
+  NVCSW: 16,
+  RUNTIME_F64: 18,
+  COMM: 24, // TASK_COMM_LEN bytes
+  WMESG: 28, // WMESG_LEN bytes: the wait channel's name
+  WORDS: 32,
+} as const;
+
+/** Thread FLAGS bits. */
+export const TF_SHOULD_STOP = 1 << 0;
+export const TF_SHOULD_PARK = 1 << 1;
+export const TF_STARTED = 1 << 2; // woken at least once (kthread_bind no longer allowed)
+export const TF_STOPPING = 1 << 3; // a kthread_stop is under way (a second one is misuse)
+export const TF_KTHREAD = 1 << 4;
+export const TF_BOUND = 1 << 5;
+export const TF_DAEMON = 1 << 6; // kthreadd: not stopped at shutdown, not counted as a module thread
+
+/** Sleep-queue hash bucket. */
+export const SQ = { LOCK: 0, HEAD: 1, WORDS: 2 } as const;
+export const SQ_BUCKETS = 256;
+
+/** kthreadd request slot. */
+export const R = {
+  STATE: 0,
+  SEQ: 1,
+  MODULE: 2,
+  BIND_CPU: 3,
+  PRIO: 4,
+  REQUESTER: 5,
+  RESULT_SLOT: 6,
+  RESULT_PID: 7,
+  PAYLOAD_LEN: 8,
+  ERROR: 9,
+  FLAGS: 10,
+  COMM: 12, // TASK_COMM_LEN bytes
+  PAYLOAD: 16, // word index where payload bytes start
+} as const;
+export const REQ_SLOTS = 128;
+export const REQ_BYTES = 8192;
+export const REQ_PAYLOAD_MAX = REQ_BYTES - R.PAYLOAD * 4;
+export const RS_FREE = 0;
+export const RS_FILLING = 1;
+export const RS_PENDING = 2;
+export const RS_DONE = 3;
+export const RS_ATTACHED = 4; // done; payload kept until the new thread first runs
+
+/** Kernel log ring (printk buffer). */
+export const L = { LOCK: 0, HEAD: 1, TAIL: 2, DROPPED: 3, SEQ: 4, WAITING: 5, WORDS: 8 } as const;
+
+/** Arena header and shared-symbol table. */
+export const A = { LOCK: 0, BRK: 1, WORDS: 4 } as const;
+export const SYM = { HASH: 0, ADDR: 1, NAME: 2, NAME_LEN: 3, WORDS: 4 } as const;
+export const SYM_SLOTS = 4096;
+
+export interface MachineGeometry {
+  cpus: number;
+  maxThreads: number;
+  logBytes: number;
+  arenaBytes: number;
+}
+
+export const DEFAULT_GEOMETRY: Omit<MachineGeometry, 'cpus'> = {
+  maxThreads: 4096,
+  logBytes: 4 << 20,
+  arenaBytes: 16 << 20,
+};
+
+/** Byte offsets of every region, derived from the geometry. */
+export class Layout {
+  readonly header = 0;
+  readonly cpuBase: number;
+  readonly threadBase: number;
+  readonly sqBase: number;
+  readonly reqBase: number;
+  readonly logBase: number;
+  readonly logData: number;
+  readonly arenaBase: number;
+  readonly symBase: number;
+  readonly heapBase: number;
+  readonly heapEnd: number;
+  readonly bytes: number;
+
+  constructor(readonly g: MachineGeometry) {
+    let at = H.WORDS * 4;
+    this.cpuBase = at;
+    at += g.cpus * C.WORDS * 4;
+    this.threadBase = at;
+    at += g.maxThreads * T.WORDS * 4;
+    this.sqBase = at;
+    at += SQ_BUCKETS * SQ.WORDS * 4;
+    this.reqBase = align(at, 64);
+    at = this.reqBase + REQ_SLOTS * REQ_BYTES;
+    this.logBase = at;
+    this.logData = at + L.WORDS * 4;
+    at = this.logData + g.logBytes;
+    this.arenaBase = align(at, 64);
+    this.symBase = this.arenaBase + A.WORDS * 4;
+    this.heapBase = align(this.symBase + SYM_SLOTS * SYM.WORDS * 4, 64);
+    this.heapEnd = this.arenaBase + g.arenaBytes;
+    this.bytes = this.heapEnd;
+  }
+
+  /** Word index of CPU `cpu`'s block. */
+  cpu(cpu: number): number {
+    return (this.cpuBase >> 2) + cpu * C.WORDS;
+  }
+  /** Word index of thread record `slot`. */
+  thread(slot: number): number {
+    return (this.threadBase >> 2) + slot * T.WORDS;
+  }
+  /** Word index of sleep-queue bucket `b`. */
+  bucket(b: number): number {
+    return (this.sqBase >> 2) + b * SQ.WORDS;
+  }
+  /** Word index of kthreadd request slot `r`. */
+  request(r: number): number {
+    return (this.reqBase + r * REQ_BYTES) >> 2;
+  }
+  get log(): number {
+    return this.logBase >> 2;
+  }
+  get arena(): number {
+    return this.arenaBase >> 2;
+  }
+  sym(i: number): number {
+    return (this.symBase >> 2) + i * SYM.WORDS;
+  }
+}
+
+export function align(n: number, a: number): number {
+  return (n + a - 1) & ~(a - 1);
+}

@@ -1,0 +1,140 @@
+/**
+ * The kernel log buffer: a ring of variable-length records in machine memory. Every CPU appends
+ * (printk) under the ring's lock; the coordinator alone consumes, then hands the records to pino.
+ * A CPU that blocks in Atomics.wait or is terminated loses nothing it already logged.
+ *
+ * Record: 8 words of header, then UTF-8 text "comm\0msg\0fields-json", padded to 8 bytes.
+ *   [0] length in bytes (header included); a PAD record fills the tail end of the ring
+ *   [1] level (KERN_* number)   [2] cpu   [3] pid   [4] report kind code   [5] text bytes
+ *   [6..7] uptime in seconds (float64)
+ * Invariants: HEAD and TAIL are byte counters (mod 2^32); 0 <= HEAD - TAIL <= size; a record
+ * never wraps (PAD instead). When the ring is full, writers wait for the consumer: nothing is
+ * dropped unless the consumer is gone for good (then DROPPED counts what was lost).
+ */
+import { L } from '../memory/layout.ts';
+import type { Memory } from '../memory/memory.ts';
+import { raw_spin_lock, raw_spin_unlock } from '../sched/rawlock.ts';
+
+const HDR = 32;
+const LEVEL_PAD = -1;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export const REPORT_KINDS = [
+  '', 'oops', 'bug', 'warn', 'spinlock', 'lockdep', 'kcsan', 'hung_task', 'soft_lockup',
+] as const;
+export type ReportKind = Exclude<(typeof REPORT_KINDS)[number], ''>;
+
+export interface LogRecord {
+  seq: number;
+  level: number;
+  cpu: number;
+  pid: number;
+  comm: string;
+  uptime: number;
+  msg: string;
+  report?: ReportKind;
+  fields?: Record<string, unknown>;
+}
+
+export function log_append(
+  mem: Memory, level: number, cpu: number, pid: number, comm: string, uptime: number,
+  msg: string, report: number, fields: string,
+): void {
+  const text = encoder.encode(fields ? `${comm}\0${msg}\0${fields}` : `${comm}\0${msg}`);
+  const need = (HDR + text.length + 7) & ~7;
+  const w = mem.i32;
+  const base = mem.layout.log;
+  const size = mem.layout.g.logBytes;
+  if (need > size / 2) {
+    log_append(mem, level, cpu, pid, comm, uptime, msg.slice(0, 4096) + ' [truncated]', report, '');
+    return;
+  }
+  for (let tries = 0; ; tries++) {
+    raw_spin_lock(w, base + L.LOCK);
+    const head = w[base + L.HEAD];
+    const tail = Atomics.load(w, base + L.TAIL);
+    const pos = head & (size - 1);
+    const pad = pos + need > size ? size - pos : 0;
+    if (size - ((head - tail) | 0) >= need + pad) {
+      let at = head;
+      if (pad) {
+        writeHeader(mem, pos, pad, LEVEL_PAD);
+        at = (at + pad) | 0;
+      }
+      const p = at & (size - 1);
+      writeHeader(mem, p, need, level, cpu, pid, report, text.length, uptime);
+      mem.u8.set(text, mem.layout.logData + p + HDR);
+      Atomics.store(w, base + L.HEAD, (at + need) | 0);
+      Atomics.add(w, base + L.SEQ, 1);
+      raw_spin_unlock(w, base + L.LOCK);
+      if (Atomics.load(w, base + L.WAITING) !== 0) Atomics.notify(w, base + L.HEAD);
+      return;
+    }
+    raw_spin_unlock(w, base + L.LOCK);
+    if (tries > 200) {
+      Atomics.add(w, base + L.DROPPED, 1);
+      return;
+    }
+    Atomics.notify(w, base + L.HEAD);
+    Atomics.wait(w, base + L.TAIL, tail, 50);
+  }
+}
+
+function writeHeader(
+  mem: Memory, pos: number, len: number, level: number, cpu = 0, pid = 0, report = 0, textLen = 0,
+  uptime = 0,
+): void {
+  const i = (mem.layout.logData + pos) >> 2;
+  const w = mem.i32;
+  w[i] = len;
+  w[i + 1] = level;
+  w[i + 2] = cpu;
+  w[i + 3] = pid;
+  w[i + 4] = report;
+  w[i + 5] = textLen;
+  mem.f64[(i + 6) >> 1] = uptime;
+}
+
+/** Consume every committed record (coordinator only). */
+export function log_drain(mem: Memory, out: (r: LogRecord) => void): number {
+  const w = mem.i32;
+  const base = mem.layout.log;
+  const size = mem.layout.g.logBytes;
+  let tail = Atomics.load(w, base + L.TAIL);
+  const head = Atomics.load(w, base + L.HEAD);
+  let n = 0;
+  while (tail !== head) {
+    const pos = tail & (size - 1);
+    const i = (mem.layout.logData + pos) >> 2;
+    const len = w[i];
+    if (w[i + 1] !== LEVEL_PAD) {
+      const textLen = w[i + 5];
+      const start = mem.layout.logData + pos + HDR;
+      const text = decoder.decode(mem.u8.slice(start, start + textLen));
+      const a = text.indexOf('\0');
+      const b = text.indexOf('\0', a + 1);
+      const rec: LogRecord = {
+        seq: 0,
+        level: w[i + 1],
+        cpu: w[i + 2],
+        pid: w[i + 3],
+        comm: text.slice(0, a),
+        uptime: mem.f64[(i + 6) >> 1],
+        msg: b < 0 ? text.slice(a + 1) : text.slice(a + 1, b),
+      };
+      if (w[i + 4]) rec.report = REPORT_KINDS[w[i + 4]] as ReportKind;
+      if (b >= 0) rec.fields = JSON.parse(text.slice(b + 1));
+      out(rec);
+      n++;
+    }
+    tail = (tail + len) | 0;
+  }
+  Atomics.store(w, base + L.TAIL, tail);
+  Atomics.notify(w, base + L.TAIL);
+  return n;
+}
+
+export function report_code(kind: ReportKind): number {
+  return REPORT_KINDS.indexOf(kind);
+}

@@ -1,0 +1,239 @@
+/**
+ * One CPU: the scheduler of the worker it runs in.
+ *
+ * Kernel threads are coroutines and the kernel is non-preemptive: a thread runs until it calls
+ * schedule() (directly or through a blocking call). schedule() hands the CPU over in a microtask,
+ * so the thread's own code after a missing `await` still runs as the current thread and is caught.
+ *
+ * Invariants:
+ *  - `current` is the running thread, or the idle task while the CPU idles;
+ *  - the running thread is not on the run-queue lists but has ON_RQ = 1;
+ *  - the idle loop runs as a macrotask (never inside a microtask), so control messages and the
+ *    promise chains of comlink always get their turn before the CPU sleeps;
+ *  - every context switch also runs due timers and yields to the event loop when the coordinator
+ *    has posted a control message (CTL_POSTED != CTL_SEEN).
+ */
+import { C, T, NIL } from '../memory/layout.ts';
+import { now, type Memory } from '../memory/memory.ts';
+import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
+import { enqueue_task, pick_next_task } from './runqueue.ts';
+import { TASK_INTERRUPTIBLE, TASK_RUNNING } from './state.ts';
+import { Task, task_struct, set_handle_memory } from './task.ts';
+import { TimerList } from './timer.ts';
+
+/** The CPU this worker is. Set once at boot. */
+export let this_cpu: Cpu;
+/** The running thread's handle (Linux's `current`); a live binding updated at every switch. */
+export let current: task_struct;
+
+export interface CpuHooks {
+  /** Build the coroutine of a thread this CPU runs for the first time; null: it cannot run. */
+  createTask(slot: number): Task | null;
+  /** Start a new thread's coroutine; it ends by calling cpu.exitCurrent(). */
+  startTask(task: Task): void;
+}
+
+export class Cpu {
+  readonly tasks: (Task | undefined)[];
+  readonly idleTask: Task;
+  readonly timers = new TimerList();
+  current: Task;
+  shutdown = false;
+  /** Asynchronous control calls in progress (module import...): the CPU must not block then. */
+  private asyncWork = 0;
+  private readonly b: number;
+  private lastSwitch = now();
+  private idleSince = 0;
+
+  constructor(
+    readonly mem: Memory,
+    readonly id: number,
+    readonly hooks: CpuHooks,
+  ) {
+    this.b = mem.layout.cpu(id);
+    this.tasks = new Array(mem.layout.g.maxThreads);
+    this.idleTask = new Task(new task_struct(0, NIL), null, null, 0, 'idle');
+    this.idleTask.started = true;
+    this.current = this.idleTask;
+    set_handle_memory(mem);
+    this_cpu = this;
+    current = this.idleTask.handle;
+  }
+
+  get idleComm(): string {
+    return `swapper/${this.id}`;
+  }
+
+  /** Control messages posted by the coordinator that this CPU has not received yet. */
+  ctlPending(): boolean {
+    const w = this.mem.i32;
+    return Atomics.load(w, this.b + C.CTL_POSTED) !== Atomics.load(w, this.b + C.CTL_SEEN);
+  }
+
+  /**
+   * Give up the CPU. The returned promise resolves when the thread runs again: at once if its state
+   * is still TASK_RUNNING and nothing better is runnable, else after a wakeup.
+   */
+  schedule(): Promise<void> {
+    const prev = this.current;
+    return new Promise<void>((resolve) => {
+      prev.resume = resolve;
+      prev.switching = true;
+      queueMicrotask(this.switchAway);
+    });
+  }
+
+  /** End the running thread (its record is already marked exited) and run the next one. */
+  exitCurrent(): void {
+    const t = this.current;
+    t.dead = true;
+    this.timers.del(t.timer);
+    this.tasks[t.slot] = undefined;
+    if (!t.switching) this.switchAway();
+  }
+
+  /**
+   * Run an asynchronous control call (it needs the event loop: the idle loop waits with
+   * Atomics.waitAsync instead of blocking until it is done).
+   */
+  async during<R>(work: () => Promise<R>): Promise<R> {
+    this.asyncWork++;
+    try {
+      return await work();
+    } finally {
+      this.asyncWork--;
+      Atomics.add(this.mem.i32, this.b + C.DOORBELL, 1);
+      Atomics.notify(this.mem.i32, this.b + C.DOORBELL);
+    }
+  }
+
+  /** Start the idle loop: the first thing a booted CPU does. */
+  start(): void {
+    this.idleSince = now();
+    this.mem.f64[(this.b + C.IDLE_SINCE_F64) >> 1] = this.idleSince;
+    setImmediate(this.idleLoop);
+  }
+
+  private readonly switchAway = (): void => {
+    const prev = this.current;
+    prev.switching = false;
+    if (this.ctlPending()) {
+      setImmediate(this.switchAway);
+      return;
+    }
+    const t = now();
+    if (t >= this.timers.next) this.timers.run(t);
+    const mem = this.mem;
+    const w = mem.i32;
+    raw_spin_lock(w, this.b + C.RQ_LOCK);
+    if (!prev.dead) {
+      const pt = mem.t(prev.slot);
+      const state = Atomics.load(w, pt + T.STATE);
+      if (state === TASK_RUNNING) enqueue_task(mem, this.id, prev.slot);
+      else if (state & TASK_INTERRUPTIBLE && Atomics.load(w, pt + T.SIGPENDING) !== 0) {
+        Atomics.store(w, pt + T.STATE, TASK_RUNNING);
+        enqueue_task(mem, this.id, prev.slot);
+      } else w[pt + T.ON_RQ] = 0;
+    }
+    const next = pick_next_task(mem, this.id);
+    raw_spin_unlock(w, this.b + C.RQ_LOCK);
+    this.account(prev, t);
+    if (next === NIL) this.enterIdle(t);
+    else this.switchTo(next, prev);
+  };
+
+  private account(prev: Task, t: number): void {
+    const dt = t - this.lastSwitch;
+    this.lastSwitch = t;
+    if (prev === this.idleTask) return;
+    const f = this.mem.f64;
+    f[(this.b + C.BUSY_F64) >> 1] += dt;
+    if (!prev.dead) f[(this.mem.t(prev.slot) + T.RUNTIME_F64) >> 1] += dt;
+  }
+
+  private switchTo(slot: number, prev: Task): void {
+    let next = this.tasks[slot];
+    if (!next) {
+      const created = this.hooks.createTask(slot);
+      if (!created) {
+        // Could not build it (reported); try the next one.
+        queueMicrotask(this.switchAway);
+        return;
+      }
+      next = created;
+      this.tasks[slot] = next;
+    }
+    const w = this.mem.i32;
+    this.current = next;
+    current = next.handle;
+    Atomics.store(w, this.b + C.CURRENT, slot);
+    if (next !== prev) {
+      w[this.b + C.NR_SWITCHES]++;
+      w[this.mem.t(slot) + T.NVCSW]++;
+    }
+    if (!next.started) {
+      next.started = true;
+      this.hooks.startTask(next);
+    } else {
+      const r = next.resume!;
+      next.resume = null;
+      r();
+    }
+  }
+
+  private enterIdle(t: number): void {
+    this.current = this.idleTask;
+    current = this.idleTask.handle;
+    Atomics.store(this.mem.i32, this.b + C.CURRENT, NIL);
+    this.idleSince = t;
+    this.mem.f64[(this.b + C.IDLE_SINCE_F64) >> 1] = t;
+    setImmediate(this.idleLoop);
+  }
+
+  private readonly idleWake = (): void => {
+    Atomics.store(this.mem.i32, this.b + C.IDLE, 0);
+    this.idleLoop();
+  };
+
+  private readonly idleLoop = (): void => {
+    const mem = this.mem;
+    const w = mem.i32;
+    const b = this.b;
+    for (;;) {
+      if (this.shutdown) return;
+      let t = now();
+      if (t >= this.timers.next) this.timers.run(t);
+      if (this.ctlPending()) {
+        setImmediate(this.idleLoop);
+        return;
+      }
+      const seq = Atomics.load(w, b + C.DOORBELL);
+      Atomics.store(w, b + C.IDLE, 1);
+      if (Atomics.load(w, b + C.NR_RUNNING) > 0) {
+        Atomics.store(w, b + C.IDLE, 0);
+        raw_spin_lock(w, b + C.RQ_LOCK);
+        const next = pick_next_task(mem, this.id);
+        raw_spin_unlock(w, b + C.RQ_LOCK);
+        if (next === NIL) continue;
+        t = now();
+        mem.f64[(b + C.IDLE_F64) >> 1] += t - this.idleSince;
+        this.lastSwitch = t;
+        this.switchTo(next, this.idleTask);
+        return;
+      }
+      if (this.ctlPending()) {
+        Atomics.store(w, b + C.IDLE, 0);
+        continue;
+      }
+      const timeout = this.timers.next - t;
+      if (this.asyncWork > 0) {
+        const r = Atomics.waitAsync(w, b + C.DOORBELL, seq, timeout > 0 ? timeout : 0);
+        if (r.async) {
+          r.value.then(this.idleWake);
+          return;
+        }
+      } else Atomics.wait(w, b + C.DOORBELL, seq, timeout > 0 ? timeout : 0);
+      Atomics.store(w, b + C.IDLE, 0);
+    }
+  };
+}

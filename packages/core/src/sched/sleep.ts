@@ -1,0 +1,141 @@
+/**
+ * Blocking in the core: schedule, timeouts, jiffies and the prepare/check/schedule/finish pattern
+ * every sleeping primitive of every personality is built from.
+ */
+import { T } from '../memory/layout.ts';
+import { now, wmesgBytes } from '../memory/memory.ts';
+import { this_cpu } from './cpu.ts';
+import { might_sleep } from './context.ts';
+import { sq_add, sq_remove } from './sleepqueue.ts';
+import { try_to_wake_up } from './wake.ts';
+import { TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TASK_INTERRUPTIBLE } from './state.ts';
+import type { Timer } from './timer.ts';
+
+export const MAX_SCHEDULE_TIMEOUT = 0x7fffffff;
+
+/** Jiffies since boot on the shared clock. */
+export function get_jiffies(): number {
+  const mem = this_cpu.mem;
+  return Math.floor(((now() - mem.bootTime) * mem.hz) / 1000);
+}
+
+export function msecs_to_jiffies(ms: number): number {
+  return Math.ceil((ms * this_cpu.mem.hz) / 1000);
+}
+
+export function jiffies_to_msecs(j: number): number {
+  return (j * 1000) / this_cpu.mem.hz;
+}
+
+/** Give up the CPU; back when runnable again (at once if still TASK_RUNNING). */
+export function schedule_as(name: string): Promise<void> {
+  might_sleep(name);
+  return this_cpu.schedule();
+}
+
+export function set_current_state(state: number): void {
+  const cpu = this_cpu;
+  const t = cpu.current;
+  if (t.slot < 0) return;
+  Atomics.store(cpu.mem.i32, cpu.mem.t(t.slot) + T.STATE, state);
+}
+
+function process_timeout(t: Timer): void {
+  try_to_wake_up(this_cpu.mem, t.data, TASK_NORMAL);
+}
+
+/**
+ * Sleep until woken or `timeout` jiffies pass, in the state the caller already set (TASK_RUNNING:
+ * just yield). Returns the jiffies left (0 when it timed out).
+ */
+export async function schedule_timeout_as(name: string, timeout: number): Promise<number> {
+  const task = might_sleep(name);
+  const cpu = this_cpu;
+  if (timeout >= MAX_SCHEDULE_TIMEOUT) {
+    await cpu.schedule();
+    return timeout;
+  }
+  if (timeout < 0) {
+    set_current_state(TASK_RUNNING);
+    return 0;
+  }
+  const expires = now() + (timeout * 1000) / cpu.mem.hz;
+  const timer = task.timer;
+  timer.fn = process_timeout;
+  cpu.timers.add(timer, expires);
+  await cpu.schedule();
+  cpu.timers.del(timer);
+  const left = expires - now();
+  return left > 0 ? Math.ceil((left * cpu.mem.hz) / 1000) : 0;
+}
+
+/** Sleep at least `ms` milliseconds (Linux msleep: the timeout rounds up, plus one jiffy). */
+export async function msleep_as(name: string, ms: number, state = TASK_UNINTERRUPTIBLE): Promise<number> {
+  const cpu = this_cpu;
+  const end = now() + ms;
+  let timeout = msecs_to_jiffies(ms) + 1;
+  set_wmesg(name);
+  while (timeout > 0) {
+    set_current_state(state);
+    timeout = await schedule_timeout_as(name, timeout);
+    if (state & TASK_INTERRUPTIBLE && signal_pending_current()) break;
+  }
+  return Math.max(0, Math.ceil(end - now()));
+}
+
+export function signal_pending_current(): boolean {
+  const cpu = this_cpu;
+  const t = cpu.current;
+  return t.slot >= 0 && Atomics.load(cpu.mem.i32, cpu.mem.t(t.slot) + T.SIGPENDING) !== 0;
+}
+
+/** Name the current thread's wait channel (shown as wchan in /proc/kthreads). */
+export function set_wmesg(name: string): void {
+  const cpu = this_cpu;
+  const t = cpu.current;
+  if (t.slot >= 0) cpu.mem.setWmesg(t.slot, wmesgBytes(name));
+}
+
+/** Queue the current thread on `chan` in `state`: the first half of every sleep. */
+export function prepare_to_wait_chan(chan: number, state: number, wmesg: string): void {
+  const cpu = this_cpu;
+  const t = cpu.current;
+  cpu.mem.setWmesg(t.slot, wmesgBytes(wmesg));
+  sq_add(cpu.mem, t.slot, chan, state);
+}
+
+/** The second half: running again, off the sleep queue. */
+export function finish_wait_chan(): void {
+  const cpu = this_cpu;
+  const t = cpu.current;
+  Atomics.store(cpu.mem.i32, cpu.mem.t(t.slot) + T.STATE, TASK_RUNNING);
+  sq_remove(cpu.mem, t.slot);
+}
+
+/**
+ * Sleep on `chan` until `cond()` holds, the timeout passes (jiffies; MAX_SCHEDULE_TIMEOUT for none)
+ * or, for TASK_INTERRUPTIBLE, a signal arrives.
+ * Returns: >0 jiffies left (1 at least) when cond held, 0 on timeout, -1 on signal.
+ */
+export async function wait_chan_event(
+  name: string, chan: number, wmesg: string, state: number, timeout: number, cond: () => unknown,
+): Promise<number> {
+  might_sleep(name);
+  if (cond()) return Math.max(1, timeout);
+  let left = timeout;
+  for (;;) {
+    prepare_to_wait_chan(chan, state, wmesg);
+    if (cond()) break;
+    if (state & TASK_INTERRUPTIBLE && signal_pending_current()) {
+      finish_wait_chan();
+      return -1;
+    }
+    if (left <= 0) {
+      finish_wait_chan();
+      return cond() ? 1 : 0;
+    }
+    left = await schedule_timeout_as(name, left);
+  }
+  finish_wait_chan();
+  return Math.max(1, left);
+}

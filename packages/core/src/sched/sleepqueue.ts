@@ -1,0 +1,100 @@
+/**
+ * Sleep queues: threads waiting on a wait channel (any machine address), hashed into buckets
+ * with one lock each, so a wakeup from any CPU finds a sleeper from any CPU.
+ *
+ * Invariants (under the bucket's LOCK):
+ *  - a thread is on a bucket list iff its WCHAN != 0, and then it is on bucket(WCHAN)'s list;
+ *  - lists are FIFO: wake-one wakes the longest waiter.
+ * Lock order: bucket LOCK, then a run queue's RQ_LOCK (try_to_wake_up).
+ */
+import { SQ, SQ_BUCKETS, T, NIL } from '../memory/layout.ts';
+import type { Memory } from '../memory/memory.ts';
+import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
+import { try_to_wake_up } from './wake.ts';
+
+export function sq_bucket(mem: Memory, chan: number): number {
+  return mem.layout.bucket((Math.imul(chan, 0x9e3779b1) >>> 24) & (SQ_BUCKETS - 1));
+}
+
+/** Queue `slot` on `chan` and set its state, atomically with respect to wakeups on `chan`. */
+export function sq_add(mem: Memory, slot: number, chan: number, state: number): void {
+  const w = mem.i32;
+  const b = sq_bucket(mem, chan);
+  const t = mem.t(slot);
+  raw_spin_lock(w, b + SQ.LOCK);
+  if (w[t + T.WCHAN] === 0) {
+    w[t + T.WCHAN] = chan;
+    w[t + T.SQ_NEXT] = NIL;
+    let s = w[b + SQ.HEAD];
+    if (s === NIL) w[b + SQ.HEAD] = slot;
+    else {
+      while (w[mem.t(s) + T.SQ_NEXT] !== NIL) s = w[mem.t(s) + T.SQ_NEXT];
+      w[mem.t(s) + T.SQ_NEXT] = slot;
+    }
+  }
+  Atomics.store(w, t + T.STATE, state);
+  raw_spin_unlock(w, b + SQ.LOCK);
+}
+
+/** Take `slot` off whatever sleep queue it is on (no-op if none). */
+export function sq_remove(mem: Memory, slot: number): void {
+  const w = mem.i32;
+  const t = mem.t(slot);
+  const chan = Atomics.load(w, t + T.WCHAN);
+  if (chan === 0) return;
+  const b = sq_bucket(mem, chan);
+  raw_spin_lock(w, b + SQ.LOCK);
+  if (w[t + T.WCHAN] === chan) unlink(mem, b, slot);
+  raw_spin_unlock(w, b + SQ.LOCK);
+}
+
+function unlink(mem: Memory, b: number, slot: number): void {
+  const w = mem.i32;
+  let prev = NIL;
+  for (let s = w[b + SQ.HEAD]; s !== NIL; prev = s, s = w[mem.t(s) + T.SQ_NEXT]) {
+    if (s !== slot) continue;
+    const next = w[mem.t(s) + T.SQ_NEXT];
+    if (prev === NIL) w[b + SQ.HEAD] = next;
+    else w[mem.t(prev) + T.SQ_NEXT] = next;
+    break;
+  }
+  w[mem.t(slot) + T.WCHAN] = 0;
+  w[mem.t(slot) + T.SQ_NEXT] = NIL;
+}
+
+/**
+ * Wake up to `nr` threads (0: all) sleeping on `chan` whose state is in `mask`, FIFO; each woken
+ * thread leaves the queue with WAIT_RESULT = `result`. Returns how many were woken.
+ */
+export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, result: number): number {
+  const w = mem.i32;
+  const b = sq_bucket(mem, chan);
+  raw_spin_lock(w, b + SQ.LOCK);
+  let woken = 0;
+  let s = w[b + SQ.HEAD];
+  while (s !== NIL) {
+    const t = mem.t(s);
+    const next = w[t + T.SQ_NEXT];
+    if (w[t + T.WCHAN] === chan && (Atomics.load(w, t + T.STATE) & mask) !== 0) {
+      unlink(mem, b, s);
+      Atomics.store(w, t + T.WAIT_RESULT, result);
+      if (try_to_wake_up(mem, s, mask) && ++woken === nr) break;
+    }
+    s = next;
+  }
+  raw_spin_unlock(w, b + SQ.LOCK);
+  return woken;
+}
+
+/** True if any thread sleeps on `chan` (for debugging and tests). */
+export function sq_has_waiters(mem: Memory, chan: number): boolean {
+  const w = mem.i32;
+  const b = sq_bucket(mem, chan);
+  raw_spin_lock(w, b + SQ.LOCK);
+  let found = false;
+  for (let s = w[b + SQ.HEAD]; s !== NIL && !found; s = w[mem.t(s) + T.SQ_NEXT]) {
+    found = w[mem.t(s) + T.WCHAN] === chan;
+  }
+  raw_spin_unlock(w, b + SQ.LOCK);
+  return found;
+}

@@ -1,0 +1,83 @@
+/**
+ * A thread as its own CPU sees it: the coroutine behind a thread record. Only the CPU the thread
+ * lives on has this object; every other CPU knows the thread by its task_struct handle.
+ */
+import { T } from '../memory/layout.ts';
+import type { Memory } from '../memory/memory.ts';
+import { task_state_letter } from './state.ts';
+import { Timer } from './timer.ts';
+
+/** The handle modules hold: `current`, kthread_run's result. Safe to send to another CPU. */
+export class task_struct {
+  constructor(
+    readonly pid: number,
+    /** Thread-table slot; with pid it names the thread unambiguously. */
+    readonly slot: number,
+  ) {}
+  get comm(): string {
+    return handleMemory ? handleMemory.comm(this.slot) : '';
+  }
+  /** The TASK_* state word (0 = TASK_RUNNING). */
+  get __state(): number {
+    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.t(this.slot) + T.STATE) : 0;
+  }
+  get state(): string {
+    if (!handleMemory) return '?';
+    const t = handleMemory.t(this.slot);
+    return task_state_letter(this.__state, Atomics.load(handleMemory.i32, t + T.EXITED) === 1);
+  }
+  get cpu(): number {
+    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.t(this.slot) + T.CPU) : -1;
+  }
+  get prio(): number {
+    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.t(this.slot) + T.PRIO) : -1;
+  }
+  toString(): string {
+    return `${this.comm}/${this.pid}`;
+  }
+  toJSON(): object {
+    return { pid: this.pid, comm: this.comm };
+  }
+}
+
+let handleMemory: Memory | null = null;
+export function set_handle_memory(mem: Memory): void {
+  handleMemory = mem;
+}
+
+export type ThreadFn = (data: any) => unknown;
+
+export class Task {
+  /** Resolves the promise the thread awaits in schedule(); null while it runs. */
+  resume: (() => void) | null = null;
+  /** A blocking call returned its promise and the switch away is still pending. */
+  switching = false;
+  /** Name of the blocking call in progress (for the missing-await report). */
+  blocking = '';
+  started = false;
+  dead = false;
+  preempt_count = 0;
+  /** Set by kthread_exit: the code to exit with once the stack has unwound. */
+  exit_code: number | null = null;
+  readonly timer: Timer;
+  /** Personality-private state (e.g. SeaOS kt object, 2.6 patch control block). */
+  priv: unknown = undefined;
+
+  constructor(
+    readonly handle: task_struct,
+    readonly fn: ThreadFn | null,
+    readonly data: unknown,
+    readonly module: number,
+    readonly entryName: string,
+  ) {
+    this.timer = new Timer(noop, handle.slot);
+  }
+  get pid(): number {
+    return this.handle.pid;
+  }
+  get slot(): number {
+    return this.handle.slot;
+  }
+}
+
+function noop(): void {}

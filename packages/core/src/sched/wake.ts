@@ -1,0 +1,47 @@
+/**
+ * try_to_wake_up and the IPI. Callable from any CPU and from the coordinator: everything it
+ * touches is machine memory.
+ *
+ * Lost-wakeup argument: a sleeper stores its sleeping state *before* it re-checks its condition
+ * and calls schedule(); the waker makes the condition true *before* calling here. schedule() and
+ * this function decide "off the run queue" vs "back on it" under the same RQ_LOCK, so either the
+ * waker sees the sleeping state and requeues the thread, or schedule() sees TASK_RUNNING and keeps
+ * it on the CPU.
+ */
+import { C, T } from '../memory/layout.ts';
+import type { Memory } from '../memory/memory.ts';
+import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
+import { enqueue_task } from './runqueue.ts';
+import { TASK_RUNNING } from './state.ts';
+
+/** Ring CPU `cpu`'s doorbell; wake it from Atomics.wait if it idles. */
+export function ipi(mem: Memory, cpu: number): void {
+  const w = mem.i32;
+  const b = mem.layout.cpu(cpu);
+  Atomics.add(w, b + C.DOORBELL, 1);
+  if (Atomics.load(w, b + C.IDLE) !== 0) Atomics.notify(w, b + C.DOORBELL);
+}
+
+/** Wake thread `slot` if its state is in `mask`. Returns true if it was woken. */
+export function try_to_wake_up(mem: Memory, slot: number, mask: number): boolean {
+  const w = mem.i32;
+  const t = mem.t(slot);
+  const cpu = Atomics.load(w, t + T.CPU);
+  const lock = mem.layout.cpu(cpu) + C.RQ_LOCK;
+  raw_spin_lock(w, lock);
+  const state = Atomics.load(w, t + T.STATE);
+  if ((state & mask) === 0) {
+    raw_spin_unlock(w, lock);
+    return false;
+  }
+  Atomics.store(w, t + T.STATE, TASK_RUNNING);
+  let queued = false;
+  if (w[t + T.ON_RQ] === 0) {
+    enqueue_task(mem, cpu, slot);
+    w[t + T.ON_RQ] = 1;
+    queued = true;
+  }
+  raw_spin_unlock(w, lock);
+  if (queued) ipi(mem, cpu);
+  return true;
+}

@@ -1,0 +1,75 @@
+/**
+ * Shared declarations: named objects in machine memory, the same on every CPU. Module-scope
+ * variables are per-CPU copies (every CPU runs the module's top level); anything threads on
+ * different CPUs must see is declared here, by name, and lives in the arena.
+ */
+import { shared_symbol } from '../memory/arena.ts';
+import { this_cpu } from '../sched/cpu.ts';
+import { loading, get_module } from '../module/registry.ts';
+import { SHARED, register_shared_kind, type SharedObject } from './marshal.ts';
+
+export const KIND = {
+  int32Array: 1, float64Array: 2, bigInt64Array: 3, uint8Array: 4, uint32Array: 5,
+  spinlock: 10, mutex: 11, wait_queue: 12, completion: 13, atomic: 14,
+} as const;
+
+/** The namespace a declaration binds to: the module being loaded, else the running thread's. */
+export function declaring_module(): string {
+  if (loading) return loading.name;
+  const m = get_module(this_cpu.current.module);
+  return m ? m.name : 'kernel';
+}
+
+/** Address of the shared object `name` of `bytes` bytes (created zeroed, then `init`). */
+export function declare(name: string, kind: number, bytes: number, init?: (addr: number) => void): number {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new TypeError('a shared declaration needs a name: the same name on every CPU means the same object');
+  }
+  return shared_symbol(this_cpu.mem, `${declaring_module()}:${name}`, bytes, kind, init);
+}
+
+function typed<A>(kind: number, ctor: { new (b: SharedArrayBuffer, o: number, n: number): A; BYTES_PER_ELEMENT: number }) {
+  return (name: string, length: number): A => {
+    if (!Number.isInteger(length) || length <= 0) {
+      throw new RangeError(`shared array '${name}': length must be a positive integer, got ${length}`);
+    }
+    const addr = declare(name, kind, length * ctor.BYTES_PER_ELEMENT);
+    return new ctor(this_cpu.mem.sab, addr, length);
+  };
+}
+
+/** Typed arrays over machine memory, by name. Plain reads/writes race; Atomics.* are atomic. */
+export const shared = {
+  int32Array: typed(KIND.int32Array, Int32Array),
+  uint32Array: typed(KIND.uint32Array, Uint32Array),
+  float64Array: typed(KIND.float64Array, Float64Array),
+  bigInt64Array: typed(KIND.bigInt64Array, BigInt64Array),
+  uint8Array: typed(KIND.uint8Array, Uint8Array),
+};
+
+/** The machine address of a shared object or shared typed array (usable as a wait channel). */
+export function addressof(x: ArrayBufferView | SharedObject | { addr: number }): number {
+  if (ArrayBuffer.isView(x)) {
+    if (x.buffer !== this_cpu.mem.sab) throw new TypeError('addressof: not an array in machine memory (declare it with shared.*)');
+    return x.byteOffset;
+  }
+  if (x && typeof (x as { addr?: unknown }).addr === 'number') return (x as { addr: number }).addr;
+  throw new TypeError('addressof: not a shared object');
+}
+
+/** Base class of lock-like shared objects: kind, address, name; travels to other CPUs. */
+export abstract class SharedStruct implements SharedObject {
+  abstract readonly [SHARED]: string;
+  /** Word index of the object in machine memory. */
+  readonly w: number;
+  constructor(
+    readonly addr: number,
+    readonly name: string,
+  ) {
+    this.w = addr >> 2;
+  }
+}
+
+export function shared_kind<T extends object>(kind: string, revive: (addr: number, name: string) => T): void {
+  register_shared_kind(kind, revive);
+}

@@ -1,0 +1,93 @@
+/**
+ * Moving a thread's `data` to the CPU that will run it. Plain values are structured-cloned
+ * (node:v8); shared objects inside (typed arrays over machine memory, locks, wait queues, thread
+ * handles) travel as their machine address and come back as the same shared objects.
+ */
+import { serialize, deserialize } from 'node:v8';
+import type { Memory } from '../memory/memory.ts';
+import { task_struct } from '../sched/task.ts';
+
+/** Marks an object that lives in machine memory: its kind and address. */
+export const SHARED = Symbol.for('kmodel.shared');
+
+export interface SharedObject {
+  readonly [SHARED]: string;
+  readonly addr: number;
+  readonly name: string;
+}
+
+type Reviver = (addr: number, name: string) => object;
+const revivers = new Map<string, Reviver>();
+
+export function register_shared_kind(kind: string, revive: Reviver): void {
+  revivers.set(kind, revive);
+}
+
+const TYPED: Record<string, new (b: SharedArrayBuffer, o: number, n: number) => ArrayBufferView> = {
+  Int8Array, Uint8Array, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array,
+  Float64Array, BigInt64Array, BigUint64Array,
+} as never;
+
+const TAG = '__kmodel_shared__';
+
+function toWire(mem: Memory, v: unknown, seen: Map<object, unknown>): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (seen.has(v)) return seen.get(v);
+  if (ArrayBuffer.isView(v) && v.buffer === mem.sab) {
+    const ta = v as unknown as { constructor: { name: string }; byteOffset: number; length: number };
+    return { [TAG]: 'typed', t: ta.constructor.name, a: ta.byteOffset, n: ta.length };
+  }
+  if (v instanceof task_struct) return { [TAG]: 'task', p: v.pid, s: v.slot };
+  const kind = (v as Partial<SharedObject>)[SHARED];
+  if (kind) return { [TAG]: kind, a: (v as SharedObject).addr, s: (v as SharedObject).name };
+  if (Array.isArray(v)) {
+    const out: unknown[] = [];
+    seen.set(v, out);
+    for (const x of v) out.push(toWire(mem, x, seen));
+    return out;
+  }
+  if (Object.getPrototypeOf(v) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    seen.set(v, out);
+    for (const [k, x] of Object.entries(v)) out[k] = toWire(mem, x, seen);
+    return out;
+  }
+  return v;
+}
+
+function fromWire(mem: Memory, v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = fromWire(mem, v[i]);
+    return v;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) return v;
+  const o = v as Record<string, any>;
+  const tag = o[TAG];
+  if (tag === 'typed') return new TYPED[o.t](mem.sab, o.a, o.n);
+  if (tag === 'task') return new task_struct(o.p, o.s);
+  if (tag) {
+    const revive = revivers.get(tag);
+    if (!revive) throw new Error(`cannot revive shared object of kind '${tag}'`);
+    return revive(o.a, o.s);
+  }
+  for (const k of Object.keys(o)) o[k] = fromWire(mem, o[k]);
+  return o;
+}
+
+export class MarshalError extends Error {}
+
+export function encode_payload(mem: Memory, value: unknown): Uint8Array {
+  try {
+    return serialize(toWire(mem, value, new Map()));
+  } catch (e) {
+    throw new MarshalError(
+      `thread data cannot be sent to another CPU: ${(e as Error).message}; pass plain data, ` +
+        `shared arrays, locks or thread handles (functions and class instances do not travel)`,
+    );
+  }
+}
+
+export function decode_payload(mem: Memory, bytes: Uint8Array): unknown {
+  return fromWire(mem, deserialize(bytes));
+}

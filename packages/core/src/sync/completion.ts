@@ -1,0 +1,66 @@
+/**
+ * Completions (Linux struct completion): DONE counts completions not yet consumed; waiters sleep
+ * on the completion's address. complete_all saturates DONE so every present and future waiter
+ * passes until reinit_completion.
+ */
+import { this_cpu } from '../sched/cpu.ts';
+import { kernel_entry } from '../sched/context.ts';
+import { sq_wakeup } from '../sched/sleepqueue.ts';
+import { wait_chan_event, MAX_SCHEDULE_TIMEOUT } from '../sched/sleep.ts';
+import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
+import { SHARED } from '../shared/marshal.ts';
+import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
+
+const DONE = 0;
+const UINT_MAX_DONE = 0x3fffffff;
+
+export class completion extends SharedStruct {
+  readonly [SHARED] = 'completion';
+}
+
+export function declare_completion(name: string): completion {
+  return new completion(declare(name, KIND.completion, 8), name);
+}
+shared_kind('completion', (addr, name) => new completion(addr, name));
+
+function try_consume(c: completion): boolean {
+  const w = this_cpu.mem.i32;
+  for (;;) {
+    const d = Atomics.load(w, c.w + DONE);
+    if (d === 0) return false;
+    if (d >= UINT_MAX_DONE) return true;
+    if (Atomics.compareExchange(w, c.w + DONE, d, d - 1) === d) return true;
+  }
+}
+
+/** Returns jiffies left (>0), 0 on timeout, -ERESTARTSYS on a signal. */
+export async function wait_for_completion_common(
+  call: string, c: completion, state: number, timeout = MAX_SCHEDULE_TIMEOUT,
+): Promise<number> {
+  const r = await wait_chan_event(call, c.addr, c.name, state, timeout, () => try_consume(c));
+  return r < 0 ? -512 : r;
+}
+
+export function complete(c: completion): void {
+  kernel_entry('complete');
+  const w = this_cpu.mem.i32;
+  const d = Atomics.load(w, c.w + DONE);
+  if (d < UINT_MAX_DONE) Atomics.add(w, c.w + DONE, 1);
+  sq_wakeup(this_cpu.mem, c.addr, 1, TASK_NORMAL, 0);
+}
+
+export function complete_all(c: completion): void {
+  kernel_entry('complete_all');
+  Atomics.store(this_cpu.mem.i32, c.w + DONE, UINT_MAX_DONE);
+  sq_wakeup(this_cpu.mem, c.addr, 0, TASK_NORMAL, 0);
+}
+
+export function reinit_completion(c: completion): void {
+  Atomics.store(this_cpu.mem.i32, c.w + DONE, 0);
+}
+
+export function completion_done(c: completion): boolean {
+  return Atomics.load(this_cpu.mem.i32, c.w + DONE) !== 0;
+}
+
+export { TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE };

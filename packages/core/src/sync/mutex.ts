@@ -1,0 +1,95 @@
+/**
+ * Sleeping mutex (Linux struct mutex): OWNER is the holder's pid (0 free); waiters sleep on the
+ * mutex's address. Unlock hands nothing over: it frees the word and wakes the longest waiter,
+ * which competes again (a woken waiter that loses simply sleeps again, so no wakeup is lost:
+ * every unlock is followed by a wakeup while anyone waits).
+ */
+import { this_cpu } from '../sched/cpu.ts';
+import { kernel_entry, might_sleep } from '../sched/context.ts';
+import { finish_wait_chan, prepare_to_wait_chan } from '../sched/sleep.ts';
+import { sq_wakeup } from '../sched/sleepqueue.ts';
+import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
+import { kernel_report } from '../printk/printk.ts';
+import { call_trace, trace_lines } from '../debug/stack.ts';
+import { SHARED } from '../shared/marshal.ts';
+import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
+import { signal_pending_current } from '../sched/sleep.ts';
+
+const OWNER = 0;
+const OWNER_SLOT = 1;
+const WORDS = 4;
+
+export class mutex extends SharedStruct {
+  readonly [SHARED] = 'mutex';
+}
+
+export function define_mutex(name: string): mutex {
+  return new mutex(declare(name, KIND.mutex, WORDS * 4, (a) => { this_cpu.mem.i32[(a >> 2) + OWNER_SLOT] = -1; }), name);
+}
+shared_kind('mutex', (addr, name) => new mutex(addr, name));
+
+function try_acquire(m: mutex, pid: number, slot: number): boolean {
+  const w = this_cpu.mem.i32;
+  if (Atomics.compareExchange(w, m.w + OWNER, 0, pid) !== 0) return false;
+  Atomics.store(w, m.w + OWNER_SLOT, slot);
+  return true;
+}
+
+async function lock_common(call: string, m: mutex, state: number): Promise<number> {
+  const t = might_sleep(call);
+  const w = this_cpu.mem.i32;
+  if (Atomics.load(w, m.w + OWNER) === t.pid) {
+    kernel_report('bug', [
+      `BUG: ${call}: ${this_cpu.mem.comm(t.slot)}/${t.pid} already holds mutex ${m.name}: recursive locking deadlocks`,
+      ...trace_lines(call_trace()),
+    ], { bug: 'mutex_recursion', lock: m.name });
+  }
+  if (try_acquire(m, t.pid, t.slot)) return 0;
+  for (;;) {
+    prepare_to_wait_chan(m.addr, state, m.name);
+    if (try_acquire(m, t.pid, t.slot)) break;
+    if (state & TASK_INTERRUPTIBLE && signal_pending_current()) {
+      finish_wait_chan();
+      return -4; // -EINTR
+    }
+    await this_cpu.schedule();
+  }
+  finish_wait_chan();
+  return 0;
+}
+
+export function mutex_lock(m: mutex): Promise<number> {
+  return lock_common('mutex_lock', m, TASK_UNINTERRUPTIBLE);
+}
+export function mutex_lock_interruptible(m: mutex): Promise<number> {
+  return lock_common('mutex_lock_interruptible', m, TASK_INTERRUPTIBLE);
+}
+
+/** 1 if taken, 0 if contended. */
+export function mutex_trylock(m: mutex): number {
+  const t = kernel_entry('mutex_trylock');
+  return try_acquire(m, t.pid, t.slot) ? 1 : 0;
+}
+
+export function mutex_unlock(m: mutex): void {
+  const t = kernel_entry('mutex_unlock');
+  const mem = this_cpu.mem;
+  const w = mem.i32;
+  const owner = Atomics.load(w, m.w + OWNER);
+  if (owner !== t.pid) {
+    kernel_report('bug', [
+      owner === 0
+        ? `BUG: mutex_unlock: mutex ${m.name} is not locked`
+        : `BUG: mutex_unlock: ${mem.comm(t.slot)}/${t.pid} unlocks mutex ${m.name} held by pid ${owner}`,
+      ...trace_lines(call_trace()),
+    ], { bug: owner === 0 ? 'mutex_not_locked' : 'mutex_wrong_owner', lock: m.name });
+    if (owner === 0) return;
+  }
+  Atomics.store(w, m.w + OWNER_SLOT, -1);
+  Atomics.store(w, m.w + OWNER, 0);
+  sq_wakeup(mem, m.addr, 1, TASK_NORMAL, 0);
+}
+
+export function mutex_is_locked(m: mutex): boolean {
+  return Atomics.load(this_cpu.mem.i32, m.w + OWNER) !== 0;
+}

@@ -1,0 +1,57 @@
+/**
+ * The control surface a CPU exposes to the coordinator over comlink: module loading and /proc.
+ * Control calls run between threads (in the CPU's idle context), never inside one.
+ */
+import { add_module, set_loading, type LoadedModule } from '@kmodel/core/internal/module/registry.ts';
+import { proc_read_local, proc_remove_module, proc_list_local } from '@kmodel/core/internal/proc/procfs.ts';
+import { this_cpu } from '@kmodel/core/internal/sched/cpu.ts';
+
+export interface LoadResult {
+  ok: boolean;
+  error?: string;
+  exports?: string[];
+}
+
+function describe(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const frame = e.stack?.split('\n').find((l) => /^\s+at /.test(l) && !/node:internal/.test(l));
+  return `${e.name}: ${e.message}${frame ? ` (${frame.trim().replace(/^at /, '').replace('file://', '')})` : ''}`;
+}
+
+export class CpuControl {
+  ping(): number {
+    return this_cpu.id;
+  }
+
+  loadModule(id: number, name: string, path: string, url: string): Promise<LoadResult> {
+    return this_cpu.during(async () => {
+      const m: LoadedModule = { id, name, path, ns: {} };
+      set_loading(m);
+      try {
+        m.ns = (await import(url)) as Record<string, unknown>;
+      } catch (e) {
+        return { ok: false, error: describe(e) };
+      } finally {
+        set_loading(null);
+      }
+      add_module(m);
+      return { ok: true, exports: Object.keys(m.ns) };
+    });
+  }
+
+  unloadModule(id: number): string[] {
+    return proc_remove_module(id);
+  }
+
+  readProc(name: string): string | null | { error: string } {
+    try {
+      return proc_read_local(name);
+    } catch (e) {
+      return { error: describe(e) };
+    }
+  }
+
+  procFiles(): string[] {
+    return proc_list_local();
+  }
+}
