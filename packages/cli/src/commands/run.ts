@@ -1,0 +1,86 @@
+/**
+ * kmodel run MODULE: boot, insmod, run (for --duration, or until the module's threads have all
+ * exited), print the --cat files, rmmod, shut down. Exit 0 if clean, 1 if insmod failed or the
+ * kernel printed any report (oops, BUG, WARN, lockdep, data race, lockup, hung task).
+ */
+import { Machine, kernel_logger, InsmodError, type LogFormat } from '@kmodel/core';
+
+export interface RunOptions {
+  cpus: number;
+  hz: number;
+  duration?: number;
+  cat: string[];
+  seed: number;
+  logFormat?: LogFormat;
+  logFile?: string;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+function sleepUntil(ms: number, stop: { stopped: boolean; wake?: () => void }): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    stop.wake = () => {
+      clearTimeout(t);
+      resolve();
+    };
+  });
+}
+
+export async function run(module: string, o: RunOptions): Promise<number> {
+  const format: LogFormat = o.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  const logger = kernel_logger({ format, file: o.logFile });
+  const machine = await Machine.boot({ cpus: o.cpus, hz: o.hz, seed: o.seed, logger });
+  const stop: { stopped: boolean; wake?: () => void } = { stopped: false };
+  const onSignal = (sig: string) => {
+    if (stop.stopped) {
+      process.stderr.write(`kmodel: second ${sig}: exiting at once\n`);
+      process.exit(130);
+    }
+    stop.stopped = true;
+    machine.klog(5, `${sig}: removing the module and shutting down`);
+    stop.wake?.();
+  };
+  const sigint = () => onSignal('SIGINT');
+  const sigterm = () => onSignal('SIGTERM');
+  process.on('SIGINT', sigint);
+  process.on('SIGTERM', sigterm);
+  let failed = false;
+  try {
+    let name: string | null = null;
+    try {
+      name = (await machine.insmod(module)).name;
+    } catch (e) {
+      if (!(e instanceof InsmodError)) throw e;
+      failed = true;
+      machine.klog(3, e.message);
+    }
+    if (name) {
+      if (o.duration !== undefined) {
+        await sleepUntil(o.duration * 1000, stop);
+      } else {
+        while (!stop.stopped && machine.liveThreads(name).length > 0) await sleepUntil(20, stop);
+      }
+      for (const path of o.cat) {
+        try {
+          const text = await machine.readProc(path);
+          if (format === 'pretty') process.stdout.write(text.endsWith('\n') || !text ? text : `${text}\n`);
+          else logger.info({ cat: path }, text);
+        } catch (e) {
+          failed = true;
+          machine.klog(3, `cat: ${(e as Error).message}`);
+        }
+      }
+      if (machine.loadedModules().some((m) => m.name === name)) await machine.rmmod(name);
+    }
+  } finally {
+    await machine.shutdown();
+    process.off('SIGINT', sigint);
+    process.off('SIGTERM', sigterm);
+  }
+  const counts = machine.reportCounts();
+  const reports = Object.values(counts).reduce((a, b) => a + b, 0);
+  return failed || reports > 0 ? EXIT_FAILED : EXIT_OK;
+}
