@@ -34,12 +34,17 @@ export async function run(module: string, o: RunOptions): Promise<number> {
   const logger = kernel_logger({ format, file: o.logFile });
   const machine = await Machine.boot({ cpus: o.cpus, hz: o.hz, seed: o.seed, logger });
   const stop: { stopped: boolean; wake?: () => void } = { stopped: false };
+  let firstSignal = 0;
   const onSignal = (sig: string) => {
+    // A terminal's Ctrl-C reaches both pnpm and us, and pnpm forwards it: one press can arrive
+    // twice. Only a signal well after the first forces an immediate exit.
+    if (stop.stopped && Date.now() - firstSignal < 1000) return;
     if (stop.stopped) {
       process.stderr.write(`kmodel: second ${sig}: exiting at once\n`);
       process.exit(130);
     }
     stop.stopped = true;
+    firstSignal = Date.now();
     machine.klog(5, `${sig}: removing the module and shutting down`);
     stop.wake?.();
   };

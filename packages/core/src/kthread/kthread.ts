@@ -358,7 +358,8 @@ export async function kthread_main(task: Task): Promise<void> {
       code = -EINTR;
     } else {
       if (Atomics.load(mem.i32, t + T.FLAGS) & TF_SHOULD_PARK) await kthread_parkme_core('kthread');
-      const ret = await task.fn(task.data);
+      const fn = task.fn; // a plain call: traces show the entry's own name
+      const ret = await fn(task.data);
       if (task.switching) {
         kernel_report('bug', [
           `BUG: missing await: ${mem.comm(task.slot)}/${task.pid} returned while its ${task.blocking}() is still pending`,

@@ -324,7 +324,6 @@ export class Machine {
   async rmmod(name: string, o: { exitTimeoutMs?: number } = {}): Promise<void> {
     const m = this.modules.get(name);
     if (!m) throw new MachineError(`rmmod: ${name}: module not loaded (loaded: ${[...this.modules.keys()].join(', ') || 'none'})`);
-    this.modules.delete(name);
     if (m.exports.includes('exit')) {
       const code = await this.moduleCall(m, 'exit', o.exitTimeoutMs ?? 30000);
       if (code === -ETIMEDOUT) this.klog(LOGLEVEL_ERR, `rmmod: ${name}: exit() did not return`, 'bug', { bug: 'rmmod_timeout' });
@@ -334,14 +333,16 @@ export class Machine {
     } catch (e) {
       this.klog(LOGLEVEL_WARNING, (e as Error).message);
     }
-    const live = this.ps().filter((t) => t.module === name && !t.exited);
+    const threads = this.ps().filter((t) => t.module === name);
+    this.modules.delete(name);
+    const live = threads.filter((t) => !t.exited);
     if (live.length) {
       this.klog(LOGLEVEL_WARNING, `rmmod: ${name}: threads still running after exit(): ${live.map((t) => `${t.comm}/${t.pid}`).join(', ')}`, 'warn', {
         threads: live.map((t) => t.pid),
       });
     }
-    for (const t of this.ps()) {
-      if (t.module === name && t.exited) Atomics.store(this.mem.i32, this.mem.t(t.slot) + T.PID, 0);
+    for (const t of threads) {
+      if (t.exited) Atomics.store(this.mem.i32, this.mem.t(t.slot) + T.PID, 0);
     }
     this.klog(LOGLEVEL_INFO, `rmmod: ${name} removed`);
   }
