@@ -2,7 +2,7 @@
  * Call traces for reports: the JS stack with the kernel's own frames removed, so what remains is
  * the module code that called into the kernel (source-mapped back to the module's .ts file).
  */
-const KERNEL_FRAME = /[\\/](packages[\\/](core|cpu-worker)[\\/]src|\.kernel-image)[\\/]|node:internal|\(native\)|<anonymous>/;
+const KERNEL_FRAME = /[\\/](packages[\\/](core|cpu-worker)[\\/]src|\.kernel-image)[\\/]|\(node:|at node:|\(native\)|<anonymous>/;
 
 export function module_frames(stack: string | undefined, max = 12): string[] {
   if (!stack) return [];

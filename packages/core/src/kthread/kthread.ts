@@ -33,7 +33,7 @@ import { KernelBug, ThreadExit } from '../debug/kernel-bug.ts';
 import { EAGAIN, EDEADLK, EFAULT, EINTR, EINVAL, ENOEXEC, ENOSYS, ESRCH, ERR_PTR, errname, type ErrPtr } from '../errno.ts';
 import { MarshalError } from '../shared/marshal.ts';
 import { wmesgBytes } from '../memory/memory.ts';
-import { LOGLEVEL_EMERG, LOGLEVEL_WARNING } from '../printk/levels.ts';
+import { LOGLEVEL_EMERG, LOGLEVEL_ERR, LOGLEVEL_WARNING } from '../printk/levels.ts';
 
 export interface KthreadCreateOptions {
   /** CPU to bind to (kthread_create_on_cpu), -1 for kthreadd's choice. */
@@ -352,7 +352,7 @@ export async function kthread_main(task: Task): Promise<void> {
       const mod = get_module(task.module)?.name ?? `#${task.module}`;
       kernel_report('bug', [`BUG: ${mem.comm(task.slot)}/${task.pid}: entry '${task.entryName}' of module ${mod} is not loaded on CPU ${cpu.id}`], {
         bug: 'no_entry', entry: task.entryName,
-      });
+      }, LOGLEVEL_ERR, task);
       code = -ENOEXEC;
     } else if (Atomics.load(mem.i32, t + T.FLAGS) & TF_SHOULD_STOP) {
       code = -EINTR;
@@ -364,12 +364,12 @@ export async function kthread_main(task: Task): Promise<void> {
         kernel_report('bug', [
           `BUG: missing await: ${mem.comm(task.slot)}/${task.pid} returned while its ${task.blocking}() is still pending`,
           ` CPU: ${cpu.id} PID: ${task.pid}: write \`await ${task.blocking}(...)\``,
-        ], { bug: 'missing_await', call: 'return', pending: task.blocking }, LOGLEVEL_EMERG);
+        ], { bug: 'missing_await', call: 'return', pending: task.blocking }, LOGLEVEL_EMERG, task);
       }
       if (task.exit_code !== null) {
         kernel_report('bug', [
           `BUG: ${mem.comm(task.slot)}/${task.pid} returned normally after kthread_exit(${task.exit_code}): the exit was caught and swallowed`,
-        ], { bug: 'exit_swallowed' });
+        ], { bug: 'exit_swallowed' }, LOGLEVEL_ERR, task);
         code = task.exit_code;
       } else code = exit_code_of(ret);
     }
@@ -397,7 +397,7 @@ export function oops(task: Task, e: unknown): void {
     `CPU: ${cpu.id} PID: ${task.pid} Comm: ${comm} (kmodel)`,
     ...trace_lines(frames),
     `note: ${comm}[${task.pid}] killed; the machine goes on`,
-  ], { error: `${err.name}: ${err.message}`, stack: frames }, LOGLEVEL_EMERG);
+  ], { error: `${err.name}: ${err.message}`, stack: frames }, LOGLEVEL_EMERG, task);
 }
 
 /** The exit message: code, EXITED flag, wake the stoppers; then the CPU runs something else. */
@@ -409,7 +409,7 @@ export function do_exit(task: Task, code: number): void {
   if (task.preempt_count > 0) {
     kernel_report('bug', [
       `BUG: ${mem.comm(task.slot)}[${task.pid}] exited with preempt_count ${task.preempt_count}: it still holds a spinlock`,
-    ], { bug: 'exit_atomic', preempt_count: task.preempt_count }, LOGLEVEL_EMERG);
+    ], { bug: 'exit_atomic', preempt_count: task.preempt_count }, LOGLEVEL_EMERG, task);
   }
   sq_remove(mem, task.slot);
   w[t + T.EXIT_CODE] = code;
@@ -419,7 +419,7 @@ export function do_exit(task: Task, code: number): void {
   Atomics.notify(w, t + T.EXITED);
   sq_wakeup(mem, (t + T.EXITED) * 4, 0, TASK_NORMAL, 0);
   sq_wakeup(mem, (t + T.PARKED) * 4, 0, TASK_NORMAL, 0);
-  cpu.exitCurrent();
+  cpu.exitTask(task);
 }
 
 

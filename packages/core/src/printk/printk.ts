@@ -4,6 +4,7 @@
  */
 import { now } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
+import type { Task } from '../sched/task.ts';
 import { vsprintf } from './format.ts';
 import { printk_get_level, LOGLEVEL_INFO, LOGLEVEL_ERR } from './levels.ts';
 import { log_append, report_code, type ReportKind } from './logbuf.ts';
@@ -16,9 +17,9 @@ export function printk(fmt: string, ...args: unknown[]): number {
 }
 
 /** Append one record as the running thread on this CPU. */
-export function emit(level: number, msg: string, report?: ReportKind, fields?: object): void {
+export function emit(level: number, msg: string, report?: ReportKind, fields?: object, task?: Task): void {
   const cpu = this_cpu;
-  const t = cpu.current;
+  const t = task ?? cpu.current;
   const comm = t.slot < 0 ? cpu.idleComm : cpu.mem.comm(t.slot);
   const uptime = (now() - cpu.mem.bootTime) / 1000;
   log_append(
@@ -31,8 +32,8 @@ export const pr_info = (fmt: string, ...a: unknown[]): number => printk('\x016' 
 export const pr_err = (fmt: string, ...a: unknown[]): number => printk('\x013' + fmt, ...a);
 
 /** A kernel report: a structured record (report kind + fields) whose text is `lines`. */
-export function kernel_report(kind: ReportKind, lines: string[], fields: object = {}, level = LOGLEVEL_ERR): void {
-  emit(level, lines.join('\n'), kind, fields);
+export function kernel_report(kind: ReportKind, lines: string[], fields: object = {}, level = LOGLEVEL_ERR, task?: Task): void {
+  emit(level, lines.join('\n'), kind, fields, task);
 }
 
 export { LOGLEVEL_INFO };

@@ -16,7 +16,7 @@
 import { C, T, NIL } from '../memory/layout.ts';
 import { now, type Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
-import { enqueue_task, pick_next_task } from './runqueue.ts';
+import { dequeue_task, enqueue_task, pick_next_task } from './runqueue.ts';
 import { TASK_INTERRUPTIBLE, TASK_RUNNING } from './state.ts';
 import { Task, task_struct, set_handle_memory } from './task.ts';
 import { TimerList } from './timer.ts';
@@ -29,7 +29,7 @@ export let current: task_struct;
 export interface CpuHooks {
   /** Build the coroutine of a thread this CPU runs for the first time; null: it cannot run. */
   createTask(slot: number): Task | null;
-  /** Start a new thread's coroutine; it ends by calling cpu.exitCurrent(). */
+  /** Start a new thread's coroutine; it ends by calling cpu.exitTask(). */
   startTask(task: Task): void;
 }
 
@@ -83,13 +83,24 @@ export class Cpu {
     });
   }
 
-  /** End the running thread (its record is already marked exited) and run the next one. */
-  exitCurrent(): void {
-    const t = this.current;
+  /**
+   * Forget thread `t`, whose record is already marked dead. If it is the running thread, run the
+   * next one. It may instead be a thread that kept running after a missing `await` while the CPU
+   * already switched away: then it is only taken off the run queue, should a wakeup have put it there.
+   */
+  exitTask(t: Task): void {
     t.dead = true;
     this.timers.del(t.timer);
     this.tasks[t.slot] = undefined;
-    if (!t.switching) this.switchAway();
+    if (t === this.current) {
+      if (!t.switching) this.switchAway();
+      return;
+    }
+    const w = this.mem.i32;
+    raw_spin_lock(w, this.b + C.RQ_LOCK);
+    dequeue_task(this.mem, this.id, t.slot);
+    w[this.mem.t(t.slot) + T.ON_RQ] = 0;
+    raw_spin_unlock(w, this.b + C.RQ_LOCK);
   }
 
   /**

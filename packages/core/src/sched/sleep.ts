@@ -48,9 +48,15 @@ function process_timeout(t: Timer): void {
  * Sleep until woken or `timeout` jiffies pass, in the state the caller already set (TASK_RUNNING:
  * just yield). Returns the jiffies left (0 when it timed out).
  */
-export async function schedule_timeout_as(name: string, timeout: number): Promise<number> {
-  const task = might_sleep(name);
+export function schedule_timeout_as(name: string, timeout: number): Promise<number> {
+  might_sleep(name);
+  return do_schedule_timeout(timeout);
+}
+
+/** schedule_timeout without the entry checks (for callers that made them). */
+async function do_schedule_timeout(timeout: number): Promise<number> {
   const cpu = this_cpu;
+  const task = cpu.current;
   if (timeout >= MAX_SCHEDULE_TIMEOUT) {
     await cpu.schedule();
     return timeout;
@@ -71,13 +77,13 @@ export async function schedule_timeout_as(name: string, timeout: number): Promis
 
 /** Sleep at least `ms` milliseconds (Linux msleep: the timeout rounds up, plus one jiffy). */
 export async function msleep_as(name: string, ms: number, state = TASK_UNINTERRUPTIBLE): Promise<number> {
-  const cpu = this_cpu;
+  might_sleep(name);
   const end = now() + ms;
   let timeout = msecs_to_jiffies(ms) + 1;
   set_wmesg(name);
   while (timeout > 0) {
     set_current_state(state);
-    timeout = await schedule_timeout_as(name, timeout);
+    timeout = await do_schedule_timeout(timeout);
     if (state & TASK_INTERRUPTIBLE && signal_pending_current()) break;
   }
   return Math.max(0, Math.ceil(end - now()));
@@ -134,7 +140,7 @@ export async function wait_chan_event(
       finish_wait_chan();
       return cond() ? 1 : 0;
     }
-    left = await schedule_timeout_as(name, left);
+    left = await do_schedule_timeout(left);
   }
   finish_wait_chan();
   return Math.max(1, left);
