@@ -35,6 +35,7 @@ import {
 } from '../sync/waitqueue.ts';
 import { declare_completion, completion, wait_for_completion_common } from '../sync/completion.ts';
 import { define_atomic, atomic_t } from '../sync/atomic.ts';
+import { set_task_prio, rt_to_prio, nice_to_prio } from '../sched/prio.ts';
 import { send_signal, signal_pending as core_signal_pending, flush_signals as core_flush_signals } from '../sched/signal.ts';
 import { proc_create_single_data, type ShowFn, type proc_dir_entry } from '../proc/procfs.ts';
 import { LOGLEVEL_WARNING } from '../printk/levels.ts';
@@ -214,6 +215,35 @@ export function smp_processor_id(): number {
 export const raw_smp_processor_id = smp_processor_id;
 export function num_online_cpus(): number {
   return this_cpu.mem.nrCpus;
+}
+
+/** sched_set_fifo - make @p realtime (SCHED_FIFO, priority 50): it runs before every normal thread. */
+export function sched_set_fifo(p: task_struct): void {
+  set_prio_checked('sched_set_fifo', p, rt_to_prio(50));
+}
+/** sched_set_fifo_low - realtime at the lowest priority (1): still before every normal thread. */
+export function sched_set_fifo_low(p: task_struct): void {
+  set_prio_checked('sched_set_fifo_low', p, rt_to_prio(1));
+}
+/** sched_set_normal - back to SCHED_NORMAL with @nice (-20..19). */
+export function sched_set_normal(p: task_struct, nice: number): void {
+  set_prio_checked('sched_set_normal', p, nice_to_prio(nice));
+}
+/** set_user_nice - nice -20 (first) .. 19 (last) among normal threads. */
+export function set_user_nice(p: task_struct, nice: number): void {
+  set_prio_checked('set_user_nice', p, nice_to_prio(nice));
+}
+function set_prio_checked(call: string, p: task_struct, prio: number): void {
+  kernel_entry(call);
+  if (!task_valid(p)) {
+    bad_handle(call, p);
+    return;
+  }
+  set_task_prio(this_cpu.mem, p.slot, prio);
+}
+/** task_nice - the nice value of a normal thread (0 for realtime ones). */
+export function task_nice(p: task_struct): number {
+  return p.prio >= 100 ? p.prio - 120 : 0;
 }
 
 /** send_sig - make @sig pending on @p; wakes it from an interruptible sleep. */

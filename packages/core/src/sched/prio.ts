@@ -1,0 +1,35 @@
+/**
+ * Priorities: one range for every personality, 0..139, lower runs first (Linux's internal prio:
+ * 0..99 realtime, 100..139 normal with nice -20..19 at 100..139, nice 0 = 120). Tru64's bands map
+ * onto the same range. Changing the priority of a queued thread moves it to the tail of its new
+ * level; the running thread keeps the CPU until its next scheduling point (no preemption).
+ */
+import { C, T, MAX_PRIO } from '../memory/layout.ts';
+import type { Memory } from '../memory/memory.ts';
+import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
+import { dequeue_task, enqueue_task } from './runqueue.ts';
+
+export const MAX_RT_PRIO = 100;
+export const NICE_0_PRIO = 120;
+
+export function nice_to_prio(nice: number): number {
+  return NICE_0_PRIO + Math.max(-20, Math.min(19, nice | 0));
+}
+
+/** Realtime priority 1..99 (higher is more urgent, as sched_param) to the internal prio. */
+export function rt_to_prio(rt: number): number {
+  return MAX_RT_PRIO - 1 - Math.max(1, Math.min(99, rt | 0));
+}
+
+export function set_task_prio(mem: Memory, slot: number, prio: number): void {
+  const w = mem.i32;
+  const t = mem.t(slot);
+  const p = Math.max(0, Math.min(MAX_PRIO - 1, prio | 0));
+  const cpu = Atomics.load(w, t + T.CPU);
+  const lock = mem.layout.cpu(cpu) + C.RQ_LOCK;
+  raw_spin_lock(w, lock);
+  const queued = dequeue_task(mem, cpu, slot);
+  Atomics.store(w, t + T.PRIO, p);
+  if (queued) enqueue_task(mem, cpu, slot);
+  raw_spin_unlock(w, lock);
+}
