@@ -85,5 +85,20 @@ async function build(): Promise<KernelImage> {
   } catch {
     rmSync(tmp, { recursive: true, force: true }); // another process won the race
   }
+  prune(dir);
   return image;
+}
+
+/** Remove images of older sources (unused for an hour: no running machine still links to them). */
+function prune(keep: string): void {
+  const hour = Date.now() - 3600_000;
+  for (const e of readdirSync(CACHE, { withFileTypes: true })) {
+    const p = join(CACHE, e.name);
+    if (!e.isDirectory() || p === keep) continue;
+    try {
+      if (statSync(p).mtimeMs < hour) rmSync(p, { recursive: true, force: true });
+    } catch {
+      /* another process pruned it */
+    }
+  }
 }

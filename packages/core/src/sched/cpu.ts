@@ -76,11 +76,10 @@ export class Cpu {
    */
   schedule(): Promise<void> {
     const prev = this.current;
-    return new Promise<void>((resolve) => {
-      prev.resume = resolve;
-      prev.switching = true;
-      queueMicrotask(this.switchAway);
-    });
+    const p = new Promise<void>(prev.park);
+    prev.switching = true;
+    queueMicrotask(this.switchAway);
+    return p;
   }
 
   /**

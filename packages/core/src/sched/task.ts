@@ -62,6 +62,10 @@ export class Task {
   readonly timer: Timer;
   /** Personality-private state (e.g. SeaOS kt object, 2.6 patch control block). */
   priv: unknown = undefined;
+  /** The executor of the promise schedule() returns: made once, so a switch allocates no closure. */
+  readonly park = (resolve: () => void): void => {
+    this.resume = resolve;
+  };
 
   constructor(
     readonly handle: task_struct,
