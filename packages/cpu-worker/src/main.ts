@@ -9,7 +9,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Memory } from '@kmodel/core/internal/memory/memory.ts';
 import { C, type MachineGeometry } from '@kmodel/core/internal/memory/layout.ts';
 import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
-import { create_task, kthread_main } from '@kmodel/core/internal/kthread/kthread.ts';
+import { create_task, kthread_main, reap_killed } from '@kmodel/core/internal/kthread/kthread.ts';
 import { register_kernel_entries } from '@kmodel/core/internal/kthread/kthreadd-main.ts';
 import { CpuControl } from './control.ts';
 
@@ -22,7 +22,7 @@ export interface CpuWorkerData {
 const { sab, geometry, cpu: id } = workerData as CpuWorkerData;
 process.setSourceMapsEnabled(true);
 const mem = new Memory(sab, geometry);
-const cpu = new Cpu(mem, id, { createTask: create_task, startTask: kthread_main });
+const cpu = new Cpu(mem, id, { createTask: create_task, startTask: kthread_main, reapKilled: reap_killed });
 register_kernel_entries();
 
 const port = parentPort!;

@@ -16,3 +16,8 @@ export class ThreadExit {
     readonly code: number,
   ) {}
 }
+
+/** Thrown at a killed thread's next call into the kernel: it unwinds and never runs again. */
+export class ThreadKilled {
+  constructor(readonly pid: number) {}
+}

@@ -10,7 +10,7 @@
  *  - a thread stopped before it ever ran exits with -EINTR without running its entry.
  */
 import {
-  C, T, NIL, TF_SHOULD_STOP, TF_SHOULD_PARK, TF_STARTED, TF_STOPPING, TF_BOUND, DEFAULT_PRIO,
+  C, T, NIL, TF_SHOULD_STOP, TF_SHOULD_PARK, TF_STARTED, TF_STOPPING, TF_KILL, TF_BOUND, DEFAULT_PRIO,
   RS_ATTACHED, R,
 } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
@@ -20,7 +20,7 @@ import { sq_add, sq_remove, sq_wakeup } from '../sched/sleepqueue.ts';
 import { try_to_wake_up } from '../sched/wake.ts';
 import { set_current_state } from '../sched/sleep.ts';
 import {
-  TASK_DEAD, TASK_NORMAL, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE,
+  TASK_DEAD, TASK_NORMAL, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, __TASK_STOPPED,
 } from '../sched/state.ts';
 import {
   request_fill, request_submit, request_result, request_chan, request_free, request_free_chan,
@@ -29,7 +29,7 @@ import {
 import { entry_of, resolve_entry, get_module } from '../module/registry.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { call_site, call_trace, module_frames, trace_lines } from '../debug/stack.ts';
-import { KernelBug, ThreadExit } from '../debug/kernel-bug.ts';
+import { KernelBug, ThreadExit, ThreadKilled } from '../debug/kernel-bug.ts';
 import { EAGAIN, EDEADLK, EFAULT, EINTR, EINVAL, ENOEXEC, ENOSYS, ESRCH, ERR_PTR, errname, type ErrPtr } from '../errno.ts';
 import { MarshalError } from '../shared/marshal.ts';
 import { wmesgBytes } from '../memory/memory.ts';
@@ -40,6 +40,12 @@ export interface KthreadCreateOptions {
   cpu?: number;
   prio?: number;
   flags?: number;
+  /**
+   * A personality's trampoline (a built-in entry) that runs instead of `fn`, with `data` as built
+   * by the personality (it names the module's functions by export name; see entry_of). The thread
+   * still belongs to `fn`'s module (or, with `fn` null, to the caller's).
+   */
+  via?: string;
 }
 
 function misuse(call: string, lines: string[], fields: object): void {
@@ -51,12 +57,13 @@ function misuse(call: string, lines: string[], fields: object): void {
  * Context: a kernel thread; sleeps. Returns the handle or ERR_PTR(-errno).
  */
 export async function kthread_create_core(
-  call: string, fn: ThreadFn, data: unknown, comm: string, opt: KthreadCreateOptions = {},
+  call: string, fn: ThreadFn | null, data: unknown, comm: string, opt: KthreadCreateOptions = {},
 ): Promise<task_struct | ErrPtr> {
   const me = might_sleep(call);
   const cpu = this_cpu;
   const mem = cpu.mem;
-  const entry = entry_of(fn);
+  let entry = fn === null && opt.via ? { module: me.module, name: '' } : entry_of(fn);
+  if (entry && opt.via) entry = { module: entry.module, name: `@${opt.via}` };
   if (!entry) {
     const name = typeof fn === 'function' ? fn.name || '(anonymous)' : String(fn);
     misuse(call, [
@@ -305,6 +312,33 @@ export async function kthread_parkme_core(call: string): Promise<void> {
   Atomics.store(w, t + T.STATE, TASK_RUNNING);
 }
 
+/** The exit code of a killed thread. */
+export const KILLED_EXIT_CODE = -EINTR;
+
+/**
+ * Kill `k`: it never runs again. Not running: it is woken only to be reaped, its coroutine never
+ * resumed. Running on a CPU: it dies at its next call into the kernel (JS cannot be interrupted
+ * mid-statement); its kernel calls from cleanup code on the way out are refused too, so the
+ * locks it holds stay held. Returns 0, or -ESRCH if `k` is no live thread.
+ */
+export function kthread_kill_core(call: string, k: unknown): number {
+  kernel_entry(call);
+  if (!task_valid(k)) return bad_handle(call, k);
+  const mem = this_cpu.mem;
+  const t = mem.t(k.slot);
+  if (Atomics.load(mem.i32, t + T.EXITED)) return 0;
+  Atomics.or(mem.i32, t + T.FLAGS, TF_KILL | TF_STARTED);
+  if (k.pid === this_cpu.current.pid) throw new ThreadKilled(k.pid);
+  sq_remove(mem, k.slot);
+  try_to_wake_up(mem, k.slot, TASK_NORMAL | TASK_PARKED | __TASK_STOPPED);
+  return 0;
+}
+
+/** CpuHooks.reapKilled: a killed thread the CPU was about to resume exits instead. */
+export function reap_killed(task: Task): void {
+  do_exit(task, KILLED_EXIT_CODE);
+}
+
 /** End the current thread from any call depth with `code`. Never returns. */
 export function kthread_exit_core(call: string, code: number): never {
   const t = kernel_entry(call);
@@ -354,6 +388,8 @@ export async function kthread_main(task: Task): Promise<void> {
         bug: 'no_entry', entry: task.entryName,
       }, LOGLEVEL_ERR, task);
       code = -ENOEXEC;
+    } else if (Atomics.load(mem.i32, t + T.FLAGS) & TF_KILL) {
+      code = KILLED_EXIT_CODE;
     } else if (Atomics.load(mem.i32, t + T.FLAGS) & TF_SHOULD_STOP) {
       code = -EINTR;
     } else {
@@ -375,6 +411,7 @@ export async function kthread_main(task: Task): Promise<void> {
     }
   } catch (e) {
     if (e instanceof ThreadExit && e.pid === task.pid) code = e.code;
+    else if (e instanceof ThreadKilled && e.pid === task.pid) code = KILLED_EXIT_CODE;
     else if (e instanceof KernelBug) code = -EFAULT;
     else {
       oops(task, e);

@@ -13,7 +13,7 @@
  *  - every context switch also runs due timers and yields to the event loop when the coordinator
  *    has posted a control message (CTL_POSTED != CTL_SEEN).
  */
-import { C, T, NIL } from '../memory/layout.ts';
+import { C, T, NIL, TF_KILL } from '../memory/layout.ts';
 import { now, type Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
 import { dequeue_task, enqueue_task, pick_next_task } from './runqueue.ts';
@@ -31,6 +31,8 @@ export interface CpuHooks {
   createTask(slot: number): Task | null;
   /** Start a new thread's coroutine; it ends by calling cpu.exitTask(). */
   startTask(task: Task): void;
+  /** End a killed thread that was about to be resumed, without resuming it. */
+  reapKilled(task: Task): void;
 }
 
 export class Cpu {
@@ -177,6 +179,10 @@ export class Cpu {
     this.current = next;
     current = next.handle;
     Atomics.store(w, this.b + C.CURRENT, slot);
+    if (next.started && Atomics.load(w, this.mem.t(slot) + T.FLAGS) & TF_KILL) {
+      this.hooks.reapKilled(next); // it never runs again: its coroutine is dropped, not resumed
+      return;
+    }
     if (next !== prev) {
       w[this.b + C.NR_SWITCHES]++;
       w[this.mem.t(slot) + T.NVCSW]++;

@@ -22,6 +22,7 @@ import { call_site, call_trace, trace_lines } from '../debug/stack.ts';
 import { KernelBug } from '../debug/kernel-bug.ts';
 import { LOGLEVEL_EMERG } from '../printk/levels.ts';
 import { SHARED } from '../shared/marshal.ts';
+import { thread_condition } from '../sched/condition.ts';
 import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 
 export const SPINLOCK_MAGIC = 0xdead4ead | 0;
@@ -124,11 +125,17 @@ function lockup_suspected(lock: spinlock_t, t: Task): void {
   const cpu = this_cpu;
   const comm = t.slot >= 0 ? cpu.mem.comm(t.slot) : cpu.idleComm;
   const w = cpu.mem.i32;
+  const pid = Atomics.load(w, lock.w + OWNER);
+  const slot = Atomics.load(w, lock.w + OWNER_SLOT);
+  const state = pid < 0 ? 'none' : thread_condition(cpu.mem, slot, pid);
   kernel_report('spinlock', [
     `BUG: spinlock lockup suspected on CPU#${cpu.id}, ${comm}/${t.pid}`,
     ` lock: ${lock.name}, .magic: ${(w[lock.w + MAGIC] >>> 0).toString(16)}, .owner: ${owner_desc(lock)}, .owner_cpu: ${w[lock.w + OWNER_CPU]}`,
+    ` the owner ${owner_desc(lock)} is ${state}${state === 'killed' || state === 'dead' ? ': it will never unlock' : ''}`,
     ...trace_lines(call_trace()),
-  ], { bug: 'lockup_suspected', lock: lock.name, owner: owner_desc(lock), owner_cpu: w[lock.w + OWNER_CPU] }, LOGLEVEL_EMERG);
+  ], {
+    bug: 'lockup_suspected', lock: lock.name, owner: owner_desc(lock), owner_cpu: w[lock.w + OWNER_CPU], owner_state: state,
+  }, LOGLEVEL_EMERG);
 }
 
 function set_owner(lock: spinlock_t, t: Task): void {
