@@ -1,5 +1,58 @@
-/** The benchmark suite entry (`kmodel bench`). */
-export async function runBench(_o: { quick: boolean }): Promise<number> {
-  process.stderr.write('kmodel bench: the benchmark suite is being written\n');
-  return 1;
+/**
+ * The benchmark suite (`kmodel bench`, `pnpm bench [--quick]`): every kmodel figure beside the raw
+ * Node mechanism it is built on, measured in the same run. Progress goes to stderr; the host
+ * description and the table go to stdout at the end.
+ */
+import os from 'node:os';
+import { measureWakeup } from './wakeup.ts';
+import { measureContextSwitch } from './context-switch.ts';
+import { measureKthreadCycle } from './kthread-cycle.ts';
+import { measureSpinlock } from './spinlock.ts';
+import { measureBoot } from './boot.ts';
+import { renderTable } from './lib/table.ts';
+import type { Row } from './lib/row.ts';
+
+const MEASUREMENTS: [string, (reps: number) => Promise<Row[]>][] = [
+  ['cross-CPU wakeup', measureWakeup],
+  ['context switch', measureContextSwitch],
+  ['kthread_run + kthread_stop', measureKthreadCycle],
+  ['spinlocks', measureSpinlock],
+  ['boot + shutdown', measureBoot],
+];
+
+function host(): string {
+  const cpus = os.cpus();
+  const model = cpus[0]?.model.trim() || 'unknown CPU';
+  return `node ${process.version}, ${os.availableParallelism()} CPUs (${model}), ${os.platform()} ${os.release()} ${os.arch()}`;
+}
+
+/** Run every measurement; 0 if all ran cleanly, 1 if any failed (a missed target is not a failure). */
+export async function runBench(o: { quick: boolean }): Promise<number> {
+  const reps = o.quick ? 3 : 9;
+  const rows: Row[] = [];
+  const failures: string[] = [];
+  const start = performance.now();
+  for (const [name, measure] of MEASUREMENTS) {
+    const t0 = performance.now();
+    process.stderr.write(`kmodel bench: ${name} ...`);
+    try {
+      rows.push(...(await measure(reps)));
+      process.stderr.write(` ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    } catch (e) {
+      process.stderr.write(' failed\n');
+      failures.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  const out = [
+    `kmodel bench, ${new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`,
+    `host: ${host()}`,
+    `${reps} repetitions per figure${o.quick ? ' (--quick)' : ''}, after one warm-up repetition; raw and kmodel repetitions alternate`,
+    renderTable(rows),
+    'kmodel ÷ raw: kmodel\'s time per operation over raw\'s (for a rate: raw rate over kmodel rate); above 1, kmodel is slower.',
+    `suite ran ${elapsed.toFixed(1)} s`,
+    ...failures.map((f) => `FAILED: ${f}`),
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+  return failures.length ? 1 : 0;
 }

@@ -60,7 +60,7 @@ describe('Linux kthread life cycle (2 CPUs)', () => {
     expect(v.stop).toBe('-4');
     expect(v.ran).toBe('0');
     expect(v.marker3_pid).toBeUndefined();
-    expect((await kthreads(s.m)).map((t) => t.comm)).not.toContain('never');
+    expect((await kthreads(s.m)).map((t) => t.comm)).not.toContain('neverwoken');
   });
 
   it('kthread_run runs the thread at once; kthread_should_stop is false until kthread_stop, which returns threadfn\'s value', async () => {

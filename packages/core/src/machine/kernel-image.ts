@@ -19,12 +19,18 @@ const CACHE = join(CORE_SRC, '..', '.kernel-image');
 export const IMPORT_PATHS: Record<string, string> = {
   '@kmodel/core': 'kernel',
   '@kmodel/core/linux': 'linux',
+  '@kmodel/core/linux-2.6': 'linux-2.6',
+  '@kmodel/core/seaos': 'seaos',
+  '@kmodel/core/dragonos': 'dragonos',
 };
 
 const ENTRIES: Record<string, string> = {
   cpu: join(WORKER_SRC, 'main.ts'),
   kernel: join(CORE_SRC, 'kernel.ts'),
   linux: join(CORE_SRC, 'personalities', 'linux.ts'),
+  'linux-2.6': join(CORE_SRC, 'personalities', 'linux-2.6.ts'),
+  seaos: join(CORE_SRC, 'personalities', 'seaos.ts'),
+  dragonos: join(CORE_SRC, 'personalities', 'dragonos.ts'),
 };
 
 function sourceHash(): string {

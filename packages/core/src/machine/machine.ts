@@ -274,7 +274,9 @@ export class Machine {
 
   /** Run module `m`'s `fn` as a kernel thread on its home CPU; its return value. */
   private async moduleCall(m: ModuleInfo, fn: 'init' | 'exit', timeoutMs: number): Promise<number> {
-    const [slot] = await this.createThread(m.id, '@module_call', { m: m.id, f: fn }, fn === 'init' ? 'insmod' : 'rmmod', m.cpu);
+    // SeaOS modules name them module_install / module_exit.
+    const f = m.exports.includes(fn) ? fn : fn === 'init' ? 'module_install' : 'module_exit';
+    const [slot] = await this.createThread(m.id, '@module_call', { m: m.id, f }, fn === 'init' ? 'insmod' : 'rmmod', m.cpu);
     this.wake(slot);
     const exited = this.mem.t(slot) + T.EXITED;
     if (!(await this.waitWhile(exited, 0, timeoutMs))) return -ETIMEDOUT;
@@ -324,7 +326,7 @@ export class Machine {
   async rmmod(name: string, o: { exitTimeoutMs?: number } = {}): Promise<void> {
     const m = this.modules.get(name);
     if (!m) throw new MachineError(`rmmod: ${name}: module not loaded (loaded: ${[...this.modules.keys()].join(', ') || 'none'})`);
-    if (m.exports.includes('exit')) {
+    if (m.exports.includes('exit') || m.exports.includes('module_exit')) {
       const code = await this.moduleCall(m, 'exit', o.exitTimeoutMs ?? 30000);
       if (code === -ETIMEDOUT) this.klog(LOGLEVEL_ERR, `rmmod: ${name}: exit() did not return`, 'bug', { bug: 'rmmod_timeout' });
     }

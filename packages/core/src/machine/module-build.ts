@@ -74,7 +74,7 @@ export async function build_module(image: KernelImage, file: string): Promise<Bu
   const target = join(dir, `${name}-${hash}.mjs`);
   if (!existsSync(target)) writeFileSync(target, out.contents);
   const exports = meta?.exports ?? [];
-  if (!exports.includes('init')) {
+  if (!exports.includes('init') && !exports.includes('module_install')) {
     throw new InsmodError(`insmod: ${file}: no exported init(); a module exports \`async function init()\``, -ENOEXEC, name);
   }
   return { name, path, url: pathToFileURL(target).href, exports };

@@ -97,6 +97,7 @@ export const TF_STOPPING = 1 << 3; // a kthread_stop is under way (a second one 
 export const TF_KTHREAD = 1 << 4;
 export const TF_BOUND = 1 << 5;
 export const TF_DAEMON = 1 << 6; // kthreadd: not stopped at shutdown, not counted as a module thread
+export const TF_WAITING = 1 << 8; // someone waits for this thread's exit (SeaOS KT_WAITING)
 export const TF_KILL = 1 << 7; // killed: never runs again (stays set in the zombie, for reports)
 
 /** Sleep-queue hash bucket. */

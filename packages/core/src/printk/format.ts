@@ -16,8 +16,12 @@ export function vsprintf(fmt: string, args: readonly unknown[]): string {
       if (conv === '%') return '%%';
       if (width === '*') convs += '*';
       if (prec === '*') convs += '*';
-      convs += conv;
       const p = prec !== undefined ? `.${prec}` : '';
+      if (flags.includes('#') && (conv === 'x' || conv === 'X' || conv === 'o')) {
+        convs += `#${conv}`; // the alternate form: 0x / 0X / 0 prefix, done here
+        return `%${flags.replace('#', '').replace('0', '')}${width}s`;
+      }
+      convs += conv;
       if (conv === 'p' || conv === 'c') return `%${flags}${width}${p}s`;
       if (conv === 'u') return `%${flags}${width}${p}d`;
       return `%${flags}${width}${p}${conv}`;
@@ -25,7 +29,8 @@ export function vsprintf(fmt: string, args: readonly unknown[]): string {
     c = { fmt: out, convs };
     if (cache.size < 1024) cache.set(fmt, c);
   }
-  const a = args.slice(0, c.convs.length).map((v, i) => adapt(c!.convs[i], v));
+  const convs = c.convs.match(/#?./g) ?? [];
+  const a = args.slice(0, convs.length).map((v, i) => adapt(convs[i], v));
   try {
     return printf(c.fmt, ...a);
   } catch {
@@ -45,6 +50,13 @@ function adapt(conv: string, v: unknown): unknown {
       return Number(v);
     case 's':
       return v === null ? '(null)' : String(v);
+    case '#x': case '#X': case '#o': {
+      const n = Number(v);
+      if (n === 0) return '0';
+      if (conv === '#o') return `0${(n >>> 0).toString(8)}`;
+      const h = (n >>> 0).toString(16);
+      return conv === '#x' ? `0x${h}` : `0X${h.toUpperCase()}`;
+    }
     default:
       return v;
   }

@@ -20,6 +20,11 @@ export function declaring_module(): string {
   return m ? m.name : 'kernel';
 }
 
+/** A kernel-wide object (not bound to a module), named `subsystem:name`. */
+export function declare_global(key: string, kind: number, bytes: number, init?: (addr: number) => void): number {
+  return shared_symbol(this_cpu.mem, key, bytes, kind, init);
+}
+
 /** Address of the shared object `name` of `bytes` bytes (created zeroed, then `init`). */
 export function declare(name: string, kind: number, bytes: number, init?: (addr: number) => void): number {
   if (typeof name !== 'string' || name.length === 0) {

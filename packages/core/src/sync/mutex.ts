@@ -12,7 +12,7 @@ import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../debug/stack.ts';
 import { SHARED } from '../shared/marshal.ts';
-import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
+import { SharedStruct, declare, declare_global, KIND, shared_kind } from '../shared/declare.ts';
 import { signal_pending_current } from '../sched/sleep.ts';
 
 const OWNER = 0;
@@ -25,6 +25,10 @@ export class mutex extends SharedStruct {
 
 export function define_mutex(name: string): mutex {
   return new mutex(declare(name, KIND.mutex, WORDS * 4, (a) => { this_cpu.mem.i32[(a >> 2) + OWNER_SLOT] = -1; }), name);
+}
+/** A kernel-wide mutex (a personality's own), keyed `subsystem:name`. */
+export function define_kernel_mutex(key: string): mutex {
+  return new mutex(declare_global(key, KIND.mutex, WORDS * 4, (a) => { this_cpu.mem.i32[(a >> 2) + OWNER_SLOT] = -1; }), key);
 }
 shared_kind('mutex', (addr, name) => new mutex(addr, name));
 

@@ -23,7 +23,7 @@ import { KernelBug } from '../debug/kernel-bug.ts';
 import { LOGLEVEL_EMERG } from '../printk/levels.ts';
 import { SHARED } from '../shared/marshal.ts';
 import { thread_condition } from '../sched/condition.ts';
-import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
+import { SharedStruct, declare, declare_global, KIND, shared_kind } from '../shared/declare.ts';
 
 export const SPINLOCK_MAGIC = 0xdead4ead | 0;
 const LOCK = 0;
@@ -53,6 +53,11 @@ function spin_lock_init_at(addr: number): void {
 /** DEFINE_SPINLOCK(name): the spinlock `name`, the same on every CPU. */
 export function define_spinlock(name: string): spinlock_t {
   return new spinlock_t(declare(name, KIND.spinlock, WORDS * 4, spin_lock_init_at), name);
+}
+
+/** A kernel-wide spinlock (a personality's own), keyed `subsystem:name`. */
+export function define_kernel_spinlock(key: string): spinlock_t {
+  return new spinlock_t(declare_global(key, KIND.spinlock, WORDS * 4, spin_lock_init_at), key);
 }
 
 export function spin_lock_init(lock: spinlock_t): void {

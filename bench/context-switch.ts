@@ -1,0 +1,54 @@
+/**
+ * 2. Same-CPU context switch: two threads bound to one CPU hand it to each other with
+ * `await schedule()` (modules/ctxswitch.ts), beside the mechanism a switch is built on: one
+ * promise hand-off between two async functions in one thread. Target: under 1 µs a switch.
+ */
+import { withMachine, runModule } from './lib/machine.ts';
+import { clock } from './lib/clock.ts';
+import type { Row } from './lib/row.ts';
+
+const HANDOFFS = 200_000; // per side, as SWITCHES in the module
+
+/**
+ * Two async functions pass a baton: each resolves the other's pending promise and awaits a new one
+ * of its own. Returns ns per hand-off.
+ */
+async function rawHandoff(n: number): Promise<number> {
+  let other: (() => void) | null = null;
+  const side = async (): Promise<void> => {
+    for (let i = 0; i < n; i++) {
+      await new Promise<void>((resolve) => {
+        const wake = other;
+        other = resolve;
+        wake?.();
+      });
+    }
+    const wake = other;
+    other = null;
+    wake?.();
+  };
+  const t0 = clock();
+  await Promise.all([side(), side()]);
+  return ((clock() - t0) * 1e6) / (2 * n);
+}
+
+export async function measureContextSwitch(reps: number): Promise<Row[]> {
+  const row: Row = {
+    what: 'context switch: await schedule(), 2 threads, 1 CPU',
+    baseline: 'promise hand-off, 2 async functions, 1 thread',
+    unit: 'ns',
+    kmodel: [],
+    raw: [],
+    target: { text: '< 1 µs', met: (k) => k < 1000 },
+  };
+  await withMachine({ cpus: 2 }, async (m) => {
+    for (let r = -1; r < reps; r++) { // r = -1 warms up both sides and is not counted
+      const raw = await rawHandoff(HANDOFFS);
+      const [, ns] = await runModule(m, 'ctxswitch', /^ctxswitch: switches=(\d+) ns_per_switch=([\d.]+)/);
+      if (r < 0) continue;
+      row.raw.push(raw);
+      row.kmodel.push(ns);
+    }
+  });
+  return [row];
+}

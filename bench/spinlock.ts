@@ -1,0 +1,83 @@
+/**
+ * 4. spin_lock + spin_unlock. Uncontended: one thread, one lock, a counter increment inside
+ * (modules/spin_uncontended.ts), on a machine booted without and with spinlock debug, beside a raw
+ * compareExchange lock on an Int32Array over a SharedArrayBuffer in one thread. Contended: one
+ * thread on each CPU of a 2-CPU machine hammering one lock (modules/spin_contended.ts), beside
+ * two bare workers hammering a raw compareExchange lock (raw/cas-hammer.mjs).
+ */
+import { withMachine, runModule, BenchError } from './lib/machine.ts';
+import { runWorkers } from './lib/workers.ts';
+import { clock } from './lib/clock.ts';
+import type { Row } from './lib/row.ts';
+
+// As in the modules.
+const WARMUP = 200_000;
+const LOOPS = 2_000_000;
+const CONTENDED_LOOPS = 500_000; // per thread
+
+const lockWords = new Int32Array(new SharedArrayBuffer(8)); // [0] the lock, [1] the counter
+
+function casLockLoop(n: number): void {
+  const w = lockWords;
+  for (let i = 0; i < n; i++) {
+    while (Atomics.compareExchange(w, 0, 0, 1) !== 0);
+    w[1]++;
+    Atomics.store(w, 0, 0);
+  }
+}
+
+/** ns per lock + unlock of a raw compareExchange lock, uncontended. */
+function rawUncontended(): number {
+  casLockLoop(WARMUP);
+  const t0 = clock();
+  casLockLoop(LOOPS);
+  return ((clock() - t0) * 1e6) / LOOPS;
+}
+
+/** ns per acquisition, two workers hammering one raw compareExchange lock. */
+async function rawContended(): Promise<number> {
+  const sab = new SharedArrayBuffer(32);
+  await runWorkers('cas-hammer.mjs', [0, 1].map(() => ({ sab, loops: CONTENDED_LOOPS })));
+  if (new Int32Array(sab)[1] !== 2 * CONTENDED_LOOPS) throw new BenchError('raw CAS lock lost updates');
+  const span = new Float64Array(sab, 16, 2);
+  return ((span[1] - span[0]) * 1e6) / (2 * CONTENDED_LOOPS);
+}
+
+const UNCONTENDED = /^spin_uncontended: pairs=(\d+) ns_per_pair=([\d.]+)/;
+const CONTENDED = /^spin_contended: acquisitions=(\d+) ns_per_acquisition=([\d.]+)/;
+
+export async function measureSpinlock(reps: number): Promise<Row[]> {
+  const raw = 'compareExchange lock, 1 thread';
+  const off: Row = { what: 'spin_lock + spin_unlock, 1 thread, debug off', baseline: raw, unit: 'ns', kmodel: [], raw: [] };
+  const on: Row = { what: 'spin_lock + spin_unlock, 1 thread, debug on', baseline: raw, unit: 'ns', kmodel: [], raw: [] };
+  const contended: Row = {
+    what: 'spin_lock + spin_unlock, 2 CPUs contend, debug off',
+    baseline: 'compareExchange lock, 2 workers contend',
+    unit: 'ns',
+    kmodel: [],
+    raw: [],
+  };
+  await withMachine({ cpus: 2, spinlockDebug: false }, async (m) => {
+    for (let r = -1; r < reps; r++) { // r = -1 warms up both sides and is not counted
+      const rawPair = rawUncontended();
+      const [, pair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
+      const rawAcq = await rawContended();
+      const [, acq] = await runModule(m, 'spin_contended', CONTENDED);
+      if (r < 0) continue;
+      off.raw.push(rawPair);
+      off.kmodel.push(pair);
+      contended.raw.push(rawAcq);
+      contended.kmodel.push(acq);
+    }
+  });
+  await withMachine({ cpus: 2, spinlockDebug: true }, async (m) => {
+    for (let r = -1; r < reps; r++) {
+      const rawPair = rawUncontended();
+      const [, pair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
+      if (r < 0) continue;
+      on.raw.push(rawPair);
+      on.kmodel.push(pair);
+    }
+  });
+  return [off, on, contended];
+}

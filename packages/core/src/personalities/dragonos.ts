@@ -1,0 +1,81 @@
+/**
+ * `@kmodel/core/dragonos` — DragonOS kernel threads (common/kthread.h).
+ *
+ * kthread_create sends the creation request to kthreadd and returns the pcb of a thread that is
+ * stopped until process_wakeup(); kthread_stop sets KTHREAD_SHOULD_STOP in the thread's private
+ * data, wakes it, waits for it, returns its exit code and frees the pcb. Calls that may block
+ * return a Promise (await them).
+ */
+import { this_cpu } from '../sched/cpu.ts';
+import { kernel_entry } from '../sched/context.ts';
+import { task_struct } from '../sched/task.ts';
+import {
+  kthread_create_core, kthread_stop_core, kthread_exit_core, should_stop_core, wake_up_process_core,
+  task_valid, bad_handle,
+} from '../kthread/kthread.ts';
+import { set_task_prio, rt_to_prio } from '../sched/prio.ts';
+import { vsprintf } from '../printk/format.ts';
+import { TASK_COMM_LEN } from '../memory/layout.ts';
+import { IS_ERR, type ErrPtr } from '../errno.ts';
+
+export { IS_ERR, PTR_ERR, ERR_PTR } from '../errno.ts';
+
+/** struct process_control_block: the thread's handle (pid, name, state, cpu). */
+export type process_control_block = task_struct;
+
+type ThreadFn<D> = (data: D) => number | void | Promise<number | void>;
+
+/** Realtime priority kthread_run_rt gives (DragonOS: SCHED_FIFO, priority 50). */
+export const KTHREAD_RT_PRIO = 50;
+
+/**
+ * kthread_create - create a kernel thread through kthreadd, stopped until process_wakeup().
+ * Returns its pcb, or ERR_PTR(-errno). Context: may sleep.
+ */
+export function kthread_create<D>(thread_fn: ThreadFn<D>, data: D, name_fmt: string, ...args: unknown[]): Promise<process_control_block | ErrPtr> {
+  return kthread_create_core('kthread_create', thread_fn, data, vsprintf(name_fmt, args).slice(0, TASK_COMM_LEN - 1));
+}
+
+/** process_wakeup - make a stopped or sleeping thread runnable. Returns 0, or -ESRCH for a bad pcb. */
+export function process_wakeup(pcb: process_control_block): number {
+  if (!task_valid(pcb)) return bad_handle('process_wakeup', pcb);
+  wake_up_process_core(pcb);
+  return 0;
+}
+
+/** kthread_run - kthread_create() then process_wakeup(). Context: may sleep. */
+export async function kthread_run<D>(thread_fn: ThreadFn<D>, data: D, name_fmt: string, ...args: unknown[]): Promise<process_control_block | ErrPtr> {
+  const pcb = await kthread_create(thread_fn, data, name_fmt, ...args);
+  if (!IS_ERR(pcb)) process_wakeup(pcb);
+  return pcb;
+}
+
+/** kthread_run_rt - create, make realtime (SCHED_FIFO, priority 50), then wake. Context: may sleep. */
+export async function kthread_run_rt<D>(thread_fn: ThreadFn<D>, data: D, name_fmt: string, ...args: unknown[]): Promise<process_control_block | ErrPtr> {
+  const pcb = await kthread_create(thread_fn, data, name_fmt, ...args);
+  if (!IS_ERR(pcb)) {
+    set_task_prio(this_cpu.mem, pcb.slot, rt_to_prio(KTHREAD_RT_PRIO));
+    process_wakeup(pcb);
+  }
+  return pcb;
+}
+
+/**
+ * kthread_stop - set KTHREAD_SHOULD_STOP, wake the thread, wait for it to exit; returns its exit
+ * code and frees the pcb (-EINTR if it was never woken: its function never ran). Context: may sleep.
+ */
+export function kthread_stop(pcb: process_control_block): Promise<number> {
+  if (!task_valid(pcb)) return Promise.resolve(bad_handle('kthread_stop', pcb));
+  return kthread_stop_core('kthread_stop', pcb);
+}
+
+/** kthread_should_stop - has someone asked the current thread to stop? */
+export function kthread_should_stop(): boolean {
+  kernel_entry('kthread_should_stop');
+  return should_stop_core();
+}
+
+/** kthread_exit - end the current thread now, from any call depth; @result goes to kthread_stop(). */
+export function kthread_exit(result: number): never {
+  return kthread_exit_core('kthread_exit', result);
+}
