@@ -23,12 +23,15 @@ const MEASUREMENTS: [string, (reps: number) => Promise<Row[]>][] = [
 function host(): string {
   const cpus = os.cpus();
   const model = cpus[0]?.model.trim() || 'unknown CPU';
-  return `node ${process.version}, ${os.availableParallelism()} CPUs (${model}), ${os.platform()} ${os.release()} ${os.arch()}`;
+  const load = os.loadavg()[0].toFixed(2);
+  return `node ${process.version}, ${os.availableParallelism()} CPUs (${model}), ${os.platform()} ${os.release()} ${os.arch()}, load average ${load} at start`;
 }
 
 /** Run every measurement; 0 if all ran cleanly, 1 if any failed (a missed target is not a failure). */
 export async function runBench(o: { quick: boolean }): Promise<number> {
   const reps = o.quick ? 3 : 9;
+  const started = new Date();
+  const machine = host();
   const rows: Row[] = [];
   const failures: string[] = [];
   const start = performance.now();
@@ -45,8 +48,8 @@ export async function runBench(o: { quick: boolean }): Promise<number> {
   }
   const elapsed = (performance.now() - start) / 1000;
   const out = [
-    `kmodel bench, ${new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`,
-    `host: ${host()}`,
+    `kmodel bench, ${started.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`,
+    `host: ${machine}`,
     `${reps} repetitions per figure${o.quick ? ' (--quick)' : ''}, after one warm-up repetition; raw and kmodel repetitions alternate`,
     renderTable(rows),
     'kmodel ÷ raw: kmodel\'s time per operation over raw\'s (for a rate: raw rate over kmodel rate); above 1, kmodel is slower.',

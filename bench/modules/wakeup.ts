@@ -7,7 +7,7 @@
  */
 import {
   kthread_create_on_cpu, wake_up_process, kthread_stop, DECLARE_COMPLETION, complete,
-  wait_for_completion, reinit_completion, pr_info, IS_ERR, PTR_ERR, type task_struct,
+  wait_for_completion, reinit_completion, pr_info, IS_ERR, PTR_ERR, type completion,
 } from '@kmodel/core/linux';
 import { shared } from '@kmodel/core';
 
@@ -28,13 +28,13 @@ function spin(us: number): void {
   while (clock() < end);
 }
 
-function wake(c: typeof ping): void {
+function wake(c: completion): void {
   spin(GAP_US);
   stamp[0] = clock();
   complete(c);
 }
 
-async function sleep(c: typeof ping): Promise<number> {
+async function sleep(c: completion): Promise<number> {
   await wait_for_completion(c);
   return (clock() - stamp[0]) * 1000;
 }
@@ -70,8 +70,8 @@ export async function init(): Promise<number> {
   // Wait for the rounds, then reap: a kthread_stop() before a thread first ran would cancel it.
   await wait_for_completion(done);
   await wait_for_completion(done);
-  await kthread_stop(b as task_struct);
-  await kthread_stop(a as task_struct);
+  await kthread_stop(b);
+  await kthread_stop(a);
   const xs = Array.from(lat.subarray(2 * WARMUP)).sort((x, y) => x - y);
   pr_info('wakeup: n=%d median_us=%s\n', xs.length, xs[xs.length >> 1].toFixed(2));
   return 0;
