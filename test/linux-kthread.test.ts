@@ -162,6 +162,12 @@ describe('Linux kthread life cycle (2 CPUs)', () => {
     const unexpected = s.m.reports().filter((r) => !(r.report === 'warn' && /^WARNING: kthread_bind\(/.test(r.msg)));
     expect(unexpected.map((r) => r.msg)).toEqual([]);
   });
+
+  it('rmmod stops every scenario thread and leaves no thread but kthreadd, without a report', async () => {
+    const r = await s.rmmod();
+    expect(r.reports).toEqual([]);
+    expect(r.left).toEqual([]);
+  });
 });
 
 describe('Linux kthread placement (4 CPUs)', () => {

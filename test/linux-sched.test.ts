@@ -78,7 +78,7 @@ describe('Linux time and sleeping (2 CPUs, HZ=100)', () => {
     expect(Number(v.msleep_elapsed_ms)).toBeGreaterThanOrEqual(300);
   });
 
-  it('wait_event_interruptible sleeps in S on its wait queue and returns -ERESTARTSYS (-512) on SIGKILL or SIGUSR1', async () => {
+  it('wait_event_interruptible returns 0 at once when the condition holds, else sleeps in S on its wait queue and returns -ERESTARTSYS (-512) on SIGKILL or SIGUSR1', async () => {
     await s.start('wei');
     await s.paused('wei');
     const t = await kthread(s.m, 'wei/9');
@@ -86,12 +86,19 @@ describe('Linux time and sleeping (2 CPUs, HZ=100)', () => {
     expect(t.wchan).toBe('never_wq');
     await s.resume('wei');
     const v = await s.done('wei');
+    expect(v.wei_true).toBe('0');
     expect(v.wei_9).toBe('-512');
     expect(v.wei_10).toBe('-512');
   });
 
   it('no kernel reports', () => {
     expect(s.m.reports().map((r) => r.msg)).toEqual([]);
+  });
+
+  it('rmmod stops every scenario thread and leaves no thread but kthreadd, without a report', async () => {
+    const r = await s.rmmod();
+    expect(r.reports).toEqual([]);
+    expect(r.left).toEqual([]);
   });
 });
 

@@ -112,6 +112,13 @@ describe('Linux locks, wait queues, completions and atomics (4 CPUs)', () => {
     expect(done.counted3).toBe('0');
   });
 
+  it('complete() releases exactly one of two waiters; a second complete() releases the other', async () => {
+    const v = await s.run('completion_one');
+    expect(v.woken_by_one_complete).toBe('1');
+    expect(v.still_waiting).toBe('1');
+    expect(v.woken_by_two_completes).toBe('2');
+  });
+
   it('complete_all releases every waiter (and later ones); wait_for_completion_timeout returns 0 on timeout', async () => {
     const v = await s.run('completion_all');
     expect(v.waiters).toBe('3');
@@ -151,5 +158,11 @@ describe('Linux locks, wait queues, completions and atomics (4 CPUs)', () => {
   it('no kernel reports beyond the two provoked ones', () => {
     const unexpected = s.m.reports().filter((r) => r.comm !== 'atomic_sleeper' && r.comm !== 'wrong_unlock');
     expect(unexpected.map((r) => r.msg)).toEqual([]);
+  });
+
+  it('rmmod stops every scenario thread and leaves no thread but kthreadd, without a report', async () => {
+    const r = await s.rmmod();
+    expect(r.reports).toEqual([]);
+    expect(r.left).toEqual([]);
   });
 });
