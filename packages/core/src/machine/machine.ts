@@ -38,6 +38,8 @@ export interface BootOptions {
   logger?: pino.Logger | null;
   /** CONFIG_DEBUG_SPINLOCK checks (default on). */
   spinlockDebug?: boolean;
+  /** A CPU spinning this long (ms) on one spinlock reports "lockup suspected" (default 1000). */
+  lockupMs?: number;
   maxThreads?: number;
   arenaBytes?: number;
   logBytes?: number;
@@ -110,6 +112,7 @@ export class Machine {
     const image = await kernel_image();
     const mem = Memory.create(geometry, hz, o.seed ?? 0);
     if (o.spinlockDebug ?? true) mem.i32[H.FLAGS] |= HF_SPINLOCK_DEBUG;
+    if (o.lockupMs !== undefined) mem.i32[H.LOCKUP_MS] = Math.max(1, o.lockupMs | 0);
     const m = new Machine(mem, image, o.logger ?? null);
     m.drainTimer = setInterval(() => m.drain(), 10);
     try {

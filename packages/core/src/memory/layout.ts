@@ -36,6 +36,7 @@ export const H = {
   PLACE_CURSOR: 11,
   SEED: 12,
   FLAGS: 13,
+  LOCKUP_MS: 14, // a CPU spinning this long on one spinlock reports "lockup suspected"
   BOOT_TIME_F64: 16,
   WORDS: 32,
 } as const;
@@ -97,6 +98,7 @@ export const TF_STOPPING = 1 << 3; // a kthread_stop is under way (a second one 
 export const TF_KTHREAD = 1 << 4;
 export const TF_BOUND = 1 << 5;
 export const TF_DAEMON = 1 << 6; // kthreadd: not stopped at shutdown, not counted as a module thread
+export const TF_JOIN = 1 << 9; // SeaOS KT_JOIN: the creator asks the thread to return
 export const TF_WAITING = 1 << 8; // someone waits for this thread's exit (SeaOS KT_WAITING)
 export const TF_KILL = 1 << 7; // killed: never runs again (stays set in the zombie, for reports)
 

@@ -36,6 +36,7 @@ export class Memory {
     w[H.MAX_THREADS] = geometry.maxThreads;
     w[H.KTHREADD_SLOT] = NIL;
     w[H.SEED] = seed;
+    w[H.LOCKUP_MS] = 1000;
     mem.f64[H.BOOT_TIME_F64 >> 1] = performance.timeOrigin + performance.now();
     for (let cpu = 0; cpu < geometry.cpus; cpu++) {
       const b = layout.cpu(cpu);

@@ -6,7 +6,7 @@
  * KT_EXITED. After tm_kthread_destroy the record is gone and the kthread keeps its last flags and
  * exit code. Calls that may block return a Promise (await them); the others are synchronous.
  */
-import { T, TF_SHOULD_STOP, TF_STOPPING, TF_WAITING } from '../memory/layout.ts';
+import { T, TF_JOIN, TF_STOPPING, TF_WAITING } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_entry, might_sleep } from '../sched/context.ts';
 import { task_struct } from '../sched/task.ts';
@@ -51,7 +51,7 @@ export class kthread {
     const mem = this_cpu.mem;
     const r = mem.t(t.slot);
     const f = Atomics.load(mem.i32, r + T.FLAGS);
-    this.lastFlags = (f & TF_SHOULD_STOP ? KT_JOIN : 0) | (Atomics.load(mem.i32, r + T.EXITED) ? KT_EXITED : 0) |
+    this.lastFlags = (f & TF_JOIN ? KT_JOIN : 0) | (Atomics.load(mem.i32, r + T.EXITED) ? KT_EXITED : 0) |
       (f & TF_WAITING ? KT_WAITING : 0);
     if (this.lastFlags & KT_EXITED) this.lastCode = mem.i32[r + T.EXIT_CODE];
     return this.lastFlags | this.alloc;
@@ -175,7 +175,7 @@ export async function tm_kthread_join(kt: kthread, flags: number): Promise<numbe
   const t = live('tm_kthread_join', kt);
   if (!t) return -1;
   const mem = this_cpu.mem;
-  Atomics.or(mem.i32, mem.t(t.slot) + T.FLAGS, TF_SHOULD_STOP);
+  Atomics.or(mem.i32, mem.t(t.slot) + T.FLAGS, TF_JOIN);
   if (!(flags & KT_JOIN_NONBLOCK)) await wait_exited('tm_kthread_join', t.slot);
   return kt.flags & KT_EXITED ? kt.code : -1;
 }
@@ -193,6 +193,7 @@ export function tm_kthread_kill(kt: kthread, flags: number): void {
 
 /** tm_kthread_is_joining - has the creator asked the thread to return (KT_JOIN)? */
 export function tm_kthread_is_joining(kt: kthread): number {
+  kernel_entry('tm_kthread_is_joining'); // a killed thread polling this dies here
   return kt.flags & KT_JOIN;
 }
 

@@ -142,7 +142,11 @@ export class Cpu {
       const pt = mem.t(prev.slot);
       const state = Atomics.load(w, pt + T.STATE);
       if (state === TASK_RUNNING) enqueue_task(mem, this.id, prev.slot);
-      else if (state & TASK_INTERRUPTIBLE && Atomics.load(w, pt + T.SIGPENDING) !== 0) {
+      else if (
+        (state & TASK_INTERRUPTIBLE && Atomics.load(w, pt + T.SIGPENDING) !== 0) ||
+        Atomics.load(w, pt + T.FLAGS) & TF_KILL
+      ) {
+        // A signal (interruptible sleep) or a kill that came before the sleep: do not sleep.
         Atomics.store(w, pt + T.STATE, TASK_RUNNING);
         enqueue_task(mem, this.id, prev.slot);
       } else w[pt + T.ON_RQ] = 0;

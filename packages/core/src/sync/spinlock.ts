@@ -33,8 +33,6 @@ const OWNER_CPU = 3;
 const OWNER_SLOT = 4;
 const WORDS = 8;
 const SPINS = 200;
-/** How long a CPU spins on one lock before "lockup suspected" (ms). */
-export let spin_lockup_ms = 1000;
 
 export class spinlock_t extends SharedStruct {
   readonly [SHARED] = 'spinlock';
@@ -119,7 +117,7 @@ function spin_lock_slow(lock: spinlock_t, t: Task): void {
   while (c !== 0) {
     Atomics.wait(w, i, 2, 50);
     c = Atomics.exchange(w, i, 2);
-    if (c !== 0 && !reported && now() - start > spin_lockup_ms) {
+    if (c !== 0 && !reported && now() - start > this_cpu.mem.i32[H.LOCKUP_MS]) {
       reported = true;
       lockup_suspected(lock, t);
     }
@@ -196,8 +194,4 @@ export function spin_is_locked(lock: spinlock_t): boolean {
 /** The holder's pid, -1 if free (for debugging tools). */
 export function spin_owner(lock: spinlock_t): number {
   return Atomics.load(this_cpu.mem.i32, lock.w + OWNER);
-}
-
-export function set_spin_lockup_ms(ms: number): void {
-  spin_lockup_ms = ms;
 }
