@@ -73,9 +73,9 @@ describe('Linux personality, remaining calls (2 CPUs)', () => {
     expect(v.uninterruptible_woke).toBe('true');
   });
 
-  // BUG: wake_up_nr(wq, nr) wakes at most nr sleepers of any kind. In Linux nr only limits
-  // *exclusive* waiters (__wake_up_common); wait_event() sleepers are non-exclusive and all wake.
-  it.fails('wake_up_nr(wq, 1) wakes every (non-exclusive) wait_event sleeper, as Linux does', async () => {
+  // In Linux nr only limits *exclusive* waiters (__wake_up_common); wait_event() sleepers are
+  // non-exclusive and all wake.
+  it('wake_up_nr(wq, 1) wakes every (non-exclusive) wait_event sleeper, as Linux does', async () => {
     const v = await s.run('wake_nr');
     expect(v.woken_by_wake_up_nr_1).toBe('3');
   });

@@ -10,7 +10,7 @@
  *  - a thread stopped before it ever ran exits with -EINTR without running its entry.
  */
 import {
-  C, T, NIL, TF_SHOULD_STOP, TF_SHOULD_PARK, TF_STARTED, TF_STOPPING, TF_KILL, TF_BOUND, DEFAULT_PRIO,
+  C, T, NIL, TF_SHOULD_STOP, TF_SHOULD_PARK, TF_STARTED, TF_STOPPING, TF_KILL, TF_BOUND, TF_NOLOAD, DEFAULT_PRIO,
   RS_ATTACHED, R,
 } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
@@ -169,11 +169,11 @@ export function kthread_bind_core(call: string, k: task_struct, cpu: number): bo
     return false;
   }
   const old = w[t + T.CPU];
-  if (old !== cpu) {
+  if (old !== cpu && !(w[t + T.FLAGS] & TF_NOLOAD)) {
     Atomics.sub(w, mem.layout.cpu(old) + C.NR_ASSIGNED, 1);
     Atomics.add(w, mem.layout.cpu(cpu) + C.NR_ASSIGNED, 1);
-    Atomics.store(w, t + T.CPU, cpu);
   }
+  Atomics.store(w, t + T.CPU, cpu);
   Atomics.or(w, t + T.FLAGS, TF_BOUND);
   return true;
 }
@@ -451,7 +451,7 @@ export function do_exit(task: Task, code: number): void {
   sq_remove(mem, task.slot);
   w[t + T.EXIT_CODE] = code;
   Atomics.store(w, t + T.STATE, TASK_DEAD);
-  Atomics.sub(w, mem.layout.cpu(cpu.id) + C.NR_ASSIGNED, 1);
+  if (!(w[t + T.FLAGS] & TF_NOLOAD)) Atomics.sub(w, mem.layout.cpu(cpu.id) + C.NR_ASSIGNED, 1);
   Atomics.store(w, t + T.EXITED, 1);
   Atomics.notify(w, t + T.EXITED);
   sq_wakeup(mem, (t + T.EXITED) * 4, 0, TASK_NORMAL, 0);

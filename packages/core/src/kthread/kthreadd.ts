@@ -10,7 +10,7 @@
  */
 import {
   C, H, NIL, R, REQ_SLOTS, REQ_PAYLOAD_MAX, RS_ATTACHED, RS_DONE, RS_FILLING, RS_FREE, RS_PENDING,
-  T, TASK_COMM_LEN, TF_BOUND, TF_DAEMON, TF_KTHREAD, DEFAULT_PRIO,
+  T, TASK_COMM_LEN, TF_BOUND, TF_DAEMON, TF_KTHREAD, TF_NOLOAD, DEFAULT_PRIO,
 } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { wmesgBytes } from '../memory/memory.ts';
@@ -155,7 +155,7 @@ export function create_kthread(mem: Memory, r: number, pid?: number): number {
   const t = mem.t(slot);
   w.fill(0, t, t + T.WORDS);
   w[t + T.STATE] = TASK_UNINTERRUPTIBLE;
-  w[t + T.FLAGS] = TF_KTHREAD | (bind >= 0 ? TF_BOUND : 0) | (w[q + R.FLAGS] & TF_DAEMON);
+  w[t + T.FLAGS] = TF_KTHREAD | (bind >= 0 ? TF_BOUND : 0) | (w[q + R.FLAGS] & (TF_DAEMON | TF_NOLOAD));
   w[t + T.PRIO] = w[q + R.PRIO];
   w[t + T.CPU] = cpu;
   w[t + T.RQ_NEXT] = NIL;
@@ -164,7 +164,7 @@ export function create_kthread(mem: Memory, r: number, pid?: number): number {
   w[t + T.PAYLOAD] = r;
   mem.u8.copyWithin((t + T.COMM) * 4, (q + R.COMM) * 4, (q + R.COMM) * 4 + TASK_COMM_LEN);
   mem.setWmesg(slot, wmesgBytes('kthread'));
-  Atomics.add(w, mem.layout.cpu(cpu) + C.NR_ASSIGNED, 1);
+  if (!(w[t + T.FLAGS] & TF_NOLOAD)) Atomics.add(w, mem.layout.cpu(cpu) + C.NR_ASSIGNED, 1);
   const newPid = pid ?? Atomics.add(w, H.NEXT_PID, 1);
   Atomics.store(w, t + T.PID, newPid);
   return slot;

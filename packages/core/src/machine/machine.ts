@@ -11,7 +11,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type pino from 'pino';
 import {
-  C, DEFAULT_GEOMETRY, H, HF_SPINLOCK_DEBUG, MAX_CPUS, R, RS_DONE, RS_PENDING, T, TF_DAEMON,
+  C, DEFAULT_GEOMETRY, H, HF_SPINLOCK_DEBUG, MAX_CPUS, R, RS_PENDING, T, TF_DAEMON, TF_NOLOAD,
   TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED, type MachineGeometry,
 } from '../memory/layout.ts';
 import { Memory, now } from '../memory/memory.ts';
@@ -151,7 +151,7 @@ export class Machine {
 
   private startKthreadd(): void {
     const mem = this.mem;
-    const r = request_fill(mem, { module: 0, entry: '@kthreadd', data: null, comm: 'kthreadd', cpu: 0, flags: TF_DAEMON });
+    const r = request_fill(mem, { module: 0, entry: '@kthreadd', data: null, comm: 'kthreadd', cpu: 0, flags: TF_DAEMON | TF_NOLOAD });
     const slot = create_kthread(mem, r, 2);
     mem.i32[mem.layout.request(r) + R.RESULT_SLOT] = slot;
     Atomics.store(mem.i32, mem.layout.request(r) + R.STATE, 4 /* RS_ATTACHED */);
@@ -257,11 +257,11 @@ export class Machine {
   }
 
   /** Create a thread through kthreadd, from the coordinator. Returns [slot, pid]. */
-  private async createThread(module: number, entry: string, data: unknown, comm: string, cpu: number): Promise<[number, number]> {
+  private async createThread(module: number, entry: string, data: unknown, comm: string, cpu: number, flags = 0): Promise<[number, number]> {
     const mem = this.mem;
     let r = -EAGAIN;
     for (let tries = 0; r === -EAGAIN && tries < 1000; tries++) {
-      r = request_fill(mem, { module, entry, data, comm, cpu });
+      r = request_fill(mem, { module, entry, data, comm, cpu, flags });
       if (r === -EAGAIN) await new Promise((res) => setTimeout(res, 5));
     }
     if (r < 0) throw new MachineError(`kthreadd: cannot queue a request (${errname(r)})`);
@@ -279,7 +279,7 @@ export class Machine {
   private async moduleCall(m: ModuleInfo, fn: 'init' | 'exit', timeoutMs: number): Promise<number> {
     // SeaOS modules name them module_install / module_exit.
     const f = m.exports.includes(fn) ? fn : fn === 'init' ? 'module_install' : 'module_exit';
-    const [slot] = await this.createThread(m.id, '@module_call', { m: m.id, f }, fn === 'init' ? 'insmod' : 'rmmod', m.cpu);
+    const [slot] = await this.createThread(m.id, '@module_call', { m: m.id, f }, fn === 'init' ? 'insmod' : 'rmmod', m.cpu, TF_NOLOAD);
     this.wake(slot);
     const exited = this.mem.t(slot) + T.EXITED;
     if (!(await this.waitWhile(exited, 0, timeoutMs))) return -ETIMEDOUT;

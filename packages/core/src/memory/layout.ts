@@ -50,7 +50,7 @@ export const C = {
   IDLE: 1, // 1 while the CPU sleeps in its idle loop
   CURRENT: 2, // slot of the running thread, NIL when idle
   NR_RUNNING: 3, // threads on this run queue (not counting the running one)
-  NR_ASSIGNED: 4, // live threads homed on this CPU (placement load)
+  NR_ASSIGNED: 4, // live threads homed on this CPU, daemons and trampolines aside (placement load)
   NR_SWITCHES: 5,
   CTL_POSTED: 6, // control messages the coordinator posted
   CTL_SEEN: 7, // control messages this CPU received
@@ -84,6 +84,7 @@ export const T = {
   PAYLOAD: 14, // kthreadd request slot holding entry + data until first run
   SIGPENDING: 15,
   NVCSW: 16,
+  SQ_EXCL: 17, // 1 while on a sleep queue as an exclusive waiter
   RUNTIME_F64: 18,
   COMM: 24, // TASK_COMM_LEN bytes
   WMESG: 28, // WMESG_LEN bytes: the wait channel's name
@@ -98,6 +99,7 @@ export const TF_STOPPING = 1 << 3; // a kthread_stop is under way (a second one 
 export const TF_KTHREAD = 1 << 4;
 export const TF_BOUND = 1 << 5;
 export const TF_DAEMON = 1 << 6; // kthreadd: not stopped at shutdown, not counted as a module thread
+export const TF_NOLOAD = 1 << 10; // not counted as load for placement (kthreadd, insmod/rmmod trampolines)
 export const TF_JOIN = 1 << 9; // SeaOS KT_JOIN: the creator asks the thread to return
 export const TF_WAITING = 1 << 8; // someone waits for this thread's exit (SeaOS KT_WAITING)
 export const TF_KILL = 1 << 7; // killed: never runs again (stays set in the zombie, for reports)

@@ -50,7 +50,7 @@ export { task_struct, spinlock_t, mutex, wait_queue_head_t, completion, atomic_t
 export { current } from '../sched/cpu.ts';
 export { spin_lock, spin_unlock, spin_trylock, spin_is_locked, spin_lock_init } from '../sync/spinlock.ts';
 export { mutex_lock, mutex_lock_interruptible, mutex_unlock, mutex_trylock, mutex_is_locked } from '../sync/mutex.ts';
-export { prepare_to_wait, finish_wait, waitqueue_active } from '../sync/waitqueue.ts';
+export { prepare_to_wait, prepare_to_wait_exclusive, finish_wait, waitqueue_active } from '../sync/waitqueue.ts';
 export { complete, complete_all, reinit_completion, completion_done } from '../sync/completion.ts';
 export * from '../sync/atomic.ts';
 export { seq_printf, seq_puts, seq_putc, remove_proc_entry, seq_file, type proc_dir_entry } from '../proc/procfs.ts';
@@ -362,9 +362,21 @@ export async function wait_event_interruptible_timeout(wq: wait_queue_head_t, co
   const r = await wait_event_common('wait_event_interruptible_timeout', wq, condition, TASK_INTERRUPTIBLE, timeout);
   return r < 0 ? -512 : r;
 }
-/** wake_up - wake the threads sleeping on @wq (uninterruptible or interruptible). */
+/**
+ * wait_event_interruptible_exclusive - as wait_event_interruptible, as an exclusive waiter: a
+ * wake_up() wakes one exclusive waiter (every non-exclusive one still wakes).
+ */
+export async function wait_event_interruptible_exclusive(wq: wait_queue_head_t, condition: () => unknown): Promise<number> {
+  const r = await wait_event_common('wait_event_interruptible_exclusive', wq, condition, TASK_INTERRUPTIBLE, MAX_SCHEDULE_TIMEOUT, true);
+  return r < 0 ? -512 : 0;
+}
+/** wait_event_exclusive - uninterruptible exclusive wait. */
+export async function wait_event_exclusive(wq: wait_queue_head_t, condition: () => unknown): Promise<void> {
+  await wait_event_common('wait_event_exclusive', wq, condition, TASK_UNINTERRUPTIBLE, MAX_SCHEDULE_TIMEOUT, true);
+}
+/** wake_up - wake every non-exclusive sleeper on @wq and one exclusive one. */
 export function wake_up(wq: wait_queue_head_t): void {
-  wake_up_common('wake_up', wq, TASK_NORMAL, 0);
+  wake_up_common('wake_up', wq, TASK_NORMAL, 1);
 }
 export function wake_up_all(wq: wait_queue_head_t): void {
   wake_up_common('wake_up_all', wq, TASK_NORMAL, 0);
@@ -373,7 +385,7 @@ export function wake_up_nr(wq: wait_queue_head_t, nr: number): void {
   wake_up_common('wake_up_nr', wq, TASK_NORMAL, nr);
 }
 export function wake_up_interruptible(wq: wait_queue_head_t): void {
-  wake_up_common('wake_up_interruptible', wq, TASK_INTERRUPTIBLE, 0);
+  wake_up_common('wake_up_interruptible', wq, TASK_INTERRUPTIBLE, 1);
 }
 export function wake_up_interruptible_all(wq: wait_queue_head_t): void {
   wake_up_common('wake_up_interruptible_all', wq, TASK_INTERRUPTIBLE, 0);

@@ -1,63 +1,141 @@
 /**
- * printf-style formatting with the kernel's conversions. fast-printf does the formatting; this
- * adapts C's length modifiers (%lu, %llx, %zu), %c of a number and %p, which it lacks.
+ * vsprintf with the kernel's conversions (lib/vsprintf.c, minus the %p extensions): flags
+ * `-+ 0#`, width and precision (numbers or `*`), length modifiers hh h l ll z t j L q, and
+ * d i u x X o c s p e f g E G %. Integers follow C: %u and %x of a negative int print its
+ * two's complement (32 bits; 64 with l/ll/z, as `long` is 64-bit in the kernel).
+ * The parsed form of each format string is cached: printk formats are few and hot.
  */
-import { printf } from 'fast-printf';
+type Spec = { lit: string } | {
+  raw: string;
+  flags: string; width: number | '*' | null; prec: number | '*' | null; len: string; conv: string;
+};
 
-const CONV = /%([-+ 0#]*)(\d+|\*)?(?:\.(\d+|\*))?(hh|h|ll|l|L|q|j|z|Z|t)?([diouxXeEfFgGcsp%])/g;
-const cache = new Map<string, { fmt: string; convs: string }>();
+const SPEC = /%([-+ 0#]*)(\d+|\*)?(?:\.(\d*|\*))?(hh|h|ll|l|L|q|j|z|Z|t)?([diouxXeEfFgGcsp%])/g;
+const cache = new Map<string, Spec[]>();
+
+function parse(fmt: string): Spec[] {
+  const out: Spec[] = [];
+  let at = 0;
+  for (const m of fmt.matchAll(SPEC)) {
+    if (m.index! > at) out.push({ lit: fmt.slice(at, m.index) });
+    at = m.index! + m[0].length;
+    if (m[5] === '%') {
+      out.push({ lit: '%' });
+      continue;
+    }
+    const num = (v: string | undefined): number | '*' | null => (v === undefined ? null : v === '*' ? '*' : Number(v || 0));
+    out.push({ raw: m[0], flags: m[1], width: num(m[2]), prec: num(m[3]), len: m[4] ?? '', conv: m[5] });
+  }
+  if (at < fmt.length) out.push({ lit: fmt.slice(at) });
+  return out;
+}
+
+function toBig(v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  const n = Number(v);
+  return Number.isFinite(n) ? BigInt(Math.trunc(n)) : 0n;
+}
+
+function integer(v: unknown, conv: string, len: string, flags: string, prec: number | null): string {
+  const wide = len === 'l' || len === 'll' || len === 'q' || len === 'j' || len === 'z' || len === 'Z' || len === 't' || len === 'L';
+  const bits = wide ? 64 : len === 'h' ? 16 : len === 'hh' ? 8 : 32;
+  let n = toBig(v);
+  let sign = '';
+  let digits: string;
+  if (conv === 'd' || conv === 'i') {
+    n = BigInt.asIntN(bits, n);
+    if (n < 0n) {
+      sign = '-';
+      n = -n;
+    } else if (flags.includes('+')) sign = '+';
+    else if (flags.includes(' ')) sign = ' ';
+    digits = n.toString(10);
+  } else {
+    n = BigInt.asUintN(bits, n);
+    const radix = conv === 'o' ? 8 : conv === 'u' ? 10 : 16;
+    digits = n.toString(radix);
+    if (conv === 'X') digits = digits.toUpperCase();
+    if (flags.includes('#') && n !== 0n) {
+      if (conv === 'x') sign = '0x';
+      else if (conv === 'X') sign = '0X';
+      else if (conv === 'o') digits = `0${digits}`;
+    }
+  }
+  if (prec !== null) digits = prec === 0 && n === 0n ? '' : digits.padStart(prec, '0');
+  return sign + digits;
+}
+
+function float(v: unknown, conv: string, flags: string, prec: number | null): string {
+  const n = Number(v);
+  const p = prec ?? 6;
+  let s: string;
+  switch (conv) {
+    case 'e': case 'E': s = n.toExponential(p).replace(/e([+-])(\d)$/, 'e$10$2'); break;
+    case 'g': case 'G': s = String(Number(n.toPrecision(p || 1))); break;
+    default: s = n.toFixed(p);
+  }
+  if (conv === 'E' || conv === 'G') s = s.toUpperCase();
+  if (n >= 0 && flags.includes('+')) s = `+${s}`;
+  else if (n >= 0 && flags.includes(' ')) s = ` ${s}`;
+  return s;
+}
 
 export function vsprintf(fmt: string, args: readonly unknown[]): string {
   if (fmt.indexOf('%') < 0) return fmt;
-  let c = cache.get(fmt);
-  if (!c) {
-    let convs = '';
-    const out = fmt.replace(CONV, (_m, flags: string, width = '', prec: string | undefined, _len, conv: string) => {
-      if (conv === '%') return '%%';
-      if (width === '*') convs += '*';
-      if (prec === '*') convs += '*';
-      const p = prec !== undefined ? `.${prec}` : '';
-      if (flags.includes('#') && (conv === 'x' || conv === 'X' || conv === 'o')) {
-        convs += `#${conv}`; // the alternate form: 0x / 0X / 0 prefix, done here
-        return `%${flags.replace('#', '').replace('0', '')}${width}s`;
-      }
-      convs += conv;
-      if (conv === 'p' || conv === 'c') return `%${flags}${width}${p}s`;
-      if (conv === 'u') return `%${flags}${width}${p}d`;
-      return `%${flags}${width}${p}${conv}`;
-    });
-    c = { fmt: out, convs };
-    if (cache.size < 1024) cache.set(fmt, c);
+  let specs = cache.get(fmt);
+  if (!specs) {
+    specs = parse(fmt);
+    if (cache.size < 4096) cache.set(fmt, specs);
   }
-  const convs = c.convs.match(/#?./g) ?? [];
-  const a = args.slice(0, convs.length).map((v, i) => adapt(convs[i], v));
-  try {
-    return printf(c.fmt, ...a);
-  } catch {
-    return `${fmt} [bad format arguments: ${args.map(String).join(', ')}]`;
-  }
-}
-
-function adapt(conv: string, v: unknown): unknown {
-  switch (conv) {
-    case 'c':
-      return typeof v === 'number' ? String.fromCharCode(v) : String(v);
-    case 'p':
-      return typeof v === 'number' ? `0x${v.toString(16).padStart(8, '0')}` : String(v);
-    case 'd': case 'i': case 'u': case 'x': case 'X': case 'o':
-      if (typeof v === 'bigint') return Number(v);
-      if (typeof v === 'number' || typeof v === 'string') return v;
-      return Number(v);
-    case 's':
-      return v === null ? '(null)' : String(v);
-    case '#x': case '#X': case '#o': {
-      const n = Number(v);
-      if (n === 0) return '0';
-      if (conv === '#o') return `0${(n >>> 0).toString(8)}`;
-      const h = (n >>> 0).toString(16);
-      return conv === '#x' ? `0x${h}` : `0X${h.toUpperCase()}`;
+  let out = '';
+  let ai = 0;
+  for (const s of specs) {
+    if ('lit' in s) {
+      out += s.lit;
+      continue;
     }
-    default:
-      return v;
+    let flags = s.flags;
+    let width = s.width === '*' ? Number(args[ai++]) : s.width;
+    const prec = s.prec === '*' ? Number(args[ai++]) : s.prec;
+    if (width !== null && width < 0) {
+      flags += '-';
+      width = -width;
+    }
+    if (ai >= args.length) {
+      out += s.raw; // missing argument: the conversion stays as written
+      continue;
+    }
+    const v = args[ai++];
+    let body: string;
+    let numeric = true;
+    switch (s.conv) {
+      case 'd': case 'i': case 'u': case 'x': case 'X': case 'o':
+        body = integer(v, s.conv, s.len, flags, prec);
+        break;
+      case 'e': case 'E': case 'f': case 'F': case 'g': case 'G':
+        body = float(v, s.conv, flags, prec);
+        break;
+      case 'c':
+        body = typeof v === 'number' ? String.fromCharCode(v) : String(v).slice(0, 1);
+        numeric = false;
+        break;
+      case 'p':
+        body = typeof v === 'number' || typeof v === 'bigint' ? `0x${toBig(v).toString(16).padStart(8, '0')}` : String(v);
+        numeric = false;
+        break;
+      default: // s
+        body = v === null || v === undefined ? '(null)' : String(v);
+        if (prec !== null) body = body.slice(0, prec);
+        numeric = false;
+    }
+    if (width !== null && body.length < width) {
+      if (flags.includes('-')) body = body.padEnd(width);
+      else if (numeric && flags.includes('0') && prec === null) {
+        const sign = /^([+\- ]|0[xX])/.exec(body)?.[0] ?? '';
+        body = sign + body.slice(sign.length).padStart(width - sign.length, '0');
+      } else body = body.padStart(width);
+    }
+    out += body;
   }
+  return out;
 }

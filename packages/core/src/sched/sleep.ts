@@ -103,11 +103,11 @@ export function set_wmesg(name: string): void {
 }
 
 /** Queue the current thread on `chan` in `state`: the first half of every sleep. */
-export function prepare_to_wait_chan(chan: number, state: number, wmesg: string): void {
+export function prepare_to_wait_chan(chan: number, state: number, wmesg: string, exclusive = false): void {
   const cpu = this_cpu;
   const t = cpu.current;
   cpu.mem.setWmesg(t.slot, wmesgBytes(wmesg));
-  sq_add(cpu.mem, t.slot, chan, state);
+  sq_add(cpu.mem, t.slot, chan, state, exclusive);
 }
 
 /** The second half: running again, off the sleep queue. */
@@ -125,12 +125,13 @@ export function finish_wait_chan(): void {
  */
 export async function wait_chan_event(
   name: string, chan: number, wmesg: string, state: number, timeout: number, cond: () => unknown,
+  exclusive = false,
 ): Promise<number> {
   might_sleep(name);
   if (cond()) return Math.max(1, timeout);
   let left = timeout;
   for (;;) {
-    prepare_to_wait_chan(chan, state, wmesg);
+    prepare_to_wait_chan(chan, state, wmesg, exclusive);
     if (cond()) break;
     if (state & TASK_INTERRUPTIBLE && signal_pending_current()) {
       finish_wait_chan();

@@ -4,7 +4,9 @@
  *
  * Invariants (under the bucket's LOCK):
  *  - a thread is on a bucket list iff its WCHAN != 0, and then it is on bucket(WCHAN)'s list;
- *  - lists are FIFO: wake-one wakes the longest waiter.
+ *  - lists are FIFO. A wakeup wakes every non-exclusive waiter and up to `nr` exclusive ones,
+ *    longest waiting first (Linux's __wake_up_common); exclusive waiters are the ones where one
+ *    wakeup should wake one thread (mutex, completion, Tru64 wakeup_one).
  * Lock order: bucket LOCK, then a run queue's RQ_LOCK (try_to_wake_up).
  */
 import { SQ, SQ_BUCKETS, T, NIL } from '../memory/layout.ts';
@@ -17,7 +19,7 @@ export function sq_bucket(mem: Memory, chan: number): number {
 }
 
 /** Queue `slot` on `chan` and set its state, atomically with respect to wakeups on `chan`. */
-export function sq_add(mem: Memory, slot: number, chan: number, state: number): void {
+export function sq_add(mem: Memory, slot: number, chan: number, state: number, exclusive = false): void {
   const w = mem.i32;
   const b = sq_bucket(mem, chan);
   const t = mem.t(slot);
@@ -25,6 +27,7 @@ export function sq_add(mem: Memory, slot: number, chan: number, state: number): 
   if (w[t + T.WCHAN] === 0) {
     w[t + T.WCHAN] = chan;
     w[t + T.SQ_NEXT] = NIL;
+    w[t + T.SQ_EXCL] = exclusive ? 1 : 0;
     let s = w[b + SQ.HEAD];
     if (s === NIL) w[b + SQ.HEAD] = slot;
     else {
@@ -63,22 +66,28 @@ function unlink(mem: Memory, b: number, slot: number): void {
 }
 
 /**
- * Wake up to `nr` threads (0: all) sleeping on `chan` whose state is in `mask`, FIFO; each woken
- * thread leaves the queue with WAIT_RESULT = `result`. Returns how many were woken.
+ * Wake the threads sleeping on `chan` whose state is in `mask`: every non-exclusive waiter and up
+ * to `nr` exclusive ones (0: all), FIFO; each woken thread leaves the queue with
+ * WAIT_RESULT = `result`. Returns how many were woken.
  */
 export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, result: number): number {
   const w = mem.i32;
   const b = sq_bucket(mem, chan);
   raw_spin_lock(w, b + SQ.LOCK);
   let woken = 0;
+  let exclusives = 0;
   let s = w[b + SQ.HEAD];
   while (s !== NIL) {
     const t = mem.t(s);
     const next = w[t + T.SQ_NEXT];
     if (w[t + T.WCHAN] === chan && (Atomics.load(w, t + T.STATE) & mask) !== 0) {
+      const exclusive = w[t + T.SQ_EXCL] === 1;
       unlink(mem, b, s);
       Atomics.store(w, t + T.WAIT_RESULT, result);
-      if (try_to_wake_up(mem, s, mask) && ++woken === nr) break;
+      if (try_to_wake_up(mem, s, mask)) {
+        woken++;
+        if (exclusive && ++exclusives === nr) break;
+      }
     }
     s = next;
   }

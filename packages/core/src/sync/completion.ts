@@ -37,7 +37,7 @@ function try_consume(c: completion): boolean {
 export async function wait_for_completion_common(
   call: string, c: completion, state: number, timeout = MAX_SCHEDULE_TIMEOUT,
 ): Promise<number> {
-  const r = await wait_chan_event(call, c.addr, c.name, state, timeout, () => try_consume(c));
+  const r = await wait_chan_event(call, c.addr, c.name, state, timeout, () => try_consume(c), true);
   return r < 0 ? -512 : r;
 }
 

@@ -50,7 +50,7 @@ async function lock_common(call: string, m: mutex, state: number): Promise<numbe
   }
   if (try_acquire(m, t.pid, t.slot)) return 0;
   for (;;) {
-    prepare_to_wait_chan(m.addr, state, m.name);
+    prepare_to_wait_chan(m.addr, state, m.name, true);
     if (try_acquire(m, t.pid, t.slot)) break;
     if (state & TASK_INTERRUPTIBLE && signal_pending_current()) {
       finish_wait_chan();

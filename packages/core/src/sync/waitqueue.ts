@@ -33,13 +33,20 @@ export function waitqueue_active(wq: wait_queue_head_t): boolean {
 
 export function wait_event_common(
   call: string, wq: wait_queue_head_t, cond: () => unknown, state: number, timeout = MAX_SCHEDULE_TIMEOUT,
+  exclusive = false,
 ): Promise<number> {
-  return wait_chan_event(call, wq.addr, wq.name, state, timeout, cond);
+  return wait_chan_event(call, wq.addr, wq.name, state, timeout, cond, exclusive);
 }
 
 export function prepare_to_wait(wq: wait_queue_head_t, state: number): void {
   kernel_entry('prepare_to_wait');
   prepare_to_wait_chan(wq.addr, state, wq.name);
+}
+
+/** prepare_to_wait_exclusive: a wake_up() wakes one exclusive waiter (plus every non-exclusive one). */
+export function prepare_to_wait_exclusive(wq: wait_queue_head_t, state: number): void {
+  kernel_entry('prepare_to_wait_exclusive');
+  prepare_to_wait_chan(wq.addr, state, wq.name, true);
 }
 
 export function finish_wait(_wq: wait_queue_head_t): void {
