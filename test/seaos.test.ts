@@ -16,8 +16,8 @@ describe('SeaOS kernel threads', () => {
       expect(said(/^join nonblock before exit/)).toBe('join nonblock before exit: -1, KT_JOIN 1');
       expect(log.find((r) => r.report === 'bug' && /tm_kthread_destroy: \[alloc\]\/\d+ has not exited: nothing freed/.test(r.msg))).toBeDefined();
       expect(said(/^after early destroy/)).toBe('after early destroy: exited 0');
-      expect(said(/^joining seen before exit/)).toMatch(/: [01]$/);
-      expect(log.filter((r) => r.msg === 'joining seen before exit: 1')).toHaveLength(1); // [alloc] was joined, [mine] not yet
+      // [alloc] was joined (KT_JOIN_NONBLOCK) before it could exit; [mine] may or may not be by then
+      expect(log.find((r) => r.comm === '[alloc]' && /^joining seen/.test(r.msg))?.msg).toBe('joining seen before exit: 1');
       expect(said(/^blocking wait/)).toBe('blocking wait: 5, KT_EXITED 1');
       expect(said(/^wait nonblock after exit/)).toBe('wait nonblock after exit: 5');
       expect(said(/^join after exit/)).toBe('join after exit: 6');
@@ -29,7 +29,7 @@ describe('SeaOS kernel threads', () => {
       expect(log.some((r) => /must not print/.test(r.msg))).toBe(false);
       expect(said(/^killed holder/)).toBe('killed holder: wait -4');
       expect(lockup.comm).toBe('spinner');
-      expect(lockup.msg).toMatch(/^BUG: spinlock lockup suspected on CPU#3, spinner\/\d+\n lock: seaos_lock, .*\.owner: \[holder\]\/\d+/);
+      expect(lockup.msg).toMatch(/^BUG: spinlock lockup suspected on CPU#\d, spinner\/\d+\n lock: seaos_lock, .*\.owner: \[holder\]\/\d+/);
       expect(lockup.msg).toMatch(/the owner \[holder\]\/\d+ is killed: it will never unlock/);
       expect(lockup.fields?.owner_state).toBe('killed');
     } finally {

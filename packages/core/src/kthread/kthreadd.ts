@@ -109,16 +109,22 @@ export function request_payload(mem: Memory, r: number): { e: string; d: unknown
   return decode_payload(mem, mem.u8.slice(at, at + mem.i32[q + R.PAYLOAD_LEN])) as { e: string; d: unknown };
 }
 
-/** The CPU with the fewest live threads; ties go round-robin from the last choice. */
+/**
+ * The CPU with the fewest live threads; kthreadd's CPU counts half a thread more, so ties go
+ * elsewhere and a module thread that never blocks does not starve kthreadd (or init/exit, which
+ * run there). Remaining ties go round-robin from the last choice.
+ */
 export function select_cpu(mem: Memory): number {
   const w = mem.i32;
   const n = mem.nrCpus;
+  const kslot = w[H.KTHREADD_SLOT];
+  const kcpu = kslot >= 0 ? w[mem.t(kslot) + T.CPU] : 0;
   const start = (Atomics.add(w, H.PLACE_CURSOR, 1) >>> 0) % n;
   let best = start;
   let load = Infinity;
   for (let k = 0; k < n; k++) {
     const cpu = (start + k) % n;
-    const l = Atomics.load(w, mem.layout.cpu(cpu) + C.NR_ASSIGNED);
+    const l = 2 * Atomics.load(w, mem.layout.cpu(cpu) + C.NR_ASSIGNED) + (cpu === kcpu ? 1 : 0);
     if (l < load) {
       load = l;
       best = cpu;

@@ -17,6 +17,7 @@ import { entry_of, register_builtin, resolve_entry } from '../module/registry.ts
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../debug/stack.ts';
 import { IS_ERR } from '../errno.ts';
+import { WIRE, register_wire_kind } from '../shared/marshal.ts';
 import { TASK_COMM_LEN } from '../memory/layout.ts';
 
 /** kt->flags */
@@ -77,7 +78,20 @@ export class kthread {
     kt.name = name;
     return kt;
   }
+
+  /** A kthread passed in a thread's data arrives on the other CPU referring to the same thread. */
+  [WIRE](): [string, unknown] {
+    return ['seaos_kthread', { t: this.task, n: this.name, a: this.alloc, f: this.lastFlags, c: this.lastCode }];
+  }
 }
+register_wire_kind('seaos_kthread', (d: { t: task_struct | null; n: string; a: number; f: number; c: number }) => {
+  const kt = new kthread();
+  kt.task = d.t;
+  kt.name = d.n;
+  kt.alloc = d.a;
+  if (!d.t) kt.retire(d.c);
+  return kt;
+});
 
 /** The thread body: entry(kt, arg); its return value is the exit code. */
 async function seaos_kthread(d: { e: string; a: unknown }): Promise<number> {

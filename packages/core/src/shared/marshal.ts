@@ -16,6 +16,16 @@ export interface SharedObject {
   readonly name: string;
 }
 
+/**
+ * Objects that are not in machine memory but know how to travel: `[WIRE]()` returns
+ * [kind, plain data] and the kind's reviver rebuilds the object on the other CPU.
+ */
+export const WIRE = Symbol.for('kmodel.wire');
+const wireRevivers = new Map<string, (data: any) => object>();
+export function register_wire_kind(kind: string, revive: (data: any) => object): void {
+  wireRevivers.set(kind, revive);
+}
+
 type Reviver = (addr: number, name: string) => object;
 const revivers = new Map<string, Reviver>();
 
@@ -38,6 +48,11 @@ function toWire(mem: Memory, v: unknown, seen: Map<object, unknown>): unknown {
     return { [TAG]: 'typed', t: ta.constructor.name, a: ta.byteOffset, n: ta.length };
   }
   if (v instanceof task_struct) return { [TAG]: 'task', p: v.pid, s: v.slot };
+  const wire = (v as { [WIRE]?: () => [string, unknown] })[WIRE];
+  if (typeof wire === 'function') {
+    const [k, d] = wire.call(v);
+    return { [TAG]: 'wire', k, d: toWire(mem, d, seen) };
+  }
   const kind = (v as Partial<SharedObject>)[SHARED];
   if (kind) return { [TAG]: kind, a: (v as SharedObject).addr, s: (v as SharedObject).name };
   if (Array.isArray(v)) {
@@ -66,6 +81,11 @@ function fromWire(mem: Memory, v: unknown): unknown {
   const tag = o[TAG];
   if (tag === 'typed') return new TYPED[o.t](mem.sab, o.a, o.n);
   if (tag === 'task') return new task_struct(o.p, o.s);
+  if (tag === 'wire') {
+    const revive = wireRevivers.get(o.k);
+    if (!revive) throw new Error(`cannot revive an object of kind '${o.k}' on this CPU`);
+    return revive(fromWire(mem, o.d));
+  }
   if (tag) {
     const revive = revivers.get(tag);
     if (!revive) throw new Error(`cannot revive shared object of kind '${tag}'`);
