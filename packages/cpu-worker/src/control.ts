@@ -2,7 +2,7 @@
  * The control surface a CPU exposes to the coordinator over comlink: module loading and /proc.
  * Control calls run between threads (in the CPU's idle context), never inside one.
  */
-import { add_module, set_loading, type LoadedModule } from '@kmodel/core/internal/module/registry.ts';
+import { add_module, remove_module, set_loading, type LoadedModule } from '@kmodel/core/internal/module/registry.ts';
 import { proc_read_local, proc_remove_module, proc_list_local } from '@kmodel/core/internal/proc/procfs.ts';
 import { this_cpu } from '@kmodel/core/internal/sched/cpu.ts';
 
@@ -28,7 +28,8 @@ export class CpuControl {
       const m: LoadedModule = { id, name, path, ns: {} };
       set_loading(m);
       try {
-        m.ns = (await import(url)) as Record<string, unknown>;
+        // One URL per load: a module inserted again runs its top level again (fresh per-CPU state).
+        m.ns = (await import(`${url}?load=${id}`)) as Record<string, unknown>;
       } catch (e) {
         return { ok: false, error: describe(e) };
       } finally {
@@ -40,6 +41,7 @@ export class CpuControl {
   }
 
   unloadModule(id: number): string[] {
+    remove_module(id);
     return proc_remove_module(id);
   }
 

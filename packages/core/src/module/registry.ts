@@ -37,6 +37,12 @@ export function add_module(m: LoadedModule): void {
   }
 }
 
+/** Forget a removed module: its exports are no thread entries any more. */
+export function remove_module(id: number): void {
+  modules.delete(id);
+  for (const [fn, e] of entries) if (e.module === id) entries.delete(fn);
+}
+
 export function get_module(id: number): LoadedModule | undefined {
   return modules.get(id);
 }

@@ -73,8 +73,11 @@ function unlink(mem: Memory, b: number, slot: number): void {
 export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, result: number): number {
   const w = mem.i32;
   const b = sq_bucket(mem, chan);
+  if (wake_q.length < mem.layout.g.maxThreads) wake_q = new Int32Array(mem.layout.g.maxThreads);
+  // Take the waiters off the queue under the bucket lock, wake them after dropping it (Linux's
+  // wake_q): a woken thread that queues itself again must not find the lock still held.
   raw_spin_lock(w, b + SQ.LOCK);
-  let woken = 0;
+  let n = 0;
   let exclusives = 0;
   let s = w[b + SQ.HEAD];
   while (s !== NIL) {
@@ -84,16 +87,19 @@ export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, r
       const exclusive = w[t + T.SQ_EXCL] === 1;
       unlink(mem, b, s);
       Atomics.store(w, t + T.WAIT_RESULT, result);
-      if (try_to_wake_up(mem, s, mask)) {
-        woken++;
-        if (exclusive && ++exclusives === nr) break;
-      }
+      wake_q[n++] = s;
+      if (exclusive && ++exclusives === nr) break;
     }
     s = next;
   }
   raw_spin_unlock(w, b + SQ.LOCK);
+  let woken = 0;
+  for (let i = 0; i < n; i++) if (try_to_wake_up(mem, wake_q[i], mask)) woken++;
   return woken;
 }
+
+/** The threads one sq_wakeup takes off its queue, woken once the bucket lock is dropped. */
+let wake_q = new Int32Array(0);
 
 /** True if any thread sleeps on `chan` (for debugging and tests). */
 export function sq_has_waiters(mem: Memory, chan: number): boolean {

@@ -13,11 +13,14 @@ export const KIND = {
   spinlock: 10, mutex: 11, wait_queue: 12, completion: 13, atomic: 14,
 } as const;
 
-/** The namespace a declaration binds to: the module being loaded, else the running thread's. */
+/**
+ * The namespace a declaration binds to: the module being loaded, else the running thread's.
+ * Each load of a module is its own namespace (name#id), so a reloaded module starts from zeroed
+ * shared data, as a reloaded kernel module starts from fresh static data.
+ */
 export function declaring_module(): string {
-  if (loading) return loading.name;
-  const m = get_module(this_cpu.current.module);
-  return m ? m.name : 'kernel';
+  const m = loading ?? get_module(this_cpu.current.module);
+  return m ? `${m.name}#${m.id}` : 'kernel';
 }
 
 /** A kernel-wide object (not bound to a module), named `subsystem:name`. */

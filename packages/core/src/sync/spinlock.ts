@@ -4,9 +4,10 @@
  *
  * Layout (words): LOCK (0 free, 1 held, 2 held with a CPU waiting in Atomics.wait), MAGIC,
  * OWNER (pid, -1 none), OWNER_CPU (-1 none), OWNER_SLOT.
- * Invariant: OWNER/OWNER_CPU are written by the holder right after taking LOCK and cleared right
- * before releasing it, so another CPU that sees LOCK held may read who holds it (as Linux's
- * spin_dump does: a racy but useful snapshot).
+ * Invariant (debug on): OWNER/OWNER_CPU are written by the holder right after taking LOCK and
+ * cleared right before releasing it, with plain stores ordered by the lock word's atomics; another
+ * CPU that sees LOCK held may read who holds it (as Linux's spin_dump does: a racy but useful
+ * snapshot). With debug off there is no owner bookkeeping at all, as in Linux.
  *
  * A CPU that cannot get the lock spins, then waits on the lock word (the holder's unlock notifies
  * when it sees state 2), so spinning CPUs do not starve the host core the holder runs on. The CPU
@@ -143,18 +144,19 @@ function lockup_suspected(lock: spinlock_t, t: Task): void {
 
 function set_owner(lock: spinlock_t, t: Task): void {
   const w = this_cpu.mem.i32;
-  Atomics.store(w, lock.w + OWNER, t.pid);
-  Atomics.store(w, lock.w + OWNER_SLOT, t.slot);
-  Atomics.store(w, lock.w + OWNER_CPU, this_cpu.id);
+  w[lock.w + OWNER] = t.pid;
+  w[lock.w + OWNER_SLOT] = t.slot;
+  w[lock.w + OWNER_CPU] = this_cpu.id;
 }
 
 export function spin_lock(lock: spinlock_t): void {
   const t = kernel_entry('spin_lock');
   const w = this_cpu.mem.i32;
-  if (debug_on()) debug_spin_lock_before(lock, t);
+  const debug = debug_on();
+  if (debug) debug_spin_lock_before(lock, t);
   if (Atomics.compareExchange(w, lock.w + LOCK, 0, 1) !== 0) spin_lock_slow(lock, t);
   t.preempt_count++;
-  set_owner(lock, t);
+  if (debug) set_owner(lock, t);
 }
 
 /** 1 if taken, 0 if it was held. */
@@ -163,7 +165,7 @@ export function spin_trylock(lock: spinlock_t): number {
   const w = this_cpu.mem.i32;
   if (Atomics.compareExchange(w, lock.w + LOCK, 0, 1) !== 0) return 0;
   t.preempt_count++;
-  set_owner(lock, t);
+  if (debug_on()) set_owner(lock, t);
   return 1;
 }
 
@@ -177,12 +179,12 @@ export function spin_unlock(lock: spinlock_t): void {
       spin_bug(lock, 'already unlocked', t);
       return;
     }
-    if (Atomics.load(w, lock.w + OWNER) !== t.pid) spin_bug(lock, 'wrong owner', t);
-    else if (Atomics.load(w, lock.w + OWNER_CPU) !== cpu.id) spin_bug(lock, 'wrong CPU', t);
+    if (w[lock.w + OWNER] !== t.pid) spin_bug(lock, 'wrong owner', t);
+    else if (w[lock.w + OWNER_CPU] !== cpu.id) spin_bug(lock, 'wrong CPU', t);
+    w[lock.w + OWNER] = -1;
+    w[lock.w + OWNER_SLOT] = -1;
+    w[lock.w + OWNER_CPU] = -1;
   }
-  Atomics.store(w, lock.w + OWNER, -1);
-  Atomics.store(w, lock.w + OWNER_SLOT, -1);
-  Atomics.store(w, lock.w + OWNER_CPU, -1);
   if (t.preempt_count > 0) t.preempt_count--;
   if (Atomics.exchange(w, lock.w + LOCK, 0) === 2) Atomics.notify(w, lock.w + LOCK, 1);
 }
