@@ -32,6 +32,7 @@ export async function measureBoot(reps: number): Promise<Row[]> {
       unit: 'ms',
       kmodel: [],
       raw: [],
+      ...(cpus === 4 ? { target: { text: '< 1 s', met: (k: number) => k < 1000 } } : {}),
     };
     for (let r = -1; r < reps; r++) { // r = -1 warms up both sides and is not counted
       const raw = await rawBoot(cpus);

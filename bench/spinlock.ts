@@ -48,7 +48,10 @@ const CONTENDED = /^spin_contended: acquisitions=(\d+) ns_per_acquisition=([\d.]
 
 export async function measureSpinlock(reps: number): Promise<Row[]> {
   const raw = 'compareExchange lock, 1 thread';
-  const off: Row = { what: 'spin_lock + spin_unlock, 1 thread, debug off', baseline: raw, unit: 'ns', kmodel: [], raw: [] };
+  const off: Row = {
+    what: 'spin_lock + spin_unlock, 1 thread, debug off', baseline: raw, unit: 'ns', kmodel: [], raw: [],
+    target: { text: '≤ 2× raw', met: (_k, ratio) => ratio <= 2 },
+  };
   const on: Row = { what: 'spin_lock + spin_unlock, 1 thread, debug on', baseline: raw, unit: 'ns', kmodel: [], raw: [] };
   const contended: Row = {
     what: 'spin_lock + spin_unlock, 2 CPUs contend, debug off',

@@ -12,14 +12,15 @@ import type { Task } from './task.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../debug/stack.ts';
 import { KernelBug, ThreadExit, ThreadKilled } from '../debug/kernel-bug.ts';
-import { T, TF_KILL } from '../memory/layout.ts';
+import { TF_KILL } from '../memory/layout.ts';
 import { LOGLEVEL_EMERG } from '../printk/levels.ts';
 
 export function kernel_entry(name: string): Task {
   const cpu = this_cpu;
   const t = cpu.current;
   if (t.switching) missing_await(t, name);
-  if (t.slot >= 0 && Atomics.load(cpu.mem.i32, cpu.mem.t(t.slot) + T.FLAGS) & TF_KILL) throw new ThreadKilled(t.pid);
+  // A plain read: the flag only ever goes from clear to set, and a late sight is the next call's.
+  if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & TF_KILL) throw new ThreadKilled(t.pid);
   return t;
 }
 
@@ -27,7 +28,7 @@ export function might_sleep(name: string): Task {
   const cpu = this_cpu;
   const t = cpu.current;
   if (t.switching) missing_await(t, name);
-  if (t.slot >= 0 && Atomics.load(cpu.mem.i32, cpu.mem.t(t.slot) + T.FLAGS) & TF_KILL) throw new ThreadKilled(t.pid);
+  if (t.flagsIndex >= 0 && Atomics.load(cpu.w, t.flagsIndex) & TF_KILL) throw new ThreadKilled(t.pid);
   if (t === cpu.idleTask) {
     const msg = `BUG: sleeping function called from invalid context at ${name}()`;
     kernel_report('bug', [msg, ` CPU: ${cpu.id} Comm: ${cpu.idleComm}`,

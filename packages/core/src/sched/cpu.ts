@@ -13,7 +13,7 @@
  *  - every context switch also runs due timers and yields to the event loop when the coordinator
  *    has posted a control message (CTL_POSTED != CTL_SEEN).
  */
-import { C, T, NIL, TF_KILL } from '../memory/layout.ts';
+import { C, H, HF_SPINLOCK_DEBUG, T, NIL, TF_KILL } from '../memory/layout.ts';
 import { now, type Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
 import { dequeue_task, enqueue_task, pick_next_task } from './runqueue.ts';
@@ -43,6 +43,10 @@ export class Cpu {
   shutdown = false;
   /** Asynchronous control calls in progress (module import...): the CPU must not block then. */
   private asyncWork = 0;
+  /** mem.i32, kept here for the hot paths. */
+  readonly w: Int32Array;
+  /** CONFIG_DEBUG_SPINLOCK, fixed at boot. */
+  readonly spinlockDebug: boolean;
   private readonly b: number;
   private lastSwitch = now();
   private idleSince = 0;
@@ -53,11 +57,13 @@ export class Cpu {
     readonly hooks: CpuHooks,
   ) {
     this.b = mem.layout.cpu(id);
+    this.w = mem.i32;
+    this.spinlockDebug = (mem.i32[H.FLAGS] & HF_SPINLOCK_DEBUG) !== 0;
     this.tasks = new Array(mem.layout.g.maxThreads);
+    set_handle_memory(mem);
     this.idleTask = new Task(new task_struct(0, NIL), null, null, 0, 'idle');
     this.idleTask.started = true;
     this.current = this.idleTask;
-    set_handle_memory(mem);
     this_cpu = this;
     current = this.idleTask.handle;
   }

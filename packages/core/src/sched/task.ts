@@ -75,7 +75,10 @@ export class Task {
     readonly entryName: string,
   ) {
     this.timer = new Timer(noop, handle.slot);
+    this.flagsIndex = handle.slot >= 0 && handleMemory ? handleMemory.t(handle.slot) + T.FLAGS : -1;
   }
+  /** Word index of the record's FLAGS (-1 for an idle task): read at every kernel entry. */
+  readonly flagsIndex: number;
   get pid(): number {
     return this.handle.pid;
   }

@@ -13,7 +13,7 @@
  * when it sees state 2), so spinning CPUs do not starve the host core the holder runs on. The CPU
  * is blocked all the while, exactly like a spinning CPU: its other threads do not run.
  */
-import { H, HF_SPINLOCK_DEBUG } from '../memory/layout.ts';
+import { H } from '../memory/layout.ts';
 import { now } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_entry } from '../sched/context.ts';
@@ -65,9 +65,6 @@ export function spin_lock_init(lock: spinlock_t): void {
 
 shared_kind('spinlock', (addr, name) => new spinlock_t(addr, name));
 
-function debug_on(): boolean {
-  return (this_cpu.mem.i32[H.FLAGS] & HF_SPINLOCK_DEBUG) !== 0;
-}
 
 function owner_desc(lock: spinlock_t): string {
   const mem = this_cpu.mem;
@@ -151,8 +148,9 @@ function set_owner(lock: spinlock_t, t: Task): void {
 
 export function spin_lock(lock: spinlock_t): void {
   const t = kernel_entry('spin_lock');
-  const w = this_cpu.mem.i32;
-  const debug = debug_on();
+  const cpu = this_cpu;
+  const w = cpu.w;
+  const debug = cpu.spinlockDebug;
   if (debug) debug_spin_lock_before(lock, t);
   if (Atomics.compareExchange(w, lock.w + LOCK, 0, 1) !== 0) spin_lock_slow(lock, t);
   t.preempt_count++;
@@ -162,18 +160,18 @@ export function spin_lock(lock: spinlock_t): void {
 /** 1 if taken, 0 if it was held. */
 export function spin_trylock(lock: spinlock_t): number {
   const t = kernel_entry('spin_trylock');
-  const w = this_cpu.mem.i32;
+  const w = this_cpu.w;
   if (Atomics.compareExchange(w, lock.w + LOCK, 0, 1) !== 0) return 0;
   t.preempt_count++;
-  if (debug_on()) set_owner(lock, t);
+  if (this_cpu.spinlockDebug) set_owner(lock, t);
   return 1;
 }
 
 export function spin_unlock(lock: spinlock_t): void {
   const t = kernel_entry('spin_unlock');
   const cpu = this_cpu;
-  const w = cpu.mem.i32;
-  if (debug_on()) {
+  const w = cpu.w;
+  if (cpu.spinlockDebug) {
     if (w[lock.w + MAGIC] !== SPINLOCK_MAGIC) spin_bug(lock, 'bad magic', t);
     if (Atomics.load(w, lock.w + LOCK) === 0) {
       spin_bug(lock, 'already unlocked', t);
