@@ -10,12 +10,12 @@
  *  - a thread stopped before it ever ran exits with -EINTR without running its entry.
  */
 import {
-  C, T, NIL, TF_SHOULD_STOP, TF_SHOULD_PARK, TF_STARTED, TF_STOPPING, TF_KILL, TF_BOUND, TF_NOLOAD, DEFAULT_PRIO,
+  C, T, NIL, TF_SHOULD_STOP, TF_SHOULD_PARK, TF_STARTED, TF_STOPPING, TF_KILL, TF_BOUND, TF_NOLOAD, TF_AUTOREAP, DEFAULT_PRIO,
   RS_ATTACHED, R,
 } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { Task, task_struct, type ThreadFn } from '../sched/task.ts';
-import { kernel_entry, might_sleep } from '../sched/context.ts';
+import { block, kernel_entry, might_sleep } from '../sched/context.ts';
 import { sq_add, sq_remove, sq_wakeup } from '../sched/sleepqueue.ts';
 import { try_to_wake_up } from '../sched/wake.ts';
 import { set_current_state } from '../sched/sleep.ts';
@@ -40,6 +40,8 @@ export interface KthreadCreateOptions {
   cpu?: number;
   prio?: number;
   flags?: number;
+  /** SCHED_* policy (default: SCHED_NORMAL, SCHED_FIFO for a realtime prio). */
+  policy?: number;
   /**
    * A personality's trampoline (a built-in entry) that runs instead of `fn`, with `data` as built
    * by the personality (it names the module's functions by export name; see entry_of). The thread
@@ -81,7 +83,7 @@ export async function kthread_create_core(
     try {
       r = request_fill(mem, {
         module: entry.module, entry: entry.name, data, comm, cpu: opt.cpu ?? -1,
-        prio: opt.prio ?? DEFAULT_PRIO, flags: opt.flags, requester: me.pid,
+        prio: opt.prio ?? DEFAULT_PRIO, flags: opt.flags, policy: opt.policy, requester: me.pid,
       });
     } catch (e) {
       if (!(e instanceof MarshalError)) throw e;
@@ -91,7 +93,7 @@ export async function kthread_create_core(
     if (r !== -EAGAIN) break;
     // Every request slot is in use: wait for one to be freed.
     sq_add(mem, me.slot, request_free_chan(mem), TASK_UNINTERRUPTIBLE);
-    await cpu.schedule();
+    await block();
     sq_remove(mem, me.slot);
   }
   if (r < 0) {
@@ -104,7 +106,7 @@ export async function kthread_create_core(
   sq_add(mem, me.slot, chan, TASK_UNINTERRUPTIBLE);
   request_submit(mem, r);
   while (Atomics.load(mem.i32, state) < 3 /* RS_DONE */) {
-    await cpu.schedule();
+    await block();
     sq_add(mem, me.slot, chan, TASK_UNINTERRUPTIBLE);
   }
   set_current_state(TASK_RUNNING);
@@ -200,7 +202,7 @@ export async function wait_exited(call: string, slot: number): Promise<void> {
   for (;;) {
     sq_add(mem, me.slot, word * 4, TASK_UNINTERRUPTIBLE);
     if (Atomics.load(mem.i32, word) !== 0) break;
-    await cpu.schedule();
+    await block();
   }
   set_current_state(TASK_RUNNING);
   sq_remove(mem, me.slot);
@@ -275,7 +277,7 @@ export async function kthread_park_core(call: string, k: task_struct): Promise<n
     for (;;) {
       sq_add(mem, me.slot, (t + T.PARKED) * 4, TASK_UNINTERRUPTIBLE);
       if (Atomics.load(w, t + T.PARKED) || Atomics.load(w, t + T.EXITED)) break;
-      await cpu.schedule();
+      await block();
     }
     set_current_state(TASK_RUNNING);
     sq_remove(mem, me.slot);
@@ -306,7 +308,7 @@ export async function kthread_parkme_core(call: string): Promise<void> {
     if (Atomics.compareExchange(w, t + T.PARKED, 0, 1) === 0) {
       sq_wakeup(mem, (t + T.PARKED) * 4, 0, TASK_NORMAL, 0);
     }
-    await cpu.schedule();
+    await block();
   }
   Atomics.store(w, t + T.PARKED, 0);
   Atomics.store(w, t + T.STATE, TASK_RUNNING);
@@ -456,7 +458,9 @@ export function do_exit(task: Task, code: number): void {
   Atomics.notify(w, t + T.EXITED);
   sq_wakeup(mem, (t + T.EXITED) * 4, 0, TASK_NORMAL, 0);
   sq_wakeup(mem, (t + T.PARKED) * 4, 0, TASK_NORMAL, 0);
+  const autoreap = (w[t + T.FLAGS] & TF_AUTOREAP) !== 0;
   cpu.exitTask(task);
+  if (autoreap) Atomics.store(w, t + T.PID, 0); // only now: the CPU is done with the record
 }
 
 

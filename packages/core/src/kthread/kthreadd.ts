@@ -10,7 +10,7 @@
  */
 import {
   C, H, NIL, R, REQ_SLOTS, REQ_PAYLOAD_MAX, RS_ATTACHED, RS_DONE, RS_FILLING, RS_FREE, RS_PENDING,
-  T, TASK_COMM_LEN, TF_BOUND, TF_DAEMON, TF_KTHREAD, TF_NOLOAD, DEFAULT_PRIO,
+  T, TASK_COMM_LEN, TF_BOUND, TF_DAEMON, TF_KTHREAD, TF_NOLOAD, TF_AUTOREAP, DEFAULT_PRIO, SCHED_FIFO, SCHED_NORMAL,
 } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { wmesgBytes } from '../memory/memory.ts';
@@ -28,6 +28,8 @@ export interface CreateRequest {
   cpu: number;
   prio?: number;
   flags?: number;
+  /** SCHED_* (default SCHED_NORMAL, or SCHED_FIFO for a realtime prio) */
+  policy?: number;
   requester?: number;
 }
 
@@ -68,6 +70,7 @@ export function request_fill(mem: Memory, req: CreateRequest): number {
   w[q + R.PRIO] = req.prio ?? DEFAULT_PRIO;
   w[q + R.REQUESTER] = req.requester ?? 0;
   w[q + R.FLAGS] = req.flags ?? 0;
+  w[q + R.POLICY] = req.policy ?? ((req.prio ?? DEFAULT_PRIO) < 100 ? SCHED_FIFO : SCHED_NORMAL);
   w[q + R.ERROR] = 0;
   w[q + R.RESULT_SLOT] = NIL;
   w[q + R.RESULT_PID] = 0;
@@ -161,8 +164,10 @@ export function create_kthread(mem: Memory, r: number, pid?: number): number {
   const t = mem.t(slot);
   w.fill(0, t, t + T.WORDS);
   w[t + T.STATE] = TASK_UNINTERRUPTIBLE;
-  w[t + T.FLAGS] = TF_KTHREAD | (bind >= 0 ? TF_BOUND : 0) | (w[q + R.FLAGS] & (TF_DAEMON | TF_NOLOAD));
+  w[t + T.FLAGS] = TF_KTHREAD | (bind >= 0 ? TF_BOUND : 0) | (w[q + R.FLAGS] & (TF_DAEMON | TF_NOLOAD | TF_AUTOREAP));
   w[t + T.PRIO] = w[q + R.PRIO];
+  w[t + T.BASE_PRIO] = w[q + R.PRIO];
+  w[t + T.POLICY] = w[q + R.POLICY];
   w[t + T.CPU] = cpu;
   w[t + T.RQ_NEXT] = NIL;
   w[t + T.SQ_NEXT] = NIL;

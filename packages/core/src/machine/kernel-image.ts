@@ -22,6 +22,7 @@ export const IMPORT_PATHS: Record<string, string> = {
   '@kmodel/core/linux-2.6': 'linux-2.6',
   '@kmodel/core/seaos': 'seaos',
   '@kmodel/core/dragonos': 'dragonos',
+  '@kmodel/core/tru64': 'tru64',
 };
 
 const ENTRIES: Record<string, string> = {
@@ -31,6 +32,7 @@ const ENTRIES: Record<string, string> = {
   'linux-2.6': join(CORE_SRC, 'personalities', 'linux-2.6.ts'),
   seaos: join(CORE_SRC, 'personalities', 'seaos.ts'),
   dragonos: join(CORE_SRC, 'personalities', 'dragonos.ts'),
+  tru64: join(CORE_SRC, 'personalities', 'tru64.ts'),
 };
 
 function sourceHash(): string {

@@ -59,6 +59,8 @@ export interface ShutdownResult {
 }
 
 const CONTROL_TIMEOUT_MS = 5000;
+/** ps CLS by SCHED_* policy. */
+const CLASSES = ['N', 'FF', 'TS', 'FX'];
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
@@ -378,6 +380,7 @@ export class Machine {
       out.push({
         pid, slot: s, comm: mem.comm(s), state: task_state_letter(state, exited), exited,
         cpu: w[t + T.CPU], prio: w[t + T.PRIO], wchan: state === 0 || exited ? '-' : mem.wmesg(s) || '-',
+        cls: CLASSES[w[t + T.POLICY]] ?? '?',
         module: names.get(w[t + T.MODULE]) ?? (w[t + T.MODULE] === 0 ? 'kernel' : `#${w[t + T.MODULE]}`),
         exitCode: exited ? w[t + T.EXIT_CODE] : null,
         runtimeMs: mem.f64[(t + T.RUNTIME_F64) >> 1], switches: w[t + T.NVCSW],

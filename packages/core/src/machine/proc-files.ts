@@ -9,6 +9,8 @@ export interface ThreadInfo {
   cpu: number;
   prio: number;
   wchan: string;
+  /** Scheduling class: N normal, FF realtime FIFO, TS timeshare (Tru64), FX fixed (Tru64). */
+  cls: string;
   module: string;
   exitCode: number | null;
   runtimeMs: number;
@@ -25,9 +27,9 @@ export interface CpuStat {
 
 /** /proc/kthreads: one line per thread. */
 export function format_kthreads(ts: ThreadInfo[]): string {
-  const head = `${'PID'.padStart(6)} ${'COMM'.padEnd(16)} S ${'CPU'.padStart(3)} ${'PRIO'.padStart(4)} WCHAN\n`;
+  const head = `${'PID'.padStart(6)} ${'COMM'.padEnd(16)} S ${'CPU'.padStart(3)} ${'CLS'.padStart(3)} ${'PRIO'.padStart(4)} WCHAN\n`;
   return head + ts.map((t) =>
-    `${String(t.pid).padStart(6)} ${t.comm.padEnd(16)} ${t.state} ${String(t.cpu).padStart(3)} ${String(t.prio).padStart(4)} ${t.wchan}\n`,
+    `${String(t.pid).padStart(6)} ${t.comm.padEnd(16)} ${t.state} ${String(t.cpu).padStart(3)} ${t.cls.padStart(3)} ${String(t.prio).padStart(4)} ${t.wchan}\n`,
   ).join('');
 }
 

@@ -86,10 +86,20 @@ export const T = {
   NVCSW: 16,
   SQ_EXCL: 17, // 1 while on a sleep queue as an exclusive waiter
   RUNTIME_F64: 18,
+  POLICY: 20, // SCHED_* below
+  BASE_PRIO: 21, // a timeshare thread's priority before its CPU-usage penalty
+  ESTCPU_F64: 22, // a timeshare thread's recent CPU use (ms, decaying while it sleeps)
   COMM: 24, // TASK_COMM_LEN bytes
   WMESG: 28, // WMESG_LEN bytes: the wait channel's name
-  WORDS: 32,
+  SLEEP_START_F64: 32, // when a timeshare thread last went to sleep
+  WORDS: 40,
 } as const;
+
+/** Scheduling policies (T.POLICY): how a thread's priority may change. */
+export const SCHED_NORMAL = 0; // Linux normal: the priority changes only when asked (nice)
+export const SCHED_FIFO = 1; // realtime
+export const SCHED_TIMESHARE = 2; // Tru64 kernel_thread_w_arg: loses priority as it uses CPU
+export const SCHED_FIXED = 3; // Tru64 kernel_isrthread: fixed priority
 
 /** Thread FLAGS bits. */
 export const TF_SHOULD_STOP = 1 << 0;
@@ -100,7 +110,9 @@ export const TF_KTHREAD = 1 << 4;
 export const TF_BOUND = 1 << 5;
 export const TF_DAEMON = 1 << 6; // kthreadd: not stopped at shutdown, not counted as a module thread
 export const TF_NOLOAD = 1 << 10; // not counted as load for placement (kthreadd, insmod/rmmod trampolines)
-export const TF_JOIN = 1 << 9; // SeaOS KT_JOIN: the creator asks the thread to return
+export const TF_JOIN = 1 << 9;
+export const TF_TERMINATE = 1 << 11; // Tru64 thread_terminate: halted at its next scheduling point
+export const TF_AUTOREAP = 1 << 12; // nobody joins it: its record is freed when it exits // SeaOS KT_JOIN: the creator asks the thread to return
 export const TF_WAITING = 1 << 8; // someone waits for this thread's exit (SeaOS KT_WAITING)
 export const TF_KILL = 1 << 7; // killed: never runs again (stays set in the zombie, for reports)
 
@@ -121,6 +133,7 @@ export const R = {
   PAYLOAD_LEN: 8,
   ERROR: 9,
   FLAGS: 10,
+  POLICY: 11,
   COMM: 12, // TASK_COMM_LEN bytes
   PAYLOAD: 16, // word index where payload bytes start
 } as const;

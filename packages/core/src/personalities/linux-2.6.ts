@@ -10,7 +10,7 @@
  * sure only one controller talks at a time. Calls that may block return a Promise.
  */
 import { this_cpu } from '../sched/cpu.ts';
-import { might_sleep } from '../sched/context.ts';
+import { block, might_sleep } from '../sched/context.ts';
 import { set_current_state } from '../sched/sleep.ts';
 import { TASK_INTERRUPTIBLE, TASK_RUNNING } from '../sched/state.ts';
 import { task_struct } from '../sched/task.ts';
@@ -108,7 +108,7 @@ async function ktm_receive(): Promise<Message> {
     if (addressed_to_me()) break;
     set_current_state(TASK_INTERRUPTIBLE);
     spin_unlock(ktm_lock);
-    await this_cpu.schedule();
+    await block();
   }
   const msg = read_message();
   const w = this_cpu.mem.i32;
@@ -143,7 +143,7 @@ async function kthread26(d: { i: string | null; c: string | null; d: unknown }):
         break;
       }
       spin_unlock(ktm_lock);
-      await this_cpu.schedule();
+      await block();
     }
   }
   ktm_send(m.from, { kind: INFO_VALUE, value: ret });

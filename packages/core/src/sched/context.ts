@@ -12,7 +12,7 @@ import type { Task } from './task.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../debug/stack.ts';
 import { KernelBug, ThreadExit, ThreadKilled } from '../debug/kernel-bug.ts';
-import { TF_KILL } from '../memory/layout.ts';
+import { TF_KILL, TF_TERMINATE } from '../memory/layout.ts';
 import { LOGLEVEL_EMERG } from '../printk/levels.ts';
 
 export function kernel_entry(name: string): Task {
@@ -28,7 +28,7 @@ export function might_sleep(name: string): Task {
   const cpu = this_cpu;
   const t = cpu.current;
   if (t.switching) missing_await(t, name);
-  if (t.flagsIndex >= 0 && Atomics.load(cpu.w, t.flagsIndex) & TF_KILL) throw new ThreadKilled(t.pid);
+  if (t.flagsIndex >= 0 && Atomics.load(cpu.w, t.flagsIndex) & (TF_KILL | TF_TERMINATE)) throw new ThreadKilled(t.pid);
   if (t === cpu.idleTask) {
     const msg = `BUG: sleeping function called from invalid context at ${name}()`;
     kernel_report('bug', [msg, ` CPU: ${cpu.id} Comm: ${cpu.idleComm}`,
@@ -52,6 +52,19 @@ export function might_sleep(name: string): Task {
   }
   t.blocking = name;
   return t;
+}
+
+/** A thread being terminated (Tru64 thread_terminate) stops at its next scheduling point. */
+export function halt_if_terminated(t: Task): void {
+  if (t.flagsIndex >= 0 && Atomics.load(this_cpu.w, t.flagsIndex) & TF_TERMINATE) throw new ThreadKilled(t.pid);
+}
+
+/** Give up the CPU inside a blocking primitive; a terminated thread does not come back from it. */
+export async function block(): Promise<void> {
+  const cpu = this_cpu;
+  const t = cpu.current;
+  await cpu.schedule();
+  halt_if_terminated(t);
 }
 
 function missing_await(t: Task, name: string): never {

@@ -13,7 +13,8 @@
  *  - every context switch also runs due timers and yields to the event loop when the coordinator
  *    has posted a control message (CTL_POSTED != CTL_SEEN).
  */
-import { C, H, HF_SPINLOCK_DEBUG, T, NIL, TF_KILL } from '../memory/layout.ts';
+import { C, H, HF_SPINLOCK_DEBUG, T, NIL, TF_KILL, SCHED_TIMESHARE } from '../memory/layout.ts';
+import { timeshare_charge, timeshare_sleep } from './timeshare.ts';
 import { now, type Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
 import { dequeue_task, enqueue_task, pick_next_task } from './runqueue.ts';
@@ -143,6 +144,8 @@ export class Cpu {
     if (t >= this.timers.next) this.timers.run(t);
     const mem = this.mem;
     const w = mem.i32;
+    const timeshare = !prev.dead && prev.slot >= 0 && w[mem.t(prev.slot) + T.POLICY] === SCHED_TIMESHARE;
+    if (timeshare) timeshare_charge(mem, prev.slot, t - this.lastSwitch);
     raw_spin_lock(w, this.b + C.RQ_LOCK);
     if (!prev.dead) {
       const pt = mem.t(prev.slot);
@@ -155,7 +158,10 @@ export class Cpu {
         // A signal (interruptible sleep) or a kill that came before the sleep: do not sleep.
         Atomics.store(w, pt + T.STATE, TASK_RUNNING);
         enqueue_task(mem, this.id, prev.slot);
-      } else w[pt + T.ON_RQ] = 0;
+      } else {
+        w[pt + T.ON_RQ] = 0;
+        if (timeshare) timeshare_sleep(mem, prev.slot, t);
+      }
     }
     const next = pick_next_task(mem, this.id);
     raw_spin_unlock(w, this.b + C.RQ_LOCK);

@@ -4,7 +4,7 @@
  * onto the same range. Changing the priority of a queued thread moves it to the tail of its new
  * level; the running thread keeps the CPU until its next scheduling point (no preemption).
  */
-import { C, T, MAX_PRIO } from '../memory/layout.ts';
+import { C, T, MAX_PRIO, SCHED_FIFO, SCHED_NORMAL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
 import { dequeue_task, enqueue_task } from './runqueue.ts';
@@ -21,7 +21,8 @@ export function rt_to_prio(rt: number): number {
   return MAX_RT_PRIO - 1 - Math.max(1, Math.min(99, rt | 0));
 }
 
-export function set_task_prio(mem: Memory, slot: number, prio: number): void {
+/** Set a thread's priority (and base priority), and optionally its SCHED_* policy. */
+export function set_task_prio(mem: Memory, slot: number, prio: number, policy?: number): void {
   const w = mem.i32;
   const t = mem.t(slot);
   const p = Math.max(0, Math.min(MAX_PRIO - 1, prio | 0));
@@ -30,6 +31,8 @@ export function set_task_prio(mem: Memory, slot: number, prio: number): void {
   raw_spin_lock(w, lock);
   const queued = dequeue_task(mem, cpu, slot);
   Atomics.store(w, t + T.PRIO, p);
+  Atomics.store(w, t + T.BASE_PRIO, p);
+  Atomics.store(w, t + T.POLICY, policy ?? (p < MAX_RT_PRIO ? SCHED_FIFO : w[t + T.POLICY] === SCHED_FIFO ? SCHED_NORMAL : w[t + T.POLICY]));
   if (queued) enqueue_task(mem, cpu, slot);
   raw_spin_unlock(w, lock);
 }

@@ -5,7 +5,7 @@
 import { T } from '../memory/layout.ts';
 import { now, wmesgBytes } from '../memory/memory.ts';
 import { this_cpu } from './cpu.ts';
-import { might_sleep } from './context.ts';
+import { block, might_sleep } from './context.ts';
 import { sq_add, sq_remove } from './sleepqueue.ts';
 import { try_to_wake_up } from './wake.ts';
 import { TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TASK_INTERRUPTIBLE } from './state.ts';
@@ -58,7 +58,7 @@ async function do_schedule_timeout(timeout: number): Promise<number> {
   const cpu = this_cpu;
   const task = cpu.current;
   if (timeout >= MAX_SCHEDULE_TIMEOUT) {
-    await cpu.schedule();
+    await block();
     return timeout;
   }
   if (timeout < 0) {
@@ -69,8 +69,11 @@ async function do_schedule_timeout(timeout: number): Promise<number> {
   const timer = task.timer;
   timer.fn = process_timeout;
   cpu.timers.add(timer, expires);
-  await cpu.schedule();
-  cpu.timers.del(timer);
+  try {
+    await block();
+  } finally {
+    cpu.timers.del(timer);
+  }
   const left = expires - now();
   return left > 0 ? Math.ceil((left * cpu.mem.hz) / 1000) : 0;
 }

@@ -39,16 +39,25 @@ export function sq_add(mem: Memory, slot: number, chan: number, state: number, e
   raw_spin_unlock(w, b + SQ.LOCK);
 }
 
-/** Take `slot` off whatever sleep queue it is on (no-op if none). */
-export function sq_remove(mem: Memory, slot: number): void {
+/**
+ * Take `slot` off whatever sleep queue it is on. True if this call took it off (false: it was on
+ * none, e.g. a wakeup took it off first), so a timeout or a signal knows whether it won the race.
+ * With `result`, the WAIT_RESULT is set too, atomically with the removal.
+ */
+export function sq_remove(mem: Memory, slot: number, result?: number): boolean {
   const w = mem.i32;
   const t = mem.t(slot);
   const chan = Atomics.load(w, t + T.WCHAN);
-  if (chan === 0) return;
+  if (chan === 0) return false;
   const b = sq_bucket(mem, chan);
   raw_spin_lock(w, b + SQ.LOCK);
-  if (w[t + T.WCHAN] === chan) unlink(mem, b, slot);
+  const mine = w[t + T.WCHAN] === chan;
+  if (mine) {
+    unlink(mem, b, slot);
+    if (result !== undefined) Atomics.store(w, t + T.WAIT_RESULT, result);
+  }
   raw_spin_unlock(w, b + SQ.LOCK);
+  return mine;
 }
 
 function unlink(mem: Memory, b: number, slot: number): void {

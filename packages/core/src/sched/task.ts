@@ -32,6 +32,10 @@ export class task_struct {
   get prio(): number {
     return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.t(this.slot) + T.PRIO) : -1;
   }
+  /** Tru64: the result of the thread's last wait (THREAD_AWAKENED, THREAD_TIMED_OUT, ...). */
+  get wait_result(): number {
+    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.t(this.slot) + T.WAIT_RESULT) : 0;
+  }
   toString(): string {
     return `${this.comm}/${this.pid}`;
   }

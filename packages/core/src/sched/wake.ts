@@ -8,7 +8,9 @@
  * waker sees the sleeping state and requeues the thread, or schedule() sees TASK_RUNNING and keeps
  * it on the CPU.
  */
-import { C, T } from '../memory/layout.ts';
+import { C, T, SCHED_TIMESHARE } from '../memory/layout.ts';
+import { now } from '../memory/memory.ts';
+import { timeshare_wake } from './timeshare.ts';
 import type { Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
 import { enqueue_task } from './runqueue.ts';
@@ -37,6 +39,7 @@ export function try_to_wake_up(mem: Memory, slot: number, mask: number): boolean
   Atomics.store(w, t + T.STATE, TASK_RUNNING);
   let queued = false;
   if (w[t + T.ON_RQ] === 0) {
+    if (w[t + T.POLICY] === SCHED_TIMESHARE) timeshare_wake(mem, slot, now());
     enqueue_task(mem, cpu, slot);
     w[t + T.ON_RQ] = 1;
     queued = true;

@@ -7,10 +7,11 @@ import { shared_symbol } from '../memory/arena.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { loading, get_module } from '../module/registry.ts';
 import { SHARED, register_shared_kind, type SharedObject } from './marshal.ts';
+import { task_struct } from '../sched/task.ts';
 
 export const KIND = {
   int32Array: 1, float64Array: 2, bigInt64Array: 3, uint8Array: 4, uint32Array: 5,
-  spinlock: 10, mutex: 11, wait_queue: 12, completion: 13, atomic: 14,
+  spinlock: 10, mutex: 11, wait_queue: 12, completion: 13, atomic: 14, rwlock: 15, taskvar: 16,
 } as const;
 
 /**
@@ -46,8 +47,31 @@ function typed<A>(kind: number, ctor: { new (b: SharedArrayBuffer, o: number, n:
   };
 }
 
+/** A shared variable holding a thread handle (C: a global `struct task_struct *` / `thread_t`). */
+export class SharedTaskVar {
+  readonly [SHARED] = 'taskvar';
+  constructor(
+    readonly addr: number,
+    readonly name: string,
+  ) {}
+  /** The thread stored, or null. */
+  get(): task_struct | null {
+    const w = this_cpu.mem.i32;
+    const pid = Atomics.load(w, this.addr >> 2);
+    return pid ? new task_struct(pid, Atomics.load(w, (this.addr >> 2) + 1)) : null;
+  }
+  set(t: task_struct | null): void {
+    const w = this_cpu.mem.i32;
+    Atomics.store(w, (this.addr >> 2) + 1, t ? t.slot : -1);
+    Atomics.store(w, this.addr >> 2, t ? t.pid : 0);
+  }
+}
+register_shared_kind('taskvar', (addr, name) => new SharedTaskVar(addr, name));
+
 /** Typed arrays over machine memory, by name. Plain reads/writes race; Atomics.* are atomic. */
 export const shared = {
+  /** A thread-handle variable, the same on every CPU. */
+  task: (name: string): SharedTaskVar => new SharedTaskVar(declare(name, KIND.taskvar, 8), name),
   int32Array: typed(KIND.int32Array, Int32Array),
   uint32Array: typed(KIND.uint32Array, Uint32Array),
   float64Array: typed(KIND.float64Array, Float64Array),
@@ -55,11 +79,15 @@ export const shared = {
   uint8Array: typed(KIND.uint8Array, Uint8Array),
 };
 
-/** The machine address of a shared object or shared typed array (usable as a wait channel). */
-export function addressof(x: ArrayBufferView | SharedObject | { addr: number }): number {
+/**
+ * The machine address of a shared object, of a shared typed array, or of element `index` of one
+ * (C's `&sc->flag`): usable as a wait channel.
+ */
+export function addressof(x: ArrayBufferView | SharedObject | { addr: number }, index = 0): number {
   if (ArrayBuffer.isView(x)) {
     if (x.buffer !== this_cpu.mem.sab) throw new TypeError('addressof: not an array in machine memory (declare it with shared.*)');
-    return x.byteOffset;
+    const bpe = (x as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
+    return x.byteOffset + index * bpe;
   }
   if (x && typeof (x as { addr?: unknown }).addr === 'number') return (x as { addr: number }).addr;
   throw new TypeError('addressof: not a shared object');

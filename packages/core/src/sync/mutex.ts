@@ -5,7 +5,7 @@
  * every unlock is followed by a wakeup while anyone waits).
  */
 import { this_cpu } from '../sched/cpu.ts';
-import { kernel_entry, might_sleep } from '../sched/context.ts';
+import { block, kernel_entry, might_sleep } from '../sched/context.ts';
 import { finish_wait_chan, prepare_to_wait_chan } from '../sched/sleep.ts';
 import { sq_wakeup } from '../sched/sleepqueue.ts';
 import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
@@ -56,7 +56,7 @@ async function lock_common(call: string, m: mutex, state: number): Promise<numbe
       finish_wait_chan();
       return -4; // -EINTR
     }
-    await this_cpu.schedule();
+    await block();
   }
   finish_wait_chan();
   return 0;

@@ -1,0 +1,41 @@
+/**
+ * Timeshare scheduling (Tru64 kernel_thread_w_arg): a thread's priority number rises (it runs
+ * later) as it consumes CPU and falls back to its base as it sleeps, like the BSD/Mach decay
+ * usage scheduler. The penalty is recomputed when the thread leaves the CPU (on its own CPU) and
+ * when it is woken (on the waker's CPU, before it is queued). Fixed-priority and Linux threads
+ * never pass through here.
+ */
+import { T, MAX_PRIO } from '../memory/layout.ts';
+import type { Memory } from '../memory/memory.ts';
+
+/** CPU time (ms) that costs one priority step. */
+const MS_PER_STEP = 10;
+/** The most a thread's number may rise above its base. */
+export const MAX_PENALTY = 12;
+/** Sleeping this long halves the recent CPU use. */
+const HALF_LIFE_MS = 100;
+
+function reprioritize(mem: Memory, t: number, estcpu: number): void {
+  const w = mem.i32;
+  mem.f64[(t + T.ESTCPU_F64) >> 1] = estcpu;
+  const p = w[t + T.BASE_PRIO] + Math.min(MAX_PENALTY, Math.floor(estcpu / MS_PER_STEP));
+  Atomics.store(w, t + T.PRIO, Math.min(MAX_PRIO - 1, p));
+}
+
+/** The thread ran `ms` more: charge it (it is off every run queue: its own CPU calls this). */
+export function timeshare_charge(mem: Memory, slot: number, ms: number): void {
+  const t = mem.t(slot);
+  reprioritize(mem, t, Math.min(mem.f64[(t + T.ESTCPU_F64) >> 1] + ms, MAX_PENALTY * MS_PER_STEP * 2));
+}
+
+export function timeshare_sleep(mem: Memory, slot: number, now: number): void {
+  mem.f64[(mem.t(slot) + T.SLEEP_START_F64) >> 1] = now;
+}
+
+/** Being woken (under its run-queue lock, before it is queued): forgive the time it slept. */
+export function timeshare_wake(mem: Memory, slot: number, now: number): void {
+  const t = mem.t(slot);
+  const slept = now - mem.f64[(t + T.SLEEP_START_F64) >> 1];
+  if (slept <= 0) return;
+  reprioritize(mem, t, mem.f64[(t + T.ESTCPU_F64) >> 1] * 0.5 ** (slept / HALF_LIFE_MS));
+}

@@ -1,0 +1,130 @@
+/**
+ * Complex locks (Tru64 lock_data_t): sleeping reader-writer locks on the sleep queues. Writers
+ * have preference: once a writer waits, new readers wait too. State lives in machine memory under
+ * the lock's GUARD word (a raw spinlock, held only to read and change the state); waiters sleep on
+ * the lock's address and recheck after every wakeup, so a release wakes them all.
+ */
+import { this_cpu } from '../sched/cpu.ts';
+import { block, kernel_entry, might_sleep } from '../sched/context.ts';
+import { prepare_to_wait_chan, finish_wait_chan } from '../sched/sleep.ts';
+import { sq_wakeup } from '../sched/sleepqueue.ts';
+import { raw_spin_lock, raw_spin_unlock } from '../sched/rawlock.ts';
+import { TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
+import { kernel_report } from '../printk/printk.ts';
+import { call_trace, trace_lines } from '../debug/stack.ts';
+import { SHARED } from '../shared/marshal.ts';
+import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
+
+const GUARD = 0;
+const READERS = 1;
+const WRITER = 2; // pid of the writer, 0 none
+const WANT_WRITE = 3; // writers waiting
+const CAN_SLEEP = 4;
+const WORDS = 8;
+
+export class lock_t extends SharedStruct {
+  readonly [SHARED] = 'rwlock';
+}
+
+export function declare_rwlock(name: string): lock_t {
+  return new lock_t(declare(name, KIND.rwlock, WORDS * 4, (a) => { this_cpu.mem.i32[(a >> 2) + CAN_SLEEP] = 1; }), name);
+}
+shared_kind('rwlock', (addr, name) => new lock_t(addr, name));
+
+export function rwlock_init(l: lock_t, can_sleep: boolean): void {
+  const w = this_cpu.mem.i32;
+  w.fill(0, l.w, l.w + WORDS);
+  w[l.w + CAN_SLEEP] = can_sleep ? 1 : 0;
+}
+
+function bug(call: string, l: lock_t, what: string): void {
+  kernel_report('bug', [`BUG: ${call}: ${what} (lock ${l.name})`, ...trace_lines(call_trace())], { bug: 'rwlock', lock: l.name, call });
+}
+
+/** Try to take it; under GUARD. */
+function try_take(l: lock_t, write: boolean, pid: number): boolean {
+  const w = this_cpu.mem.i32;
+  if (write) {
+    if (w[l.w + READERS] !== 0 || w[l.w + WRITER] !== 0) return false;
+    w[l.w + WRITER] = pid;
+    return true;
+  }
+  if (w[l.w + WRITER] !== 0 || w[l.w + WANT_WRITE] !== 0) return false;
+  w[l.w + READERS]++;
+  return true;
+}
+
+/** lock_write / lock_read: sleep until the lock is ours. Context: may sleep. */
+export async function rwlock_take(call: string, l: lock_t, write: boolean): Promise<void> {
+  const t = might_sleep(call);
+  const w = this_cpu.mem.i32;
+  const guard = l.w + GUARD;
+  raw_spin_lock(w, guard);
+  if (w[l.w + WRITER] === t.pid) {
+    raw_spin_unlock(w, guard);
+    bug(call, l, `${this_cpu.mem.comm(t.slot)}/${t.pid} already holds it for writing: recursive locking deadlocks`);
+    raw_spin_lock(w, guard);
+  }
+  if (try_take(l, write, t.pid)) {
+    raw_spin_unlock(w, guard);
+    return;
+  }
+  if (write) w[l.w + WANT_WRITE]++;
+  for (;;) {
+    prepare_to_wait_chan(l.addr, TASK_UNINTERRUPTIBLE, l.name);
+    raw_spin_unlock(w, guard);
+    try {
+      await block();
+    } catch (e) {
+      if (write) {
+        raw_spin_lock(w, guard);
+        w[l.w + WANT_WRITE]--;
+        raw_spin_unlock(w, guard);
+      }
+      throw e;
+    }
+    raw_spin_lock(w, guard);
+    if (write) w[l.w + WANT_WRITE]--;
+    if (try_take(l, write, t.pid)) break;
+    if (write) w[l.w + WANT_WRITE]++;
+  }
+  raw_spin_unlock(w, guard);
+  finish_wait_chan();
+}
+
+/** lock_try_write / lock_try_read: TRUE (1) if taken, FALSE (0) otherwise. */
+export function rwlock_try(call: string, l: lock_t, write: boolean): number {
+  const t = kernel_entry(call);
+  const w = this_cpu.mem.i32;
+  raw_spin_lock(w, l.w + GUARD);
+  const ok = try_take(l, write, t.pid);
+  raw_spin_unlock(w, l.w + GUARD);
+  return ok ? 1 : 0;
+}
+
+/** lock_done: release whichever way the caller holds it, and wake the waiters. */
+export function rwlock_done(call: string, l: lock_t): void {
+  const t = kernel_entry(call);
+  const mem = this_cpu.mem;
+  const w = mem.i32;
+  raw_spin_lock(w, l.w + GUARD);
+  let ok = true;
+  if (w[l.w + WRITER] !== 0) {
+    if (w[l.w + WRITER] !== t.pid) ok = false;
+    else w[l.w + WRITER] = 0;
+  } else if (w[l.w + READERS] > 0) w[l.w + READERS]--;
+  else ok = false;
+  const writer = w[l.w + WRITER];
+  raw_spin_unlock(w, l.w + GUARD);
+  if (!ok) {
+    bug(call, l, writer ? `${mem.comm(t.slot)}/${t.pid} releases a lock written by pid ${writer}` : 'the lock is not held');
+    return;
+  }
+  sq_wakeup(mem, l.addr, 0, TASK_NORMAL, 0);
+}
+
+/** Readers and writer (pid) now: for reports and tests. */
+export function rwlock_holders(l: lock_t): { readers: number; writer: number } {
+  const w = this_cpu.mem.i32;
+  return { readers: Atomics.load(w, l.w + READERS), writer: Atomics.load(w, l.w + WRITER) };
+}
