@@ -23,9 +23,11 @@ import { kthread_create_core, wake_up_process_core, task_valid } from '../kthrea
 import { ThreadExit } from '../debug/kernel-bug.ts';
 import { IS_ERR } from '../errno.ts';
 import {
-  define_spinlock, spin_lock, spin_unlock, spin_trylock, spin_lock_init, spinlock_t,
+  define_spinlock, spin_lock, spin_unlock, spin_trylock, spin_lock_init, spin_is_locked, spin_owner, spinlock_t,
 } from '../sync/spinlock.ts';
-import { declare_rwlock, rwlock_init, rwlock_take, rwlock_try, rwlock_done, lock_t } from '../sync/rwlock.ts';
+import { declare_rwlock, rwlock_init, rwlock_take, rwlock_try, rwlock_done, rwlock_holders, lock_t } from '../sync/rwlock.ts';
+import { kernel_report } from '../printk/printk.ts';
+import { call_trace, trace_lines } from '../debug/stack.ts';
 
 export { addressof } from '../shared/declare.ts';
 export { printk as printf } from './linux.ts';
@@ -60,6 +62,7 @@ export const MS_LOCK_NO_RELOCK = 0x10;
 
 /** errno values as Tru64 (BSD) numbers them. */
 export const EINTR = 4;
+export const EINVAL = 22;
 export const EWOULDBLOCK = 35;
 export const EAGAIN = 35;
 export const ERESTART = -1;
@@ -86,6 +89,19 @@ export interface task_t {
   readonly name: string;
 }
 export const first_task: task_t = Object.freeze({ name: 'kernel_task' });
+
+function misuse(call: string, msg: string, fields: object = {}): void {
+  kernel_report('bug', [`BUG: ${call}: ${msg}`, ...trace_lines(call_trace())], { bug: 'misuse', call, ...fields });
+}
+
+/** An event must be a non-zero integer address; report and refuse anything else. */
+function bad_event(call: string, event: unknown): boolean {
+  if (Number.isInteger(event) && event !== 0) return false;
+  misuse(call, `event ${String(event)} is not a wait channel: pass a machine address, e.g. addressof(sc, FIELD)`, {
+    event: String(event),
+  });
+  return true;
+}
 
 /** A Tru64 priority (0..64) on the core's one range (0..139; Linux realtime 0..99, normal 100..139). */
 export function tru64_prio(pri: number): number {
@@ -152,6 +168,7 @@ export function current_task(): task_t {
  */
 export function assert_wait_mesg(event: number, interruptible: number | boolean, wmesg: string): void {
   const t = kernel_entry('assert_wait_mesg');
+  if (bad_event('assert_wait_mesg', event)) return;
   const mem = this_cpu.mem;
   set_wmesg(wmesg);
   Atomics.store(mem.i32, mem.t(t.slot) + T.WAIT_RESULT, THREAD_AWAKENED);
@@ -174,6 +191,10 @@ function thread_timeout(timer: Timer): void {
  */
 export function thread_set_timeout(ticks: number): void {
   const t = kernel_entry('thread_set_timeout');
+  if (!Number.isFinite(ticks) || ticks < 0) {
+    misuse('thread_set_timeout', `timeout ${ticks} is negative or not a number: pass ticks (units of hz) >= 0`, { ticks });
+    return;
+  }
   const cpu = this_cpu;
   t.timer.fn = thread_timeout;
   cpu.timers.add(t.timer, now() + (ticks * 1000) / cpu.mem.hz);
@@ -202,6 +223,7 @@ export async function thread_block(): Promise<void> {
  */
 export function thread_wakeup_prim(event: number, one_thread: number | boolean, result: number): void {
   kernel_entry('thread_wakeup_prim');
+  if (bad_event(one_thread ? 'thread_wakeup_one' : 'thread_wakeup', event)) return;
   sq_wakeup(this_cpu.mem, event, one_thread ? 1 : 0, TASK_NORMAL, result);
 }
 
@@ -219,7 +241,8 @@ export function thread_wakeup_one(event: number): void {
  * mpsleep - the SMP sleep: queue on @chan, release @lockp (a simple lock with MS_LOCK_SIMPLE, a
  * complex lock held with MS_LOCK_READ or MS_LOCK_WRITE), block for at most @timo ticks (0 =
  * forever). With PCATCH in @pri a signal before or during the sleep ends it.
- * Returns 0 when woken, EWOULDBLOCK on timeout, EINTR on a signal. On success the lock is taken
+ * Returns 0 when woken, EWOULDBLOCK on timeout, EINTR on a signal (or thread_terminate); EINVAL,
+ * after a report, for a bad event, a negative timeout or a lock the caller does not hold. On success the lock is taken
  * again unless MS_LOCK_NO_RELOCK; on failure it is left unlocked unless MS_LOCK_ON_ERROR.
  * Context: may sleep.
  */
@@ -229,6 +252,17 @@ export async function mpsleep(
   // Not might_sleep here: the caller holds `lockp`, which is released before thread_block sleeps
   // (thread_block makes the checks then).
   const t = kernel_entry('mpsleep');
+  if (bad_event('mpsleep', chan)) return EINVAL;
+  if (!Number.isFinite(timo) || timo < 0) {
+    misuse('mpsleep', `timeout ${timo} is negative: pass ticks (units of hz), 0 for none`, { timo });
+    return EINVAL;
+  }
+  if (lockp && !lock_held(lockp, flags, t.pid)) {
+    misuse('mpsleep', `${lockp.name} is not held by the caller: mpsleep releases the lock it is given, so take it first`, {
+      lock: lockp.name,
+    });
+    return EINVAL;
+  }
   const catching = (pri & PCATCH) !== 0;
   let ret = 0;
   if (catching && signal_pending_current()) ret = EINTR;
@@ -244,6 +278,15 @@ export async function mpsleep(
   }
   if (!(flags & MS_LOCK_ON_ERROR)) unlock(lockp, flags); // failed before sleeping: leave it unlocked
   return ret;
+}
+
+function lock_held(lockp: simple_lock_data_t | lock_data_t, flags: number, pid: number): boolean {
+  if (flags & MS_LOCK_SIMPLE || lockp instanceof spinlock_t) {
+    const owner = spin_owner(lockp as spinlock_t); // known with spinlock debug on
+    return owner >= 0 ? owner === pid : spin_is_locked(lockp as spinlock_t);
+  }
+  const h = rwlock_holders(lockp as lock_t);
+  return flags & MS_LOCK_READ ? h.readers > 0 : h.writer === pid;
 }
 
 function unlock(lockp: simple_lock_data_t | lock_data_t | null, flags: number): void {
@@ -287,6 +330,9 @@ export function thread_terminate(thread: thread_t): number {
 export function thread_halt_self(): never {
   const t = kernel_entry('thread_halt_self');
   const mem = this_cpu.mem;
+  if (!(Atomics.load(mem.i32, mem.t(t.slot) + T.FLAGS) & TF_TERMINATE)) {
+    misuse('thread_halt_self', `${mem.comm(t.slot)}/${t.pid} halts without a prior thread_terminate(): call thread_terminate(current_thread()) first`);
+  }
   Atomics.or(mem.i32, mem.t(t.slot) + T.FLAGS, TF_AUTOREAP);
   t.exit_code = 0;
   throw new ThreadExit(t.pid, 0);
