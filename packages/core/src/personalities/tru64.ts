@@ -238,6 +238,25 @@ export function thread_wakeup_one(event: number): void {
 }
 
 /**
+ * clear_wait - take @thread off the event it asserted a wait on and make it runnable with
+ * wait_result @result (@interrupt_only: only if its wait is interruptible). A thread that asserted
+ * a wait and then finds it need not block clears its own wait this way before thread_block().
+ */
+export function clear_wait(thread: thread_t, result: number, interrupt_only: number | boolean): void {
+  kernel_entry('clear_wait');
+  if (!task_valid(thread)) {
+    misuse('clear_wait', `pid ${(thread as task_struct | null)?.pid} is not a live thread`);
+    return;
+  }
+  const mem = this_cpu.mem;
+  const state = Atomics.load(mem.i32, mem.t(thread.slot) + T.STATE);
+  if (interrupt_only && !(state & TASK_INTERRUPTIBLE)) return;
+  sq_remove(mem, thread.slot, result);
+  if (thread.pid === this_cpu.current.pid) Atomics.store(mem.i32, mem.t(thread.slot) + T.STATE, TASK_RUNNING);
+  else try_to_wake_up(mem, thread.slot, TASK_NORMAL);
+}
+
+/**
  * mpsleep - the SMP sleep: queue on @chan, release @lockp (a simple lock with MS_LOCK_SIMPLE, a
  * complex lock held with MS_LOCK_READ or MS_LOCK_WRITE), block for at most @timo ticks (0 =
  * forever). With PCATCH in @pri a signal before or during the sleep ends it.
