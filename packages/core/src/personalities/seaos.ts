@@ -157,16 +157,21 @@ export function tm_kthread_destroy(kt: kthread): void {
   kt.retire(reap(t.slot));
 }
 
+/** The thread to wait for, or the answer already known (a destroyed thread's code, -1 if bad). */
+function wait_target(call: string, kt: kthread, blocking: boolean): task_struct | number {
+  if (blocking) might_sleep(call);
+  else kernel_entry(call);
+  if (kt instanceof kthread && kt.task === null && kt.flags & KT_EXITED) return kt.code;
+  return live(call, kt) ?? -1;
+}
+
 /**
  * tm_kthread_wait - the thread's exit code if it has exited, else -1. Blocks until it exits
  * unless KT_WAIT_NONBLOCK. Context: may sleep (without KT_WAIT_NONBLOCK).
  */
 export async function tm_kthread_wait(kt: kthread, flags: number): Promise<number> {
-  if (!(flags & KT_WAIT_NONBLOCK)) might_sleep('tm_kthread_wait');
-  else kernel_entry('tm_kthread_wait');
-  if (kt instanceof kthread && kt.task === null && kt.flags & KT_EXITED) return kt.code;
-  const t = live('tm_kthread_wait', kt);
-  if (!t) return -1;
+  const t = wait_target('tm_kthread_wait', kt, !(flags & KT_WAIT_NONBLOCK));
+  if (typeof t === 'number') return t;
   const mem = this_cpu.mem;
   const r = mem.t(t.slot);
   if (!(flags & KT_WAIT_NONBLOCK) && !Atomics.load(mem.i32, r + T.EXITED)) {
@@ -183,11 +188,8 @@ export async function tm_kthread_wait(kt: kthread, flags: number): Promise<numbe
  * Context: may sleep (without KT_JOIN_NONBLOCK).
  */
 export async function tm_kthread_join(kt: kthread, flags: number): Promise<number> {
-  if (!(flags & KT_JOIN_NONBLOCK)) might_sleep('tm_kthread_join');
-  else kernel_entry('tm_kthread_join');
-  if (kt instanceof kthread && kt.task === null && kt.flags & KT_EXITED) return kt.code;
-  const t = live('tm_kthread_join', kt);
-  if (!t) return -1;
+  const t = wait_target('tm_kthread_join', kt, !(flags & KT_JOIN_NONBLOCK));
+  if (typeof t === 'number') return t;
   const mem = this_cpu.mem;
   Atomics.or(mem.i32, mem.t(t.slot) + T.FLAGS, TF_JOIN);
   if (!(flags & KT_JOIN_NONBLOCK)) await wait_exited('tm_kthread_join', t.slot);

@@ -125,25 +125,23 @@ function entry_name(fn: Function): string {
  * Its priority starts at BASEPRI_USER and degrades while it consumes CPU. Returns the thread, or
  * null if it could not be created. Context: may sleep.
  */
-export async function kernel_thread_w_arg<A>(task: task_t, entry: Entry<A>, arg: A): Promise<thread_t | null> {
+export function kernel_thread_w_arg<A>(task: task_t, entry: Entry<A>, arg: A): Promise<thread_t | null> {
   void task;
-  const k = await kthread_create_core('kernel_thread_w_arg', entry as never, arg, entry_name(entry), {
-    prio: tru64_prio(BASEPRI_USER), policy: SCHED_TIMESHARE, flags: TF_AUTOREAP,
-  });
-  if (IS_ERR(k)) return null;
-  wake_up_process_core(k);
-  return k;
+  return start('kernel_thread_w_arg', entry, arg, tru64_prio(BASEPRI_USER), SCHED_TIMESHARE);
 }
 
 /**
  * kernel_isrthread - create and start a fixed-priority kernel thread at @pri, dedicated to
  * interrupt service, running entry(). Returns the thread or null. Context: may sleep.
  */
-export async function kernel_isrthread(task: task_t, entry: Entry<null>, pri: number): Promise<thread_t | null> {
+export function kernel_isrthread(task: task_t, entry: Entry<null>, pri: number): Promise<thread_t | null> {
   void task;
-  const k = await kthread_create_core('kernel_isrthread', entry as never, null, entry_name(entry), {
-    prio: tru64_prio(pri), policy: SCHED_FIXED, flags: TF_AUTOREAP,
-  });
+  return start('kernel_isrthread', entry, null, tru64_prio(pri), SCHED_FIXED);
+}
+
+/** thread_create + thread_start: through kthreadd, then running at once; nobody joins it. */
+async function start<A>(call: string, entry: Entry<A>, arg: A, prio: number, policy: number): Promise<thread_t | null> {
+  const k = await kthread_create_core(call, entry as never, arg, entry_name(entry), { prio, policy, flags: TF_AUTOREAP });
   if (IS_ERR(k)) return null;
   wake_up_process_core(k);
   return k;
