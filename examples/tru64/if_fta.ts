@@ -144,20 +144,32 @@ async function fta_cmd_req(buf: Int32Array, s: Int32Array, command: number): Pro
   thread_set_timeout(hz * 2);
   await thread_block();
   const timed_out = current_thread().wait_result === THREAD_TIMED_OUT;
+  if (timed_out) {
+    await lock_write(cmd_buf_q_lock); // withdraw the request the adapter never took
+    buf[0] = 0;
+    lock_done(cmd_buf_q_lock);
+  }
   printf('%s%d: DMA command %d %s\n', ADAP, s[IF_UNIT], command, timed_out ? 'timed out' : 'completed');
   return timed_out ? -1 : 0;
 }
 
-/** The "adapter": completes DMA requests it finds queued. */
+/** The "adapter": polls the request queue and completes the first DMA request it finds. */
 export async function fta_adapter(s: Int32Array): Promise<void> {
   Atomics.add(s, THREADS, 1);
-  await lock_write(cmd_buf_q_lock);
-  if (cmdbuf[0] !== 0) {
-    cmdbuf[1] = 1;
-    Atomics.add(s, CMD_DONE, 1);
-    thread_wakeup(addressof(cmdbuf));
+  for (;;) {
+    await lock_write(cmd_buf_q_lock);
+    if (cmdbuf[0] !== 0 && cmdbuf[1] === 0) {
+      cmdbuf[1] = 1;
+      Atomics.add(s, CMD_DONE, 1);
+      thread_wakeup(addressof(cmdbuf));
+      lock_done(cmd_buf_q_lock);
+      break;
+    }
+    assert_wait_mesg(addressof(cmdbuf, 1), FALSE, 'ftadma');
+    lock_done(cmd_buf_q_lock);
+    thread_set_timeout(1); // the DMA engine looks at the queue every tick
+    await thread_block();
   }
-  lock_done(cmd_buf_q_lock);
   Atomics.sub(s, THREADS, 1);
 }
 

@@ -11,7 +11,7 @@
  */
 import { this_cpu } from '../sched/cpu.ts';
 import { block, might_sleep } from '../sched/context.ts';
-import { set_current_state } from '../sched/sleep.ts';
+import { set_current_state, prepare_to_wait_chan, finish_wait_chan } from '../sched/sleep.ts';
 import { TASK_INTERRUPTIBLE, TASK_RUNNING } from '../sched/state.ts';
 import { task_struct } from '../sched/task.ts';
 import { T } from '../memory/layout.ts';
@@ -117,6 +117,30 @@ async function ktm_receive(): Promise<Message> {
   return msg;
 }
 
+/**
+ * The controller's side of kthread_destroy: the thread's answer, or null if it exits without one
+ * (it was already on its way out, e.g. after initfn failed, when the stop message came).
+ */
+async function ktm_receive_or_exit(k: task_struct): Promise<Message | null> {
+  const mem = this_cpu.mem;
+  const exited = mem.t(k.slot) + T.EXITED;
+  for (;;) {
+    spin_lock(ktm_lock);
+    if (addressed_to_me()) {
+      const msg = read_message();
+      mem.i32[ktm() + TO_SLOT] = -1;
+      spin_unlock(ktm_lock);
+      return msg;
+    }
+    prepare_to_wait_chan(exited * 4, TASK_INTERRUPTIBLE, 'kthread_destroy');
+    const gone = Atomics.load(mem.i32, exited) !== 0;
+    spin_unlock(ktm_lock);
+    if (!gone) await block();
+    finish_wait_chan();
+    if (gone) return null;
+  }
+}
+
 /** The thread body (the patch's kthread()). */
 async function kthread26(d: { i: string | null; c: string | null; d: unknown }): Promise<number> {
   const me = this_cpu.current;
@@ -201,7 +225,8 @@ export async function kthread_destroy(k: task_struct): Promise<number> {
     ktm();
     await mutex_lock(kthread_control);
     ktm_send(k, { kind: INFO_NULL });
-    await ktm_receive();
+    const answered = await ktm_receive_or_exit(k);
+    if (!answered) this_cpu.mem.i32[ktm() + TO_SLOT] = -1; // our message died with the thread
     mutex_unlock(kthread_control);
     await wait_exited('kthread_destroy', k.slot);
   }
