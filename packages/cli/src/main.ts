@@ -1,6 +1,9 @@
 /** The `kmodel` command line. */
 import { Command, CommanderError } from 'commander';
+import { basename, extname } from 'node:path';
 import { run, EXIT_USAGE } from './commands/run.ts';
+import { torture, type TortureOptions } from './commands/torture.ts';
+import { LOCK_TYPES, READER_TYPES } from '@kmodel/core/internal/torture/params.ts';
 import { intIn, positiveSeconds, oneOf, collect } from './options.ts';
 
 export function program(): Command {
@@ -22,6 +25,47 @@ export function program(): Command {
     .addHelpText('after', '\nExit status: 0 clean; 1 insmod failed or the kernel reported a problem; 2 usage error.')
     .action(async (module: string, o) => {
       process.exitCode = await run(module, o);
+    });
+
+  p.command('torture')
+    .description('locktorture: writers (and readers) on every CPU hammer one lock; any overlap of holders is a failure')
+    .option('--type <type>', `lock type: ${LOCK_TYPES.join(', ')} (default spin_lock)`, oneOf(...LOCK_TYPES))
+    .option('--lock-module <path>', 'torture your own lock: a module exporting lock()/unlock() (and optionally read_lock()/read_unlock()), sync or async')
+    .option('--nwriters-stress <n>', 'writer threads (default 2 x CPUs)', intIn('--nwriters-stress', 1, 256))
+    .option('--nreaders-stress <n>', 'reader threads (default 0; rwsem_lock: = writers)', intIn('--nreaders-stress', 0, 256))
+    .option('--stat-interval <seconds>', 'print statistics every this many seconds (0: only at the end)', intIn('--stat-interval', 0, 3600), 0)
+    .option('--duration <seconds>', 'run this long', positiveSeconds, 5)
+    .option('--long-hold <ms>', 'now and then a writer holds the lock this long (0: never)', intIn('--long-hold', 0, 500), 100)
+    .option('--cpus <n>', 'number of CPUs (1-64)', intIn('--cpus', 1, 64), 4)
+    .option('--seed <n>', 'seed for the machine and the threads\' random choices', intIn('--seed', 0, 2 ** 31 - 1), 0)
+    .option('--log-format <format>', 'pretty (dmesg lines, default on a terminal) or json (one object a line)', oneOf('pretty', 'json'))
+    .addHelpText('after', [
+      '',
+      'Output (kernel log, as locktorture prints it):',
+      '  spin_lock-torture:--- Start of test [debug]: torture_type=spin_lock nwriters_stress=8 ...',
+      '  spin_lock-torture:Writes:  Total: 81234  Max/Min: 10721/9832   Fail: 0',
+      '  spin_lock-torture:--- End of test: SUCCESS [debug]: torture_type=spin_lock ...',
+      '" [???]" marks a suspicious spread between threads (or no acquisitions); " [!!!]" marks failures.',
+      '',
+      'Exit status: 0 SUCCESS; 1 FAILURE (or the module failed to load, or the kernel reported a problem); 2 usage error.',
+    ].join('\n'))
+    .action(async (o: Partial<TortureOptions>, cmd: Command) => {
+      if (o.type && o.lockModule) cmd.error('error: use either --type or --lock-module, not both', { exitCode: EXIT_USAGE });
+      const type = o.lockModule ? basename(o.lockModule, extname(o.lockModule)).replace(/[^A-Za-z0-9_]/g, '_') : (o.type ?? 'spin_lock');
+      const cpus = o.cpus!;
+      const nwriters = o.nwritersStress ?? 2 * cpus;
+      const readers = READER_TYPES.includes(type);
+      if (!o.lockModule && !readers && (o.nreadersStress ?? 0) > 0) {
+        cmd.error(`error: ${type} has no read lock; --nreaders-stress must be 0 (readers: ${READER_TYPES.join(', ')}, or a --lock-module with read_lock())`, { exitCode: EXIT_USAGE });
+      }
+      const nreaders = o.nreadersStress ?? (readers ? nwriters : 0);
+      process.exitCode = await torture(
+        {
+          torture_type: type, nwriters_stress: nwriters, nreaders_stress: nreaders, stat_interval: o.statInterval!,
+          shutdown_secs: o.duration!, long_hold: o.longHold!, seed: o.seed!,
+        },
+        o as TortureOptions,
+      );
     });
 
   p.command('bench')

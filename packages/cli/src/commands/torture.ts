@@ -1,0 +1,52 @@
+/**
+ * kmodel torture: locktorture. Boot, insert the torture module (a generated wrapper around
+ * @kmodel/core's torture/locktorture.ts, carrying the parameters), let the writers and readers
+ * hammer the lock for --duration seconds, rmmod (which prints the final statistics and the
+ * verdict), shut down. Exit 0 on "End of test: SUCCESS" with no kernel report, 1 otherwise.
+ */
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Machine, kernel_logger, InsmodError, type LogFormat } from '@kmodel/core';
+import { write_wrapper } from '@kmodel/core/internal/torture/wrapper.ts';
+import type { TortureParams } from '@kmodel/core/internal/torture/params.ts';
+import { EXIT_OK, EXIT_FAILED } from './run.ts';
+
+export interface TortureOptions {
+  type: string;
+  lockModule?: string;
+  nwritersStress: number;
+  nreadersStress: number;
+  statInterval: number;
+  duration: number;
+  longHold: number;
+  cpus: number;
+  seed: number;
+  logFormat?: LogFormat;
+}
+
+export async function torture(params: TortureParams, o: TortureOptions): Promise<number> {
+  const format: LogFormat = o.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  const logger = kernel_logger({ format });
+  const wrapper = write_wrapper(params, o.lockModule);
+  const machine = await Machine.boot({ cpus: o.cpus, seed: o.seed, logger });
+  let loaded = false;
+  try {
+    try {
+      await machine.insmod(wrapper);
+      loaded = true;
+    } catch (e) {
+      if (!(e instanceof InsmodError)) throw e;
+      machine.klog(3, e.message);
+    }
+    if (loaded) {
+      await new Promise((r) => setTimeout(r, o.duration * 1000));
+      await machine.rmmod('locktorture', { exitTimeoutMs: 30_000 });
+    }
+  } finally {
+    await machine.shutdown();
+    rmSync(dirname(wrapper), { recursive: true, force: true });
+  }
+  const success = machine.dmesg().some((r) => r.msg.includes('--- End of test: SUCCESS'));
+  const reports = Object.values(machine.reportCounts()).reduce((a, b) => a + b, 0);
+  return loaded && success && reports === 0 ? EXIT_OK : EXIT_FAILED;
+}

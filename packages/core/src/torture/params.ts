@@ -1,0 +1,35 @@
+/**
+ * locktorture's module parameters (kernel/locking/locktorture.c) and the line that prints them at
+ * the start and the end of a test. Pure data: no kernel calls, usable by the CLI and the module.
+ */
+
+/** The built-in lock types; a user's lock module runs under its own name instead. */
+export const LOCK_TYPES = ['lock_busted', 'spin_lock', 'mutex_lock', 'rwsem_lock'] as const;
+export type LockType = (typeof LOCK_TYPES)[number];
+
+/** The types whose ops have readlock/readunlock. */
+export const READER_TYPES: readonly string[] = ['rwsem_lock'];
+
+export interface TortureParams {
+  /** lock_busted, spin_lock, ... or the user's lock module name. */
+  torture_type: string;
+  nwriters_stress: number;
+  nreaders_stress: number;
+  /** Seconds between statistics lines; 0: only at the end. */
+  stat_interval: number;
+  /** How long the CLI lets the test run, seconds (locktorture's shutdown_secs). */
+  shutdown_secs: number;
+  /** locktorture's long_hold: an occasional hold of this many milliseconds; 0: never. */
+  long_hold: number;
+  /** Seed of every thread's torture_random. */
+  seed: number;
+}
+
+/** lock_torture_print_module_parms: "--- TAG [debug]: torture_type=... nwriters_stress=... ..." */
+export function module_parms_line(p: TortureParams, tag: string): string {
+  return (
+    `--- ${tag} [debug]: torture_type=${p.torture_type} nwriters_stress=${p.nwriters_stress} ` +
+    `nreaders_stress=${p.nreaders_stress} stat_interval=${p.stat_interval} verbose=1 shuffle_interval=3 ` +
+    `stutter=0 shutdown_secs=${p.shutdown_secs} onoff_interval=0 onoff_holdoff=0`
+  );
+}

@@ -1,0 +1,33 @@
+/**
+ * The module `kmodel torture` inserts: a few generated lines that hand the parameters (and the
+ * user's lock module, if any) to locktorture.ts and re-export its init, exit and thread entries.
+ * Machine.insmod takes a path, so the wrapper is written to a file of its own, named
+ * locktorture.ts (the module's name, as in Linux).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TortureParams } from './params.ts';
+
+const LOCKTORTURE = join(dirname(fileURLToPath(import.meta.url)), 'locktorture.ts');
+
+/** The wrapper's source text. */
+export function wrapper_source(params: TortureParams, lockModule?: string): string {
+  const lt = JSON.stringify(LOCKTORTURE);
+  return [
+    `import { torture_setup } from ${lt};`,
+    lockModule ? `import * as user from ${JSON.stringify(resolve(lockModule))};` : '',
+    `torture_setup(${JSON.stringify(params)}, ${lockModule ? 'user' : 'null'});`,
+    `export { init, exit, lock_torture_writer, lock_torture_reader, lock_torture_stats } from ${lt};`,
+    '',
+  ].join('\n');
+}
+
+/** Write the wrapper into a fresh temporary directory; returns its path (the caller removes the directory). */
+export function write_wrapper(params: TortureParams, lockModule?: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kmodel-torture-'));
+  const path = join(dir, 'locktorture.ts');
+  writeFileSync(path, wrapper_source(params, lockModule));
+  return path;
+}
