@@ -7,5 +7,5 @@ export { Machine, type BootOptions, type ModuleInfo, type ShutdownResult } from 
 export { InsmodError, MachineError } from './machine/errors.ts';
 export { kernel_logger, dmesg_line, dmesg_time, log_record, type LogFormat, type LoggerOptions } from './machine/logger.ts';
 export type { LogRecord, ReportKind } from './printk/logbuf.ts';
-export type { ThreadInfo, CpuStat } from './machine/proc-files.ts';
+export type { ThreadInfo, CpuStat, LockStat } from './machine/proc-files.ts';
 export { errname } from './errno.ts';

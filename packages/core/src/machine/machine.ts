@@ -11,7 +11,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type pino from 'pino';
 import {
-  C, DEFAULT_GEOMETRY, H, HF_SPINLOCK_DEBUG, MAX_CPUS, R, RS_PENDING, T, TF_DAEMON, TF_NOLOAD,
+  C, DEFAULT_GEOMETRY, H, HF_LOCKDEP, HF_SPINLOCK_DEBUG, LD, LS, LOCK_CLASS_NAME, MAX_CPUS, R, RS_PENDING, T, TF_DAEMON, TF_NOLOAD,
   TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED, type MachineGeometry,
 } from '../memory/layout.ts';
 import { Memory, now } from '../memory/memory.ts';
@@ -25,7 +25,7 @@ import { kernel_image, type KernelImage } from './kernel-image.ts';
 import { build_module } from './module-build.ts';
 import { InsmodError, MachineError } from './errors.ts';
 import { log_record } from './logger.ts';
-import { format_kthreads, format_stat, format_modules, type ThreadInfo, type CpuStat } from './proc-files.ts';
+import { format_kthreads, format_stat, format_modules, format_lock_stat, type ThreadInfo, type CpuStat, type LockStat } from './proc-files.ts';
 import type { CpuControl } from '../../../cpu-worker/src/control.ts';
 
 export interface BootOptions {
@@ -40,6 +40,8 @@ export interface BootOptions {
   spinlockDebug?: boolean;
   /** A CPU spinning this long (ms) on one spinlock reports "lockup suspected" (default 1000). */
   lockupMs?: number;
+  /** lockdep and lock statistics (default on). */
+  lockdep?: boolean;
   maxThreads?: number;
   arenaBytes?: number;
   logBytes?: number;
@@ -114,6 +116,7 @@ export class Machine {
     const image = await kernel_image();
     const mem = Memory.create(geometry, hz, o.seed ?? 0);
     if (o.spinlockDebug ?? true) mem.i32[H.FLAGS] |= HF_SPINLOCK_DEBUG;
+    if (o.lockdep ?? true) mem.i32[H.FLAGS] |= HF_LOCKDEP;
     if (o.lockupMs !== undefined) mem.i32[H.LOCKUP_MS] = Math.max(1, o.lockupMs | 0);
     const m = new Machine(mem, image, o.logger ?? null);
     m.drainTimer = setInterval(() => m.drain(), 10);
@@ -403,12 +406,30 @@ export class Machine {
     return out;
   }
 
+  /** Lock classes and their statistics (lockdep). */
+  lockStats(): LockStat[] {
+    const mem = this.mem;
+    const ld = mem.layout.lockdepBase >> 2;
+    const n = Atomics.load(mem.i32, ld + LD.NCLASSES);
+    const out: LockStat[] = [];
+    for (let c = 0; c < n; c++) {
+      const s = (mem.layout.classStats >> 2) + c * LS.WORDS;
+      out.push({
+        name: mem.readString(mem.layout.classNames + c * LOCK_CLASS_NAME, LOCK_CLASS_NAME),
+        acquisitions: Atomics.load(mem.i32, s + LS.ACQ), contentions: Atomics.load(mem.i32, s + LS.CONT),
+        waitTotalMs: mem.f64[(s + LS.WAIT_F64) >> 1], waitMaxMs: mem.f64[(s + LS.WAIT_MAX_F64) >> 1],
+      });
+    }
+    return out;
+  }
+
   /** Read a /proc file: the kernel's own, or one a module created. */
   async readProc(path: string): Promise<string> {
     const name = path.replace(/^\/?proc\//, '').replace(/^\//, '');
     if (name === 'kthreads') return format_kthreads(this.ps());
     if (name === 'stat') return format_stat(this.cpuStats());
     if (name === 'modules') return format_modules(this.loadedModules());
+    if (name === 'lock_stat') return format_lock_stat(this.lockStats());
     this.checkUp();
     const answers = await withTimeout(Promise.all(this.control.map((c) => c.readProc(name))), CONTROL_TIMEOUT_MS, `cat /proc/${name}`);
     this.drain();

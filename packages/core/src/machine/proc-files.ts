@@ -46,3 +46,19 @@ export function format_stat(cs: CpuStat[]): string {
 export function format_modules(ms: { name: string; path: string; id: number }[]): string {
   return ms.map((m) => `${m.name} ${m.id} Live ${m.path}\n`).join('');
 }
+
+export interface LockStat {
+  name: string;
+  acquisitions: number;
+  contentions: number;
+  waitTotalMs: number;
+  waitMaxMs: number;
+}
+
+/** /proc/lock_stat: per lock class, after Linux's (wait times in ms; no hold times). */
+export function format_lock_stat(ls: LockStat[]): string {
+  const head = `lock_stat version 0.4 (kmodel)\n${'class name'.padEnd(32)} ${'contentions'.padStart(12)} ${'waittime-max'.padStart(13)} ${'waittime-total'.padStart(15)} ${'waittime-avg'.padStart(13)} ${'acquisitions'.padStart(13)}\n`;
+  return head + ls.map((l) =>
+    `${l.name.padEnd(32)} ${String(l.contentions).padStart(12)} ${l.waitMaxMs.toFixed(3).padStart(13)} ${l.waitTotalMs.toFixed(3).padStart(15)} ${(l.contentions ? l.waitTotalMs / l.contentions : 0).toFixed(3).padStart(13)} ${String(l.acquisitions).padStart(13)}\n`,
+  ).join('');
+}

@@ -4,13 +4,20 @@
  *
  * Invariants (under the arena LOCK): BRK only grows; memory is never reused, so a fresh
  * allocation is already zero. Every symbol's object is preceded by two words: its size in bytes
- * and its kind code, so a second declaration with another shape is caught.
+ * and its kind code, so a second declaration with another shape is caught; a lock's header also
+ * holds its lockdep class (OBJ_CLASS), assigned at its first acquisition.
  */
 import { A, SYM, SYM_SLOTS, align } from './layout.ts';
 import type { Memory } from './memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../sched/rawlock.ts';
 
 export class ArenaError extends Error {}
+
+/** The header before every shared object: word offsets from the object's own word index. */
+export const OBJ_HEADER = 16;
+export const OBJ_SIZE = -4;
+export const OBJ_KIND = -3;
+export const OBJ_CLASS = -2; // lockdep class + 1 (0: none yet)
 
 function brk_alloc(mem: Memory, bytes: number, alignment: number): number {
   const w = mem.i32;
@@ -67,10 +74,10 @@ export function shared_symbol(
       if (w[s + SYM.HASH] === 0) {
         const nameAt = brk_alloc(mem, name.length, 1);
         mem.u8.set(name, nameAt);
-        const hdr = brk_alloc(mem, 8 + bytes, 8);
+        const hdr = brk_alloc(mem, OBJ_HEADER + bytes, 8);
         w[hdr >> 2] = bytes;
         w[(hdr >> 2) + 1] = kind;
-        const addr = hdr + 8;
+        const addr = hdr + OBJ_HEADER;
         init?.(addr);
         w[s + SYM.ADDR] = addr;
         w[s + SYM.NAME] = nameAt;
@@ -84,8 +91,8 @@ export function shared_symbol(
       for (let k = 0; k < name.length && same; k++) same = mem.u8[at + k] === name[k];
       if (!same) continue;
       const addr = w[s + SYM.ADDR];
-      const hsize = w[(addr >> 2) - 2];
-      const hkind = w[(addr >> 2) - 1];
+      const hsize = w[(addr >> 2) + OBJ_SIZE];
+      const hkind = w[(addr >> 2) + OBJ_KIND];
       if (hsize !== bytes || hkind !== kind) {
         throw new ArenaError(
           `shared object '${key}' is already declared as a different kind or size ` +

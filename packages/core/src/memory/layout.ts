@@ -43,6 +43,7 @@ export const H = {
 
 /** Header FLAGS bits. */
 export const HF_SPINLOCK_DEBUG = 1 << 0;
+export const HF_LOCKDEP = 1 << 1;
 
 /** Per-CPU block. */
 export const C = {
@@ -149,6 +150,14 @@ export const RS_ATTACHED = 4; // done; payload kept until the new thread first r
 /** Kernel log ring (printk buffer). */
 export const L = { LOCK: 0, HEAD: 1, TAIL: 2, DROPPED: 3, SEQ: 4, WAITING: 5, WORDS: 8 } as const;
 
+/** lockdep: lock classes, their statistics, the dependency graph and the sites of its edges. */
+export const LD = { LOCK: 0, NCLASSES: 1, NSITES: 2, REPORTS: 3, WORDS: 8 } as const;
+export const MAX_LOCK_CLASSES = 256;
+export const LOCK_CLASS_NAME = 32; // bytes per class name
+export const LOCK_SITES = 4096;
+/** Per-class statistics (words): acquisitions, contentions, total and max wait (ms, f64). */
+export const LS = { ACQ: 0, CONT: 1, WAIT_F64: 2, WAIT_MAX_F64: 4, WORDS: 8 } as const;
+
 /** Arena header and shared-symbol table. */
 export const A = { LOCK: 0, BRK: 1, WORDS: 4 } as const;
 export const SYM = { HASH: 0, ADDR: 1, NAME: 2, NAME_LEN: 3, WORDS: 4 } as const;
@@ -178,6 +187,12 @@ export class Layout {
   readonly logData: number;
   readonly arenaBase: number;
   readonly symBase: number;
+  readonly lockdepBase: number;
+  readonly classNames: number;
+  readonly classStats: number;
+  readonly depGraph: number; // MAX_LOCK_CLASSES^2 bits: edge a -> b (b taken while a held)
+  readonly edgeSites: number; // MAX_LOCK_CLASSES^2 words: site id + 1 of the edge's first taking
+  readonly sites: number; // LOCK_SITES x [string address, length]
   readonly heapBase: number;
   readonly heapEnd: number;
   readonly bytes: number;
@@ -195,6 +210,13 @@ export class Layout {
     this.logBase = at;
     this.logData = at + L.WORDS * 4;
     at = this.logData + g.logBytes;
+    this.lockdepBase = align(at, 64);
+    this.classNames = this.lockdepBase + LD.WORDS * 4;
+    this.classStats = this.classNames + MAX_LOCK_CLASSES * LOCK_CLASS_NAME;
+    this.depGraph = this.classStats + MAX_LOCK_CLASSES * LS.WORDS * 4;
+    this.edgeSites = this.depGraph + (MAX_LOCK_CLASSES * MAX_LOCK_CLASSES) / 8;
+    this.sites = this.edgeSites + MAX_LOCK_CLASSES * MAX_LOCK_CLASSES * 4;
+    at = this.sites + LOCK_SITES * 8;
     this.arenaBase = align(at, 64);
     this.symBase = this.arenaBase + A.WORDS * 4;
     this.heapBase = align(this.symBase + SYM_SLOTS * SYM.WORDS * 4, 64);

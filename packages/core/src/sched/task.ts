@@ -64,6 +64,9 @@ export class Task {
   /** Set by kthread_exit: the code to exit with once the stack has unwound. */
   exit_code: number | null = null;
   readonly timer: Timer;
+  /** lockdep: the classes of the locks this thread holds, in acquisition order. */
+  readonly held = new Int32Array(48);
+  nheld = 0;
   /** Personality-private state (e.g. SeaOS kt object, 2.6 patch control block). */
   priv: unknown = undefined;
   /** The executor of the promise schedule() returns: made once, so a switch allocates no closure. */

@@ -14,6 +14,8 @@ import { call_trace, trace_lines } from '../debug/stack.ts';
 import { SHARED } from '../shared/marshal.ts';
 import { SharedStruct, declare, declare_global, KIND, shared_kind } from '../shared/declare.ts';
 import { signal_pending_current } from '../sched/sleep.ts';
+import { now } from '../memory/memory.ts';
+import { lockdep_acquire, lockdep_contended, lockdep_release } from '../debug/lockdep.ts';
 
 const OWNER = 0;
 const OWNER_SLOT = 1;
@@ -48,17 +50,22 @@ async function lock_common(call: string, m: mutex, state: number): Promise<numbe
       ...trace_lines(call_trace()),
     ], { bug: 'mutex_recursion', lock: m.name });
   }
+  const lockdep = this_cpu.lockdep;
+  if (lockdep) lockdep_acquire(t, m.addr, m.name, false);
   if (try_acquire(m, t.pid, t.slot)) return 0;
+  const start = lockdep ? now() : 0;
   for (;;) {
     prepare_to_wait_chan(m.addr, state, m.name, true);
     if (try_acquire(m, t.pid, t.slot)) break;
     if (state & TASK_INTERRUPTIBLE && signal_pending_current()) {
       finish_wait_chan();
+      if (lockdep) lockdep_release(t, m.addr);
       return -4; // -EINTR
     }
     await block();
   }
   finish_wait_chan();
+  if (lockdep) lockdep_contended(m.addr, now() - start);
   return 0;
 }
 
@@ -72,7 +79,9 @@ export function mutex_lock_interruptible(m: mutex): Promise<number> {
 /** 1 if taken, 0 if contended. */
 export function mutex_trylock(m: mutex): number {
   const t = kernel_entry('mutex_trylock');
-  return try_acquire(m, t.pid, t.slot) ? 1 : 0;
+  if (!try_acquire(m, t.pid, t.slot)) return 0;
+  if (this_cpu.lockdep) lockdep_acquire(t, m.addr, m.name, true);
+  return 1;
 }
 
 export function mutex_unlock(m: mutex): void {
@@ -89,6 +98,7 @@ export function mutex_unlock(m: mutex): void {
     ], { bug: owner === 0 ? 'mutex_not_locked' : 'mutex_wrong_owner', lock: m.name });
     if (owner === 0) return;
   }
+  if (this_cpu.lockdep) lockdep_release(t, m.addr);
   Atomics.store(w, m.w + OWNER_SLOT, -1);
   Atomics.store(w, m.w + OWNER, 0);
   sq_wakeup(mem, m.addr, 1, TASK_NORMAL, 0);

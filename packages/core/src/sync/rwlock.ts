@@ -13,6 +13,8 @@ import { TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../debug/stack.ts';
 import { SHARED } from '../shared/marshal.ts';
+import { now } from '../memory/memory.ts';
+import { lockdep_acquire, lockdep_contended, lockdep_release } from '../debug/lockdep.ts';
 import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 
 const GUARD = 0;
@@ -65,10 +67,13 @@ export async function rwlock_take(call: string, l: lock_t, write: boolean): Prom
     bug(call, l, `${this_cpu.mem.comm(t.slot)}/${t.pid} already holds it for writing: recursive locking deadlocks`);
     raw_spin_lock(w, guard);
   }
+  const lockdep = this_cpu.lockdep;
+  if (lockdep) lockdep_acquire(t, l.addr, l.name, false);
   if (try_take(l, write, t.pid)) {
     raw_spin_unlock(w, guard);
     return;
   }
+  const start = lockdep ? now() : 0;
   if (write) w[l.w + WANT_WRITE]++;
   for (;;) {
     prepare_to_wait_chan(l.addr, TASK_UNINTERRUPTIBLE, l.name);
@@ -81,6 +86,7 @@ export async function rwlock_take(call: string, l: lock_t, write: boolean): Prom
         w[l.w + WANT_WRITE]--;
         raw_spin_unlock(w, guard);
       }
+      if (lockdep) lockdep_release(t, l.addr);
       throw e;
     }
     raw_spin_lock(w, guard);
@@ -90,6 +96,7 @@ export async function rwlock_take(call: string, l: lock_t, write: boolean): Prom
   }
   raw_spin_unlock(w, guard);
   finish_wait_chan();
+  if (lockdep) lockdep_contended(l.addr, now() - start);
 }
 
 /** lock_try_write / lock_try_read: TRUE (1) if taken, FALSE (0) otherwise. */
@@ -99,6 +106,7 @@ export function rwlock_try(call: string, l: lock_t, write: boolean): number {
   raw_spin_lock(w, l.w + GUARD);
   const ok = try_take(l, write, t.pid);
   raw_spin_unlock(w, l.w + GUARD);
+  if (ok && this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, true);
   return ok ? 1 : 0;
 }
 
@@ -120,6 +128,7 @@ export function rwlock_done(call: string, l: lock_t): void {
     bug(call, l, writer ? `${mem.comm(t.slot)}/${t.pid} releases a lock written by pid ${writer}` : 'the lock is not held');
     return;
   }
+  if (this_cpu.lockdep) lockdep_release(t, l.addr);
   sq_wakeup(mem, l.addr, 0, TASK_NORMAL, 0);
 }
 

@@ -24,6 +24,7 @@ import { KernelBug } from '../debug/kernel-bug.ts';
 import { LOGLEVEL_EMERG } from '../printk/levels.ts';
 import { SHARED } from '../shared/marshal.ts';
 import { thread_condition } from '../sched/condition.ts';
+import { lockdep_acquire, lockdep_contended, lockdep_release } from '../debug/lockdep.ts';
 import { SharedStruct, declare, declare_global, KIND, shared_kind } from '../shared/declare.ts';
 
 export const SPINLOCK_MAGIC = 0xdead4ead | 0;
@@ -106,10 +107,13 @@ function debug_spin_lock_before(lock: spinlock_t, t: Task): void {
 function spin_lock_slow(lock: spinlock_t, t: Task): void {
   const w = this_cpu.mem.i32;
   const i = lock.w + LOCK;
-  for (let n = 0; n < SPINS; n++) {
-    if (Atomics.load(w, i) === 0 && Atomics.compareExchange(w, i, 0, 1) === 0) return;
-  }
   const start = now();
+  for (let n = 0; n < SPINS; n++) {
+    if (Atomics.load(w, i) === 0 && Atomics.compareExchange(w, i, 0, 1) === 0) {
+      if (this_cpu.lockdep) lockdep_contended(lock.addr, now() - start);
+      return;
+    }
+  }
   let reported = false;
   let c = Atomics.exchange(w, i, 2);
   while (c !== 0) {
@@ -120,6 +124,7 @@ function spin_lock_slow(lock: spinlock_t, t: Task): void {
       lockup_suspected(lock, t);
     }
   }
+  if (this_cpu.lockdep) lockdep_contended(lock.addr, now() - start);
 }
 
 function lockup_suspected(lock: spinlock_t, t: Task): void {
@@ -152,6 +157,7 @@ export function spin_lock(lock: spinlock_t): void {
   const w = cpu.w;
   const debug = cpu.spinlockDebug;
   if (debug) debug_spin_lock_before(lock, t);
+  if (cpu.lockdep) lockdep_acquire(t, lock.addr, lock.name, false);
   if (Atomics.compareExchange(w, lock.w + LOCK, 0, 1) !== 0) spin_lock_slow(lock, t);
   t.preempt_count++;
   if (debug) set_owner(lock, t);
@@ -164,6 +170,7 @@ export function spin_trylock(lock: spinlock_t): number {
   if (Atomics.compareExchange(w, lock.w + LOCK, 0, 1) !== 0) return 0;
   t.preempt_count++;
   if (this_cpu.spinlockDebug) set_owner(lock, t);
+  if (this_cpu.lockdep) lockdep_acquire(t, lock.addr, lock.name, true);
   return 1;
 }
 
@@ -184,6 +191,7 @@ export function spin_unlock(lock: spinlock_t): void {
     w[lock.w + OWNER_CPU] = -1;
   }
   if (t.preempt_count > 0) t.preempt_count--;
+  if (cpu.lockdep) lockdep_release(t, lock.addr);
   if (Atomics.exchange(w, lock.w + LOCK, 0) === 2) Atomics.notify(w, lock.w + LOCK, 1);
 }
 

@@ -1,0 +1,196 @@
+/**
+ * lockdep (after Linux Documentation/locking/lockdep-design.rst): every lock belongs to a class
+ * (one per declared lock, kept in the lock's header); every thread keeps the stack of classes it
+ * holds; taking class B while holding class A records the dependency A -> B in one graph in
+ * machine memory, so all CPUs' acquisitions feed it. When a new edge A -> B closes a cycle (B
+ * already reaches A), the possible deadlock is reported at once, the first time, whether or not
+ * the two paths ever actually collide.
+ *
+ * Invariants: edges are only added, under LD.LOCK; an edge's site is the call trace of the
+ * acquisition that first created it. The hot path (an acquisition whose edges all exist) reads
+ * one bit per held lock and takes no lock.
+ */
+import { LD, LS, LOCK_CLASS_NAME, LOCK_SITES, MAX_LOCK_CLASSES } from '../memory/layout.ts';
+import type { Memory } from '../memory/memory.ts';
+import { OBJ_CLASS, arena_alloc } from '../memory/arena.ts';
+import { raw_spin_lock, raw_spin_unlock } from '../sched/rawlock.ts';
+import { this_cpu } from '../sched/cpu.ts';
+import type { Task } from '../sched/task.ts';
+import { kernel_report } from '../printk/printk.ts';
+import { call_trace } from './stack.ts';
+import { LOGLEVEL_WARNING } from '../printk/levels.ts';
+
+export const MAX_LOCK_DEPTH = 48;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The class of the lock at `addr` (registered on first use); -1 when the class table is full. */
+export function lock_class(mem: Memory, addr: number, name: string): number {
+  const w = mem.i32;
+  const i = (addr >> 2) + OBJ_CLASS;
+  const c = Atomics.load(w, i);
+  if (c > 0) return c - 1;
+  const ld = mem.layout.lockdepBase >> 2;
+  raw_spin_lock(w, ld + LD.LOCK);
+  let cls = Atomics.load(w, i) - 1;
+  if (cls < 0 && w[ld + LD.NCLASSES] < MAX_LOCK_CLASSES) {
+    cls = w[ld + LD.NCLASSES]++;
+    mem.writeString(mem.layout.classNames + cls * LOCK_CLASS_NAME, LOCK_CLASS_NAME, name);
+    Atomics.store(w, i, cls + 1);
+  }
+  raw_spin_unlock(w, ld + LD.LOCK);
+  return cls;
+}
+
+export function class_name(mem: Memory, cls: number): string {
+  return mem.readString(mem.layout.classNames + cls * LOCK_CLASS_NAME, LOCK_CLASS_NAME);
+}
+
+function has_edge(mem: Memory, a: number, b: number): boolean {
+  const bit = a * MAX_LOCK_CLASSES + b;
+  return (mem.i32[(mem.layout.depGraph >> 2) + (bit >> 5)] & (1 << (bit & 31))) !== 0;
+}
+
+function stats(mem: Memory, cls: number): number {
+  return (mem.layout.classStats >> 2) + cls * LS.WORDS;
+}
+
+/**
+ * A thread is about to take the lock at `addr` (before it waits for it: a deadlock is reported
+ * before it happens). A trylock cannot deadlock: it records the hold but adds no dependency.
+ */
+export function lockdep_acquire(t: Task, addr: number, name: string, trylock: boolean): void {
+  const mem = this_cpu.mem;
+  const b = lock_class(mem, addr, name);
+  if (b < 0) return;
+  Atomics.add(mem.i32, stats(mem, b) + LS.ACQ, 1);
+  if (!trylock) {
+    for (let k = 0; k < t.nheld; k++) {
+      const a = t.held[k];
+      if (a !== b && !has_edge(mem, a, b)) add_edge(mem, t, a, b);
+    }
+  }
+  if (t.nheld < MAX_LOCK_DEPTH) t.held[t.nheld++] = b;
+}
+
+/** The thread released the lock at `addr` (in any order). */
+export function lockdep_release(t: Task, addr: number): void {
+  const c = Atomics.load(this_cpu.mem.i32, (addr >> 2) + OBJ_CLASS) - 1;
+  for (let k = t.nheld - 1; k >= 0; k--) {
+    if (t.held[k] !== c) continue;
+    t.held.copyWithin(k, k + 1, t.nheld);
+    t.nheld--;
+    return;
+  }
+}
+
+/** A thread had to wait `ms` for the lock at `addr` (/proc/lock_stat). */
+export function lockdep_contended(addr: number, ms: number): void {
+  const mem = this_cpu.mem;
+  const c = Atomics.load(mem.i32, (addr >> 2) + OBJ_CLASS) - 1;
+  if (c < 0) return;
+  const s = stats(mem, c);
+  Atomics.add(mem.i32, s + LS.CONT, 1);
+  mem.f64[(s + LS.WAIT_F64) >> 1] += ms;
+  if (ms > mem.f64[(s + LS.WAIT_MAX_F64) >> 1]) mem.f64[(s + LS.WAIT_MAX_F64) >> 1] = ms;
+}
+
+function add_edge(mem: Memory, t: Task, a: number, b: number): void {
+  const w = mem.i32;
+  const ld = mem.layout.lockdepBase >> 2;
+  const frames = call_trace();
+  raw_spin_lock(w, ld + LD.LOCK);
+  if (has_edge(mem, a, b)) {
+    raw_spin_unlock(w, ld + LD.LOCK);
+    return;
+  }
+  const cycle = find_path(mem, b, a); // b ->* a: with a -> b, a cycle
+  const bit = a * MAX_LOCK_CLASSES + b;
+  w[(mem.layout.depGraph >> 2) + (bit >> 5)] |= 1 << (bit & 31);
+  const site = add_site(mem, frames.slice(0, 4).join('\n'));
+  w[(mem.layout.edgeSites >> 2) + bit] = site + 1;
+  raw_spin_unlock(w, ld + LD.LOCK);
+  if (cycle) report_cycle(mem, t, a, b, cycle, frames);
+}
+
+function add_site(mem: Memory, text: string): number {
+  const w = mem.i32;
+  const ld = mem.layout.lockdepBase >> 2;
+  if (w[ld + LD.NSITES] >= LOCK_SITES) return -1;
+  const bytes = encoder.encode(text || '?');
+  let at: number;
+  try {
+    at = arena_alloc(mem, bytes.length, 1);
+  } catch {
+    return -1;
+  }
+  mem.u8.set(bytes, at);
+  const id = w[ld + LD.NSITES]++;
+  const s = (mem.layout.sites >> 2) + id * 2;
+  w[s] = at;
+  w[s + 1] = bytes.length;
+  return id;
+}
+
+function edge_site(mem: Memory, a: number, b: number): string[] {
+  const id = mem.i32[(mem.layout.edgeSites >> 2) + a * MAX_LOCK_CLASSES + b] - 1;
+  if (id < 0) return [];
+  const s = (mem.layout.sites >> 2) + id * 2;
+  const at = mem.i32[s];
+  return decoder.decode(mem.u8.slice(at, at + mem.i32[s + 1])).split('\n');
+}
+
+/** A path from -> ... -> to in the dependency graph (class ids), or null. */
+function find_path(mem: Memory, from: number, to: number): number[] | null {
+  const n = mem.i32[(mem.layout.lockdepBase >> 2) + LD.NCLASSES];
+  const prev = new Int16Array(n).fill(-1);
+  const queue = [from];
+  prev[from] = from;
+  while (queue.length) {
+    const x = queue.shift()!;
+    if (x === to) {
+      const path = [to];
+      for (let y = to; y !== from; y = prev[y]) path.unshift(prev[y]);
+      return path;
+    }
+    for (let y = 0; y < n; y++) {
+      if (prev[y] < 0 && has_edge(mem, x, y)) {
+        prev[y] = x;
+        queue.push(y);
+      }
+    }
+  }
+  return null;
+}
+
+/** Linux's "possible circular locking dependency detected" report. */
+function report_cycle(mem: Memory, t: Task, held: number, wanted: number, path: number[], frames: string[]): void {
+  const cpu = this_cpu;
+  const comm = t.slot >= 0 ? mem.comm(t.slot) : cpu.idleComm;
+  const A = class_name(mem, held);
+  const B = class_name(mem, wanted);
+  const bar = '======================================================';
+  const lines = [
+    bar, 'WARNING: possible circular locking dependency detected', '------------------------------------------------------',
+    `${comm}/${t.pid} is trying to acquire lock:`, `  (${B}), at: ${frames[0]?.slice(3) ?? '?'}`, '',
+    'but task is already holding lock:', `  (${A})`, '',
+    'which lock already depends on the new lock.', '', '',
+    'the existing dependency chain (in reverse order) is:',
+  ];
+  // path: wanted = p0 -> p1 -> ... -> pk = held, plus the new edge held -> wanted
+  for (let i = path.length - 1; i >= 1; i--) {
+    lines.push('', `-> #${i} (${class_name(mem, path[i])}):`, ...edge_site(mem, path[i - 1], path[i]).map((f) => `       ${f}`));
+  }
+  lines.push('', `-> #0 (${B}):`, ...frames.slice(0, 4).map((f) => `       ${f}`), '', 'other info that might help us debug this:', '');
+  if (path.length > 2) lines.push(' Chain exists of:', `   ${[...path, wanted].map((c) => class_name(mem, c)).join(' --> ')}`, '');
+  const other = class_name(mem, path[path.length - 2]); // what CPU1 holds while it wants A
+  lines.push(
+    ' Possible unsafe locking scenario:', '',
+    '       CPU0                    CPU1', '       ----                    ----',
+    `  lock(${A});`, `                               lock(${other});`, `                               lock(${A});`,
+    `  lock(${B});`, '', ' *** DEADLOCK ***',
+  );
+  kernel_report('lockdep', lines, {
+    bug: 'circular_locking_dependency', acquiring: B, holding: A, chain: [...path, wanted].map((c) => class_name(mem, c)),
+  }, LOGLEVEL_WARNING);
+}
