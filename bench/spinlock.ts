@@ -53,6 +53,7 @@ export async function measureSpinlock(reps: number): Promise<Row[]> {
     target: { text: '≤ 2× raw', met: (_k, ratio) => ratio <= 2 },
   };
   const on: Row = { what: 'spin_lock + spin_unlock, 1 thread, debug on', baseline: raw, unit: 'ns', kmodel: [], raw: [] };
+  const prove: Row = { what: 'same, debug on + lockdep + lock_stat', baseline: raw, unit: 'ns', kmodel: [], raw: [] };
   const contended: Row = {
     what: 'spin_lock + spin_unlock, 2 CPUs contend, debug off',
     baseline: 'compareExchange lock, 2 workers contend',
@@ -60,7 +61,7 @@ export async function measureSpinlock(reps: number): Promise<Row[]> {
     kmodel: [],
     raw: [],
   };
-  await withMachine({ cpus: 2, spinlockDebug: false }, async (m) => {
+  await withMachine({ cpus: 2, spinlockDebug: false, lockdep: false }, async (m) => {
     for (let r = -1; r < reps; r++) { // r = -1 warms up both sides and is not counted
       const rawPair = rawUncontended();
       const [, pair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
@@ -73,7 +74,7 @@ export async function measureSpinlock(reps: number): Promise<Row[]> {
       contended.kmodel.push(acq);
     }
   });
-  await withMachine({ cpus: 2, spinlockDebug: true }, async (m) => {
+  await withMachine({ cpus: 2, spinlockDebug: true, lockdep: false }, async (m) => {
     for (let r = -1; r < reps; r++) {
       const rawPair = rawUncontended();
       const [, pair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
@@ -82,5 +83,14 @@ export async function measureSpinlock(reps: number): Promise<Row[]> {
       on.kmodel.push(pair);
     }
   });
-  return [off, on, contended];
+  await withMachine({ cpus: 2, spinlockDebug: true, lockdep: true }, async (m) => {
+    for (let r = -1; r < reps; r++) {
+      const rawPair = rawUncontended();
+      const [, pair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
+      if (r < 0) continue;
+      prove.raw.push(rawPair);
+      prove.kmodel.push(pair);
+    }
+  });
+  return [off, on, prove, contended];
 }
