@@ -22,6 +22,12 @@ export function program(): Command {
     .option('--seed <n>', 'seed for the machine\'s random choices', intIn('--seed', 0, 2 ** 31 - 1), 0)
     .option('--log-format <format>', 'pretty (dmesg lines, default on a terminal) or json (one object a line)', oneOf('pretty', 'json'))
     .option('--log-file <path>', 'also append JSON log lines to this file')
+    .option('--hung-task-secs <s>', 'report threads blocked uninterruptibly this long (0: off)', intIn('--hung-task-secs', 0, 86400), 120)
+    .option('--softlockup-secs <s>', 'report a CPU stuck on one thread this long (0: off)', intIn('--softlockup-secs', 0, 86400), 20)
+    .option('--softlockup-panic', 'on a soft lockup, stop the machine and exit 1 instead of hanging')
+    .option('--lockup-ms <ms>', 'a CPU spinning this long on one spinlock reports "lockup suspected"', intIn('--lockup-ms', 1, 3_600_000), 1000)
+    .option('--no-lockdep', 'turn lockdep and lock statistics off')
+    .option('--no-spinlock-debug', 'turn the spinlock debug checks off')
     .addHelpText('after', '\nExit status: 0 clean; 1 insmod failed or the kernel reported a problem; 2 usage error.')
     .action(async (module: string, o) => {
       process.exitCode = await run(module, o);

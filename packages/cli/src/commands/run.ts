@@ -13,6 +13,12 @@ export interface RunOptions {
   seed: number;
   logFormat?: LogFormat;
   logFile?: string;
+  hungTaskSecs?: number;
+  softlockupSecs?: number;
+  softlockupPanic?: boolean;
+  lockupMs?: number;
+  lockdep?: boolean;
+  spinlockDebug?: boolean;
 }
 
 export const EXIT_OK = 0;
@@ -32,7 +38,10 @@ function sleepUntil(ms: number, stop: { stopped: boolean; wake?: () => void }): 
 export async function run(module: string, o: RunOptions): Promise<number> {
   const format: LogFormat = o.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const logger = kernel_logger({ format, file: o.logFile });
-  const machine = await Machine.boot({ cpus: o.cpus, hz: o.hz, seed: o.seed, logger });
+  const machine = await Machine.boot({
+    cpus: o.cpus, hz: o.hz, seed: o.seed, logger, hungTaskSecs: o.hungTaskSecs, softLockupSecs: o.softlockupSecs,
+    softLockupPanic: o.softlockupPanic, lockupMs: o.lockupMs, lockdep: o.lockdep, spinlockDebug: o.spinlockDebug,
+  });
   const stop: { stopped: boolean; wake?: () => void } = { stopped: false };
   let firstSignal = 0;
   const onSignal = (sig: string) => {
@@ -48,6 +57,10 @@ export async function run(module: string, o: RunOptions): Promise<number> {
     machine.klog(5, `${sig}: removing the module and shutting down`);
     stop.wake?.();
   };
+  machine.onPanic(() => {
+    stop.stopped = true;
+    stop.wake?.();
+  });
   const sigint = () => onSignal('SIGINT');
   const sigterm = () => onSignal('SIGTERM');
   process.on('SIGINT', sigint);
@@ -68,7 +81,7 @@ export async function run(module: string, o: RunOptions): Promise<number> {
       } else {
         while (!stop.stopped && machine.liveThreads(name).length > 0) await sleepUntil(20, stop);
       }
-      for (const path of o.cat) {
+      for (const path of machine.panicked ? [] : o.cat) {
         try {
           const text = await machine.readProc(path);
           if (format === 'pretty') process.stdout.write(text.endsWith('\n') || !text ? text : `${text}\n`);
@@ -78,7 +91,7 @@ export async function run(module: string, o: RunOptions): Promise<number> {
           machine.klog(3, `cat: ${(e as Error).message}`);
         }
       }
-      if (machine.loadedModules().some((m) => m.name === name)) await machine.rmmod(name);
+      if (!machine.panicked && machine.loadedModules().some((m) => m.name === name)) await machine.rmmod(name);
     }
   } finally {
     await machine.shutdown();

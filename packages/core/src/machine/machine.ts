@@ -25,6 +25,7 @@ import { kernel_image, type KernelImage } from './kernel-image.ts';
 import { build_module } from './module-build.ts';
 import { InsmodError, MachineError } from './errors.ts';
 import { log_record } from './logger.ts';
+import { Watchdog } from './watchdog.ts';
 import { format_kthreads, format_stat, format_modules, format_lock_stat, type ThreadInfo, type CpuStat, type LockStat } from './proc-files.ts';
 import type { CpuControl } from '../../../cpu-worker/src/control.ts';
 
@@ -42,6 +43,12 @@ export interface BootOptions {
   lockupMs?: number;
   /** lockdep and lock statistics (default on). */
   lockdep?: boolean;
+  /** hung_task_timeout_secs: report threads blocked uninterruptibly this long (default 120; 0: off). */
+  hungTaskSecs?: number;
+  /** Report a CPU stuck on one thread this long as a soft lockup (default 20; 0: off). */
+  softLockupSecs?: number;
+  /** softlockup_panic: on a soft lockup, stop the machine (shutdown then skips rmmod). */
+  softLockupPanic?: boolean;
   maxThreads?: number;
   arenaBytes?: number;
   logBytes?: number;
@@ -86,7 +93,11 @@ export class Machine {
   private nextModuleId = 1;
   private seq = 0;
   private drainTimer: NodeJS.Timeout | null = null;
+  private watchdogTimer: NodeJS.Timeout | null = null;
   private down = false;
+  /** Why the machine panicked (soft lockup with softLockupPanic), or null. */
+  panicked: string | null = null;
+  private readonly panicListeners = new Set<(why: string) => void>();
 
   private constructor(
     mem: Memory,
@@ -120,6 +131,8 @@ export class Machine {
     if (o.lockupMs !== undefined) mem.i32[H.LOCKUP_MS] = Math.max(1, o.lockupMs | 0);
     const m = new Machine(mem, image, o.logger ?? null);
     m.drainTimer = setInterval(() => m.drain(), 10);
+    const dog = new Watchdog(mem, { hungTaskSecs: o.hungTaskSecs, softLockupSecs: o.softLockupSecs });
+    m.watchdogTimer = setInterval(() => m.watch(dog, o.softLockupPanic ?? false), 250);
     try {
       for (let cpu = 0; cpu < cpus; cpu++) m.startCpu(cpu, geometry);
       await withTimeout(Promise.all(m.control.map((c) => c.ping())), 30000, 'boot');
@@ -179,13 +192,37 @@ export class Machine {
     for (const l of this.listeners) l(r);
   }
 
-  /** A record from the coordinator itself (cpu -1). */
-  klog(level: number, msg: string, report?: ReportKind, fields?: Record<string, unknown>): void {
+  /** A record from the coordinator itself (cpu -1), or on behalf of a CPU's thread (`who`). */
+  klog(
+    level: number, msg: string, report?: ReportKind, fields?: Record<string, unknown>,
+    who: { cpu: number; pid: number; comm: string } = { cpu: -1, pid: 0, comm: 'kmodel' },
+  ): void {
     this.drain();
     this.accept({
-      seq: 0, level, cpu: -1, pid: 0, comm: 'kmodel', uptime: (now() - this.mem.bootTime) / 1000, msg,
+      seq: 0, level, ...who, uptime: (now() - this.mem.bootTime) / 1000, msg,
       ...(report ? { report } : {}), ...(fields ? { fields } : {}),
     });
+  }
+
+  private watch(dog: Watchdog, panic: boolean): void {
+    if (this.down) return;
+    for (const r of dog.check()) {
+      const who = r.kind === 'soft_lockup'
+        ? { cpu: r.fields.stuck_cpu as number, pid: r.fields.task_pid as number, comm: r.fields.task as string }
+        : { cpu: -1, pid: 0, comm: 'khungtaskd' };
+      this.klog(r.kind === 'soft_lockup' ? 0 : 3, r.lines.join('\n'), r.kind, r.fields, who);
+      if (r.kind === 'soft_lockup' && panic && !this.panicked) {
+        this.panicked = `soft lockup on CPU#${r.fields.stuck_cpu}`;
+        this.klog(0, `Kernel panic - not syncing: softlockup: hung tasks (${this.panicked})`);
+        for (const l of this.panicListeners) l(this.panicked);
+      }
+    }
+  }
+
+  /** Call `fn` if the machine panics (softLockupPanic). */
+  onPanic(fn: (why: string) => void): () => void {
+    this.panicListeners.add(fn);
+    return () => this.panicListeners.delete(fn);
   }
 
   /** Every record so far (the kernel log). */
@@ -453,6 +490,12 @@ export class Machine {
    */
   async shutdown(o: { graceMs?: number } = {}): Promise<ShutdownResult> {
     if (this.down) return { stragglers: [] };
+    if (this.panicked) {
+      // A CPU is stuck: no rmmod, no stopping threads; halt the CPUs.
+      this.klog(LOGLEVEL_WARNING, `shutdown after panic (${this.panicked}): CPUs halted without rmmod`);
+      await this.kill();
+      return { stragglers: [] };
+    }
     for (const name of [...this.modules.keys()].reverse()) {
       try {
         await this.rmmod(name, { exitTimeoutMs: o.graceMs ?? 5000 });
@@ -488,7 +531,9 @@ export class Machine {
     Atomics.store(this.mem.i32, H.SHUTDOWN, 1);
     await Promise.all(this.workers.map((wk) => wk.terminate()));
     if (this.drainTimer) clearInterval(this.drainTimer);
+    if (this.watchdogTimer) clearInterval(this.watchdogTimer);
     this.drainTimer = null;
+    this.watchdogTimer = null;
     this.drain();
     this.logger?.flush?.();
   }

@@ -1,0 +1,111 @@
+/**
+ * The coordinator's watchdogs, reading heartbeats from machine memory (Linux kernel/hung_task.c
+ * and kernel/watchdog.c):
+ *  - hung task: a started thread in TASK_UNINTERRUPTIBLE whose switch count has not moved for
+ *    `hungTaskSecs` is reported once (until it runs again);
+ *  - soft lockup: a CPU running the same thread with the same switch count for `softLockupSecs`
+ *    (a thread that never yields, or a CPU spinning on a lock) is reported once per episode.
+ */
+import { C, NIL, T, TF_STARTED } from '../memory/layout.ts';
+import { now, type Memory } from '../memory/memory.ts';
+import { TASK_NOLOAD, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
+
+export interface WatchdogOptions {
+  /** hung_task_timeout_secs (default 120; 0 disables). */
+  hungTaskSecs?: number;
+  /** A CPU stuck this long is a soft lockup (default 20, Linux's 2 x watchdog_thresh; 0 disables). */
+  softLockupSecs?: number;
+}
+
+export interface WatchdogReport {
+  kind: 'hung_task' | 'soft_lockup';
+  lines: string[];
+  fields: Record<string, unknown>;
+}
+
+export class Watchdog {
+  private readonly hungMs: number;
+  private readonly lockupMs: number;
+  /** per thread slot: [pid, switch count, since (ms), reported] */
+  private readonly seen = new Map<number, { pid: number; nvcsw: number; since: number; reported: boolean }>();
+  /** per CPU: current slot and switch count since when */
+  private readonly cpus: { slot: number; switches: number; since: number; reported: boolean }[];
+
+  constructor(private readonly mem: Memory, o: WatchdogOptions = {}) {
+    this.hungMs = (o.hungTaskSecs ?? 120) * 1000;
+    this.lockupMs = (o.softLockupSecs ?? 20) * 1000;
+    this.cpus = Array.from({ length: mem.nrCpus }, () => ({ slot: NIL, switches: -1, since: now(), reported: false }));
+  }
+
+  /** One look at the machine; the reports to print. */
+  check(): WatchdogReport[] {
+    const out: WatchdogReport[] = [];
+    const t = now();
+    if (this.hungMs > 0) this.checkHung(t, out);
+    if (this.lockupMs > 0) this.checkLockup(t, out);
+    return out;
+  }
+
+  private checkHung(t: number, out: WatchdogReport[]): void {
+    const mem = this.mem;
+    const w = mem.i32;
+    for (let s = 0; s < mem.layout.g.maxThreads; s++) {
+      const r = mem.t(s);
+      const pid = Atomics.load(w, r + T.PID);
+      const state = Atomics.load(w, r + T.STATE);
+      const hung = pid !== 0 && state & TASK_UNINTERRUPTIBLE && !(state & TASK_NOLOAD) &&
+        !Atomics.load(w, r + T.EXITED) && w[r + T.FLAGS] & TF_STARTED;
+      if (!hung) {
+        this.seen.delete(s);
+        continue;
+      }
+      const nvcsw = w[r + T.NVCSW];
+      const e = this.seen.get(s);
+      if (!e || e.pid !== pid || e.nvcsw !== nvcsw) {
+        this.seen.set(s, { pid, nvcsw, since: t, reported: false });
+        continue;
+      }
+      if (e.reported || t - e.since < this.hungMs) continue;
+      e.reported = true;
+      const comm = mem.comm(s);
+      const secs = Math.round(this.hungMs / 1000);
+      const wchan = mem.wmesg(s) || '-';
+      out.push({
+        kind: 'hung_task',
+        lines: [
+          `INFO: task ${comm}:${pid} blocked for more than ${secs} seconds.`,
+          '      Not tainted (kmodel)',
+          '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
+          `task:${comm.padEnd(15)} state:D cpu:${w[r + T.CPU]} pid:${pid} wchan:${wchan}`,
+        ],
+        fields: { task: comm, pid, cpu: w[r + T.CPU], wchan, seconds: secs },
+      });
+    }
+  }
+
+  private checkLockup(t: number, out: WatchdogReport[]): void {
+    const mem = this.mem;
+    const w = mem.i32;
+    for (let c = 0; c < this.cpus.length; c++) {
+      const b = mem.layout.cpu(c);
+      const slot = Atomics.load(w, b + C.CURRENT);
+      const switches = Atomics.load(w, b + C.NR_SWITCHES);
+      const e = this.cpus[c];
+      if (slot === NIL || slot !== e.slot || switches !== e.switches) {
+        Object.assign(e, { slot, switches, since: t, reported: false });
+        continue;
+      }
+      if (e.reported || t - e.since < this.lockupMs) continue;
+      e.reported = true;
+      const pid = w[mem.t(slot) + T.PID];
+      const comm = mem.comm(slot);
+      const secs = Math.floor((t - e.since) / 1000);
+      out.push({
+        kind: 'soft_lockup',
+        lines: [`BUG: soft lockup - CPU#${c} stuck for ${secs}s! [${comm}:${pid}]`,
+          ` ${comm}/${pid} has not left CPU#${c}: a loop that never blocks or calls schedule(), or a spin on a lock`],
+        fields: { stuck_cpu: c, task: comm, task_pid: pid, seconds: secs },
+      });
+    }
+  }
+}

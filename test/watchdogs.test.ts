@@ -1,0 +1,45 @@
+/** The hung-task and soft-lockup watchdogs. */
+import { describe, expect, it } from 'vitest';
+import { Machine } from '@kmodel/core';
+import { fixture, jsonLines, kmodel } from './helpers/machine.ts';
+
+describe('watchdogs', () => {
+  it('a thread blocked uninterruptibly for longer than hung_task_timeout_secs is reported once, with its wait channel', async () => {
+    const m = await Machine.boot({ cpus: 2, hungTaskSecs: 1 });
+    try {
+      await m.insmod(fixture('hung'));
+      const r = await m.waitForLog((x) => x.report === 'hung_task', 20000);
+      expect(r.msg.split('\n')[0]).toMatch(/^INFO: task hungry:\d+ blocked for more than 1 seconds\.$/);
+      expect(r.msg).toContain('"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.');
+      expect(r.fields).toMatchObject({ task: 'hungry', wchan: 'never_wq', seconds: 1 });
+      expect(r.comm).toBe('khungtaskd');
+      await new Promise((res) => setTimeout(res, 1500)); // more watchdog passes: still one report
+
+      expect(m.reports('hung_task')).toHaveLength(1);
+    } finally {
+      await m.shutdown({ graceMs: 300 });
+    }
+  });
+
+  it('a thread that never leaves its CPU is a soft lockup, reported from that CPU and naming it', async () => {
+    const m = await Machine.boot({ cpus: 2, softLockupSecs: 1 });
+    try {
+      await m.insmod(fixture('spinner'));
+      const r = await m.waitForLog((x) => x.report === 'soft_lockup', 20000);
+      expect(r.msg).toMatch(/^BUG: soft lockup - CPU#1 stuck for \ds! \[spinner:\d+\]/);
+      expect(r).toMatchObject({ cpu: 1, comm: 'spinner' });
+    } finally {
+      const { stragglers } = await m.shutdown({ graceMs: 300 });
+      expect(stragglers).toEqual([expect.stringMatching(/^spinner\/\d+$/)]);
+    }
+  });
+
+  it('--softlockup-panic stops the machine instead of hanging: exit 1, no rmmod', async () => {
+    const r = await kmodel(['run', fixture('spinner'), '--cpus', '2', '--softlockup-secs', '1', '--softlockup-panic', '--log-format', 'json'], { timeoutMs: 30000 });
+    expect(r.code).toBe(1);
+    const lines = jsonLines(r.stdout);
+    expect(lines.some((l) => l.report === 'soft_lockup')).toBe(true);
+    expect(lines.some((l) => /^Kernel panic - not syncing: softlockup/.test(l.msg))).toBe(true);
+    expect(lines.some((l) => /rmmod: spinner removed/.test(l.msg))).toBe(false);
+  });
+});
