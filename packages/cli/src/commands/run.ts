@@ -19,6 +19,7 @@ export interface RunOptions {
   lockupMs?: number;
   lockdep?: boolean;
   spinlockDebug?: boolean;
+  kcsan?: boolean | string;
 }
 
 export const EXIT_OK = 0;
@@ -41,6 +42,7 @@ export async function run(module: string, o: RunOptions): Promise<number> {
   const machine = await Machine.boot({
     cpus: o.cpus, hz: o.hz, seed: o.seed, logger, hungTaskSecs: o.hungTaskSecs, softLockupSecs: o.softlockupSecs,
     softLockupPanic: o.softlockupPanic, lockupMs: o.lockupMs, lockdep: o.lockdep, spinlockDebug: o.spinlockDebug,
+    kcsan: typeof o.kcsan === 'string' ? { rate: Math.max(1, Number(o.kcsan) || 50) } : o.kcsan,
   });
   const stop: { stopped: boolean; wake?: () => void } = { stopped: false };
   let firstSignal = 0;

@@ -11,7 +11,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type pino from 'pino';
 import {
-  C, DEFAULT_GEOMETRY, H, HF_LOCKDEP, HF_SPINLOCK_DEBUG, LD, LS, LOCK_CLASS_NAME, MAX_CPUS, R, RS_PENDING, T, TF_DAEMON, TF_NOLOAD,
+  C, DEFAULT_GEOMETRY, H, HF_KCSAN, HF_LOCKDEP, HF_SPINLOCK_DEBUG, KC, LD, LS, LOCK_CLASS_NAME, MAX_CPUS, R, RS_PENDING, T, TF_DAEMON, TF_NOLOAD,
   TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED, type MachineGeometry,
 } from '../memory/layout.ts';
 import { Memory, now } from '../memory/memory.ts';
@@ -49,6 +49,11 @@ export interface BootOptions {
   softLockupSecs?: number;
   /** softlockup_panic: on a soft lockup, stop the machine (shutdown then skips rmmod). */
   softLockupPanic?: boolean;
+  /**
+   * KCSAN: instrument every shared array (true), with a sampling rate (1 access in `rate` sets a
+   * watchpoint, default 50) and a stall (µs, default 80). Arrays can also opt in one by one.
+   */
+  kcsan?: boolean | { rate?: number; stallUs?: number };
   maxThreads?: number;
   arenaBytes?: number;
   logBytes?: number;
@@ -128,6 +133,11 @@ export class Machine {
     const mem = Memory.create(geometry, hz, o.seed ?? 0);
     if (o.spinlockDebug ?? true) mem.i32[H.FLAGS] |= HF_SPINLOCK_DEBUG;
     if (o.lockdep ?? true) mem.i32[H.FLAGS] |= HF_LOCKDEP;
+    const kc = mem.layout.kcsanBase >> 2;
+    const kopt = typeof o.kcsan === 'object' ? o.kcsan : {};
+    mem.i32[kc + KC.RATE] = Math.max(1, kopt.rate ?? 50);
+    mem.i32[kc + KC.STALL_US] = Math.max(1, kopt.stallUs ?? 80);
+    if (o.kcsan) mem.i32[H.FLAGS] |= HF_KCSAN;
     if (o.lockupMs !== undefined) mem.i32[H.LOCKUP_MS] = Math.max(1, o.lockupMs | 0);
     const m = new Machine(mem, image, o.logger ?? null);
     m.drainTimer = setInterval(() => m.drain(), 10);

@@ -44,6 +44,7 @@ export const H = {
 /** Header FLAGS bits. */
 export const HF_SPINLOCK_DEBUG = 1 << 0;
 export const HF_LOCKDEP = 1 << 1;
+export const HF_KCSAN = 1 << 2; // every shared array is instrumented
 
 /** Per-CPU block. */
 export const C = {
@@ -158,6 +159,13 @@ export const LOCK_SITES = 4096;
 /** Per-class statistics (words): acquisitions, contentions, total and max wait (ms, f64). */
 export const LS = { ACQ: 0, CONT: 1, WAIT_F64: 2, WAIT_MAX_F64: 4, WORDS: 8 } as const;
 
+/** KCSAN soft watchpoints: a header, then slots of [words][text of the racing access]. */
+export const KC = { ACTIVE: 0, RATE: 1, STALL_US: 2, WORDS: 8 } as const;
+export const WP = { ADDR: 0, SIZE: 1, WRITE: 2, CPU: 3, HIT: 4, HIT_PID: 5, HIT_CPU: 6, HIT_WRITE: 7, WORDS: 8 } as const;
+export const WP_SLOTS = 64;
+export const WP_TEXT = 256;
+export const WP_BYTES = WP.WORDS * 4 + WP_TEXT;
+
 /** Arena header and shared-symbol table. */
 export const A = { LOCK: 0, BRK: 1, WORDS: 4 } as const;
 export const SYM = { HASH: 0, ADDR: 1, NAME: 2, NAME_LEN: 3, WORDS: 4 } as const;
@@ -193,6 +201,7 @@ export class Layout {
   readonly depGraph: number; // MAX_LOCK_CLASSES^2 bits: edge a -> b (b taken while a held)
   readonly edgeSites: number; // MAX_LOCK_CLASSES^2 words: site id + 1 of the edge's first taking
   readonly sites: number; // LOCK_SITES x [string address, length]
+  readonly kcsanBase: number;
   readonly heapBase: number;
   readonly heapEnd: number;
   readonly bytes: number;
@@ -217,6 +226,8 @@ export class Layout {
     this.edgeSites = this.depGraph + (MAX_LOCK_CLASSES * MAX_LOCK_CLASSES) / 8;
     this.sites = this.edgeSites + MAX_LOCK_CLASSES * MAX_LOCK_CLASSES * 4;
     at = this.sites + LOCK_SITES * 8;
+    this.kcsanBase = align(at, 64);
+    at = this.kcsanBase + KC.WORDS * 4 + WP_SLOTS * WP_BYTES;
     this.arenaBase = align(at, 64);
     this.symBase = this.arenaBase + A.WORDS * 4;
     this.heapBase = align(this.symBase + SYM_SLOTS * SYM.WORDS * 4, 64);

@@ -8,6 +8,7 @@ import { this_cpu } from '../sched/cpu.ts';
 import { loading, get_module } from '../module/registry.ts';
 import { SHARED, register_shared_kind, type SharedObject } from './marshal.ts';
 import { task_struct } from '../sched/task.ts';
+import { instrument, kcsan_global, unwrap } from '../debug/kcsan.ts';
 
 export const KIND = {
   int32Array: 1, float64Array: 2, bigInt64Array: 3, uint8Array: 4, uint32Array: 5,
@@ -37,13 +38,21 @@ export function declare(name: string, kind: number, bytes: number, init?: (addr:
   return shared_symbol(this_cpu.mem, `${declaring_module()}:${name}`, bytes, kind, init);
 }
 
-function typed<A>(kind: number, ctor: { new (b: SharedArrayBuffer, o: number, n: number): A; BYTES_PER_ELEMENT: number }) {
-  return (name: string, length: number): A => {
+export interface SharedArrayOptions {
+  /** KCSAN: check this array's plain accesses for data races (kmodel run --kcsan does it for all). */
+  kcsan?: boolean;
+}
+
+function typed<A extends ArrayBufferView & ArrayLike<number | bigint>>(
+  kind: number, ctor: { new (b: SharedArrayBuffer, o: number, n: number): A; BYTES_PER_ELEMENT: number },
+) {
+  return (name: string, length: number, opts: SharedArrayOptions = {}): A => {
     if (!Number.isInteger(length) || length <= 0) {
       throw new RangeError(`shared array '${name}': length must be a positive integer, got ${length}`);
     }
     const addr = declare(name, kind, length * ctor.BYTES_PER_ELEMENT);
-    return new ctor(this_cpu.mem.sab, addr, length);
+    const a = new ctor(this_cpu.mem.sab, addr, length);
+    return opts.kcsan ?? kcsan_global() ? instrument(a) : a;
   };
 }
 
@@ -84,6 +93,7 @@ export const shared = {
  * (C's `&sc->flag`): usable as a wait channel.
  */
 export function addressof(x: ArrayBufferView | SharedObject | { addr: number }, index = 0): number {
+  x = unwrap(x);
   if (ArrayBuffer.isView(x)) {
     if (x.buffer !== this_cpu.mem.sab) throw new TypeError('addressof: not an array in machine memory (declare it with shared.*)');
     const bpe = (x as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;

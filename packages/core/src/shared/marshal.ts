@@ -6,6 +6,7 @@
 import { serialize, deserialize } from 'node:v8';
 import type { Memory } from '../memory/memory.ts';
 import { task_struct } from '../sched/task.ts';
+import { instrument, unwrap } from '../debug/kcsan.ts';
 
 /** Marks an object that lives in machine memory: its kind and address. */
 export const SHARED = Symbol.for('kmodel.shared');
@@ -43,9 +44,10 @@ const TAG = '__kmodel_shared__';
 function toWire(mem: Memory, v: unknown, seen: Map<object, unknown>): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (seen.has(v)) return seen.get(v);
-  if (ArrayBuffer.isView(v) && v.buffer === mem.sab) {
-    const ta = v as unknown as { constructor: { name: string }; byteOffset: number; length: number };
-    return { [TAG]: 'typed', t: ta.constructor.name, a: ta.byteOffset, n: ta.length };
+  const raw = unwrap(v);
+  if (ArrayBuffer.isView(raw) && raw.buffer === mem.sab) {
+    const ta = raw as unknown as { constructor: { name: string }; byteOffset: number; length: number };
+    return { [TAG]: 'typed', t: ta.constructor.name, a: ta.byteOffset, n: ta.length, k: raw !== v };
   }
   if (v instanceof task_struct) return { [TAG]: 'task', p: v.pid, s: v.slot };
   const wire = (v as { [WIRE]?: () => [string, unknown] })[WIRE];
@@ -79,7 +81,10 @@ function fromWire(mem: Memory, v: unknown): unknown {
   if (Object.getPrototypeOf(v) !== Object.prototype) return v;
   const o = v as Record<string, any>;
   const tag = o[TAG];
-  if (tag === 'typed') return new TYPED[o.t](mem.sab, o.a, o.n);
+  if (tag === 'typed') {
+    const ta = new TYPED[o.t](mem.sab, o.a, o.n);
+    return o.k ? instrument(ta as never) : ta; // an instrumented array arrives instrumented
+  }
   if (tag === 'task') return new task_struct(o.p, o.s);
   if (tag === 'wire') {
     const revive = wireRevivers.get(o.k);

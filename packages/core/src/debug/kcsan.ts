@@ -1,0 +1,194 @@
+/**
+ * KCSAN-style data-race detection on shared typed arrays (after Documentation/dev-tools/kcsan.rst):
+ * an instrumented array is a Proxy whose element reads and writes are checked against the soft
+ * watchpoints in machine memory; one access in RATE sets a watchpoint on its address itself and
+ * stalls its CPU for STALL_US microseconds, so another CPU's access to that address (at least one
+ * of the two a write) hits it: a data race, reported with both sides. A value that changed across
+ * the stall with no hit is a race at unknown origin. Atomics on an instrumented array only check
+ * the watchpoints (they never race).
+ *
+ * Cost: an array that is not instrumented is the plain typed array (nothing added). With KCSAN on,
+ * the global Atomics is wrapped on that CPU to see through the Proxies.
+ */
+import { KC, WP, WP_BYTES, WP_SLOTS, WP_TEXT, H, HF_KCSAN } from '../memory/layout.ts';
+import { now } from '../memory/memory.ts';
+import { this_cpu } from '../sched/cpu.ts';
+import { kernel_report } from '../printk/printk.ts';
+import { call_trace } from './stack.ts';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/** Proxy -> its typed array. */
+const targets = new WeakMap<object, ArrayBufferView>();
+const reported = new Set<string>();
+let rng = 0;
+
+export function unwrap<T>(x: T): T {
+  return ((x && typeof x === 'object' && targets.get(x as object)) as T) || x;
+}
+
+export function is_instrumented(x: unknown): boolean {
+  return !!x && typeof x === 'object' && targets.has(x as object);
+}
+
+/** xorshift32, seeded per CPU from the machine seed: the same seed samples the same accesses. */
+function sample(): boolean {
+  const cpu = this_cpu;
+  if (rng === 0) rng = ((cpu.mem.i32[H.SEED] * 2654435761) ^ (cpu.id + 1) * 40503) | 1;
+  rng ^= rng << 13;
+  rng ^= rng >>> 17;
+  rng ^= rng << 5;
+  const rate = cpu.mem.i32[(cpu.mem.layout.kcsanBase >> 2) + KC.RATE] || 50;
+  return (rng >>> 0) % rate === 0;
+}
+
+function slot_word(s: number): number {
+  return (this_cpu.mem.layout.kcsanBase + KC.WORDS * 4 + s * WP_BYTES) >> 2;
+}
+
+/** Describe this access for the other side of a race (written into the watchpoint it hit). */
+function describe(write: boolean, addr: number, size: number): string {
+  const cpu = this_cpu;
+  const t = cpu.current;
+  const comm = t.slot >= 0 ? cpu.mem.comm(t.slot) : cpu.idleComm;
+  const frames = call_trace();
+  return `${write ? 'write' : 'read'} to 0x${addr.toString(16)} of ${size} bytes by task ${t.pid} (${comm}) on cpu ${cpu.id}:\n` +
+    frames.slice(0, 3).map((f) => ` ${f.slice(3)}`).join('\n');
+}
+
+/** Every instrumented access: does it hit another CPU's watchpoint? */
+function check(addr: number, size: number, write: boolean): void {
+  const cpu = this_cpu;
+  const w = cpu.mem.i32;
+  if (Atomics.load(w, (cpu.mem.layout.kcsanBase >> 2) + KC.ACTIVE) === 0) return;
+  for (let s = 0; s < WP_SLOTS; s++) {
+    const b = slot_word(s);
+    const a = Atomics.load(w, b + WP.ADDR);
+    if (a === 0 || a >= addr + size || addr >= a + w[b + WP.SIZE]) continue;
+    if (w[b + WP.CPU] === cpu.id || !(write || w[b + WP.WRITE])) continue;
+    if (Atomics.compareExchange(w, b + WP.HIT, 0, 1) !== 0) continue;
+    const text = encoder.encode(describe(write, addr, size)).subarray(0, WP_TEXT - 1);
+    cpu.mem.u8.fill(0, b * 4 + WP.WORDS * 4, b * 4 + WP_BYTES);
+    cpu.mem.u8.set(text, b * 4 + WP.WORDS * 4);
+    w[b + WP.HIT_PID] = cpu.current.pid;
+    w[b + WP.HIT_CPU] = cpu.id;
+    Atomics.store(w, b + WP.HIT_WRITE, write ? 1 : 2);
+  }
+}
+
+/** The sampled access: watch its address across a stall, then report what the stall revealed. */
+function watch(ta: ArrayBufferView & ArrayLike<number | bigint>, i: number, write: boolean): void {
+  const cpu = this_cpu;
+  const mem = cpu.mem;
+  const w = mem.i32;
+  const size = (ta as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  const addr = ta.byteOffset + i * size;
+  let slot = -1;
+  for (let s = 0; s < WP_SLOTS && slot < 0; s++) {
+    if (Atomics.compareExchange(w, slot_word(s) + WP.ADDR, 0, -1) === 0) slot = s;
+  }
+  if (slot < 0) return; // all watchpoints busy: skip this one
+  const b = slot_word(slot);
+  w[b + WP.SIZE] = size;
+  // (HIT, HIT_WRITE and the text are reset before ADDR is published below)
+  w[b + WP.WRITE] = write ? 1 : 0;
+  w[b + WP.CPU] = cpu.id;
+  w[b + WP.HIT] = 0;
+  w[b + WP.HIT_WRITE] = 0;
+  const kc = mem.layout.kcsanBase >> 2;
+  Atomics.store(w, b + WP.ADDR, addr);
+  Atomics.add(w, kc + KC.ACTIVE, 1);
+  const before = ta[i];
+  const until = now() + (w[kc + KC.STALL_US] || 80) / 1000;
+  while (now() < until) { /* stall on this CPU so the others run into the watchpoint */ }
+  const after = ta[i];
+  Atomics.store(w, b + WP.ADDR, 0);
+  Atomics.sub(w, kc + KC.ACTIVE, 1);
+  let hit = Atomics.load(w, b + WP.HIT) === 1;
+  // A hitter fills in its side before it sets HIT_WRITE: wait for it (it is running right now).
+  for (let n = 0; hit && Atomics.load(w, b + WP.HIT_WRITE) === 0; n++) if (n > 1e6) hit = false;
+  if (!hit && before === after) return;
+  const other = hit ? decoder.decode(mem.u8.slice(b * 4 + WP.WORDS * 4, b * 4 + WP_BYTES)).replace(/\0+$/, '') : '';
+  const mine = describe(write, addr, size);
+  const fn = (s: string) => s.split('\n')[1]?.trim().split(' ')[0] ?? '?';
+  const key = `${fn(mine)}|${hit ? fn(other) : '?'}`;
+  if (reported.has(key)) return; // one report per pair of functions, as KCSAN rate-limits
+  reported.add(key);
+  const bar = '==================================================================';
+  const lines = hit
+    ? [bar, `BUG: KCSAN: data-race in ${fn(mine)} / ${fn(other)}`, '', mine, '', other]
+    : [bar, `BUG: KCSAN: data-race in ${fn(mine)}`, '', `race at unknown origin, with ${mine}`];
+  if (before !== after) lines.push('', `value changed: 0x${hex(before)} -> 0x${hex(after)}`);
+  lines.push(bar);
+  kernel_report('kcsan', lines, {
+    bug: 'data_race', addr, size, value_before: String(before), value_after: String(after),
+    other_cpu: hit ? w[b + WP.HIT_CPU] : null, other_pid: hit ? w[b + WP.HIT_PID] : null, unknown_origin: !hit,
+  });
+}
+
+function hex(v: number | bigint): string {
+  return (typeof v === 'bigint' ? BigInt.asUintN(64, v) : v >>> 0).toString(16).padStart(8, '0');
+}
+
+function index(key: string | symbol): number {
+  if (typeof key !== 'string') return -1;
+  const i = Number(key);
+  return Number.isInteger(i) && i >= 0 && String(i) === key ? i : -1;
+}
+
+/** An instrumented view of a shared typed array. */
+export function instrument<A extends ArrayBufferView & ArrayLike<number | bigint>>(ta: A): A {
+  patch_atomics();
+  const proxy = new Proxy(ta, {
+    get(target, key) {
+      const i = index(key);
+      if (i < 0 || i >= target.length) {
+        const v = Reflect.get(target, key, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      }
+      const size = (target as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+      check(target.byteOffset + i * size, size, false);
+      if (sample()) watch(target, i, false);
+      return target[i];
+    },
+    set(target, key, value) {
+      const i = index(key);
+      if (i < 0 || i >= target.length) return Reflect.set(target, key, value, target);
+      const size = (target as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+      check(target.byteOffset + i * size, size, true);
+      if (sample()) watch(target, i, true);
+      (target as unknown as Record<number, unknown>)[i] = value;
+      return true;
+    },
+  });
+  targets.set(proxy, ta);
+  return proxy;
+}
+
+let patched = false;
+const ATOMIC_WRITES = new Set(['add', 'and', 'compareExchange', 'exchange', 'or', 'store', 'sub', 'xor']);
+
+/** Let Atomics see through instrumented arrays (and check the watchpoints as atomic accesses). */
+function patch_atomics(): void {
+  if (patched) return;
+  patched = true;
+  const A = Atomics as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const name of ['add', 'and', 'compareExchange', 'exchange', 'load', 'or', 'store', 'sub', 'xor', 'wait', 'notify', 'waitAsync']) {
+    const orig = A[name];
+    if (typeof orig !== 'function') continue;
+    const write = ATOMIC_WRITES.has(name);
+    A[name] = function (ta: unknown, i: unknown, ...rest: unknown[]) {
+      const t = targets.get(ta as object);
+      if (!t) return orig.call(Atomics, ta, i, ...rest);
+      const size = (t as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+      // An atomic access never races; it only marks watchpoints set by plain accesses.
+      if (write) check(t.byteOffset + Number(i) * size, size, true);
+      return orig.call(Atomics, t, i, ...rest);
+    };
+  }
+}
+
+/** Is every shared array instrumented (kmodel run --kcsan)? */
+export function kcsan_global(): boolean {
+  return (this_cpu.mem.i32[H.FLAGS] & HF_KCSAN) !== 0;
+}
