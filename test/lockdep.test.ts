@@ -46,6 +46,13 @@ describe('lockdep', () => {
     });
   });
 
+  it('a user-defined lock that registers a class (DEFINE_LOCKDEP_MAP) takes part in the graph', async () => {
+    await withMachine({ cpus: 2 }, async (m) => {
+      await m.insmod(fixture('lockdep_user'));
+      expect(m.reports('lockdep').map((x) => [x.fields?.holding, x.fields?.acquiring])).toEqual([['kernel_lock', 'my_lock']]);
+    });
+  });
+
   it('/proc/lock_stat counts every acquisition of a lock class', async () => {
     await withMachine({ cpus: 4 }, async (m) => {
       await m.insmod(example('linux/race.ts'));

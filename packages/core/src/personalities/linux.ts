@@ -35,6 +35,7 @@ import {
 } from '../sync/waitqueue.ts';
 import { declare_completion, completion, wait_for_completion_common } from '../sync/completion.ts';
 import { define_atomic, atomic_t } from '../sync/atomic.ts';
+import { define_lockdep_map, type lockdep_map } from '../sync/lockdep-map.ts';
 import { set_task_prio, rt_to_prio, nice_to_prio } from '../sched/prio.ts';
 import { send_signal, signal_pending as core_signal_pending, flush_signals as core_flush_signals } from '../sched/signal.ts';
 import { proc_create_single_data, type ShowFn, type proc_dir_entry } from '../proc/procfs.ts';
@@ -325,6 +326,16 @@ import { spin_lock as spin_lock_, spin_unlock as spin_unlock_ } from '../sync/sp
 export function DEFINE_MUTEX(name: string): mutex {
   return define_mutex(name);
 }
+
+/**
+ * DEFINE_LOCKDEP_MAP - the lockdep class @name for a lock of your own: call lock_map_acquire(map)
+ * before taking it and lock_map_release(map) after releasing it, and lockdep checks its order
+ * against every other lock.
+ */
+export function DEFINE_LOCKDEP_MAP(name: string): lockdep_map {
+  return define_lockdep_map(name);
+}
+export { lock_map_acquire, lock_map_acquire_try, lock_map_release, lockdep_map } from '../sync/lockdep-map.ts';
 
 /** DEFINE_ATOMIC - the atomic_t @name, initialised to @i (C: `atomic_t name = ATOMIC_INIT(i)`). */
 export function DEFINE_ATOMIC(name: string, i = 0): atomic_t {
