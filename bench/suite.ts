@@ -9,6 +9,7 @@ import { measureContextSwitch } from './context-switch.ts';
 import { measureKthreadCycle } from './kthread-cycle.ts';
 import { measureSpinlock } from './spinlock.ts';
 import { measureBoot } from './boot.ts';
+import { measureKcsan } from './kcsan.ts';
 import { renderTable } from './lib/table.ts';
 import type { Row } from './lib/row.ts';
 
@@ -18,6 +19,7 @@ const MEASUREMENTS: [string, (reps: number) => Promise<Row[]>][] = [
   ['kthread_run + kthread_stop', measureKthreadCycle],
   ['spinlocks', measureSpinlock],
   ['boot + shutdown', measureBoot],
+  ['KCSAN', measureKcsan],
 ];
 
 function host(): string {
