@@ -14,7 +14,7 @@
  *    so schedule_timeout() returns at once. No wakeup can fall between the check and the sleep.
  *
  * A lost wakeup is a sleep that only ended by its timeout (schedule_timeout returned 0); the
- * timeout, T = HZ/10, is far longer than the producer ever takes. The wrong way stops early once
+ * timeout, T = HZ/2, is far longer than the producer ever takes. The wrong way stops early once
  * it has lost MAX_LOST wakeups (each costs T); the module prints both counts:
  *
  *   pnpm kmodel run examples/locks/lost_wakeup.ts --cpus 2 --log-format pretty
@@ -29,8 +29,8 @@ import {
 import { shared } from '@kmodel/core';
 
 const ROUNDS = 10000;
-const MAX_LOST = 10;
-const TIMEOUT = Math.max(2, Math.floor(HZ / 10));
+const MAX_LOST = 5;
+const TIMEOUT = Math.max(2, Math.floor(HZ / 2));
 /** Busy microseconds between the consumer's check and its sleep (the wrong way's window). */
 const WINDOW_US = 30;
 

@@ -1,0 +1,97 @@
+/**
+ * The lock demonstrations in examples/locks/: what each one shows, as its printed result.
+ * Timing-dependent outcomes are asserted only where they held in every run we tried; the rest
+ * are printed for the reader (see each example's header).
+ */
+import { describe, it, expect } from 'vitest';
+import { kmodel, example, jsonLines } from './helpers/machine.ts';
+
+async function run(args: string[]) {
+  const r = await kmodel(args, { timeoutMs: 90_000 });
+  const msgs = jsonLines(r.stdout).map((l) => String(l.msg));
+  const find = (re: RegExp) => msgs.find((m) => re.test(m));
+  return { ...r, msgs, find };
+}
+
+/** "Writes:  Total: N  Max/Min: a/b   Fail: F" → numbers */
+function writes(line: string | undefined) {
+  const m = line?.match(/Total: (\d+) {2}Max\/Min: (\d+)\/(\d+) {3}Fail: (\d+)/);
+  expect(m, `a statistics line, got ${line}`).toBeTruthy();
+  return { total: Number(m![1]), max: Number(m![2]), min: Number(m![3]), fail: Number(m![4]) };
+}
+
+describe("Peterson's lock (two threads on two CPUs counting under it)", () => {
+  const counted = async (file: string, label: string) => {
+    const r = await run(['run', example(`locks/${file}`), '--cpus', '2', '--log-format', 'json']);
+    expect(r.code).toBe(0);
+    const m = r.find(new RegExp(`^Peterson \\(${label}\\): (\\d+) of (\\d+) \\((\\d+) lost\\)`))?.match(/(\d+) of (\d+) \((\d+) lost\)/);
+    expect(m, r.msgs.join('\n')).toBeTruthy();
+    const [n, total, lost] = [Number(m![1]), Number(m![2]), Number(m![3])];
+    expect(n + lost).toBe(total);
+    return { n, total, lost };
+  };
+
+  it('with plain reads and writes loses updates (store-load reordering lets both parties in)', async () => {
+    const r = await counted('peterson_plain.ts', 'plain reads/writes');
+    console.log(`peterson_plain: ${r.n} of ${r.total} (${r.lost} lost)`);
+    expect(r.n).toBeLessThanOrEqual(r.total);
+    expect(r.lost).toBeGreaterThan(0); // 10 of 10 runs lost between 24 and 360 of 2,000,000
+  }, 90_000);
+
+  it('with Atomics.load/store loses none', async () => {
+    const r = await counted('peterson_atomics.ts', 'Atomics');
+    expect(r.lost).toBe(0);
+    expect(r.n).toBe(r.total);
+  }, 90_000);
+
+  it('with Atomics passes locktorture with exactly two writers (torture_wr/0 and torture_wr/1)', async () => {
+    const r = await run(['torture', '--lock-module', example('locks/peterson_atomics.ts'), '--nwriters-stress', '2',
+      '--cpus', '2', '--duration', '1', '--log-format', 'json']);
+    expect(r.code).toBe(0);
+    expect(writes(r.find(/^peterson_atomics-torture:Writes:/)).fail).toBe(0);
+    expect(r.find(/End of test: SUCCESS \[debug\]: torture_type=peterson_atomics nwriters_stress=2 /)).toBeTruthy();
+  }, 90_000);
+});
+
+describe('ticket lock and test-and-test-and-set lock under locktorture', () => {
+  const totals: Record<string, ReturnType<typeof writes>> = {};
+  for (const name of ['ticket_lock', 'ttas_lock']) {
+    it(`${name} passes: exit 0, Fail 0, End of test: SUCCESS`, async () => {
+      const r = await run(['torture', '--lock-module', example(`locks/${name}.ts`), '--cpus', '2', '--duration', '2', '--log-format', 'json']);
+      expect(r.code).toBe(0);
+      const w = writes(r.find(new RegExp(`^${name}-torture:Writes:`)));
+      expect(w.total).toBeGreaterThan(0);
+      expect(w.fail).toBe(0);
+      expect(r.find(new RegExp(`^${name}-torture:--- End of test: SUCCESS \\[debug\\]: torture_type=${name} `))).toBeTruthy();
+      totals[name] = w;
+    }, 90_000);
+  }
+
+  it('prints both locks\' Max/Min spread (not asserted: it depends on timing)', () => {
+    for (const [name, w] of Object.entries(totals)) {
+      console.log(`${name}: Total ${w.total}  Max/Min ${w.max}/${w.min}  spread ${(w.max / Math.max(1, w.min)).toFixed(3)}`);
+    }
+    expect(Object.keys(totals).length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('lost wakeup', () => {
+  it('checking before set_current_state loses wakeups; set_current_state before the check loses none', async () => {
+    const r = await run(['run', example('locks/lost_wakeup.ts'), '--cpus', '2', '--log-format', 'json']);
+    expect(r.code).toBe(0);
+    const parse = (re: RegExp) => {
+      const m = r.find(re)?.match(/(\d+) wakeups lost in (\d+) rounds/);
+      expect(m, r.msgs.join('\n')).toBeTruthy();
+      return { lost: Number(m![1]), rounds: Number(m![2]) };
+    };
+    const wrong = parse(/^lost wakeup, wrong way \(check, then set_current_state\): /);
+    const right = parse(/^lost wakeup, right way \(set_current_state, then check\): /);
+    console.log(`lost_wakeup: wrong way ${wrong.lost} lost in ${wrong.rounds} rounds; right way ${right.lost} lost in ${right.rounds} rounds`);
+    expect(right.lost).toBe(0);
+    expect(right.rounds).toBe(10000);
+    // The wrong way lost wakeups in every run we tried with this window, but how many depends on
+    // timing (from 3 in 10000 rounds to the cap in a few dozen): not asserted beyond its bounds.
+    expect(wrong.lost).toBeGreaterThanOrEqual(0);
+    expect(wrong.lost).toBeLessThanOrEqual(wrong.rounds);
+  }, 90_000);
+});
