@@ -45,6 +45,16 @@ describe('kmodel torture', () => {
     });
   }
 
+  it('rw_lock (the reader-writer spinlock rwlock_t) runs readers as many as writers and ends in SUCCESS', async () => {
+    const r = await torture(['--type', 'rw_lock']);
+    expect(r.code).toBe(0);
+    expect(counts(r.find(/Writes:/)).fail).toBe(0);
+    const reads = counts(r.find(/Reads :/));
+    expect(reads.fail).toBe(0);
+    expect(reads.total).toBeGreaterThan(0);
+    expect(r.find(/--- End of test: SUCCESS \[debug\]: torture_type=rw_lock nwriters_stress=4 nreaders_stress=4 /)).toBeTruthy();
+  });
+
   it('rwsem_lock (Tru64 complex lock) runs readers as many as writers and ends in SUCCESS', async () => {
     const r = await torture(['--type', 'rwsem_lock', '--stat-interval', '1', '--duration', '1.5']);
     expect(r.code).toBe(0);
@@ -81,7 +91,7 @@ describe('kmodel torture', () => {
 
   it('usage errors exit 2', async () => {
     for (const args of [
-      ['--type', 'rw_lock'],
+      ['--type', 'rwlock'],
       ['--type', 'spin_lock', '--nreaders-stress', '2'],
       ['--type', 'spin_lock', '--lock-module', fixture('torture_ttas_lock')],
       ['--nwriters-stress', '0'],

@@ -36,6 +36,7 @@ import {
 import { declare_completion, completion, wait_for_completion_common } from '../sync/completion.ts';
 import { define_atomic, atomic_t } from '../sync/atomic.ts';
 import { define_lockdep_map, type lockdep_map } from '../sync/lockdep-map.ts';
+import { define_rwlock, type rwlock_t } from '../sync/rw_spinlock.ts';
 import { set_task_prio, rt_to_prio, nice_to_prio } from '../sched/prio.ts';
 import { send_signal, signal_pending as core_signal_pending, flush_signals as core_flush_signals } from '../sched/signal.ts';
 import { proc_create_single_data, type ShowFn, type proc_dir_entry } from '../proc/procfs.ts';
@@ -321,6 +322,14 @@ export const spin_unlock_irq = (l: spinlock_t): void => spin_unlock_(l);
 export const spin_lock_bh = (l: spinlock_t): void => spin_lock_(l);
 export const spin_unlock_bh = (l: spinlock_t): void => spin_unlock_(l);
 import { spin_lock as spin_lock_, spin_unlock as spin_unlock_ } from '../sync/spinlock.ts';
+
+/** DEFINE_RWLOCK - the reader-writer spinlock @name (rwlock_t), the same on every CPU. */
+export function DEFINE_RWLOCK(name: string): rwlock_t {
+  return define_rwlock(name);
+}
+export {
+  read_lock, read_unlock, write_lock, write_unlock, read_trylock, write_trylock, rwlock_init, rwlock_t,
+} from '../sync/rw_spinlock.ts';
 
 /** DEFINE_MUTEX - the mutex @name, the same object on every CPU. */
 export function DEFINE_MUTEX(name: string): mutex {

@@ -9,7 +9,10 @@
  * the kernel is not preemptive). lock_busted pretends to sleep so that its holders overlap on one
  * CPU as well as across CPUs: its failure does not depend on timing.
  */
-import { DEFINE_SPINLOCK, spin_lock, spin_unlock, DEFINE_MUTEX, mutex_lock, mutex_unlock } from '@kmodel/core/linux';
+import {
+  DEFINE_SPINLOCK, spin_lock, spin_unlock, DEFINE_MUTEX, mutex_lock, mutex_unlock, DEFINE_RWLOCK, read_lock, read_unlock,
+  write_lock, write_unlock,
+} from '@kmodel/core/linux';
 import { decl_lock_data, lock_init, lock_write, lock_read, lock_done } from '@kmodel/core/tru64';
 
 type LockCall = () => unknown;
@@ -40,6 +43,15 @@ function mutex_lock_ops(): lock_torture_ops {
   return { name: 'mutex_lock', writelock: () => mutex_lock(lock), writeunlock: () => mutex_unlock(lock), sleeps: true };
 }
 
+/** rw_lock: the reader-writer spinlock (rwlock_t). */
+function rw_lock_ops(): lock_torture_ops {
+  const lock = DEFINE_RWLOCK('torture_rwlock');
+  return {
+    name: 'rw_lock', writelock: () => write_lock(lock), writeunlock: () => write_unlock(lock),
+    readlock: () => read_lock(lock), readunlock: () => read_unlock(lock), sleeps: false,
+  };
+}
+
 /** rwsem_lock: the Tru64 complex lock (lock_write / lock_read / lock_done), a sleeping rw lock. */
 function rwsem_lock_ops(): lock_torture_ops {
   const lock = decl_lock_data('torture_rwsem');
@@ -58,6 +70,7 @@ const BUILT_IN: Record<string, () => lock_torture_ops> = {
   lock_busted: lock_busted_ops,
   spin_lock: spin_lock_ops,
   mutex_lock: mutex_lock_ops,
+  rw_lock: rw_lock_ops,
   rwsem_lock: rwsem_lock_ops,
 };
 

@@ -4,11 +4,11 @@
  */
 
 /** The built-in lock types; a user's lock module runs under its own name instead. */
-export const LOCK_TYPES = ['lock_busted', 'spin_lock', 'mutex_lock', 'rwsem_lock'] as const;
+export const LOCK_TYPES = ['lock_busted', 'spin_lock', 'mutex_lock', 'rw_lock', 'rwsem_lock'] as const;
 export type LockType = (typeof LOCK_TYPES)[number];
 
 /** The types whose ops have readlock/readunlock. */
-export const READER_TYPES: readonly string[] = ['rwsem_lock'];
+export const READER_TYPES: readonly string[] = ['rw_lock', 'rwsem_lock'];
 
 export interface TortureParams {
   /** lock_busted, spin_lock, ... or the user's lock module name. */

@@ -1,0 +1,119 @@
+/**
+ * Reader-writer spinlocks (Linux rwlock_t): readers share, a writer excludes everyone; both spin,
+ * and holding either raises the preempt count (atomic context). Reader-preferring, like Linux's
+ * rwlock when readers keep coming: a writer may wait while readers come and go.
+ *
+ * Word: CNT (0 free, n > 0 readers, -1 a writer), WAITERS (CPUs asleep in Atomics.wait on CNT).
+ */
+import { this_cpu } from '../sched/cpu.ts';
+import { kernel_entry } from '../sched/context.ts';
+import type { Task } from '../sched/task.ts';
+import { kernel_report } from '../printk/printk.ts';
+import { call_trace, trace_lines } from '../debug/stack.ts';
+import { lockdep_acquire, lockdep_release } from '../debug/lockdep.ts';
+import { SHARED } from '../shared/marshal.ts';
+import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
+
+const CNT = 0;
+const WAITERS = 1;
+const WORDS = 4;
+const SPINS = 200;
+
+export class rwlock_t extends SharedStruct {
+  readonly [SHARED] = 'rw_spinlock';
+}
+
+export function define_rwlock(name: string): rwlock_t {
+  return new rwlock_t(declare(name, KIND.rw_spinlock, WORDS * 4), name);
+}
+shared_kind('rw_spinlock', (addr, name) => new rwlock_t(addr, name));
+
+export function rwlock_init(l: rwlock_t): void {
+  Atomics.store(this_cpu.mem.i32, l.w + CNT, 0);
+}
+
+function try_read(w: Int32Array, i: number): boolean {
+  const v = Atomics.load(w, i);
+  return v >= 0 && Atomics.compareExchange(w, i, v, v + 1) === v;
+}
+
+function try_write(w: Int32Array, i: number): boolean {
+  return Atomics.compareExchange(w, i, 0, -1) === 0;
+}
+
+function spin(l: rwlock_t, take: (w: Int32Array, i: number) => boolean): void {
+  const w = this_cpu.mem.i32;
+  const i = l.w + CNT;
+  for (let n = 0; n < SPINS; n++) if (take(w, i)) return;
+  Atomics.add(w, l.w + WAITERS, 1);
+  while (!take(w, i)) {
+    const v = Atomics.load(w, i);
+    if (v !== 0) Atomics.wait(w, i, v, 1);
+  }
+  Atomics.sub(w, l.w + WAITERS, 1);
+}
+
+function acquired(t: Task, l: rwlock_t, trylock: boolean): void {
+  t.preempt_count++;
+  if (this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, trylock);
+}
+
+function released(call: string, t: Task, l: rwlock_t): void {
+  if (t.preempt_count > 0) t.preempt_count--;
+  if (this_cpu.lockdep) lockdep_release(t, l.addr);
+  const w = this_cpu.mem.i32;
+  if (Atomics.load(w, l.w + WAITERS) > 0) Atomics.notify(w, l.w + CNT);
+  void call;
+}
+
+function bug(call: string, l: rwlock_t, what: string): void {
+  kernel_report('spinlock', [`BUG: rwlock ${what} on CPU#${this_cpu.id} (${call})`, ` lock: ${l.name}`, ...trace_lines(call_trace())], {
+    bug: `rwlock_${what.replace(/ /g, '_')}`, lock: l.name, call,
+  });
+}
+
+export function read_lock(l: rwlock_t): void {
+  const t = kernel_entry('read_lock');
+  if (this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, false);
+  spin(l, try_read);
+  t.preempt_count++;
+}
+
+export function write_lock(l: rwlock_t): void {
+  const t = kernel_entry('write_lock');
+  if (this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, false);
+  spin(l, try_write);
+  t.preempt_count++;
+}
+
+/** 1 if taken, 0 if a writer holds it. */
+export function read_trylock(l: rwlock_t): number {
+  const t = kernel_entry('read_trylock');
+  if (!try_read(this_cpu.mem.i32, l.w + CNT)) return 0;
+  acquired(t, l, true);
+  return 1;
+}
+
+/** 1 if taken, 0 if anyone holds it. */
+export function write_trylock(l: rwlock_t): number {
+  const t = kernel_entry('write_trylock');
+  if (!try_write(this_cpu.mem.i32, l.w + CNT)) return 0;
+  acquired(t, l, true);
+  return 1;
+}
+
+export function read_unlock(l: rwlock_t): void {
+  const t = kernel_entry('read_unlock');
+  const w = this_cpu.mem.i32;
+  const v = Atomics.load(w, l.w + CNT);
+  if (v <= 0) return bug('read_unlock', l, v < 0 ? 'read unlock of a write lock' : 'already unlocked');
+  Atomics.sub(w, l.w + CNT, 1);
+  released('read_unlock', t, l);
+}
+
+export function write_unlock(l: rwlock_t): void {
+  const t = kernel_entry('write_unlock');
+  const w = this_cpu.mem.i32;
+  if (Atomics.compareExchange(w, l.w + CNT, -1, 0) !== -1) return bug('write_unlock', l, 'write unlock of a lock not write-held');
+  released('write_unlock', t, l);
+}
