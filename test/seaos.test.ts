@@ -5,7 +5,7 @@ import { example, fixture, jsonLines, kmodel } from './helpers/machine.ts';
 
 describe('SeaOS kernel threads', () => {
   it('every call, flag and return value of the document', async () => {
-    const m = await Machine.boot({ cpus: 4, lockupMs: 200 });
+    const m = await Machine.boot({ cpus: 4, lockupMs: 200, lockSites: true });
     try {
       await m.insmod(fixture('seaos_api'));
       const lockup = await m.waitForLog((r) => r.report === 'spinlock' && /lockup suspected/.test(r.msg), 20000);
@@ -32,6 +32,8 @@ describe('SeaOS kernel threads', () => {
       expect(lockup.msg).toMatch(/^BUG: spinlock lockup suspected on CPU#\d, spinner\/\d+\n lock: seaos_lock, .*\.owner: \[holder\]\/\d+/);
       expect(lockup.msg).toMatch(/the owner \[holder\]\/\d+ is killed: it will never unlock/);
       expect(lockup.fields?.owner_state).toBe('killed');
+      expect(lockup.fields?.taken_at).toMatch(/^holder \(.*seaos_api\.ts:\d+:\d+\)$/);
+      expect(lockup.msg).toMatch(/ it took the lock at: holder \(/);
     } finally {
       const { stragglers } = await m.shutdown({ graceMs: 300 });
       expect(stragglers).toEqual([expect.stringMatching(/^spinner\/\d+$/)]);

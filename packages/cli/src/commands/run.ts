@@ -20,6 +20,7 @@ export interface RunOptions {
   lockdep?: boolean;
   spinlockDebug?: boolean;
   kcsan?: boolean | string;
+  lockSites?: boolean;
 }
 
 export const EXIT_OK = 0;
@@ -43,6 +44,7 @@ export async function run(module: string, o: RunOptions): Promise<number> {
     cpus: o.cpus, hz: o.hz, seed: o.seed, logger, hungTaskSecs: o.hungTaskSecs, softLockupSecs: o.softlockupSecs,
     softLockupPanic: o.softlockupPanic, lockupMs: o.lockupMs, lockdep: o.lockdep, spinlockDebug: o.spinlockDebug,
     kcsan: typeof o.kcsan === 'string' ? { rate: Math.max(1, Number(o.kcsan) || 50) } : o.kcsan,
+    lockSites: o.lockSites,
   });
   const stop: { stopped: boolean; wake?: () => void } = { stopped: false };
   let firstSignal = 0;

@@ -113,6 +113,30 @@ function add_edge(mem: Memory, t: Task, a: number, b: number): void {
   if (cycle) report_cycle(mem, t, a, b, cycle, frames);
 }
 
+const siteCache = new Map<string, number>();
+
+/** The id of a call site's text in the site table (interned: one entry per distinct text). */
+export function intern_site(mem: Memory, text: string): number {
+  let id = siteCache.get(text);
+  if (id === undefined) {
+    const w = mem.i32;
+    const ld = mem.layout.lockdepBase >> 2;
+    raw_spin_lock(w, ld + LD.LOCK);
+    id = add_site(mem, text);
+    raw_spin_unlock(w, ld + LD.LOCK);
+    if (id >= 0) siteCache.set(text, id);
+  }
+  return id;
+}
+
+/** The text of site `id`. */
+export function site_text(mem: Memory, id: number): string {
+  if (id < 0) return '?';
+  const s = (mem.layout.sites >> 2) + id * 2;
+  const at = mem.i32[s];
+  return decoder.decode(mem.u8.slice(at, at + mem.i32[s + 1]));
+}
+
 function add_site(mem: Memory, text: string): number {
   const w = mem.i32;
   const ld = mem.layout.lockdepBase >> 2;
@@ -134,10 +158,7 @@ function add_site(mem: Memory, text: string): number {
 
 function edge_site(mem: Memory, a: number, b: number): string[] {
   const id = mem.i32[(mem.layout.edgeSites >> 2) + a * MAX_LOCK_CLASSES + b] - 1;
-  if (id < 0) return [];
-  const s = (mem.layout.sites >> 2) + id * 2;
-  const at = mem.i32[s];
-  return decoder.decode(mem.u8.slice(at, at + mem.i32[s + 1])).split('\n');
+  return id < 0 ? [] : site_text(mem, id).split('\n');
 }
 
 /** A path from -> ... -> to in the dependency graph (class ids), or null. */

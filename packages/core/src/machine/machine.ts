@@ -11,7 +11,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type pino from 'pino';
 import {
-  C, DEFAULT_GEOMETRY, H, HF_KCSAN, HF_LOCKDEP, HF_SPINLOCK_DEBUG, KC, LD, LS, LOCK_CLASS_NAME, MAX_CPUS, R, RS_PENDING, T, TF_DAEMON, TF_NOLOAD,
+  C, DEFAULT_GEOMETRY, H, HF_KCSAN, HF_LOCK_SITES, HF_LOCKDEP, HF_SPINLOCK_DEBUG, KC, LD, LS, LOCK_CLASS_NAME, MAX_CPUS, R, RS_PENDING, T, TF_DAEMON, TF_NOLOAD,
   TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED, type MachineGeometry,
 } from '../memory/layout.ts';
 import { Memory, now } from '../memory/memory.ts';
@@ -54,6 +54,8 @@ export interface BootOptions {
    * watchpoint, default 50) and a stall (µs, default 80). Arrays can also opt in one by one.
    */
   kcsan?: boolean | { rate?: number; stallUs?: number };
+  /** Spinlocks record where they were taken, for "lockup suspected" (costs a stack capture each). */
+  lockSites?: boolean;
   maxThreads?: number;
   arenaBytes?: number;
   logBytes?: number;
@@ -138,6 +140,7 @@ export class Machine {
     mem.i32[kc + KC.RATE] = Math.max(1, kopt.rate ?? 50);
     mem.i32[kc + KC.STALL_US] = Math.max(1, kopt.stallUs ?? 80);
     if (o.kcsan) mem.i32[H.FLAGS] |= HF_KCSAN;
+    if (o.lockSites) mem.i32[H.FLAGS] |= HF_LOCK_SITES;
     if (o.lockupMs !== undefined) mem.i32[H.LOCKUP_MS] = Math.max(1, o.lockupMs | 0);
     const m = new Machine(mem, image, o.logger ?? null);
     m.drainTimer = setInterval(() => m.drain(), 10);

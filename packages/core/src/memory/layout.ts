@@ -45,6 +45,7 @@ export const H = {
 export const HF_SPINLOCK_DEBUG = 1 << 0;
 export const HF_LOCKDEP = 1 << 1;
 export const HF_KCSAN = 1 << 2; // every shared array is instrumented
+export const HF_LOCK_SITES = 1 << 3; // spinlocks record where they were taken (costly)
 
 /** Per-CPU block. */
 export const C = {

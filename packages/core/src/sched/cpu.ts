@@ -13,7 +13,7 @@
  *  - every context switch also runs due timers and yields to the event loop when the coordinator
  *    has posted a control message (CTL_POSTED != CTL_SEEN).
  */
-import { C, H, HF_LOCKDEP, HF_SPINLOCK_DEBUG, T, NIL, TF_KILL, SCHED_TIMESHARE } from '../memory/layout.ts';
+import { C, H, HF_LOCKDEP, HF_LOCK_SITES, HF_SPINLOCK_DEBUG, T, NIL, TF_KILL, SCHED_TIMESHARE } from '../memory/layout.ts';
 import { timeshare_charge, timeshare_sleep } from './timeshare.ts';
 import { now, type Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
@@ -50,6 +50,8 @@ export class Cpu {
   readonly spinlockDebug: boolean;
   /** CONFIG_PROVE_LOCKING (lockdep) and lock statistics, fixed at boot. */
   readonly lockdep: boolean;
+  /** Spinlocks record the call site that took them (for lockup reports), fixed at boot. */
+  readonly lockSites: boolean;
   private readonly b: number;
   private lastSwitch = now();
   private idleSince = 0;
@@ -63,6 +65,7 @@ export class Cpu {
     this.w = mem.i32;
     this.spinlockDebug = (mem.i32[H.FLAGS] & HF_SPINLOCK_DEBUG) !== 0;
     this.lockdep = (mem.i32[H.FLAGS] & HF_LOCKDEP) !== 0;
+    this.lockSites = (mem.i32[H.FLAGS] & HF_LOCK_SITES) !== 0;
     this.tasks = new Array(mem.layout.g.maxThreads);
     set_handle_memory(mem);
     this.idleTask = new Task(new task_struct(0, NIL), null, null, 0, 'idle');

@@ -24,7 +24,7 @@ import { KernelBug } from '../debug/kernel-bug.ts';
 import { LOGLEVEL_EMERG } from '../printk/levels.ts';
 import { SHARED } from '../shared/marshal.ts';
 import { thread_condition } from '../sched/condition.ts';
-import { lockdep_acquire, lockdep_contended, lockdep_release } from '../debug/lockdep.ts';
+import { intern_site, lockdep_acquire, lockdep_contended, lockdep_release, site_text } from '../debug/lockdep.ts';
 import { SharedStruct, declare, declare_global, KIND, shared_kind } from '../shared/declare.ts';
 
 export const SPINLOCK_MAGIC = 0xdead4ead | 0;
@@ -33,6 +33,7 @@ const MAGIC = 1;
 const OWNER = 2;
 const OWNER_CPU = 3;
 const OWNER_SLOT = 4;
+const SITE = 5; // site id + 1 of the acquisition (with lockSites), 0 unknown
 const WORDS = 8;
 const SPINS = 200;
 
@@ -134,13 +135,17 @@ function lockup_suspected(lock: spinlock_t, t: Task): void {
   const pid = Atomics.load(w, lock.w + OWNER);
   const slot = Atomics.load(w, lock.w + OWNER_SLOT);
   const state = pid < 0 ? 'none' : thread_condition(cpu.mem, slot, pid);
+  const site = w[lock.w + SITE] - 1;
+  const taken_at = site >= 0 ? site_text(cpu.mem, site) : 'unknown (boot with lockSites / run with --lock-sites to record it)';
   kernel_report('spinlock', [
     `BUG: spinlock lockup suspected on CPU#${cpu.id}, ${comm}/${t.pid}`,
     ` lock: ${lock.name}, .magic: ${(w[lock.w + MAGIC] >>> 0).toString(16)}, .owner: ${owner_desc(lock)}, .owner_cpu: ${w[lock.w + OWNER_CPU]}`,
     ` the owner ${owner_desc(lock)} is ${state}${state === 'killed' || state === 'dead' ? ': it will never unlock' : ''}`,
+    ` it took the lock at: ${taken_at}`,
     ...trace_lines(call_trace()),
   ], {
     bug: 'lockup_suspected', lock: lock.name, owner: owner_desc(lock), owner_cpu: w[lock.w + OWNER_CPU], owner_state: state,
+    taken_at,
   }, LOGLEVEL_EMERG);
 }
 
@@ -161,6 +166,7 @@ export function spin_lock(lock: spinlock_t): void {
   if (Atomics.compareExchange(w, lock.w + LOCK, 0, 1) !== 0) spin_lock_slow(lock, t);
   t.preempt_count++;
   if (debug) set_owner(lock, t);
+  if (cpu.lockSites) w[lock.w + SITE] = intern_site(cpu.mem, call_site()) + 1;
 }
 
 /** 1 if taken, 0 if it was held. */
