@@ -55,6 +55,13 @@ describe('kmodel torture', () => {
     expect(r.find(/--- End of test: SUCCESS \[debug\]: torture_type=rw_lock nwriters_stress=4 nreaders_stress=4 /)).toBeTruthy();
   });
 
+  it('--stutter pauses and restarts every thread together; a correct lock still passes', async () => {
+    const r = await torture(['--type', 'spin_lock', '--duration', '2.5', '--stutter', '1']);
+    expect(r.code).toBe(0);
+    expect(r.find(/--- Start of test \[debug\]: torture_type=spin_lock .* stutter=1 shutdown_secs=2\.5 /)).toBeTruthy();
+    expect(counts(r.find(/Writes:/)).fail).toBe(0);
+  });
+
   it('rwsem_lock (Tru64 complex lock) runs readers as many as writers and ends in SUCCESS', async () => {
     const r = await torture(['--type', 'rwsem_lock', '--stat-interval', '1', '--duration', '1.5']);
     expect(r.code).toBe(0);

@@ -44,6 +44,7 @@ export function program(): Command {
     .option('--stat-interval <seconds>', 'print statistics every this many seconds (0: only at the end)', intIn('--stat-interval', 0, 3600), 0)
     .option('--duration <seconds>', 'run this long', positiveSeconds, 5)
     .option('--long-hold <ms>', 'now and then a writer holds the lock this long (0: never)', intIn('--long-hold', 0, 500), 100)
+    .option('--stutter <seconds>', 'run this long, pause as long, again: everyone restarts at once (0: never)', intIn('--stutter', 0, 3600), 0)
     .option('--cpus <n>', 'number of CPUs (1-64)', intIn('--cpus', 1, 64), 4)
     .option('--seed <n>', 'seed for the machine and the threads\' random choices', intIn('--seed', 0, 2 ** 31 - 1), 0)
     .option('--log-format <format>', 'pretty (dmesg lines, default on a terminal) or json (one object a line)', oneOf('pretty', 'json'))
@@ -70,7 +71,7 @@ export function program(): Command {
       process.exitCode = await torture(
         {
           torture_type: type, nwriters_stress: nwriters, nreaders_stress: nreaders, stat_interval: o.statInterval!,
-          shutdown_secs: o.duration!, long_hold: o.longHold!, seed: o.seed!,
+          shutdown_secs: o.duration!, long_hold: o.longHold!, seed: o.seed!, stutter: o.stutter ?? 0,
         },
         o as TortureOptions,
       );

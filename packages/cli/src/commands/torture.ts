@@ -10,6 +10,7 @@ import { Machine, kernel_logger, InsmodError, type LogFormat } from '@kmodel/cor
 import { write_wrapper } from '@kmodel/core/internal/torture/wrapper.ts';
 import type { TortureParams } from '@kmodel/core/internal/torture/params.ts';
 import { EXIT_OK, EXIT_FAILED } from './run.ts';
+import cliProgress from 'cli-progress';
 
 export interface TortureOptions {
   type: string;
@@ -19,9 +20,33 @@ export interface TortureOptions {
   statInterval: number;
   duration: number;
   longHold: number;
+  stutter?: number;
   cpus: number;
   seed: number;
   logFormat?: LogFormat;
+}
+
+/** Wait out the test; on a terminal with the pretty log, a live progress bar (cli-progress). */
+async function run_with_progress(seconds: number, format: LogFormat): Promise<void> {
+  const live = format === 'pretty' && !!process.stderr.isTTY && seconds >= 3;
+  if (!live) return new Promise((r) => setTimeout(r, seconds * 1000));
+  const bar = new cliProgress.SingleBar(
+    { format: 'locktorture [{bar}] {value}/{total} s', stream: process.stderr, clearOnComplete: true, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(Math.ceil(seconds), 0);
+  const t0 = Date.now();
+  await new Promise<void>((resolve) => {
+    const tick = setInterval(() => {
+      const s = (Date.now() - t0) / 1000;
+      bar.update(Math.min(Math.ceil(seconds), Math.floor(s)));
+      if (s >= seconds) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 250);
+  });
+  bar.stop();
 }
 
 export async function torture(params: TortureParams, o: TortureOptions): Promise<number> {
@@ -39,7 +64,7 @@ export async function torture(params: TortureParams, o: TortureOptions): Promise
       machine.klog(3, e.message);
     }
     if (loaded) {
-      await new Promise((r) => setTimeout(r, o.duration * 1000));
+      await run_with_progress(o.duration, format);
       await machine.rmmod('locktorture', { exitTimeoutMs: 30_000 });
     }
   } finally {

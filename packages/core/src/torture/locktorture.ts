@@ -11,6 +11,7 @@
 import {
   kthread_create_on_cpu, wake_up_process, kthread_stop, kthread_should_stop, num_online_cpus, cond_resched,
   schedule_timeout_interruptible, pr_alert, pr_err, WARN, IS_ERR, PTR_ERR, HZ, EINVAL, type task_struct,
+  DECLARE_WAIT_QUEUE_HEAD, wait_event, wake_up_all, type wait_queue_head_t,
 } from '@kmodel/core/linux';
 import { shared } from '@kmodel/core';
 import { module_parms_line, type TortureParams } from './params.ts';
@@ -26,6 +27,9 @@ let ops: lock_torture_ops | null = null;
 let setup_error = '';
 /** [0]: lock_is_write_held, [1]: lock_is_read_held (count), [2]: WARN_ON_ONCE done. */
 let held: Int32Array;
+/** [0]: the test is paused (stutter). */
+let stutter_state: Int32Array;
+let stutter_wq: wait_queue_head_t;
 /** [acquired, fail] per writer / per reader. */
 let lwsa: Int32Array;
 let lrsa: Int32Array;
@@ -34,6 +38,7 @@ let lrsa: Int32Array;
 let writers: task_struct[] = [];
 let readers: task_struct[] = [];
 let stats_task: task_struct | null = null;
+let stutter_task: task_struct | null = null;
 
 /** Called by the wrapper at load time, on every CPU, with the same arguments. */
 export function torture_setup(params: TortureParams, user: UserLockModule | null): void {
@@ -43,6 +48,8 @@ export function torture_setup(params: TortureParams, user: UserLockModule | null
   else if (!o) setup_error = `invalid torture_type ${params.torture_type}`;
   else ops = o;
   held = shared.int32Array('lock_is_held', 3);
+  stutter_state = shared.int32Array('stutter', 1);
+  stutter_wq = DECLARE_WAIT_QUEUE_HEAD('stutter_wq');
   lwsa = shared.int32Array('lwsa', 2 * Math.max(1, params.nwriters_stress));
   lrsa = shared.int32Array('lrsa', 2 * Math.max(1, params.nreaders_stress));
 }
@@ -74,6 +81,26 @@ async function hold(rand: () => number, n: number, may_sleep: boolean): Promise<
   if (may_sleep && rand() % 8 === 0) await cond_resched();
 }
 
+/** stutter_wait: while the test is paused, sleep; everyone resumes at the same moment. */
+async function stutter_wait(): Promise<void> {
+  if (Atomics.load(stutter_state, 0)) await wait_event(stutter_wq, () => Atomics.load(stutter_state, 0) === 0 || kthread_should_stop());
+}
+
+/** torture_stutter: run `stutter` seconds, pause as long, and so on until stopped. */
+export async function torture_stutter(): Promise<number> {
+  while (!kthread_should_stop()) {
+    await schedule_timeout_interruptible((P.stutter ?? 0) * HZ);
+    if (kthread_should_stop()) break;
+    Atomics.store(stutter_state, 0, 1);
+    await schedule_timeout_interruptible((P.stutter ?? 0) * HZ);
+    Atomics.store(stutter_state, 0, 0);
+    wake_up_all(stutter_wq);
+  }
+  Atomics.store(stutter_state, 0, 0);
+  wake_up_all(stutter_wq);
+  return 0;
+}
+
 export async function lock_torture_writer(arg: { id: number }): Promise<number> {
   const o = ops!;
   const rand = torture_random(P.seed, arg.id);
@@ -87,6 +114,7 @@ export async function lock_torture_writer(arg: { id: number }): Promise<number> 
     Atomics.store(held, 0, 0);
     await call(o.writeunlock);
     await cond_resched();
+    await stutter_wait();
   } while (!kthread_should_stop());
   return 0;
 }
@@ -103,6 +131,7 @@ export async function lock_torture_reader(arg: { id: number }): Promise<number> 
     Atomics.sub(held, 1, 1);
     await call(o.readunlock!);
     await cond_resched();
+    await stutter_wait();
   } while (!kthread_should_stop());
   return 0;
 }
@@ -161,6 +190,13 @@ export async function init(): Promise<number> {
     stats_task = k;
     all.push(k);
   }
+  if ((P.stutter ?? 0) > 0) {
+    Atomics.store(stutter_state, 0, 0);
+    const k = await kthread_create_on_cpu(torture_stutter, null, 0, 'torture_stutter');
+    if (IS_ERR(k)) return PTR_ERR(k);
+    stutter_task = k;
+    all.push(k);
+  }
   for (const k of all) wake_up_process(k);
   return 0;
 }
@@ -168,6 +204,7 @@ export async function init(): Promise<number> {
 /** lock_torture_cleanup: stop everything, print the final statistics and the verdict. */
 export async function exit(): Promise<void> {
   if (stats_task) await kthread_stop(stats_task);
+  if (stutter_task) await kthread_stop(stutter_task); // resumes everyone
   for (const k of writers) await kthread_stop(k);
   for (const k of readers) await kthread_stop(k);
   const fail = stats_print();

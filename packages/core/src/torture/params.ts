@@ -23,6 +23,8 @@ export interface TortureParams {
   long_hold: number;
   /** Seed of every thread's torture_random. */
   seed: number;
+  /** locktorture's stutter: run this many seconds, pause as long, again (all restart at once); 0: never. */
+  stutter?: number;
 }
 
 /** lock_torture_print_module_parms: "--- TAG [debug]: torture_type=... nwriters_stress=... ..." */
@@ -30,6 +32,6 @@ export function module_parms_line(p: TortureParams, tag: string): string {
   return (
     `--- ${tag} [debug]: torture_type=${p.torture_type} nwriters_stress=${p.nwriters_stress} ` +
     `nreaders_stress=${p.nreaders_stress} stat_interval=${p.stat_interval} verbose=1 shuffle_interval=3 ` +
-    `stutter=0 shutdown_secs=${p.shutdown_secs} onoff_interval=0 onoff_holdoff=0`
+    `stutter=${p.stutter ?? 0} shutdown_secs=${p.shutdown_secs} onoff_interval=0 onoff_holdoff=0`
   );
 }

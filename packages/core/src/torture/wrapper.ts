@@ -19,7 +19,7 @@ export function wrapper_source(params: TortureParams, lockModule?: string): stri
     `import { torture_setup } from ${lt};`,
     lockModule ? `import * as user from ${JSON.stringify(resolve(lockModule))};` : '',
     `torture_setup(${JSON.stringify(params)}, ${lockModule ? 'user' : 'null'});`,
-    `export { init, exit, lock_torture_writer, lock_torture_reader, lock_torture_stats } from ${lt};`,
+    `export { init, exit, lock_torture_writer, lock_torture_reader, lock_torture_stats, torture_stutter } from ${lt};`,
     '',
   ].join('\n');
 }
