@@ -53,6 +53,17 @@ describe('lockdep', () => {
     });
   });
 
+  it('the same class taken twice is "possible recursive locking"; two read locks of one rwlock are not', async () => {
+    await withMachine({ cpus: 2 }, async (m) => {
+      await m.insmod(fixture('lockdep_recursion'));
+      const r = m.reports('lockdep');
+      expect(r).toHaveLength(1);
+      expect(r[0].fields).toMatchObject({ bug: 'recursive_locking', acquiring: 'my_nested_lock' });
+      expect(r[0].msg.split('\n')[1]).toBe('WARNING: possible recursive locking detected');
+      expect(r[0].msg).toContain('  lock(my_nested_lock);\n  lock(my_nested_lock);\n\n *** DEADLOCK ***');
+    });
+  });
+
   it('/proc/lock_stat counts every acquisition of a lock class', async () => {
     await withMachine({ cpus: 4 }, async (m) => {
       await m.insmod(example('linux/race.ts'));

@@ -59,7 +59,7 @@ function stats(mem: Memory, cls: number): number {
  * A thread is about to take the lock at `addr` (before it waits for it: a deadlock is reported
  * before it happens). A trylock cannot deadlock: it records the hold but adds no dependency.
  */
-export function lockdep_acquire(t: Task, addr: number, name: string, trylock: boolean): void {
+export function lockdep_acquire(t: Task, addr: number, name: string, trylock: boolean, read = false): void {
   const mem = this_cpu.mem;
   const b = lock_class(mem, addr, name);
   if (b < 0) return;
@@ -67,7 +67,9 @@ export function lockdep_acquire(t: Task, addr: number, name: string, trylock: bo
   if (!trylock) {
     for (let k = 0; k < t.nheld; k++) {
       const a = t.held[k];
-      if (a !== b && !has_edge(mem, a, b)) add_edge(mem, t, a, b);
+      if (a === b) {
+        if (!read) report_recursion(mem, t, b); // a second reader of a read lock is fine
+      } else if (!has_edge(mem, a, b)) add_edge(mem, t, a, b);
     }
   }
   if (t.nheld < MAX_LOCK_DEPTH) t.held[t.nheld++] = b;
@@ -182,6 +184,22 @@ function find_path(mem: Memory, from: number, to: number): number[] | null {
     }
   }
   return null;
+}
+
+/** Linux's "possible recursive locking detected" report: the same class taken twice. */
+function report_recursion(mem: Memory, t: Task, cls: number): void {
+  const cpu = this_cpu;
+  const comm = t.slot >= 0 ? mem.comm(t.slot) : cpu.idleComm;
+  const B = class_name(mem, cls);
+  const frames = call_trace();
+  kernel_report('lockdep', [
+    '============================================', 'WARNING: possible recursive locking detected',
+    '--------------------------------------------', `${comm}/${t.pid} is trying to acquire lock:`,
+    `  (${B}), at: ${frames[0]?.slice(3) ?? '?'}`, '', 'but task is already holding lock:', `  (${B})`, '',
+    'other info that might help us debug this:', ' Possible unsafe locking scenario:', '',
+    '       CPU0', '       ----', `  lock(${B});`, `  lock(${B});`, '', ' *** DEADLOCK ***', '',
+    ' May be due to missing lock nesting notation',
+  ], { bug: 'recursive_locking', acquiring: B, holding: B }, LOGLEVEL_WARNING);
 }
 
 /** Linux's "possible circular locking dependency detected" report. */

@@ -74,7 +74,7 @@ function bug(call: string, l: rwlock_t, what: string): void {
 
 export function read_lock(l: rwlock_t): void {
   const t = kernel_entry('read_lock');
-  if (this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, false);
+  if (this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, false, true);
   spin(l, try_read);
   t.preempt_count++;
 }
