@@ -72,7 +72,19 @@ describe('lockdep', () => {
       expect(stats.contentions).toBeGreaterThanOrEqual(0);
       const text = await m.readProc('/proc/lock_stat');
       expect(text).toMatch(/^lock_stat version 0\.4/);
-      expect(text).toMatch(/^counter_lock\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+800000$/m);
+      expect(text).toMatch(/^counter_lock\s+\d+(\s+[\d.]+){3}\s+800000(\s+[\d.]+){3}$/m);
+      expect(stats.holdTotalMs).toBe(0); // hold times only with lockStat
+    });
+  });
+
+  it('with lockStat, /proc/lock_stat has hold times', async () => {
+    await withMachine({ cpus: 2, lockStat: true }, async (m) => {
+      await m.insmod(example('linux/race.ts'));
+      const s = m.lockStats().find((x) => x.name === 'counter_lock')!;
+      expect(s.acquisitions).toBe(400_000);
+      expect(s.holdTotalMs).toBeGreaterThan(0);
+      expect(s.holdMaxMs).toBeGreaterThan(0);
+      expect(s.holdMaxMs).toBeLessThanOrEqual(s.holdTotalMs);
     });
   });
 

@@ -28,6 +28,7 @@ export function program(): Command {
     .option('--lockup-ms <ms>', 'a CPU spinning this long on one spinlock reports "lockup suspected"', intIn('--lockup-ms', 1, 3_600_000), 1000)
     .option('--kcsan [rate]', 'KCSAN: watch every shared array for data races; 1 access in RATE (default 50) sets a watchpoint')
     .option('--lock-sites', 'spinlocks record where they were taken, for "lockup suspected" reports (slower)')
+    .option('--lock-stat', 'lock hold times in /proc/lock_stat (a clock read per acquisition and release)')
     .option('--no-lockdep', 'turn lockdep and lock statistics off')
     .option('--no-spinlock-debug', 'turn the spinlock debug checks off')
     .addHelpText('after', '\nExit status: 0 clean; 1 insmod failed or the kernel reported a problem; 2 usage error.')

@@ -21,6 +21,7 @@ export interface RunOptions {
   spinlockDebug?: boolean;
   kcsan?: boolean | string;
   lockSites?: boolean;
+  lockStat?: boolean;
 }
 
 export const EXIT_OK = 0;
@@ -45,6 +46,7 @@ export async function run(module: string, o: RunOptions): Promise<number> {
     softLockupPanic: o.softlockupPanic, lockupMs: o.lockupMs, lockdep: o.lockdep, spinlockDebug: o.spinlockDebug,
     kcsan: typeof o.kcsan === 'string' ? { rate: Math.max(1, Number(o.kcsan) || 50) } : o.kcsan,
     lockSites: o.lockSites,
+    lockStat: o.lockStat,
   });
   const stop: { stopped: boolean; wake?: () => void } = { stopped: false };
   let firstSignal = 0;

@@ -11,7 +11,7 @@
  * one bit per held lock and takes no lock.
  */
 import { LD, LS, LOCK_CLASS_NAME, LOCK_SITES, MAX_LOCK_CLASSES } from '../memory/layout.ts';
-import type { Memory } from '../memory/memory.ts';
+import { now, type Memory } from '../memory/memory.ts';
 import { OBJ_CLASS, arena_alloc } from '../memory/arena.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../sched/rawlock.ts';
 import { this_cpu } from '../sched/cpu.ts';
@@ -72,7 +72,10 @@ export function lockdep_acquire(t: Task, addr: number, name: string, trylock: bo
       } else if (!has_edge(mem, a, b)) add_edge(mem, t, a, b);
     }
   }
-  if (t.nheld < MAX_LOCK_DEPTH) t.held[t.nheld++] = b;
+  if (t.nheld < MAX_LOCK_DEPTH) {
+    if (this_cpu.lockStat) t.heldAt[t.nheld] = now();
+    t.held[t.nheld++] = b;
+  }
 }
 
 /** The thread released the lock at `addr` (in any order). */
@@ -80,6 +83,14 @@ export function lockdep_release(t: Task, addr: number): void {
   const c = Atomics.load(this_cpu.mem.i32, (addr >> 2) + OBJ_CLASS) - 1;
   for (let k = t.nheld - 1; k >= 0; k--) {
     if (t.held[k] !== c) continue;
+    if (this_cpu.lockStat) {
+      const mem = this_cpu.mem;
+      const s = stats(mem, c);
+      const ms = now() - t.heldAt[k];
+      mem.f64[(s + LS.HOLD_F64) >> 1] += ms;
+      if (ms > mem.f64[(s + LS.HOLD_MAX_F64) >> 1]) mem.f64[(s + LS.HOLD_MAX_F64) >> 1] = ms;
+      t.heldAt.copyWithin(k, k + 1, t.nheld);
+    }
     t.held.copyWithin(k, k + 1, t.nheld);
     t.nheld--;
     return;

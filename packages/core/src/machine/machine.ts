@@ -11,7 +11,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type pino from 'pino';
 import {
-  C, DEFAULT_GEOMETRY, H, HF_KCSAN, HF_LOCK_SITES, HF_LOCKDEP, HF_SPINLOCK_DEBUG, KC, LD, LS, LOCK_CLASS_NAME, MAX_CPUS, R, RS_PENDING, T, TF_DAEMON, TF_NOLOAD,
+  C, DEFAULT_GEOMETRY, H, HF_KCSAN, HF_LOCK_SITES, HF_LOCK_STAT, HF_LOCKDEP, HF_SPINLOCK_DEBUG, KC, LD, LS, LOCK_CLASS_NAME, MAX_CPUS, R, RS_PENDING, T, TF_DAEMON, TF_NOLOAD,
   TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED, type MachineGeometry,
 } from '../memory/layout.ts';
 import { Memory, now } from '../memory/memory.ts';
@@ -56,6 +56,8 @@ export interface BootOptions {
   kcsan?: boolean | { rate?: number; stallUs?: number };
   /** Spinlocks record where they were taken, for "lockup suspected" (costs a stack capture each). */
   lockSites?: boolean;
+  /** CONFIG_LOCK_STAT: lock hold times in /proc/lock_stat (a clock read per acquisition and release). */
+  lockStat?: boolean;
   maxThreads?: number;
   arenaBytes?: number;
   logBytes?: number;
@@ -141,6 +143,7 @@ export class Machine {
     mem.i32[kc + KC.STALL_US] = Math.max(1, kopt.stallUs ?? 80);
     if (o.kcsan) mem.i32[H.FLAGS] |= HF_KCSAN;
     if (o.lockSites) mem.i32[H.FLAGS] |= HF_LOCK_SITES;
+    if (o.lockStat) mem.i32[H.FLAGS] |= HF_LOCK_STAT;
     if (o.lockupMs !== undefined) mem.i32[H.LOCKUP_MS] = Math.max(1, o.lockupMs | 0);
     const m = new Machine(mem, image, o.logger ?? null);
     m.drainTimer = setInterval(() => m.drain(), 10);
@@ -468,6 +471,7 @@ export class Machine {
         name: mem.readString(mem.layout.classNames + c * LOCK_CLASS_NAME, LOCK_CLASS_NAME),
         acquisitions: Atomics.load(mem.i32, s + LS.ACQ), contentions: Atomics.load(mem.i32, s + LS.CONT),
         waitTotalMs: mem.f64[(s + LS.WAIT_F64) >> 1], waitMaxMs: mem.f64[(s + LS.WAIT_MAX_F64) >> 1],
+        holdTotalMs: mem.f64[(s + LS.HOLD_F64) >> 1], holdMaxMs: mem.f64[(s + LS.HOLD_MAX_F64) >> 1],
       });
     }
     return out;

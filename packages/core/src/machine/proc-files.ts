@@ -53,12 +53,18 @@ export interface LockStat {
   contentions: number;
   waitTotalMs: number;
   waitMaxMs: number;
+  /** With lockStat: total and longest hold (ms). */
+  holdTotalMs: number;
+  holdMaxMs: number;
 }
 
-/** /proc/lock_stat: per lock class, after Linux's (wait times in ms; no hold times). */
+/** /proc/lock_stat: per lock class, after Linux's (times in ms; hold times with lockStat). */
 export function format_lock_stat(ls: LockStat[]): string {
-  const head = `lock_stat version 0.4 (kmodel)\n${'class name'.padEnd(32)} ${'contentions'.padStart(12)} ${'waittime-max'.padStart(13)} ${'waittime-total'.padStart(15)} ${'waittime-avg'.padStart(13)} ${'acquisitions'.padStart(13)}\n`;
+  const cols = ['contentions', 'waittime-max', 'waittime-total', 'waittime-avg', 'acquisitions', 'holdtime-max', 'holdtime-total', 'holdtime-avg'];
+  const head = `lock_stat version 0.4 (kmodel)\n${'class name'.padEnd(32)} ${cols.map((c) => c.padStart(14)).join(' ')}\n`;
+  const f = (n: number) => n.toFixed(3).padStart(14);
   return head + ls.map((l) =>
-    `${l.name.padEnd(32)} ${String(l.contentions).padStart(12)} ${l.waitMaxMs.toFixed(3).padStart(13)} ${l.waitTotalMs.toFixed(3).padStart(15)} ${(l.contentions ? l.waitTotalMs / l.contentions : 0).toFixed(3).padStart(13)} ${String(l.acquisitions).padStart(13)}\n`,
+    `${l.name.padEnd(32)} ${String(l.contentions).padStart(14)} ${f(l.waitMaxMs)} ${f(l.waitTotalMs)} ${f(l.contentions ? l.waitTotalMs / l.contentions : 0)} ` +
+    `${String(l.acquisitions).padStart(14)} ${f(l.holdMaxMs)} ${f(l.holdTotalMs)} ${f(l.acquisitions ? l.holdTotalMs / l.acquisitions : 0)}\n`,
   ).join('');
 }

@@ -46,6 +46,7 @@ export const HF_SPINLOCK_DEBUG = 1 << 0;
 export const HF_LOCKDEP = 1 << 1;
 export const HF_KCSAN = 1 << 2; // every shared array is instrumented
 export const HF_LOCK_SITES = 1 << 3; // spinlocks record where they were taken (costly)
+export const HF_LOCK_STAT = 1 << 4; // lock hold times (a clock read per acquisition and release)
 
 /** Per-CPU block. */
 export const C = {
@@ -157,8 +158,8 @@ export const LD = { LOCK: 0, NCLASSES: 1, NSITES: 2, REPORTS: 3, WORDS: 8 } as c
 export const MAX_LOCK_CLASSES = 256;
 export const LOCK_CLASS_NAME = 32; // bytes per class name
 export const LOCK_SITES = 4096;
-/** Per-class statistics (words): acquisitions, contentions, total and max wait (ms, f64). */
-export const LS = { ACQ: 0, CONT: 1, WAIT_F64: 2, WAIT_MAX_F64: 4, WORDS: 8 } as const;
+/** Per-class statistics (words): acquisitions, contentions, total and max wait and hold (ms, f64). */
+export const LS = { ACQ: 0, CONT: 1, WAIT_F64: 2, WAIT_MAX_F64: 4, HOLD_F64: 6, HOLD_MAX_F64: 8, WORDS: 10 } as const;
 
 /** KCSAN soft watchpoints: a header, then slots of [words][text of the racing access]. */
 export const KC = { ACTIVE: 0, RATE: 1, STALL_US: 2, WORDS: 8 } as const;

@@ -13,7 +13,7 @@
  *  - every context switch also runs due timers and yields to the event loop when the coordinator
  *    has posted a control message (CTL_POSTED != CTL_SEEN).
  */
-import { C, H, HF_LOCKDEP, HF_LOCK_SITES, HF_SPINLOCK_DEBUG, T, NIL, TF_KILL, SCHED_TIMESHARE } from '../memory/layout.ts';
+import { C, H, HF_LOCKDEP, HF_LOCK_SITES, HF_LOCK_STAT, HF_SPINLOCK_DEBUG, T, NIL, TF_KILL, SCHED_TIMESHARE } from '../memory/layout.ts';
 import { timeshare_charge, timeshare_sleep } from './timeshare.ts';
 import { now, type Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
@@ -52,6 +52,8 @@ export class Cpu {
   readonly lockdep: boolean;
   /** Spinlocks record the call site that took them (for lockup reports), fixed at boot. */
   readonly lockSites: boolean;
+  /** CONFIG_LOCK_STAT: hold times, fixed at boot. */
+  readonly lockStat: boolean;
   private readonly b: number;
   private lastSwitch = now();
   private idleSince = 0;
@@ -66,6 +68,7 @@ export class Cpu {
     this.spinlockDebug = (mem.i32[H.FLAGS] & HF_SPINLOCK_DEBUG) !== 0;
     this.lockdep = (mem.i32[H.FLAGS] & HF_LOCKDEP) !== 0;
     this.lockSites = (mem.i32[H.FLAGS] & HF_LOCK_SITES) !== 0;
+    this.lockStat = (mem.i32[H.FLAGS] & HF_LOCK_STAT) !== 0;
     this.tasks = new Array(mem.layout.g.maxThreads);
     set_handle_memory(mem);
     this.idleTask = new Task(new task_struct(0, NIL), null, null, 0, 'idle');

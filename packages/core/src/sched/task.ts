@@ -66,6 +66,8 @@ export class Task {
   readonly timer: Timer;
   /** lockdep: the classes of the locks this thread holds, in acquisition order. */
   readonly held = new Int32Array(48);
+  /** lock_stat: when each held lock was taken (ms). */
+  readonly heldAt = new Float64Array(48);
   nheld = 0;
   /** Personality-private state (e.g. SeaOS kt object, 2.6 patch control block). */
   priv: unknown = undefined;
