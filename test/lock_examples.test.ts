@@ -44,6 +44,14 @@ describe("Peterson's lock (two threads on two CPUs counting under it)", () => {
     expect(r.n).toBe(r.total);
   }, 90_000);
 
+  it('with plain reads and writes fails locktorture across two CPUs', async () => {
+    const r = await run(['torture', '--lock-module', example('locks/peterson_plain.ts'), '--nwriters-stress', '2',
+      '--cpus', '2', '--duration', '2', '--log-format', 'json']);
+    expect(r.code).toBe(1);
+    expect(writes(r.find(/^peterson_plain-torture:Writes:/)).fail).toBeGreaterThan(0);
+    expect(r.find(/End of test: FAILURE \[debug\]: torture_type=peterson_plain nwriters_stress=2 /)).toBeTruthy();
+  }, 90_000);
+
   it('with Atomics passes locktorture with exactly two writers (torture_wr/0 and torture_wr/1)', async () => {
     const r = await run(['torture', '--lock-module', example('locks/peterson_atomics.ts'), '--nwriters-stress', '2',
       '--cpus', '2', '--duration', '1', '--log-format', 'json']);

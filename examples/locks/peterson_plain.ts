@@ -12,10 +12,9 @@
  *     two threads on two CPUs add 1 to a plain counter under the lock and print
  *     "Peterson (plain reads/writes): N of M (K lost)"
  *   pnpm kmodel torture --lock-module examples/locks/peterson_plain.ts --nwriters-stress 2 --cpus 2 --duration 2
- *     locktorture with exactly two writers, one per CPU. It usually ends in SUCCESS: the race
- *     needs both parties to enter lock() within a few nanoseconds of each other, and torture's
- *     writers mostly arrive while the other holds the lock (a 5 us hold, then cond_resched).
- *     The counting run above, a million tight lock/unlock pairs per party, loses updates every time.
+ *     locktorture with exactly two writers, one per CPU: it ends in FAILURE, with the writers
+ *     finding each other inside (torture's holds are usually empty, as Linux's, so the two
+ *     parties keep entering lock() at the same moment).
  *
  * Peterson's lock is for two parties only: a third thread would take a party's identity.
  */

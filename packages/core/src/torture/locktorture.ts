@@ -19,8 +19,8 @@ import { summarize, stats_line } from './stats.ts';
 import { builtin_ops, user_ops, type lock_torture_ops, type UserLockModule } from './lock-ops.ts';
 import { torture_random, udelay } from './random-delay.ts';
 
-/** Short hold of every acquisition, busy (the holder keeps its CPU), microseconds. */
-const SHORT_HOLD_US = 5;
+/** locktorture's shortdelay_us: now and then a holder stays this long, busy (it keeps its CPU). */
+const SHORT_HOLD_US = 2;
 
 let P: TortureParams;
 let ops: lock_torture_ops | null = null;
@@ -72,12 +72,13 @@ function lock_fail(counts: Int32Array, id: number, what: string): void {
 }
 
 /**
- * The hold: busy for a few microseconds, now and then for long_hold milliseconds; a holder of a
- * sleeping lock also gives up the CPU now and then (so waiters on its CPU sleep for real).
+ * The hold, as torture_spin_lock_write_delay: usually none (so acquisitions collide as often as
+ * they can), now and then SHORT_HOLD_US, rarely long_hold milliseconds; a holder of a sleeping lock
+ * also gives up the CPU now and then (so waiters on its CPU sleep for real).
  */
 async function hold(rand: () => number, n: number, may_sleep: boolean): Promise<void> {
   if (P.long_hold > 0 && rand() % (n * 20000) === 0) udelay(P.long_hold * 1000);
-  else udelay(SHORT_HOLD_US);
+  else if (rand() % (n * 2 * SHORT_HOLD_US) === 0) udelay(SHORT_HOLD_US);
   if (may_sleep && rand() % 8 === 0) await cond_resched();
 }
 
