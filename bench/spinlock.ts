@@ -53,7 +53,7 @@ export async function measureSpinlock(reps: number): Promise<Row[]> {
     target: { text: '≤ 2× raw', met: (_k, ratio) => ratio <= 2 },
   };
   const on: Row = { what: 'spin_lock + spin_unlock, 1 thread, debug on', baseline: raw, unit: 'ns', kmodel: [], raw: [] };
-  const prove: Row = { what: 'same, debug on + lockdep + lock_stat', baseline: raw, unit: 'ns', kmodel: [], raw: [] };
+  const prove: Row = { what: 'same, debug on + lockdep', baseline: raw, unit: 'ns', kmodel: [], raw: [] };
   const contended: Row = {
     what: 'spin_lock + spin_unlock, 2 CPUs contend, debug off',
     baseline: 'compareExchange lock, 2 workers contend',
