@@ -54,6 +54,12 @@ export interface BootOptions {
    * watchpoint, default 50) and a stall (µs, default 80). Arrays can also opt in one by one.
    */
   kcsan?: boolean | { rate?: number; stallUs?: number };
+  /**
+   * Chaos scheduling: at calls into the kernel, threads are yielded as if preempted or stalled on
+   * their CPU, with PCT-style random priorities, and kthreadd places threads at random. Every
+   * decision derives from (seed, pid, the thread's call count). Off by default (costs nothing).
+   */
+  chaos?: boolean | ChaosOptions;
   /** Spinlocks record where they were taken, for "lockup suspected" (costs a stack capture each). */
   lockSites?: boolean;
   /** CONFIG_LOCK_STAT: lock hold times in /proc/lock_stat (a clock read per acquisition and release). */
@@ -61,6 +67,11 @@ export interface BootOptions {
   maxThreads?: number;
   arenaBytes?: number;
   logBytes?: number;
+}
+
+export interface ChaosOptions {
+  /** 1 (light) .. 3 (heavy): how often a call into the kernel is perturbed (default 2). */
+  level?: number;
 }
 
 export interface ModuleInfo {
