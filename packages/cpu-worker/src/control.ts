@@ -5,6 +5,7 @@
 import { add_module, remove_module, set_loading, type LoadedModule } from '@kmodel/core/internal/module/registry.ts';
 import { proc_read_local, proc_remove_module, proc_list_local } from '@kmodel/core/internal/proc/procfs.ts';
 import { this_cpu } from '@kmodel/core/internal/sched/cpu.ts';
+import { chaos_log } from '@kmodel/core/internal/sched/chaos.ts';
 
 export interface LoadResult {
   ok: boolean;
@@ -51,6 +52,10 @@ export class CpuControl {
     } catch (e) {
       return { error: describe(e) };
     }
+  }
+
+  chaosLog(): string[] {
+    return chaos_log.slice();
   }
 
   procFiles(): string[] {

@@ -10,7 +10,8 @@ export interface RunOptions {
   hz: number;
   duration?: number;
   cat: string[];
-  seed: number;
+  seed?: number;
+  chaos?: boolean | number;
   logFormat?: LogFormat;
   logFile?: string;
   hungTaskSecs?: number;
@@ -46,6 +47,7 @@ export async function run(module: string, o: RunOptions): Promise<number> {
     softLockupPanic: o.softlockupPanic, lockupMs: o.lockupMs, lockdep: o.lockdep, spinlockDebug: o.spinlockDebug,
     kcsan: typeof o.kcsan === 'string' ? { rate: Math.max(1, Number(o.kcsan) || 50) } : o.kcsan,
     lockSites: o.lockSites,
+    chaos: o.chaos === undefined || o.chaos === false ? undefined : { level: o.chaos === true ? 2 : o.chaos },
     lockStat: o.lockStat,
   });
   const stop: { stopped: boolean; wake?: () => void } = { stopped: false };

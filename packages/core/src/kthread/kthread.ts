@@ -16,6 +16,7 @@ import {
 import { this_cpu } from '../sched/cpu.ts';
 import { Task, task_struct, type ThreadFn } from '../sched/task.ts';
 import { block, kernel_entry, might_sleep } from '../sched/context.ts';
+import { chaos_start } from '../sched/chaos.ts';
 import { sq_add, sq_remove, sq_wakeup } from '../sched/sleepqueue.ts';
 import { try_to_wake_up } from '../sched/wake.ts';
 import { set_current_state } from '../sched/sleep.ts';
@@ -396,6 +397,7 @@ export async function kthread_main(task: Task): Promise<void> {
       code = -EINTR;
     } else {
       if (Atomics.load(mem.i32, t + T.FLAGS) & TF_SHOULD_PARK) await kthread_parkme_core('kthread');
+      if (cpu.chaos) chaos_start(task);
       const fn = task.fn; // a plain call: traces show the entry's own name
       const ret = await fn(task.data);
       if (task.switching) {

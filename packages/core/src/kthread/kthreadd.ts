@@ -16,6 +16,7 @@ import type { Memory } from '../memory/memory.ts';
 import { wmesgBytes } from '../memory/memory.ts';
 import { encode_payload, decode_payload } from '../shared/marshal.ts';
 import { sq_wakeup } from '../sched/sleepqueue.ts';
+import { chaos_place } from '../sched/chaos.ts';
 import { TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
 import { EAGAIN, E2BIG, ENOMEM } from '../errno.ts';
 
@@ -160,7 +161,8 @@ export function create_kthread(mem: Memory, r: number, pid?: number): number {
   const slot = alloc_slot(mem);
   if (slot === NIL) return -ENOMEM;
   const bind = w[q + R.BIND_CPU];
-  const cpu = bind >= 0 && bind < mem.nrCpus ? bind : select_cpu(mem);
+  const cpu = bind >= 0 && bind < mem.nrCpus ? bind
+    : w[H.CHAOS] ? chaos_place(w[H.SEED], w[q + R.SEQ], mem.nrCpus) : select_cpu(mem);
   const t = mem.t(slot);
   w.fill(0, t, t + T.WORDS);
   w[t + T.STATE] = TASK_UNINTERRUPTIBLE;

@@ -7,6 +7,7 @@
  * kernel through machine memory: kthreadd requests, wakeups, exit words.
  */
 import { Worker } from 'node:worker_threads';
+import { randomInt } from 'node:crypto';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type pino from 'pino';
@@ -145,7 +146,9 @@ export class Machine {
       arenaBytes: o.arenaBytes ?? DEFAULT_GEOMETRY.arenaBytes,
     };
     const image = await kernel_image();
-    const mem = Memory.create(geometry, hz, o.seed ?? 0);
+    const seed = o.seed ?? randomInt(2 ** 31 - 1);
+    const mem = Memory.create(geometry, hz, seed);
+    if (o.chaos) mem.i32[H.CHAOS] = typeof o.chaos === 'object' ? Math.min(3, Math.max(1, o.chaos.level ?? 2)) : 2;
     if (o.spinlockDebug ?? true) mem.i32[H.FLAGS] |= HF_SPINLOCK_DEBUG;
     if (o.lockdep ?? true) mem.i32[H.FLAGS] |= HF_LOCKDEP;
     const kc = mem.layout.kcsanBase >> 2;
@@ -168,7 +171,7 @@ export class Machine {
       await m.kill();
       throw e;
     }
-    m.klog(LOGLEVEL_INFO, `booted ${cpus} CPUs, HZ=${hz}`);
+    m.klog(LOGLEVEL_INFO, `booted ${cpus} CPUs, HZ=${hz}, seed=${seed}${mem.i32[H.CHAOS] ? `, chaos level ${mem.i32[H.CHAOS]}` : ''}`);
     return m;
   }
 
@@ -213,6 +216,7 @@ export class Machine {
 
   private accept(r: LogRecord): void {
     r.seq = ++this.seq;
+    if (r.report) r.fields = { ...r.fields, seed: this.seed }; // every report says how to rerun it
     this.records.push(r);
     if (r.report) this.counts.set(r.report, (this.counts.get(r.report) ?? 0) + 1);
     if (this.logger) log_record(this.logger, r);
@@ -565,6 +569,25 @@ export class Machine {
     this.drain();
     this.logger?.flush?.();
   }
+
+  /** The seed every random decision of this machine derives from. */
+  get seed(): number {
+    return this.mem.i32[H.SEED];
+  }
+
+  /** Chaos decisions of every CPU ("pid:call#:call:decision"), sorted: the same for the same seed. */
+  async chaosLog(): Promise<string[]> {
+    if (this.down) return this.lastChaosLog;
+    const logs = await withTimeout(Promise.all(this.control.map((c) => c.chaosLog())), CONTROL_TIMEOUT_MS, 'chaos log');
+    const key = (e: string) => e.split(':').slice(0, 2).map(Number);
+    this.lastChaosLog = logs.flat().sort((a, b) => {
+      const [pa, ca] = key(a);
+      const [pb, cb] = key(b);
+      return pa - pb || ca - cb;
+    });
+    return this.lastChaosLog;
+  }
+  private lastChaosLog: string[] = [];
 
   get isDown(): boolean {
     return this.down;

@@ -37,6 +37,7 @@ export const H = {
   SEED: 12,
   FLAGS: 13,
   LOCKUP_MS: 14, // a CPU spinning this long on one spinlock reports "lockup suspected"
+  CHAOS: 15, // chaos scheduling level, 0: off
   BOOT_TIME_F64: 16,
   WORDS: 32,
 } as const;

@@ -13,6 +13,7 @@ import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../debug/stack.ts';
 import { KernelBug, ThreadExit, ThreadKilled } from '../debug/kernel-bug.ts';
 import { TF_KILL, TF_TERMINATE } from '../memory/layout.ts';
+import { chaos_point } from './chaos.ts';
 import { LOGLEVEL_EMERG } from '../printk/levels.ts';
 
 export function kernel_entry(name: string): Task {
@@ -21,6 +22,7 @@ export function kernel_entry(name: string): Task {
   if (t.switching) missing_await(t, name);
   // A plain read: the flag only ever goes from clear to set, and a late sight is the next call's.
   if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & TF_KILL) throw new ThreadKilled(t.pid);
+  if (cpu.chaos) chaos_point(t, name, false);
   return t;
 }
 
@@ -51,7 +53,14 @@ export function might_sleep(name: string): Task {
     ], { bug: 'scheduling_while_atomic', call: name, preempt_count: t.preempt_count }, LOGLEVEL_EMERG);
   }
   t.blocking = name;
+  if (cpu.chaos && chaos_point(t, name, true)) t.chaosYield = true;
   return t;
+}
+
+/** A yield chaos decided at the entry of a call that may block (done before its fast path). */
+export async function chaos_yield(t: Task): Promise<void> {
+  t.chaosYield = false;
+  await this_cpu.schedule();
 }
 
 /** A thread being terminated (Tru64 thread_terminate) stops at its next scheduling point. */

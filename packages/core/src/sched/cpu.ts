@@ -54,6 +54,8 @@ export class Cpu {
   readonly lockSites: boolean;
   /** CONFIG_LOCK_STAT: hold times, fixed at boot. */
   readonly lockStat: boolean;
+  /** Chaos scheduling level (0: off), fixed at boot. */
+  readonly chaos: number;
   private readonly b: number;
   private lastSwitch = now();
   private idleSince = 0;
@@ -69,6 +71,7 @@ export class Cpu {
     this.lockdep = (mem.i32[H.FLAGS] & HF_LOCKDEP) !== 0;
     this.lockSites = (mem.i32[H.FLAGS] & HF_LOCK_SITES) !== 0;
     this.lockStat = (mem.i32[H.FLAGS] & HF_LOCK_STAT) !== 0;
+    this.chaos = mem.i32[H.CHAOS];
     this.tasks = new Array(mem.layout.g.maxThreads);
     set_handle_memory(mem);
     this.idleTask = new Task(new task_struct(0, NIL), null, null, 0, 'idle');

@@ -5,7 +5,7 @@
 import { T } from '../memory/layout.ts';
 import { now, wmesgBytes } from '../memory/memory.ts';
 import { this_cpu } from './cpu.ts';
-import { block, might_sleep } from './context.ts';
+import { block, chaos_yield, might_sleep } from './context.ts';
 import { sq_add, sq_remove } from './sleepqueue.ts';
 import { try_to_wake_up } from './wake.ts';
 import { TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TASK_INTERRUPTIBLE } from './state.ts';
@@ -130,7 +130,8 @@ export async function wait_chan_event(
   name: string, chan: number, wmesg: string, state: number, timeout: number, cond: () => unknown,
   exclusive = false,
 ): Promise<number> {
-  might_sleep(name);
+  const t = might_sleep(name);
+  if (t.chaosYield) await chaos_yield(t);
   if (cond()) return Math.max(1, timeout);
   let left = timeout;
   for (;;) {

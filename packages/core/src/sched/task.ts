@@ -64,6 +64,9 @@ export class Task {
   /** Set by kthread_exit: the code to exit with once the stack has unwound. */
   exit_code: number | null = null;
   readonly timer: Timer;
+  /** Chaos: calls made into the kernel (the decision key), and a yield decided but not yet done. */
+  calls = 0;
+  chaosYield = false;
   /** lockdep: the classes of the locks this thread holds, in acquisition order. */
   readonly held = new Int32Array(48);
   /** lock_stat: when each held lock was taken (ms). */

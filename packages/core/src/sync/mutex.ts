@@ -5,7 +5,7 @@
  * every unlock is followed by a wakeup while anyone waits).
  */
 import { this_cpu } from '../sched/cpu.ts';
-import { block, kernel_entry, might_sleep } from '../sched/context.ts';
+import { block, chaos_yield, kernel_entry, might_sleep } from '../sched/context.ts';
 import { finish_wait_chan, prepare_to_wait_chan } from '../sched/sleep.ts';
 import { sq_wakeup } from '../sched/sleepqueue.ts';
 import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
@@ -50,6 +50,7 @@ async function lock_common(call: string, m: mutex, state: number): Promise<numbe
       ...trace_lines(call_trace()),
     ], { bug: 'mutex_recursion', lock: m.name });
   }
+  if (t.chaosYield) await chaos_yield(t);
   const lockdep = this_cpu.lockdep;
   if (lockdep) lockdep_acquire(t, m.addr, m.name, false);
   if (try_acquire(m, t.pid, t.slot)) return 0;

@@ -5,7 +5,7 @@
  * the lock's address and recheck after every wakeup, so a release wakes them all.
  */
 import { this_cpu } from '../sched/cpu.ts';
-import { block, kernel_entry, might_sleep } from '../sched/context.ts';
+import { block, chaos_yield, kernel_entry, might_sleep } from '../sched/context.ts';
 import { prepare_to_wait_chan, finish_wait_chan } from '../sched/sleep.ts';
 import { sq_wakeup } from '../sched/sleepqueue.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../sched/rawlock.ts';
@@ -59,6 +59,7 @@ function try_take(l: lock_t, write: boolean, pid: number): boolean {
 /** lock_write / lock_read: sleep until the lock is ours. Context: may sleep. */
 export async function rwlock_take(call: string, l: lock_t, write: boolean): Promise<void> {
   const t = might_sleep(call);
+  if (t.chaosYield) await chaos_yield(t);
   const w = this_cpu.mem.i32;
   const guard = l.w + GUARD;
   const lockdep = this_cpu.lockdep;

@@ -1,0 +1,64 @@
+/**
+ * What crosses the pool boundary: a trial's description (one machine, one seed) and its result.
+ * Both are plain structured-cloneable records; the verdict is data, the summary formats it.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { TortureParams } from '@kmodel/core/internal/torture/params.ts';
+
+/** A `kmodel run`-like trial: boot, insmod, run, rmmod, shut down. */
+export interface ModuleTrial {
+  kind: 'module';
+  module: string;
+  cpus: number;
+  seed: number;
+  duration?: number;
+  chaos?: boolean | { level: number };
+}
+
+/** A locktorture trial: the torture wrapper module, its parameters carry the seed. */
+export interface TortureTrial {
+  kind: 'torture';
+  cpus: number;
+  seed: number;
+  params: TortureParams;
+  lockModule?: string;
+}
+
+export type Trial = ModuleTrial | TortureTrial;
+
+/**
+ * 'clean'; or the kinds of report the kernel printed (oops, bug, lockdep, ...; a torture run that
+ * did not end in SUCCESS adds 'FAILURE'); or 'insmod' (the module did not load); 'timeout' (killed
+ * at --timeout); 'error' (the trial runner itself failed: a bug of kmodel, message in `error`).
+ */
+export type Verdict = 'clean' | 'insmod' | 'timeout' | 'error' | string[];
+
+export interface TrialResult {
+  seed: number;
+  verdict: Verdict;
+  /** threadId of the pool worker that ran it. */
+  worker: number;
+  ms: number;
+  error?: string;
+}
+
+/** Sent to the pool worker with a port on which it says when the trial starts (the timeout clock). */
+export interface TrialMessage {
+  trial: Trial;
+  port: MessagePort;
+}
+
+/** A warm-up task: every pool worker holds one until all have arrived (see pool.ts). */
+export interface BarrierMessage {
+  barrier: SharedArrayBuffer;
+  parties: number;
+}
+
+export function failed(v: Verdict): boolean {
+  return v !== 'clean';
+}
+
+/** The kinds a verdict counts under in "failures by kind". */
+export function kinds(v: Verdict): string[] {
+  return typeof v === 'string' ? (v === 'clean' ? [] : [v]) : v;
+}

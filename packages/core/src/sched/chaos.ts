@@ -1,0 +1,87 @@
+/**
+ * Chaos scheduling: perturb the machine at the calls threads make into the kernel, so that rare
+ * interleavings show. PCT-style (Burckhardt et al., ASPLOS 2010): every thread starts at a random
+ * priority and has a few random priority-change points; at a chosen call it is stalled on its CPU
+ * (a short busy spin: the other CPUs race ahead and narrow windows widen) or, at a call that may
+ * block, yielded as if preempted; kthreadd places new threads at random.
+ *
+ * Every decision is a hash of (seed, pid, the thread's call count): the same seed makes the same
+ * decisions however the real CPUs interleave (the interleaving itself cannot be replayed). Off
+ * (level 0), nothing here runs: the callers test one boolean field of the CPU first.
+ */
+import { H } from '../memory/layout.ts';
+import { now } from '../memory/memory.ts';
+import { this_cpu } from './cpu.ts';
+import { set_task_prio } from './prio.ts';
+import type { Task } from './task.ts';
+
+/** One in 2^(8 - 2 * level) calls is perturbed: level 1: 1/64, 2: 1/16, 3: 1/4. */
+function chosen(level: number, h: number): boolean {
+  return (h & ((1 << (8 - 2 * Math.min(3, Math.max(1, level)))) - 1)) === 0;
+}
+
+/** A 32-bit hash of (seed, pid, n, salt): murmur3's finalizer over a mix of the inputs. */
+export function chaos_hash(seed: number, pid: number, n: number, salt = 0): number {
+  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(pid + 0x632be5ab, 0xc2b2ae35);
+  h ^= Math.imul(n + 0x7f4a7c15, 0x27d4eb2f) ^ Math.imul(salt + 1, 0x165667b1);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+const LOG_MAX = 20_000;
+/** The decisions this CPU made: "pid:call#:call:decision", for tests and replays. */
+export const chaos_log: string[] = [];
+
+function log(entry: string): void {
+  if (chaos_log.length < LOG_MAX) chaos_log.push(entry);
+}
+
+/** PCT's priority-change points: a thread's d-1 call counts at which its priority drops. */
+function change_point(seed: number, pid: number, calls: number, level: number): boolean {
+  for (let j = 1; j <= level; j++) if (chaos_hash(seed, pid, j, 7) % 512 === calls) return true;
+  return false;
+}
+
+/** A thread's first run under chaos: its random PCT priority (a normal-class nice level). */
+export function chaos_start(t: Task): void {
+  const cpu = this_cpu;
+  const seed = cpu.mem.i32[H.SEED];
+  const prio = 100 + (chaos_hash(seed, t.pid, 0, 1) % 40);
+  set_task_prio(cpu.mem, t.slot, prio);
+  log(`${t.pid}:0:start:prio=${prio}`);
+}
+
+/**
+ * A call into the kernel (`name`) under chaos: maybe drop the priority (a PCT change point),
+ * maybe stall. Returns true when the caller, if it can, should yield as if preempted.
+ */
+export function chaos_point(t: Task, name: string, may_yield: boolean): boolean {
+  if (t.slot < 0) return false;
+  const cpu = this_cpu;
+  const seed = cpu.mem.i32[H.SEED];
+  const calls = ++t.calls;
+  if (change_point(seed, t.pid, calls, cpu.chaos)) {
+    set_task_prio(cpu.mem, t.slot, 139);
+    log(`${t.pid}:${calls}:${name}:prio=139`);
+  }
+  const h = chaos_hash(seed, t.pid, calls, 2);
+  if (!chosen(cpu.chaos, h)) return false;
+  if (may_yield && h & 0x100) {
+    log(`${t.pid}:${calls}:${name}:yield`);
+    return true;
+  }
+  const us = 5 + ((h >>> 9) % 46);
+  log(`${t.pid}:${calls}:${name}:stall=${us}us`);
+  const until = now() + us / 1000;
+  while (now() < until) { /* stalled on this CPU: the others run ahead */ }
+  return false;
+}
+
+/** kthreadd under chaos: a random CPU for request number `seq`. */
+export function chaos_place(seed: number, seq: number, ncpus: number): number {
+  return chaos_hash(seed, 2, seq, 3) % ncpus;
+}
