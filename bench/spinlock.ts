@@ -53,6 +53,7 @@ export async function measureSpinlock(reps: number): Promise<Row[]> {
     target: { text: '≤ 2× raw', met: (_k, ratio) => ratio <= 2 },
   };
   const on: Row = { what: 'spin_lock + spin_unlock, 1 thread, debug on', baseline: raw, unit: 'ns', kmodel: [], raw: [] };
+  const chaos: Row = { what: 'same, debug off, chaos level 2', baseline: raw, unit: 'ns', kmodel: [], raw: [] };
   const prove: Row = { what: 'same, debug on + lockdep', baseline: raw, unit: 'ns', kmodel: [], raw: [] };
   const contended: Row = {
     what: 'spin_lock + spin_unlock, 2 CPUs contend, debug off',
@@ -92,5 +93,14 @@ export async function measureSpinlock(reps: number): Promise<Row[]> {
       prove.kmodel.push(pair);
     }
   });
-  return [off, on, prove, contended];
+  await withMachine({ cpus: 2, spinlockDebug: false, lockdep: false, chaos: { level: 2 } }, async (m) => {
+    for (let r = -1; r < reps; r++) {
+      const rawPair = rawUncontended();
+      const [, pair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
+      if (r < 0) continue;
+      chaos.raw.push(rawPair);
+      chaos.kmodel.push(pair);
+    }
+  });
+  return [off, on, prove, chaos, contended];
 }
