@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { basename, extname } from 'node:path';
 import { run, EXIT_USAGE } from './commands/run.ts';
 import { torture, type TortureOptions } from './commands/torture.ts';
+import { moduleCampaign, tortureCampaign, type TortureCampaignOptions } from './commands/campaign.ts';
 import { LOCK_TYPES, READER_TYPES } from '@kmodel/core/internal/torture/params.ts';
 import { intIn, positiveSeconds, oneOf, collect } from './options.ts';
 
@@ -37,6 +38,27 @@ export function program(): Command {
       process.exitCode = await run(module, o);
     });
 
+  p.command('campaign')
+    .description('run MODULE in N independent trials (a whole machine each, seeds BASE, BASE+1, ...) on a pool of workers; summarize the failures')
+    .argument('<module>', 'a module file (.ts or .js) anywhere on disk')
+    .requiredOption('--trials <n>', 'number of trials', intIn('--trials', 1, 1_000_000))
+    .option('--jobs <j>', 'trials in parallel, one pool worker each (default: number of cores)', intIn('--jobs', 1, 256))
+    .option('--chaos [level]', 'chaos scheduling in every trial, level 1 (light) to 3 (heavy)', intIn('--chaos', 1, 3))
+    .option('--cpus <n>', 'CPUs of each machine (1-64)', intIn('--cpus', 1, 64), 4)
+    .option('--timeout <seconds>', 'kill a trial that runs this long and count it as "timeout"', positiveSeconds, 60)
+    .option('--duration <seconds>', 'run each trial this long (default: until every thread of the module has exited)', positiveSeconds)
+    .option('--seed <base>', 'seed of the first trial; trial i has seed BASE+i', intIn('--seed', 0, 2 ** 31 - 1), 0)
+    .option('--json', 'print the summary as one JSON object')
+    .addHelpText('after', [
+      '',
+      'Verdict of a trial: clean; the kinds of report it printed (oops, bug, warn, spinlock, lockdep, kcsan,',
+      'hung_task, soft_lockup); insmod (did not load); timeout (killed at --timeout).',
+      'Exit status: 0 every trial clean; 1 any trial failed; 2 usage error.',
+    ].join('\n'))
+    .action(async (module: string, o) => {
+      process.exitCode = await moduleCampaign(module, o);
+    });
+
   p.command('torture')
     .description('locktorture: writers (and readers) on every CPU hammer one lock; any overlap of holders is a failure')
     .option('--type <type>', `lock type: ${LOCK_TYPES.join(', ')} (default spin_lock)`, oneOf(...LOCK_TYPES))
@@ -50,6 +72,10 @@ export function program(): Command {
     .option('--cpus <n>', 'number of CPUs (1-64)', intIn('--cpus', 1, 64), 4)
     .option('--seed <n>', 'seed for the machine and the threads\' random choices', intIn('--seed', 0, 2 ** 31 - 1), 0)
     .option('--log-format <format>', 'pretty (dmesg lines, default on a terminal) or json (one object a line)', oneOf('pretty', 'json'))
+    .option('--trials <n>', 'a campaign: N runs with seeds BASE, BASE+1, ... on a pool of workers, then a summary', intIn('--trials', 1, 1_000_000))
+    .option('--jobs <j>', 'with --trials: runs in parallel (default: number of cores)', intIn('--jobs', 1, 256))
+    .option('--timeout <seconds>', 'with --trials: kill a run after this long, counted as "timeout" (default: --duration + 60)', positiveSeconds)
+    .option('--json', 'with --trials: print the summary as one JSON object')
     .addHelpText('after', [
       '',
       'Output (kernel log, as locktorture prints it):',
@@ -70,13 +96,17 @@ export function program(): Command {
         cmd.error(`error: ${type} has no read lock; --nreaders-stress must be 0 (readers: ${READER_TYPES.join(', ')}, or a --lock-module with read_lock())`, { exitCode: EXIT_USAGE });
       }
       const nreaders = o.nreadersStress ?? (readers ? nwriters : 0);
-      process.exitCode = await torture(
-        {
-          torture_type: type, nwriters_stress: nwriters, nreaders_stress: nreaders, stat_interval: o.statInterval!,
-          shutdown_secs: o.duration!, long_hold: o.longHold!, seed: o.seed!, stutter: o.stutter ?? 0,
-        },
-        o as TortureOptions,
-      );
+      const params = {
+        torture_type: type, nwriters_stress: nwriters, nreaders_stress: nreaders, stat_interval: o.statInterval!,
+        shutdown_secs: o.duration!, long_hold: o.longHold!, seed: o.seed!, stutter: o.stutter ?? 0,
+      };
+      const c = o as Partial<TortureCampaignOptions>;
+      if (c.trials === undefined) {
+        if (c.jobs !== undefined || c.timeout !== undefined || c.json) cmd.error('error: --jobs, --timeout and --json go with --trials', { exitCode: EXIT_USAGE });
+        process.exitCode = await torture(params, o as TortureOptions);
+      } else {
+        process.exitCode = await tortureCampaign(params, { ...c, timeout: c.timeout ?? o.duration! + 60 } as TortureCampaignOptions);
+      }
     });
 
   p.command('bench')

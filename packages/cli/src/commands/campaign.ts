@@ -1,0 +1,109 @@
+/**
+ * kmodel campaign MODULE --trials N: N independent trials of MODULE (a whole machine each, seeds
+ * BASE, BASE+1, ...) on a pool of --jobs workers, then a summary. Also `kmodel torture --trials N`.
+ * Exit 0 if every trial was clean, 1 if any failed (reports, insmod, timeout), 2 usage error.
+ */
+import { availableParallelism } from 'node:os';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runTrials } from '../campaign/pool.ts';
+import { progress } from '../campaign/progress.ts';
+import { summarize, formatSummary } from '../campaign/summary.ts';
+import { failed, type Trial } from '../campaign/task.ts';
+import { EXIT_OK, EXIT_FAILED } from './run.ts';
+import type { TortureParams } from '@kmodel/core/internal/torture/params.ts';
+
+export interface CampaignOptions {
+  trials: number;
+  jobs?: number;
+  /** Seconds before a trial is killed and counted as 'timeout'. */
+  timeout: number;
+  json?: boolean;
+}
+
+export interface ModuleCampaignOptions extends CampaignOptions {
+  cpus: number;
+  seed: number;
+  duration?: number;
+  /** true (default level) or a level 1..3 */
+  chaos?: boolean | number;
+}
+
+/** The workspace root, where `pnpm kmodel` runs. */
+const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', '..');
+
+/** A path as `pnpm kmodel` (run from the workspace root) will find it. */
+export function rerunPath(path: string): string {
+  const abs = resolve(path);
+  const rel = relative(ROOT, abs);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
+}
+
+/** Shell-quote an argument only if it needs it. */
+export function shellArg(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Run the trials, show progress, print the summary; the exit status. */
+export async function campaign(trials: Trial[], o: CampaignOptions, what: string, rerun: (seed: number) => string[]): Promise<number> {
+  const bar = progress(trials.length, what);
+  let results;
+  try {
+    results = await runTrials(trials, {
+      jobs: o.jobs ?? availableParallelism(),
+      timeout: o.timeout,
+      onResult: (r) => bar.tick(failed(r.verdict)),
+    });
+  } finally {
+    bar.stop();
+  }
+  const s = summarize(results, (seed) => ['pnpm', 'kmodel', ...rerun(seed)].map(shellArg).join(' '));
+  process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : formatSummary(s, what));
+  return s.failed > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/** kmodel campaign MODULE ... */
+export function moduleCampaign(module: string, o: ModuleCampaignOptions): Promise<number> {
+  const chaos = o.chaos === undefined || o.chaos === false ? undefined : o.chaos === true ? true : { level: o.chaos };
+  const path = resolve(module);
+  const trials: Trial[] = Array.from({ length: o.trials }, (_, i) => ({
+    kind: 'module', module: path, cpus: o.cpus, seed: o.seed + i, duration: o.duration, chaos,
+  }));
+  return campaign(trials, o, `campaign ${module}`, (seed) => [
+    'run', rerunPath(module), '--seed', String(seed),
+    ...(o.cpus !== 4 ? ['--cpus', String(o.cpus)] : []),
+    ...(o.duration !== undefined ? ['--duration', String(o.duration)] : []),
+    ...(o.chaos === true ? ['--chaos'] : typeof o.chaos === 'number' ? ['--chaos', String(o.chaos)] : []),
+  ]);
+}
+
+export interface TortureCampaignOptions extends CampaignOptions {
+  type?: string;
+  lockModule?: string;
+  cpus: number;
+  seed: number;
+  duration: number;
+  nwritersStress?: number;
+  nreadersStress?: number;
+  longHold: number;
+  stutter?: number;
+}
+
+/** kmodel torture ... --trials N: one locktorture run per seed; a trial fails unless SUCCESS and no report. */
+export function tortureCampaign(params: TortureParams, o: TortureCampaignOptions): Promise<number> {
+  const trials: Trial[] = Array.from({ length: o.trials }, (_, i) => ({
+    kind: 'torture', cpus: o.cpus, seed: o.seed + i, params: { ...params, seed: o.seed + i },
+    lockModule: o.lockModule ? resolve(o.lockModule) : undefined,
+  }));
+  return campaign(trials, o, `torture ${params.torture_type}`, (seed) => [
+    'torture',
+    ...(o.lockModule ? ['--lock-module', rerunPath(o.lockModule)] : o.type ? ['--type', o.type] : []),
+    '--seed', String(seed),
+    ...(o.cpus !== 4 ? ['--cpus', String(o.cpus)] : []),
+    '--duration', String(o.duration),
+    ...(o.nwritersStress !== undefined ? ['--nwriters-stress', String(o.nwritersStress)] : []),
+    ...(o.nreadersStress !== undefined ? ['--nreaders-stress', String(o.nreadersStress)] : []),
+    ...(o.longHold !== 100 ? ['--long-hold', String(o.longHold)] : []),
+    ...(o.stutter ? ['--stutter', String(o.stutter)] : []),
+  ]);
+}
