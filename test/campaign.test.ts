@@ -1,0 +1,108 @@
+/**
+ * kmodel campaign / kmodel torture --trials: many independent machines on a piscina pool, one
+ * verdict per seed, a summary, exit 1 when any trial failed.
+ */
+import { describe, it, expect } from 'vitest';
+import { kmodel, fixture } from './helpers/machine.ts';
+
+interface Summary {
+  trials: number;
+  failed: number;
+  byKind: Record<string, number>;
+  seeds: { seed: number; verdict: string | string[]; worker: number; ms: number }[];
+  rerun: string | null;
+}
+
+async function campaign(args: string[]): Promise<{ code: number | null; summary: Summary; stdout: string; stderr: string }> {
+  const r = await kmodel(['campaign', ...args, '--json'], { timeoutMs: 120_000 });
+  let summary: Summary;
+  try {
+    summary = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`no JSON summary (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return { ...r, summary };
+}
+
+describe('kmodel campaign', () => {
+  it('a module that always oopses: every trial failed with its seed, a rerun command, exit 1', async () => {
+    const r = await campaign([fixture('campaign_oops'), '--trials', '3', '--jobs', '2', '--seed', '10', '--cpus', '2']);
+    expect(r.code).toBe(1);
+    expect(r.summary.trials).toBe(3);
+    expect(r.summary.failed).toBe(3);
+    expect(r.summary.byKind).toEqual({ oops: 3 });
+    expect(r.summary.seeds.map((s) => [s.seed, s.verdict])).toEqual([[10, ['oops']], [11, ['oops']], [12, ['oops']]]);
+    expect(r.summary.rerun).toBe('pnpm kmodel run test/fixtures/campaign_oops.ts --seed 10 --cpus 2');
+  });
+
+  it('the text summary names the kinds, the first failing seeds and the rerun command', async () => {
+    const r = await kmodel(['campaign', fixture('campaign_oops'), '--trials', '2', '--jobs', '2', '--seed', '5'], { timeoutMs: 120_000 });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('2 trials, 2 failed');
+    expect(r.stdout).toMatch(/^ {2}oops {2}2$/m);
+    expect(r.stdout).toContain('first failing seeds: 5 (oops), 6 (oops)');
+    expect(r.stdout).toContain('rerun: pnpm kmodel run test/fixtures/campaign_oops.ts --seed 5');
+  });
+
+  it('a clean module: no trial failed, exit 0', async () => {
+    const r = await campaign([fixture('campaign_clean'), '--trials', '3', '--jobs', '2']);
+    expect(r.code).toBe(0);
+    expect(r.summary).toMatchObject({ trials: 3, failed: 0, byKind: {}, rerun: null });
+    expect(r.summary.seeds.map((s) => s.verdict)).toEqual(['clean', 'clean', 'clean']);
+  });
+
+  it('a module that hangs: each trial is killed at --timeout and counted, and the campaign finishes', async () => {
+    const r = await campaign([fixture('campaign_hang'), '--trials', '3', '--jobs', '2', '--timeout', '2', '--cpus', '2']);
+    expect(r.code).toBe(1);
+    expect(r.summary).toMatchObject({ trials: 3, failed: 3, byKind: { timeout: 3 } });
+    expect(r.summary.seeds.map((s) => s.verdict)).toEqual(['timeout', 'timeout', 'timeout']);
+    for (const s of r.summary.seeds) expect(s.ms).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('with --jobs 2 both pool workers run trials', async () => {
+    // Both workers are up before the first trial (the pool's barrier), and a trial holds its
+    // worker for at least 300 ms: the first two trials start at once on distinct workers.
+    const r = await campaign([fixture('campaign_sleeper'), '--trials', '4', '--jobs', '2', '--cpus', '2']);
+    expect(r.code).toBe(0);
+    expect(new Set(r.summary.seeds.map((s) => s.worker)).size).toBe(2);
+  });
+
+  it('a module that does not load: verdict insmod', async () => {
+    const r = await campaign([fixture('init_fails'), '--trials', '2', '--jobs', '1', '--cpus', '1']);
+    expect(r.code).toBe(1);
+    expect(r.summary.seeds.map((s) => s.verdict)).toEqual(['insmod', 'insmod']);
+  });
+
+  it('usage errors exit 2', async () => {
+    for (const args of [
+      [fixture('campaign_clean')],
+      [fixture('campaign_clean'), '--trials', '0'],
+      [fixture('campaign_clean'), '--trials', '2', '--jobs', '0'],
+      [fixture('campaign_clean'), '--trials', '2', '--chaos', '7'],
+      [fixture('campaign_clean'), '--trials', '2', '--timeout', '-1'],
+    ]) {
+      const r = await kmodel(['campaign', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+  });
+});
+
+describe('kmodel torture --trials', () => {
+  it('spin_lock: every run ends in SUCCESS, exit 0', async () => {
+    const r = await kmodel(['torture', '--type', 'spin_lock', '--cpus', '2', '--duration', '1', '--trials', '2', '--jobs', '2', '--json'], { timeoutMs: 120_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ trials: 2, failed: 0, rerun: null });
+  });
+
+  it('a lock module that does not load: every run failed, with a rerun command for one seed', async () => {
+    const r = await kmodel(['torture', '--lock-module', fixture('torture_no_unlock'), '--cpus', '2', '--duration', '1', '--trials', '2', '--jobs', '2', '--seed', '7', '--json'], { timeoutMs: 120_000 });
+    expect(r.code).toBe(1);
+    const s = JSON.parse(r.stdout) as Summary;
+    expect(s.seeds.map((x) => [x.seed, x.verdict])).toEqual([[7, 'insmod'], [8, 'insmod']]);
+    expect(s.rerun).toBe('pnpm kmodel torture --lock-module test/fixtures/torture_no_unlock.ts --seed 7 --cpus 2 --duration 1');
+  });
+
+  it('--jobs without --trials is a usage error', async () => {
+    expect((await kmodel(['torture', '--jobs', '2'])).code).toBe(2);
+  });
+});
