@@ -1,4 +1,5 @@
 /** The `kmodel` command line. */
+import { randomInt } from 'node:crypto';
 import { Command, CommanderError } from 'commander';
 import { basename, extname } from 'node:path';
 import { run, EXIT_USAGE } from './commands/run.ts';
@@ -47,7 +48,7 @@ export function program(): Command {
     .option('--cpus <n>', 'CPUs of each machine (1-64)', intIn('--cpus', 1, 64), 4)
     .option('--timeout <seconds>', 'kill a trial that runs this long and count it as "timeout"', positiveSeconds, 60)
     .option('--duration <seconds>', 'run each trial this long (default: until every thread of the module has exited)', positiveSeconds)
-    .option('--seed <base>', 'seed of the first trial; trial i has seed BASE+i', intIn('--seed', 0, 2 ** 31 - 1), 0)
+    .option('--seed <base>', 'seed of the first trial; trial i has seed BASE+i (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1), randomInt(2 ** 30))
     .option('--json', 'print the summary as one JSON object')
     .addHelpText('after', [
       '',
@@ -70,7 +71,7 @@ export function program(): Command {
     .option('--long-hold <ms>', 'now and then a writer holds the lock this long (0: never)', intIn('--long-hold', 0, 500), 100)
     .option('--stutter <seconds>', 'run this long, pause as long, again: everyone restarts at once (0: never)', intIn('--stutter', 0, 3600), 0)
     .option('--cpus <n>', 'number of CPUs (1-64)', intIn('--cpus', 1, 64), 4)
-    .option('--seed <n>', 'seed for the machine and the threads\' random choices', intIn('--seed', 0, 2 ** 31 - 1), 0)
+    .option('--seed <n>', 'seed for the machine and the threads\' random choices (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1), randomInt(2 ** 30))
     .option('--log-format <format>', 'pretty (dmesg lines, default on a terminal) or json (one object a line)', oneOf('pretty', 'json'))
     .option('--trials <n>', 'a campaign: N runs with seeds BASE, BASE+1, ... on a pool of workers, then a summary', intIn('--trials', 1, 1_000_000))
     .option('--jobs <j>', 'with --trials: runs in parallel (default: number of cores)', intIn('--jobs', 1, 256))
