@@ -10,6 +10,7 @@ import { measureKthreadCycle } from './kthread-cycle.ts';
 import { measureSpinlock } from './spinlock.ts';
 import { measureBoot } from './boot.ts';
 import { measureKcsan } from './kcsan.ts';
+import { measureCampaign } from './campaign.ts';
 import { renderTable } from './lib/table.ts';
 import type { Row } from './lib/row.ts';
 
@@ -20,6 +21,7 @@ const MEASUREMENTS: [string, (reps: number) => Promise<Row[]>][] = [
   ['spinlocks', measureSpinlock],
   ['boot + shutdown', measureBoot],
   ['KCSAN', measureKcsan],
+  ['campaigns', measureCampaign],
 ];
 
 function host(): string {
