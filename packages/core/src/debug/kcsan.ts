@@ -5,7 +5,7 @@
  * stalls its CPU for STALL_US microseconds, so another CPU's access to that address (at least one
  * of the two a write) hits it: a data race, reported with both sides. A value that changed across
  * the stall with no hit is a race at unknown origin. Atomics on an instrumented array only check
- * the watchpoints (they never race).
+ * the watchpoints (they never race). Which accesses are watched derives from the machine's seed.
  *
  * Cost: an array that is not instrumented is the plain typed array (nothing added). With KCSAN on,
  * the global Atomics is wrapped on that CPU to see through the Proxies.
@@ -15,13 +15,13 @@ import { now } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace } from './stack.ts';
+import { chaos_hash } from '../sched/chaos.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Proxy -> its typed array. */
 const targets = new WeakMap<object, ArrayBufferView>();
 const reported = new Set<string>();
-let rng = 0;
 
 export function unwrap<T>(x: T): T {
   return ((x && typeof x === 'object' && targets.get(x as object)) as T) || x;
@@ -31,15 +31,15 @@ export function is_instrumented(x: unknown): boolean {
   return !!x && typeof x === 'object' && targets.has(x as object);
 }
 
-/** xorshift32, seeded per CPU from the machine seed: the same seed samples the same accesses. */
+/**
+ * Is this access watched? A hash of (seed, pid, the thread's count of instrumented accesses):
+ * the same seed watches the same accesses of each thread, however the CPUs interleave.
+ */
 function sample(): boolean {
   const cpu = this_cpu;
-  if (rng === 0) rng = ((cpu.mem.i32[H.SEED] * 2654435761) ^ (cpu.id + 1) * 40503) | 1;
-  rng ^= rng << 13;
-  rng ^= rng >>> 17;
-  rng ^= rng << 5;
+  const t = cpu.current;
   const rate = cpu.mem.i32[(cpu.mem.layout.kcsanBase >> 2) + KC.RATE] || 50;
-  return (rng >>> 0) % rate === 0;
+  return chaos_hash(cpu.mem.i32[H.SEED], t.pid, ++t.kcsanAccesses, 5) % rate === 0;
 }
 
 function slot_word(s: number): number {

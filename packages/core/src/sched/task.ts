@@ -67,6 +67,8 @@ export class Task {
   /** Chaos: calls made into the kernel (the decision key), and a yield decided but not yet done. */
   calls = 0;
   chaosYield = false;
+  /** KCSAN: instrumented accesses made (the key of its sampling decisions). */
+  kcsanAccesses = 0;
   /** lockdep: the classes of the locks this thread holds, in acquisition order. */
   readonly held = new Int32Array(48);
   /** lock_stat: when each held lock was taken (ms). */
