@@ -10,7 +10,7 @@ import { chaos_log, chaos_hash } from '@kmodel/core/internal/sched/chaos.ts';
 function cpu_with_chaos(level: number): Cpu {
   const mem = Memory.create({ cpus: 1, maxThreads: 8, logBytes: 1 << 16, arenaBytes: 1 << 20 }, 250, 1234);
   mem.i32[H.CHAOS] = level;
-  const cpu = new Cpu(mem, 0, { createTask: () => null, startTask: () => {}, reapKilled: () => {} });
+  const cpu = new Cpu(mem, 0, { createTask: () => { throw new Error('no threads here'); }, startTask: () => {}, reapKilled: () => {} });
   mem.i32[mem.t(0) + T.PID] = 5; // a live record for the thread below
   cpu.current = new Task(new task_struct(5, 0), null, null, 0, 'gate');
   return cpu;

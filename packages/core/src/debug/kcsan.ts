@@ -102,13 +102,15 @@ function watch(ta: ArrayBufferView & ArrayLike<number | bigint>, i: number, writ
   const until = now() + (w[kc + KC.STALL_US] || 80) / 1000;
   while (now() < until) { /* stall on this CPU so the others run into the watchpoint */ }
   const after = ta[i];
-  Atomics.store(w, b + WP.ADDR, 0);
-  Atomics.sub(w, kc + KC.ACTIVE, 1);
   let hit = Atomics.load(w, b + WP.HIT) === 1;
   // A hitter fills in its side before it sets HIT_WRITE: wait for it (it is running right now).
   for (let n = 0; hit && Atomics.load(w, b + WP.HIT_WRITE) === 0; n++) if (n > 1e6) hit = false;
-  if (!hit && before === after) return;
   const other = hit ? decoder.decode(mem.u8.slice(b * 4 + WP.WORDS * 4, b * 4 + WP_BYTES)).replace(/\0+$/, '') : '';
+  const other_cpu = w[b + WP.HIT_CPU];
+  const other_pid = w[b + WP.HIT_PID];
+  Atomics.store(w, b + WP.ADDR, 0); // only now: the slot may be claimed again at once
+  Atomics.sub(w, kc + KC.ACTIVE, 1);
+  if (!hit && before === after) return;
   const mine = describe(write, addr, size);
   const fn = (s: string) => s.split('\n')[1]?.trim().split(' ')[0] ?? '?';
   const key = `${fn(mine)}|${hit ? fn(other) : '?'}`;
@@ -122,7 +124,7 @@ function watch(ta: ArrayBufferView & ArrayLike<number | bigint>, i: number, writ
   lines.push(bar);
   kernel_report('kcsan', lines, {
     bug: 'data_race', addr, size, value_before: String(before), value_after: String(after),
-    other_cpu: hit ? w[b + WP.HIT_CPU] : null, other_pid: hit ? w[b + WP.HIT_PID] : null, unknown_origin: !hit,
+    other_cpu: hit ? other_cpu : null, other_pid: hit ? other_pid : null, unknown_origin: !hit,
   });
 }
 
@@ -181,8 +183,9 @@ function patch_atomics(): void {
       const t = targets.get(ta as object);
       if (!t) return orig.call(Atomics, ta, i, ...rest);
       const size = (t as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-      // An atomic access never races; it only marks watchpoints set by plain accesses.
-      if (write) check(t.byteOffset + Number(i) * size, size, true);
+      // An atomic access sets no watchpoint; it hits those of plain accesses (a plain write racing
+      // an atomic read is a data race too).
+      if (name !== 'notify') check(t.byteOffset + Number(i) * size, size, write);
       return orig.call(Atomics, t, i, ...rest);
     };
   }

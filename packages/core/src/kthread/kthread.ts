@@ -25,7 +25,7 @@ import {
 } from '../sched/state.ts';
 import {
   request_fill, request_submit, request_result, request_chan, request_free, request_free_chan,
-  request_payload,
+  request_payload, request_slot_free,
 } from './kthreadd.ts';
 import { entry_of, resolve_entry, get_module } from '../module/registry.ts';
 import { kernel_report } from '../printk/printk.ts';
@@ -92,9 +92,11 @@ export async function kthread_create_core(
       return ERR_PTR(-EINVAL);
     }
     if (r !== -EAGAIN) break;
-    // Every request slot is in use: wait for one to be freed.
+    // Every request slot is in use: queue for a freed one, then look again before sleeping
+    // (a slot freed in between would otherwise wake nobody).
     sq_add(mem, me.slot, request_free_chan(mem), TASK_UNINTERRUPTIBLE);
-    await block();
+    if (!request_slot_free(mem)) await block();
+    set_current_state(TASK_RUNNING);
     sq_remove(mem, me.slot);
   }
   if (r < 0) {
@@ -452,17 +454,18 @@ export function do_exit(task: Task, code: number): void {
       `BUG: ${mem.comm(task.slot)}[${task.pid}] exited with preempt_count ${task.preempt_count}: it still holds a spinlock`,
     ], { bug: 'exit_atomic', preempt_count: task.preempt_count }, LOGLEVEL_EMERG, task);
   }
+  // Everything that touches the record happens before EXITED: from then on a stopper may reap it
+  // and kthreadd may give the slot to a new thread.
   sq_remove(mem, task.slot);
+  cpu.retireTask(task);
+  const autoreap = (w[t + T.FLAGS] & TF_AUTOREAP) !== 0;
+  if (!(w[t + T.FLAGS] & TF_NOLOAD)) Atomics.sub(w, mem.layout.cpu(cpu.id) + C.NR_ASSIGNED, 1);
   w[t + T.EXIT_CODE] = code;
   Atomics.store(w, t + T.STATE, TASK_DEAD);
-  if (!(w[t + T.FLAGS] & TF_NOLOAD)) Atomics.sub(w, mem.layout.cpu(cpu.id) + C.NR_ASSIGNED, 1);
   Atomics.store(w, t + T.EXITED, 1);
   Atomics.notify(w, t + T.EXITED);
   sq_wakeup(mem, (t + T.EXITED) * 4, 0, TASK_NORMAL, 0);
   sq_wakeup(mem, (t + T.PARKED) * 4, 0, TASK_NORMAL, 0);
-  const autoreap = (w[t + T.FLAGS] & TF_AUTOREAP) !== 0;
-  cpu.exitTask(task);
-  if (autoreap) Atomics.store(w, t + T.PID, 0); // only now: the CPU is done with the record
+  if (autoreap) Atomics.store(w, t + T.PID, 0); // nobody joins it
+  cpu.leaveTask(task);
 }
-
-

@@ -61,7 +61,7 @@ export function request_fill(mem: Memory, req: CreateRequest): number {
   const payload = encode_payload(mem, { e: req.entry, d: req.data });
   const q = mem.layout.request(r);
   if (payload.length > REQ_PAYLOAD_MAX) {
-    Atomics.store(w, q + R.STATE, RS_FREE);
+    request_free(mem, r); // someone may have found no slot while this one was FILLING
     return -E2BIG;
   }
   mem.u8.set(payload, (q + R.PAYLOAD) * 4);
@@ -87,6 +87,12 @@ export function request_submit(mem: Memory, r: number): void {
   Atomics.store(w, q + R.STATE, RS_PENDING);
   Atomics.add(w, H.REQ_PENDING, 1);
   sq_wakeup(mem, kthreadd_chan(), 0, TASK_NORMAL, 0);
+}
+
+/** Is any request slot free now? */
+export function request_slot_free(mem: Memory): boolean {
+  for (let i = 0; i < REQ_SLOTS; i++) if (Atomics.load(mem.i32, mem.layout.request(i) + R.STATE) === RS_FREE) return true;
+  return false;
 }
 
 /** After the request left PENDING: [slot, pid] of the new thread, or [errno, 0]. */

@@ -560,7 +560,6 @@ export class Machine {
 
   private async kill(): Promise<void> {
     this.down = true;
-    Atomics.store(this.mem.i32, H.SHUTDOWN, 1);
     await Promise.all(this.workers.map((wk) => wk.terminate()));
     if (this.drainTimer) clearInterval(this.drainTimer);
     if (this.watchdogTimer) clearInterval(this.watchdogTimer);

@@ -28,7 +28,6 @@ export const H = {
   HZ: 3,
   NEXT_PID: 4,
   MAX_THREADS: 5,
-  SHUTDOWN: 6,
   KTHREADD_SLOT: 7,
   REQ_PENDING: 8, // doorbell word kthreadd sleeps on; bumped by every request
   REQ_SEQ: 9,

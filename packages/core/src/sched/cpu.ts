@@ -28,9 +28,9 @@ export let this_cpu: Cpu;
 export let current: task_struct;
 
 export interface CpuHooks {
-  /** Build the coroutine of a thread this CPU runs for the first time; null: it cannot run. */
-  createTask(slot: number): Task | null;
-  /** Start a new thread's coroutine; it ends by calling cpu.exitTask(). */
+  /** Build the coroutine of a thread this CPU runs for the first time. */
+  createTask(slot: number): Task;
+  /** Start a new thread's coroutine; it ends with do_exit (cpu.retireTask, then cpu.leaveTask). */
   startTask(task: Task): void;
   /** End a killed thread that was about to be resumed, without resuming it. */
   reapKilled(task: Task): void;
@@ -41,7 +41,6 @@ export class Cpu {
   readonly idleTask: Task;
   readonly timers = new TimerList();
   current: Task;
-  shutdown = false;
   /** Asynchronous control calls in progress (module import...): the CPU must not block then. */
   private asyncWork = 0;
   /** mem.i32, kept here for the hot paths. */
@@ -104,23 +103,26 @@ export class Cpu {
   }
 
   /**
-   * Forget thread `t`, whose record is already marked dead. If it is the running thread, run the
-   * next one. It may instead be a thread that kept running after a missing `await` while the CPU
-   * already switched away: then it is only taken off the run queue, should a wakeup have put it there.
+   * Forget thread `t`, which is exiting: before its record says so (a stopper may then reap it and
+   * kthreadd reuse the slot), take it off this CPU. It may be a thread that kept running after a
+   * missing `await` while the CPU already switched away: then it is also taken off the run queue,
+   * should a wakeup have put it there.
    */
-  exitTask(t: Task): void {
+  retireTask(t: Task): void {
     t.dead = true;
     this.timers.del(t.timer);
     this.tasks[t.slot] = undefined;
-    if (t === this.current) {
-      if (!t.switching) this.switchAway();
-      return;
-    }
+    if (t === this.current) return;
     const w = this.mem.i32;
     raw_spin_lock(w, this.b + C.RQ_LOCK);
     dequeue_task(this.mem, this.id, t.slot);
     w[this.mem.t(t.slot) + T.ON_RQ] = 0;
     raw_spin_unlock(w, this.b + C.RQ_LOCK);
+  }
+
+  /** After the exit message: if the exiting thread is the running one, run the next. */
+  leaveTask(t: Task): void {
+    if (t === this.current && !t.switching) this.switchAway();
   }
 
   /**
@@ -194,13 +196,7 @@ export class Cpu {
   private switchTo(slot: number, prev: Task): void {
     let next = this.tasks[slot];
     if (!next) {
-      const created = this.hooks.createTask(slot);
-      if (!created) {
-        // Could not build it (reported); try the next one.
-        queueMicrotask(this.switchAway);
-        return;
-      }
-      next = created;
+      next = this.hooks.createTask(slot);
       this.tasks[slot] = next;
     }
     const w = this.mem.i32;
@@ -244,7 +240,6 @@ export class Cpu {
     const w = mem.i32;
     const b = this.b;
     for (;;) {
-      if (this.shutdown) return;
       let t = now();
       if (t >= this.timers.next) this.timers.run(t);
       if (this.ctlPending()) {

@@ -6,7 +6,7 @@ import { T } from '../memory/layout.ts';
 import { now, wmesgBytes } from '../memory/memory.ts';
 import { this_cpu } from './cpu.ts';
 import { block, chaos_yield, might_sleep } from './context.ts';
-import { sq_add, sq_remove } from './sleepqueue.ts';
+import { sq_add, sq_remove, sq_wakeup } from './sleepqueue.ts';
 import { try_to_wake_up } from './wake.ts';
 import { TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TASK_INTERRUPTIBLE } from './state.ts';
 import type { Timer } from './timer.ts';
@@ -113,12 +113,23 @@ export function prepare_to_wait_chan(chan: number, state: number, wmesg: string,
   sq_add(cpu.mem, t.slot, chan, state, exclusive);
 }
 
-/** The second half: running again, off the sleep queue. */
-export function finish_wait_chan(): void {
+/**
+ * The second half: running again, off the sleep queue. True if it was still queued (no wakeup
+ * took it off): false means a wakeup was spent on it.
+ */
+export function finish_wait_chan(): boolean {
   const cpu = this_cpu;
   const t = cpu.current;
   Atomics.store(cpu.mem.i32, cpu.mem.t(t.slot) + T.STATE, TASK_RUNNING);
-  sq_remove(cpu.mem, t.slot);
+  return sq_remove(cpu.mem, t.slot);
+}
+
+/**
+ * An exclusive waiter leaving without what it waited for after a wakeup was spent on it passes
+ * the wakeup to the next exclusive waiter, or that one could sleep on (Linux abort_exclusive_wait).
+ */
+export function pass_on_wakeup(chan: number): void {
+  sq_wakeup(this_cpu.mem, chan, 1, TASK_NORMAL, 0);
 }
 
 /**
@@ -138,12 +149,16 @@ export async function wait_chan_event(
     prepare_to_wait_chan(chan, state, wmesg, exclusive);
     if (cond()) break;
     if (state & TASK_INTERRUPTIBLE && signal_pending_current()) {
-      finish_wait_chan();
+      const queued = finish_wait_chan();
+      if (cond()) return Math.max(1, left); // the wakeup came with the signal: take it
+      if (exclusive && !queued) pass_on_wakeup(chan);
       return -1;
     }
     if (left <= 0) {
-      finish_wait_chan();
-      return cond() ? 1 : 0;
+      const queued = finish_wait_chan();
+      if (cond()) return 1;
+      if (exclusive && !queued) pass_on_wakeup(chan);
+      return 0;
     }
     left = await do_schedule_timeout(left);
   }

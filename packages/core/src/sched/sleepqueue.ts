@@ -7,7 +7,8 @@
  *  - lists are FIFO. A wakeup wakes every non-exclusive waiter and up to `nr` exclusive ones,
  *    longest waiting first (Linux's __wake_up_common); exclusive waiters are the ones where one
  *    wakeup should wake one thread (mutex, completion, Tru64 wakeup_one).
- * Lock order: bucket LOCK, then a run queue's RQ_LOCK (try_to_wake_up).
+ *  - waiters are woken after the bucket LOCK is dropped (wake_q), and only if their slot still
+ *    holds the same thread; no run-queue lock is ever taken under a bucket lock.
  */
 import { SQ, SQ_BUCKETS, T, NIL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
@@ -82,7 +83,10 @@ function unlink(mem: Memory, b: number, slot: number): void {
 export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, result: number): number {
   const w = mem.i32;
   const b = sq_bucket(mem, chan);
-  if (wake_q.length < mem.layout.g.maxThreads) wake_q = new Int32Array(mem.layout.g.maxThreads);
+  if (wake_q.length < mem.layout.g.maxThreads) {
+    wake_q = new Int32Array(mem.layout.g.maxThreads);
+    wake_pid = new Int32Array(mem.layout.g.maxThreads);
+  }
   // Take the waiters off the queue under the bucket lock, wake them after dropping it (Linux's
   // wake_q): a woken thread that queues itself again must not find the lock still held.
   raw_spin_lock(w, b + SQ.LOCK);
@@ -96,6 +100,7 @@ export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, r
       const exclusive = w[t + T.SQ_EXCL] === 1;
       unlink(mem, b, s);
       Atomics.store(w, t + T.WAIT_RESULT, result);
+      wake_pid[n] = w[t + T.PID];
       wake_q[n++] = s;
       if (exclusive && ++exclusives === nr) break;
     }
@@ -103,12 +108,16 @@ export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, r
   }
   raw_spin_unlock(w, b + SQ.LOCK);
   let woken = 0;
-  for (let i = 0; i < n; i++) if (try_to_wake_up(mem, wake_q[i], mask)) woken++;
+  for (let i = 0; i < n; i++) {
+    // The slot may have been reaped and reused since it left the queue: wake only that thread.
+    if (Atomics.load(w, mem.t(wake_q[i]) + T.PID) === wake_pid[i] && try_to_wake_up(mem, wake_q[i], mask)) woken++;
+  }
   return woken;
 }
 
 /** The threads one sq_wakeup takes off its queue, woken once the bucket lock is dropped. */
 let wake_q = new Int32Array(0);
+let wake_pid = new Int32Array(0);
 
 /** True if any thread sleeps on `chan` (for debugging and tests). */
 export function sq_has_waiters(mem: Memory, chan: number): boolean {

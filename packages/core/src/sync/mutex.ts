@@ -6,7 +6,7 @@
  */
 import { this_cpu } from '../sched/cpu.ts';
 import { block, chaos_yield, kernel_entry, might_sleep } from '../sched/context.ts';
-import { finish_wait_chan, prepare_to_wait_chan } from '../sched/sleep.ts';
+import { finish_wait_chan, pass_on_wakeup, prepare_to_wait_chan } from '../sched/sleep.ts';
 import { sq_wakeup } from '../sched/sleepqueue.ts';
 import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
 import { kernel_report } from '../printk/printk.ts';
@@ -59,7 +59,9 @@ async function lock_common(call: string, m: mutex, state: number): Promise<numbe
     prepare_to_wait_chan(m.addr, state, m.name, true);
     if (try_acquire(m, t.pid, t.slot)) break;
     if (state & TASK_INTERRUPTIBLE && signal_pending_current()) {
-      finish_wait_chan();
+      const queued = finish_wait_chan();
+      if (try_acquire(m, t.pid, t.slot)) return 0; // free after all: take it
+      if (!queued) pass_on_wakeup(m.addr); // a wakeup was spent on us: the next waiter gets it
       if (lockdep) lockdep_release(t, m.addr);
       return -4; // -EINTR
     }

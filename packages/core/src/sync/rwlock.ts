@@ -63,14 +63,10 @@ export async function rwlock_take(call: string, l: lock_t, write: boolean): Prom
   const w = this_cpu.mem.i32;
   const guard = l.w + GUARD;
   const lockdep = this_cpu.lockdep;
-  raw_spin_lock(w, guard);
-  if (w[l.w + WRITER] === t.pid && !lockdep) { // with lockdep, lockdep reports it
-    raw_spin_unlock(w, guard);
+  if (lockdep) lockdep_acquire(t, l.addr, l.name, false, !write); // reports recursion too
+  else if (Atomics.load(w, l.w + WRITER) === t.pid) {
     bug(call, l, `${this_cpu.mem.comm(t.slot)}/${t.pid} already holds it for writing: recursive locking deadlocks`);
-    raw_spin_lock(w, guard);
   }
-  raw_spin_unlock(w, guard);
-  if (lockdep) lockdep_acquire(t, l.addr, l.name, false, !write);
   raw_spin_lock(w, guard);
   if (try_take(l, write, t.pid)) {
     raw_spin_unlock(w, guard);
