@@ -29,13 +29,15 @@ export function lock_class(mem: Memory, addr: number, name: string): number {
   const w = mem.i32;
   const i = (addr >> 2) + OBJ_CLASS;
   const c = Atomics.load(w, i);
-  if (c > 0) return c - 1;
+  if (c !== 0) return c - 1; // class + 1, or -1 for "no class" (the table was full)
   const ld = mem.layout.lockdepBase >> 2;
   raw_spin_lock(w, ld + LD.LOCK);
   let cls = Atomics.load(w, i) - 1;
-  if (cls < 0 && w[ld + LD.NCLASSES] < MAX_LOCK_CLASSES) {
-    cls = w[ld + LD.NCLASSES]++;
-    mem.writeString(mem.layout.classNames + cls * LOCK_CLASS_NAME, LOCK_CLASS_NAME, name);
+  if (cls === -1) {
+    if (w[ld + LD.NCLASSES] < MAX_LOCK_CLASSES) {
+      cls = w[ld + LD.NCLASSES]++;
+      mem.writeString(mem.layout.classNames + cls * LOCK_CLASS_NAME, LOCK_CLASS_NAME, name);
+    } else cls = -2; // the class table is full: this lock stays out of lockdep, remembered as such
     Atomics.store(w, i, cls + 1);
   }
   raw_spin_unlock(w, ld + LD.LOCK);
@@ -62,7 +64,7 @@ function stats(mem: Memory, cls: number): number {
 export function lockdep_acquire(t: Task, addr: number, name: string, trylock: boolean, read = false): void {
   const mem = this_cpu.mem;
   const b = lock_class(mem, addr, name);
-  if (b < 0) return;
+  if (b < 0) return; // -2: no class (table full)
   Atomics.add(mem.i32, stats(mem, b) + LS.ACQ, 1);
   if (!trylock) {
     for (let k = 0; k < t.nheld; k++) {
@@ -84,11 +86,7 @@ export function lockdep_release(t: Task, addr: number): void {
   for (let k = t.nheld - 1; k >= 0; k--) {
     if (t.held[k] !== c) continue;
     if (this_cpu.lockStat) {
-      const mem = this_cpu.mem;
-      const s = stats(mem, c);
-      const ms = now() - t.heldAt[k];
-      mem.f64[(s + LS.HOLD_F64) >> 1] += ms;
-      if (ms > mem.f64[(s + LS.HOLD_MAX_F64) >> 1]) mem.f64[(s + LS.HOLD_MAX_F64) >> 1] = ms;
+      add_time(this_cpu.mem, c, LS.HOLD_F64, LS.HOLD_MAX_F64, now() - t.heldAt[k]);
       t.heldAt.copyWithin(k, k + 1, t.nheld);
     }
     t.held.copyWithin(k, k + 1, t.nheld);
@@ -102,10 +100,18 @@ export function lockdep_contended(addr: number, ms: number): void {
   const mem = this_cpu.mem;
   const c = Atomics.load(mem.i32, (addr >> 2) + OBJ_CLASS) - 1;
   if (c < 0) return;
-  const s = stats(mem, c);
-  Atomics.add(mem.i32, s + LS.CONT, 1);
-  mem.f64[(s + LS.WAIT_F64) >> 1] += ms;
-  if (ms > mem.f64[(s + LS.WAIT_MAX_F64) >> 1]) mem.f64[(s + LS.WAIT_MAX_F64) >> 1] = ms;
+  Atomics.add(mem.i32, stats(mem, c) + LS.CONT, 1);
+  add_time(mem, c, LS.WAIT_F64, LS.WAIT_MAX_F64, ms);
+}
+
+/** Add to a class's total and max of a time (ms): float64s, so under the lockdep lock. */
+function add_time(mem: Memory, cls: number, total: number, max: number, ms: number): void {
+  const s = stats(mem, cls);
+  const ld = mem.layout.lockdepBase >> 2;
+  raw_spin_lock(mem.i32, ld + LD.LOCK);
+  mem.f64[(s + total) >> 1] += ms;
+  if (ms > mem.f64[(s + max) >> 1]) mem.f64[(s + max) >> 1] = ms;
+  raw_spin_unlock(mem.i32, ld + LD.LOCK);
 }
 
 function add_edge(mem: Memory, t: Task, a: number, b: number): void {

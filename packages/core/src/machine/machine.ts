@@ -13,7 +13,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type pino from 'pino';
 import {
   C, DEFAULT_GEOMETRY, H, HF_KCSAN, HF_LOCK_SITES, HF_LOCK_STAT, HF_LOCKDEP, HF_SPINLOCK_DEBUG, KC, LD, LS, LOCK_CLASS_NAME, MAX_CPUS, R, RS_PENDING, T, TF_DAEMON, TF_NOLOAD,
-  TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED, type MachineGeometry,
+  TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED, TF_KILL, TF_AUTOREAP, type MachineGeometry,
 } from '../memory/layout.ts';
 import { Memory, now } from '../memory/memory.ts';
 import { ipi, try_to_wake_up } from '../sched/wake.ts';
@@ -355,7 +355,12 @@ export class Machine {
     const [slot] = await this.createThread(m.id, '@module_call', { m: m.id, f }, fn === 'init' ? 'insmod' : 'rmmod', m.cpu, TF_NOLOAD);
     this.wake(slot);
     const exited = this.mem.t(slot) + T.EXITED;
-    if (!(await this.waitWhile(exited, 0, timeoutMs))) return -ETIMEDOUT;
+    if (!(await this.waitWhile(exited, 0, timeoutMs))) {
+      // Give up on it: killed (it dies at its next kernel call), freed when it exits.
+      Atomics.or(this.mem.i32, this.mem.t(slot) + T.FLAGS, TF_KILL | TF_AUTOREAP);
+      try_to_wake_up(this.mem, slot, TASK_NORMAL | TASK_PARKED);
+      return -ETIMEDOUT;
+    }
     const code = this.mem.i32[this.mem.t(slot) + T.EXIT_CODE];
     Atomics.store(this.mem.i32, this.mem.t(slot) + T.PID, 0);
     return code;

@@ -9,7 +9,7 @@
  * decisions however the real CPUs interleave (the interleaving itself cannot be replayed). Off
  * (level 0), nothing here runs: the callers test one boolean field of the CPU first.
  */
-import { H } from '../memory/layout.ts';
+import { H, T, SCHED_NORMAL, SCHED_TIMESHARE } from '../memory/layout.ts';
 import { now } from '../memory/memory.ts';
 import { this_cpu } from './cpu.ts';
 import { set_task_prio } from './prio.ts';
@@ -49,10 +49,17 @@ function change_point(seed: number, pid: number, calls: number, level: number): 
 /** A thread's first run under chaos: its random PCT priority (a normal-class nice level). */
 export function chaos_start(t: Task): void {
   const cpu = this_cpu;
+  if (!pct_applies(t)) return;
   const seed = cpu.mem.i32[H.SEED];
   const prio = 100 + (chaos_hash(seed, t.pid, 0, 1) % 40);
-  set_task_prio(cpu.mem, t.slot, prio);
+  set_task_prio(cpu.mem, t.slot, prio, undefined, true);
   log(`${t.pid}:0:start:prio=${prio}`);
+}
+
+/** PCT priorities are drawn among normal threads only: realtime and fixed ones keep theirs. */
+function pct_applies(t: Task): boolean {
+  const p = this_cpu.mem.i32[this_cpu.mem.t(t.slot) + T.POLICY];
+  return p === SCHED_NORMAL || p === SCHED_TIMESHARE;
 }
 
 /**
@@ -64,8 +71,8 @@ export function chaos_point(t: Task, name: string, may_yield: boolean): boolean 
   const cpu = this_cpu;
   const seed = cpu.mem.i32[H.SEED];
   const calls = ++t.calls;
-  if (change_point(seed, t.pid, calls, cpu.chaos)) {
-    set_task_prio(cpu.mem, t.slot, 139);
+  if (change_point(seed, t.pid, calls, cpu.chaos) && pct_applies(t)) {
+    set_task_prio(cpu.mem, t.slot, 139, undefined, true);
     log(`${t.pid}:${calls}:${name}:prio=139`);
   }
   const h = chaos_hash(seed, t.pid, calls, 2);

@@ -21,8 +21,11 @@ export function rt_to_prio(rt: number): number {
   return MAX_RT_PRIO - 1 - Math.max(1, Math.min(99, rt | 0));
 }
 
-/** Set a thread's priority (and base priority), and optionally its SCHED_* policy. */
-export function set_task_prio(mem: Memory, slot: number, prio: number, policy?: number): void {
+/**
+ * Set a thread's priority (and base priority), and optionally its SCHED_* policy; `only`: the
+ * current priority alone (chaos), leaving base and policy as they are.
+ */
+export function set_task_prio(mem: Memory, slot: number, prio: number, policy?: number, only = false): void {
   const w = mem.i32;
   const t = mem.t(slot);
   const p = Math.max(0, Math.min(MAX_PRIO - 1, prio | 0));
@@ -31,8 +34,8 @@ export function set_task_prio(mem: Memory, slot: number, prio: number, policy?: 
   raw_spin_lock(w, lock);
   const queued = dequeue_task(mem, cpu, slot);
   Atomics.store(w, t + T.PRIO, p);
-  Atomics.store(w, t + T.BASE_PRIO, p);
-  Atomics.store(w, t + T.POLICY, policy ?? (p < MAX_RT_PRIO ? SCHED_FIFO : w[t + T.POLICY] === SCHED_FIFO ? SCHED_NORMAL : w[t + T.POLICY]));
+  if (!only) Atomics.store(w, t + T.BASE_PRIO, p);
+  if (!only) Atomics.store(w, t + T.POLICY, policy ?? (p < MAX_RT_PRIO ? SCHED_FIFO : w[t + T.POLICY] === SCHED_FIFO ? SCHED_NORMAL : w[t + T.POLICY]));
   if (queued) enqueue_task(mem, cpu, slot);
   raw_spin_unlock(w, lock);
 }
