@@ -96,6 +96,7 @@ export const T = {
   COMM: 24, // TASK_COMM_LEN bytes
   WMESG: 28, // WMESG_LEN bytes: the wait channel's name
   SLEEP_START_F64: 32, // when a timeshare thread last went to sleep
+  SLEEP_SEQ: 34, // bumped by every sq_add: a wakeup for an earlier sleep is stale
   WORDS: 40,
 } as const;
 

@@ -26,6 +26,7 @@ export function sq_add(mem: Memory, slot: number, chan: number, state: number, e
   const t = mem.t(slot);
   raw_spin_lock(w, b + SQ.LOCK);
   if (w[t + T.WCHAN] === 0) {
+    Atomics.add(w, t + T.SLEEP_SEQ, 1);
     w[t + T.WCHAN] = chan;
     w[t + T.SQ_NEXT] = NIL;
     w[t + T.SQ_EXCL] = exclusive ? 1 : 0;
@@ -86,6 +87,7 @@ export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, r
   if (wake_q.length < mem.layout.g.maxThreads) {
     wake_q = new Int32Array(mem.layout.g.maxThreads);
     wake_pid = new Int32Array(mem.layout.g.maxThreads);
+    wake_seq = new Int32Array(mem.layout.g.maxThreads);
   }
   // Take the waiters off the queue under the bucket lock, wake them after dropping it (Linux's
   // wake_q): a woken thread that queues itself again must not find the lock still held.
@@ -101,6 +103,7 @@ export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, r
       unlink(mem, b, s);
       Atomics.store(w, t + T.WAIT_RESULT, result);
       wake_pid[n] = w[t + T.PID];
+      wake_seq[n] = w[t + T.SLEEP_SEQ];
       wake_q[n++] = s;
       if (exclusive && ++exclusives === nr) break;
     }
@@ -109,8 +112,9 @@ export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, r
   raw_spin_unlock(w, b + SQ.LOCK);
   let woken = 0;
   for (let i = 0; i < n; i++) {
-    // The slot may have been reaped and reused since it left the queue: wake only that thread.
-    if (Atomics.load(w, mem.t(wake_q[i]) + T.PID) === wake_pid[i] && try_to_wake_up(mem, wake_q[i], mask)) woken++;
+    // Since it left the queue the slot may have been reused, or the thread woken by something
+    // else and asleep again for another reason: wake only that thread, in that same sleep.
+    if (Atomics.load(w, mem.t(wake_q[i]) + T.PID) === wake_pid[i] && try_to_wake_up(mem, wake_q[i], mask, wake_seq[i])) woken++;
   }
   return woken;
 }
@@ -118,6 +122,7 @@ export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, r
 /** The threads one sq_wakeup takes off its queue, woken once the bucket lock is dropped. */
 let wake_q = new Int32Array(0);
 let wake_pid = new Int32Array(0);
+let wake_seq = new Int32Array(0);
 
 /** True if any thread sleeps on `chan` (for debugging and tests). */
 export function sq_has_waiters(mem: Memory, chan: number): boolean {

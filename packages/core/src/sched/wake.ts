@@ -24,15 +24,18 @@ export function ipi(mem: Memory, cpu: number): void {
   if (Atomics.load(w, b + C.IDLE) !== 0) Atomics.notify(w, b + C.DOORBELL);
 }
 
-/** Wake thread `slot` if its state is in `mask`. Returns true if it was woken. */
-export function try_to_wake_up(mem: Memory, slot: number, mask: number): boolean {
+/**
+ * Wake thread `slot` if its state is in `mask` (and, given `sleep_seq`, if it is still in that
+ * sleep: see T.SLEEP_SEQ). Returns true if it was woken.
+ */
+export function try_to_wake_up(mem: Memory, slot: number, mask: number, sleep_seq?: number): boolean {
   const w = mem.i32;
   const t = mem.t(slot);
   const cpu = Atomics.load(w, t + T.CPU);
   const lock = mem.layout.cpu(cpu) + C.RQ_LOCK;
   raw_spin_lock(w, lock);
   const state = Atomics.load(w, t + T.STATE);
-  if ((state & mask) === 0) {
+  if ((state & mask) === 0 || (sleep_seq !== undefined && Atomics.load(w, t + T.SLEEP_SEQ) !== sleep_seq)) {
     raw_spin_unlock(w, lock);
     return false;
   }
