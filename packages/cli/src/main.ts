@@ -3,6 +3,7 @@ import { randomInt } from 'node:crypto';
 import { Command, CommanderError } from 'commander';
 import { basename, extname } from 'node:path';
 import { run, EXIT_USAGE } from './commands/run.ts';
+import { kconsole, type ConsoleOptions } from './commands/console.ts';
 import { torture, type TortureOptions } from './commands/torture.ts';
 import { moduleCampaign, tortureCampaign, type TortureCampaignOptions } from './commands/campaign.ts';
 import { LOCK_TYPES, READER_TYPES } from '@kmodel/core/internal/torture/params.ts';
@@ -108,6 +109,17 @@ export function program(): Command {
       } else {
         process.exitCode = await tortureCampaign(params, { ...c, timeout: c.timeout ?? o.duration! + 60 } as TortureCampaignOptions);
       }
+    });
+
+  p.command('console')
+    .description('an interactive kernel console: insmod, rmmod, lsmod, ps, cat /proc/..., dmesg, stop')
+    .option('--cpus <n>', 'number of CPUs (1-64)', intIn('--cpus', 1, 64), 4)
+    .option('--hz <n>', 'timer ticks per second', intIn('--hz', 1, 10000), 250)
+    .option('--seed <n>', 'seed of every random decision of the machine (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1))
+    .option('--log-format <format>', 'pretty (dmesg lines, default on a terminal) or json (one object a line)', oneOf('pretty', 'json'))
+    .addHelpText('after', '\nCommands are read from stdin (a terminal or a pipe). Exit status: 0 clean; 1 a command failed or the kernel reported a problem.')
+    .action(async (o: ConsoleOptions) => {
+      process.exitCode = await kconsole(o);
     });
 
   p.command('bench')

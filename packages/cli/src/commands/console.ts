@@ -1,0 +1,74 @@
+/**
+ * kmodel console: an interactive kernel console on a booted machine. Reads commands from stdin
+ * (a terminal or a pipe): insmod PATH, rmmod NAME, lsmod, ps, cat /proc/NAME, dmesg [N],
+ * help, stop (or quit / end of input): rmmod everything, shut down. Kernel log lines print as
+ * they come (pretty on a terminal, JSON otherwise), as `kmodel run` prints them.
+ */
+import { createInterface } from 'node:readline';
+import { Machine, kernel_logger, InsmodError, MachineError, dmesg_line, type LogFormat } from '@kmodel/core';
+
+export interface ConsoleOptions {
+  cpus: number;
+  hz: number;
+  seed?: number;
+  logFormat?: LogFormat;
+}
+
+const HELP = [
+  'insmod PATH       load a module and run its init()',
+  'rmmod NAME        run its exit() and unload it',
+  'lsmod             the loaded modules',
+  'ps                the thread table (/proc/kthreads)',
+  'cat /proc/NAME    print a /proc file',
+  'dmesg [N]         the kernel log (the last N records)',
+  'stop              rmmod everything, shut down, exit (also: quit, exit, end of input)',
+].join('\n');
+
+export async function kconsole(o: ConsoleOptions): Promise<number> {
+  const format: LogFormat = o.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  const machine = await Machine.boot({ cpus: o.cpus, hz: o.hz, seed: o.seed, logger: kernel_logger({ format }) });
+  const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+  const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: 'kmodel> ', terminal: !!process.stdin.isTTY });
+  let failed = false;
+  const run = async (line: string): Promise<boolean> => {
+    const [cmd, ...args] = line.trim().split(/\s+/);
+    try {
+      switch (cmd) {
+        case '': return true;
+        case 'help': out(HELP); return true;
+        case 'insmod': out(`${(await machine.insmod(args[0] ?? '')).name} loaded`); return true;
+        case 'rmmod': await machine.rmmod(args[0] ?? ''); return true;
+        case 'lsmod': out(machine.loadedModules().map((m) => `${m.name} ${m.path}`).join('\n') || '(none)'); return true;
+        case 'ps': out(await machine.readProc('/proc/kthreads')); return true;
+        case 'cat': out(await machine.readProc(args[0] ?? '')); return true;
+        case 'dmesg': {
+          const all = machine.dmesg();
+          out(all.slice(args[0] ? -Number(args[0]) : 0).map((r) => dmesg_line(r)).join('\n'));
+          return true;
+        }
+        case 'stop': case 'quit': case 'exit': return false;
+        default: out(`unknown command '${cmd}': type help`); return true;
+      }
+    } catch (e) {
+      if (e instanceof InsmodError || e instanceof MachineError) {
+        failed = true;
+        out(e.message);
+        return true;
+      }
+      throw e;
+    }
+  };
+  const prompt = () => process.stdin.isTTY && rl.prompt(); // no prompts into a pipe's output
+  try {
+    prompt();
+    for await (const line of rl) {
+      if (!(await run(line))) break;
+      prompt();
+    }
+  } finally {
+    rl.close();
+    await machine.shutdown();
+  }
+  const reports = Object.values(machine.reportCounts()).reduce((a, b) => a + b, 0);
+  return failed || reports > 0 ? 1 : 0;
+}

@@ -1,0 +1,32 @@
+/** kmodel console, driven through a pipe as a script would. */
+import { describe, expect, it } from 'vitest';
+import { example, kmodel } from './helpers/machine.ts';
+
+function session(lines: string[]) {
+  return kmodel(['console', '--cpus', '2', '--log-format', 'pretty'], {
+    onSpawn: (p) => {
+      p.stdin!.write(lines.join('\n') + '\n');
+      p.stdin!.end();
+    },
+  });
+}
+
+describe('kmodel console', () => {
+  it('insmod, ps, cat, lsmod, rmmod, dmesg, stop: each answers, and the machine shuts down cleanly', async () => {
+    const r = await session([`insmod ${example('linux/example5.ts')}`, 'ps', 'cat /proc/example5', 'lsmod', 'rmmod example5', 'dmesg 2', 'stop']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^example5 loaded$/m);
+    expect(r.stdout).toMatch(/^\s+\d+ kcounter\s+[SDR]\s+\d+\s+N\s+120 /m);
+    expect(r.stdout).toMatch(/^\d+$/m); // the counter
+    expect(r.stdout).toMatch(/^example5 .*example5\.ts$/m);
+    expect(r.stdout).toMatch(/kmodel: rmmod: example5 removed/);
+    expect(r.stdout).toMatch(/kmodel: shutdown: CPUs halted/);
+  });
+
+  it('a bad command or a module that does not load is answered with one line; exit 1 if anything failed', async () => {
+    const r = await session(['frobnicate', 'insmod /nonexistent/mod.ts']);
+    expect(r.stdout).toMatch(/^unknown command 'frobnicate': type help$/m);
+    expect(r.stdout).toMatch(/^insmod: \/nonexistent\/mod\.ts: no such file$/m);
+    expect(r.code).toBe(1);
+  });
+});
