@@ -30,6 +30,19 @@ describe('kmodel run', () => {
     expect(fileLines.map((l) => l.msg)).toContain('counter thread started');
   });
 
+  it('--trace writes a Chrome trace: a track per CPU, a slice each time a thread ran', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmodel-'));
+    const file = join(dir, 'trace.json');
+    const r = await kmodel(['run', fixture('finite'), '--cpus', '2', '--trace', file, '--log-format', 'json']);
+    expect(r.code).toBe(0);
+    const trace = JSON.parse(readFileSync(file, 'utf8'));
+    const events = trace.traceEvents as { name: string; ph: string; tid?: number; ts?: number; dur?: number; args?: { name?: string } }[];
+    expect(events.filter((e) => e.ph === 'M' && e.args?.name?.startsWith('cpu')).map((e) => e.args!.name)).toEqual(['cpu0', 'cpu1']);
+    const workers = events.filter((e) => e.ph === 'X' && /^worker\/\d\/\d+$/.test(e.name));
+    expect(new Set(workers.map((e) => e.name.split('/').slice(0, 2).join('/')))).toEqual(new Set(['worker/1', 'worker/2', 'worker/3']));
+    for (const e of workers) expect(e.dur).toBeGreaterThanOrEqual(0);
+  });
+
   it('without --duration runs until every thread of the module has exited', async () => {
     const r = await kmodel(['run', fixture('finite'), '--cpus', '2', '--log-format', 'json']);
     expect(r.code).toBe(0);

@@ -31,6 +31,7 @@ export function program(): Command {
     .option('--softlockup-panic', 'on a soft lockup, stop the machine and exit 1 instead of hanging')
     .option('--lockup-ms <ms>', 'a CPU spinning this long on one spinlock reports "lockup suspected"', intIn('--lockup-ms', 1, 3_600_000), 1000)
     .option('--kcsan [rate]', 'KCSAN: watch every shared array for data races; 1 access in RATE (default 50) sets a watchpoint')
+    .option('--trace <path>', 'write which thread ran on which CPU when (Chrome trace-event JSON: open it in Perfetto or chrome://tracing)')
     .option('--lock-sites', 'spinlocks record where they were taken, for "lockup suspected" reports (slower)')
     .option('--lock-stat', 'lock hold times in /proc/lock_stat (a clock read per acquisition and release)')
     .option('--no-lockdep', 'turn lockdep and lock statistics off')

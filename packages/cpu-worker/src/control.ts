@@ -54,6 +54,11 @@ export class CpuControl {
     }
   }
 
+  /** The switch trace: [ms since boot, pid, ...] and the names of the pids in it. */
+  trace(): { events: number[]; names: [number, string][] } {
+    return { events: this_cpu.trace?.slice() ?? [], names: [...this_cpu.traceNames] };
+  }
+
   chaosLog(): string[] {
     return chaos_log.slice();
   }

@@ -3,6 +3,7 @@
  * exited), print the --cat files, rmmod, shut down. Exit 0 if clean, 1 if insmod failed or the
  * kernel printed any report (oops, BUG, WARN, lockdep, data race, lockup, hung task).
  */
+import { writeFileSync } from 'node:fs';
 import { Machine, kernel_logger, InsmodError, type LogFormat } from '@kmodel/core';
 
 export interface RunOptions {
@@ -23,6 +24,7 @@ export interface RunOptions {
   kcsan?: boolean | string;
   lockSites?: boolean;
   lockStat?: boolean;
+  trace?: string;
 }
 
 export const EXIT_OK = 0;
@@ -49,6 +51,7 @@ export async function run(module: string, o: RunOptions): Promise<number> {
     lockSites: o.lockSites,
     chaos: o.chaos === undefined || o.chaos === false ? undefined : { level: o.chaos === true ? 2 : o.chaos },
     lockStat: o.lockStat,
+    trace: !!o.trace,
   });
   const stop: { stopped: boolean; wake?: () => void } = { stopped: false };
   let firstSignal = 0;
@@ -100,6 +103,10 @@ export async function run(module: string, o: RunOptions): Promise<number> {
         }
       }
       if (!machine.panicked && machine.loadedModules().some((m) => m.name === name)) await machine.rmmod(name);
+      if (o.trace && !machine.panicked) {
+        writeFileSync(o.trace, JSON.stringify(await machine.traceJSON()));
+        machine.klog(6, `trace written to ${o.trace}`);
+      }
     }
   } finally {
     await machine.shutdown();

@@ -12,7 +12,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type pino from 'pino';
 import {
-  C, DEFAULT_GEOMETRY, H, HF_KCSAN, HF_LOCK_SITES, HF_LOCK_STAT, HF_LOCKDEP, HF_SPINLOCK_DEBUG, KC, LD, LS, LOCK_CLASS_NAME, MAX_CPUS, R, RS_PENDING, T, TF_DAEMON, TF_NOLOAD,
+  C, DEFAULT_GEOMETRY, H, HF_KCSAN, HF_LOCK_SITES, HF_LOCK_STAT, HF_LOCKDEP, HF_TRACE, HF_SPINLOCK_DEBUG, KC, LD, LS, LOCK_CLASS_NAME, MAX_CPUS, R, RS_PENDING, T, TF_DAEMON, TF_NOLOAD,
   TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED, TF_KILL, TF_AUTOREAP, type MachineGeometry,
 } from '../memory/layout.ts';
 import { Memory, now } from '../memory/memory.ts';
@@ -65,6 +65,8 @@ export interface BootOptions {
   lockSites?: boolean;
   /** CONFIG_LOCK_STAT: lock hold times in /proc/lock_stat (a clock read per acquisition and release). */
   lockStat?: boolean;
+  /** Record which thread runs on which CPU when, for traceJSON() (kmodel run --trace). */
+  trace?: boolean;
   maxThreads?: number;
   arenaBytes?: number;
   logBytes?: number;
@@ -158,6 +160,7 @@ export class Machine {
     if (o.kcsan) mem.i32[H.FLAGS] |= HF_KCSAN;
     if (o.lockSites) mem.i32[H.FLAGS] |= HF_LOCK_SITES;
     if (o.lockStat) mem.i32[H.FLAGS] |= HF_LOCK_STAT;
+    if (o.trace) mem.i32[H.FLAGS] |= HF_TRACE;
     if (o.lockupMs !== undefined) mem.i32[H.LOCKUP_MS] = Math.max(1, o.lockupMs | 0);
     const m = new Machine(mem, image, o.logger ?? null);
     m.drainTimer = setInterval(() => m.drain(), 10);
@@ -572,6 +575,32 @@ export class Machine {
     this.watchdogTimer = null;
     this.drain();
     this.logger?.flush?.();
+  }
+
+  /**
+   * The trace (boot with `trace`) in the Chrome trace-event format (Perfetto, chrome://tracing):
+   * one track per CPU, a slice per stretch a thread ran, kernel reports as instant events.
+   * Call it before shutdown.
+   */
+  async traceJSON(): Promise<object> {
+    const traces = await withTimeout(Promise.all(this.control.map((c) => c.trace())), CONTROL_TIMEOUT_MS, 'trace');
+    const end = now() - this.mem.bootTime;
+    const events: object[] = [{ name: 'process_name', ph: 'M', pid: 0, args: { name: 'kmodel machine' } }];
+    traces.forEach(({ events: ev, names }, cpu) => {
+      const name = new Map(names);
+      events.push({ name: 'thread_name', ph: 'M', pid: 0, tid: cpu, args: { name: `cpu${cpu}` } });
+      for (let i = 0; i < ev.length; i += 2) {
+        const pid = ev[i + 1];
+        if (pid === 0) continue; // idle
+        const t = ev[i];
+        const next = i + 2 < ev.length ? ev[i + 2] : end;
+        events.push({ name: `${name.get(pid) ?? '?'}/${pid}`, ph: 'X', pid: 0, tid: cpu, ts: t * 1000, dur: Math.max(0, next - t) * 1000, args: { pid } });
+      }
+    });
+    for (const r of this.dmesg()) {
+      if (r.report) events.push({ name: `${r.report}: ${r.msg.split('\n').find((l) => /BUG|WARNING|INFO|Oops/.test(l)) ?? r.report}`, ph: 'i', s: 'g', pid: 0, tid: Math.max(0, r.cpu), ts: r.uptime * 1e6 });
+    }
+    return { traceEvents: events, displayTimeUnit: 'ms' };
   }
 
   /** The seed every random decision of this machine derives from. */

@@ -13,7 +13,7 @@
  *  - every context switch also runs due timers and yields to the event loop when the coordinator
  *    has posted a control message (CTL_POSTED != CTL_SEEN).
  */
-import { C, H, HF_LOCKDEP, HF_LOCK_SITES, HF_LOCK_STAT, HF_SPINLOCK_DEBUG, T, NIL, TF_KILL, SCHED_TIMESHARE } from '../memory/layout.ts';
+import { C, H, HF_LOCKDEP, HF_LOCK_SITES, HF_LOCK_STAT, HF_SPINLOCK_DEBUG, HF_TRACE, T, NIL, TF_KILL, SCHED_TIMESHARE } from '../memory/layout.ts';
 import { timeshare_charge, timeshare_sleep } from './timeshare.ts';
 import { now, type Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
@@ -55,6 +55,9 @@ export class Cpu {
   readonly lockStat: boolean;
   /** Chaos scheduling level (0: off), fixed at boot. */
   readonly chaos: number;
+  /** --trace: [time (ms since boot), pid] at every switch; pid 0 is idle. Names by pid. */
+  readonly trace: number[] | null;
+  readonly traceNames = new Map<number, string>();
   private readonly b: number;
   private lastSwitch = now();
   private idleSince = 0;
@@ -71,6 +74,7 @@ export class Cpu {
     this.lockSites = (mem.i32[H.FLAGS] & HF_LOCK_SITES) !== 0;
     this.lockStat = (mem.i32[H.FLAGS] & HF_LOCK_STAT) !== 0;
     this.chaos = mem.i32[H.CHAOS];
+    this.trace = mem.i32[H.FLAGS] & HF_TRACE ? [] : null;
     this.tasks = new Array(mem.layout.g.maxThreads);
     set_handle_memory(mem);
     this.idleTask = new Task(new task_struct(0, NIL), null, null, 0, 'idle');
@@ -202,6 +206,7 @@ export class Cpu {
     const w = this.mem.i32;
     this.current = next;
     current = next.handle;
+    if (this.trace) this.traceSwitch(next);
     Atomics.store(w, this.b + C.CURRENT, slot);
     if (next.started && Atomics.load(w, this.mem.t(slot) + T.FLAGS) & TF_KILL) {
       this.hooks.reapKilled(next); // it never runs again: its coroutine is dropped, not resumed
@@ -221,7 +226,15 @@ export class Cpu {
     }
   }
 
+  private traceSwitch(next: Task): void {
+    const trace = this.trace!;
+    if (trace.length >= 2_000_000) return; // a million switches is plenty to look at
+    trace.push(now() - this.mem.bootTime, next.pid);
+    if (next.slot >= 0 && !this.traceNames.has(next.pid)) this.traceNames.set(next.pid, this.mem.comm(next.slot));
+  }
+
   private enterIdle(t: number): void {
+    if (this.trace) this.traceSwitch(this.idleTask);
     this.current = this.idleTask;
     current = this.idleTask.handle;
     Atomics.store(this.mem.i32, this.b + C.CURRENT, NIL);
