@@ -6,10 +6,8 @@
  * terminates the machine's CPU workers with it.
  */
 import { threadId } from 'node:worker_threads';
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { Machine, InsmodError } from '@kmodel/core';
-import { write_wrapper } from '@kmodel/core/internal/torture/wrapper.ts';
+import { torture_run } from '../commands/torture.ts';
 import type { BarrierMessage, ModuleTrial, TortureTrial, TrialMessage, TrialResult, Verdict } from './task.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -48,26 +46,10 @@ async function runModule(t: ModuleTrial): Promise<Verdict> {
 }
 
 async function runTorture(t: TortureTrial): Promise<Verdict> {
-  const wrapper = write_wrapper(t.params, t.lockModule);
-  const machine = await Machine.boot({ cpus: t.cpus, seed: t.seed, logger: null });
-  let loaded = false;
-  try {
-    try {
-      await machine.insmod(wrapper);
-      loaded = true;
-    } catch (e) {
-      if (!(e instanceof InsmodError)) throw e;
-    }
-    if (loaded) {
-      await sleep(t.params.shutdown_secs * 1000);
-      await machine.rmmod('locktorture', { exitTimeoutMs: 30_000 });
-    }
-  } finally {
-    await machine.shutdown();
-    rmSync(dirname(wrapper), { recursive: true, force: true });
-  }
+  const { machine, loaded, success } = await torture_run(
+    t.params, t.lockModule, { cpus: t.cpus, seed: t.seed, logger: null }, () => sleep(t.params.shutdown_secs * 1000),
+  );
   if (!loaded) return 'insmod';
-  const success = machine.dmesg().some((r) => r.msg.includes('--- End of test: SUCCESS'));
   const kinds = [...(success ? [] : ['FAILURE']), ...reported(machine)];
   return kinds.length > 0 ? kinds : 'clean';
 }

@@ -6,7 +6,7 @@
  */
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Machine, kernel_logger, InsmodError, type LogFormat } from '@kmodel/core';
+import { Machine, kernel_logger, InsmodError, type BootOptions, type LogFormat } from '@kmodel/core';
 import { write_wrapper } from '@kmodel/core/internal/torture/wrapper.ts';
 import type { TortureParams } from '@kmodel/core/internal/torture/params.ts';
 import { EXIT_OK, EXIT_FAILED } from './run.ts';
@@ -49,11 +49,24 @@ async function run_with_progress(seconds: number, format: LogFormat): Promise<vo
   bar.stop();
 }
 
-export async function torture(params: TortureParams, o: TortureOptions): Promise<number> {
-  const format: LogFormat = o.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
-  const logger = kernel_logger({ format });
-  const wrapper = write_wrapper(params, o.lockModule);
-  const machine = await Machine.boot({ cpus: o.cpus, seed: o.seed, logger });
+/** One locktorture run on a machine of its own: how it went, the machine kept for its log. */
+export interface TortureRun {
+  machine: Machine;
+  /** The torture module loaded (else its error went to the log). */
+  loaded: boolean;
+  /** "--- End of test: SUCCESS" was printed. */
+  success: boolean;
+}
+
+/**
+ * Boot, insert the torture module with `params`, `wait` while it runs, rmmod (the final statistics
+ * and the verdict), shut down. Shared by `kmodel torture` and torture campaigns.
+ */
+export async function torture_run(
+  params: TortureParams, lockModule: string | undefined, boot: BootOptions, wait: () => Promise<void>,
+): Promise<TortureRun> {
+  const wrapper = write_wrapper(params, lockModule);
+  const machine = await Machine.boot(boot);
   let loaded = false;
   try {
     try {
@@ -64,7 +77,7 @@ export async function torture(params: TortureParams, o: TortureOptions): Promise
       machine.klog(3, e.message);
     }
     if (loaded) {
-      await run_with_progress(o.duration, format);
+      await wait();
       await machine.rmmod('locktorture', { exitTimeoutMs: 30_000 });
     }
   } finally {
@@ -72,6 +85,15 @@ export async function torture(params: TortureParams, o: TortureOptions): Promise
     rmSync(dirname(wrapper), { recursive: true, force: true });
   }
   const success = machine.dmesg().some((r) => r.msg.includes('--- End of test: SUCCESS'));
+  return { machine, loaded, success };
+}
+
+export async function torture(params: TortureParams, o: TortureOptions): Promise<number> {
+  const format: LogFormat = o.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  const { machine, loaded, success } = await torture_run(
+    params, o.lockModule, { cpus: o.cpus, seed: o.seed, logger: kernel_logger({ format }) },
+    () => run_with_progress(o.duration, format),
+  );
   const reports = Object.values(machine.reportCounts()).reduce((a, b) => a + b, 0);
   return loaded && success && reports === 0 ? EXIT_OK : EXIT_FAILED;
 }
