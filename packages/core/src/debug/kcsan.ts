@@ -27,10 +27,6 @@ export function unwrap<T>(x: T): T {
   return ((x && typeof x === 'object' && targets.get(x as object)) as T) || x;
 }
 
-export function is_instrumented(x: unknown): boolean {
-  return !!x && typeof x === 'object' && targets.has(x as object);
-}
-
 /**
  * Is this access watched? A hash of (seed, pid, the thread's count of instrumented accesses):
  * the same seed watches the same accesses of each thread, however the CPUs interleave.

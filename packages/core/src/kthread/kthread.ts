@@ -152,10 +152,6 @@ export function wake_up_process_core(k: task_struct): number {
   return try_to_wake_up(mem, k.slot, TASK_NORMAL) ? 1 : 0;
 }
 
-export function wake_up_state(k: task_struct, state: number): number {
-  return try_to_wake_up(this_cpu.mem, k.slot, state) ? 1 : 0;
-}
-
 /** Move a never-woken thread to `cpu`. False (and a WARN) if it already ran. */
 export function kthread_bind_core(call: string, k: task_struct, cpu: number): boolean {
   kernel_entry(call);

@@ -47,11 +47,6 @@ export function get_module(id: number): LoadedModule | undefined {
   return modules.get(id);
 }
 
-export function module_by_name(name: string): LoadedModule | undefined {
-  for (const m of modules.values()) if (m.name === name) return m;
-  return undefined;
-}
-
 /** (module, export name) of a thread entry function, if it is one. */
 export function entry_of(fn: unknown): { module: number; name: string } | undefined {
   return typeof fn === 'function' ? entries.get(fn) : undefined;

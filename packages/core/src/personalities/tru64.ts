@@ -109,11 +109,6 @@ export function tru64_prio(pri: number): number {
   return p < BASEPRI_HIGHEST ? p * 3 : 68 + p; // 0..93 realtime; 32 -> 100 .. 64 -> 132
 }
 
-/** The Tru64 priority of a core priority (for display). */
-export function tru64_pri_of(prio: number): number {
-  return prio >= 100 ? prio - 68 : Math.floor(prio / 3);
-}
-
 type Entry<A> = (arg: A) => unknown;
 
 function entry_name(fn: Function): string {

@@ -22,10 +22,6 @@ export function raw_spin_lock(w: Int32Array, i: number): void {
   }
 }
 
-export function raw_spin_trylock(w: Int32Array, i: number): boolean {
-  return Atomics.compareExchange(w, i, 0, 1) === 0;
-}
-
 export function raw_spin_unlock(w: Int32Array, i: number): void {
   if (Atomics.sub(w, i, 1) !== 1) {
     Atomics.store(w, i, 0);

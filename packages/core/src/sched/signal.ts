@@ -30,11 +30,6 @@ export function signal_pending(k: task_struct): boolean {
   return k.slot >= 0 && Atomics.load(mem.i32, mem.t(k.slot) + T.SIGPENDING) !== 0;
 }
 
-export function sigismember_pending(k: task_struct, sig: number): boolean {
-  const mem = this_cpu.mem;
-  return (Atomics.load(mem.i32, mem.t(k.slot) + T.SIGPENDING) & (1 << sig)) !== 0;
-}
-
 export function flush_signals(k: task_struct): void {
   const mem = this_cpu.mem;
   if (k.slot >= 0) Atomics.store(mem.i32, mem.t(k.slot) + T.SIGPENDING, 0);
