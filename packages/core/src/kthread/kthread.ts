@@ -28,7 +28,7 @@ import {
   request_payload, request_slot_free,
 } from './kthreadd.ts';
 import { entry_of, resolve_entry, get_module } from '../module/registry.ts';
-import { kernel_report } from '../printk/printk.ts';
+import { kernel_report, report_misuse } from '../printk/printk.ts';
 import { call_site, call_trace, module_frames, trace_lines } from '../debug/stack.ts';
 import { KernelBug, ThreadExit, ThreadKilled } from '../debug/kernel-bug.ts';
 import { EAGAIN, EDEADLK, EFAULT, EINTR, EINVAL, ENOEXEC, ENOSYS, ESRCH, ERR_PTR, errname, type ErrPtr } from '../errno.ts';
@@ -51,10 +51,6 @@ export interface KthreadCreateOptions {
   via?: string;
 }
 
-function misuse(call: string, lines: string[], fields: object): void {
-  kernel_report('bug', [...lines, ...trace_lines(call_trace())], { bug: 'misuse', call, ...fields });
-}
-
 /**
  * Ask kthreadd for a new thread running `fn(data)`, stopped until woken.
  * Context: a kernel thread; sleeps. Returns the handle or ERR_PTR(-errno).
@@ -69,14 +65,14 @@ export async function kthread_create_core(
   if (entry && opt.via) entry = { module: entry.module, name: `@${opt.via}` };
   if (!entry) {
     const name = typeof fn === 'function' ? fn.name || '(anonymous)' : String(fn);
-    misuse(call, [
+    report_misuse(call, [
       `BUG: ${call}: thread entry '${name}' is not a named export of a loaded module, at ${call_site()}`,
       '  thread entries must be exported functions: `export async function worker(data) {...}`',
     ], { entry: name });
     return ERR_PTR(-EINVAL);
   }
   if (opt.cpu !== undefined && opt.cpu >= mem.nrCpus) {
-    misuse(call, [`BUG: ${call}: CPU ${opt.cpu} is not online (${mem.nrCpus} CPUs)`], { cpu: opt.cpu });
+    report_misuse(call, [`BUG: ${call}: CPU ${opt.cpu} is not online (${mem.nrCpus} CPUs)`], { cpu: opt.cpu });
     return ERR_PTR(-EINVAL);
   }
   let r: number;
@@ -88,7 +84,7 @@ export async function kthread_create_core(
       });
     } catch (e) {
       if (!(e instanceof MarshalError)) throw e;
-      misuse(call, [`BUG: ${call}: ${e.message}`], { entry: entry.name });
+      report_misuse(call, [`BUG: ${call}: ${e.message}`], { entry: entry.name });
       return ERR_PTR(-EINVAL);
     }
     if (r !== -EAGAIN) break;
@@ -100,7 +96,7 @@ export async function kthread_create_core(
     sq_remove(mem, me.slot);
   }
   if (r < 0) {
-    misuse(call, [`BUG: ${call}: thread data too large for a request slot; put it in shared memory`], {});
+    report_misuse(call, [`BUG: ${call}: thread data too large for a request slot; put it in shared memory`], {});
     return ERR_PTR(r);
   }
   const chan = request_chan(mem, r);
@@ -138,7 +134,7 @@ function describe(k: unknown): string {
 
 /** Report a handle that is not a live thread; returns -ESRCH. */
 export function bad_handle(call: string, k: unknown): number {
-  misuse(call, [`BUG: ${call}: ${describe(k)} is not a live thread (never created, or already stopped and reaped)`], {
+  report_misuse(call, [`BUG: ${call}: ${describe(k)} is not a live thread (never created, or already stopped and reaped)`], {
     handle: describe(k),
   });
   return -ESRCH;
@@ -159,7 +155,7 @@ export function kthread_bind_core(call: string, k: task_struct, cpu: number): bo
   const w = mem.i32;
   const t = mem.t(k.slot);
   if (cpu < 0 || cpu >= mem.nrCpus) {
-    misuse(call, [`BUG: ${call}: CPU ${cpu} is not online (${mem.nrCpus} CPUs)`], { cpu });
+    report_misuse(call, [`BUG: ${call}: CPU ${cpu} is not online (${mem.nrCpus} CPUs)`], { cpu });
     return false;
   }
   if (Atomics.load(w, t + T.FLAGS) & TF_STARTED) {
@@ -223,13 +219,13 @@ export function claim_stop(call: string, k: unknown): number {
   const cpu = this_cpu;
   if (!task_valid(k)) return bad_handle(call, k);
   if (k.pid === cpu.current.pid) {
-    misuse(call, [`BUG: ${call}: ${k.comm}/${k.pid} cannot stop itself; return from the thread function or use kthread_exit()`], {});
+    report_misuse(call, [`BUG: ${call}: ${k.comm}/${k.pid} cannot stop itself; return from the thread function or use kthread_exit()`], {});
     return -EDEADLK;
   }
   const mem = cpu.mem;
   const old = Atomics.or(mem.i32, mem.t(k.slot) + T.FLAGS, TF_STOPPING);
   if (old & TF_STOPPING) {
-    misuse(call, [`BUG: ${call}: ${k.comm}/${k.pid} is already being stopped by another caller; stop a thread once`], {
+    report_misuse(call, [`BUG: ${call}: ${k.comm}/${k.pid} is already being stopped by another caller; stop a thread once`], {
       pid: k.pid,
     });
     return -EINVAL;

@@ -18,7 +18,7 @@ import {
 import { Memory, now } from '../memory/memory.ts';
 import { ipi, try_to_wake_up } from '../sched/wake.ts';
 import { TASK_NORMAL, TASK_PARKED, task_state_letter } from '../sched/state.ts';
-import { create_kthread, request_fill, request_result, request_submit, request_free } from '../kthread/kthreadd.ts';
+import { create_kthread, request_fill, request_result, request_submit } from '../kthread/kthreadd.ts';
 import { log_drain, type LogRecord, type ReportKind } from '../printk/logbuf.ts';
 import { LOGLEVEL_ERR, LOGLEVEL_INFO, LOGLEVEL_WARNING } from '../printk/levels.ts';
 import { EAGAIN, errname, ETIMEDOUT } from '../errno.ts';

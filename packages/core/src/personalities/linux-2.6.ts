@@ -24,7 +24,7 @@ import { define_kernel_mutex, mutex_lock, mutex_unlock, type mutex } from '../sy
 import { declare_global, KIND } from '../shared/declare.ts';
 import { vsprintf } from '../printk/format.ts';
 import { TASK_COMM_LEN } from '../memory/layout.ts';
-import { ERR_PTR, IS_ERR, PTR_ERR, type ErrPtr } from '../errno.ts';
+import { ERR_PTR, IS_ERR, type ErrPtr } from '../errno.ts';
 
 export { IS_ERR, PTR_ERR, ERR_PTR } from '../errno.ts';
 export { wake_up_process, schedule, current } from './linux.ts';

@@ -14,8 +14,7 @@ import {
   kthread_create_core, wake_up_process_core, task_valid, wait_exited, reap, kthread_kill_core,
 } from '../kthread/kthread.ts';
 import { entry_of, register_builtin, resolve_entry } from '../module/registry.ts';
-import { kernel_report } from '../printk/printk.ts';
-import { call_trace, trace_lines } from '../debug/stack.ts';
+import { report_misuse } from '../printk/printk.ts';
 import { IS_ERR } from '../errno.ts';
 import { WIRE, register_wire_kind } from '../shared/marshal.ts';
 import { TASK_COMM_LEN } from '../memory/layout.ts';
@@ -103,7 +102,7 @@ async function seaos_kthread(d: { e: string; a: unknown }): Promise<number> {
 register_builtin('seaos_kthread', seaos_kthread);
 
 function misuse(call: string, msg: string, fields: object = {}): void {
-  kernel_report('bug', [`BUG: ${call}: ${msg}`, ...trace_lines(call_trace())], { bug: 'misuse', call, ...fields });
+  report_misuse(call, [`BUG: ${call}: ${msg}`], fields);
 }
 
 function live(call: string, kt: kthread | null | undefined): task_struct | null {

@@ -26,8 +26,7 @@ import {
   define_spinlock, spin_lock, spin_unlock, spin_trylock, spin_lock_init, spin_is_locked, spin_owner, spinlock_t,
 } from '../sync/spinlock.ts';
 import { declare_rwlock, rwlock_init, rwlock_take, rwlock_try, rwlock_done, rwlock_holders, lock_t } from '../sync/rwlock.ts';
-import { kernel_report } from '../printk/printk.ts';
-import { call_trace, trace_lines } from '../debug/stack.ts';
+import { report_misuse } from '../printk/printk.ts';
 
 export { addressof } from '../shared/declare.ts';
 export { printk as printf } from './linux.ts';
@@ -91,7 +90,7 @@ export interface task_t {
 export const first_task: task_t = Object.freeze({ name: 'kernel_task' });
 
 function misuse(call: string, msg: string, fields: object = {}): void {
-  kernel_report('bug', [`BUG: ${call}: ${msg}`, ...trace_lines(call_trace())], { bug: 'misuse', call, ...fields });
+  report_misuse(call, [`BUG: ${call}: ${msg}`], fields);
 }
 
 /** An event must be a non-zero integer address; report and refuse anything else. */

@@ -6,6 +6,7 @@ import { now } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import type { Task } from '../sched/task.ts';
 import { vsprintf } from './format.ts';
+import { call_trace, trace_lines } from '../debug/stack.ts';
 import { printk_get_level, LOGLEVEL_INFO, LOGLEVEL_ERR } from './levels.ts';
 import { log_append, report_code, type ReportKind } from './logbuf.ts';
 
@@ -34,6 +35,11 @@ export const pr_err = (fmt: string, ...a: unknown[]): number => printk('\x013' +
 /** A kernel report: a structured record (report kind + fields) whose text is `lines`. */
 export function kernel_report(kind: ReportKind, lines: string[], fields: object = {}, level = LOGLEVEL_ERR, task?: Task): void {
   emit(level, lines.join('\n'), kind, fields, task);
+}
+
+/** Misuse of an API: a one-line BUG report (plus any detail lines) with the caller's trace. */
+export function report_misuse(call: string, lines: string[], fields: object = {}): void {
+  kernel_report('bug', [...lines, ...trace_lines(call_trace())], { bug: 'misuse', call, ...fields });
 }
 
 export { LOGLEVEL_INFO };
