@@ -122,8 +122,8 @@ export const TF_AUTOREAP = 1 << 12; // nobody joins it: its record is freed when
 export const TF_WAITING = 1 << 8; // someone waits for this thread's exit (SeaOS KT_WAITING)
 export const TF_KILL = 1 << 7; // killed: never runs again (stays set in the zombie, for reports)
 
-/** Sleep-queue hash bucket. */
-export const SQ = { LOCK: 0, HEAD: 1, WORDS: 2 } as const;
+/** Sleep-queue hash bucket: a singly linked list of thread slots (T.SQ_NEXT), HEAD and TAIL. */
+export const SQ = { LOCK: 0, HEAD: 1, TAIL: 2, WORDS: 3 } as const;
 export const SQ_BUCKETS = 256;
 
 /** kthreadd request slot. */

@@ -49,7 +49,10 @@ export class Memory {
       w[t + T.RQ_NEXT] = NIL;
       w[t + T.SQ_NEXT] = NIL;
     }
-    for (let b = 0; b < SQ_BUCKETS; b++) w[layout.bucket(b) + SQ.HEAD] = NIL;
+    for (let b = 0; b < SQ_BUCKETS; b++) {
+      w[layout.bucket(b) + SQ.HEAD] = NIL;
+      w[layout.bucket(b) + SQ.TAIL] = NIL;
+    }
     return mem;
   }
 

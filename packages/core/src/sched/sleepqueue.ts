@@ -4,9 +4,14 @@
  *
  * Invariants (under the bucket's LOCK):
  *  - a thread is on a bucket list iff its WCHAN != 0, and then it is on bucket(WCHAN)'s list;
- *  - lists are FIFO. A wakeup wakes every non-exclusive waiter and up to `nr` exclusive ones,
- *    longest waiting first (Linux's __wake_up_common); exclusive waiters are the ones where one
- *    wakeup should wake one thread (mutex, completion, Tru64 wakeup_one).
+ *    TAIL is the list's last slot (NIL when empty);
+ *  - a non-exclusive waiter joins at the head, an exclusive one at the tail (Linux's
+ *    prepare_to_wait / prepare_to_wait_exclusive), so every list is its non-exclusive waiters
+ *    (newest first) followed by its exclusive ones (oldest first);
+ *  - a wakeup walks from the head: it wakes every non-exclusive waiter on the channel and up to
+ *    `nr` exclusive ones, longest waiting first, whatever order they queued in (Linux's
+ *    __wake_up_common); exclusive waiters are the ones where one wakeup should wake one thread
+ *    (mutex, completion, *_exclusive waits, Tru64 assert_wait);
  *  - waiters are woken after the bucket LOCK is dropped (wake_q), and only if their slot still
  *    holds the same thread; no run-queue lock is ever taken under a bucket lock.
  */
@@ -28,13 +33,18 @@ export function sq_add(mem: Memory, slot: number, chan: number, state: number, e
   if (w[t + T.WCHAN] === 0) {
     Atomics.add(w, t + T.SLEEP_SEQ, 1);
     w[t + T.WCHAN] = chan;
-    w[t + T.SQ_NEXT] = NIL;
-    w[t + T.SQ_EXCL] = exclusive ? 1 : 0;
-    let s = w[b + SQ.HEAD];
-    if (s === NIL) w[b + SQ.HEAD] = slot;
-    else {
-      while (w[mem.t(s) + T.SQ_NEXT] !== NIL) s = w[mem.t(s) + T.SQ_NEXT];
-      w[mem.t(s) + T.SQ_NEXT] = slot;
+    if (exclusive) {
+      w[t + T.SQ_EXCL] = 1;
+      w[t + T.SQ_NEXT] = NIL;
+      const tail = w[b + SQ.TAIL];
+      if (tail === NIL) w[b + SQ.HEAD] = slot;
+      else w[mem.t(tail) + T.SQ_NEXT] = slot;
+      w[b + SQ.TAIL] = slot;
+    } else {
+      w[t + T.SQ_EXCL] = 0;
+      w[t + T.SQ_NEXT] = w[b + SQ.HEAD];
+      w[b + SQ.HEAD] = slot;
+      if (w[b + SQ.TAIL] === NIL) w[b + SQ.TAIL] = slot;
     }
   }
   Atomics.store(w, t + T.STATE, state);
@@ -55,30 +65,30 @@ export function sq_remove(mem: Memory, slot: number, result?: number): boolean {
   raw_spin_lock(w, b + SQ.LOCK);
   const mine = w[t + T.WCHAN] === chan;
   if (mine) {
-    unlink(mem, b, slot);
+    let prev = NIL;
+    for (let s = w[b + SQ.HEAD]; s !== slot; s = w[mem.t(s) + T.SQ_NEXT]) prev = s;
+    unlink(mem, b, prev, slot);
     if (result !== undefined) Atomics.store(w, t + T.WAIT_RESULT, result);
   }
   raw_spin_unlock(w, b + SQ.LOCK);
   return mine;
 }
 
-function unlink(mem: Memory, b: number, slot: number): void {
+/** Unlink `slot`, whose predecessor on bucket `b`'s list is `prev` (NIL: it is the head). */
+function unlink(mem: Memory, b: number, prev: number, slot: number): void {
   const w = mem.i32;
-  let prev = NIL;
-  for (let s = w[b + SQ.HEAD]; s !== NIL; prev = s, s = w[mem.t(s) + T.SQ_NEXT]) {
-    if (s !== slot) continue;
-    const next = w[mem.t(s) + T.SQ_NEXT];
-    if (prev === NIL) w[b + SQ.HEAD] = next;
-    else w[mem.t(prev) + T.SQ_NEXT] = next;
-    break;
-  }
-  w[mem.t(slot) + T.WCHAN] = 0;
-  w[mem.t(slot) + T.SQ_NEXT] = NIL;
+  const t = mem.t(slot);
+  const next = w[t + T.SQ_NEXT];
+  if (prev === NIL) w[b + SQ.HEAD] = next;
+  else w[mem.t(prev) + T.SQ_NEXT] = next;
+  if (w[b + SQ.TAIL] === slot) w[b + SQ.TAIL] = prev;
+  w[t + T.WCHAN] = 0;
+  w[t + T.SQ_NEXT] = NIL;
 }
 
 /**
  * Wake the threads sleeping on `chan` whose state is in `mask`: every non-exclusive waiter and up
- * to `nr` exclusive ones (0: all), FIFO; each woken thread leaves the queue with
+ * to `nr` exclusive ones (0: all), the longest waiting first; each woken thread leaves the queue with
  * WAIT_RESULT = `result`. Returns how many were woken.
  */
 export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, result: number): number {
@@ -94,19 +104,23 @@ export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, r
   raw_spin_lock(w, b + SQ.LOCK);
   let n = 0;
   let exclusives = 0;
-  let s = w[b + SQ.HEAD];
-  while (s !== NIL) {
+  let prev = NIL;
+  for (let s = w[b + SQ.HEAD]; s !== NIL;) {
     const t = mem.t(s);
     const next = w[t + T.SQ_NEXT];
-    if (w[t + T.WCHAN] === chan && (Atomics.load(w, t + T.STATE) & mask) !== 0) {
-      const exclusive = w[t + T.SQ_EXCL] === 1;
-      unlink(mem, b, s);
-      Atomics.store(w, t + T.WAIT_RESULT, result);
-      wake_pid[n] = w[t + T.PID];
-      wake_seq[n] = w[t + T.SLEEP_SEQ];
-      wake_q[n++] = s;
-      if (exclusive && ++exclusives === nr) break;
+    if (w[t + T.WCHAN] !== chan || (Atomics.load(w, t + T.STATE) & mask) === 0) {
+      prev = s;
+      s = next;
+      continue;
     }
+    const exclusive = w[t + T.SQ_EXCL] === 1;
+    unlink(mem, b, prev, s);
+    Atomics.store(w, t + T.WAIT_RESULT, result);
+    wake_pid[n] = w[t + T.PID];
+    wake_seq[n] = w[t + T.SLEEP_SEQ];
+    wake_q[n++] = s;
+    // Every non-exclusive waiter is ahead of the exclusive ones: none is left behind here.
+    if (exclusive && ++exclusives === nr) break;
     s = next;
   }
   raw_spin_unlock(w, b + SQ.LOCK);
