@@ -3,7 +3,7 @@
  * serves the coordinator's control calls (comlink). Every control message bumps CTL_SEEN, which
  * the scheduler compares with CTL_POSTED to know when to yield to the event loop.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Memory } from '@kmodel/core/internal/memory/memory.ts';
@@ -11,16 +11,35 @@ import { C, type MachineGeometry } from '@kmodel/core/internal/memory/layout.ts'
 import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
 import { create_task, kthread_main, reap_killed } from '@kmodel/core/internal/kthread/kthread.ts';
 import { register_kernel_entries } from '@kmodel/core/internal/kthread/kthreadd-main.ts';
+import { module_frames } from '@kmodel/core/internal/debug/stack.ts';
+import { death_cause } from '@kmodel/core/internal/debug/last-words.ts';
 import { CpuControl } from './control.ts';
 
 export interface CpuWorkerData {
   sab: SharedArrayBuffer;
   geometry: MachineGeometry;
   cpu: number;
+  /** Why this CPU ends, posted just before it does; the coordinator reads it synchronously. */
+  lastWords: MessagePort;
 }
 
-const { sab, geometry, cpu: id } = workerData as CpuWorkerData;
+const { sab, geometry, cpu: id, lastWords } = workerData as CpuWorkerData;
 process.setSourceMapsEnabled(true);
+lastWords.unref();
+const exit = process.exit.bind(process);
+// A module's process.exit() ends only this CPU (a worker thread): the coordinator turns it into a
+// panic, and these words say who called it and from where.
+process.exit = ((code?: number) => {
+  const where = module_frames(new Error().stack, 1)[0];
+  lastWords.postMessage({ cause: `process.exit(${code ?? ''}) called${where ? ` ${where}` : ''}` });
+  exit(code);
+}) as typeof process.exit;
+// An error no thread catches (a rejected promise nobody awaits, a throw in a timer callback)
+// ends this CPU; say which before going.
+process.on('uncaughtException', (e) => {
+  lastWords.postMessage({ cause: death_cause(e) });
+  exit(70);
+});
 const mem = new Memory(sab, geometry);
 const cpu = new Cpu(mem, id, { createTask: create_task, startTask: kthread_main, reapKilled: reap_killed });
 register_kernel_entries();

@@ -4,7 +4,10 @@
  * kernel printed any report (oops, BUG, WARN, lockdep, data race, lockup, hung task).
  */
 import { writeFileSync } from 'node:fs';
-import { Machine, kernel_logger, InsmodError, type LogFormat } from '@kmodel/core';
+import { Machine, kernel_logger, log_record, InsmodError, type LogFormat } from '@kmodel/core';
+import { now } from '@kmodel/core/internal/memory/memory.ts';
+import { typecheck_module } from '../typecheck.ts';
+import { on_end_request } from '../signals.ts';
 
 export interface RunOptions {
   cpus: number;
@@ -21,82 +24,118 @@ export interface RunOptions {
   lockupMs?: number;
   lockdep?: boolean;
   spinlockDebug?: boolean;
-  kcsan?: boolean | string;
+  /** true: the default rate; a number: 1 access in this many sets a watchpoint. */
+  kcsan?: boolean | number;
   lockSites?: boolean;
   lockStat?: boolean;
   trace?: string;
+  /** Type-check the module first; a type error fails the run (exit 1) before the machine boots. */
+  typecheck?: boolean;
+  /** Machine memory for shared declarations, in MiB. */
+  arenaMb?: number;
+  /** Thread table size (kthreadd and the insmod/rmmod trampolines included). */
+  maxThreads?: number;
+  /** Seconds init() may run before insmod gives up on it (default 60). */
+  initTimeout?: number;
 }
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-function sleepUntil(ms: number, stop: { stopped: boolean; wake?: () => void }): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    stop.wake = () => {
-      clearTimeout(t);
-      resolve();
-    };
-  });
+/** After this long without --duration, say which threads the run is waiting for. */
+const WAITING_NOTICE_MS = 3000;
+
+/**
+ * Without --duration the run lasts until every thread of the module has exited. Threads that
+ * never exit by themselves (they wait for exit() to stop them) would make that silent forever:
+ * after a few seconds, one line names them and says how to end the run.
+ */
+async function wait_for_threads(machine: Machine, name: string, stopped: () => boolean, pause: (ms: number) => Promise<void>): Promise<void> {
+  const noticeAt = Date.now() + WAITING_NOTICE_MS;
+  let noticed = false;
+  for (;;) {
+    const live = machine.liveThreads(name);
+    if (stopped() || machine.isDown || live.length === 0) return;
+    if (!noticed && Date.now() >= noticeAt) {
+      noticed = true;
+      const who = live.map((t) => `${t.comm}/${t.pid} (${t.state}${t.wchan !== '-' ? ` in ${t.wchan}` : ''})`).join(', ');
+      machine.klog(5, `waiting for the threads of ${name} to exit: ${who}; without --duration the run ends when they have all exited: Ctrl-C runs rmmod and ends it`);
+    }
+    await pause(20);
+  }
 }
 
 export async function run(module: string, o: RunOptions): Promise<number> {
+  if (o.typecheck) {
+    const errors = typecheck_module(module);
+    if (errors.length) {
+      process.stderr.write(`${errors.join('\n')}\nkmodel: ${module}: ${errors.length} type error${errors.length > 1 ? 's' : ''}, not loaded (without --typecheck it loads unchecked)\n`);
+      return EXIT_FAILED;
+    }
+  }
   const format: LogFormat = o.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const logger = kernel_logger({ format, file: o.logFile });
   const machine = await Machine.boot({
     cpus: o.cpus, hz: o.hz, seed: o.seed, logger, hungTaskSecs: o.hungTaskSecs, softLockupSecs: o.softlockupSecs,
     softLockupPanic: o.softlockupPanic, lockupMs: o.lockupMs, lockdep: o.lockdep, spinlockDebug: o.spinlockDebug,
-    kcsan: typeof o.kcsan === 'string' ? { rate: Math.max(1, Number(o.kcsan) || 50) } : o.kcsan,
+    kcsan: typeof o.kcsan === 'number' ? { rate: o.kcsan } : o.kcsan,
     lockSites: o.lockSites,
     chaos: o.chaos === undefined || o.chaos === false ? undefined : { level: o.chaos === true ? 2 : o.chaos },
     lockStat: o.lockStat,
     trace: !!o.trace,
+    arenaBytes: o.arenaMb === undefined ? undefined : o.arenaMb * 2 ** 20,
+    maxThreads: o.maxThreads,
   });
-  const stop: { stopped: boolean; wake?: () => void } = { stopped: false };
-  let firstSignal = 0;
-  const onSignal = (sig: string) => {
-    // A terminal's Ctrl-C reaches both pnpm and us, and pnpm forwards it: one press can arrive
-    // twice. Only a signal well after the first forces an immediate exit.
-    if (stop.stopped && Date.now() - firstSignal < 1000) return;
-    if (stop.stopped) {
-      process.stderr.write(`kmodel: second ${sig}: exiting at once\n`);
-      process.exit(130);
-    }
-    stop.stopped = true;
-    firstSignal = Date.now();
-    machine.klog(5, `${sig}: removing the module and shutting down`);
-    stop.wake?.();
-  };
+  let stopped = false;
+  let wake = () => {};
+  const pause = (ms: number) => new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    wake = () => {
+      clearTimeout(t);
+      resolve();
+    };
+  });
+  const ending = on_end_request((why) => {
+    stopped = true;
+    machine.klog(5, `${why}: removing the module and shutting down (again to force)`);
+    machine.interrupt();
+    wake();
+  }, (why) => {
+    process.stderr.write(`kmodel: ${why}: forcing the shutdown\n`);
+    void machine.forceShutdown(why);
+    wake();
+  });
   machine.onPanic(() => {
-    stop.stopped = true;
-    stop.wake?.();
+    stopped = true;
+    wake();
   });
-  const sigint = () => onSignal('SIGINT');
-  const sigterm = () => onSignal('SIGTERM');
-  process.on('SIGINT', sigint);
-  process.on('SIGTERM', sigterm);
   let failed = false;
   try {
     let name: string | null = null;
     try {
-      name = (await machine.insmod(module)).name;
+      name = (await machine.insmod(module, { initTimeoutMs: (o.initTimeout ?? 60) * 1000 })).name;
     } catch (e) {
       if (!(e instanceof InsmodError)) throw e;
-      failed = true;
-      machine.klog(3, e.message);
+      failed = true; // already in the log, one line
     }
-    if (name) {
-      if (o.duration !== undefined) {
-        await sleepUntil(o.duration * 1000, stop);
-      } else {
-        while (!stop.stopped && machine.liveThreads(name).length > 0) await sleepUntil(20, stop);
-      }
+    if (name && !stopped) {
+      if (o.duration !== undefined) await pause(o.duration * 1000);
+      else await wait_for_threads(machine, name, () => stopped, pause);
+    }
+    if (name && !machine.isDown) {
       for (const path of machine.panicked ? [] : o.cat) {
         try {
           const text = await machine.readProc(path);
           if (format === 'pretty') process.stdout.write(text.endsWith('\n') || !text ? text : `${text}\n`);
-          else logger.info({ cat: path }, text);
+          else {
+            // A record like the coordinator's own lines (cpu -1, pid 0, comm kmodel), after the
+            // kernel records already in the ring.
+            machine.drain();
+            log_record(logger, {
+              seq: 0, level: 6, cpu: -1, pid: 0, comm: 'kmodel', uptime: (now() - machine.mem.bootTime) / 1000, msg: text, fields: { cat: path },
+            });
+          }
         } catch (e) {
           failed = true;
           machine.klog(3, `cat: ${(e as Error).message}`);
@@ -108,10 +147,12 @@ export async function run(module: string, o: RunOptions): Promise<number> {
         machine.klog(6, `trace written to ${o.trace}`);
       }
     }
+  } catch (e) {
+    // A wait cut short by a panic or a forced halt: the log already says why.
+    if (!machine.isDown) throw e;
   } finally {
     await machine.shutdown();
-    process.off('SIGINT', sigint);
-    process.off('SIGTERM', sigterm);
+    ending.dispose();
   }
   const counts = machine.reportCounts();
   const reports = Object.values(counts).reduce((a, b) => a + b, 0);

@@ -6,7 +6,7 @@
  * the CPU's CTL_POSTED and rings its doorbell, so an idle CPU wakes to receive it) and to the
  * kernel through machine memory: kthreadd requests, wakeups, exit words.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { randomInt } from 'node:crypto';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
@@ -21,10 +21,12 @@ import { TASK_NORMAL, TASK_PARKED, task_state_letter } from '../sched/state.ts';
 import { create_kthread, request_fill, request_result, request_submit } from '../kthread/kthreadd.ts';
 import { log_drain, type LogRecord, type ReportKind } from '../printk/logbuf.ts';
 import { LOGLEVEL_ERR, LOGLEVEL_INFO, LOGLEVEL_WARNING } from '../printk/levels.ts';
-import { EAGAIN, errname, ETIMEDOUT } from '../errno.ts';
+import { EAGAIN, EINTR, errname, ETIMEDOUT } from '../errno.ts';
 import { kernel_image, type KernelImage } from './kernel-image.ts';
 import { build_module } from './module-build.ts';
 import { InsmodError, MachineError } from './errors.ts';
+import { Halt } from './halt.ts';
+import { death_cause } from '../debug/last-words.ts';
 import { log_record } from './logger.ts';
 import { Watchdog } from './watchdog.ts';
 import { format_kthreads, format_stat, format_modules, format_lock_stat, type ThreadInfo, type CpuStat, type LockStat } from './proc-files.ts';
@@ -67,6 +69,11 @@ export interface BootOptions {
   lockStat?: boolean;
   /** Record which thread runs on which CPU when, for traceJSON() (kmodel run --trace). */
   trace?: boolean;
+  /**
+   * V8 heap limit of each CPU worker in MB (default 2048): a CPU that exceeds it dies alone, as a
+   * panic, instead of taking the whole process down.
+   */
+  cpuHeapMb?: number;
   maxThreads?: number;
   arenaBytes?: number;
   logBytes?: number;
@@ -90,19 +97,10 @@ export interface ShutdownResult {
   stragglers: string[];
 }
 
+/** Every wait of the coordinator on one CPU ends by this bound; past it the CPU is stuck. */
 const CONTROL_TIMEOUT_MS = 5000;
 /** ps CLS by SCHED_* policy. */
 const CLASSES = ['N', 'FF', 'TS', 'FX'];
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new MachineError(`${what}: no answer within ${ms} ms (is a CPU spinning?)`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 export class Machine {
   readonly mem: Memory;
@@ -118,9 +116,22 @@ export class Machine {
   private drainTimer: NodeJS.Timeout | null = null;
   private watchdogTimer: NodeJS.Timeout | null = null;
   private down = false;
-  /** Why the machine panicked (soft lockup with softLockupPanic), or null. */
+  /** Why the machine panicked (a CPU died or is stuck, or a soft lockup with softLockupPanic), or null. */
   panicked: string | null = null;
   private readonly panicListeners = new Set<(why: string) => void>();
+  /** Ends every bounded wait of the coordinator when the machine halts. */
+  private readonly halt = new Halt();
+  private halting: Promise<void> | null = null;
+  /** Each CPU's last words (why its worker ended), posted just before it exits. */
+  private readonly lastWords: MessagePort[] = [];
+  /** What the coordinator is waiting for each CPU to do, for a panic's message. */
+  private readonly doing: string[] = [];
+  /** Set by interrupt(): the module operation in progress gives way. */
+  private cut = false;
+  /** insmod/rmmod calls in progress. */
+  private busy = 0;
+  /** shutdown() is in progress. */
+  private stopping = false;
 
   private constructor(
     mem: Memory,
@@ -167,8 +178,8 @@ export class Machine {
     const dog = new Watchdog(mem, { hungTaskSecs: o.hungTaskSecs, softLockupSecs: o.softLockupSecs });
     m.watchdogTimer = setInterval(() => m.watch(dog, o.softLockupPanic ?? false), 250);
     try {
-      for (let cpu = 0; cpu < cpus; cpu++) m.startCpu(cpu, geometry);
-      await withTimeout(Promise.all(m.control.map((c) => c.ping())), 30000, 'boot');
+      for (let cpu = 0; cpu < cpus; cpu++) m.startCpu(cpu, geometry, o.cpuHeapMb ?? 2048);
+      await m.ask('boot', (c) => c.ping(), 30000);
       m.startKthreadd();
     } catch (e) {
       await m.kill();
@@ -178,11 +189,18 @@ export class Machine {
     return m;
   }
 
-  private startCpu(cpu: number, geometry: MachineGeometry): void {
-    const worker = new Worker(this.image.cpuEntry, { workerData: { sab: this.mem.sab, geometry, cpu } });
-    worker.on('error', (e) => {
-      this.klog(0, `CPU ${cpu} crashed: ${e instanceof Error ? e.stack : String(e)}`, 'oops');
+  private startCpu(cpu: number, geometry: MachineGeometry, heapMb: number): void {
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(this.image.cpuEntry, {
+      workerData: { sab: this.mem.sab, geometry, cpu, lastWords: port1 },
+      transferList: [port1],
+      resourceLimits: { maxOldGenerationSizeMb: heapMb },
     });
+    this.lastWords.push(port2);
+    this.doing.push('');
+    // A CPU's worker ends only when the coordinator terminates it; anything else is a panic.
+    worker.on('error', (e) => this.cpuDied(cpu, death_cause(e)));
+    worker.on('exit', (code) => this.cpuDied(cpu, `its worker exited with code ${code}`));
     const ep = nodeEndpoint(worker as never);
     const w = this.mem.i32;
     const posted = this.mem.layout.cpu(cpu) + C.CTL_POSTED;
@@ -198,6 +216,65 @@ export class Machine {
     };
     this.workers.push(worker);
     this.control.push(Comlink.wrap<CpuControl>(ringing));
+  }
+
+  /**
+   * Ask every CPU (`call`), each answer bounded by `ms`: a CPU that does not answer is declared
+   * stuck (a panic), and every pending question gives way when the machine halts.
+   */
+  private ask<R>(what: string, call: (c: Comlink.Remote<CpuControl>) => Promise<R>, ms = CONTROL_TIMEOUT_MS): Promise<R[]> {
+    return Promise.all(this.control.map((c, cpu) => {
+      this.doing[cpu] = what;
+      return this.halt.bound(call(c), ms, () => {
+        // Shutting down, a CPU that does not answer is terminated with the rest (its threads named
+        // as stragglers); otherwise the machine cannot go on without it.
+        if (!this.stopping) this.cpuStuck(cpu, `did not answer "${what}" within ${ms} ms`);
+        return new MachineError(`${what}: CPU ${cpu} did not answer within ${ms} ms${this.stopping ? '' : ' (stuck: see the panic report)'}`);
+      }).finally(() => {
+        this.doing[cpu] = '';
+      });
+    }));
+  }
+
+  /** The thread on `cpu` now, as "comm/pid", or what the CPU was doing when no thread ran. */
+  private runningOn(cpu: number): { who: string; pid: number; comm: string } {
+    const slot = Atomics.load(this.mem.i32, this.mem.layout.cpu(cpu) + C.CURRENT);
+    const pid = slot >= 0 ? Atomics.load(this.mem.i32, this.mem.t(slot) + T.PID) : 0;
+    if (pid > 0) {
+      const comm = this.mem.comm(slot);
+      return { who: `${comm}/${pid}`, pid, comm };
+    }
+    return { who: this.doing[cpu] ? `no thread (${this.doing[cpu]})` : 'no thread (idle)', pid: 0, comm: '' };
+  }
+
+  /** CPU `cpu`'s worker ended on its own: it died. */
+  private cpuDied(cpu: number, cause: string): void {
+    if (this.down) return;
+    const words = receiveMessageOnPort(this.lastWords[cpu])?.message as { cause?: string } | undefined;
+    this.panic(cpu, `CPU#${cpu} died: ${words?.cause ?? cause}`);
+  }
+
+  /** CPU `cpu` does not answer: stuck on a thread that never yields. */
+  private cpuStuck(cpu: number, how: string): void {
+    if (this.down) return;
+    this.panic(cpu, `CPU#${cpu} is stuck: it ${how}`);
+  }
+
+  /**
+   * Kernel panic: report it (kind `panic`, naming the CPU and the thread that ran there), halt
+   * every CPU (no rmmod: a dead or stuck CPU cannot take part) and end every pending wait.
+   */
+  private panic(cpu: number, why: string): void {
+    if (this.panicked || this.down) return;
+    const on = cpu >= 0 ? this.runningOn(cpu) : null;
+    this.panicked = on ? `${why}; running ${on.who}` : why;
+    this.klog(0, `Kernel panic - not syncing: ${this.panicked}`, 'panic', {
+      ...(on ? { panic_cpu: cpu, task: on.comm || null, task_pid: on.pid || null } : {}), cause: why,
+    }, on ? { cpu, pid: on.pid, comm: on.comm || 'kmodel' } : undefined);
+    this.klog(LOGLEVEL_WARNING, 'panic: halting every CPU (no rmmod)');
+    for (const l of this.panicListeners) l(this.panicked);
+    this.halt.fire(`the machine panicked (${this.panicked})`);
+    this.halting ??= this.kill();
   }
 
   private startKthreadd(): void {
@@ -245,11 +322,7 @@ export class Machine {
         ? { cpu: r.fields.stuck_cpu as number, pid: r.fields.task_pid as number, comm: r.fields.task as string }
         : { cpu: -1, pid: 0, comm: 'khungtaskd' };
       this.klog(r.kind === 'soft_lockup' ? 0 : 3, r.lines.join('\n'), r.kind, r.fields, who);
-      if (r.kind === 'soft_lockup' && panic && !this.panicked) {
-        this.panicked = `soft lockup on CPU#${r.fields.stuck_cpu}`;
-        this.klog(0, `Kernel panic - not syncing: softlockup: hung tasks (${this.panicked})`);
-        for (const l of this.panicListeners) l(this.panicked);
-      }
+      if (r.kind === 'soft_lockup' && panic) this.panic(r.fields.stuck_cpu as number, 'softlockup: hung tasks');
     }
   }
 
@@ -318,18 +391,23 @@ export class Machine {
     try_to_wake_up(this.mem, slot, TASK_NORMAL);
   }
 
-  /** Wait until word `i` no longer holds `value`; false on timeout. */
-  private async waitWhile(i: number, value: number, timeoutMs: number): Promise<boolean> {
+  /**
+   * Wait until word `i` no longer holds `value`: 'done', or 'timeout' after `timeoutMs`, 'halted'
+   * when the machine halts, 'cut' on interrupt() if `cuttable`. Polls the flags every 50 ms.
+   */
+  private async waitWhile(i: number, value: number, timeoutMs: number, cuttable = false): Promise<'done' | 'timeout' | 'halted' | 'cut'> {
     const w = this.mem.i32;
     const end = Date.now() + timeoutMs;
     while (Atomics.load(w, i) === value) {
+      if (this.halt.why !== null) return 'halted';
+      if (cuttable && this.cut) return 'cut';
       const left = end - Date.now();
-      if (left <= 0) return false;
+      if (left <= 0) return 'timeout';
       const r = Atomics.waitAsync(w, i, value, Math.min(left, 50));
       if (r.async) await r.value;
       this.drain();
     }
-    return true;
+    return 'done';
   }
 
   /** Create a thread through kthreadd, from the coordinator. Returns [slot, pid]. */
@@ -343,26 +421,34 @@ export class Machine {
     if (r < 0) throw new MachineError(`kthreadd: cannot queue a request (${errname(r)})`);
     request_submit(mem, r);
     const state = mem.layout.request(r) + R.STATE;
-    if (!(await this.waitWhile(state, RS_PENDING, CONTROL_TIMEOUT_MS))) {
-      throw new MachineError('kthreadd did not answer (is CPU 0 spinning?)');
+    const answer = await this.waitWhile(state, RS_PENDING, CONTROL_TIMEOUT_MS);
+    if (answer === 'halted') throw new MachineError(this.halt.why!);
+    if (answer !== 'done') {
+      const cpu = mem.i32[mem.t(mem.i32[H.KTHREADD_SLOT]) + T.CPU];
+      this.cpuStuck(cpu, `ran no kthreadd for ${CONTROL_TIMEOUT_MS} ms (creating ${comm})`);
+      throw new MachineError(`kthreadd did not answer: ${this.panicked}`);
     }
     const [slot, pid] = request_result(mem, r);
     if (slot < 0) throw new MachineError(`kthreadd: cannot create ${comm} (${errname(slot)})`);
     return [slot, pid];
   }
 
-  /** Run module `m`'s `fn` as a kernel thread on its home CPU; its return value. */
+  /**
+   * Run module `m`'s `fn` as a kernel thread on its home CPU; its return value, or -ETIMEDOUT
+   * past `timeoutMs`, -EINTR on interrupt() or when the machine halts.
+   */
   private async moduleCall(m: ModuleInfo, fn: 'init' | 'exit', timeoutMs: number): Promise<number> {
     // SeaOS modules name them module_install / module_exit.
     const f = m.exports.includes(fn) ? fn : fn === 'init' ? 'module_install' : 'module_exit';
     const [slot] = await this.createThread(m.id, '@module_call', { m: m.id, f }, fn === 'init' ? 'insmod' : 'rmmod', m.cpu, TF_NOLOAD);
     this.wake(slot);
     const exited = this.mem.t(slot) + T.EXITED;
-    if (!(await this.waitWhile(exited, 0, timeoutMs))) {
+    const end = await this.waitWhile(exited, 0, timeoutMs, true);
+    if (end !== 'done') {
       // Give up on it: killed (it dies at its next kernel call), freed when it exits.
       Atomics.or(this.mem.i32, this.mem.t(slot) + T.FLAGS, TF_KILL | TF_AUTOREAP);
       try_to_wake_up(this.mem, slot, TASK_NORMAL | TASK_PARKED);
-      return -ETIMEDOUT;
+      return end === 'timeout' ? -ETIMEDOUT : -EINTR;
     }
     const code = this.mem.i32[this.mem.t(slot) + T.EXIT_CODE];
     Atomics.store(this.mem.i32, this.mem.t(slot) + T.PID, 0);
@@ -377,30 +463,47 @@ export class Machine {
    */
   async insmod(path: string, o: { cpu?: number; initTimeoutMs?: number } = {}): Promise<ModuleInfo> {
     this.checkUp();
+    this.cut = false;
+    this.busy++;
+    try {
+      return await this.insmodLocked(path, o.cpu ?? 0, o.initTimeoutMs ?? 60000);
+    } catch (e) {
+      // One line per failure, in the log; the caller gets the same text.
+      if (e instanceof InsmodError) this.klog(LOGLEVEL_ERR, e.message);
+      throw e;
+    } finally {
+      this.busy--;
+    }
+  }
+
+  private async insmodLocked(path: string, cpu: number, initTimeoutMs: number): Promise<ModuleInfo> {
     const built = await build_module(this.image, path);
     if (this.modules.has(built.name)) {
       throw new InsmodError(`insmod: ${path}: module ${built.name} is already loaded (-EEXIST)`, -17, built.name);
     }
-    const cpu = o.cpu ?? 0;
     const m: ModuleInfo = { id: this.nextModuleId++, name: built.name, path: built.path, exports: built.exports, cpu };
-    const results = await withTimeout(
-      Promise.all(this.control.map((c) => c.loadModule(m.id, m.name, m.path, built.url))),
-      CONTROL_TIMEOUT_MS * 2, `insmod ${m.name}`,
-    );
-    const failed = results.find((r) => !r.ok);
-    if (failed) {
-      await Promise.all(this.control.map((c) => c.unloadModule(m.id)));
-      throw new InsmodError(`insmod: ${path}: module top level failed: ${failed.error}`, -8, m.name);
+    const fail = async (why: string, code: number): Promise<never> => {
+      this.modules.delete(m.name);
+      if (!this.halt.why) await this.ask(`unload ${m.name}`, (c) => c.unloadModule(m.id)).catch(() => {});
+      throw new InsmodError(`insmod: ${path}: ${this.halt.why ? `${why}: ${this.halt.why}` : why}`, code, m.name);
+    };
+    let results;
+    try {
+      results = await this.ask(`insmod ${m.name}`, (c) => c.loadModule(m.id, m.name, m.path, built.url), CONTROL_TIMEOUT_MS * 2);
+    } catch {
+      return fail('the module did not load on every CPU', -ETIMEDOUT);
     }
+    const failed = results.find((r) => !r.ok);
+    if (failed) return fail(`module top level failed: ${failed.error}`, -8);
+    if (this.cut) return fail('interrupted before init() ran', -EINTR);
     this.modules.set(m.name, m);
-    const code = await this.moduleCall(m, 'init', o.initTimeoutMs ?? 60000);
+    const code = await this.moduleCall(m, 'init', initTimeoutMs);
     this.drain();
     if (code < 0) {
-      this.modules.delete(m.name);
-      await Promise.all(this.control.map((c) => c.unloadModule(m.id)));
-      const why = code === -ETIMEDOUT ? 'init() did not return within its timeout' : `init() failed with ${errname(code)}`;
-      this.klog(LOGLEVEL_ERR, `insmod: ${m.name}: ${why}`);
-      throw new InsmodError(`insmod: ${path}: ${why}`, code, m.name);
+      const why = code === -ETIMEDOUT ? `init() did not return within ${initTimeoutMs / 1000} s (--init-timeout)`
+        : code === -EINTR && (this.cut || this.halt.why) ? 'interrupted: init() was killed before it returned'
+          : `init() failed with ${errname(code)}`;
+      return fail(why, code);
     }
     this.klog(LOGLEVEL_INFO, `insmod: ${m.name} loaded`);
     return m;
@@ -410,14 +513,24 @@ export class Machine {
   async rmmod(name: string, o: { exitTimeoutMs?: number } = {}): Promise<void> {
     const m = this.modules.get(name);
     if (!m) throw new MachineError(`rmmod: ${name}: module not loaded (loaded: ${[...this.modules.keys()].join(', ') || 'none'})`);
-    if (m.exports.includes('exit') || m.exports.includes('module_exit')) {
-      const code = await this.moduleCall(m, 'exit', o.exitTimeoutMs ?? 30000);
-      if (code === -ETIMEDOUT) this.klog(LOGLEVEL_ERR, `rmmod: ${name}: exit() did not return`, 'bug', { bug: 'rmmod_timeout' });
-    }
+    this.checkUp();
+    this.cut = false;
+    this.busy++;
     try {
-      await withTimeout(Promise.all(this.control.map((c) => c.unloadModule(m.id))), CONTROL_TIMEOUT_MS, `rmmod ${name}`);
-    } catch (e) {
-      this.klog(LOGLEVEL_WARNING, (e as Error).message);
+      if (m.exports.includes('exit') || m.exports.includes('module_exit')) {
+        const code = await this.moduleCall(m, 'exit', o.exitTimeoutMs ?? 30000);
+        if (code === -ETIMEDOUT) this.klog(LOGLEVEL_ERR, `rmmod: ${name}: exit() did not return within ${(o.exitTimeoutMs ?? 30000) / 1000} s`, 'bug', { bug: 'rmmod_timeout' });
+        if (code === -EINTR && this.cut) this.klog(LOGLEVEL_WARNING, `rmmod: ${name}: interrupted: exit() was killed before it returned`);
+      }
+      if (this.halt.why) throw new MachineError(`rmmod: ${name}: ${this.halt.why}`);
+      try {
+        await this.ask(`rmmod ${name}`, (c) => c.unloadModule(m.id));
+      } catch (e) {
+        if (!this.stopping) throw e;
+        this.klog(LOGLEVEL_WARNING, (e as Error).message);
+      }
+    } finally {
+      this.busy--;
     }
     const threads = this.ps().filter((t) => t.module === name);
     this.modules.delete(name);
@@ -431,6 +544,14 @@ export class Machine {
       if (t.exited) Atomics.store(this.mem.i32, this.mem.t(t.slot) + T.PID, 0);
     }
     this.klog(LOGLEVEL_INFO, `rmmod: ${name} removed`);
+  }
+
+  /**
+   * Cut the insmod or rmmod in progress short (a user's Ctrl-C): its init() or exit() thread is
+   * killed and the call returns at once (insmod fails with -EINTR). No effect when none runs.
+   */
+  interrupt(): void {
+    if (this.busy > 0) this.cut = true;
   }
 
   loadedModules(): ModuleInfo[] {
@@ -508,7 +629,7 @@ export class Machine {
     if (name === 'modules') return format_modules(this.loadedModules());
     if (name === 'lock_stat') return format_lock_stat(this.lockStats());
     this.checkUp();
-    const answers = await withTimeout(Promise.all(this.control.map((c) => c.readProc(name))), CONTROL_TIMEOUT_MS, `cat /proc/${name}`);
+    const answers = await this.ask<string | null | { error: string }>(`cat /proc/${name}`, (c) => c.readProc(name));
     this.drain();
     for (const a of answers) {
       if (a === null) continue;
@@ -529,18 +650,21 @@ export class Machine {
    * threads that ignore kthread_should_stop are named in a warning and die with their CPU.
    */
   async shutdown(o: { graceMs?: number } = {}): Promise<ShutdownResult> {
-    if (this.down) return { stragglers: [] };
-    if (this.panicked) {
-      // A CPU is stuck: no rmmod, no stopping threads; halt the CPUs.
-      this.klog(LOGLEVEL_WARNING, `shutdown after panic (${this.panicked}): CPUs halted without rmmod`);
-      await this.kill();
+    if (this.halting) {
+      await this.halting;
       return { stragglers: [] };
     }
+    if (this.down) return { stragglers: [] };
+    this.stopping = true;
     for (const name of [...this.modules.keys()].reverse()) {
       try {
         await this.rmmod(name, { exitTimeoutMs: o.graceMs ?? 5000 });
       } catch (e) {
-        this.klog(LOGLEVEL_ERR, `shutdown: rmmod ${name}: ${(e as Error).message}`);
+        if (!this.halt.why) this.klog(LOGLEVEL_ERR, `shutdown: rmmod ${name}: ${(e as Error).message}`);
+      }
+      if (this.halting) {
+        await this.halting;
+        return { stragglers: [] };
       }
     }
     const w = this.mem.i32;
@@ -553,8 +677,8 @@ export class Machine {
     const end = Date.now() + (o.graceMs ?? 1500);
     const stragglers: string[] = [];
     for (const t of live) {
-      const ok = await this.waitWhile(this.mem.t(t.slot) + T.EXITED, 0, Math.max(0, end - Date.now()));
-      if (!ok && Atomics.load(w, this.mem.t(t.slot) + T.PID) === t.pid) stragglers.push(`${t.comm}/${t.pid}`);
+      const exited = await this.waitWhile(this.mem.t(t.slot) + T.EXITED, 0, Math.max(0, end - Date.now()));
+      if (exited !== 'done' && Atomics.load(w, this.mem.t(t.slot) + T.PID) === t.pid) stragglers.push(`${t.comm}/${t.pid}`);
     }
     if (stragglers.length) {
       this.klog(LOGLEVEL_WARNING, `shutdown: ${stragglers.length} thread(s) did not stop and were terminated with their CPU: ${stragglers.join(', ')} (do they check kthread_should_stop()?)`, 'warn', {
@@ -566,8 +690,21 @@ export class Machine {
     return { stragglers };
   }
 
+  /**
+   * Halt at once (a second Ctrl-C): every CPU worker is terminated, wherever its threads are, and
+   * every pending wait gives way; the log is drained and flushed. Says why in the log.
+   */
+  async forceShutdown(why: string): Promise<void> {
+    if (this.down) return this.halting ?? undefined;
+    this.klog(LOGLEVEL_WARNING, `${why}: forcing the shutdown (CPUs terminated, no rmmod)`);
+    this.halt.fire(`the machine was halted (${why})`);
+    this.halting ??= this.kill();
+    await this.halting;
+  }
+
   private async kill(): Promise<void> {
     this.down = true;
+    this.halt.fire(this.panicked ? `the machine panicked (${this.panicked})` : 'the machine is shut down');
     await Promise.all(this.workers.map((wk) => wk.terminate()));
     if (this.drainTimer) clearInterval(this.drainTimer);
     if (this.watchdogTimer) clearInterval(this.watchdogTimer);
@@ -583,7 +720,8 @@ export class Machine {
    * Call it before shutdown.
    */
   async traceJSON(): Promise<object> {
-    const traces = await withTimeout(Promise.all(this.control.map((c) => c.trace())), CONTROL_TIMEOUT_MS, 'trace');
+    this.checkUp();
+    const traces = await this.ask('trace', (c) => c.trace());
     const end = now() - this.mem.bootTime;
     const events: object[] = [{ name: 'process_name', ph: 'M', pid: 0, args: { name: 'kmodel machine' } }];
     traces.forEach(({ events: ev, names }, cpu) => {
@@ -611,7 +749,7 @@ export class Machine {
   /** Chaos decisions of every CPU ("pid:call#:call:decision"), sorted: the same for the same seed. */
   async chaosLog(): Promise<string[]> {
     if (this.down) return this.lastChaosLog;
-    const logs = await withTimeout(Promise.all(this.control.map((c) => c.chaosLog())), CONTROL_TIMEOUT_MS, 'chaos log');
+    const logs = await this.ask('chaos log', (c) => c.chaosLog());
     const key = (e: string) => e.split(':').slice(0, 2).map(Number);
     this.lastChaosLog = logs.flat().sort((a, b) => {
       const [pa, ca] = key(a);

@@ -21,7 +21,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export const REPORT_KINDS = [
-  '', 'oops', 'bug', 'warn', 'spinlock', 'lockdep', 'kcsan', 'hung_task', 'soft_lockup',
+  '', 'oops', 'bug', 'warn', 'spinlock', 'lockdep', 'kcsan', 'hung_task', 'soft_lockup', 'panic',
 ] as const;
 export type ReportKind = Exclude<(typeof REPORT_KINDS)[number], ''>;
 
