@@ -1,13 +1,22 @@
 /** The `kmodel` command line. */
-import { randomInt } from 'node:crypto';
 import { Command, CommanderError } from 'commander';
 import { basename, extname } from 'node:path';
 import { run, EXIT_USAGE } from './commands/run.ts';
 import { kconsole, type ConsoleOptions } from './commands/console.ts';
 import { torture, type TortureOptions } from './commands/torture.ts';
-import { moduleCampaign, tortureCampaign, type TortureCampaignOptions } from './commands/campaign.ts';
+import { moduleCampaign, tortureCampaign, random_seed, type TortureCampaignOptions } from './commands/campaign.ts';
 import { LOCK_TYPES, READER_TYPES } from '@kmodel/core/internal/torture/params.ts';
-import { intIn, positiveSeconds, oneOf, collect } from './options.ts';
+import { DEFAULT_GEOMETRY } from '@kmodel/core/internal/memory/layout.ts';
+import { intIn, positiveSeconds, oneOf, collect, writablePath } from './options.ts';
+
+/**
+ * Bounds of the machine's geometry. Every region's offset is a byte offset turned into an Int32
+ * word index (`>> 2`), so the whole machine memory stays below 2 GiB: 1 GiB of arena plus 64Ki
+ * thread records (160 bytes each) and the fixed regions fit. Two thread records are the
+ * machine's own (kthreadd, and the trampoline running init() or exit()); the rest are the module's.
+ */
+const ARENA_MB = { min: 1, max: 1024 };
+const MAX_THREADS = { min: 2, max: 65536 };
 
 export function program(): Command {
   const p = new Command('kmodel')
@@ -25,18 +34,22 @@ export function program(): Command {
     .option('--seed <n>', 'seed of every random decision of the machine (default: a random one, printed at boot)', intIn('--seed', 0, 2 ** 31 - 1))
     .option('--chaos [level]', 'chaos scheduling: perturb threads at their calls into the kernel, 1 (light) to 3 (heavy), default 2', intIn('--chaos', 1, 3))
     .option('--log-format <format>', 'pretty (dmesg lines, default on a terminal) or json (one object a line)', oneOf('pretty', 'json'))
-    .option('--log-file <path>', 'also append JSON log lines to this file')
+    .option('--log-file <path>', 'also append JSON log lines to this file', writablePath)
     .option('--hung-task-secs <s>', 'report threads blocked uninterruptibly this long (0: off)', intIn('--hung-task-secs', 0, 86400), 120)
     .option('--softlockup-secs <s>', 'report a CPU stuck on one thread this long (0: off)', intIn('--softlockup-secs', 0, 86400), 20)
     .option('--softlockup-panic', 'on a soft lockup, stop the machine and exit 1 instead of hanging')
     .option('--lockup-ms <ms>', 'a CPU spinning this long on one spinlock reports "lockup suspected"', intIn('--lockup-ms', 1, 3_600_000), 1000)
-    .option('--kcsan [rate]', 'KCSAN: watch every shared array for data races; 1 access in RATE (default 50) sets a watchpoint')
-    .option('--trace <path>', 'write which thread ran on which CPU when (Chrome trace-event JSON: open it in Perfetto or chrome://tracing)')
+    .option('--kcsan [rate]', 'KCSAN: watch every shared array for data races; 1 access in RATE (default 50) sets a watchpoint', intIn('--kcsan', 1, 1_000_000))
+    .option('--trace <path>', 'write which thread ran on which CPU when (Chrome trace-event JSON: open it in Perfetto or chrome://tracing)', writablePath)
     .option('--lock-sites', 'spinlocks record where they were taken, for "lockup suspected" reports (slower)')
     .option('--lock-stat', 'lock hold times in /proc/lock_stat (a clock read per acquisition and release)')
     .option('--no-lockdep', 'turn lockdep and lock statistics off')
     .option('--no-spinlock-debug', 'turn the spinlock debug checks off')
-    .addHelpText('after', '\nExit status: 0 clean; 1 insmod failed or the kernel reported a problem; 2 usage error.')
+    .option('--typecheck', 'type-check the module against the kernel APIs before booting; on an error, print it and exit 1 (default: load without type checking)')
+    .option('--init-timeout <seconds>', 'insmod fails if init() has not returned after this long', positiveSeconds, 60)
+    .option('--arena-mb <MB>', `machine memory for shared declarations (${ARENA_MB.min}-${ARENA_MB.max})`, intIn('--arena-mb', ARENA_MB.min, ARENA_MB.max), DEFAULT_GEOMETRY.arenaBytes / 2 ** 20)
+    .option('--max-threads <n>', `thread table size, kthreadd and insmod/rmmod included (${MAX_THREADS.min}-${MAX_THREADS.max}); creating one more fails with -ENOMEM`, intIn('--max-threads', MAX_THREADS.min, MAX_THREADS.max), DEFAULT_GEOMETRY.maxThreads)
+    .addHelpText('after', '\nExit status: 0 clean; 1 insmod failed (with --typecheck: a type error), or the kernel reported a problem; 2 usage error.')
     .action(async (module: string, o) => {
       process.exitCode = await run(module, o);
     });
@@ -50,7 +63,7 @@ export function program(): Command {
     .option('--cpus <n>', 'CPUs of each machine (1-64)', intIn('--cpus', 1, 64), 4)
     .option('--timeout <seconds>', 'kill a trial that runs this long and count it as "timeout"', positiveSeconds, 60)
     .option('--duration <seconds>', 'run each trial this long (default: until every thread of the module has exited)', positiveSeconds)
-    .option('--seed <base>', 'seed of the first trial; trial i has seed BASE+i (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1), randomInt(2 ** 30))
+    .option('--seed <base>', 'seed of the first trial; trial i has seed BASE+i (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1))
     .option('--json', 'print the summary as one JSON object')
     .addHelpText('after', [
       '',
@@ -73,7 +86,7 @@ export function program(): Command {
     .option('--long-hold <ms>', 'now and then a writer holds the lock this long (0: never)', intIn('--long-hold', 0, 500), 100)
     .option('--stutter <seconds>', 'run this long, pause as long, again: everyone restarts at once (0: never)', intIn('--stutter', 0, 3600), 0)
     .option('--cpus <n>', 'number of CPUs (1-64)', intIn('--cpus', 1, 64), 4)
-    .option('--seed <n>', 'seed for the machine and the threads\' random choices (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1), randomInt(2 ** 30))
+    .option('--seed <n>', 'seed for the machine and the threads\' random choices (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1))
     .option('--log-format <format>', 'pretty (dmesg lines, default on a terminal) or json (one object a line)', oneOf('pretty', 'json'))
     .option('--trials <n>', 'a campaign: N runs with seeds BASE, BASE+1, ... on a pool of workers, then a summary', intIn('--trials', 1, 1_000_000))
     .option('--jobs <j>', 'with --trials: runs in parallel (default: number of cores)', intIn('--jobs', 1, 256))
@@ -99,16 +112,17 @@ export function program(): Command {
         cmd.error(`error: ${type} has no read lock; --nreaders-stress must be 0 (readers: ${READER_TYPES.join(', ')}, or a --lock-module with read_lock())`, { exitCode: EXIT_USAGE });
       }
       const nreaders = o.nreadersStress ?? (readers ? nwriters : 0);
+      const seed = o.seed ?? random_seed();
       const params = {
         torture_type: type, nwriters_stress: nwriters, nreaders_stress: nreaders, stat_interval: o.statInterval!,
-        shutdown_secs: o.duration!, long_hold: o.longHold!, seed: o.seed!, stutter: o.stutter ?? 0,
+        shutdown_secs: o.duration!, long_hold: o.longHold!, seed, stutter: o.stutter ?? 0,
       };
       const c = o as Partial<TortureCampaignOptions>;
       if (c.trials === undefined) {
         if (c.jobs !== undefined || c.timeout !== undefined || c.json) cmd.error('error: --jobs, --timeout and --json go with --trials', { exitCode: EXIT_USAGE });
-        process.exitCode = await torture(params, o as TortureOptions);
+        process.exitCode = await torture(params, { ...o, seed } as TortureOptions);
       } else {
-        process.exitCode = await tortureCampaign(params, { ...c, timeout: c.timeout ?? o.duration! + 60 } as TortureCampaignOptions);
+        process.exitCode = await tortureCampaign(params, { ...c, seed, timeout: c.timeout ?? o.duration! + 60 } as TortureCampaignOptions);
       }
     });
 

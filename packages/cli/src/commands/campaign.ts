@@ -3,6 +3,7 @@
  * BASE, BASE+1, ...) on a pool of --jobs workers, then a summary. Also `kmodel torture --trials N`.
  * Exit 0 if every trial was clean, 1 if any failed (reports, insmod, timeout), 2 usage error.
  */
+import { randomInt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,8 @@ export interface CampaignOptions {
 
 export interface ModuleCampaignOptions extends CampaignOptions {
   cpus: number;
-  seed: number;
+  /** The first trial's seed (default: random_seed()). */
+  seed?: number;
   duration?: number;
   /** true (default level) or a level 1..3 */
   chaos?: boolean | number;
@@ -31,6 +33,11 @@ export interface ModuleCampaignOptions extends CampaignOptions {
 
 /** The workspace root, where `pnpm kmodel` runs. */
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', '..');
+
+/** A base seed when --seed is absent: below 2^30, so BASE + trial stays a valid seed. */
+export function random_seed(): number {
+  return randomInt(2 ** 30);
+}
 
 /** A path as `pnpm kmodel` (run from the workspace root) will find it. */
 export function rerunPath(path: string): string {
@@ -66,8 +73,9 @@ export async function campaign(trials: Trial[], o: CampaignOptions, what: string
 export function moduleCampaign(module: string, o: ModuleCampaignOptions): Promise<number> {
   const chaos = o.chaos === undefined || o.chaos === false ? undefined : o.chaos === true ? true : { level: o.chaos };
   const path = resolve(module);
+  const base = o.seed ?? random_seed();
   const trials: Trial[] = Array.from({ length: o.trials }, (_, i) => ({
-    kind: 'module', module: path, cpus: o.cpus, seed: o.seed + i, duration: o.duration, chaos,
+    kind: 'module', module: path, cpus: o.cpus, seed: base + i, duration: o.duration, chaos,
   }));
   return campaign(trials, o, `campaign ${module}`, (seed) => [
     'run', rerunPath(module), '--seed', String(seed),

@@ -30,20 +30,36 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
   const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
   const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: 'kmodel> ', terminal: !!process.stdin.isTTY });
   let failed = false;
+  /** A command used wrongly is answered like an unknown one: one line, the session goes on. */
+  const usage = (synopsis: string): boolean => {
+    out(`usage: ${synopsis}`);
+    return true;
+  };
   const run = async (line: string): Promise<boolean> => {
     const [cmd, ...args] = line.trim().split(/\s+/);
     try {
       switch (cmd) {
         case '': return true;
         case 'help': out(HELP); return true;
-        case 'insmod': out(`${(await machine.insmod(args[0] ?? '')).name} loaded`); return true;
-        case 'rmmod': await machine.rmmod(args[0] ?? ''); return true;
+        case 'insmod':
+          if (args.length !== 1) return usage('insmod PATH');
+          out(`${(await machine.insmod(args[0])).name} loaded`);
+          return true;
+        case 'rmmod':
+          if (args.length !== 1) return usage('rmmod NAME');
+          await machine.rmmod(args[0]);
+          return true;
         case 'lsmod': out(machine.loadedModules().map((m) => `${m.name} ${m.path}`).join('\n') || '(none)'); return true;
         case 'ps': out(await machine.readProc('/proc/kthreads')); return true;
-        case 'cat': out(await machine.readProc(args[0] ?? '')); return true;
+        case 'cat':
+          if (args.length !== 1) return usage('cat /proc/NAME');
+          out(await machine.readProc(args[0]));
+          return true;
         case 'dmesg': {
+          if (args.length > 1 || (args.length === 1 && !/^\d+$/.test(args[0]))) return usage('dmesg [N]');
           const all = machine.dmesg();
-          out(all.slice(args[0] ? -Number(args[0]) : 0).map((r) => dmesg_line(r)).join('\n'));
+          const n = args.length ? Number(args[0]) : all.length;
+          out(all.slice(Math.max(0, all.length - n)).map((r) => dmesg_line(r)).join('\n'));
           return true;
         }
         case 'stop': case 'quit': case 'exit': return false;
