@@ -404,7 +404,13 @@ export class Machine {
       const left = end - Date.now();
       if (left <= 0) return 'timeout';
       const r = Atomics.waitAsync(w, i, value, Math.min(left, 50));
-      if (r.async) await r.value;
+      if (r.async) {
+        // Atomics.waitAsync holds no reference on the event loop: a timer does, so the process
+        // cannot end with this wait still pending once the machine's own timers are gone.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([r.value, new Promise((res) => (timer = setTimeout(res, Math.min(left, 50) + 5)))]);
+        clearTimeout(timer);
+      }
       this.drain();
     }
     return 'done';
