@@ -98,6 +98,7 @@ export const T = {
   WMESG: 28, // WMESG_LEN bytes: the wait channel's name
   SLEEP_START_F64: 32, // when a timeshare thread last went to sleep
   SLEEP_SEQ: 34, // bumped by every sq_add: a wakeup for an earlier sleep is stale
+  SIGIGNORE: 35, // bit sig: signal sig is discarded when sent (a Linux kthread until allow_signal)
   WORDS: 40,
 } as const;
 

@@ -14,6 +14,7 @@ import { block, might_sleep } from '../sched/context.ts';
 import { set_current_state, prepare_to_wait_chan, finish_wait_chan } from '../sched/sleep.ts';
 import { TASK_INTERRUPTIBLE, TASK_RUNNING } from '../sched/state.ts';
 import { task_struct } from '../sched/task.ts';
+import { ignore_signals } from '../sched/signal.ts';
 import { T } from '../memory/layout.ts';
 import {
   kthread_create_core, wake_up_process_core, task_valid, bad_handle, claim_stop, wait_exited, reap,
@@ -180,14 +181,17 @@ register_builtin('kthread26', kthread26);
  * @initfn, @corefn: named exports of the module, or null. Returns the thread or ERR_PTR(-errno).
  * Context: may sleep.
  */
-export function kthread_create<D>(initfn: InitFn<D>, corefn: CoreFn<D>, data: D, namefmt: string, ...args: unknown[]): Promise<task_struct | ErrPtr> {
+export async function kthread_create<D>(initfn: InitFn<D>, corefn: CoreFn<D>, data: D, namefmt: string, ...args: unknown[]): Promise<task_struct | ErrPtr> {
   const i = initfn ? entry_of(initfn) : null;
   const c = corefn ? entry_of(corefn) : null;
   const missing = (initfn && !i ? initfn : null) ?? (corefn && !c ? corefn : null);
   // An unexported function goes to the core as the entry, which reports it precisely.
-  return kthread_create_core('kthread_create', (missing ?? initfn ?? corefn) as never,
+  const k = await kthread_create_core('kthread_create', (missing ?? initfn ?? corefn) as never,
     { i: i?.name ?? null, c: c?.name ?? null, d: data }, vsprintf(namefmt, args).slice(0, TASK_COMM_LEN - 1),
     { via: missing ? undefined : 'kthread26' });
+  // kthread() blocks and flushes all signals ("we take no signals by default"): none is ever seen.
+  if (!IS_ERR(k)) ignore_signals(k);
+  return k;
 }
 
 /**

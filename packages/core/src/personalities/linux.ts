@@ -23,7 +23,7 @@ import {
   task_valid, bad_handle,
 } from '../kthread/kthread.ts';
 import { vsprintf } from '../printk/format.ts';
-import { printk as core_printk, kernel_report } from '../printk/printk.ts';
+import { printk as core_printk, kernel_report, report_misuse } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../debug/stack.ts';
 import { KernelBug } from '../debug/kernel-bug.ts';
 import { TASK_COMM_LEN } from '../memory/layout.ts';
@@ -38,7 +38,10 @@ import { define_atomic, atomic_t } from '../sync/atomic.ts';
 import { define_lockdep_map, type lockdep_map } from '../sync/lockdep-map.ts';
 import { define_rwlock, type rwlock_t } from '../sync/rw_spinlock.ts';
 import { set_task_prio, rt_to_prio, nice_to_prio } from '../sched/prio.ts';
-import { send_signal, signal_pending as core_signal_pending, flush_signals as core_flush_signals } from '../sched/signal.ts';
+import {
+  send_signal, signal_pending as core_signal_pending, flush_signals as core_flush_signals, ignore_signals,
+  kernel_sigaction, valid_signal,
+} from '../sched/signal.ts';
 import { proc_create_single_data, type ShowFn, type proc_dir_entry } from '../proc/procfs.ts';
 import { LOGLEVEL_WARNING } from '../printk/levels.ts';
 
@@ -67,6 +70,18 @@ function comm_of(namefmt: string, args: unknown[]): string {
 /* ------------------------------------------------------------------------------ kthread.h */
 
 /**
+ * A Linux kthread is kthreadd's child and inherits its ignore_signals(): it takes no signal until
+ * it calls allow_signal(). Set before the handle leaves the creator, so no signal is sent earlier.
+ */
+async function __kthread_create<D>(
+  call: string, threadfn: ThreadFn<D>, data: D, comm: string, opt?: { cpu: number },
+): Promise<task_struct | ErrPtr> {
+  const k = await kthread_create_core(call, threadfn, data, comm, opt);
+  if (!IS_ERR(k)) ignore_signals(k);
+  return k;
+}
+
+/**
  * kthread_create - create a kthread, stopped.
  * @threadfn: the function to run; a named export of the module (kernel text is per module).
  * @data: its argument; plain data, shared arrays, locks and thread handles travel to its CPU.
@@ -75,12 +90,12 @@ function comm_of(namefmt: string, args: unknown[]): string {
  * The thread does not run until wake_up_process(); threadfn's return value goes to kthread_stop().
  */
 export function kthread_create<D>(threadfn: ThreadFn<D>, data: D, namefmt: string, ...args: unknown[]): Promise<task_struct | ErrPtr> {
-  return kthread_create_core('kthread_create', threadfn, data, comm_of(namefmt, args));
+  return __kthread_create('kthread_create', threadfn, data, comm_of(namefmt, args));
 }
 
 /** kthread_run - kthread_create() then wake_up_process(). Context: may sleep. */
 export async function kthread_run<D>(threadfn: ThreadFn<D>, data: D, namefmt: string, ...args: unknown[]): Promise<task_struct | ErrPtr> {
-  const k = await kthread_create_core('kthread_run', threadfn, data, comm_of(namefmt, args));
+  const k = await __kthread_create('kthread_run', threadfn, data, comm_of(namefmt, args));
   if (!IS_ERR(k)) wake_up_process(k);
   return k;
 }
@@ -90,7 +105,7 @@ export async function kthread_run<D>(threadfn: ThreadFn<D>, data: D, namefmt: st
  * the CPU number. Context: may sleep.
  */
 export function kthread_create_on_cpu<D>(threadfn: ThreadFn<D>, data: D, cpu: number, namefmt: string): Promise<task_struct | ErrPtr> {
-  return kthread_create_core('kthread_create_on_cpu', threadfn, data, comm_of(namefmt, [cpu]), { cpu });
+  return __kthread_create('kthread_create_on_cpu', threadfn, data, comm_of(namefmt, [cpu]), { cpu });
 }
 
 /** kthread_run_on_cpu - kthread_create_on_cpu() then wake_up_process(). Context: may sleep. */
@@ -247,17 +262,39 @@ export function task_nice(p: task_struct): number {
   return p.prio >= 100 ? p.prio - 120 : 0;
 }
 
-/** send_sig - make @sig pending on @p; wakes it from an interruptible sleep. */
+/**
+ * send_sig - make @sig pending on @p and wake it from an interruptible sleep. A kthread that has
+ * not allow_signal()ed @sig discards it. Returns 0 (also when discarded), -EINVAL for a bad @sig.
+ */
 export function send_sig(sig: number, p: task_struct, _priv: number): number {
   kernel_entry('send_sig');
   if (!task_valid(p)) return bad_handle('send_sig', p);
   return send_signal(p, sig);
 }
-/** allow_signal - kernel threads here always accept signals; kept for source compatibility. */
-export function allow_signal(_sig: number): void {}
+/**
+ * allow_signal - the current kthread accepts @sig from now on: sent, it is pending and ends an
+ * interruptible sleep. Kthreads start with every signal ignored, SIGKILL included.
+ */
+export function allow_signal(sig: number): void {
+  const t = kernel_entry('allow_signal');
+  if (sigaction_checked('allow_signal', t.slot, sig)) kernel_sigaction(t.handle, sig, false);
+}
+/** disallow_signal - the current kthread ignores @sig again; a pending @sig is flushed. */
+export function disallow_signal(sig: number): void {
+  const t = kernel_entry('disallow_signal');
+  if (sigaction_checked('disallow_signal', t.slot, sig)) kernel_sigaction(t.handle, sig, true);
+}
+function sigaction_checked(call: string, slot: number, sig: number): boolean {
+  if (slot < 0) return false;
+  if (valid_signal(sig)) return true;
+  report_misuse(call, [`BUG: ${call}: ${String(sig)} is not a signal number (1..31)`], { sig: String(sig) });
+  return false;
+}
+/** signal_pending - has @p a signal pending? */
 export function signal_pending(p: task_struct): boolean {
   return core_signal_pending(p);
 }
+/** flush_signals - forget @p's pending signals. */
 export function flush_signals(p: task_struct): void {
   core_flush_signals(p);
 }

@@ -1,9 +1,18 @@
 /**
- * Signals to kernel threads: a pending mask in the thread record. An interruptible sleep ends
- * when one arrives (schedule() will not put a thread with a pending signal to sleep in
- * TASK_INTERRUPTIBLE). Shared by every personality (Linux send_sig, Tru64 PCATCH).
+ * Signals to kernel threads: a pending mask and an ignore mask in the thread record. An
+ * interruptible sleep ends when a signal becomes pending (schedule() will not put a thread with a
+ * pending signal to sleep in TASK_INTERRUPTIBLE). Shared by every personality (Linux send_sig,
+ * Tru64 PCATCH).
+ *
+ * Invariants:
+ *  - bit `sig` of T.SIGPENDING and of T.SIGIGNORE stand for signal `sig` (1..31);
+ *  - a signal in T.SIGIGNORE is never left pending: sending it discards it, and ignoring it
+ *    flushes it (Linux's sig_ignored() in prepare_signal(), and kernel_sigaction(sig, SIG_IGN));
+ *  - a new thread ignores nothing; its personality may make it ignore everything before the
+ *    creator hands its handle out (Linux kthreads: ignore_signals(), kernel/kthread.c).
  */
 import { T } from '../memory/layout.ts';
+import { EINVAL } from '../errno.ts';
 import { this_cpu } from './cpu.ts';
 import { try_to_wake_up } from './wake.ts';
 import { TASK_INTERRUPTIBLE } from './state.ts';
@@ -16,11 +25,29 @@ export const SIGUSR1 = 10;
 export const SIGUSR2 = 12;
 export const SIGTERM = 15;
 
-/** Make `sig` pending on `k` and wake it from an interruptible sleep. */
+/** Every signal, 1..31. */
+const ALL_SIGNALS = ~1;
+
+export function valid_signal(sig: number): boolean {
+  return Number.isInteger(sig) && sig >= 1 && sig <= 31;
+}
+
+/**
+ * Make `sig` pending on `k` and wake it from an interruptible sleep; a signal `k` ignores is
+ * discarded (still 0: the send succeeded, as in Linux). -EINVAL for a bad signal number.
+ */
 export function send_signal(k: task_struct, sig: number): number {
   const mem = this_cpu.mem;
-  if (sig < 1 || sig > 31) return -22;
-  Atomics.or(mem.i32, mem.t(k.slot) + T.SIGPENDING, 1 << sig);
+  if (!valid_signal(sig)) return -EINVAL;
+  const t = mem.t(k.slot);
+  const bit = 1 << sig;
+  if (Atomics.load(mem.i32, t + T.SIGIGNORE) & bit) return 0;
+  Atomics.or(mem.i32, t + T.SIGPENDING, bit);
+  // An ignore that raced with the send may have flushed before the bit was set: look again.
+  if (Atomics.load(mem.i32, t + T.SIGIGNORE) & bit) {
+    Atomics.and(mem.i32, t + T.SIGPENDING, ~bit);
+    return 0;
+  }
   try_to_wake_up(mem, k.slot, TASK_INTERRUPTIBLE);
   return 0;
 }
@@ -33,4 +60,27 @@ export function signal_pending(k: task_struct): boolean {
 export function flush_signals(k: task_struct): void {
   const mem = this_cpu.mem;
   if (k.slot >= 0) Atomics.store(mem.i32, mem.t(k.slot) + T.SIGPENDING, 0);
+}
+
+/** `k` discards every signal from now on, and none is pending (Linux ignore_signals). */
+export function ignore_signals(k: task_struct): void {
+  const mem = this_cpu.mem;
+  Atomics.store(mem.i32, mem.t(k.slot) + T.SIGIGNORE, ALL_SIGNALS);
+  Atomics.store(mem.i32, mem.t(k.slot) + T.SIGPENDING, 0);
+}
+
+/**
+ * `k` accepts (`ignore` false) or discards `sig` from now on; ignoring it also flushes it (Linux
+ * kernel_sigaction with SIG_KTHREAD or SIG_IGN). The caller checked `sig` (valid_signal).
+ */
+export function kernel_sigaction(k: task_struct, sig: number, ignore: boolean): void {
+  const mem = this_cpu.mem;
+  const t = mem.t(k.slot);
+  const bit = 1 << sig;
+  if (!ignore) {
+    Atomics.and(mem.i32, t + T.SIGIGNORE, ~bit);
+    return;
+  }
+  Atomics.or(mem.i32, t + T.SIGIGNORE, bit);
+  Atomics.and(mem.i32, t + T.SIGPENDING, ~bit);
 }
