@@ -14,7 +14,7 @@ describe('kmodel run --typecheck', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n')).toEqual([
       `test/fixtures/typecheck_bad.ts:5:16: error TS2345: Argument of type 'string' is not assignable to parameter of type 'number'.`,
-      `kmodel: ${fixture('typecheck_bad')}: 1 type error, not loaded (without --typecheck it loads unchecked)`,
+      `kmodel: ${fixture('typecheck_bad')}: not loaded: 1 error from --typecheck (without it, the module loads unchecked)`,
       '',
     ]);
     expect(r.stdout).not.toMatch(/booted/);
@@ -59,8 +59,18 @@ describe('kmodel run --typecheck', () => {
       `${mod}:8:9: error TS2322: Type 'typeof import("@kmodel/core/linux")' is not assignable to type 'number'.`,
       `${mod}:9:9: error TS2322: Type '() => Promise<void>' is not assignable to type 'string'.`,
     ]);
-    expect(r.stderr).toMatch(/: 4 type errors, not loaded/);
+    expect(r.stderr).toMatch(/: not loaded: 4 errors from --typecheck/);
     expect(r.stderr).not.toMatch(/packages\/core|Cannot find module/);
     expect(r.stdout).not.toMatch(/booted/);
+  });
+
+  it('a syntax error or a missing file is reported the same way, before boot', async () => {
+    const syntax = await kmodel(['run', fixture('bad_syntax'), '--typecheck', '--log-format', 'json']);
+    expect(syntax.code).toBe(1);
+    expect(syntax.stderr.split('\n')[0]).toMatch(/^test\/fixtures\/bad_syntax\.ts:2:\d+: error TS\d+: /);
+    const missing = await kmodel(['run', '/nonexistent/mod.ts', '--typecheck', '--log-format', 'json']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.split('\n')[0]).toBe('/nonexistent/mod.ts: no such file');
+    for (const r of [syntax, missing]) expect(r.stdout).not.toMatch(/booted/);
   });
 });

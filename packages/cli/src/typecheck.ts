@@ -5,6 +5,7 @@
  * told in the module's terms: its own file:line:col and the public import paths, never the
  * kernel's source paths.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,11 +71,12 @@ function format_diagnostic(d: ts.Diagnostic, paths: Map<string, string>): string
 
 /**
  * Type-check `module` and the files it imports (the kernel's own sources are trusted, not
- * reported). Returns tsc's errors, one string each (a chained message spans indented lines);
- * empty if the module is clean.
+ * reported). Returns tsc's errors (syntax errors included), one string each (a chained message
+ * spans indented lines); empty if the module is clean.
  */
 export function typecheck_module(module: string): string[] {
   const file = resolve(module);
+  if (!existsSync(file)) return [`${user_path(file)}: no such file`];
   const paths = import_map();
   const program = ts.createProgram([file], compiler_options(paths, /\.[cm]?js$/.test(file)));
   const own = (sf: ts.SourceFile) => !sf.isDeclarationFile && !sf.fileName.startsWith(CORE_SRC + sep) && !sf.fileName.includes('/node_modules/');

@@ -70,7 +70,7 @@ export async function run(module: string, o: RunOptions): Promise<number> {
   if (o.typecheck) {
     const errors = typecheck_module(module);
     if (errors.length) {
-      process.stderr.write(`${errors.join('\n')}\nkmodel: ${module}: ${errors.length} type error${errors.length > 1 ? 's' : ''}, not loaded (without --typecheck it loads unchecked)\n`);
+      process.stderr.write(`${errors.join('\n')}\nkmodel: ${module}: not loaded: ${errors.length} error${errors.length > 1 ? 's' : ''} from --typecheck (without it, the module loads unchecked)\n`);
       return EXIT_FAILED;
     }
   }
