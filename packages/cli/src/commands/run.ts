@@ -6,7 +6,6 @@
 import { writeFileSync } from 'node:fs';
 import { Machine, kernel_logger, log_record, InsmodError, type LogFormat } from '@kmodel/core';
 import { now } from '@kmodel/core/internal/memory/memory.ts';
-import { typecheck_module } from '../typecheck.ts';
 import { on_end_request } from '../signals.ts';
 
 export interface RunOptions {
@@ -68,6 +67,7 @@ async function wait_for_threads(machine: Machine, name: string, stopped: () => b
 
 export async function run(module: string, o: RunOptions): Promise<number> {
   if (o.typecheck) {
+    const { typecheck_module } = await import('../typecheck.ts'); // the compiler loads only when asked for
     const errors = typecheck_module(module);
     if (errors.length) {
       process.stderr.write(`${errors.join('\n')}\nkmodel: ${module}: not loaded: ${errors.length} error${errors.length > 1 ? 's' : ''} from --typecheck (without it, the module loads unchecked)\n`);
