@@ -70,6 +70,9 @@ export function program(): Command {
       'Verdict of a trial: clean; the kinds of report it printed (oops, bug, warn, spinlock, lockdep, kcsan,',
       'hung_task, soft_lockup); insmod (did not load); timeout (killed at --timeout).',
       'Exit status: 0 every trial clean; 1 any trial failed; 2 usage error.',
+      'Ctrl-C (or SIGTERM) ends the campaign early: running trials are cancelled, the summary covers the trials',
+      'that ran (--json: "interrupted": { signal, planned, cancelled }); exit 1 if any failed, else 130 (SIGTERM: 143).',
+      'A second Ctrl-C exits at once.',
     ].join('\n'))
     .action(async (module: string, o) => {
       process.exitCode = await moduleCampaign(module, o);
@@ -101,6 +104,9 @@ export function program(): Command {
       '" [???]" marks a suspicious spread between threads (or no acquisitions); " [!!!]" marks failures.',
       '',
       'Exit status: 0 SUCCESS; 1 FAILURE (or the module failed to load, or the kernel reported a problem); 2 usage error.',
+      'Ctrl-C (or SIGTERM) ends the test early by removing the module, as in Linux: the statistics and the verdict',
+      'print for the time it ran; exit 1 if that is a failure, else 130 (SIGTERM: 143). A second Ctrl-C exits at once.',
+      'With --trials, as kmodel campaign: the summary of the trials that ran.',
     ].join('\n'))
     .action(async (o: Partial<TortureOptions>, cmd: Command) => {
       if (o.type && o.lockModule) cmd.error('error: use either --type or --lock-module, not both', { exitCode: EXIT_USAGE });
@@ -161,4 +167,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2));
+// process.exit() discards what stdout and stderr still queue for a slow reader (a pipe): the
+// tail of the log. An empty write completes after everything queued before it.
+await Promise.all([process.stdout, process.stderr].map((s) => new Promise((done) => s.write('', done))));
 process.exit(code);

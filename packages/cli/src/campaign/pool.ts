@@ -9,6 +9,10 @@
  *
  * Before any trial, a barrier task on every worker waits until all `jobs` workers are up, so the
  * first `jobs` trials start on distinct workers at once.
+ *
+ * When `stop` aborts, the pool is destroyed: queued trials are dropped, running ones cancelled
+ * (their workers terminated, their machines' CPUs with them), and their exit is waited for at most
+ * DESTROY_BOUND_MS; whatever is left dies with the process, which exits after the summary.
  */
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -16,16 +20,31 @@ import type { Trial, TrialResult } from './task.ts';
 
 const WORKER = new URL('./worker.mjs', import.meta.url).href;
 
+/** How long the pool's workers get to exit once the pool is destroyed. */
+const DESTROY_BOUND_MS = 5000;
+
 export interface PoolOptions {
   jobs: number;
   /** Seconds a trial may run before it is killed and counted as 'timeout'. */
   timeout: number;
   /** Called as each trial finishes (in completion order). */
   onResult?: (r: TrialResult) => void;
+  /** Aborted: run no more trials, cancel the running ones. */
+  stop?: AbortSignal;
 }
 
-/** Run every trial; results in trial order. */
-export async function runTrials(trials: Trial[], o: PoolOptions): Promise<TrialResult[]> {
+export interface PoolRun {
+  /** The trials that ran to a verdict, in trial order. */
+  results: TrialResult[];
+  /** Trials cancelled while running (by `stop`). */
+  cancelled: number;
+}
+
+/** A trial that did not run to a verdict: cancelled while running, or never started. */
+type Unfinished = 'cancelled' | 'unstarted';
+
+/** Run every trial, or until `stop`. */
+export async function runTrials(trials: Trial[], o: PoolOptions): Promise<PoolRun> {
   const pool = new Piscina({
     filename: WORKER,
     minThreads: o.jobs,
@@ -36,16 +55,33 @@ export async function runTrials(trials: Trial[], o: PoolOptions): Promise<TrialR
     // callbacks after a trial must not be frozen.
     atomics: 'disabled',
   });
+  let destroyed: Promise<void> | null = null;
+  const destroy = () => (destroyed ??= pool.destroy());
+  o.stop?.addEventListener('abort', destroy, { once: true });
   try {
+    if (o.stop?.aborted) return { results: [], cancelled: 0 };
     const barrier = new SharedArrayBuffer(4);
-    await Promise.all(Array.from({ length: o.jobs }, () => pool.run({ barrier, parties: o.jobs })));
-    return await Promise.all(trials.map((t) => runOne(pool, t, o)));
+    try {
+      await Promise.all(Array.from({ length: o.jobs }, () => pool.run({ barrier, parties: o.jobs })));
+    } catch (e) {
+      if (!o.stop?.aborted) throw e;
+      return { results: [], cancelled: 0 };
+    }
+    const done = await Promise.all(trials.map((t) => runOne(pool, t, o)));
+    return {
+      results: done.filter((r): r is TrialResult => typeof r === 'object'),
+      cancelled: done.filter((r) => r === 'cancelled').length,
+    };
   } finally {
-    await pool.destroy();
+    o.stop?.removeEventListener('abort', destroy);
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([destroy(), new Promise<void>((r) => (bound = setTimeout(r, DESTROY_BOUND_MS)))]);
+    clearTimeout(bound);
   }
 }
 
-async function runOne(pool: Piscina, trial: Trial, o: PoolOptions): Promise<TrialResult> {
+async function runOne(pool: Piscina, trial: Trial, o: PoolOptions): Promise<TrialResult | Unfinished> {
+  if (o.stop?.aborted) return 'unstarted';
   const { port1, port2 } = new MessageChannel();
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -61,9 +97,9 @@ async function runOne(pool: Piscina, trial: Trial, o: PoolOptions): Promise<Tria
   try {
     r = await pool.run({ trial, port: port2 }, { transferList: [port2], signal: abort.signal });
   } catch (e) {
-    r = abort.signal.aborted
-      ? { seed: trial.seed, verdict: 'timeout', worker, ms: Date.now() - t0 }
-      : { seed: trial.seed, verdict: 'error', worker, ms: t0 ? Date.now() - t0 : 0, error: e instanceof Error ? e.message : String(e) };
+    if (abort.signal.aborted) r = { seed: trial.seed, verdict: 'timeout', worker, ms: Date.now() - t0 };
+    else if (o.stop?.aborted) return worker ? 'cancelled' : 'unstarted';
+    else r = { seed: trial.seed, verdict: 'error', worker, ms: t0 ? Date.now() - t0 : 0, error: e instanceof Error ? e.message : String(e) };
   } finally {
     clearTimeout(timer);
     port1.close();

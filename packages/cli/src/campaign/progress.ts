@@ -1,4 +1,4 @@
-/** The live progress bar of a campaign: on a terminal only, on stderr, gone when done. */
+/** The live progress bar of a campaign: on a terminal only, on stderr, gone when stopped (before the summary). */
 import cliProgress from 'cli-progress';
 
 export interface Progress {
@@ -16,13 +16,16 @@ export function progress(total: number, what: string): Progress {
     cliProgress.Presets.shades_classic,
   );
   let failures = 0;
+  let stopped = false;
   bar.start(total, 0, { failed: 0 });
   return {
     tick(f) {
+      if (stopped) return;
       if (f) failures++;
       bar.increment(1, { failed: failures });
     },
     stop() {
+      stopped = true;
       bar.stop();
     },
   };

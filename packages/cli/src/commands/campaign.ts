@@ -2,6 +2,10 @@
  * kmodel campaign MODULE --trials N: N independent trials of MODULE (a whole machine each, seeds
  * BASE, BASE+1, ...) on a pool of --jobs workers, then a summary. Also `kmodel torture --trials N`.
  * Exit 0 if every trial was clean, 1 if any failed (reports, insmod, timeout), 2 usage error.
+ *
+ * Ctrl-C (or SIGTERM) ends the campaign early: no more trials start, the running ones are
+ * cancelled, and the summary covers the trials that ran; exit 1 if any of them failed, else 130
+ * (143 for SIGTERM). A second one exits at once.
  */
 import { randomInt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
@@ -12,6 +16,7 @@ import { progress } from '../campaign/progress.ts';
 import { summarize, formatSummary } from '../campaign/summary.ts';
 import { failed, type Trial } from '../campaign/task.ts';
 import { EXIT_OK, EXIT_FAILED } from './run.ts';
+import { catch_interrupt, exit_status } from '../interrupt.ts';
 import type { TortureParams } from '@kmodel/core/internal/torture/params.ts';
 
 export interface CampaignOptions {
@@ -51,22 +56,34 @@ export function shellArg(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Run the trials, show progress, print the summary; the exit status. */
+/** Run the trials (or until interrupted), show progress, print the summary; the exit status. */
 export async function campaign(trials: Trial[], o: CampaignOptions, what: string, rerun: (seed: number) => string[]): Promise<number> {
+  const intr = catch_interrupt();
   const bar = progress(trials.length, what);
-  let results;
+  intr.signal.addEventListener('abort', () => {
+    bar.stop();
+    process.stderr.write(`kmodel: ${intr.received}: ending the campaign: running trials cancelled, no more started\n`);
+  }, { once: true });
   try {
-    results = await runTrials(trials, {
+    const { results, cancelled } = await runTrials(trials, {
       jobs: o.jobs ?? availableParallelism(),
       timeout: o.timeout,
       onResult: (r) => bar.tick(failed(r.verdict)),
+      stop: intr.signal,
     });
+    const interrupted = intr.received;
+    bar.stop();
+    const s = summarize(
+      results, (seed) => ['pnpm', 'kmodel', ...rerun(seed)].map(shellArg).join(' '),
+      interrupted ? { signal: interrupted, planned: trials.length, cancelled } : undefined,
+    );
+    process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : formatSummary(s, what));
+    if (s.failed > 0) return EXIT_FAILED;
+    return interrupted ? exit_status(interrupted) : EXIT_OK;
   } finally {
     bar.stop();
+    intr.release();
   }
-  const s = summarize(results, (seed) => ['pnpm', 'kmodel', ...rerun(seed)].map(shellArg).join(' '));
-  process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : formatSummary(s, what));
-  return s.failed > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 /** kmodel campaign MODULE ... */

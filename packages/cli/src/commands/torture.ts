@@ -3,6 +3,10 @@
  * @kmodel/core's torture/locktorture.ts, carrying the parameters), let the writers and readers
  * hammer the lock for --duration seconds, rmmod (which prints the final statistics and the
  * verdict), shut down. Exit 0 on "End of test: SUCCESS" with no kernel report, 1 otherwise.
+ *
+ * Ctrl-C (or SIGTERM) ends the test early the way Linux does, by removing the module: the
+ * statistics and the verdict print for the time it ran; exit 1 if that measured a failure, else
+ * 130 (143 for SIGTERM). A second one exits at once.
  */
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -10,6 +14,7 @@ import { Machine, kernel_logger, InsmodError, type BootOptions, type LogFormat }
 import { write_wrapper } from '@kmodel/core/internal/torture/wrapper.ts';
 import type { TortureParams } from '@kmodel/core/internal/torture/params.ts';
 import { EXIT_OK, EXIT_FAILED } from './run.ts';
+import { catch_interrupt, exit_status } from '../interrupt.ts';
 import cliProgress from 'cli-progress';
 
 export interface TortureOptions {
@@ -26,27 +31,34 @@ export interface TortureOptions {
   logFormat?: LogFormat;
 }
 
-/** Wait out the test; on a terminal with the pretty log, a live progress bar (cli-progress). */
-async function run_with_progress(seconds: number, format: LogFormat): Promise<void> {
+/**
+ * Wait out the test, or until `stop` aborts; on a terminal with the pretty log, a live progress
+ * bar (cli-progress), gone before the final statistics print.
+ */
+async function run_with_progress(seconds: number, format: LogFormat, stop: AbortSignal): Promise<void> {
   const live = format === 'pretty' && !!process.stderr.isTTY && seconds >= 3;
-  if (!live) return new Promise((r) => setTimeout(r, seconds * 1000));
-  const bar = new cliProgress.SingleBar(
-    { format: 'locktorture [{bar}] {value}/{total} s', stream: process.stderr, clearOnComplete: true, hideCursor: true },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(Math.ceil(seconds), 0);
+  const total = Math.ceil(seconds);
+  const bar = live
+    ? new cliProgress.SingleBar(
+      { format: 'locktorture [{bar}] {value}/{total} s', stream: process.stderr, clearOnComplete: true, hideCursor: true },
+      cliProgress.Presets.shades_classic,
+    )
+    : null;
+  bar?.start(total, 0);
   const t0 = Date.now();
   await new Promise<void>((resolve) => {
-    const tick = setInterval(() => {
-      const s = (Date.now() - t0) / 1000;
-      bar.update(Math.min(Math.ceil(seconds), Math.floor(s)));
-      if (s >= seconds) {
-        clearInterval(tick);
-        resolve();
-      }
-    }, 250);
+    const tick = bar ? setInterval(() => bar.update(Math.min(total, Math.floor((Date.now() - t0) / 1000))), 250) : undefined;
+    const done = () => {
+      clearTimeout(end);
+      clearInterval(tick);
+      stop.removeEventListener('abort', done);
+      resolve();
+    };
+    const end = setTimeout(done, seconds * 1000);
+    if (stop.aborted) done();
+    else stop.addEventListener('abort', done, { once: true });
   });
-  bar.stop();
+  bar?.stop();
 }
 
 /** One locktorture run on a machine of its own: how it went, the machine kept for its log. */
@@ -60,10 +72,11 @@ export interface TortureRun {
 
 /**
  * Boot, insert the torture module with `params`, `wait` while it runs, rmmod (the final statistics
- * and the verdict), shut down. Shared by `kmodel torture` and torture campaigns.
+ * and the verdict, for however long `wait` lasted), shut down. Shared by `kmodel torture` and
+ * torture campaigns.
  */
 export async function torture_run(
-  params: TortureParams, lockModule: string | undefined, boot: BootOptions, wait: () => Promise<void>,
+  params: TortureParams, lockModule: string | undefined, boot: BootOptions, wait: (machine: Machine) => Promise<void>,
 ): Promise<TortureRun> {
   const wrapper = write_wrapper(params, lockModule);
   const machine = await Machine.boot(boot);
@@ -77,7 +90,7 @@ export async function torture_run(
       machine.klog(3, e.message);
     }
     if (loaded) {
-      await wait();
+      await wait(machine);
       await machine.rmmod('locktorture', { exitTimeoutMs: 30_000 });
     }
   } finally {
@@ -90,10 +103,27 @@ export async function torture_run(
 
 export async function torture(params: TortureParams, o: TortureOptions): Promise<number> {
   const format: LogFormat = o.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
-  const { machine, loaded, success } = await torture_run(
-    params, o.lockModule, { cpus: o.cpus, seed: o.seed, logger: kernel_logger({ format }) },
-    () => run_with_progress(o.duration, format),
-  );
-  const reports = Object.values(machine.reportCounts()).reduce((a, b) => a + b, 0);
-  return loaded && success && reports === 0 ? EXIT_OK : EXIT_FAILED;
+  let running: Machine | null = null;
+  // A forced exit still writes out what the kernel logged so far.
+  const intr = catch_interrupt(() => running?.drain());
+  let interrupted: string | null = null;
+  try {
+    const { machine, loaded, success } = await torture_run(
+      params, o.lockModule, { cpus: o.cpus, seed: o.seed, logger: kernel_logger({ format }) },
+      async (m) => {
+        running = m;
+        const t0 = Date.now();
+        await run_with_progress(o.duration, format, intr.signal);
+        interrupted = intr.received;
+        if (interrupted) {
+          m.klog(5, `${interrupted}: ending the test after ${((Date.now() - t0) / 1000).toFixed(1)} of ${o.duration} s: rmmod locktorture`);
+        }
+      },
+    );
+    const reports = Object.values(machine.reportCounts()).reduce((a, b) => a + b, 0);
+    if (!loaded || !success || reports > 0) return EXIT_FAILED;
+    return interrupted ? exit_status(interrupted) : EXIT_OK;
+  } finally {
+    intr.release();
+  }
 }
