@@ -199,3 +199,31 @@ describe('kmodel run without --duration', () => {
     expect(k.out()).toMatch(/rmmod: kexample removed/);
   });
 });
+
+describe('kmodel console: Ctrl-C during a command', () => {
+  it('cuts a sleeping insmod short, the session goes on; end of input shuts down: exit 1', async () => {
+    const k = start(['console', '--cpus', '2', '--log-format', 'json']);
+    k.p.stdin!.write(`insmod ${fixture('sleepy_init')}\n`);
+    await k.until(/init: sleeping/);
+    k.p.kill('SIGINT');
+    await k.until(/interrupted: init\(\) was killed/);
+    k.p.stdin!.write('lsmod\n');
+    await k.until(/\(none\)/);
+    k.p.stdin!.end();
+    expect(await ends(k)).toBe(1);
+    expect(k.out()).toMatch(/SIGINT: interrupting the command \(again to force the shutdown\)/);
+    expect(jsonLines(k.out()).at(-1)?.msg).toBe('shutdown: CPUs halted');
+  });
+
+  it('a stuck insmod: Ctrl-C, then again: the shutdown is forced and the console ends', async () => {
+    const k = start(['console', '--cpus', '2', '--log-format', 'json']);
+    k.p.stdin!.write(`insmod ${fixture('stuck_init')}\n`);
+    await k.until(/init: spinning for ever/);
+    k.p.kill('SIGINT');
+    await k.until(/interrupting the command/);
+    await new Promise((r) => setTimeout(r, 1200));
+    k.p.kill('SIGINT');
+    expect(await ends(k)).toBe(1);
+    expect(k.out()).toMatch(/second SIGINT: forcing the shutdown \(CPUs terminated, no rmmod\)/);
+  });
+});

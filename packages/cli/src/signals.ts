@@ -17,18 +17,8 @@ export interface EndRequests {
   dispose(): void;
 }
 
-export function on_end_request(first: (why: string) => void, force: (why: string) => void): EndRequests {
-  let at = 0;
-  let forced = false;
-  const request = (why: string) => {
-    if (at === 0) {
-      at = Date.now();
-      first(why);
-    } else if (!forced && Date.now() - at >= REPEAT_MS) {
-      forced = true;
-      force(`second ${why}`);
-    }
-  };
+/** Every request to end, as it comes (`why`: the signal's name, or 'parent exited'); returns the disposer. */
+export function on_each_request(request: (why: string) => void): () => void {
   const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => {
     const h = () => request(sig);
     process.on(sig, h);
@@ -41,13 +31,33 @@ export function on_end_request(first: (why: string) => void, force: (why: string
     request('parent exited');
   }, PARENT_POLL_MS);
   poll.unref();
+  return () => {
+    clearInterval(poll);
+    for (const [sig, h] of handlers) process.off(sig, h);
+  };
+}
+
+/** A second request counts only this long after the first: not the same key press delivered twice. */
+export function is_repeat(firstAt: number): boolean {
+  return Date.now() - firstAt < REPEAT_MS;
+}
+
+export function on_end_request(first: (why: string) => void, force: (why: string) => void): EndRequests {
+  let at = 0;
+  let forced = false;
+  const dispose = on_each_request((why) => {
+    if (at === 0) {
+      at = Date.now();
+      first(why);
+    } else if (!forced && !is_repeat(at)) {
+      forced = true;
+      force(`second ${why}`);
+    }
+  });
   return {
     get requested() {
       return at !== 0;
     },
-    dispose() {
-      clearInterval(poll);
-      for (const [sig, h] of handlers) process.off(sig, h);
-    },
+    dispose,
   };
 }

@@ -6,6 +6,7 @@
  */
 import { createInterface } from 'node:readline';
 import { Machine, kernel_logger, InsmodError, MachineError, dmesg_line, type LogFormat } from '@kmodel/core';
+import { is_repeat, on_each_request } from '../signals.ts';
 
 export interface ConsoleOptions {
   cpus: number;
@@ -75,13 +76,49 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
     }
   };
   const prompt = () => process.stdin.isTTY && rl.prompt(); // no prompts into a pipe's output
+  // Ctrl-C while a command runs cuts it short (its init()/exit() is killed); again, later than a
+  // repeat of the same press, forces the shutdown. At the prompt it clears the line on a
+  // terminal; SIGTERM, a Ctrl-C from a pipe's sender, or the launcher gone end the session.
+  let busy = false;
+  let cutAt = 0;
+  const request = (why: string) => {
+    if (!busy) {
+      if (why === 'SIGINT' && process.stdin.isTTY) {
+        rl.write(null, { ctrl: true, name: 'u' });
+        out('');
+        prompt();
+      } else {
+        rl.close();
+      }
+      return;
+    }
+    if (cutAt === 0) {
+      cutAt = Date.now();
+      out(`${why}: interrupting the command (again to force the shutdown)`);
+      machine.interrupt();
+    } else if (!is_repeat(cutAt)) {
+      out(`second ${why}: forcing the shutdown`);
+      void machine.forceShutdown(`second ${why}`);
+    }
+  };
+  const release = on_each_request(request);
+  rl.on('SIGINT', () => request('SIGINT'));
   try {
     prompt();
     for await (const line of rl) {
-      if (!(await run(line))) break;
+      busy = true;
+      cutAt = 0;
+      let more: boolean;
+      try {
+        more = await run(line);
+      } finally {
+        busy = false;
+      }
+      if (!more || machine.isDown) break;
       prompt();
     }
   } finally {
+    release();
     rl.close();
     await machine.shutdown();
   }
