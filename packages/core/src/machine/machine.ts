@@ -19,7 +19,7 @@ import { Memory, now } from '../memory/memory.ts';
 import { ipi, try_to_wake_up } from '../sched/wake.ts';
 import { TASK_NORMAL, TASK_PARKED, task_state_letter } from '../sched/state.ts';
 import { create_kthread, request_fill, request_result, request_submit } from '../kthread/kthreadd.ts';
-import { log_drain, type LogRecord, type ReportKind } from '../printk/logbuf.ts';
+import { CONSUMER_GONE_MS, log_beat, log_drain, log_dropped, type LogRecord, type ReportKind } from '../printk/logbuf.ts';
 import { LOGLEVEL_ERR, LOGLEVEL_INFO, LOGLEVEL_WARNING } from '../printk/levels.ts';
 import { EAGAIN, EINTR, errname, ETIMEDOUT } from '../errno.ts';
 import { kernel_image, type KernelImage } from './kernel-image.ts';
@@ -27,7 +27,8 @@ import { build_module } from './module-build.ts';
 import { InsmodError, MachineError } from './errors.ts';
 import { Halt } from './halt.ts';
 import { death_cause } from '../debug/last-words.ts';
-import { log_record } from './logger.ts';
+import { log_backlog, log_record } from './logger.ts';
+import { DmesgBuffer } from './dmesg-buf.ts';
 import { Watchdog } from './watchdog.ts';
 import { format_kthreads, format_stat, format_modules, format_lock_stat, type ThreadInfo, type CpuStat, type LockStat } from './proc-files.ts';
 import type { CpuControl } from '../../../cpu-worker/src/control.ts';
@@ -76,7 +77,14 @@ export interface BootOptions {
   cpuHeapMb?: number;
   maxThreads?: number;
   arenaBytes?: number;
+  /** Bytes of the printk ring in machine memory, where CPUs append and the coordinator drains. */
   logBytes?: number;
+  /**
+   * log_buf_len, in records (default 131072): dmesg() keeps the newest this many (the `seq` of
+   * the first one tells how many went before). Every record still reaches the logger and onLog
+   * listeners, and reports() keeps every report.
+   */
+  logBufLen?: number;
 }
 
 export interface ChaosOptions {
@@ -97,6 +105,8 @@ export interface ShutdownResult {
   stragglers: string[];
 }
 
+/** Characters the logger's outputs may hold unread before the coordinator stops draining printk. */
+const LOG_BACKLOG_HIGH = 8 << 20;
 /** Every wait of the coordinator on one CPU ends by this bound; past it the CPU is stuck. */
 const CONTROL_TIMEOUT_MS = 5000;
 /** ps CLS by SCHED_* policy. */
@@ -107,12 +117,13 @@ export class Machine {
   readonly cpus: number;
   private readonly workers: Worker[] = [];
   private readonly control: Comlink.Remote<CpuControl>[] = [];
-  private readonly records: LogRecord[] = [];
   private readonly modules = new Map<string, ModuleInfo>();
   private readonly counts = new Map<string, number>();
   private readonly listeners = new Set<(r: LogRecord) => void>();
   private nextModuleId = 1;
   private seq = 0;
+  /** printk records the CPUs dropped (log_dropped) that have been reported. */
+  private dropped = 0;
   private drainTimer: NodeJS.Timeout | null = null;
   private watchdogTimer: NodeJS.Timeout | null = null;
   private down = false;
@@ -137,6 +148,7 @@ export class Machine {
     mem: Memory,
     readonly image: KernelImage,
     private readonly logger: pino.Logger | null,
+    private readonly logBuf: DmesgBuffer,
   ) {
     this.mem = mem;
     this.cpus = mem.nrCpus;
@@ -173,8 +185,8 @@ export class Machine {
     if (o.lockStat) mem.i32[H.FLAGS] |= HF_LOCK_STAT;
     if (o.trace) mem.i32[H.FLAGS] |= HF_TRACE;
     if (o.lockupMs !== undefined) mem.i32[H.LOCKUP_MS] = Math.max(1, o.lockupMs | 0);
-    const m = new Machine(mem, image, o.logger ?? null);
-    m.drainTimer = setInterval(() => m.drain(), 10);
+    const m = new Machine(mem, image, o.logger ?? null, new DmesgBuffer(o.logBufLen));
+    m.drainTimer = setInterval(() => m.pump(), 10);
     const dog = new Watchdog(mem, { hungTaskSecs: o.hungTaskSecs, softLockupSecs: o.softLockupSecs });
     m.watchdogTimer = setInterval(() => m.watch(dog, o.softLockupPanic ?? false), 250);
     try {
@@ -289,15 +301,47 @@ export class Machine {
 
   /* ------------------------------------------------------------------ logging */
 
-  /** Move records from the kernel log buffer to dmesg and pino. */
+  /** Move every record from the kernel log buffer to dmesg, the logger and onLog listeners. */
   drain(): void {
     log_drain(this.mem, (r) => this.accept(r));
+    const dropped = log_dropped(this.mem);
+    if (dropped !== this.dropped) {
+      // Linux's console_unlock line, where the lost records would have been; a report, so the
+      // run fails: the log is incomplete.
+      const n = dropped - this.dropped;
+      this.dropped = dropped;
+      this.accept({
+        seq: 0, level: LOGLEVEL_WARNING, cpu: -1, pid: 0, comm: 'kmodel', uptime: (now() - this.mem.bootTime) / 1000,
+        msg: `** ${n} printk messages dropped ** (the log was not drained for ${CONSUMER_GONE_MS / 1000} s)`,
+        report: 'warn', fields: { warn: 'printk_dropped', dropped: n },
+      });
+    }
+  }
+
+  /**
+   * The periodic drain. While the logger's outputs hold more than LOG_BACKLOG_HIGH a reader has
+   * not taken, records stay in the ring and printk waits for room (back-pressure, nothing lost),
+   * unless a CPU has a control message to receive: it must get out of printk to see it.
+   */
+  private pump(): void {
+    if (this.logger && log_backlog(this.logger) >= LOG_BACKLOG_HIGH && !this.controlPending()) log_beat(this.mem);
+    else this.drain();
+  }
+
+  /** Some CPU has a control message it has not received yet. */
+  private controlPending(): boolean {
+    const w = this.mem.i32;
+    for (let c = 0; c < this.cpus; c++) {
+      const b = this.mem.layout.cpu(c);
+      if (Atomics.load(w, b + C.CTL_POSTED) !== Atomics.load(w, b + C.CTL_SEEN)) return true;
+    }
+    return false;
   }
 
   private accept(r: LogRecord): void {
     r.seq = ++this.seq;
     if (r.report) r.fields = { ...r.fields, seed: this.seed }; // every report says how to rerun it
-    this.records.push(r);
+    this.logBuf.push(r);
     if (r.report) this.counts.set(r.report, (this.counts.get(r.report) ?? 0) + 1);
     if (this.logger) log_record(this.logger, r);
     for (const l of this.listeners) l(r);
@@ -332,15 +376,20 @@ export class Machine {
     return () => this.panicListeners.delete(fn);
   }
 
-  /** Every record so far (the kernel log). */
+  /**
+   * The kernel log: the newest `logBufLen` records, oldest first (as Linux dmesg shows what
+   * log_buf still holds). Records carry their `seq` from 1: a first seq above 1 means earlier
+   * records were not kept.
+   */
   dmesg(): LogRecord[] {
     this.drain();
-    return this.records.slice();
+    return this.logBuf.records();
   }
 
-  /** Kernel reports so far, optionally of one kind. */
+  /** Kernel reports so far, optionally of one kind: every one since boot, however long the log. */
   reports(kind?: ReportKind): LogRecord[] {
-    return this.dmesg().filter((r) => r.report && (!kind || r.report === kind));
+    this.drain();
+    return this.logBuf.reports.filter((r) => !kind || r.report === kind);
   }
 
   /** Report counts by kind. */
@@ -358,7 +407,8 @@ export class Machine {
   /** Resolve with the first record (already logged or future) that matches; reject after `timeoutMs`. */
   waitForLog(match: RegExp | ((r: LogRecord) => boolean), timeoutMs = 10000): Promise<LogRecord> {
     const test = typeof match === 'function' ? match : (r: LogRecord) => match.test(r.msg);
-    const hit = this.dmesg().find(test);
+    this.drain();
+    const hit = this.logBuf.find(test);
     if (hit) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -380,7 +430,7 @@ export class Machine {
     while (!cond()) {
       if (Date.now() > end) throw new MachineError(`${what} did not hold within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 5));
-      this.drain();
+      this.pump();
     }
   }
 
@@ -411,7 +461,7 @@ export class Machine {
         await Promise.race([r.value, new Promise((res) => (timer = setTimeout(res, Math.min(left, 50) + 5)))]);
         clearTimeout(timer);
       }
-      this.drain();
+      this.pump();
     }
     return 'done';
   }

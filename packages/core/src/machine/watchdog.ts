@@ -8,6 +8,7 @@
  */
 import { C, NIL, T, TF_STARTED } from '../memory/layout.ts';
 import { now, type Memory } from '../memory/memory.ts';
+import { log_waiters } from '../printk/logbuf.ts';
 import { TASK_NOLOAD, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
 
 export interface WatchdogOptions {
@@ -41,9 +42,20 @@ export class Watchdog {
   check(): WatchdogReport[] {
     const out: WatchdogReport[] = [];
     const t = now();
+    if (log_waiters(this.mem) > 0) {
+      // printk waits for a slow console (the log's reader): the machine is stalled on its output,
+      // not locked up. Every clock restarts (Linux touch_all_softlockup_watchdogs).
+      this.touch(t);
+      return out;
+    }
     if (this.hungMs > 0) this.checkHung(t, out);
     if (this.lockupMs > 0) this.checkLockup(t, out);
     return out;
+  }
+
+  private touch(t: number): void {
+    for (const e of this.cpus) e.since = t;
+    for (const e of this.seen.values()) e.since = t;
   }
 
   private checkHung(t: number, out: WatchdogReport[]): void {

@@ -154,7 +154,13 @@ export const RS_DONE = 3;
 export const RS_ATTACHED = 4; // done; payload kept until the new thread first runs
 
 /** Kernel log ring (printk buffer). */
-export const L = { LOCK: 0, HEAD: 1, TAIL: 2, DROPPED: 3, SEQ: 4, WAITING: 5, WORDS: 8 } as const;
+export const L = {
+  LOCK: 0, HEAD: 1, TAIL: 2, DROPPED: 3, SEQ: 4,
+  WAITING: 5, // writers waiting for space
+  BEAT: 6, // bumped by the consumer (coordinator) on every pass: it is alive
+  STALE: 7, // BEAT + 1 once a writer found the consumer gone at that beat (0: never)
+  WORDS: 8,
+} as const;
 
 /** lockdep: lock classes, their statistics, the dependency graph and the sites of its edges. */
 export const LD = { LOCK: 0, NCLASSES: 1, NSITES: 2, REPORTS: 3, WORDS: 8 } as const;

@@ -8,11 +8,14 @@
  *   [1] level (KERN_* number)   [2] cpu   [3] pid   [4] report kind code   [5] text bytes
  *   [6..7] uptime in seconds (float64)
  * Invariants: HEAD and TAIL are byte counters (mod 2^32); 0 <= HEAD - TAIL <= size; a record
- * never wraps (PAD instead). When the ring is full, writers wait for the consumer: nothing is
- * dropped unless the consumer is gone for good (then DROPPED counts what was lost).
+ * never wraps (PAD instead). When the ring is full, writers wait for the consumer for as long as
+ * it is alive (BEAT moves: the coordinator bumps it on every pass, even one that holds records
+ * back because its outputs are behind). A writer drops its record only when BEAT has not moved
+ * for CONSUMER_GONE_MS; it marks that beat STALE, so later writers drop at once until BEAT moves
+ * again, and DROPPED counts every record lost. The consumer reports that count as a kernel report.
  */
 import { L } from '../memory/layout.ts';
-import type { Memory } from '../memory/memory.ts';
+import { now, type Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../sched/rawlock.ts';
 
 const HDR = 32;
@@ -37,48 +40,80 @@ export interface LogRecord {
   fields?: Record<string, unknown>;
 }
 
+/** A consumer whose BEAT has not moved this long is gone: a writer then drops instead of waiting. */
+export const CONSUMER_GONE_MS = 10_000;
+
 export function log_append(
   mem: Memory, level: number, cpu: number, pid: number, comm: string, uptime: number,
   msg: string, report: number, fields: string,
 ): void {
   const text = encoder.encode(fields ? `${comm}\0${msg}\0${fields}` : `${comm}\0${msg}`);
   const need = (HDR + text.length + 7) & ~7;
-  const w = mem.i32;
-  const base = mem.layout.log;
-  const size = mem.layout.g.logBytes;
-  if (need > size / 2) {
+  if (need > mem.layout.g.logBytes / 2) {
     log_append(mem, level, cpu, pid, comm, uptime, msg.slice(0, 4096) + ' [truncated]', report, '');
     return;
   }
-  for (let tries = 0; ; tries++) {
-    raw_spin_lock(w, base + L.LOCK);
-    const head = w[base + L.HEAD];
-    const tail = Atomics.load(w, base + L.TAIL);
-    const pos = head & (size - 1);
-    const pad = pos + need > size ? size - pos : 0;
-    if (size - ((head - tail) | 0) >= need + pad) {
-      let at = head;
-      if (pad) {
-        writeHeader(mem, pos, pad, LEVEL_PAD);
-        at = (at + pad) | 0;
-      }
-      const p = at & (size - 1);
-      writeHeader(mem, p, need, level, cpu, pid, report, text.length, uptime);
-      mem.u8.set(text, mem.layout.logData + p + HDR);
-      Atomics.store(w, base + L.HEAD, (at + need) | 0);
-      Atomics.add(w, base + L.SEQ, 1);
-      raw_spin_unlock(w, base + L.LOCK);
-      if (Atomics.load(w, base + L.WAITING) !== 0) Atomics.notify(w, base + L.HEAD);
-      return;
-    }
+  if (!log_store(mem, need, level, cpu, pid, report, text, uptime)) {
+    log_wait_store(mem, need, level, cpu, pid, report, text, uptime);
+  }
+}
+
+/** Append one record if it fits; false if the ring is full. */
+function log_store(
+  mem: Memory, need: number, level: number, cpu: number, pid: number, report: number,
+  text: Uint8Array, uptime: number,
+): boolean {
+  const w = mem.i32;
+  const base = mem.layout.log;
+  const size = mem.layout.g.logBytes;
+  raw_spin_lock(w, base + L.LOCK);
+  const head = w[base + L.HEAD];
+  const tail = Atomics.load(w, base + L.TAIL);
+  const pos = head & (size - 1);
+  const pad = pos + need > size ? size - pos : 0;
+  if (size - ((head - tail) | 0) < need + pad) {
     raw_spin_unlock(w, base + L.LOCK);
-    if (tries > 200) {
+    return false;
+  }
+  let at = head;
+  if (pad) {
+    writeHeader(mem, pos, pad, LEVEL_PAD);
+    at = (at + pad) | 0;
+  }
+  const p = at & (size - 1);
+  writeHeader(mem, p, need, level, cpu, pid, report, text.length, uptime);
+  mem.u8.set(text, mem.layout.logData + p + HDR);
+  Atomics.store(w, base + L.HEAD, (at + need) | 0);
+  Atomics.add(w, base + L.SEQ, 1);
+  raw_spin_unlock(w, base + L.LOCK);
+  return true;
+}
+
+/** The ring is full: wait for the consumer while it lives; drop (and count) once it is gone. */
+function log_wait_store(
+  mem: Memory, need: number, level: number, cpu: number, pid: number, report: number,
+  text: Uint8Array, uptime: number,
+): void {
+  const w = mem.i32;
+  const base = mem.layout.log;
+  Atomics.add(w, base + L.WAITING, 1);
+  let beat = Atomics.load(w, base + L.BEAT);
+  let since = now();
+  for (;;) {
+    const tail = Atomics.load(w, base + L.TAIL);
+    if (log_store(mem, need, level, cpu, pid, report, text, uptime)) break;
+    const b = Atomics.load(w, base + L.BEAT);
+    if (b !== beat) {
+      beat = b;
+      since = now();
+    } else if (Atomics.load(w, base + L.STALE) === beat + 1 || now() - since > CONSUMER_GONE_MS) {
+      Atomics.store(w, base + L.STALE, beat + 1);
       Atomics.add(w, base + L.DROPPED, 1);
-      return;
+      break;
     }
-    Atomics.notify(w, base + L.HEAD);
     Atomics.wait(w, base + L.TAIL, tail, 50);
   }
+  Atomics.sub(w, base + L.WAITING, 1);
 }
 
 function writeHeader(
@@ -96,11 +131,28 @@ function writeHeader(
   mem.f64[(i + 6) >> 1] = uptime;
 }
 
+/** The consumer is alive (coordinator only; every pass, whether or not it consumes). */
+export function log_beat(mem: Memory): void {
+  // BEAT never holds -1, so STALE = BEAT + 1 is never 0 ("never stale").
+  if (Atomics.add(mem.i32, mem.layout.log + L.BEAT, 1) === -2) Atomics.add(mem.i32, mem.layout.log + L.BEAT, 1);
+}
+
+/** Records writers dropped because the consumer was gone, since boot. */
+export function log_dropped(mem: Memory): number {
+  return Atomics.load(mem.i32, mem.layout.log + L.DROPPED);
+}
+
+/** Writers waiting for space right now (they are stalled in printk, not spinning on their own). */
+export function log_waiters(mem: Memory): number {
+  return Atomics.load(mem.i32, mem.layout.log + L.WAITING);
+}
+
 /** Consume every committed record (coordinator only). */
 export function log_drain(mem: Memory, out: (r: LogRecord) => void): number {
   const w = mem.i32;
   const base = mem.layout.log;
   const size = mem.layout.g.logBytes;
+  log_beat(mem);
   let tail = Atomics.load(w, base + L.TAIL);
   const head = Atomics.load(w, base + L.HEAD);
   let n = 0;

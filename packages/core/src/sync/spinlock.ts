@@ -19,6 +19,7 @@ import { this_cpu } from '../sched/cpu.ts';
 import { kernel_entry } from '../sched/context.ts';
 import type { Task } from '../sched/task.ts';
 import { kernel_report } from '../printk/printk.ts';
+import { log_waiters } from '../printk/logbuf.ts';
 import { call_site, call_trace, trace_lines } from '../debug/stack.ts';
 import { KernelBug } from '../debug/kernel-bug.ts';
 import { LOGLEVEL_EMERG } from '../printk/levels.ts';
@@ -116,13 +117,18 @@ function spin_lock_slow(lock: spinlock_t, t: Task): void {
     }
   }
   let reported = false;
+  let since = start;
   let c = Atomics.exchange(w, i, 2);
   while (c !== 0) {
     Atomics.wait(w, i, 2, 50);
     c = Atomics.exchange(w, i, 2);
-    if (c !== 0 && !reported && now() - start > this_cpu.mem.i32[H.LOCKUP_MS]) {
-      reported = true;
-      lockup_suspected(lock, t);
+    if (c !== 0 && !reported && now() - since > this_cpu.mem.i32[H.LOCKUP_MS]) {
+      if (log_waiters(this_cpu.mem) > 0) {
+        since = now(); // the owner may be in printk, waiting for a slow console: not a lockup
+      } else {
+        reported = true;
+        lockup_suspected(lock, t);
+      }
     }
   }
   if (this_cpu.lockdep) lockdep_contended(lock.addr, now() - start);
