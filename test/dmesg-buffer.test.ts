@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MachineError, type LogRecord } from '@kmodel/core';
 import { DmesgBuffer } from '@kmodel/core/internal/machine/dmesg-buf.ts';
-import { fixture, withMachine } from './helpers/machine.ts';
+import { fixture, jsonLines, kmodel, withMachine } from './helpers/machine.ts';
 
 function rec(seq: number, report?: 'warn'): LogRecord {
   return { seq, level: 6, cpu: 0, pid: 1, comm: 't', uptime: seq, msg: `line ${seq}`, ...(report ? { report } : {}) };
@@ -65,5 +65,18 @@ describe('Machine logBufLen', () => {
 
   it('boot refuses a bad logBufLen in the caller\'s terms', async () => {
     await expect(withMachine({ cpus: 1, logBufLen: -1 }, async () => {})).rejects.toThrow(/logBufLen must be a positive integer \(records\), got -1/);
+  });
+});
+
+describe('kmodel run --log-buf-len', () => {
+  it('bounds only what the machine keeps: every line still prints; 0 is a usage error (exit 2)', async () => {
+    const r = await kmodel(['run', fixture('log_burst'), '--cpus', '2', '--log-buf-len', '2', '--log-format', 'json']);
+    const msgs = jsonLines(r.stdout).map((l) => l.msg as string);
+    expect(msgs.filter((m) => /^burst \d+$/.test(m))).toHaveLength(2000);
+    expect(msgs.filter((m) => m.startsWith('WARNING: early warning'))).toHaveLength(3);
+    expect(r.code).toBe(1); // the WARNs
+    const bad = await kmodel(['run', fixture('log_burst'), '--log-buf-len', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--log-buf-len must be an integer from 1 to/);
   });
 });

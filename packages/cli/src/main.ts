@@ -35,6 +35,7 @@ export function program(): Command {
     .option('--chaos [level]', 'chaos scheduling: perturb threads at their calls into the kernel, 1 (light) to 3 (heavy), default 2', intIn('--chaos', 1, 3))
     .option('--log-format <format>', 'pretty (dmesg lines, default on a terminal) or json (one object a line)', oneOf('pretty', 'json'))
     .option('--log-file <path>', 'also append JSON log lines to this file', writablePath)
+    .option('--log-buf-len <n>', 'log_buf_len: records the machine keeps for dmesg (default 131072); the log itself always streams whole', intIn('--log-buf-len', 1, 2 ** 30))
     .option('--hung-task-secs <s>', 'report threads blocked uninterruptibly this long (0: off)', intIn('--hung-task-secs', 0, 86400), 120)
     .option('--softlockup-secs <s>', 'report a CPU stuck on one thread this long (0: off)', intIn('--softlockup-secs', 0, 86400), 20)
     .option('--softlockup-panic', 'on a soft lockup, stop the machine and exit 1 instead of hanging')

@@ -36,6 +36,8 @@ export interface RunOptions {
   maxThreads?: number;
   /** Seconds init() may run before insmod gives up on it (default 60). */
   initTimeout?: number;
+  /** log_buf_len: records kept for dmesg. */
+  logBufLen?: number;
 }
 
 export const EXIT_OK = 0;
@@ -86,6 +88,7 @@ export async function run(module: string, o: RunOptions): Promise<number> {
     trace: !!o.trace,
     arenaBytes: o.arenaMb === undefined ? undefined : o.arenaMb * 2 ** 20,
     maxThreads: o.maxThreads,
+    logBufLen: o.logBufLen,
   });
   let stopped = false;
   let wake = () => {};
