@@ -2,10 +2,13 @@
  * The control surface a CPU exposes to the coordinator over comlink: module loading and /proc.
  * Control calls run between threads (in the CPU's idle context), never inside one.
  */
+import { fileURLToPath } from 'node:url';
 import { add_module, remove_module, set_loading, type LoadedModule } from '@kmodel/core/internal/module/registry.ts';
 import { proc_read_local, proc_remove_module, proc_list_local } from '@kmodel/core/internal/proc/procfs.ts';
 import { this_cpu } from '@kmodel/core/internal/sched/cpu.ts';
 import { chaos_log } from '@kmodel/core/internal/sched/chaos.ts';
+import { module_frames, public_paths } from '@kmodel/core/internal/debug/stack.ts';
+import { KernelBug } from '@kmodel/core/internal/debug/kernel-bug.ts';
 
 export interface LoadResult {
   ok: boolean;
@@ -13,10 +16,20 @@ export interface LoadResult {
   exports?: string[];
 }
 
-function describe(e: unknown): string {
-  if (!(e instanceof Error)) return String(e);
-  const frame = e.stack?.split('\n').find((l) => /^\s+at /.test(l) && !/node:internal/.test(l));
-  return `${e.name}: ${e.message}${frame ? ` (${frame.trim().replace(/^at /, '').replace('file://', '')})` : ''}`;
+/**
+ * An error from module code, in the module author's terms: what, and the module line it came
+ * from; kernel-image files named by their import path, the module's bundle by its source file.
+ */
+function describe(e: unknown, mod?: { url: string; path: string }): string {
+  let text: string;
+  if (!(e instanceof Error)) text = String(e);
+  else {
+    const where = module_frames(e.stack, 1)[0]?.slice(3) ?? mod?.path;
+    // A KernelBug was reported where it happened; its message says what and where.
+    text = e instanceof KernelBug ? `BUG: ${e.message}` : `${e.name}: ${e.message}${where ? ` (${where})` : ''}`;
+  }
+  if (mod) text = text.replaceAll(mod.url, mod.path).replaceAll(fileURLToPath(mod.url), mod.path);
+  return public_paths(text);
 }
 
 export class CpuControl {
@@ -32,7 +45,7 @@ export class CpuControl {
         // One URL per load: a module inserted again runs its top level again (fresh per-CPU state).
         m.ns = (await import(`${url}?load=${id}`)) as Record<string, unknown>;
       } catch (e) {
-        return { ok: false, error: describe(e) };
+        return { ok: false, error: describe(e, { url, path }) };
       } finally {
         set_loading(null);
       }

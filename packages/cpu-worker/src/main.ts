@@ -13,6 +13,7 @@ import { create_task, kthread_main, reap_killed } from '@kmodel/core/internal/kt
 import { register_kernel_entries } from '@kmodel/core/internal/kthread/kthreadd-main.ts';
 import { module_frames } from '@kmodel/core/internal/debug/stack.ts';
 import { death_cause } from '@kmodel/core/internal/debug/last-words.ts';
+import { is_kernel_unwind } from '@kmodel/core/internal/debug/kernel-bug.ts';
 import { CpuControl } from './control.ts';
 
 export interface CpuWorkerData {
@@ -39,6 +40,10 @@ process.exit = ((code?: number) => {
 process.on('uncaughtException', (e) => {
   lastWords.postMessage({ cause: death_cause(e) });
   exit(70);
+});
+// A kernel call nobody awaited that failed as misuse was reported where it happened.
+process.on('unhandledRejection', (e) => {
+  if (!is_kernel_unwind(e)) throw e;
 });
 const mem = new Memory(sab, geometry);
 const cpu = new Cpu(mem, id, { createTask: create_task, startTask: kthread_main, reapKilled: reap_killed });

@@ -21,3 +21,12 @@ export class ThreadExit {
 export class ThreadKilled {
   constructor(readonly pid: number) {}
 }
+
+/**
+ * The kernel's own unwinding: a thread's end, or a BUG already reported. A kernel call's promise
+ * rejected with one of these that nobody awaits (a missing await, a blocking call at a module's
+ * top level) has been dealt with; it is no error of the CPU's.
+ */
+export function is_kernel_unwind(e: unknown): boolean {
+  return e instanceof KernelBug || e instanceof ThreadExit || e instanceof ThreadKilled;
+}

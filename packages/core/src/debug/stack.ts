@@ -1,8 +1,17 @@
 /**
  * Call traces for reports: the JS stack with the kernel's own frames removed, so what remains is
  * the module code that called into the kernel (source-mapped back to the module's .ts file).
+ * Text shown to the user names the public import path (`@kmodel/core/linux`), never a file of the
+ * compiled kernel image.
  */
-const KERNEL_FRAME = /[\\/](packages[\\/](core|cpu-worker)[\\/]src|\.kernel-image)[\\/]|\(node:|at node:|\(native\)|<anonymous>/;
+import { PUBLIC_PATH } from '../module/import-paths.ts';
+
+/**
+ * Frames of the kernel (its sources, the compiled image), of node itself and of builtins
+ * (`Array.map (<anonymous>)`). A module's top level shows as `at <anonymous> (/path/mod.ts:3:1)`:
+ * that one is the module's.
+ */
+const KERNEL_FRAME = /[\\/](packages[\\/](core|cpu-worker)[\\/]src|\.kernel-image)[\\/]|\(node:|at node:|\(native\)|\(<anonymous>\)$|^at <anonymous>$/;
 
 export function module_frames(stack: string | undefined, max = 12): string[] {
   if (!stack) return [];
@@ -10,7 +19,7 @@ export function module_frames(stack: string | undefined, max = 12): string[] {
   for (const line of stack.split('\n')) {
     const l = line.trim();
     if (!l.startsWith('at ') || KERNEL_FRAME.test(l)) continue;
-    out.push(l.replace(/file:\/\//, ''));
+    out.push(l.replace(/file:\/\//, '').replace(/^at <anonymous> \((.*)\)$/, 'at $1'));
     if (out.length >= max) break;
   }
   return out;
@@ -21,11 +30,23 @@ export function call_trace(): string[] {
   return module_frames(new Error().stack);
 }
 
-/** Where the call came from: the first module frame, as "fn (file:line:col)". */
+/** Where the call came from: the first module frame, as "fn (file:line:col)" or "file:line:col". */
 export function call_site(): string {
   return call_trace()[0]?.slice(3) ?? '?';
 }
 
 export function trace_lines(frames: string[]): string[] {
   return frames.length ? [' Call Trace:', ...frames.map((f) => `  ${f}`)] : [];
+}
+
+/** A file of the compiled kernel image, with any :line:col after it. */
+const IMAGE_FILE = /(?:file:\/\/)?[^\s'"()]*[\\/]\.kernel-image[\\/][0-9a-f]+[\\/]([\w.-]+?)\.m?js(?::\d+)*/g;
+
+/**
+ * `text` with every kernel-image file named as the user knows it: an entry by its import path
+ * (`'file:///…/.kernel-image/<hash>/linux.js'` -> `'@kmodel/core/linux'`), a shared chunk or the
+ * CPU worker as "the kernel".
+ */
+export function public_paths(text: string): string {
+  return text.replace(IMAGE_FILE, (_, entry: string) => PUBLIC_PATH[entry] ?? 'the kernel');
 }

@@ -15,7 +15,7 @@ import {
 } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { Task, task_struct, type ThreadFn } from '../sched/task.ts';
-import { block, kernel_entry, might_sleep } from '../sched/context.ts';
+import { block, blocking_pending, kernel_entry, might_sleep, missing_await_at_return, outside_thread } from '../sched/context.ts';
 import { chaos_start } from '../sched/chaos.ts';
 import { sq_add, sq_remove, sq_wakeup } from '../sched/sleepqueue.ts';
 import { try_to_wake_up } from '../sched/wake.ts';
@@ -25,13 +25,14 @@ import {
 } from '../sched/state.ts';
 import {
   request_fill, request_submit, request_result, request_chan, request_free, request_free_chan,
-  request_payload, request_slot_free,
+  request_payload, request_slot_free, request_abandon,
 } from './kthreadd.ts';
 import { entry_of, resolve_entry, get_module } from '../module/registry.ts';
 import { kernel_report, report_misuse } from '../printk/printk.ts';
-import { call_site, call_trace, module_frames, trace_lines } from '../debug/stack.ts';
+import { call_site, call_trace, module_frames, public_paths, trace_lines } from '../debug/stack.ts';
 import { KernelBug, ThreadExit, ThreadKilled } from '../debug/kernel-bug.ts';
-import { EAGAIN, EDEADLK, EFAULT, EINTR, EINVAL, ENOEXEC, ENOSYS, ESRCH, ERR_PTR, errname, type ErrPtr } from '../errno.ts';
+import { EAGAIN, EDEADLK, EFAULT, EINTR, EINVAL, ENOEXEC, ENOSYS, ESRCH, ERR_PTR, type ErrPtr } from '../errno.ts';
+import { describe_value } from '../debug/describe.ts';
 import { MarshalError } from '../shared/marshal.ts';
 import { wmesgBytes } from '../memory/memory.ts';
 import { LOGLEVEL_EMERG, LOGLEVEL_ERR, LOGLEVEL_WARNING } from '../printk/levels.ts';
@@ -64,9 +65,11 @@ export async function kthread_create_core(
   let entry = fn === null && opt.via ? { module: me.module, name: '' } : entry_of(fn);
   if (entry && opt.via) entry = { module: entry.module, name: `@${opt.via}` };
   if (!entry) {
-    const name = typeof fn === 'function' ? fn.name || '(anonymous)' : String(fn);
+    const name = typeof fn === 'function' ? fn.name || '(anonymous)' : describe_value(fn);
     report_misuse(call, [
-      `BUG: ${call}: thread entry '${name}' is not a named export of a loaded module, at ${call_site()}`,
+      typeof fn === 'function'
+        ? `BUG: ${call}: thread entry '${name}' is not a named export of a loaded module, at ${call_site()}`
+        : `BUG: ${call}: thread entry ${name} is not a function, at ${call_site()}`,
       '  thread entries must be exported functions: `export async function worker(data) {...}`',
     ], { entry: name });
     return ERR_PTR(-EINVAL);
@@ -103,17 +106,22 @@ export async function kthread_create_core(
   const state = mem.layout.request(r) + R.STATE;
   prepare_wmesg(me, 'kthreadd');
   sq_add(mem, me.slot, chan, TASK_UNINTERRUPTIBLE);
+  creating.set(me, r);
   request_submit(mem, r);
   while (Atomics.load(mem.i32, state) < 3 /* RS_DONE */) {
     await block();
     sq_add(mem, me.slot, chan, TASK_UNINTERRUPTIBLE);
   }
+  creating.delete(me);
   set_current_state(TASK_RUNNING);
   sq_remove(mem, me.slot);
   const [slot, pid] = request_result(mem, r);
   if (slot < 0) return ERR_PTR(slot);
   return new task_struct(pid, slot);
 }
+
+/** Creators waiting for kthreadd, and their request: abandoned if the creator exits first. */
+const creating = new Map<Task, number>();
 
 function prepare_wmesg(t: Task, name: string): void {
   this_cpu.mem.setWmesg(t.slot, wmesgBytes(name));
@@ -126,16 +134,20 @@ export function task_valid(k: unknown): k is task_struct {
   return k.slot >= 0 && k.slot < mem.layout.g.maxThreads && Atomics.load(mem.i32, mem.t(k.slot) + T.PID) === k.pid;
 }
 
-function describe(k: unknown): string {
+/** A thread handle as what it is: `pid 7`, `ERR_PTR(-ENOMEM)`, `42 (a number)`, `an object without a pid`. */
+export function describe_handle(k: unknown): string {
   if (k instanceof task_struct) return `pid ${k.pid}`;
-  if (typeof k === 'number') return `ERR_PTR(${errname(k)})`;
-  return String(k);
+  if (typeof k === 'object' && k !== null && !Array.isArray(k)) {
+    const pid = (k as { pid?: unknown }).pid;
+    return pid === undefined ? `${describe_value(k)} without a pid` : `${describe_value(k)} with pid ${String(pid)}, not a task_struct`;
+  }
+  return describe_value(k);
 }
 
 /** Report a handle that is not a live thread; returns -ESRCH. */
 export function bad_handle(call: string, k: unknown): number {
-  report_misuse(call, [`BUG: ${call}: ${describe(k)} is not a live thread (never created, or already stopped and reaped)`], {
-    handle: describe(k),
+  report_misuse(call, [`BUG: ${call}: ${describe_handle(k)} is not a live thread (never created, or already stopped and reaped)`], {
+    handle: describe_handle(k),
   });
   return -ESRCH;
 }
@@ -339,7 +351,7 @@ export function reap_killed(task: Task): void {
 /** End the current thread from any call depth with `code`. Never returns. */
 export function kthread_exit_core(call: string, code: number): never {
   const t = kernel_entry(call);
-  if (t.slot < 0) throw new KernelBug(`${call}() called outside a kernel thread`);
+  if (t.slot < 0) outside_thread(call, `${call}() called outside a kernel thread`);
   t.exit_code = code | 0;
   throw new ThreadExit(t.pid, t.exit_code);
 }
@@ -365,6 +377,21 @@ export function create_task(slot: number): Task {
   }
   const fn = (resolve_entry(module, entry) as ThreadFn | undefined) ?? null;
   return new Task(new task_struct(w[t + T.PID], slot), fn, data, module, entry);
+}
+
+/** The function a thread runs, in the module's terms: "init() of module m (/path/m.ts)". */
+function entry_label(task: Task): string {
+  const d = task.data as { f?: unknown; e?: unknown } | null;
+  const fn = !task.entryName.startsWith('@') ? task.entryName
+    : typeof d?.f === 'string' ? d.f : typeof d?.e === 'string' ? d.e : '';
+  const mod = get_module(task.module);
+  const of = mod ? ` of module ${mod.name} (${mod.path})` : '';
+  return fn ? `${fn}()${of}` : `its thread function${of}`;
+}
+
+/** The report's line for a thread being created that its creator will never wake. */
+function abandoned_line(task: Task): string[] {
+  return creating.has(task) ? [' the thread it was creating is stopped before it runs and freed'] : [];
 }
 
 function exit_code_of(v: unknown): number {
@@ -394,12 +421,7 @@ export async function kthread_main(task: Task): Promise<void> {
       if (cpu.chaos) chaos_start(task);
       const fn = task.fn; // a plain call: traces show the entry's own name
       const ret = await fn(task.data);
-      if (task.switching) {
-        kernel_report('bug', [
-          `BUG: missing await: ${mem.comm(task.slot)}/${task.pid} returned while its ${task.blocking}() is still pending`,
-          ` CPU: ${cpu.id} PID: ${task.pid}: write \`await ${task.blocking}(...)\``,
-        ], { bug: 'missing_await', call: 'return', pending: task.blocking }, LOGLEVEL_EMERG, task);
-      }
+      if (blocking_pending(task)) missing_await_at_return(task, entry_label(task), abandoned_line(task));
       if (task.exit_code !== null) {
         kernel_report('bug', [
           `BUG: ${mem.comm(task.slot)}/${task.pid} returned normally after kthread_exit(${task.exit_code}): the exit was caught and swallowed`,
@@ -425,14 +447,15 @@ let oopsCount = 0;
 export function oops(task: Task, e: unknown): void {
   const cpu = this_cpu;
   const comm = cpu.mem.comm(task.slot);
-  const err = e instanceof Error ? e : new Error(String(e));
+  const err = e instanceof Error ? e : new Error(typeof e === 'string' ? e : `${describe_value(e)} thrown`);
   const frames = module_frames(err.stack);
+  const message = public_paths(err.message);
   kernel_report('oops', [
-    `Oops: ${err.name}: ${err.message} [#${++oopsCount}] SMP`,
+    `Oops: ${err.name}: ${message} [#${++oopsCount}] SMP`,
     `CPU: ${cpu.id} PID: ${task.pid} Comm: ${comm} (kmodel)`,
     ...trace_lines(frames),
     `note: ${comm}[${task.pid}] killed; the machine goes on`,
-  ], { error: `${err.name}: ${err.message}`, stack: frames }, LOGLEVEL_EMERG, task);
+  ], { error: `${err.name}: ${message}`, stack: frames }, LOGLEVEL_EMERG, task);
 }
 
 /** The exit message: code, EXITED flag, wake the stoppers; then the CPU runs something else. */
@@ -449,6 +472,11 @@ export function do_exit(task: Task, code: number): void {
   // Everything that touches the record happens before EXITED: from then on a stopper may reap it
   // and kthreadd may give the slot to a new thread.
   sq_remove(mem, task.slot);
+  const r = creating.get(task);
+  if (r !== undefined) {
+    creating.delete(task);
+    request_abandon(mem, r);
+  }
   cpu.retireTask(task);
   const autoreap = (w[t + T.FLAGS] & TF_AUTOREAP) !== 0;
   if (!(w[t + T.FLAGS] & TF_NOLOAD)) Atomics.sub(w, mem.layout.cpu(cpu.id) + C.NR_ASSIGNED, 1);

@@ -7,18 +7,27 @@
  *
  * Request slot life: FREE -> FILLING (creator) -> PENDING (creator) -> ATTACHED (kthreadd, success;
  * freed by the new thread's CPU) or DONE with ERROR (kthreadd; freed by the creator).
+ *
+ * A creator that exits while its request is in flight (a kthread_run it did not await) abandons
+ * it. As Linux's create->done, R.REQUESTER decides who cleans up: the creator and kthreadd each
+ * exchange it once (REQ_ORPHANED, REQ_SERVED); whoever comes second frees the slot, or stops the
+ * new thread nobody will wake or reap (it exits -EINTR without running its entry, and is freed).
  */
 import {
   C, H, NIL, R, REQ_SLOTS, REQ_PAYLOAD_MAX, RS_ATTACHED, RS_DONE, RS_FILLING, RS_FREE, RS_PENDING,
-  T, TASK_COMM_LEN, TF_BOUND, TF_DAEMON, TF_KTHREAD, TF_NOLOAD, TF_AUTOREAP, DEFAULT_PRIO, SCHED_FIFO, SCHED_NORMAL,
+  T, TASK_COMM_LEN, TF_BOUND, TF_DAEMON, TF_KTHREAD, TF_NOLOAD, TF_AUTOREAP, TF_SHOULD_STOP, TF_STARTED, DEFAULT_PRIO,
+  SCHED_FIFO, SCHED_NORMAL,
 } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { wmesgBytes } from '../memory/memory.ts';
 import { encode_payload, decode_payload } from '../shared/marshal.ts';
 import { sq_wakeup } from '../sched/sleepqueue.ts';
+import { try_to_wake_up } from '../sched/wake.ts';
 import { chaos_place } from '../sched/chaos.ts';
 import { TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
 import { EAGAIN, E2BIG, ENOMEM } from '../errno.ts';
+import { printk } from '../printk/printk.ts';
+import { KERN_ERR } from '../printk/levels.ts';
 
 export interface CreateRequest {
   module: number;
@@ -189,20 +198,69 @@ export function create_kthread(mem: Memory, r: number, pid?: number): number {
   return slot;
 }
 
-/** Complete request r for its creator. */
+/** R.REQUESTER once the creator has abandoned the request, and once kthreadd has served it. */
+const REQ_ORPHANED = -1;
+const REQ_SERVED = -2;
+
+/** Complete request r for its creator (or clean up after a creator that left). */
 function request_complete(mem: Memory, r: number, slot: number): void {
   const w = mem.i32;
   const q = mem.layout.request(r);
-  if (slot < 0) {
-    w[q + R.ERROR] = slot;
-    Atomics.store(w, q + R.STATE, RS_DONE);
-  } else {
+  if (slot < 0) w[q + R.ERROR] = slot;
+  else {
     w[q + R.RESULT_SLOT] = slot;
     w[q + R.RESULT_PID] = w[mem.t(slot) + T.PID];
-    Atomics.store(w, q + R.STATE, RS_ATTACHED);
+  }
+  // Before the state is published: a creator that sees it may free the slot for the next request.
+  const orphaned = Atomics.exchange(w, q + R.REQUESTER, REQ_SERVED) === REQ_ORPHANED;
+  Atomics.store(w, q + R.STATE, slot < 0 ? RS_DONE : RS_ATTACHED);
+  if (orphaned) {
+    request_orphan_cleanup(mem, r);
+    return;
   }
   Atomics.notify(w, q + R.STATE);
   sq_wakeup(mem, request_chan(mem, r), 0, TASK_NORMAL, 0);
+}
+
+/**
+ * The creator of request r exits without waiting for its answer. Returns the pid of the thread it
+ * was creating, now being stopped (0 if none was created yet: kthreadd will clean up).
+ */
+export function request_abandon(mem: Memory, r: number): number {
+  const w = mem.i32;
+  const q = mem.layout.request(r);
+  if (Atomics.exchange(w, q + R.REQUESTER, REQ_ORPHANED) !== REQ_SERVED) return 0;
+  // kthreadd served it and publishes the state right after its exchange (never blocking between).
+  while (Atomics.load(w, q + R.STATE) === RS_PENDING);
+  const pid = Atomics.load(w, q + R.STATE) === RS_ATTACHED ? w[q + R.RESULT_PID] : 0;
+  request_orphan_cleanup(mem, r);
+  return pid;
+}
+
+/** Nobody waits for request r any more: free it, or stop the thread it created. */
+function request_orphan_cleanup(mem: Memory, r: number): void {
+  const w = mem.i32;
+  const q = mem.layout.request(r);
+  if (Atomics.load(w, q + R.STATE) !== RS_ATTACHED) {
+    request_free(mem, r);
+    return;
+  }
+  // The request slot is freed by the thread's CPU when it first runs.
+  const slot = w[q + R.RESULT_SLOT];
+  const t = mem.t(slot);
+  if (Atomics.load(w, t + T.PID) !== w[q + R.RESULT_PID]) return;
+  Atomics.or(w, t + T.FLAGS, TF_SHOULD_STOP | TF_AUTOREAP | TF_STARTED);
+  try_to_wake_up(mem, slot, TASK_NORMAL);
+}
+
+/** The thread table was full at the last creation: said once until a creation succeeds again. */
+let tableFull = false;
+
+function table_full(mem: Memory): void {
+  if (tableFull) return;
+  tableFull = true;
+  printk(`${KERN_ERR}kthreadd: thread table full (%d threads): creating a thread fails with -ENOMEM; ` +
+    'boot with more: kmodel run --max-threads <N> (BootOptions.maxThreads)\n', mem.layout.g.maxThreads);
 }
 
 /** One pass over the request list, oldest first. Returns how many requests it served. */
@@ -221,7 +279,10 @@ export function kthreadd_serve(mem: Memory): number {
       }
     }
     if (oldest === NIL) return served;
-    request_complete(mem, oldest, create_kthread(mem, oldest));
+    const slot = create_kthread(mem, oldest);
+    if (slot === -ENOMEM) table_full(mem);
+    else tableFull = false;
+    request_complete(mem, oldest, slot);
     served++;
   }
 }

@@ -5,8 +5,8 @@
  * module's `@kmodel/core/linux` is the very instance the CPU runs.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
@@ -15,15 +15,7 @@ export const CORE_SRC = join(here, '..');
 export const WORKER_SRC = join(CORE_SRC, '..', '..', 'cpu-worker', 'src');
 const CACHE = join(CORE_SRC, '..', '.kernel-image');
 
-/** Import paths a module may use, and the image entry each maps to. */
-export const IMPORT_PATHS: Record<string, string> = {
-  '@kmodel/core': 'kernel',
-  '@kmodel/core/linux': 'linux',
-  '@kmodel/core/linux-2.6': 'linux-2.6',
-  '@kmodel/core/seaos': 'seaos',
-  '@kmodel/core/dragonos': 'dragonos',
-  '@kmodel/core/tru64': 'tru64',
-};
+export { IMPORT_PATHS } from '../module/import-paths.ts';
 
 const ENTRIES: Record<string, string> = {
   cpu: join(WORKER_SRC, 'main.ts'),
@@ -57,6 +49,8 @@ export interface KernelImage {
   dir: string;
   cpuEntry: string;
   entry(name: string): string;
+  /** The names entry `name` exports (null if unknown), for checking a module's imports at link time. */
+  exports(name: string): readonly string[] | null;
 }
 
 let cached: Promise<KernelImage> | null = null;
@@ -72,11 +66,20 @@ export function kernel_image(): Promise<KernelImage> {
 
 async function build(): Promise<KernelImage> {
   const dir = join(CACHE, sourceHash());
-  const image: KernelImage = { dir, cpuEntry: join(dir, 'cpu.js'), entry: (n) => join(dir, `${n}.js`) };
+  let table: Record<string, string[]> | null | undefined;
+  const image: KernelImage = {
+    dir,
+    cpuEntry: join(dir, 'cpu.js'),
+    entry: (n) => join(dir, `${n}.js`),
+    exports: (n) => {
+      table ??= read_exports(dir);
+      return table?.[n] ?? null;
+    },
+  };
   if (existsSync(join(dir, 'cpu.js'))) return image;
   mkdirSync(CACHE, { recursive: true });
   const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await esbuild.build({
+  const result = await esbuild.build({
     entryPoints: ENTRIES,
     outdir: tmp,
     bundle: true,
@@ -86,8 +89,14 @@ async function build(): Promise<KernelImage> {
     target: 'node20',
     sourcemap: 'inline',
     logLevel: 'silent',
+    metafile: true,
     banner: { js: "import { createRequire as __kmodelRequire } from 'node:module'; const require = __kmodelRequire(import.meta.url);" },
   });
+  const exports: Record<string, string[]> = {};
+  for (const [file, out] of Object.entries(result.metafile.outputs)) {
+    if (out.entryPoint) exports[basename(file, '.js')] = out.exports;
+  }
+  writeFileSync(join(tmp, EXPORTS_FILE), JSON.stringify(exports));
   try {
     renameSync(tmp, dir);
   } catch {
@@ -95,6 +104,16 @@ async function build(): Promise<KernelImage> {
   }
   prune(dir);
   return image;
+}
+
+const EXPORTS_FILE = 'exports.json';
+
+function read_exports(dir: string): Record<string, string[]> | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, EXPORTS_FILE), 'utf8')) as Record<string, string[]>;
+  } catch {
+    return null;
+  }
 }
 
 /** Remove images of older sources (unused for an hour: no running machine still links to them). */

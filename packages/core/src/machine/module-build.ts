@@ -24,6 +24,16 @@ export function module_name(path: string): string {
   return basename(path, extname(path)).replace(/[^A-Za-z0-9_]/g, '_');
 }
 
+/** The namespace of the stubs standing for `@kmodel/core/*` while a module is bundled. */
+const LINK_NS = 'kmodel-core';
+const NO_EXPORT = new RegExp(`^No matching export in "${LINK_NS}:([^"]+)" for import "([^"]+)"$`);
+
+/** esbuild's words for an import the kernel does not export, in Node's (and the user's) terms. */
+function link_error(text: string): string {
+  const m = NO_EXPORT.exec(text);
+  return m ? `'${m[1]}' does not provide an export named '${m[2]}'` : text;
+}
+
 export async function build_module(image: KernelImage, file: string): Promise<BuiltModule> {
   const path = resolve(file);
   const name = module_name(path);
@@ -38,8 +48,17 @@ export async function build_module(image: KernelImage, file: string): Promise<Bu
         if (!entry) {
           return { errors: [{ text: `unknown import '${args.path}'; available: ${Object.keys(IMPORT_PATHS).join(', ')}` }] };
         }
+        // Through a stub that re-exports the entry's names, so esbuild checks every named import
+        // against them (an unknown name fails here, with the importing line); without the list the
+        // entry is linked directly and a bad name fails when the CPUs load the module.
+        if (image.exports(entry)) return { path: args.path, namespace: LINK_NS };
         return { path: pathToFileURL(image.entry(entry)).href, external: true };
       });
+      b.onLoad({ filter: /.*/, namespace: LINK_NS }, (args) => {
+        const entry = IMPORT_PATHS[args.path];
+        return { contents: `export { ${image.exports(entry)!.join(', ')} } from ${JSON.stringify(pathToFileURL(image.entry(entry)).href)};`, loader: 'js' };
+      });
+      b.onResolve({ filter: /^file:/, namespace: LINK_NS }, (args) => ({ path: args.path, external: true }));
     },
   };
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
@@ -60,10 +79,11 @@ export async function build_module(image: KernelImage, file: string): Promise<Bu
   } catch (e) {
     const errors = (e as esbuild.BuildFailure).errors ?? [];
     const first = errors[0];
-    const where = first?.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : '';
+    const at = first?.location;
+    const where = at ? `${resolve(at.file) === path ? file : resolve(at.file)}:${at.line}:${at.column + 1}: ` : '';
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
     throw new InsmodError(
-      `insmod: ${file}: does not compile: ${where}${first?.text ?? (e as Error).message}${more}`, -ENOEXEC, name,
+      `insmod: ${file}: does not compile: ${where}${first ? link_error(first.text) : (e as Error).message}${more}`, -ENOEXEC, name,
     );
   }
   const out = result.outputFiles[0];

@@ -25,9 +25,12 @@ function brk_alloc(mem: Memory, bytes: number, alignment: number): number {
   const start = w[a + A.BRK] || mem.layout.heapBase;
   const at = align(start, alignment);
   if (at + bytes > mem.layout.heapEnd) {
+    const size = mem.layout.g.arenaBytes;
+    const mb = (size / 2 ** 20).toFixed(size % 2 ** 20 ? 2 : 0);
     throw new ArenaError(
       `machine memory exhausted: ${bytes} bytes requested, ${mem.layout.heapEnd - start} left in the ` +
-        `arena; declare smaller shared objects or boot with a larger arena`,
+        `arena (${mb} MiB); declare smaller shared objects, or boot with a larger arena: ` +
+        `kmodel run --arena-mb <MB> (BootOptions.arenaBytes)`,
     );
   }
   w[a + A.BRK] = at + bytes;

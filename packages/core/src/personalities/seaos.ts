@@ -15,6 +15,7 @@ import {
 } from '../kthread/kthread.ts';
 import { entry_of, register_builtin, resolve_entry } from '../module/registry.ts';
 import { report_misuse } from '../printk/printk.ts';
+import { describe_value } from '../debug/describe.ts';
 import { IS_ERR } from '../errno.ts';
 import { WIRE, register_wire_kind } from '../shared/marshal.ts';
 import { TASK_COMM_LEN } from '../memory/layout.ts';
@@ -107,7 +108,7 @@ function misuse(call: string, msg: string, fields: object = {}): void {
 
 function live(call: string, kt: kthread | null | undefined): task_struct | null {
   if (!(kt instanceof kthread) || !kt.task || !task_valid(kt.task)) {
-    misuse(call, kt instanceof kthread ? `${kt.name || 'kthread'} is not a live thread (never created, or destroyed)` : 'not a struct kthread');
+    misuse(call, kt instanceof kthread ? `${kt.name || 'kthread'} is not a live thread (never created, or destroyed)` : `${describe_value(kt)} is not a struct kthread`);
     return null;
   }
   return kt.task;

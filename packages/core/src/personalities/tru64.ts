@@ -19,7 +19,7 @@ import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_PARKED, TASK_RUNNING, TASK_UNINTE
 import { now } from '../memory/memory.ts';
 import { task_struct } from '../sched/task.ts';
 import type { Timer } from '../sched/timer.ts';
-import { kthread_create_core, wake_up_process_core, task_valid } from '../kthread/kthread.ts';
+import { kthread_create_core, wake_up_process_core, task_valid, describe_handle } from '../kthread/kthread.ts';
 import { ThreadExit } from '../debug/kernel-bug.ts';
 import { IS_ERR } from '../errno.ts';
 import {
@@ -27,6 +27,7 @@ import {
 } from '../sync/spinlock.ts';
 import { declare_rwlock, rwlock_init, rwlock_take, rwlock_try, rwlock_done, rwlock_holders, lock_t } from '../sync/rwlock.ts';
 import { report_misuse } from '../printk/printk.ts';
+import { describe_value } from '../debug/describe.ts';
 
 export { addressof } from '../shared/declare.ts';
 export { printk as printf } from './linux.ts';
@@ -96,8 +97,8 @@ function misuse(call: string, msg: string, fields: object = {}): void {
 /** An event must be a non-zero integer address; report and refuse anything else. */
 function bad_event(call: string, event: unknown): boolean {
   if (Number.isInteger(event) && event !== 0) return false;
-  misuse(call, `event ${String(event)} is not a wait channel: pass a machine address, e.g. addressof(sc, FIELD)`, {
-    event: String(event),
+  misuse(call, `event ${describe_value(event)} is not a wait channel: pass a machine address, e.g. addressof(sc, FIELD)`, {
+    event: describe_value(event),
   });
   return true;
 }
@@ -237,7 +238,7 @@ export function thread_wakeup_one(event: number): void {
 export function clear_wait(thread: thread_t, result: number, interrupt_only: number | boolean): void {
   kernel_entry('clear_wait');
   if (!task_valid(thread)) {
-    misuse('clear_wait', `pid ${(thread as task_struct | null)?.pid} is not a live thread`);
+    misuse('clear_wait', `${describe_handle(thread)} is not a live thread`);
     return;
   }
   const mem = this_cpu.mem;

@@ -4,7 +4,21 @@
  * d i u x X o c s p e f g E G %. Integers follow C: %u and %x of a negative int print its
  * two's complement (32 bits; 64 with l/ll/z, as `long` is 64-bit in the kernel).
  * The parsed form of each format string is cached: printk formats are few and hot.
+ *
+ * Bad arguments never throw: a width or precision out of Linux's range is clamped to it (and
+ * reported through `warn`, as lib/vsprintf.c's WARN_ONCE), one that is not a number is ignored,
+ * and a value that cannot be converted prints as what it is.
  */
+import { describe_value } from '../debug/describe.ts';
+
+/** lib/vsprintf.c: the largest field width and precision a conversion takes. */
+export const FIELD_WIDTH_MAX = (1 << 23) - 1;
+export const PRECISION_MAX = (1 << 15) - 1;
+/** Number#toFixed/toExponential/toPrecision take at most 100 digits. */
+const FLOAT_PRECISION_MAX = 100;
+
+/** Told about an argument that had to be corrected ("field width 1000000000 too large"). */
+export type FormatWarn = (what: string) => void;
 type Spec = { lit: string } | {
   raw: string;
   flags: string; width: number | '*' | null; prec: number | '*' | null; len: string; conv: string;
@@ -30,10 +44,43 @@ function parse(fmt: string): Spec[] {
   return out;
 }
 
+/** Number(v), or NaN for a value that has none (a symbol, an object whose valueOf throws). */
+function toNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  try {
+    return Number(v);
+  } catch {
+    return NaN;
+  }
+}
+
+function toStr(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return describe_value(v);
+  }
+}
+
 function toBig(v: unknown): bigint {
   if (typeof v === 'bigint') return v;
-  const n = Number(v);
+  const n = toNumber(v);
   return Number.isFinite(n) ? BigInt(Math.trunc(n)) : 0n;
+}
+
+/** A `*` width (sign: left-justify) or precision argument, clamped like lib/vsprintf.c. */
+function starArg(v: unknown, what: 'field width' | 'precision', max: number, min: number, warn?: FormatWarn): number | null {
+  const n = toNumber(v);
+  if (!Number.isFinite(n)) {
+    warn?.(`${what} ${typeof v === 'number' ? v : describe_value(v)} is not a number`);
+    return null;
+  }
+  const i = Math.trunc(n);
+  if (i > max || i < min) {
+    warn?.(`${what} ${i} too large`);
+    return Math.min(max, Math.max(min, i));
+  }
+  return i;
 }
 
 function integer(v: unknown, conv: string, len: string, flags: string, prec: number | null): string {
@@ -66,8 +113,8 @@ function integer(v: unknown, conv: string, len: string, flags: string, prec: num
 }
 
 function float(v: unknown, conv: string, flags: string, prec: number | null): string {
-  const n = Number(v);
-  const p = prec ?? 6;
+  const n = toNumber(v);
+  const p = Math.min(prec ?? 6, FLOAT_PRECISION_MAX);
   let s: string;
   switch (conv) {
     case 'e': case 'E': s = n.toExponential(p).replace(/e([+-])(\d)$/, 'e$10$2'); break;
@@ -80,7 +127,7 @@ function float(v: unknown, conv: string, flags: string, prec: number | null): st
   return s;
 }
 
-export function vsprintf(fmt: string, args: readonly unknown[]): string {
+export function vsprintf(fmt: string, args: readonly unknown[], warn?: FormatWarn): string {
   if (fmt.indexOf('%') < 0) return fmt;
   let specs = cache.get(fmt);
   if (!specs) {
@@ -95,11 +142,21 @@ export function vsprintf(fmt: string, args: readonly unknown[]): string {
       continue;
     }
     let flags = s.flags;
-    let width = s.width === '*' ? Number(args[ai++]) : s.width;
-    const prec = s.prec === '*' ? Number(args[ai++]) : s.prec;
+    let width = s.width !== '*' ? s.width
+      : ai < args.length ? starArg(args[ai++], 'field width', FIELD_WIDTH_MAX, -FIELD_WIDTH_MAX, warn) : (ai++, null);
+    let prec = s.prec !== '*' ? s.prec
+      : ai < args.length ? starArg(args[ai++], 'precision', PRECISION_MAX, 0, warn) : (ai++, null);
     if (width !== null && width < 0) {
       flags += '-';
       width = -width;
+    }
+    if (width !== null && width > FIELD_WIDTH_MAX) {
+      warn?.(`field width ${width} too large`);
+      width = FIELD_WIDTH_MAX;
+    }
+    if (prec !== null && prec > PRECISION_MAX) {
+      warn?.(`precision ${prec} too large`);
+      prec = PRECISION_MAX;
     }
     if (ai >= args.length) {
       out += s.raw; // missing argument: the conversion stays as written
@@ -116,15 +173,15 @@ export function vsprintf(fmt: string, args: readonly unknown[]): string {
         body = float(v, s.conv, flags, prec);
         break;
       case 'c':
-        body = typeof v === 'number' ? String.fromCharCode(v) : String(v).slice(0, 1);
+        body = typeof v === 'number' ? String.fromCharCode(v) : toStr(v).slice(0, 1);
         numeric = false;
         break;
       case 'p':
-        body = typeof v === 'number' || typeof v === 'bigint' ? `0x${toBig(v).toString(16).padStart(8, '0')}` : String(v);
+        body = typeof v === 'number' || typeof v === 'bigint' ? `0x${toBig(v).toString(16).padStart(8, '0')}` : toStr(v);
         numeric = false;
         break;
       default: // s
-        body = v === null || v === undefined ? '(null)' : String(v);
+        body = v === null || v === undefined ? '(null)' : toStr(v);
         if (prec !== null) body = body.slice(0, prec);
         numeric = false;
     }

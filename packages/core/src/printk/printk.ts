@@ -7,14 +7,50 @@ import { this_cpu } from '../sched/cpu.ts';
 import type { Task } from '../sched/task.ts';
 import { vsprintf } from './format.ts';
 import { call_trace, trace_lines } from '../debug/stack.ts';
-import { printk_get_level, LOGLEVEL_INFO, LOGLEVEL_ERR } from './levels.ts';
+import { printk_get_level, LOGLEVEL_INFO, LOGLEVEL_ERR, LOGLEVEL_WARNING } from './levels.ts';
+import { describe_value } from '../debug/describe.ts';
 import { log_append, report_code, type ReportKind } from './logbuf.ts';
 
+/**
+ * The longest line printk stores (Linux's LOG_LINE_MAX, 1024 - PREFIX_MAX), in characters. A longer
+ * one is cut to it, with a WARN saying so. Kernel reports are not cut.
+ */
+export const LOG_LINE_MAX = 1024 - 32;
+
 export function printk(fmt: string, ...args: unknown[]): number {
+  if (typeof fmt !== 'string') return printk_nonstring(fmt);
   const [level, body] = printk_get_level(fmt);
-  const msg = vsprintf(body, args);
-  emit(level, msg.endsWith('\n') ? msg.slice(0, -1) : msg);
+  let msg = vsprintf(body, args, (what) => printk_warn_once(fmt, what));
+  if (msg.endsWith('\n')) msg = msg.slice(0, -1);
+  if (msg.length <= LOG_LINE_MAX) {
+    emit(level, msg);
+    return msg.length;
+  }
+  emit(level, msg.slice(0, LOG_LINE_MAX));
+  printk_warn(`a line of ${msg.length} characters was cut to LOG_LINE_MAX (${LOG_LINE_MAX})`, { length: msg.length, limit: LOG_LINE_MAX });
+  return LOG_LINE_MAX;
+}
+
+/** printk(undefined), printk(42): printed as %s would print it, with a WARN. */
+function printk_nonstring(fmt: unknown): number {
+  const msg = vsprintf('%s', [fmt]).slice(0, LOG_LINE_MAX);
+  emit(LOGLEVEL_WARNING, msg);
+  printk_warn(`the format is ${describe_value(fmt)}, not a string`);
   return msg.length;
+}
+
+/** Bad arguments already warned about on this CPU, by format (lib/vsprintf.c's WARN_ONCE). */
+const warned = new Set<string>();
+
+function printk_warn_once(fmt: string, what: string): void {
+  const key = `${fmt}\0${what.replace(/-?\d+/g, '#')}`;
+  if (warned.has(key) || warned.size >= 1024) return;
+  warned.add(key);
+  printk_warn(what);
+}
+
+function printk_warn(what: string, fields: object = {}): void {
+  kernel_report('warn', [`WARNING: printk: ${what}`, ...trace_lines(call_trace())], { warn: 'printk', ...fields }, LOGLEVEL_WARNING);
 }
 
 /** Append one record as the running thread on this CPU. */

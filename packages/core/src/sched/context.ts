@@ -15,6 +15,7 @@ import { KernelBug, ThreadExit, ThreadKilled } from '../debug/kernel-bug.ts';
 import { TF_KILL, TF_TERMINATE } from '../memory/layout.ts';
 import { chaos_point } from './chaos.ts';
 import { LOGLEVEL_EMERG } from '../printk/levels.ts';
+import { loading } from '../module/registry.ts';
 
 export function kernel_entry(name: string): Task {
   const cpu = this_cpu;
@@ -31,13 +32,7 @@ export function might_sleep(name: string): Task {
   const t = cpu.current;
   if (t.switching) missing_await(t, name);
   if (t.flagsIndex >= 0 && Atomics.load(cpu.w, t.flagsIndex) & (TF_KILL | TF_TERMINATE)) throw new ThreadKilled(t.pid);
-  if (t === cpu.idleTask) {
-    const msg = `BUG: sleeping function called from invalid context at ${name}()`;
-    kernel_report('bug', [msg, ` CPU: ${cpu.id} Comm: ${cpu.idleComm}`,
-      ' only kernel threads may block: not module top level, not a /proc show function',
-      ...trace_lines(call_trace())], { bug: 'invalid_context', call: name });
-    throw new KernelBug(`${name}() called outside a kernel thread`);
-  }
+  if (t === cpu.idleTask) outside_thread(name, 'sleeping function called from invalid context');
   if (t.exit_code !== null) {
     const comm = cpu.mem.comm(t.slot);
     kernel_report('bug', [`BUG: ${comm}/${t.pid} called ${name}() after kthread_exit(): the exit was caught and swallowed`,
@@ -60,7 +55,10 @@ export function might_sleep(name: string): Task {
 /** A yield chaos decided at the entry of a call that may block (done before its fast path). */
 export async function chaos_yield(t: Task): Promise<void> {
   t.chaosYield = false;
+  t.blocks++;
   await this_cpu.schedule();
+  if (t.dead) await new Promise<never>(() => {});
+  t.blocks--;
 }
 
 /** A thread being terminated (Tru64 thread_terminate) stops at its next scheduling point. */
@@ -72,12 +70,62 @@ export function halt_if_terminated(t: Task): void {
 export async function block(): Promise<void> {
   const cpu = this_cpu;
   const t = cpu.current;
+  t.blocks++;
   await cpu.schedule();
+  // Resumed after it exited (it returned without awaiting this call): its code never runs on.
+  if (t.dead) await new Promise<never>(() => {});
+  t.blocks--;
   halt_if_terminated(t);
+}
+
+/**
+ * A call that needs a current thread made outside any (module top level, a /proc show function):
+ * a BUG naming the call and the module line, then the call fails (KernelBug). A module's top level
+ * runs on every CPU; CPU 0 alone reports it.
+ */
+export function outside_thread(name: string, what: string): never {
+  const cpu = this_cpu;
+  const frames = call_trace();
+  if (!loading || cpu.id === 0) {
+    const where = frames[0]?.slice(3) ?? `${name}()`;
+    const place = loading ? `at the top level of module ${loading.name} (it runs on every CPU at insmod)` : 'outside any kernel thread';
+    kernel_report('bug', [
+      `BUG: ${what} at ${where}`,
+      ` ${name}() called ${place}: only a kernel thread may call it; call it from init() or a thread`,
+      ` CPU: ${cpu.id} Comm: ${cpu.idleComm}`,
+      ...trace_lines(frames),
+    ], { bug: 'invalid_context', call: name, ...(loading ? { module: loading.name } : {}), ...(frames[0] ? { site: where } : {}) });
+  }
+  throw new KernelBug(`${name}() called outside a kernel thread${frames[0] ? ` ${frames[0]}` : ''}`);
+}
+
+/** Threads already reported for a missing await: one report each. */
+const unawaited = new WeakSet<Task>();
+
+/**
+ * Is a blocking call of `t` still outstanding (in schedule(), or woken but not yet back in the
+ * caller's code) although the thread's own code has moved on? Only a missing await gets it there.
+ */
+export function blocking_pending(t: Task): boolean {
+  return t.blocks > 0 || t.switching || t.resume !== null;
+}
+
+/** The thread's function returned (as `what`) with a blocking call pending: report it once. */
+export function missing_await_at_return(t: Task, what: string, detail: string[] = []): void {
+  if (unawaited.has(t)) return;
+  unawaited.add(t);
+  const cpu = this_cpu;
+  const comm = cpu.mem.comm(t.slot);
+  kernel_report('bug', [
+    `BUG: missing await: ${comm}/${t.pid}: ${what} returned while its ${t.blocking}() is still pending`,
+    ` CPU: ${cpu.id} PID: ${t.pid} Comm: ${comm}: a blocking call returns a Promise; write \`await ${t.blocking}(...)\``,
+    ...detail,
+  ], { bug: 'missing_await', call: 'return', pending: t.blocking }, LOGLEVEL_EMERG, t);
 }
 
 function missing_await(t: Task, name: string): never {
   const cpu = this_cpu;
+  unawaited.add(t);
   const comm = cpu.mem.comm(t.slot);
   kernel_report('bug', [
     `BUG: missing await: ${comm}/${t.pid} called ${name}() while its ${t.blocking}() is still pending`,

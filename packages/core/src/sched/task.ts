@@ -58,6 +58,8 @@ export class Task {
   switching = false;
   /** Name of the blocking call in progress (for the missing-await report). */
   blocking = '';
+  /** Kernel sleeps (block()) entered and not yet come back from: > 0 when the thread ends is a missing await. */
+  blocks = 0;
   started = false;
   dead = false;
   preempt_count = 0;
