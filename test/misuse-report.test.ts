@@ -27,7 +27,7 @@ describe('misuse in threads, init() and module top level (2 CPUs)', () => {
     m = await Machine.boot({ cpus: 2 });
     // Each fixture on its own: one that fails to behave must not hide the others.
     for (const name of [
-      'misuse_unawaited', 'misuse_init_msleep', 'misuse_init_kthread_run', 'misuse_toplevel_await', 'misuse_bad_import',
+      'misuse_unawaited', 'misuse_init_msleep', 'misuse_init_kthread_run', 'misuse_toplevel_await', 'misuse_bad_import', 'misuse_bad_namespace',
       'misuse_handles', 'misuse_printk', 'misuse_toplevel',
     ]) {
       loaded[name] = await insmodResult(m, name);
@@ -106,6 +106,15 @@ describe('misuse in threads, init() and module top level (2 CPUs)', () => {
     );
     expect(badImport.message).not.toMatch(/kernel-image|linux\.js/);
     expect(line('bad import init ran')).toBeUndefined();
+  });
+
+  it('so is a name the kernel does not export used through a namespace import (not "(void 0) is not a function" at run time)', () => {
+    const e = loaded.misuse_bad_namespace as Error;
+    expect(e).toBeInstanceOf(InsmodError);
+    expect(e.message).toMatch(
+      /^insmod: .*misuse_bad_namespace\.ts: does not compile: .*misuse_bad_namespace\.ts:7:\d+: '@kmodel\/core\/linux' does not provide an export named 'wait_event_killable'$/,
+    );
+    expect(line('bad namespace init ran')).toBeUndefined();
   });
 
   it('bad thread handles are described as what they are, not [object Object] or ERR_PTR(42)', () => {

@@ -28,10 +28,23 @@ export function module_name(path: string): string {
 const LINK_NS = 'kmodel-core';
 const NO_EXPORT = new RegExp(`^No matching export in "${LINK_NS}:([^"]+)" for import "([^"]+)"$`);
 
+const NO_EXPORT_USE = new RegExp(`^Import "([^"]+)" will always be undefined because there is no matching export in "${LINK_NS}:([^"]+)"$`);
+
 /** esbuild's words for an import the kernel does not export, in Node's (and the user's) terms. */
 function link_error(text: string): string {
-  const m = NO_EXPORT.exec(text);
-  return m ? `'${m[1]}' does not provide an export named '${m[2]}'` : text;
+  let m = NO_EXPORT.exec(text);
+  if (m) return `'${m[1]}' does not provide an export named '${m[2]}'`;
+  m = NO_EXPORT_USE.exec(text);
+  return m ? `'${m[2]}' does not provide an export named '${m[1]}'` : text;
+}
+
+/** The insmod failure for a module that does not build: the first message, where it is. */
+function build_error(file: string, path: string, name: string, errors: esbuild.Message[], fallback: string): InsmodError {
+  const first = errors[0];
+  const at = first?.location;
+  const where = at ? `${resolve(at.file) === path ? file : resolve(at.file)}:${at.line}:${at.column + 1}: ` : '';
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  return new InsmodError(`insmod: ${file}: does not compile: ${where}${first ? link_error(first.text) : fallback}${more}`, -ENOEXEC, name);
 }
 
 export async function build_module(image: KernelImage, file: string): Promise<BuiltModule> {
@@ -77,15 +90,11 @@ export async function build_module(image: KernelImage, file: string): Promise<Bu
       plugins: [link],
     });
   } catch (e) {
-    const errors = (e as esbuild.BuildFailure).errors ?? [];
-    const first = errors[0];
-    const at = first?.location;
-    const where = at ? `${resolve(at.file) === path ? file : resolve(at.file)}:${at.line}:${at.column + 1}: ` : '';
-    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-    throw new InsmodError(
-      `insmod: ${file}: does not compile: ${where}${first ? link_error(first.text) : (e as Error).message}${more}`, -ENOEXEC, name,
-    );
+    throw build_error(file, path, name, (e as esbuild.BuildFailure).errors ?? [], (e as Error).message);
   }
+  // `ns.name` of a namespace import the kernel does not export: always undefined, so an error too.
+  const undef = result.warnings.filter((w) => NO_EXPORT_USE.test(w.text));
+  if (undef.length) throw build_error(file, path, name, undef, '');
   const out = result.outputFiles[0];
   const meta = Object.values(result.metafile.outputs)[0];
   const hash = createHash('sha256').update(out.contents).digest('hex').slice(0, 12);
