@@ -50,7 +50,9 @@ export function log_append(
   const text = encoder.encode(fields ? `${comm}\0${msg}\0${fields}` : `${comm}\0${msg}`);
   const need = (HDR + text.length + 7) & ~7;
   if (need > mem.layout.g.logBytes / 2) {
-    log_append(mem, level, cpu, pid, comm, uptime, msg.slice(0, 4096) + ' [truncated]', report, '');
+    // At most 3 bytes a UTF-16 unit: the shortened record fits.
+    const keep = Math.min(4096, mem.layout.g.logBytes >> 3);
+    log_append(mem, level, cpu, pid, comm, uptime, msg.slice(0, keep) + ' [truncated]', report, '');
     return;
   }
   if (!log_store(mem, need, level, cpu, pid, report, text, uptime)) {
