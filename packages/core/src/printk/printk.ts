@@ -20,7 +20,8 @@ export const LOG_LINE_MAX = 1024 - 32;
 export function printk(fmt: string, ...args: unknown[]): number {
   if (typeof fmt !== 'string') return printk_nonstring(fmt);
   const [level, body] = printk_get_level(fmt);
-  let msg = vsprintf(body, args, (what) => printk_warn_once(fmt, what));
+  formatting = fmt;
+  let msg = vsprintf(body, args, warn_format);
   if (msg.endsWith('\n')) msg = msg.slice(0, -1);
   if (msg.length <= LOG_LINE_MAX) {
     emit(level, msg);
@@ -42,8 +43,11 @@ function printk_nonstring(fmt: unknown): number {
 /** Bad arguments already warned about on this CPU, by format (lib/vsprintf.c's WARN_ONCE). */
 const warned = new Set<string>();
 
-function printk_warn_once(fmt: string, what: string): void {
-  const key = `${fmt}\0${what.replace(/-?\d+/g, '#')}`;
+/** The format being printed, for warn_format (no closure per printk). */
+let formatting = '';
+
+function warn_format(what: string): void {
+  const key = `${formatting}\0${what.replace(/-?\d+/g, '#')}`;
   if (warned.has(key) || warned.size >= 1024) return;
   warned.add(key);
   printk_warn(what);
