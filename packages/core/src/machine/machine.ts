@@ -107,6 +107,8 @@ export interface ShutdownResult {
 
 /** Characters the logger's outputs may hold unread before the coordinator stops draining printk. */
 const LOG_BACKLOG_HIGH = 8 << 20;
+/** The same while the coordinator waits on the CPUs. */
+const LOG_BACKLOG_MAX = 32 << 20;
 /** Every wait of the coordinator on one CPU ends by this bound; past it the CPU is stuck. */
 const CONTROL_TIMEOUT_MS = 5000;
 /** ps CLS by SCHED_* policy. */
@@ -319,12 +321,16 @@ export class Machine {
   }
 
   /**
-   * The periodic drain. While the logger's outputs hold more than LOG_BACKLOG_HIGH a reader has
-   * not taken, records stay in the ring and printk waits for room (back-pressure, nothing lost),
-   * unless a CPU has a control message to receive: it must get out of printk to see it.
+   * The periodic drain. While the logger's outputs hold more than LOG_BACKLOG_HIGH characters a
+   * reader has not taken, records stay in the ring and printk waits for room (back-pressure,
+   * nothing lost). While the coordinator waits on the CPUs (a control message not yet received,
+   * insmod, rmmod, shutdown) their threads must get out of printk to answer: the bound is then
+   * LOG_BACKLOG_MAX.
    */
   private pump(): void {
-    if (this.logger && log_backlog(this.logger) >= LOG_BACKLOG_HIGH && !this.controlPending()) log_beat(this.mem);
+    const backlog = this.logger ? log_backlog(this.logger) : 0;
+    const bound = this.busy > 0 || this.stopping || this.controlPending() ? LOG_BACKLOG_MAX : LOG_BACKLOG_HIGH;
+    if (backlog >= bound) log_beat(this.mem);
     else this.drain();
   }
 
