@@ -50,7 +50,7 @@ const backlogs = new WeakMap<pino.Logger, () => number>();
  */
 function stream_sink(out: NodeJS.WritableStream): { write(s: string): void; backlog(): number } {
   let gone = false;
-  out.on('error', () => {
+  out.on?.('error', () => {
     gone = true;
   });
   return {
