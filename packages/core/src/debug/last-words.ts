@@ -2,7 +2,7 @@
  * Why a CPU worker died, in the module author's terms: the error's kind, message and the module
  * line it came from (kernel frames left out), or the heap limit it ran into.
  */
-import { module_frames } from './stack.ts';
+import { module_frames, public_paths } from './stack.ts';
 
 export function death_cause(e: unknown): string {
   const err = e as { code?: string; name?: string; message?: string; stack?: string } | null;
@@ -11,5 +11,5 @@ export function death_cause(e: unknown): string {
   }
   if (!(e instanceof Error) && (typeof e !== 'object' || e === null)) return `uncaught exception: ${String(e)}`;
   const where = module_frames(err?.stack, 1)[0];
-  return `uncaught ${err?.name ?? 'exception'}: ${err?.message ?? String(e)} (no thread caught it)${where ? ` ${where}` : ''}`;
+  return public_paths(`uncaught ${err?.name ?? 'exception'}: ${err?.message ?? String(e)} (no thread caught it)${where ? ` ${where}` : ''}`);
 }
