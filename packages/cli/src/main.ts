@@ -5,7 +5,7 @@ import { run, EXIT_USAGE } from './commands/run.ts';
 import { kconsole, type ConsoleOptions } from './commands/console.ts';
 import { torture, type TortureOptions } from './commands/torture.ts';
 import { moduleCampaign, tortureCampaign, random_seed, type TortureCampaignOptions } from './commands/campaign.ts';
-import { LOCK_TYPES, READER_TYPES } from '@kmodel/core/internal/torture/params.ts';
+import { LOCK_TYPES, READER_TYPES } from '@kmodel/torture';
 import { DEFAULT_GEOMETRY } from '@kmodel/core/internal/memory/layout.ts';
 import { intIn, positiveSeconds, oneOf, collect, writablePath } from './options.ts';
 

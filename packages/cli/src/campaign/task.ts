@@ -3,7 +3,7 @@
  * Both are plain structured-cloneable records; the verdict is data, the summary formats it.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { TortureParams } from '@kmodel/core/internal/torture/params.ts';
+import type { TortureParams } from '@kmodel/torture';
 
 /** A `kmodel run`-like trial: boot, insmod, run, rmmod, shut down. */
 export interface ModuleTrial {

@@ -17,7 +17,7 @@ import { summarize, formatSummary } from '../campaign/summary.ts';
 import { failed, type Trial } from '../campaign/task.ts';
 import { EXIT_OK, EXIT_FAILED } from './run.ts';
 import { catch_interrupt, exit_status } from '../interrupt.ts';
-import type { TortureParams } from '@kmodel/core/internal/torture/params.ts';
+import type { TortureParams } from '@kmodel/torture';
 
 export interface CampaignOptions {
   trials: number;

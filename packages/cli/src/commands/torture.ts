@@ -1,6 +1,6 @@
 /**
  * kmodel torture: locktorture. Boot, insert the torture module (a generated wrapper around
- * @kmodel/core's torture/locktorture.ts, carrying the parameters), let the writers and readers
+ * @kmodel/torture's locktorture.ts, carrying the parameters), let the writers and readers
  * hammer the lock for --duration seconds, rmmod (which prints the final statistics and the
  * verdict), shut down. Exit 0 on "End of test: SUCCESS" with no kernel report, 1 otherwise.
  *
@@ -11,8 +11,7 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Machine, kernel_logger, InsmodError, type BootOptions, type LogFormat } from '@kmodel/core';
-import { write_wrapper } from '@kmodel/core/internal/torture/wrapper.ts';
-import type { TortureParams } from '@kmodel/core/internal/torture/params.ts';
+import { write_wrapper, type TortureParams } from '@kmodel/torture';
 import { EXIT_OK, EXIT_FAILED } from './run.ts';
 import { catch_interrupt, exit_status } from '../interrupt.ts';
 import cliProgress from 'cli-progress';

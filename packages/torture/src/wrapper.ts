@@ -2,7 +2,10 @@
  * The module `kmodel torture` inserts: a few generated lines that hand the parameters (and the
  * user's lock module, if any) to locktorture.ts and re-export its init, exit and thread entries.
  * Machine.insmod takes a path, so the wrapper is written to a file of its own, named
- * locktorture.ts (the module's name, as in Linux).
+ * locktorture.ts (the module's name, as in Linux). That file lives in a temporary directory, where
+ * no node_modules resolves `@kmodel/torture`, so it names locktorture.ts by its absolute path: the
+ * module builder bundles it with the wrapper and links its `@kmodel/core/*` imports to the kernel
+ * image, as for any module.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
