@@ -49,6 +49,17 @@ describe('signals to Linux kthreads (2 CPUs, HZ=100)', () => {
     }
   });
 
+  it('a thread with a signal pending is not put back to sleep: wait_event_interruptible evaluates its condition running, before the wait and after the signal woke it', async () => {
+    const v = await s.run('pending_runs');
+    // Pending before the call: it returns without sleeping, every evaluation running.
+    expect(v.before_ret).toBe('-512');
+    expect(v.before_states).toMatch(/^R(,R)*$/);
+    // Running before the wait, asleep once queued, running again after SIGTERM woke it.
+    expect(v.woken_send_sig).toBe('0');
+    expect(v.woken_ret).toBe('-512');
+    expect(v.woken_states).toBe('R,S,R');
+  });
+
   it('allow_signal(SIGTERM) lets in SIGTERM only: SIGUSR1 is still discarded', async () => {
     const v = await s.run('other_signal');
     expect(v.usr1_asleep_after_send).toBe('true');

@@ -84,10 +84,11 @@ export async function msleep_as(name: string, ms: number, state = TASK_UNINTERRU
   const end = now() + ms;
   let timeout = msecs_to_jiffies(ms) + 1;
   set_wmesg(name);
-  while (timeout > 0) {
+  // Linux msleep_interruptible: the signal is looked at before each sleep, never after setting the state.
+  const interruptible = (state & TASK_INTERRUPTIBLE) !== 0;
+  while (timeout > 0 && !(interruptible && signal_pending_current())) {
     set_current_state(state);
     timeout = await do_schedule_timeout(timeout);
-    if (state & TASK_INTERRUPTIBLE && signal_pending_current()) break;
   }
   return Math.max(0, Math.ceil(end - now()));
 }
@@ -144,16 +145,16 @@ export async function wait_chan_event(
   const t = might_sleep(name);
   if (t.chaosYield) await chaos_yield(t);
   if (cond()) return Math.max(1, timeout);
+  // A thread with a signal pending is never put (back) into TASK_INTERRUPTIBLE: the signal is
+  // looked at before every prepare, as Linux's prepare_to_wait_event does, so once send_sig has
+  // woken a sleeper it is not seen asleep again. One sent after the look is not lost either:
+  // schedule() does not put a thread with a signal pending to sleep (Cpu.switchAway).
+  const interruptible = (state & TASK_INTERRUPTIBLE) !== 0;
+  if (interruptible && signal_pending_current()) return -1;
   let left = timeout;
   for (;;) {
     prepare_to_wait_chan(chan, state, wmesg, exclusive);
     if (cond()) break;
-    if (state & TASK_INTERRUPTIBLE && signal_pending_current()) {
-      const queued = finish_wait_chan();
-      if (cond()) return Math.max(1, left); // the wakeup came with the signal: take it
-      if (exclusive && !queued) pass_on_wakeup(chan);
-      return -1;
-    }
     if (left <= 0) {
       const queued = finish_wait_chan();
       if (cond()) return 1;
@@ -161,6 +162,12 @@ export async function wait_chan_event(
       return 0;
     }
     left = await do_schedule_timeout(left);
+    if (interruptible && signal_pending_current()) {
+      const queued = finish_wait_chan();
+      if (cond()) return Math.max(1, left); // the wakeup came with the signal: take it
+      if (exclusive && !queued) pass_on_wakeup(chan);
+      return -1;
+    }
   }
   finish_wait_chan();
   return Math.max(1, left);
