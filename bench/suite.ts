@@ -1,7 +1,7 @@
 /**
- * The benchmark suite (`kmodel bench`, `pnpm bench [--quick]`): every kmodel figure beside the raw
- * Node mechanism it is built on, measured in the same run. Progress goes to stderr; the host
- * description and the table go to stdout at the end.
+ * The benchmark suite (run by main.ts: `pnpm bench [--quick]`, `kmodel bench`): every kmodel
+ * figure beside the raw Node mechanism it is built on, measured in the same run. Progress goes to
+ * stderr; the host description and the table go to stdout at the end.
  */
 import os from 'node:os';
 import { measureWakeup } from './wakeup.ts';

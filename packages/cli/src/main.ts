@@ -1,7 +1,9 @@
 /** The `kmodel` command line. */
 import { Command, CommanderError } from 'commander';
 import { basename, extname } from 'node:path';
-import { run, EXIT_USAGE } from './commands/run.ts';
+import { run } from './commands/run.ts';
+import { bench } from './commands/bench.ts';
+import { EXIT_USAGE } from './exit.ts';
 import { kconsole, type ConsoleOptions } from './commands/console.ts';
 import { torture, type TortureOptions } from './commands/torture.ts';
 import { moduleCampaign, tortureCampaign, random_seed, type TortureCampaignOptions } from './commands/campaign.ts';
@@ -148,8 +150,7 @@ export function program(): Command {
     .description('run the benchmark suite (kmodel figures beside the raw Node mechanisms)')
     .option('--quick', 'fewer repetitions')
     .action(async (o: { quick?: boolean }) => {
-      const { runBench } = await import('../../../bench/suite.ts');
-      process.exitCode = await runBench({ quick: !!o.quick });
+      process.exitCode = await bench(o);
     });
   return p;
 }

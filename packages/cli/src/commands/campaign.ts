@@ -9,13 +9,13 @@
  */
 import { randomInt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { ROOT } from '../workspace.ts';
 import { runTrials } from '../campaign/pool.ts';
 import { progress } from '../campaign/progress.ts';
 import { summarize, formatSummary } from '../campaign/summary.ts';
 import { failed, type Trial } from '../campaign/task.ts';
-import { EXIT_OK, EXIT_FAILED } from './run.ts';
+import { EXIT_OK, EXIT_FAILED } from '../exit.ts';
 import { catch_interrupt, exit_status } from '../interrupt.ts';
 import type { TortureParams } from '@kmodel/torture';
 
@@ -36,8 +36,6 @@ export interface ModuleCampaignOptions extends CampaignOptions {
   chaos?: boolean | number;
 }
 
-/** The workspace root, where `pnpm kmodel` runs. */
-const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', '..');
 
 /** A base seed when --seed is absent: below 2^30, so BASE + trial stays a valid seed. */
 export function random_seed(): number {

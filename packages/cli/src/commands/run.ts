@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { Machine, kernel_logger, log_record, InsmodError, type LogFormat } from '@kmodel/core';
 import { now } from '@kmodel/core/internal/memory/memory.ts';
 import { on_end_request } from '../signals.ts';
+import { EXIT_OK, EXIT_FAILED } from '../exit.ts';
 
 export interface RunOptions {
   cpus: number;
@@ -39,10 +40,6 @@ export interface RunOptions {
   /** log_buf_len: records kept for dmesg. */
   logBufLen?: number;
 }
-
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
 
 /** After this long without --duration, say which threads the run is waiting for. */
 const WAITING_NOTICE_MS = 3000;

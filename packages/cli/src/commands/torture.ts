@@ -12,7 +12,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Machine, kernel_logger, InsmodError, type BootOptions, type LogFormat } from '@kmodel/core';
 import { write_wrapper, type TortureParams } from '@kmodel/torture';
-import { EXIT_OK, EXIT_FAILED } from './run.ts';
+import { EXIT_OK, EXIT_FAILED } from '../exit.ts';
 import { catch_interrupt, exit_status } from '../interrupt.ts';
 import cliProgress from 'cli-progress';
 
