@@ -5,7 +5,8 @@ import { H, T } from '@kmodel/core/internal/memory/layout.ts';
 import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
 import { Task, task_struct } from '@kmodel/core/internal/sched/task.ts';
 import { kernel_entry } from '@kmodel/core/internal/sched/context.ts';
-import { chaos_log, chaos_hash } from '@kmodel/core/internal/sched/chaos.ts';
+import { chaos_log } from '@kmodel/core/internal/sched/chaos.ts';
+import { decision_hash as chaos_hash } from '@kmodel/core/internal/arch/hash.ts';
 
 function cpu_with_chaos(level: number): Cpu {
   const mem = Memory.create({ cpus: 1, maxThreads: 8, logBytes: 1 << 16, arenaBytes: 1 << 20 }, 250, 1234);

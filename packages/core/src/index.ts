@@ -8,4 +8,4 @@ export { InsmodError, MachineError } from './machine/errors.ts';
 export { kernel_logger, dmesg_line, dmesg_time, log_record, type LogFormat, type LoggerOptions } from './machine/logger.ts';
 export type { LogRecord, ReportKind } from './printk/logbuf.ts';
 export type { ThreadInfo, CpuStat, LockStat } from './machine/proc-files.ts';
-export { errname } from './errno.ts';
+export { errname } from './arch/errno.ts';

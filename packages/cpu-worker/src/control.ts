@@ -7,8 +7,9 @@ import { add_module, remove_module, set_loading, type LoadedModule } from '@kmod
 import { proc_read_local, proc_remove_module, proc_list_local } from '@kmodel/core/internal/proc/procfs.ts';
 import { this_cpu } from '@kmodel/core/internal/sched/cpu.ts';
 import { chaos_log } from '@kmodel/core/internal/sched/chaos.ts';
-import { module_frames, public_paths } from '@kmodel/core/internal/debug/stack.ts';
-import { KernelBug } from '@kmodel/core/internal/debug/kernel-bug.ts';
+import { module_frames } from '@kmodel/core/internal/arch/stack.ts';
+import { public_paths } from '@kmodel/core/internal/module/import-paths.ts';
+import { KernelBug } from '@kmodel/core/internal/arch/kernel-bug.ts';
 
 export interface LoadResult {
   ok: boolean;

@@ -11,9 +11,9 @@ import { C, type MachineGeometry } from '@kmodel/core/internal/memory/layout.ts'
 import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
 import { create_task, kthread_main, reap_killed } from '@kmodel/core/internal/kthread/kthread.ts';
 import { register_kernel_entries } from '@kmodel/core/internal/kthread/kthreadd-main.ts';
-import { module_frames } from '@kmodel/core/internal/debug/stack.ts';
+import { module_frames } from '@kmodel/core/internal/arch/stack.ts';
 import { death_cause } from '@kmodel/core/internal/debug/last-words.ts';
-import { is_kernel_unwind } from '@kmodel/core/internal/debug/kernel-bug.ts';
+import { is_kernel_unwind } from '@kmodel/core/internal/arch/kernel-bug.ts';
 import { CpuControl } from './control.ts';
 
 export interface CpuWorkerData {

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Machine, kernel_logger, log_record, InsmodError, type LogFormat } from '@kmodel/core';
-import { now } from '@kmodel/core/internal/memory/memory.ts';
+import { now } from '@kmodel/core/internal/arch/clock.ts';
 import { on_end_request } from '../signals.ts';
 import { EXIT_OK, EXIT_FAILED } from '../exit.ts';
 

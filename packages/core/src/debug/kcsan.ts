@@ -11,11 +11,11 @@
  * the global Atomics is wrapped on that CPU to see through the Proxies.
  */
 import { KC, WP, WP_BYTES, WP_SLOTS, WP_TEXT, H, HF_KCSAN } from '../memory/layout.ts';
-import { now } from '../memory/memory.ts';
+import { now } from '../arch/clock.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_report } from '../printk/printk.ts';
-import { call_trace } from './stack.ts';
-import { chaos_hash } from '../sched/chaos.ts';
+import { call_trace } from '../arch/stack.ts';
+import { decision_hash } from '../arch/hash.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -35,7 +35,7 @@ function sample(): boolean {
   const cpu = this_cpu;
   const t = cpu.current;
   const rate = cpu.mem.i32[(cpu.mem.layout.kcsanBase >> 2) + KC.RATE] || 50;
-  return chaos_hash(cpu.mem.i32[H.SEED], t.pid, ++t.kcsanAccesses, 5) % rate === 0;
+  return decision_hash(cpu.mem.i32[H.SEED], t.pid, ++t.kcsanAccesses, 5) % rate === 0;
 }
 
 function slot_word(s: number): number {

@@ -2,7 +2,8 @@
  * Why a CPU worker died, in the module author's terms: the error's kind, message and the module
  * line it came from (kernel frames left out), or the heap limit it ran into.
  */
-import { module_frames, public_paths } from './stack.ts';
+import { module_frames } from '../arch/stack.ts';
+import { public_paths } from '../module/import-paths.ts';
 
 export function death_cause(e: unknown): string {
   const err = e as { code?: string; name?: string; message?: string; stack?: string } | null;

@@ -11,13 +11,14 @@
  * one bit per held lock and takes no lock.
  */
 import { LD, LS, LOCK_CLASS_NAME, LOCK_SITES, MAX_LOCK_CLASSES } from '../memory/layout.ts';
-import { now, type Memory } from '../memory/memory.ts';
+import { type Memory } from '../memory/memory.ts';
+import { now } from '../arch/clock.ts';
 import { OBJ_CLASS, arena_alloc } from '../memory/arena.ts';
-import { raw_spin_lock, raw_spin_unlock } from '../sched/rawlock.ts';
+import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import type { Task } from '../sched/task.ts';
 import { kernel_report } from '../printk/printk.ts';
-import { call_trace } from './stack.ts';
+import { call_trace } from '../arch/stack.ts';
 import { LOGLEVEL_WARNING } from '../printk/levels.ts';
 
 export const MAX_LOCK_DEPTH = 48;

@@ -29,10 +29,11 @@ import {
 } from './kthreadd.ts';
 import { entry_of, resolve_entry, get_module } from '../module/registry.ts';
 import { kernel_report, report_misuse } from '../printk/printk.ts';
-import { call_site, call_trace, module_frames, public_paths, trace_lines } from '../debug/stack.ts';
-import { KernelBug, ThreadExit, ThreadKilled } from '../debug/kernel-bug.ts';
-import { EAGAIN, EDEADLK, EFAULT, EINTR, EINVAL, ENOEXEC, ENOSYS, ESRCH, ERR_PTR, type ErrPtr } from '../errno.ts';
-import { describe_value } from '../debug/describe.ts';
+import { call_site, call_trace, module_frames, trace_lines } from '../arch/stack.ts';
+import { public_paths } from '../module/import-paths.ts';
+import { KernelBug, ThreadExit, ThreadKilled } from '../arch/kernel-bug.ts';
+import { EAGAIN, EDEADLK, EFAULT, EINTR, EINVAL, ENOEXEC, ENOSYS, ESRCH, ERR_PTR, type ErrPtr } from '../arch/errno.ts';
+import { describe_value } from '../printk/describe.ts';
 import { MarshalError } from '../shared/marshal.ts';
 import { wmesgBytes } from '../memory/memory.ts';
 import { LOGLEVEL_EMERG, LOGLEVEL_ERR, LOGLEVEL_WARNING } from '../printk/levels.ts';

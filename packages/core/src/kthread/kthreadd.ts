@@ -25,7 +25,7 @@ import { sq_wakeup } from '../sched/sleepqueue.ts';
 import { try_to_wake_up } from '../sched/wake.ts';
 import { chaos_place } from '../sched/chaos.ts';
 import { TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
-import { EAGAIN, E2BIG, ENOMEM } from '../errno.ts';
+import { EAGAIN, E2BIG, ENOMEM } from '../arch/errno.ts';
 import { printk } from '../printk/printk.ts';
 import { KERN_ERR } from '../printk/levels.ts';
 

@@ -15,13 +15,14 @@ import {
   C, DEFAULT_GEOMETRY, H, HF_KCSAN, HF_LOCK_SITES, HF_LOCK_STAT, HF_LOCKDEP, HF_TRACE, HF_SPINLOCK_DEBUG, KC, LD, LS, LOCK_CLASS_NAME, MAX_CPUS, R, RS_PENDING, T, TF_DAEMON, TF_NOLOAD,
   TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED, TF_KILL, TF_AUTOREAP, type MachineGeometry,
 } from '../memory/layout.ts';
-import { Memory, now } from '../memory/memory.ts';
+import { Memory } from '../memory/memory.ts';
+import { now } from '../arch/clock.ts';
 import { ipi, try_to_wake_up } from '../sched/wake.ts';
 import { TASK_NORMAL, TASK_PARKED, task_state_letter } from '../sched/state.ts';
 import { create_kthread, request_fill, request_result, request_submit } from '../kthread/kthreadd.ts';
 import { CONSUMER_GONE_MS, log_beat, log_drain, log_dropped, type LogRecord, type ReportKind } from '../printk/logbuf.ts';
 import { LOGLEVEL_ERR, LOGLEVEL_INFO, LOGLEVEL_WARNING } from '../printk/levels.ts';
-import { EAGAIN, EINTR, errname, ETIMEDOUT } from '../errno.ts';
+import { EAGAIN, EINTR, errname, ETIMEDOUT } from '../arch/errno.ts';
 import { kernel_image, type KernelImage } from './kernel-image.ts';
 import { build_module } from './module-build.ts';
 import { InsmodError, MachineError } from './errors.ts';

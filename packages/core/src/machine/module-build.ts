@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 import { IMPORT_PATHS, type KernelImage } from './kernel-image.ts';
 import { InsmodError } from './errors.ts';
-import { ENOENT, ENOEXEC } from '../errno.ts';
+import { ENOENT, ENOEXEC } from '../arch/errno.ts';
 
 export interface BuiltModule {
   name: string;

@@ -7,7 +7,8 @@
  *    (a thread that never yields, or a CPU spinning on a lock) is reported once per episode.
  */
 import { C, NIL, T, TF_STARTED } from '../memory/layout.ts';
-import { now, type Memory } from '../memory/memory.ts';
+import { type Memory } from '../memory/memory.ts';
+import { now } from '../arch/clock.ts';
 import { log_waiters } from '../printk/logbuf.ts';
 import { TASK_NOLOAD, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
 

@@ -9,7 +9,8 @@
  */
 import { A, SYM, SYM_SLOTS, align } from './layout.ts';
 import type { Memory } from './memory.ts';
-import { raw_spin_lock, raw_spin_unlock } from '../sched/rawlock.ts';
+import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
+import { fnv1a } from '../arch/hash.ts';
 
 export class ArenaError extends Error {}
 
@@ -46,15 +47,6 @@ export function arena_alloc(mem: Memory, bytes: number, alignment = 8): number {
   } finally {
     raw_spin_unlock(w, mem.layout.arena + A.LOCK);
   }
-}
-
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h | 1; // never 0: 0 marks an empty slot
 }
 
 const encoder = new TextEncoder();

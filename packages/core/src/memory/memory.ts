@@ -110,8 +110,3 @@ export function wmesgBytes(name: string): Uint8Array {
   }
   return b;
 }
-
-/** Milliseconds on a clock every worker shares (timeOrigin-corrected performance.now). */
-export function now(): number {
-  return performance.timeOrigin + performance.now();
-}

@@ -15,3 +15,15 @@ export const IMPORT_PATHS: Record<string, string> = {
 export const PUBLIC_PATH: Record<string, string> = Object.fromEntries(
   Object.entries(IMPORT_PATHS).map(([path, entry]) => [entry, path]),
 );
+
+/** A file of the compiled kernel image, with any :line:col after it. */
+const IMAGE_FILE = /(?:file:\/\/)?[^\s'"()]*[\\/]\.kernel-image[\\/][0-9a-f]+[\\/]([\w.-]+?)\.m?js(?::\d+)*/g;
+
+/**
+ * `text` with every kernel-image file named as the user knows it: an entry by its import path
+ * (`'file:///…/.kernel-image/<hash>/linux.js'` -> `'@kmodel/core/linux'`), a shared chunk or the
+ * CPU worker as "the kernel".
+ */
+export function public_paths(text: string): string {
+  return text.replace(IMAGE_FILE, (_, entry: string) => PUBLIC_PATH[entry] ?? 'the kernel');
+}

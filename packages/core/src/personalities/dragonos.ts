@@ -16,9 +16,9 @@ import {
 import { set_task_prio, rt_to_prio } from '../sched/prio.ts';
 import { vsprintf } from '../printk/format.ts';
 import { TASK_COMM_LEN } from '../memory/layout.ts';
-import { IS_ERR, type ErrPtr } from '../errno.ts';
+import { IS_ERR, type ErrPtr } from '../arch/errno.ts';
 
-export { IS_ERR, PTR_ERR, ERR_PTR } from '../errno.ts';
+export { IS_ERR, PTR_ERR, ERR_PTR } from '../arch/errno.ts';
 
 /** struct process_control_block: the thread's handle (pid, name, state, cpu). */
 export type process_control_block = task_struct;

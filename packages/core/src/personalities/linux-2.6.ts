@@ -25,9 +25,9 @@ import { define_kernel_mutex, mutex_lock, mutex_unlock, type mutex } from '../sy
 import { declare_global, KIND } from '../shared/declare.ts';
 import { vsprintf } from '../printk/format.ts';
 import { TASK_COMM_LEN } from '../memory/layout.ts';
-import { ERR_PTR, IS_ERR, type ErrPtr } from '../errno.ts';
+import { ERR_PTR, IS_ERR, type ErrPtr } from '../arch/errno.ts';
 
-export { IS_ERR, PTR_ERR, ERR_PTR } from '../errno.ts';
+export { IS_ERR, PTR_ERR, ERR_PTR } from '../arch/errno.ts';
 export { wake_up_process, schedule, current } from './linux.ts';
 
 type InitFn<D> = ((data: D) => number | Promise<number>) | null;

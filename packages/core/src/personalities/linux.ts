@@ -24,10 +24,10 @@ import {
 } from '../kthread/kthread.ts';
 import { vsprintf } from '../printk/format.ts';
 import { printk as core_printk, kernel_report, report_misuse } from '../printk/printk.ts';
-import { call_trace, trace_lines } from '../debug/stack.ts';
-import { KernelBug } from '../debug/kernel-bug.ts';
+import { call_trace, trace_lines } from '../arch/stack.ts';
+import { KernelBug } from '../arch/kernel-bug.ts';
 import { TASK_COMM_LEN } from '../memory/layout.ts';
-import { IS_ERR, ERR_PTR, type ErrPtr } from '../errno.ts';
+import { IS_ERR, ERR_PTR, type ErrPtr } from '../arch/errno.ts';
 import { define_spinlock, spinlock_t } from '../sync/spinlock.ts';
 import { define_mutex, mutex } from '../sync/mutex.ts';
 import {
@@ -45,7 +45,7 @@ import {
 import { proc_create_single_data, type ShowFn, type proc_dir_entry } from '../proc/procfs.ts';
 import { LOGLEVEL_WARNING } from '../printk/levels.ts';
 
-export * from '../errno.ts';
+export * from '../arch/errno.ts';
 export * from '../printk/levels.ts';
 export {
   TASK_RUNNING, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, TASK_NORMAL, TASK_KILLABLE, TASK_IDLE, TASK_PARKED,

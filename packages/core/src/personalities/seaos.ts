@@ -15,8 +15,8 @@ import {
 } from '../kthread/kthread.ts';
 import { entry_of, register_builtin, resolve_entry } from '../module/registry.ts';
 import { report_misuse } from '../printk/printk.ts';
-import { describe_value } from '../debug/describe.ts';
-import { IS_ERR } from '../errno.ts';
+import { describe_value } from '../printk/describe.ts';
+import { IS_ERR } from '../arch/errno.ts';
 import { WIRE, register_wire_kind } from '../shared/marshal.ts';
 import { TASK_COMM_LEN } from '../memory/layout.ts';
 

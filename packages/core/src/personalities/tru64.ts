@@ -16,18 +16,18 @@ import { sq_add, sq_remove, sq_wakeup } from '../sched/sleepqueue.ts';
 import { set_wmesg, signal_pending_current } from '../sched/sleep.ts';
 import { try_to_wake_up } from '../sched/wake.ts';
 import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
-import { now } from '../memory/memory.ts';
+import { now } from '../arch/clock.ts';
 import { task_struct } from '../sched/task.ts';
 import type { Timer } from '../sched/timer.ts';
 import { kthread_create_core, wake_up_process_core, task_valid, describe_handle } from '../kthread/kthread.ts';
-import { ThreadExit } from '../debug/kernel-bug.ts';
-import { IS_ERR } from '../errno.ts';
+import { ThreadExit } from '../arch/kernel-bug.ts';
+import { IS_ERR } from '../arch/errno.ts';
 import {
   define_spinlock, spin_lock, spin_unlock, spin_trylock, spin_lock_init, spin_is_locked, spin_owner, spinlock_t,
 } from '../sync/spinlock.ts';
 import { declare_rwlock, rwlock_init, rwlock_take, rwlock_try, rwlock_done, rwlock_holders, lock_t } from '../sync/rwlock.ts';
 import { report_misuse } from '../printk/printk.ts';
-import { describe_value } from '../debug/describe.ts';
+import { describe_value } from '../printk/describe.ts';
 
 export { addressof } from '../shared/declare.ts';
 export { printk as printf } from './linux.ts';

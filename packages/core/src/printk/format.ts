@@ -9,7 +9,7 @@
  * reported through `warn`, as lib/vsprintf.c's WARN_ONCE), one that is not a number is ignored,
  * and a value that cannot be converted prints as what it is.
  */
-import { describe_value } from '../debug/describe.ts';
+import { describe_value } from './describe.ts';
 
 /** lib/vsprintf.c: the largest field width and precision a conversion takes. */
 export const FIELD_WIDTH_MAX = (1 << 23) - 1;

@@ -15,8 +15,9 @@
  * again, and DROPPED counts every record lost. The consumer reports that count as a kernel report.
  */
 import { L } from '../memory/layout.ts';
-import { now, type Memory } from '../memory/memory.ts';
-import { raw_spin_lock, raw_spin_unlock } from '../sched/rawlock.ts';
+import { type Memory } from '../memory/memory.ts';
+import { now } from '../arch/clock.ts';
+import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 
 const HDR = 32;
 const LEVEL_PAD = -1;

@@ -2,13 +2,12 @@
  * printk from a CPU: formats, stamps (uptime, cpu, current thread) and appends to the log buffer.
  * Never blocks the calling thread in the scheduler's sense; safe under spinlocks.
  */
-import { now } from '../memory/memory.ts';
-import { this_cpu } from '../sched/cpu.ts';
-import type { Task } from '../sched/task.ts';
+import { now } from '../arch/clock.ts';
+import type { Memory } from '../memory/memory.ts';
 import { vsprintf } from './format.ts';
-import { call_trace, trace_lines } from '../debug/stack.ts';
+import { call_trace, trace_lines } from '../arch/stack.ts';
 import { printk_get_level, LOGLEVEL_INFO, LOGLEVEL_ERR, LOGLEVEL_WARNING } from './levels.ts';
-import { describe_value } from '../debug/describe.ts';
+import { describe_value } from './describe.ts';
 import { log_append, report_code, type ReportKind } from './logbuf.ts';
 
 /**
@@ -16,6 +15,28 @@ import { log_append, report_code, type ReportKind } from './logbuf.ts';
  * one is cut to it, with a WARN saying so. Kernel reports are not cut.
  */
 export const LOG_LINE_MAX = 1024 - 32;
+
+/** What a record is stamped with: a thread, by pid and thread-table slot (slot < 0: the idle task). */
+export interface Printer {
+  readonly pid: number;
+  readonly slot: number;
+}
+
+/*
+ * printk sits below the scheduler: the CPU it runs on and that CPU's current thread reach it only
+ * through printk_attach, which the scheduler calls once when it brings the CPU up (sched/cpu.ts).
+ */
+let log_mem: Memory;
+let log_cpu = -1;
+let idle_comm = '';
+let printk_current: () => Printer;
+
+export function printk_attach(mem: Memory, cpu: number, idleComm: string, current: () => Printer): void {
+  log_mem = mem;
+  log_cpu = cpu;
+  idle_comm = idleComm;
+  printk_current = current;
+}
 
 export function printk(fmt: string, ...args: unknown[]): number {
   if (typeof fmt !== 'string') return printk_nonstring(fmt);
@@ -57,14 +78,13 @@ function printk_warn(what: string, fields: object = {}): void {
   kernel_report('warn', [`WARNING: printk: ${what}`, ...trace_lines(call_trace())], { warn: 'printk', ...fields }, LOGLEVEL_WARNING);
 }
 
-/** Append one record as the running thread on this CPU. */
-export function emit(level: number, msg: string, report?: ReportKind, fields?: object, task?: Task): void {
-  const cpu = this_cpu;
-  const t = task ?? cpu.current;
-  const comm = t.slot < 0 ? cpu.idleComm : cpu.mem.comm(t.slot);
-  const uptime = (now() - cpu.mem.bootTime) / 1000;
+/** Append one record as the running thread on this CPU (or as `task`). */
+export function emit(level: number, msg: string, report?: ReportKind, fields?: object, task?: Printer): void {
+  const t = task ?? printk_current();
+  const comm = t.slot < 0 ? idle_comm : log_mem.comm(t.slot);
+  const uptime = (now() - log_mem.bootTime) / 1000;
   log_append(
-    cpu.mem, level, cpu.id, t.pid, comm, uptime, msg, report ? report_code(report) : 0,
+    log_mem, level, log_cpu, t.pid, comm, uptime, msg, report ? report_code(report) : 0,
     fields ? JSON.stringify(fields) : '',
   );
 }
@@ -73,7 +93,7 @@ export const pr_info = (fmt: string, ...a: unknown[]): number => printk('\x016' 
 export const pr_err = (fmt: string, ...a: unknown[]): number => printk('\x013' + fmt, ...a);
 
 /** A kernel report: a structured record (report kind + fields) whose text is `lines`. */
-export function kernel_report(kind: ReportKind, lines: string[], fields: object = {}, level = LOGLEVEL_ERR, task?: Task): void {
+export function kernel_report(kind: ReportKind, lines: string[], fields: object = {}, level = LOGLEVEL_ERR, task?: Printer): void {
   emit(level, lines.join('\n'), kind, fields, task);
 }
 

@@ -10,7 +10,8 @@
  * (level 0), nothing here runs: the callers test one boolean field of the CPU first.
  */
 import { H, T, SCHED_NORMAL, SCHED_TIMESHARE } from '../memory/layout.ts';
-import { now } from '../memory/memory.ts';
+import { now } from '../arch/clock.ts';
+import { decision_hash } from '../arch/hash.ts';
 import { this_cpu } from './cpu.ts';
 import { set_task_prio } from './prio.ts';
 import type { Task } from './task.ts';
@@ -18,18 +19,6 @@ import type { Task } from './task.ts';
 /** One in 2^(8 - 2 * level) calls is perturbed: level 1: 1/64, 2: 1/16, 3: 1/4. */
 function chosen(level: number, h: number): boolean {
   return (h & ((1 << (8 - 2 * Math.min(3, Math.max(1, level)))) - 1)) === 0;
-}
-
-/** A 32-bit hash of (seed, pid, n, salt): murmur3's finalizer over a mix of the inputs. */
-export function chaos_hash(seed: number, pid: number, n: number, salt = 0): number {
-  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(pid + 0x632be5ab, 0xc2b2ae35);
-  h ^= Math.imul(n + 0x7f4a7c15, 0x27d4eb2f) ^ Math.imul(salt + 1, 0x165667b1);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 const LOG_MAX = 20_000;
@@ -42,7 +31,7 @@ function log(entry: string): void {
 
 /** PCT's priority-change points: a thread's d-1 call counts at which its priority drops. */
 function change_point(seed: number, pid: number, calls: number, level: number): boolean {
-  for (let j = 1; j <= level; j++) if (chaos_hash(seed, pid, j, 7) % 512 === calls) return true;
+  for (let j = 1; j <= level; j++) if (decision_hash(seed, pid, j, 7) % 512 === calls) return true;
   return false;
 }
 
@@ -51,7 +40,7 @@ export function chaos_start(t: Task): void {
   const cpu = this_cpu;
   if (!pct_applies(t)) return;
   const seed = cpu.mem.i32[H.SEED];
-  const prio = 100 + (chaos_hash(seed, t.pid, 0, 1) % 40);
+  const prio = 100 + (decision_hash(seed, t.pid, 0, 1) % 40);
   set_task_prio(cpu.mem, t.slot, prio, undefined, true);
   log(`${t.pid}:0:start:prio=${prio}`);
 }
@@ -75,7 +64,7 @@ export function chaos_point(t: Task, name: string, may_yield: boolean): boolean 
     set_task_prio(cpu.mem, t.slot, 139, undefined, true);
     log(`${t.pid}:${calls}:${name}:prio=139`);
   }
-  const h = chaos_hash(seed, t.pid, calls, 2);
+  const h = decision_hash(seed, t.pid, calls, 2);
   if (!chosen(cpu.chaos, h)) return false;
   if (may_yield && h & 0x100) {
     log(`${t.pid}:${calls}:${name}:yield`);
@@ -90,5 +79,5 @@ export function chaos_point(t: Task, name: string, may_yield: boolean): boolean 
 
 /** kthreadd under chaos: a random CPU for request number `seq`. */
 export function chaos_place(seed: number, seq: number, ncpus: number): number {
-  return chaos_hash(seed, 2, seq, 3) % ncpus;
+  return decision_hash(seed, 2, seq, 3) % ncpus;
 }

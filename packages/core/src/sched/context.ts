@@ -10,8 +10,8 @@
 import { this_cpu } from './cpu.ts';
 import type { Task } from './task.ts';
 import { kernel_report } from '../printk/printk.ts';
-import { call_trace, trace_lines } from '../debug/stack.ts';
-import { KernelBug, ThreadExit, ThreadKilled } from '../debug/kernel-bug.ts';
+import { call_trace, trace_lines } from '../arch/stack.ts';
+import { KernelBug, ThreadExit, ThreadKilled } from '../arch/kernel-bug.ts';
 import { TF_KILL, TF_TERMINATE } from '../memory/layout.ts';
 import { chaos_point } from './chaos.ts';
 import { LOGLEVEL_EMERG } from '../printk/levels.ts';

@@ -15,12 +15,14 @@
  */
 import { C, H, HF_LOCKDEP, HF_LOCK_SITES, HF_LOCK_STAT, HF_SPINLOCK_DEBUG, HF_TRACE, T, NIL, TF_KILL, SCHED_TIMESHARE } from '../memory/layout.ts';
 import { timeshare_charge, timeshare_sleep } from './timeshare.ts';
-import { now, type Memory } from '../memory/memory.ts';
-import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
+import type { Memory } from '../memory/memory.ts';
+import { now } from '../arch/clock.ts';
+import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { dequeue_task, enqueue_task, pick_next_task } from './runqueue.ts';
 import { TASK_INTERRUPTIBLE, TASK_RUNNING } from './state.ts';
 import { Task, task_struct, set_handle_memory } from './task.ts';
 import { TimerList } from './timer.ts';
+import { printk_attach } from '../printk/printk.ts';
 
 /** The CPU this worker is. Set once at boot. */
 export let this_cpu: Cpu;
@@ -82,6 +84,7 @@ export class Cpu {
     this.current = this.idleTask;
     this_cpu = this;
     current = this.idleTask.handle;
+    printk_attach(mem, id, this.idleComm, () => this.current);
   }
 
   get idleComm(): string {

@@ -6,7 +6,7 @@
  */
 import { C, T, MAX_PRIO, SCHED_FIFO, SCHED_NORMAL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
-import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
+import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { dequeue_task, enqueue_task } from './runqueue.ts';
 
 export const MAX_RT_PRIO = 100;

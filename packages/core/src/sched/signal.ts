@@ -12,7 +12,7 @@
  *    creator hands its handle out (Linux kthreads: ignore_signals(), kernel/kthread.c).
  */
 import { T } from '../memory/layout.ts';
-import { EINVAL } from '../errno.ts';
+import { EINVAL } from '../arch/errno.ts';
 import { this_cpu } from './cpu.ts';
 import { try_to_wake_up } from './wake.ts';
 import { TASK_INTERRUPTIBLE } from './state.ts';

@@ -3,7 +3,8 @@
  * every sleeping primitive of every personality is built from.
  */
 import { T } from '../memory/layout.ts';
-import { now, wmesgBytes } from '../memory/memory.ts';
+import { wmesgBytes } from '../memory/memory.ts';
+import { now } from '../arch/clock.ts';
 import { this_cpu } from './cpu.ts';
 import { block, chaos_yield, might_sleep } from './context.ts';
 import { sq_add, sq_remove, sq_wakeup } from './sleepqueue.ts';

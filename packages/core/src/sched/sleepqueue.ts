@@ -17,7 +17,7 @@
  */
 import { SQ, SQ_BUCKETS, T, NIL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
-import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
+import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { try_to_wake_up } from './wake.ts';
 
 export function sq_bucket(mem: Memory, chan: number): number {

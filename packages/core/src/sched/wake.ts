@@ -9,10 +9,10 @@
  * it on the CPU.
  */
 import { C, T, SCHED_TIMESHARE } from '../memory/layout.ts';
-import { now } from '../memory/memory.ts';
+import { now } from '../arch/clock.ts';
 import { timeshare_wake } from './timeshare.ts';
 import type { Memory } from '../memory/memory.ts';
-import { raw_spin_lock, raw_spin_unlock } from './rawlock.ts';
+import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { enqueue_task } from './runqueue.ts';
 import { TASK_RUNNING } from './state.ts';
 

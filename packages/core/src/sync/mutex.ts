@@ -10,11 +10,11 @@ import { finish_wait_chan, pass_on_wakeup, prepare_to_wait_chan } from '../sched
 import { sq_wakeup } from '../sched/sleepqueue.ts';
 import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
 import { kernel_report } from '../printk/printk.ts';
-import { call_trace, trace_lines } from '../debug/stack.ts';
+import { call_trace, trace_lines } from '../arch/stack.ts';
 import { SHARED } from '../shared/marshal.ts';
 import { SharedStruct, declare, declare_global, KIND, shared_kind } from '../shared/declare.ts';
 import { signal_pending_current } from '../sched/sleep.ts';
-import { now } from '../memory/memory.ts';
+import { now } from '../arch/clock.ts';
 import { lockdep_acquire, lockdep_contended, lockdep_release } from '../debug/lockdep.ts';
 
 const OWNER = 0;

@@ -8,12 +8,12 @@ import { this_cpu } from '../sched/cpu.ts';
 import { block, chaos_yield, kernel_entry, might_sleep } from '../sched/context.ts';
 import { prepare_to_wait_chan, finish_wait_chan } from '../sched/sleep.ts';
 import { sq_wakeup } from '../sched/sleepqueue.ts';
-import { raw_spin_lock, raw_spin_unlock } from '../sched/rawlock.ts';
+import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
 import { kernel_report } from '../printk/printk.ts';
-import { call_trace, trace_lines } from '../debug/stack.ts';
+import { call_trace, trace_lines } from '../arch/stack.ts';
 import { SHARED } from '../shared/marshal.ts';
-import { now } from '../memory/memory.ts';
+import { now } from '../arch/clock.ts';
 import { lockdep_acquire, lockdep_contended, lockdep_release } from '../debug/lockdep.ts';
 import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 

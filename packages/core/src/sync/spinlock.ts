@@ -14,14 +14,14 @@
  * is blocked all the while, exactly like a spinning CPU: its other threads do not run.
  */
 import { H } from '../memory/layout.ts';
-import { now } from '../memory/memory.ts';
+import { now } from '../arch/clock.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_entry } from '../sched/context.ts';
 import type { Task } from '../sched/task.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { log_waiters } from '../printk/logbuf.ts';
-import { call_site, call_trace, trace_lines } from '../debug/stack.ts';
-import { KernelBug } from '../debug/kernel-bug.ts';
+import { call_site, call_trace, trace_lines } from '../arch/stack.ts';
+import { KernelBug } from '../arch/kernel-bug.ts';
 import { LOGLEVEL_EMERG } from '../printk/levels.ts';
 import { SHARED } from '../shared/marshal.ts';
 import { thread_condition } from '../sched/condition.ts';

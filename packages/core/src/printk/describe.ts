@@ -2,7 +2,7 @@
  * A value a module passed where the kernel expected something else, described as what it is
  * (`42 (a number)`, `null`, `an object (Foo)`) for misuse reports: never `[object Object]`.
  */
-import { IS_ERR, errname } from '../errno.ts';
+import { IS_ERR, errname } from '../arch/errno.ts';
 
 const MAX = 40;
 

@@ -1,10 +1,7 @@
 /**
  * Call traces for reports: the JS stack with the kernel's own frames removed, so what remains is
  * the module code that called into the kernel (source-mapped back to the module's .ts file).
- * Text shown to the user names the public import path (`@kmodel/core/linux`), never a file of the
- * compiled kernel image.
  */
-import { PUBLIC_PATH } from '../module/import-paths.ts';
 
 /**
  * Frames of the kernel (its sources, the compiled image), of node itself and of builtins
@@ -37,16 +34,4 @@ export function call_site(): string {
 
 export function trace_lines(frames: string[]): string[] {
   return frames.length ? [' Call Trace:', ...frames.map((f) => `  ${f}`)] : [];
-}
-
-/** A file of the compiled kernel image, with any :line:col after it. */
-const IMAGE_FILE = /(?:file:\/\/)?[^\s'"()]*[\\/]\.kernel-image[\\/][0-9a-f]+[\\/]([\w.-]+?)\.m?js(?::\d+)*/g;
-
-/**
- * `text` with every kernel-image file named as the user knows it: an entry by its import path
- * (`'file:///…/.kernel-image/<hash>/linux.js'` -> `'@kmodel/core/linux'`), a shared chunk or the
- * CPU worker as "the kernel".
- */
-export function public_paths(text: string): string {
-  return text.replace(IMAGE_FILE, (_, entry: string) => PUBLIC_PATH[entry] ?? 'the kernel');
 }
