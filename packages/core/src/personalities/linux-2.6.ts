@@ -20,7 +20,8 @@ import {
   kthread_create_core, wake_up_process_core, task_valid, bad_handle, claim_stop, wait_exited, reap,
 } from '../kthread/kthread.ts';
 import { entry_of, register_builtin, resolve_entry } from '../module/registry.ts';
-import { define_kernel_spinlock, spin_lock, spin_unlock, type spinlock_t } from '../sync/spinlock.ts';
+import { define_kernel_spinlock, spin_lock, spin_unlock } from '../sync/spinlock.ts';
+import type { spinlock_t } from '../sync/spinlock-types.ts';
 import { define_kernel_mutex, mutex_lock, mutex_unlock, type mutex } from '../sync/mutex.ts';
 import { declare_global, KIND } from '../shared/declare.ts';
 import { vsprintf } from '../printk/format.ts';

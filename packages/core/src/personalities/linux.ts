@@ -28,7 +28,8 @@ import { call_trace, trace_lines } from '../arch/stack.ts';
 import { KernelBug } from '../arch/kernel-bug.ts';
 import { TASK_COMM_LEN } from '../memory/layout.ts';
 import { IS_ERR, ERR_PTR, type ErrPtr } from '../arch/errno.ts';
-import { define_spinlock, spinlock_t } from '../sync/spinlock.ts';
+import { define_spinlock } from '../sync/spinlock.ts';
+import { spinlock_t } from '../sync/spinlock-types.ts';
 import { define_mutex, mutex } from '../sync/mutex.ts';
 import {
   declare_wait_queue_head, wait_queue_head_t, wake_up_common, wait_event_common,

@@ -23,8 +23,9 @@ import { kthread_create_core, wake_up_process_core, task_valid, describe_handle 
 import { ThreadExit } from '../arch/kernel-bug.ts';
 import { IS_ERR } from '../arch/errno.ts';
 import {
-  define_spinlock, spin_lock, spin_unlock, spin_trylock, spin_lock_init, spin_is_locked, spin_owner, spinlock_t,
+  define_spinlock, spin_lock, spin_unlock, spin_trylock, spin_lock_init, spin_is_locked, spin_owner,
 } from '../sync/spinlock.ts';
+import { spinlock_t } from '../sync/spinlock-types.ts';
 import { declare_rwlock, rwlock_init, rwlock_take, rwlock_try, rwlock_done, rwlock_holders, lock_t } from '../sync/rwlock.ts';
 import { report_misuse } from '../printk/printk.ts';
 import { describe_value } from '../printk/describe.ts';

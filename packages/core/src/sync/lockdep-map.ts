@@ -4,7 +4,7 @@
  */
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_entry } from '../sched/context.ts';
-import { lockdep_acquire, lockdep_release } from '../debug/lockdep.ts';
+import { lockdep_acquire, lockdep_release } from './lockdep.ts';
 import { SHARED } from '../shared/marshal.ts';
 import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 

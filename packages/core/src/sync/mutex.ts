@@ -15,7 +15,7 @@ import { SHARED } from '../shared/marshal.ts';
 import { SharedStruct, declare, declare_global, KIND, shared_kind } from '../shared/declare.ts';
 import { signal_pending_current } from '../sched/sleep.ts';
 import { now } from '../arch/clock.ts';
-import { lockdep_acquire, lockdep_contended, lockdep_release } from '../debug/lockdep.ts';
+import { lockdep_acquire, lockdep_contended, lockdep_release } from './lockdep.ts';
 
 const OWNER = 0;
 const OWNER_SLOT = 1;

@@ -10,7 +10,7 @@ import { kernel_entry } from '../sched/context.ts';
 import type { Task } from '../sched/task.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../arch/stack.ts';
-import { lockdep_acquire, lockdep_release } from '../debug/lockdep.ts';
+import { lockdep_acquire, lockdep_release } from './lockdep.ts';
 import { SHARED } from '../shared/marshal.ts';
 import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 

@@ -14,7 +14,7 @@ import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../arch/stack.ts';
 import { SHARED } from '../shared/marshal.ts';
 import { now } from '../arch/clock.ts';
-import { lockdep_acquire, lockdep_contended, lockdep_release } from '../debug/lockdep.ts';
+import { lockdep_acquire, lockdep_contended, lockdep_release } from './lockdep.ts';
 import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 
 const GUARD = 0;
