@@ -1,0 +1,103 @@
+/**
+ * The floors of packages/core/src (docs/ARCHITECTURE.md, "Floors"), checked by `pnpm depcheck`,
+ * which `pnpm test` runs first. A file may import files of its own floor and of the floors below,
+ * never above; no import cycles anywhere in packages/; the kernel imports none of its clients.
+ * A new folder of packages/core/src must be given a floor here before anything can import it.
+ */
+const CORE = 'packages/core/src';
+
+/** Bottom first. Each entry is a floor: the folders (or root files) that stand on it, and its rule. */
+const FLOORS = [
+  { name: 'arch', at: ['arch/'], rule: 'raw lock, clock, hash, call traces, BUG errors, errno: imports nothing of the kernel' },
+  { name: 'memory', at: ['memory/', 'module/'], rule: 'the memory map and its views; kernel text (loaded modules, import paths)' },
+  { name: 'printk', at: ['printk/'], rule: 'the log: knows the running thread only through printk_attach, never sched/' },
+  { name: 'sched', at: ['sched/'], rule: 'run queues, sleep queues, timers, schedule(), current' },
+  { name: 'debug', at: ['debug/'], rule: 'KCSAN and a dead CPU\'s last words: watch the machine through sched/, below what they instrument' },
+  { name: 'shared', at: ['shared/'], rule: 'declarations by name and marshalling between CPUs' },
+  { name: 'services', at: ['sync/', 'kthread/', 'proc/'], rule: 'locks and waits with their debug half (lockdep, spinlock debug), the thread life cycle, /proc files' },
+  { name: 'personalities', at: ['personalities/', 'kernel.ts'], rule: 'the kernels\' APIs, thin mappings onto the floors below' },
+  { name: 'machine', at: ['machine/', 'index.ts'], rule: 'the coordinator and @kmodel/core for programs: nothing in the kernel imports it' },
+];
+
+const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const at = (entries) => `^${esc(CORE)}/(${entries.map(esc).join('|')})`;
+const placed = at(FLOORS.flatMap((f) => f.at));
+
+/** What the kernel must not import: the programs and packages built on it. */
+const CLIENTS = '^(packages/(cli|torture|cpu-worker)/|bench/|test/)';
+
+/**
+ * Known exception, to be removed (with its rule below and the pathNot above it) when the
+ * coordinator<->CPU protocol type moves into core.
+ */
+const PROTOCOL_EXCEPTION = {
+  why: 'machine/machine.ts imports the coordinator<->CPU protocol type from the CPU worker until that type moves into core',
+  from: `^${esc(CORE)}/machine/machine\\.ts$`,
+  to: '^packages/cpu-worker/src/control\\.ts$',
+};
+
+const floorRules = FLOORS.slice(0, -1).map((floor, i) => ({
+  name: `floor-${floor.name}`,
+  severity: 'error',
+  comment:
+    `${floor.at.join(', ')} stands on floor ${i + 1} (${floor.rule}) and may import only ` +
+    `${FLOORS.slice(0, i + 1).flatMap((f) => f.at).join(', ')}. Move the low-level piece down, ` +
+    `or have the floor above install a hook.`,
+  from: { path: at(floor.at) },
+  to: { path: at(FLOORS.slice(i + 1).flatMap((f) => f.at)) },
+}));
+
+module.exports = {
+  forbidden: [
+    ...floorRules,
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'Files of packages/ import each other in a loop: the lower one must not know the higher one.',
+      from: { path: '^packages/' },
+      to: { circular: true },
+    },
+    {
+      name: 'core-without-floor',
+      severity: 'error',
+      comment: `A file of ${CORE} outside every floor: give its folder a floor in .dependency-cruiser.cjs (FLOORS).`,
+      from: { path: `^${esc(CORE)}/`, pathNot: [placed, '\\.d\\.ts$'] },
+      to: {},
+    },
+    {
+      name: 'core-without-floor-imported',
+      severity: 'error',
+      comment: `An import of a file of ${CORE} outside every floor: give its folder a floor in .dependency-cruiser.cjs (FLOORS).`,
+      from: {},
+      to: { path: `^${esc(CORE)}/`, pathNot: [placed, '\\.d\\.ts$'] },
+    },
+    {
+      name: 'core-imports-its-clients',
+      severity: 'error',
+      comment:
+        'The kernel imports none of its clients: the CLI, locktorture, the CPU worker (which imports the kernel), ' +
+        'the benchmarks or the tests.',
+      from: { path: '^packages/core/', pathNot: PROTOCOL_EXCEPTION.from },
+      to: { path: CLIENTS },
+    },
+    {
+      name: 'core-imports-its-clients-exception',
+      severity: 'error',
+      comment: `${PROTOCOL_EXCEPTION.why}; nothing else of the clients.`,
+      from: { path: PROTOCOL_EXCEPTION.from },
+      to: { path: CLIENTS, pathNot: PROTOCOL_EXCEPTION.to },
+    },
+  ],
+  options: {
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: ['node_modules', '\\.kernel-image'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'node', 'default'],
+      extensions: ['.ts', '.mjs', '.js'],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
