@@ -1,56 +1,29 @@
 /**
- * One trial, inside a pool worker: a whole machine from boot to shutdown, as `kmodel run` (or
- * `kmodel torture`) would run it with that seed, silently (the log is kept for reportCounts and
- * dmesg only). Nothing outlives the trial but the result: the machine is shut down in `finally`,
- * and a trial that never gets there is ended by the pool terminating this worker thread, which
- * terminates the machine's CPU workers with it.
+ * One trial, inside a pool worker: a whole machine from boot to shutdown, the session `kmodel run`
+ * (or `kmodel torture`) runs with that seed, silently (the log is kept for reportCounts and dmesg
+ * only). Nothing outlives the trial but the result: the session shuts the machine down however it
+ * ends, and a trial that never gets there is ended by the pool terminating this worker thread,
+ * which terminates the machine's CPU workers with it.
  */
 import { threadId } from 'node:worker_threads';
-import { Machine, InsmodError } from '@kmodel/core';
-import { torture_run } from '../commands/torture.ts';
+import { run_session, pause, wait_module } from '../session.ts';
+import { torture_session } from '../torture-session.ts';
 import type { BarrierMessage, ModuleTrial, TortureTrial, TrialMessage, TrialResult, Verdict } from './task.ts';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** The kinds of report the machine printed, sorted; empty if none. */
-function reported(machine: Machine): string[] {
-  return Object.entries(machine.reportCounts()).filter(([, n]) => n > 0).map(([k]) => k).sort();
-}
-
 async function runModule(t: ModuleTrial): Promise<Verdict> {
-  const machine = await Machine.boot({ cpus: t.cpus, seed: t.seed, logger: null, chaos: t.chaos });
-  let panicked = false;
-  machine.onPanic(() => (panicked = true));
-  let insmodFailed = false;
-  try {
-    let name: string | null = null;
-    try {
-      name = (await machine.insmod(t.module)).name;
-    } catch (e) {
-      if (!(e instanceof InsmodError)) throw e;
-      insmodFailed = true;
-    }
-    if (name) {
-      const end = t.duration !== undefined ? Date.now() + t.duration * 1000 : Infinity;
-      while (!panicked && Date.now() < end && (t.duration !== undefined || machine.liveThreads(name).length > 0)) {
-        await sleep(Math.min(20, Math.max(1, end - Date.now())));
-      }
-      if (!machine.panicked && machine.loadedModules().some((m) => m.name === name)) await machine.rmmod(name);
-    }
-  } finally {
-    await machine.shutdown();
-  }
-  const kinds = reported(machine);
-  if (kinds.length > 0) return kinds;
-  return insmodFailed ? 'insmod' : 'clean';
+  const v = await run_session(t.module, { boot: { cpus: t.cpus, seed: t.seed, logger: null, chaos: t.chaos } }, {
+    wait: (machine, name, stop) => wait_module(machine, name, t.duration, stop),
+  });
+  if (v.kinds.length > 0) return v.kinds;
+  return v.name === null ? 'insmod' : 'clean';
 }
 
 async function runTorture(t: TortureTrial): Promise<Verdict> {
-  const { machine, loaded, success } = await torture_run(
-    t.params, t.lockModule, { cpus: t.cpus, seed: t.seed, logger: null }, () => sleep(t.params.shutdown_secs * 1000),
-  );
-  if (!loaded) return 'insmod';
-  const kinds = [...(success ? [] : ['FAILURE']), ...reported(machine)];
+  const v = await torture_session(t.params, t.lockModule, { cpus: t.cpus, seed: t.seed, logger: null }, {
+    wait: (_machine, _name, stop) => pause(t.params.shutdown_secs * 1000, stop),
+  });
+  if (v.name === null) return 'insmod';
+  const kinds = [...(v.success ? [] : ['FAILURE']), ...v.kinds];
   return kinds.length > 0 ? kinds : 'clean';
 }
 

@@ -1,0 +1,126 @@
+/**
+ * One module's life on a machine of its own: boot → insmod → wait → (before rmmod) → rmmod →
+ * (after rmmod) → shutdown → verdict. `kmodel run`, campaign trials and locktorture (the command
+ * and its trials) all run this sequence; what differs between them comes in as hooks.
+ *
+ * Invariants:
+ * - the machine is shut down however the session ends;
+ * - the wait runs only for a module that loaded, and ends early when `stop` aborts or the machine
+ *   panics (the session aborts `stop` for it);
+ * - the steps after the wait run only while the machine is up and has not panicked (a panic
+ *   halts every CPU with no rmmod), each step checking again;
+ * - an exception from a machine that is down (a wait cut short by a panic or a forced shutdown)
+ *   is not an error: the log already says why. Any other propagates, after the shutdown.
+ */
+import { Machine, InsmodError, type BootOptions } from '@kmodel/core';
+import { EXIT_OK, EXIT_FAILED } from './exit.ts';
+
+export interface SessionOptions {
+  boot: BootOptions;
+  /** Seconds init() may run before insmod gives up on it (Machine's default: 60). */
+  initTimeout?: number;
+  /** Aborted: end the wait (a user's end request). */
+  stop?: AbortSignal;
+}
+
+export interface SessionHooks {
+  /**
+   * The machine is up and nothing is loaded yet: end-request handlers go in here. What it
+   * returns is called once the machine is shut down.
+   */
+  booted?(machine: Machine): (() => void) | void;
+  /** The module runs: return when it has run long enough, or soon after `stop` aborts. */
+  wait(machine: Machine, name: string, stop: AbortSignal): Promise<void>;
+  /** After the wait, before rmmod; false: the session failed (a --cat file that could not be read). */
+  beforeRmmod?(machine: Machine, name: string): Promise<boolean>;
+  /** After rmmod. */
+  afterRmmod?(machine: Machine): Promise<void>;
+}
+
+export interface SessionResult {
+  /** Shut down; its log is kept for dmesg(). */
+  machine: Machine;
+  /** The module's name; null if insmod failed (its error is in the log, one line). */
+  name: string | null;
+  /** Report kinds the kernel printed, sorted (empty if none). */
+  kinds: string[];
+  /** EXIT_FAILED if insmod failed, beforeRmmod failed or the kernel reported anything; else EXIT_OK. */
+  status: number;
+}
+
+export async function run_session(module: string, o: SessionOptions, hooks: SessionHooks): Promise<SessionResult> {
+  const machine = await Machine.boot(o.boot);
+  const stop = new AbortController();
+  const ended = () => stop.abort();
+  o.stop?.addEventListener('abort', ended, { once: true });
+  machine.onPanic(ended);
+  if (o.stop?.aborted) ended();
+  const up = () => !machine.isDown && !machine.panicked;
+  let name: string | null = null;
+  let failed = false;
+  let release: (() => void) | void = undefined;
+  try {
+    release = hooks.booted?.(machine);
+    try {
+      name = (await machine.insmod(module, { initTimeoutMs: o.initTimeout === undefined ? undefined : o.initTimeout * 1000 })).name;
+    } catch (e) {
+      if (!(e instanceof InsmodError)) throw e;
+    }
+    if (name !== null) {
+      await hooks.wait(machine, name, stop.signal);
+      if (up() && hooks.beforeRmmod) failed = !(await hooks.beforeRmmod(machine, name));
+      if (up() && machine.loadedModules().some((m) => m.name === name)) {
+        await machine.rmmod(name);
+      }
+      if (up()) await hooks.afterRmmod?.(machine);
+    }
+  } catch (e) {
+    if (!machine.isDown) throw e;
+  } finally {
+    o.stop?.removeEventListener('abort', ended);
+    await machine.shutdown();
+    release?.();
+  }
+  const counts = machine.reportCounts();
+  const kinds = Object.keys(counts).filter((k) => counts[k] > 0).sort();
+  return { machine, name, kinds, status: name === null || failed || kinds.length > 0 ? EXIT_FAILED : EXIT_OK };
+}
+
+/** Resolve after `ms`, or at once when `stop` aborts. */
+export function pause(ms: number, stop: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      stop.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    if (stop.aborted) done();
+    else stop.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** After this long without a duration, `kmodel run` says which threads it is waiting for. */
+const WAITING_NOTICE_MS = 3000;
+
+/**
+ * The wait of a module run: `seconds`, or without, until every thread of module `name` has
+ * exited; sooner if `stop` aborts or the machine goes down. Threads that never exit by themselves
+ * (they wait for exit() to stop them) would make that silent forever: with `notice`, after a few
+ * seconds one line names them and says how to end the run.
+ */
+export async function wait_module(machine: Machine, name: string, seconds: number | undefined, stop: AbortSignal, notice = false): Promise<void> {
+  if (seconds !== undefined) return pause(seconds * 1000, stop);
+  const noticeAt = Date.now() + WAITING_NOTICE_MS;
+  let noticed = !notice;
+  for (;;) {
+    const live = machine.liveThreads(name);
+    if (stop.aborted || machine.isDown || live.length === 0) return;
+    if (!noticed && Date.now() >= noticeAt) {
+      noticed = true;
+      const who = live.map((t) => `${t.comm}/${t.pid} (${t.state}${t.wchan !== '-' ? ` in ${t.wchan}` : ''})`).join(', ');
+      machine.klog(5, `waiting for the threads of ${name} to exit: ${who}; without --duration the run ends when they have all exited: Ctrl-C runs rmmod and ends it`);
+    }
+    await pause(20, stop);
+  }
+}
