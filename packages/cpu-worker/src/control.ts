@@ -1,6 +1,7 @@
 /**
- * The control surface a CPU exposes to the coordinator over comlink: module loading and /proc.
- * Control calls run between threads (in the CPU's idle context), never inside one.
+ * The control surface a CPU exposes to the coordinator over comlink: module loading and /proc,
+ * the protocol core defines (machine/cpu-protocol.ts). Control calls run between threads (in the
+ * CPU's idle context), never inside one.
  */
 import { fileURLToPath } from 'node:url';
 import { add_module, remove_module, set_loading, type LoadedModule } from '@kmodel/core/internal/module/registry.ts';
@@ -10,12 +11,7 @@ import { chaos_log } from '@kmodel/core/internal/sched/chaos.ts';
 import { module_frames } from '@kmodel/core/internal/arch/stack.ts';
 import { public_paths } from '@kmodel/core/internal/module/import-paths.ts';
 import { KernelBug } from '@kmodel/core/internal/arch/kernel-bug.ts';
-
-export interface LoadResult {
-  ok: boolean;
-  error?: string;
-  exports?: string[];
-}
+import type { CpuProtocol, CpuTrace, LoadResult } from '@kmodel/core/internal/machine/cpu-protocol.ts';
 
 /**
  * An error from module code, in the module author's terms: what, and the module line it came
@@ -33,7 +29,7 @@ function describe(e: unknown, mod?: { url: string; path: string }): string {
   return public_paths(text);
 }
 
-export class CpuControl {
+export class CpuControl implements CpuProtocol {
   ping(): number {
     return this_cpu.id;
   }
@@ -69,7 +65,7 @@ export class CpuControl {
   }
 
   /** The switch trace: [ms since boot, pid, ...] and the names of the pids in it. */
-  trace(): { events: number[]; names: [number, string][] } {
+  trace(): CpuTrace {
     return { events: this_cpu.trace?.slice() ?? [], names: [...this_cpu.traceNames] };
   }
 

@@ -3,26 +3,19 @@
  * serves the coordinator's control calls (comlink). Every control message bumps CTL_SEEN, which
  * the scheduler compares with CTL_POSTED to know when to yield to the event loop.
  */
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Memory } from '@kmodel/core/internal/memory/memory.ts';
-import { C, type MachineGeometry } from '@kmodel/core/internal/memory/layout.ts';
+import { C } from '@kmodel/core/internal/memory/layout.ts';
 import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
 import { create_task, kthread_main, reap_killed } from '@kmodel/core/internal/kthread/kthread.ts';
 import { register_kernel_entries } from '@kmodel/core/internal/kthread/kthreadd-main.ts';
 import { module_frames } from '@kmodel/core/internal/arch/stack.ts';
 import { death_cause } from '@kmodel/core/internal/debug/last-words.ts';
 import { is_kernel_unwind } from '@kmodel/core/internal/arch/kernel-bug.ts';
+import type { CpuWorkerData } from '@kmodel/core/internal/machine/cpu-protocol.ts';
 import { CpuControl } from './control.ts';
-
-export interface CpuWorkerData {
-  sab: SharedArrayBuffer;
-  geometry: MachineGeometry;
-  cpu: number;
-  /** Why this CPU ends, posted just before it does; the coordinator reads it synchronously. */
-  lastWords: MessagePort;
-}
 
 const { sab, geometry, cpu: id, lastWords } = workerData as CpuWorkerData;
 process.setSourceMapsEnabled(true);

@@ -35,7 +35,7 @@ import { KernelBug, ThreadExit, ThreadKilled } from '../arch/kernel-bug.ts';
 import { EAGAIN, EDEADLK, EFAULT, EINTR, EINVAL, ENOEXEC, ENOSYS, ESRCH, ERR_PTR, type ErrPtr } from '../arch/errno.ts';
 import { describe_value } from '../printk/describe.ts';
 import { MarshalError } from '../shared/marshal.ts';
-import { wmesgBytes } from '../memory/memory.ts';
+import { wmesgBytes, type Memory } from '../memory/memory.ts';
 import { LOGLEVEL_EMERG, LOGLEVEL_ERR, LOGLEVEL_WARNING } from '../printk/levels.ts';
 
 export interface KthreadCreateOptions {
@@ -153,12 +153,20 @@ export function bad_handle(call: string, k: unknown): number {
   return -ESRCH;
 }
 
+/**
+ * wake_up_process's mechanism, for any caller (a thread on any CPU, or the coordinator): the
+ * thread counts as started (kthread_bind refuses it from now on) and leaves a TASK_NORMAL sleep.
+ * True if it was woken.
+ */
+export function kthread_wake(mem: Memory, slot: number): boolean {
+  Atomics.or(mem.i32, mem.t(slot) + T.FLAGS, TF_STARTED);
+  return try_to_wake_up(mem, slot, TASK_NORMAL);
+}
+
 /** wake_up_process: 1 if the thread was woken, 0 if it was already running. */
 export function wake_up_process_core(k: task_struct): number {
   kernel_entry('wake_up_process');
-  const mem = this_cpu.mem;
-  Atomics.or(mem.i32, mem.t(k.slot) + T.FLAGS, TF_STARTED);
-  return try_to_wake_up(mem, k.slot, TASK_NORMAL) ? 1 : 0;
+  return kthread_wake(this_cpu.mem, k.slot) ? 1 : 0;
 }
 
 /** Move a never-woken thread to `cpu`. False (and a WARN) if it already ran. */
@@ -217,8 +225,7 @@ export async function wait_exited(call: string, slot: number): Promise<void> {
 }
 
 /** Free an exited thread's record; its exit code. */
-export function reap(slot: number): number {
-  const mem = this_cpu.mem;
+export function reap(slot: number, mem: Memory = this_cpu.mem): number {
   const t = mem.t(slot);
   const code = mem.i32[t + T.EXIT_CODE];
   Atomics.store(mem.i32, t + T.PID, 0);
@@ -254,17 +261,24 @@ export async function kthread_stop_core(call: string, k: task_struct): Promise<n
   might_sleep(call);
   const err = claim_stop(call, k);
   if (err) return err;
-  const mem = this_cpu.mem;
-  const t = mem.t(k.slot);
-  Atomics.or(mem.i32, t + T.FLAGS, TF_SHOULD_STOP | TF_STARTED);
-  unpark(k.slot);
-  try_to_wake_up(mem, k.slot, TASK_NORMAL);
+  kthread_send_stop(this_cpu.mem, k.slot);
   await wait_exited(call, k.slot);
   return reap(k.slot);
 }
 
-function unpark(slot: number): void {
-  const mem = this_cpu.mem;
+/**
+ * The stop message, for any caller (a thread on any CPU, or the coordinator): should-stop set,
+ * unparked, woken. The thread exits at its next kthread_should_stop() check (with -EINTR, without
+ * running its entry, if it never ran); who reaps it is the caller's affair (claim_stop first, or
+ * nobody: TF_AUTOREAP).
+ */
+export function kthread_send_stop(mem: Memory, slot: number): void {
+  Atomics.or(mem.i32, mem.t(slot) + T.FLAGS, TF_SHOULD_STOP | TF_STARTED);
+  unpark(mem, slot);
+  try_to_wake_up(mem, slot, TASK_NORMAL);
+}
+
+function unpark(mem: Memory, slot: number): void {
   Atomics.and(mem.i32, mem.t(slot) + T.FLAGS, ~TF_SHOULD_PARK);
   try_to_wake_up(mem, slot, TASK_PARKED);
 }
@@ -299,7 +313,7 @@ export function kthread_unpark_core(call: string, k: task_struct): void {
     bad_handle(call, k);
     return;
   }
-  unpark(k.slot);
+  unpark(this_cpu.mem, k.slot);
 }
 
 /** Park the current thread while it should park (kthread_parkme). */
@@ -335,13 +349,26 @@ export function kthread_kill_core(call: string, k: unknown): number {
   kernel_entry(call);
   if (!task_valid(k)) return bad_handle(call, k);
   const mem = this_cpu.mem;
-  const t = mem.t(k.slot);
-  if (Atomics.load(mem.i32, t + T.EXITED)) return 0;
-  Atomics.or(mem.i32, t + T.FLAGS, TF_KILL | TF_STARTED);
-  if (k.pid === this_cpu.current.pid) throw new ThreadKilled(k.pid);
-  sq_remove(mem, k.slot);
-  try_to_wake_up(mem, k.slot, TASK_NORMAL | TASK_PARKED | __TASK_STOPPED);
-  return 0;
+  if (k.pid !== this_cpu.current.pid) {
+    kthread_send_kill(mem, k.slot);
+    return 0;
+  }
+  Atomics.or(mem.i32, mem.t(k.slot) + T.FLAGS, TF_KILL | TF_STARTED);
+  throw new ThreadKilled(k.pid);
+}
+
+/**
+ * The kill, for any caller but the victim itself (a thread on another CPU, or the coordinator):
+ * TF_KILL and `flags` set in one store (TF_AUTOREAP: nobody will reap it, its record is freed
+ * when it exits), off its sleep queue, woken from any sleep to be reaped. False if it had exited.
+ */
+export function kthread_send_kill(mem: Memory, slot: number, flags = 0): boolean {
+  const t = mem.t(slot);
+  if (Atomics.load(mem.i32, t + T.EXITED)) return false;
+  Atomics.or(mem.i32, t + T.FLAGS, TF_KILL | TF_STARTED | flags);
+  sq_remove(mem, slot);
+  try_to_wake_up(mem, slot, TASK_NORMAL | TASK_PARKED | __TASK_STOPPED);
+  return true;
 }
 
 /** CpuHooks.reapKilled: a killed thread the CPU was about to resume exits instead. */

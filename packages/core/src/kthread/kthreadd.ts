@@ -167,8 +167,8 @@ function alloc_slot(mem: Memory): number {
 }
 
 /**
- * Create the thread of request r (kthreadd's work; the coordinator also uses it once, for
- * kthreadd itself). Returns the new slot or a negative errno.
+ * Create the thread of request r (kthreadd's work; create_kthreadd uses it once, for kthreadd
+ * itself). Returns the new slot or a negative errno.
  */
 export function create_kthread(mem: Memory, r: number, pid?: number): number {
   const w = mem.i32;
@@ -195,6 +195,22 @@ export function create_kthread(mem: Memory, r: number, pid?: number): number {
   if (!(w[t + T.FLAGS] & TF_NOLOAD)) Atomics.add(w, mem.layout.cpu(cpu) + C.NR_ASSIGNED, 1);
   const newPid = pid ?? Atomics.add(w, H.NEXT_PID, 1);
   Atomics.store(w, t + T.PID, newPid);
+  return slot;
+}
+
+/** kthreadd's pid, as in Linux. */
+const KTHREADD_PID = 2;
+
+/**
+ * kthreadd itself (PID 2, bound to CPU 0), the one thread no request to kthreadd can create: the
+ * coordinator makes it at boot, before any CPU runs, through the same request slot and record
+ * path. Returns its slot; it stays stopped until woken.
+ */
+export function create_kthreadd(mem: Memory): number {
+  const r = request_fill(mem, { module: 0, entry: '@kthreadd', data: null, comm: 'kthreadd', cpu: 0, flags: TF_DAEMON | TF_NOLOAD });
+  const slot = create_kthread(mem, r, KTHREADD_PID);
+  request_complete(mem, r, slot);
+  mem.i32[H.KTHREADD_SLOT] = slot;
   return slot;
 }
 

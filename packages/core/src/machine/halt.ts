@@ -4,13 +4,18 @@
  * shutdown), whichever comes first.
  *
  * Invariant: once `why` is set it never changes, and every wait pending then or started later
- * rejects with it; a settled wait leaves no listener behind.
+ * rejects with it; a settled wait leaves no listener behind. The machine is down iff `why` is set.
  */
 import { MachineError } from './errors.ts';
 
 export class Halt {
   /** Why the machine halted, or null while it runs. */
   why: string | null = null;
+  /**
+   * shutdown() is under way: a CPU that does not answer within its bound is terminated with the
+   * rest (its threads named as stragglers) instead of being declared stuck.
+   */
+  shuttingDown = false;
   private readonly waiters = new Set<(e: Error) => void>();
 
   /** Halt the machine: every pending bounded wait rejects with `why`. Only the first call counts. */
@@ -20,6 +25,11 @@ export class Halt {
     const e = new MachineError(why);
     for (const reject of this.waiters) reject(e);
     this.waiters.clear();
+  }
+
+  /** Throw unless the machine runs. */
+  checkUp(): void {
+    if (this.why !== null) throw new MachineError('the machine is shut down');
   }
 
   /**

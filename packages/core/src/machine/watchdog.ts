@@ -10,7 +10,9 @@ import { C, NIL, T, TF_STARTED } from '../memory/layout.ts';
 import { type Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { log_waiters } from '../printk/logbuf.ts';
+import { LOGLEVEL_EMERG, LOGLEVEL_ERR } from '../printk/levels.ts';
 import { TASK_NOLOAD, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
+import type { LogOrigin } from './kernel-log.ts';
 
 export interface WatchdogOptions {
   /** hung_task_timeout_secs (default 120; 0 disables). */
@@ -23,6 +25,9 @@ export interface WatchdogReport {
   kind: 'hung_task' | 'soft_lockup';
   lines: string[];
   fields: Record<string, unknown>;
+  /** As Linux logs them: a hung task from khungtaskd (KERN_ERR), a soft lockup as the stuck CPU's task (KERN_EMERG). */
+  level: number;
+  who: LogOrigin;
 }
 
 export class Watchdog {
@@ -92,6 +97,8 @@ export class Watchdog {
           `task:${comm.padEnd(15)} state:D cpu:${w[r + T.CPU]} pid:${pid} wchan:${wchan}`,
         ],
         fields: { task: comm, pid, cpu: w[r + T.CPU], wchan, seconds: secs },
+        level: LOGLEVEL_ERR,
+        who: { cpu: -1, pid: 0, comm: 'khungtaskd' },
       });
     }
   }
@@ -118,6 +125,8 @@ export class Watchdog {
         lines: [`BUG: soft lockup - CPU#${c} stuck for ${secs}s! [${comm}:${pid}]`,
           ` ${comm}/${pid} has not left CPU#${c}: a loop that never blocks or calls schedule(), or a spin on a lock`],
         fields: { stuck_cpu: c, task: comm, task_pid: pid, seconds: secs },
+        level: LOGLEVEL_EMERG,
+        who: { cpu: c, pid, comm },
       });
     }
   }

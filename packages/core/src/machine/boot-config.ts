@@ -1,0 +1,108 @@
+/**
+ * Boot configuration: BootOptions, checked, become the machine's geometry and the header words
+ * every CPU reads once at start (feature flags, chaos level, KCSAN's rate and stall, the lockup
+ * bound). Nothing here runs after boot.
+ */
+import type pino from 'pino';
+import {
+  DEFAULT_GEOMETRY, H, HF_KCSAN, HF_LOCK_SITES, HF_LOCK_STAT, HF_LOCKDEP, HF_SPINLOCK_DEBUG, HF_TRACE, KC, MAX_CPUS,
+  type MachineGeometry,
+} from '../memory/layout.ts';
+import type { Memory } from '../memory/memory.ts';
+import { MachineError } from './errors.ts';
+
+export interface BootOptions {
+  /** Number of CPUs, 1..64 (default 4). */
+  cpus?: number;
+  /** Timer ticks per second (default 250). */
+  hz?: number;
+  seed?: number;
+  /** Where kernel log records go; none: kept for dmesg() only. */
+  logger?: pino.Logger | null;
+  /** CONFIG_DEBUG_SPINLOCK checks (default on). */
+  spinlockDebug?: boolean;
+  /** A CPU spinning this long (ms) on one spinlock reports "lockup suspected" (default 1000). */
+  lockupMs?: number;
+  /** lockdep and lock statistics (default on). */
+  lockdep?: boolean;
+  /** hung_task_timeout_secs: report threads blocked uninterruptibly this long (default 120; 0: off). */
+  hungTaskSecs?: number;
+  /** Report a CPU stuck on one thread this long as a soft lockup (default 20; 0: off). */
+  softLockupSecs?: number;
+  /** softlockup_panic: on a soft lockup, stop the machine (shutdown then skips rmmod). */
+  softLockupPanic?: boolean;
+  /**
+   * KCSAN: instrument every shared array (true), with a sampling rate (1 access in `rate` sets a
+   * watchpoint, default 50) and a stall (µs, default 80). Arrays can also opt in one by one.
+   */
+  kcsan?: boolean | { rate?: number; stallUs?: number };
+  /**
+   * Chaos scheduling: at calls into the kernel, threads are yielded as if preempted or stalled on
+   * their CPU, with PCT-style random priorities, and kthreadd places threads at random. Every
+   * decision derives from (seed, pid, the thread's call count). Off by default (costs nothing).
+   */
+  chaos?: boolean | ChaosOptions;
+  /** Spinlocks record where they were taken, for "lockup suspected" (costs a stack capture each). */
+  lockSites?: boolean;
+  /** CONFIG_LOCK_STAT: lock hold times in /proc/lock_stat (a clock read per acquisition and release). */
+  lockStat?: boolean;
+  /** Record which thread runs on which CPU when, for traceJSON() (kmodel run --trace). */
+  trace?: boolean;
+  /**
+   * V8 heap limit of each CPU worker in MB (default 2048): a CPU that exceeds it dies alone, as a
+   * panic, instead of taking the whole process down.
+   */
+  cpuHeapMb?: number;
+  maxThreads?: number;
+  arenaBytes?: number;
+  /** Bytes of the printk ring in machine memory, where CPUs append and the coordinator drains. */
+  logBytes?: number;
+  /**
+   * log_buf_len, in records (default 131072): dmesg() keeps the newest this many (the `seq` of
+   * the first one tells how many went before). Every record still reaches the logger and onLog
+   * listeners, and reports() keeps every report.
+   */
+  logBufLen?: number;
+}
+
+export interface ChaosOptions {
+  /** 1 (light) .. 3 (heavy): how often a call into the kernel is perturbed (default 2). */
+  level?: number;
+}
+
+/** The machine's size and clock rate; throws MachineError on a CPU count or HZ out of range. */
+export function boot_geometry(o: BootOptions): { geometry: MachineGeometry; hz: number } {
+  const cpus = o.cpus ?? 4;
+  const hz = o.hz ?? 250;
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) {
+    throw new MachineError(`cpus must be an integer from 1 to ${MAX_CPUS}, got ${cpus}`);
+  }
+  if (!Number.isInteger(hz) || hz < 1 || hz > 10000) {
+    throw new MachineError(`hz must be an integer from 1 to 10000, got ${hz}`);
+  }
+  const geometry: MachineGeometry = {
+    cpus,
+    maxThreads: o.maxThreads ?? DEFAULT_GEOMETRY.maxThreads,
+    logBytes: o.logBytes ?? DEFAULT_GEOMETRY.logBytes,
+    arenaBytes: o.arenaBytes ?? DEFAULT_GEOMETRY.arenaBytes,
+  };
+  return { geometry, hz };
+}
+
+/** Write the header words the options decide. Before the first CPU starts: each reads them once. */
+export function boot_header(mem: Memory, o: BootOptions): void {
+  const w = mem.i32;
+  if (o.chaos) w[H.CHAOS] = typeof o.chaos === 'object' ? Math.min(3, Math.max(1, o.chaos.level ?? 2)) : 2;
+  const kc = mem.layout.kcsanBase >> 2;
+  const kopt = typeof o.kcsan === 'object' ? o.kcsan : {};
+  w[kc + KC.RATE] = Math.max(1, kopt.rate ?? 50);
+  w[kc + KC.STALL_US] = Math.max(1, kopt.stallUs ?? 80);
+  if (o.lockupMs !== undefined) w[H.LOCKUP_MS] = Math.max(1, o.lockupMs | 0);
+  // H.FLAGS: one line per BootOptions switch.
+  if (o.spinlockDebug ?? true) w[H.FLAGS] |= HF_SPINLOCK_DEBUG;
+  if (o.lockdep ?? true) w[H.FLAGS] |= HF_LOCKDEP;
+  if (o.kcsan) w[H.FLAGS] |= HF_KCSAN;
+  if (o.lockSites) w[H.FLAGS] |= HF_LOCK_SITES;
+  if (o.lockStat) w[H.FLAGS] |= HF_LOCK_STAT;
+  if (o.trace) w[H.FLAGS] |= HF_TRACE;
+}

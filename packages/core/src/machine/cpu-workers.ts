@@ -1,0 +1,130 @@
+/**
+ * The CPUs as the coordinator holds them: one worker thread each over the machine memory, a
+ * comlink proxy of its CpuProtocol, and a port for its last words.
+ *
+ * Invariants:
+ *  - every control message bumps the CPU's CTL_POSTED before it is posted and rings the doorbell
+ *    after, so an idle CPU wakes to take it and a busy one yields to its event loop at its next
+ *    switch (it compares CTL_POSTED with its CTL_SEEN);
+ *  - a CPU's worker ends only when the coordinator terminates it: an 'error' or 'exit' while the
+ *    machine runs is the CPU's death, reported once with its last words;
+ *  - every question to the CPUs is bounded (ask): a CPU that does not answer in time is stuck,
+ *    except during shutdown, when it is terminated with the rest.
+ */
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { C, T, type MachineGeometry } from '../memory/layout.ts';
+import type { Memory } from '../memory/memory.ts';
+import { ipi } from '../sched/wake.ts';
+import { death_cause } from '../debug/last-words.ts';
+import type { CpuProtocol, CpuWorkerData } from './cpu-protocol.ts';
+import { MachineError } from './errors.ts';
+import type { Halt } from './halt.ts';
+
+/** Every wait of the coordinator on one CPU ends by this bound; past it the CPU is stuck. */
+export const CONTROL_TIMEOUT_MS = 5000;
+
+export type CpuRemote = Comlink.Remote<CpuProtocol>;
+
+/** What the coordinator does when a CPU fails it. */
+export interface CpuFailures {
+  /** CPU `cpu`'s worker ended on its own, for `cause` (its last words when it left any). */
+  died(cpu: number, cause: string): void;
+  /** CPU `cpu` did not answer: `how` ("did not answer ... within 5000 ms"). */
+  stuck(cpu: number, how: string): void;
+}
+
+export class CpuWorkers {
+  private readonly workers: Worker[] = [];
+  private readonly control: CpuRemote[] = [];
+  private readonly lastWords: MessagePort[] = [];
+  /** What the coordinator is waiting for each CPU to do, for a panic's message. */
+  private readonly doing: string[] = [];
+
+  constructor(
+    private readonly mem: Memory,
+    private readonly entry: string,
+    private readonly halt: Halt,
+    private readonly failures: CpuFailures,
+  ) {}
+
+  /** Start CPU `cpu`'s worker, its V8 heap bounded by `heapMb`. */
+  start(cpu: number, geometry: MachineGeometry, heapMb: number): void {
+    const { port1, port2 } = new MessageChannel();
+    const data: CpuWorkerData = { sab: this.mem.sab, geometry, cpu, lastWords: port1 };
+    const worker = new Worker(this.entry, {
+      workerData: data,
+      transferList: [port1],
+      resourceLimits: { maxOldGenerationSizeMb: heapMb },
+    });
+    this.lastWords.push(port2);
+    this.doing.push('');
+    worker.on('error', (e) => this.died(cpu, death_cause(e)));
+    worker.on('exit', (code) => this.died(cpu, `its worker exited with code ${code}`));
+    const ep = nodeEndpoint(worker as never);
+    const mem = this.mem;
+    const posted = mem.layout.cpu(cpu) + C.CTL_POSTED;
+    const ringing: Comlink.Endpoint = {
+      postMessage(msg: unknown, transfer?: never[]) {
+        Atomics.add(mem.i32, posted, 1);
+        ep.postMessage(msg, transfer);
+        ipi(mem, cpu);
+      },
+      addEventListener: ep.addEventListener.bind(ep),
+      removeEventListener: ep.removeEventListener.bind(ep),
+    };
+    this.workers.push(worker);
+    this.control.push(Comlink.wrap<CpuProtocol>(ringing));
+  }
+
+  /**
+   * Ask every CPU (`call`), each answer bounded by `ms`: a CPU that does not answer is declared
+   * stuck (a panic), and every pending question gives way when the machine halts.
+   */
+  ask<R>(what: string, call: (c: CpuRemote) => Promise<R>, ms = CONTROL_TIMEOUT_MS): Promise<R[]> {
+    return Promise.all(this.control.map((c, cpu) => {
+      this.doing[cpu] = what;
+      return this.halt.bound(call(c), ms, () => {
+        const stopping = this.halt.shuttingDown;
+        if (!stopping) this.failures.stuck(cpu, `did not answer "${what}" within ${ms} ms`);
+        return new MachineError(`${what}: CPU ${cpu} did not answer within ${ms} ms${stopping ? '' : ' (stuck: see the panic report)'}`);
+      }).finally(() => {
+        this.doing[cpu] = '';
+      });
+    }));
+  }
+
+  /** The thread on `cpu` now, as "comm/pid", or what the CPU was doing when no thread ran. */
+  runningOn(cpu: number): { who: string; pid: number; comm: string } {
+    const mem = this.mem;
+    const slot = Atomics.load(mem.i32, mem.layout.cpu(cpu) + C.CURRENT);
+    const pid = slot >= 0 ? Atomics.load(mem.i32, mem.t(slot) + T.PID) : 0;
+    if (pid > 0) {
+      const comm = mem.comm(slot);
+      return { who: `${comm}/${pid}`, pid, comm };
+    }
+    return { who: this.doing[cpu] ? `no thread (${this.doing[cpu]})` : 'no thread (idle)', pid: 0, comm: '' };
+  }
+
+  /** Some CPU has a control message it has not taken yet. */
+  controlPending(): boolean {
+    const w = this.mem.i32;
+    for (let c = 0; c < this.mem.nrCpus; c++) {
+      const b = this.mem.layout.cpu(c);
+      if (Atomics.load(w, b + C.CTL_POSTED) !== Atomics.load(w, b + C.CTL_SEEN)) return true;
+    }
+    return false;
+  }
+
+  /** Terminate every worker, wherever its threads are. */
+  async terminate(): Promise<void> {
+    await Promise.all(this.workers.map((wk) => wk.terminate()));
+  }
+
+  private died(cpu: number, cause: string): void {
+    if (this.halt.why !== null) return; // terminated by the coordinator
+    const words = receiveMessageOnPort(this.lastWords[cpu])?.message as { cause?: string } | undefined;
+    this.failures.died(cpu, words?.cause ?? cause);
+  }
+}

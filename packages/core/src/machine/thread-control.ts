@@ -1,0 +1,117 @@
+/**
+ * Thread control from the coordinator, on the kthread core's own mechanisms: creation through
+ * kthreadd's request list, kthread_wake, the stop message (kthread_send_stop) and the kill
+ * (kthread_send_kill). The coordinator runs no thread, so where a thread would sleep on a word it
+ * polls the word (waitWhile): bounded, draining the log meanwhile, and giving way when the
+ * machine halts.
+ */
+import { H, R, RS_PENDING, T, TF_AUTOREAP, TF_DAEMON, TF_NOLOAD } from '../memory/layout.ts';
+import type { Memory } from '../memory/memory.ts';
+import { EAGAIN, EINTR, errname, ETIMEDOUT } from '../arch/errno.ts';
+import { create_kthreadd, request_fill, request_result, request_submit } from '../kthread/kthreadd.ts';
+import { kthread_send_kill, kthread_send_stop, kthread_wake, reap } from '../kthread/kthread.ts';
+import { CONTROL_TIMEOUT_MS } from './cpu-workers.ts';
+import { MachineError } from './errors.ts';
+import type { Halt } from './halt.ts';
+import type { KernelLog } from './kernel-log.ts';
+import type { Panic } from './panic.ts';
+import { read_threads } from './proc-read.ts';
+
+/** How a wait on a word ended. */
+type WaitEnd = 'done' | 'timeout' | 'halted' | 'cut';
+
+/** Polling period of a wait on a word (it also wakes on the word's Atomics.notify). */
+const POLL_MS = 50;
+
+export class ThreadControl {
+  constructor(
+    private readonly mem: Memory,
+    private readonly halt: Halt,
+    private readonly log: KernelLog,
+    private readonly panic: Panic,
+  ) {}
+
+  /** Create kthreadd (PID 2) and wake it: the first thread, before any other is asked for. */
+  startKthreadd(): void {
+    kthread_wake(this.mem, create_kthreadd(this.mem));
+  }
+
+  /**
+   * Run `fn` of module `module` as a kernel thread on CPU `cpu` (the insmod/rmmod trampoline):
+   * its return value; -ETIMEDOUT past `timeoutMs`, -EINTR when `cut()` holds or the machine halts.
+   * A thread given up on is killed (it dies at its next kernel call) and freed when it exits.
+   */
+  async moduleCall(module: number, cpu: number, fn: string, comm: string, timeoutMs: number, cut: () => boolean): Promise<number> {
+    const [slot] = await this.create(module, '@module_call', { m: module, f: fn }, comm, cpu, TF_NOLOAD);
+    kthread_wake(this.mem, slot);
+    const end = await this.waitWhile(this.mem.t(slot) + T.EXITED, 0, timeoutMs, cut);
+    if (end === 'done') return reap(slot, this.mem);
+    if (end !== 'halted') kthread_send_kill(this.mem, slot, TF_AUTOREAP);
+    return end === 'timeout' ? -ETIMEDOUT : -EINTR;
+  }
+
+  /**
+   * Send the stop message to every thread but kthreadd and wait, `graceMs` in all, for them to
+   * exit. Returns the ones that did not ("comm/pid"): they die with their CPU.
+   */
+  async stopAll(graceMs: number): Promise<string[]> {
+    const mem = this.mem;
+    const w = mem.i32;
+    const live = read_threads(mem, new Map()).filter((t) => !t.exited && !(w[mem.t(t.slot) + T.FLAGS] & TF_DAEMON));
+    for (const t of live) kthread_send_stop(mem, t.slot);
+    const end = Date.now() + graceMs;
+    const stragglers: string[] = [];
+    for (const t of live) {
+      const exited = await this.waitWhile(mem.t(t.slot) + T.EXITED, 0, Math.max(0, end - Date.now()));
+      if (exited !== 'done' && Atomics.load(w, mem.t(t.slot) + T.PID) === t.pid) stragglers.push(`${t.comm}/${t.pid}`);
+    }
+    return stragglers;
+  }
+
+  /** Create a thread through kthreadd, stopped until woken. Returns [slot, pid]. */
+  private async create(module: number, entry: string, data: unknown, comm: string, cpu: number, flags: number): Promise<[number, number]> {
+    const mem = this.mem;
+    let r = -EAGAIN;
+    for (let tries = 0; r === -EAGAIN && tries < 1000; tries++) {
+      r = request_fill(mem, { module, entry, data, comm, cpu, flags });
+      if (r === -EAGAIN) await new Promise((res) => setTimeout(res, 5));
+    }
+    if (r < 0) throw new MachineError(`kthreadd: cannot queue a request (${errname(r)})`);
+    request_submit(mem, r);
+    const answer = await this.waitWhile(mem.layout.request(r) + R.STATE, RS_PENDING, CONTROL_TIMEOUT_MS);
+    if (answer === 'halted') throw new MachineError(this.halt.why!);
+    if (answer !== 'done') {
+      const kcpu = mem.i32[mem.t(mem.i32[H.KTHREADD_SLOT]) + T.CPU];
+      this.panic.cpuStuck(kcpu, `ran no kthreadd for ${CONTROL_TIMEOUT_MS} ms (creating ${comm})`);
+      throw new MachineError(`kthreadd did not answer: ${this.panic.why}`);
+    }
+    const [slot, pid] = request_result(mem, r);
+    if (slot < 0) throw new MachineError(`kthreadd: cannot create ${comm} (${errname(slot)})`);
+    return [slot, pid];
+  }
+
+  /**
+   * Wait until word `i` no longer holds `value`: 'done', or 'timeout' after `timeoutMs`, 'halted'
+   * when the machine halts, 'cut' when `cut()` holds.
+   */
+  private async waitWhile(i: number, value: number, timeoutMs: number, cut?: () => boolean): Promise<WaitEnd> {
+    const w = this.mem.i32;
+    const end = Date.now() + timeoutMs;
+    while (Atomics.load(w, i) === value) {
+      if (this.halt.why !== null) return 'halted';
+      if (cut?.()) return 'cut';
+      const left = end - Date.now();
+      if (left <= 0) return 'timeout';
+      const r = Atomics.waitAsync(w, i, value, Math.min(left, POLL_MS));
+      if (r.async) {
+        // Atomics.waitAsync holds no reference on the event loop: a timer does, so the process
+        // cannot end with this wait still pending once the machine's own timers are gone.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([r.value, new Promise((res) => (timer = setTimeout(res, Math.min(left, POLL_MS) + 5)))]);
+        clearTimeout(timer);
+      }
+      this.log.pump();
+    }
+    return 'done';
+  }
+}
