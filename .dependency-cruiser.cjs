@@ -1,6 +1,6 @@
 /**
  * The floors of packages/core/src (docs/ARCHITECTURE.md, "Floors"), checked by `pnpm depcheck`,
- * which `pnpm test` runs first. A file may import files of its own floor and of the floors below,
+ * which `pnpm test` runs before the suite. A file may import files of its own floor and of the floors below,
  * never above; no import cycles anywhere in packages/; the kernel imports none of its clients.
  * A new folder of packages/core/src must be given a floor here before anything can import it.
  */
@@ -9,14 +9,14 @@ const CORE = 'packages/core/src';
 /** Bottom first. Each entry is a floor: the folders (or root files) that stand on it, and its rule. */
 const FLOORS = [
   { name: 'arch', at: ['arch/'], rule: 'raw lock, clock, hash, call traces, BUG errors, errno: imports nothing of the kernel' },
-  { name: 'memory', at: ['memory/', 'module/'], rule: 'the memory map and its views; kernel text (loaded modules, import paths)' },
-  { name: 'printk', at: ['printk/'], rule: 'the log: knows the running thread only through printk_attach, never sched/' },
-  { name: 'sched', at: ['sched/'], rule: 'run queues, sleep queues, timers, schedule(), current' },
-  { name: 'debug', at: ['debug/'], rule: 'KCSAN and a dead CPU\'s last words: watch the machine through sched/, below what they instrument' },
-  { name: 'shared', at: ['shared/'], rule: 'declarations by name and marshalling between CPUs' },
-  { name: 'services', at: ['sync/', 'kthread/', 'proc/'], rule: 'locks and waits with their debug half (lockdep, spinlock debug), the thread life cycle, /proc files' },
-  { name: 'personalities', at: ['personalities/', 'kernel.ts'], rule: 'the kernels\' APIs, thin mappings onto the floors below' },
-  { name: 'machine', at: ['machine/', 'index.ts'], rule: 'the coordinator and @kmodel/core for programs: nothing in the kernel imports it' },
+  { name: 'memory', at: ['memory/', 'module/'], rule: 'the memory map and its views; kernel text (loaded modules, public import paths)' },
+  { name: 'printk', at: ['printk/'], rule: 'the log: knows the CPU and its running thread only through printk_attach, never by importing sched/' },
+  { name: 'sched', at: ['sched/'], rule: 'run queues, wakeups, sleep queues, timers, schedule(), current' },
+  { name: 'debug', at: ['debug/'], rule: "KCSAN and a dead CPU's last words: they watch through sched/ and stand under shared/, which instruments with KCSAN" },
+  { name: 'shared', at: ['shared/'], rule: 'declarations by name, moving data to another CPU' },
+  { name: 'services', at: ['sync/', 'kthread/', 'proc/'], rule: 'locks and waits with their own debug half (lockdep, spinlock debug), the thread life cycle, /proc files' },
+  { name: 'personalities', at: ['personalities/', 'kernel.ts'], rule: "the kernels' APIs: thin mappings onto the floors below" },
+  { name: 'machine', at: ['machine/', 'index.ts'], rule: 'the coordinator; @kmodel/core for programs' },
 ];
 
 const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
