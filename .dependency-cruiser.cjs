@@ -1,8 +1,8 @@
 /**
  * The floors of packages/core/src (docs/ARCHITECTURE.md, "Floors"), checked by `pnpm depcheck`,
- * which `pnpm test` runs before the suite. A file may import files of its own floor and of the floors below,
- * never above; no import cycles anywhere in packages/; the kernel imports none of its clients.
- * A new folder of packages/core/src must be given a floor here before anything can import it.
+ * which `pnpm test` runs before the suite. A file may import files of its own floor and of the
+ * floors below, never above; no import cycles anywhere in packages/; the kernel imports none of
+ * its clients. A new folder of packages/core/src must be given a floor here.
  */
 const CORE = 'packages/core/src';
 
