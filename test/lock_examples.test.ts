@@ -1,7 +1,8 @@
 /**
  * The lock demonstrations in examples/locks/: what each one shows, as its printed result.
- * Timing-dependent outcomes are asserted only where they held in every run we tried; the rest
- * are printed for the reader (see each example's header).
+ * Timing-dependent outcomes are asserted only where they held in every run we tried, or, for the
+ * races that need both CPUs at once, over repeated runs (until_race); the rest are printed for
+ * the reader (see each example's header).
  */
 import { describe, it, expect } from 'vitest';
 import { kmodel, example, jsonLines } from './helpers/machine.ts';
@@ -11,6 +12,23 @@ async function run(args: string[]) {
   const msgs = jsonLines(r.stdout).map((l) => String(l.msg));
   const find = (re: RegExp) => msgs.find((m) => re.test(m));
   return { ...r, msgs, find };
+}
+
+/**
+ * The plain Peterson lock breaks only when both parties run lock() at the same moment on two
+ * CPUs and the load of the other's flag passes their own stores: a window of a few instructions,
+ * reached only while the host runs both CPU workers at once. How often a run reaches it depends on
+ * the host's scheduling, so those tests repeat the run (as `plan` says: the counts or the torture
+ * durations) until one shows the race, with bounds chosen from the miss rates measured below.
+ * Every run must still come out as one of the two outcomes (a clean miss, or the race as asserted).
+ */
+async function until_race<R>(plan: number[], attempt: (p: number) => Promise<R>, raced: (r: R) => boolean): Promise<R> {
+  let r!: R;
+  for (const p of plan) {
+    r = await attempt(p);
+    if (raced(r)) break;
+  }
+  return r;
 }
 
 /** "Writes:  Total: N  Max/Min: a/b   Fail: F" → numbers */
@@ -32,11 +50,17 @@ describe("Peterson's lock (two threads on two CPUs counting under it)", () => {
   };
 
   it('with plain reads and writes loses updates (store-load reordering lets both parties in)', async () => {
-    const r = await counted('peterson_plain.ts', 'plain reads/writes');
-    console.log(`peterson_plain: ${r.n} of ${r.total} (${r.lost} lost)`);
+    // 25 of 25 runs measured lost between 7 and 360 of 2,000,000 (15 of them with three busy
+    // loops beside them on 2 cores), yet a full-suite run once failed here: a loaded host can keep
+    // the two parties from running together long enough to overlap. Up to 3 runs.
+    const r = await until_race([1, 2, 3], async (i) => {
+      const c = await counted('peterson_plain.ts', 'plain reads/writes');
+      console.log(`peterson_plain (run ${i}): ${c.n} of ${c.total} (${c.lost} lost)`);
+      return c;
+    }, (c) => c.lost > 0);
     expect(r.n).toBeLessThanOrEqual(r.total);
-    expect(r.lost).toBeGreaterThan(0); // 10 of 10 runs lost between 24 and 360 of 2,000,000
-  }, 90_000);
+    expect(r.lost).toBeGreaterThan(0);
+  }, 3 * 90_000);
 
   it('with Atomics.load/store loses none', async () => {
     const r = await counted('peterson_atomics.ts', 'Atomics');
@@ -45,12 +69,29 @@ describe("Peterson's lock (two threads on two CPUs counting under it)", () => {
   }, 90_000);
 
   it('with plain reads and writes fails locktorture across two CPUs', async () => {
-    const r = await run(['torture', '--lock-module', example('locks/peterson_plain.ts'), '--nwriters-stress', '2',
-      '--cpus', '2', '--duration', '2', '--log-format', 'json']);
+    // A writer sees the other inside only if they enter together and it looks before the other
+    // leaves (holds are usually empty): a few such overlaps in a 2 s run, or none. Measured on 2
+    // cores, a 2 s run missed in 4 of 8 runs with the host busy (load ~5) and in 8 of 10 with three
+    // more busy loops, an 8 s one in 2 of 6 with those loops: overlaps come at about 0.35/s on the
+    // busy host and 0.12/s with the loops. So the runs double, 2 s (the example's), 4, 8, 16, 32:
+    // all five miss with odds near e^-21 busy and e^-7 (1 in 1000) with the loops, and the longer
+    // runs are paid for only after misses.
+    const r = await until_race([2, 4, 8, 16, 32], async (duration) => {
+      const t = await run(['torture', '--lock-module', example('locks/peterson_plain.ts'), '--nwriters-stress', '2',
+        '--cpus', '2', '--duration', String(duration), '--log-format', 'json']);
+      const w = writes(t.find(/^peterson_plain-torture:Writes:/));
+      console.log(`peterson_plain torture (${duration} s): Total ${w.total}  Fail ${w.fail}`);
+      if (w.fail === 0) {
+        // A miss is a clean run: anything else is a real failure, not a race that did not happen.
+        expect(t.code, t.msgs.join('\n')).toBe(0);
+        expect(t.find(/End of test: SUCCESS \[debug\]: torture_type=peterson_plain nwriters_stress=2 /)).toBeTruthy();
+      }
+      return { ...t, fail: w.fail };
+    }, (t) => t.fail > 0);
     expect(r.code).toBe(1);
-    expect(writes(r.find(/^peterson_plain-torture:Writes:/)).fail).toBeGreaterThan(0);
+    expect(r.fail).toBeGreaterThan(0);
     expect(r.find(/End of test: FAILURE \[debug\]: torture_type=peterson_plain nwriters_stress=2 /)).toBeTruthy();
-  }, 90_000);
+  }, 5 * 90_000);
 
   it('with Atomics passes locktorture with exactly two writers (torture_wr/0 and torture_wr/1)', async () => {
     const r = await run(['torture', '--lock-module', example('locks/peterson_atomics.ts'), '--nwriters-stress', '2',
