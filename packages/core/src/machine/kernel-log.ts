@@ -21,11 +21,7 @@ import type { DmesgBuffer } from './dmesg-buf.ts';
 import { MachineError } from './errors.ts';
 
 /** Who a record is from: a CPU's thread, or the coordinator itself (cpu -1). */
-export interface LogOrigin {
-  cpu: number;
-  pid: number;
-  comm: string;
-}
+export type LogOrigin = Pick<LogRecord, 'cpu' | 'pid' | 'comm'>;
 
 const COORDINATOR: LogOrigin = { cpu: -1, pid: 0, comm: 'kmodel' };
 

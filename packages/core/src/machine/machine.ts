@@ -5,14 +5,14 @@
  * The coordinator never runs thread code. It talks to CPUs over comlink (cpu-workers.ts) and to
  * the kernel through machine memory: kthreadd requests, wakeups, exit words (thread-control.ts).
  * Machine is the facade over one part per job: boot-config, cpu-workers, kernel-log, watchdog,
- * panic, thread-control, modules, proc-read, trace-export.
+ * panic, thread-control, modules, proc-read, trace-export, power (shutdown).
  */
 import { randomInt } from 'node:crypto';
 import { Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { H } from '../memory/layout.ts';
 import type { LogRecord, ReportKind } from '../printk/logbuf.ts';
-import { LOGLEVEL_ERR, LOGLEVEL_INFO, LOGLEVEL_WARNING } from '../printk/levels.ts';
+import { LOGLEVEL_INFO } from '../printk/levels.ts';
 import { kernel_image, type KernelImage } from './kernel-image.ts';
 import { boot_geometry, boot_header, type BootOptions } from './boot-config.ts';
 import { CpuWorkers } from './cpu-workers.ts';
@@ -25,16 +25,13 @@ import { Modules, type ModuleInfo } from './modules.ts';
 import { read_cpu_stats, read_lock_stats, read_threads } from './proc-read.ts';
 import { format_kthreads, format_lock_stat, format_modules, format_stat, type CpuStat, type LockStat, type ThreadInfo } from './proc-files.ts';
 import { chrome_trace, merge_chaos_logs } from './trace-export.ts';
+import { Power, type ShutdownResult } from './power.ts';
 import { Halt } from './halt.ts';
 import { MachineError } from './errors.ts';
 
 export type { BootOptions, ChaosOptions } from './boot-config.ts';
 export type { ModuleInfo } from './modules.ts';
-
-export interface ShutdownResult {
-  /** Threads that ignored kthread_should_stop and were terminated with their CPU. */
-  stragglers: string[];
-}
+export type { ShutdownResult } from './power.ts';
 
 export class Machine {
   readonly cpus: number;
@@ -45,10 +42,7 @@ export class Machine {
   private readonly panic: Panic;
   private readonly threads: ThreadControl;
   private readonly modules: Modules;
-  /** The log drain and the watchdogs. */
-  private readonly timers: NodeJS.Timeout[] = [];
-  /** The halt in progress after a panic or forceShutdown(). */
-  private halting: Promise<void> | null = null;
+  private readonly power: Power;
   private lastChaosLog: string[] = [];
 
   private constructor(readonly mem: Memory, readonly image: KernelImage, o: BootOptions) {
@@ -59,11 +53,10 @@ export class Machine {
       died: (cpu, cause) => this.panic.cpuDied(cpu, cause),
       stuck: (cpu, how) => this.panic.cpuStuck(cpu, how),
     });
-    this.panic = new Panic(this.log, this.workers, this.halt, () => {
-      this.halting ??= this.kill();
-    });
+    this.panic = new Panic(this.log, this.workers, this.halt, () => this.power.haltNow());
     this.threads = new ThreadControl(mem, this.halt, this.log, this.panic);
     this.modules = new Modules(mem, image, this.halt, this.log, this.workers, this.threads);
+    this.power = new Power(this.halt, this.log, this.workers, this.modules, this.threads, () => this.panic.why);
   }
 
   /** Boot a machine: memory, CPUs, kthreadd. */
@@ -74,15 +67,15 @@ export class Machine {
     const mem = Memory.create(geometry, hz, seed);
     boot_header(mem, o);
     const m = new Machine(mem, image, o);
-    m.timers.push(setInterval(() => m.log.pump(), 10));
+    m.power.whileUp(10, () => m.log.pump());
     const dog = new Watchdog(mem, { hungTaskSecs: o.hungTaskSecs, softLockupSecs: o.softLockupSecs });
-    m.timers.push(setInterval(() => m.watch(dog, o.softLockupPanic ?? false), 250));
+    m.power.whileUp(250, () => m.watch(dog, o.softLockupPanic ?? false));
     try {
       for (let cpu = 0; cpu < geometry.cpus; cpu++) m.workers.start(cpu, geometry, o.cpuHeapMb ?? 2048);
       await m.workers.ask('boot', (c) => c.ping(), 30000);
       m.threads.startKthreadd();
     } catch (e) {
-      await m.kill();
+      await m.power.powerOff();
       throw e;
     }
     const chaos = mem.i32[H.CHAOS];
@@ -260,32 +253,7 @@ export class Machine {
    * threads that ignore kthread_should_stop are named in a warning and die with their CPU.
    */
   async shutdown(o: { graceMs?: number } = {}): Promise<ShutdownResult> {
-    if (this.halting) {
-      await this.halting;
-      return { stragglers: [] };
-    }
-    if (this.halt.why !== null) return { stragglers: [] };
-    this.halt.shuttingDown = true;
-    for (const { name } of this.modules.list().reverse()) {
-      try {
-        await this.rmmod(name, { exitTimeoutMs: o.graceMs ?? 5000 });
-      } catch (e) {
-        if (!this.halt.why) this.klog(LOGLEVEL_ERR, `shutdown: rmmod ${name}: ${(e as Error).message}`);
-      }
-      if (this.halting) {
-        await this.halting;
-        return { stragglers: [] };
-      }
-    }
-    const stragglers = await this.threads.stopAll(o.graceMs ?? 1500);
-    if (stragglers.length) {
-      this.klog(LOGLEVEL_WARNING, `shutdown: ${stragglers.length} thread(s) did not stop and were terminated with their CPU: ${stragglers.join(', ')} (do they check kthread_should_stop()?)`, 'warn', {
-        stragglers,
-      });
-    }
-    this.klog(LOGLEVEL_INFO, 'shutdown: CPUs halted');
-    await this.kill();
-    return { stragglers };
+    return this.power.shutdown(o.graceMs);
   }
 
   /**
@@ -293,19 +261,6 @@ export class Machine {
    * every pending wait gives way; the log is drained and flushed. Says why in the log.
    */
   async forceShutdown(why: string): Promise<void> {
-    if (this.halt.why !== null) return this.halting ?? undefined;
-    this.klog(LOGLEVEL_WARNING, `${why}: forcing the shutdown (CPUs terminated, no rmmod)`);
-    this.halt.fire(`the machine was halted (${why})`);
-    this.halting ??= this.kill();
-    await this.halting;
-  }
-
-  /** The machine goes down: every wait gives way, the CPUs are terminated, the log flushed. */
-  private async kill(): Promise<void> {
-    this.halt.fire(this.panic.why ? `the machine panicked (${this.panic.why})` : 'the machine is shut down');
-    await this.workers.terminate();
-    for (const t of this.timers) clearInterval(t);
-    this.timers.length = 0;
-    this.log.flush();
+    return this.power.forceShutdown(why);
   }
 }

@@ -9,10 +9,9 @@
 import { C, NIL, T, TF_STARTED } from '../memory/layout.ts';
 import { type Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
-import { log_waiters } from '../printk/logbuf.ts';
+import { log_waiters, type LogRecord } from '../printk/logbuf.ts';
 import { LOGLEVEL_EMERG, LOGLEVEL_ERR } from '../printk/levels.ts';
 import { TASK_NOLOAD, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
-import type { LogOrigin } from './kernel-log.ts';
 
 export interface WatchdogOptions {
   /** hung_task_timeout_secs (default 120; 0 disables). */
@@ -27,7 +26,7 @@ export interface WatchdogReport {
   fields: Record<string, unknown>;
   /** As Linux logs them: a hung task from khungtaskd (KERN_ERR), a soft lockup as the stuck CPU's task (KERN_EMERG). */
   level: number;
-  who: LogOrigin;
+  who: Pick<LogRecord, 'cpu' | 'pid' | 'comm'>;
 }
 
 export class Watchdog {
