@@ -26,16 +26,6 @@ const placed = at(FLOORS.flatMap((f) => f.at));
 /** What the kernel must not import: the programs and packages built on it. */
 const CLIENTS = '^(packages/(cli|torture|cpu-worker)/|bench/|test/)';
 
-/**
- * Known exception, to be removed (with its rule below and the pathNot above it) when the
- * coordinator<->CPU protocol type moves into core.
- */
-const PROTOCOL_EXCEPTION = {
-  why: 'machine/machine.ts imports the coordinator<->CPU protocol type from the CPU worker until that type moves into core',
-  from: `^${esc(CORE)}/machine/machine\\.ts$`,
-  to: '^packages/cpu-worker/src/control\\.ts$',
-};
-
 const floorRules = FLOORS.slice(0, -1).map((floor, i) => ({
   name: `floor-${floor.name}`,
   severity: 'error',
@@ -77,15 +67,8 @@ module.exports = {
       comment:
         'The kernel imports none of its clients: the CLI, locktorture, the CPU worker (which imports the kernel), ' +
         'the benchmarks or the tests.',
-      from: { path: '^packages/core/', pathNot: PROTOCOL_EXCEPTION.from },
+      from: { path: '^packages/core/' },
       to: { path: CLIENTS },
-    },
-    {
-      name: 'core-imports-its-clients-exception',
-      severity: 'error',
-      comment: `${PROTOCOL_EXCEPTION.why}; nothing else of the clients.`,
-      from: { path: PROTOCOL_EXCEPTION.from },
-      to: { path: CLIENTS, pathNot: PROTOCOL_EXCEPTION.to },
     },
   ],
   options: {
