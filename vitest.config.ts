@@ -9,5 +9,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     fileParallelism: true,
+    // Every machine a test boots (and every kmodel a test runs) asserts the scheduler's invariants.
+    env: { KMODEL_DEBUG_CHECKS: '1' },
   },
 });

@@ -5,7 +5,7 @@
  */
 import type pino from 'pino';
 import {
-  DEFAULT_GEOMETRY, H, HF_KCSAN, HF_LOCK_SITES, HF_LOCK_STAT, HF_LOCKDEP, HF_SPINLOCK_DEBUG, HF_TRACE, KC, MAX_CPUS,
+  DEFAULT_GEOMETRY, H, HF_KCSAN, HF_LOCK_SITES, HF_LOCK_STAT, HF_LOCKDEP, HF_SPINLOCK_DEBUG, HF_TRACE, HF_DEBUG_CHECKS, KC, MAX_CPUS,
   type MachineGeometry,
 } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
@@ -48,6 +48,12 @@ export interface BootOptions {
   lockStat?: boolean;
   /** Record which thread runs on which CPU when, for traceJSON() (kmodel run --trace). */
   trace?: boolean;
+  /**
+   * The scheduler, run queues and sleep queues assert the invariants their headers state; a broken
+   * one is a BUG report naming it (fields.invariant), once per CPU. Default: on iff the environment
+   * has KMODEL_DEBUG_CHECKS=1 (the test suite sets it). Off, each checked path costs one test.
+   */
+  debugChecks?: boolean;
   /**
    * V8 heap limit of each CPU worker in MB (default 2048): a CPU that exceeds it dies alone, as a
    * panic, instead of taking the whole process down.
@@ -105,4 +111,5 @@ export function boot_header(mem: Memory, o: BootOptions): void {
   if (o.lockSites) w[H.FLAGS] |= HF_LOCK_SITES;
   if (o.lockStat) w[H.FLAGS] |= HF_LOCK_STAT;
   if (o.trace) w[H.FLAGS] |= HF_TRACE;
+  if (o.debugChecks ?? process.env.KMODEL_DEBUG_CHECKS === '1') w[H.FLAGS] |= HF_DEBUG_CHECKS;
 }

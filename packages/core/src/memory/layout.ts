@@ -48,6 +48,7 @@ export const HF_KCSAN = 1 << 2; // every shared array is instrumented
 export const HF_LOCK_SITES = 1 << 3; // spinlocks record where they were taken (costly)
 export const HF_LOCK_STAT = 1 << 4; // lock hold times (a clock read per acquisition and release)
 export const HF_TRACE = 1 << 5; // CPUs record which thread runs when (kmodel run --trace)
+export const HF_DEBUG_CHECKS = 1 << 6; // the scheduler asserts its invariants (sched/invariants.ts)
 
 /** Per-CPU block. */
 export const C = {

@@ -6,19 +6,26 @@
  * so the thread's own code after a missing `await` still runs as the current thread and is caught.
  *
  * Invariants:
- *  - `current` is the running thread, or the idle task while the CPU idles;
- *  - the running thread is not on the run-queue lists but has ON_RQ = 1;
+ *  - `current` is the running thread, or the idle task while the CPU idles, and CURRENT holds its
+ *    slot (NIL while idle);
+ *  - the running thread is not on the run-queue lists but has ON_RQ = 1; the thread picked to run
+ *    next has ON_RQ = 1, TASK_RUNNING, and is this CPU's;
  *  - the idle loop runs as a macrotask (never inside a microtask), so control messages and the
  *    promise chains of comlink always get their turn before the CPU sleeps;
  *  - every context switch also runs due timers and yields to the event loop when the coordinator
  *    has posted a control message (CTL_POSTED != CTL_SEEN).
+ * With debug checks on (invariants.ts) the switch asserts the first two, under RQ_LOCK.
  */
 import { C, H, HF_LOCKDEP, HF_LOCK_SITES, HF_LOCK_STAT, HF_SPINLOCK_DEBUG, HF_TRACE, T, NIL, TF_KILL, SCHED_TIMESHARE } from '../memory/layout.ts';
 import { timeshare_charge, timeshare_sleep } from './timeshare.ts';
 import type { Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
-import { dequeue_task, enqueue_task, pick_next_task } from './runqueue.ts';
+import { dequeue_task, enqueue_task, pick_next_task, rq_contains } from './runqueue.ts';
+import {
+  debug_checks, debug_checks_init, invariant_broken, report_broken, slot_words,
+  INV_CURRENT, INV_PICKED, INV_RUNNING_ON_RQ, INV_RUNNING_QUEUED,
+} from './invariants.ts';
 import { TASK_INTERRUPTIBLE, TASK_RUNNING } from './state.ts';
 import { Task, task_struct, set_handle_memory } from './task.ts';
 import { TimerList } from './timer.ts';
@@ -76,6 +83,7 @@ export class Cpu {
     this.lockSites = (mem.i32[H.FLAGS] & HF_LOCK_SITES) !== 0;
     this.lockStat = (mem.i32[H.FLAGS] & HF_LOCK_STAT) !== 0;
     this.chaos = mem.i32[H.CHAOS];
+    debug_checks_init(mem);
     this.trace = mem.i32[H.FLAGS] & HF_TRACE ? [] : null;
     this.tasks = new Array(mem.layout.g.maxThreads);
     set_handle_memory(mem);
@@ -168,6 +176,7 @@ export class Cpu {
     const timeshare = !prev.dead && prev.slot >= 0 && w[mem.t(prev.slot) + T.POLICY] === SCHED_TIMESHARE;
     if (timeshare) timeshare_charge(mem, prev.slot, t - this.lastSwitch);
     raw_spin_lock(w, this.b + C.RQ_LOCK);
+    if (debug_checks) this.checkLeaving(prev);
     if (!prev.dead) {
       const pt = mem.t(prev.slot);
       const state = Atomics.load(w, pt + T.STATE);
@@ -185,11 +194,38 @@ export class Cpu {
       }
     }
     const next = pick_next_task(mem, this.id);
+    if (debug_checks) this.checkPicked(next);
     raw_spin_unlock(w, this.b + C.RQ_LOCK);
+    if (debug_checks) report_broken();
     this.account(prev, t);
     if (next === NIL) this.enterIdle(t);
     else this.switchTo(next, prev);
   };
+
+  /** Debug, under RQ_LOCK: the thread leaving the CPU is the running one, as the header says. */
+  private checkLeaving(prev: Task): void {
+    const mem = this.mem;
+    const w = mem.i32;
+    const cur = w[this.b + C.CURRENT];
+    if (cur !== prev.slot) {
+      invariant_broken(INV_CURRENT, this.id, `CURRENT ${cur}, running ${prev.slot < 0 ? 'the idle task' : slot_words(mem, prev.slot)}`);
+    }
+    if (prev.dead || prev.slot < 0) return;
+    if (w[mem.t(prev.slot) + T.ON_RQ] !== 1) invariant_broken(INV_RUNNING_ON_RQ, this.id, slot_words(mem, prev.slot));
+    if (rq_contains(mem, this.id, prev.slot)) invariant_broken(INV_RUNNING_QUEUED, this.id, slot_words(mem, prev.slot));
+  }
+
+  /** Debug, under RQ_LOCK: the thread about to run (NIL: none) is runnable and this CPU's. */
+  private checkPicked(slot: number): void {
+    if (slot === NIL) return;
+    const mem = this.mem;
+    const w = mem.i32;
+    const t = mem.t(slot);
+    const state = Atomics.load(w, t + T.STATE);
+    if (w[t + T.ON_RQ] !== 1 || state !== TASK_RUNNING || w[t + T.CPU] !== this.id) {
+      invariant_broken(INV_PICKED, this.id, `${slot_words(mem, slot)}: ON_RQ ${w[t + T.ON_RQ]}, state ${state}, CPU ${w[t + T.CPU]}`);
+    }
+  }
 
   private account(prev: Task, t: number): void {
     const dt = t - this.lastSwitch;
@@ -268,7 +304,9 @@ export class Cpu {
         Atomics.store(w, b + C.IDLE, 0);
         raw_spin_lock(w, b + C.RQ_LOCK);
         const next = pick_next_task(mem, this.id);
+        if (debug_checks) this.checkPicked(next);
         raw_spin_unlock(w, b + C.RQ_LOCK);
+        if (debug_checks) report_broken();
         if (next === NIL) continue;
         t = now();
         mem.f64[(b + C.IDLE_F64) >> 1] += t - this.idleSince;

@@ -5,11 +5,18 @@
  * Invariants (all under the CPU's RQ_LOCK):
  *  - a thread is on at most one list, and on one iff it is runnable and not running;
  *  - bit p of BITMAP is set iff HEAD[p] != NIL;
- *  - NR_RUNNING counts the threads on the lists.
- * Any CPU may enqueue (a wakeup); only the owning CPU picks.
+ *  - NR_RUNNING counts the threads on the lists;
+ *  - TAIL[p] is the last thread of list p (NIL when empty).
+ * Any CPU may enqueue (a wakeup); only the owning CPU picks. With debug checks on, every change is
+ * followed by rq_check.
  */
-import { C, T, NIL, PRIO_BITMAP_WORDS } from '../memory/layout.ts';
+import { C, T, NIL, PRIO_BITMAP_WORDS, MAX_PRIO } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
+import { TASK_RUNNING } from './state.ts';
+import {
+  debug_checks, invariant_broken, slot_words, walk_revisits, walk_start,
+  INV_RQ_BITMAP, INV_RQ_LIST, INV_RQ_MEMBER, INV_RQ_NR_RUNNING, INV_RQ_TAIL,
+} from './invariants.ts';
 
 export function enqueue_task(mem: Memory, cpu: number, slot: number, atHead = false): void {
   const w = mem.i32;
@@ -32,6 +39,7 @@ export function enqueue_task(mem: Memory, cpu: number, slot: number, atHead = fa
     w[tail] = slot;
   }
   w[b + C.NR_RUNNING]++;
+  if (debug_checks) rq_check(mem, cpu);
 }
 
 /** Pop the best runnable thread (lowest priority number, FIFO within it), or NIL. */
@@ -52,6 +60,7 @@ export function pick_next_task(mem: Memory, cpu: number): number {
     }
     w[mem.t(slot) + T.RQ_NEXT] = NIL;
     w[b + C.NR_RUNNING]--;
+    if (debug_checks) rq_check(mem, cpu);
     return slot;
   }
   return NIL;
@@ -73,7 +82,56 @@ export function dequeue_task(mem: Memory, cpu: number, slot: number): boolean {
     if (w[head] === NIL) w[b + C.BITMAP + (prio >> 5)] &= ~(1 << (prio & 31));
     w[mem.t(slot) + T.RQ_NEXT] = NIL;
     w[b + C.NR_RUNNING]--;
+    if (debug_checks) rq_check(mem, cpu);
     return true;
+  }
+  return false;
+}
+
+/**
+ * Debug: the invariants above over CPU `cpu`'s whole run queue, under its RQ_LOCK: every level's
+ * bitmap bit and TAIL, every queued thread (runnable, of this CPU, at its own level, once), and
+ * NR_RUNNING. O(levels + queued threads).
+ */
+export function rq_check(mem: Memory, cpu: number): void {
+  const w = mem.i32;
+  const b = mem.layout.cpu(cpu);
+  let queued = 0;
+  walk_start(mem);
+  for (let p = 0; p < MAX_PRIO; p++) {
+    const head = w[b + C.HEAD + p];
+    if ((head !== NIL) !== ((w[b + C.BITMAP + (p >> 5)] & (1 << (p & 31))) !== 0)) {
+      invariant_broken(INV_RQ_BITMAP, cpu, `level ${p}: HEAD ${head}, bit ${head === NIL ? 'set' : 'clear'}`);
+    }
+    let last = NIL;
+    for (let s = head; s !== NIL; s = w[mem.t(s) + T.RQ_NEXT]) {
+      if (walk_revisits(s)) {
+        invariant_broken(INV_RQ_LIST, cpu, `level ${p} reaches ${slot_words(mem, s)} again, or no slot`);
+        return;
+      }
+      const t = mem.t(s);
+      if (w[t + T.ON_RQ] !== 1 || Atomics.load(w, t + T.STATE) !== TASK_RUNNING || w[t + T.CPU] !== cpu || w[t + T.PRIO] !== p) {
+        invariant_broken(INV_RQ_MEMBER, cpu, `${slot_words(mem, s)} on level ${p}: ON_RQ ${w[t + T.ON_RQ]}, ` +
+          `state ${Atomics.load(w, t + T.STATE)}, CPU ${w[t + T.CPU]}, PRIO ${w[t + T.PRIO]}`);
+      }
+      queued++;
+      last = s;
+    }
+    if (w[b + C.TAIL + p] !== last) invariant_broken(INV_RQ_TAIL, cpu, `level ${p}: TAIL ${w[b + C.TAIL + p]}, last ${last}`);
+  }
+  if (w[b + C.NR_RUNNING] !== queued) invariant_broken(INV_RQ_NR_RUNNING, cpu, `NR_RUNNING ${w[b + C.NR_RUNNING]}, ${queued} queued`);
+}
+
+/** Debug: true if `slot` is on one of CPU `cpu`'s lists (under its RQ_LOCK). */
+export function rq_contains(mem: Memory, cpu: number, slot: number): boolean {
+  const w = mem.i32;
+  const b = mem.layout.cpu(cpu);
+  walk_start(mem);
+  for (let p = 0; p < MAX_PRIO; p++) {
+    for (let s = w[b + C.HEAD + p]; s !== NIL; s = w[mem.t(s) + T.RQ_NEXT]) {
+      if (s === slot) return true;
+      if (walk_revisits(s)) break;
+    }
   }
   return false;
 }

@@ -14,11 +14,16 @@
  *    (mutex, completion, *_exclusive waits, Tru64 assert_wait);
  *  - waiters are woken after the bucket LOCK is dropped (wake_q), and only if their slot still
  *    holds the same thread; no run-queue lock is ever taken under a bucket lock.
+ * With debug checks on, every change of a list is followed by sq_check.
  */
 import { SQ, SQ_BUCKETS, T, NIL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { try_to_wake_up } from './wake.ts';
+import {
+  debug_checks, invariant_broken, slot_words, walk_revisits, walk_start,
+  INV_SQ_LIST, INV_SQ_ORDER, INV_SQ_TAIL, INV_SQ_WCHAN,
+} from './invariants.ts';
 
 export function sq_bucket(mem: Memory, chan: number): number {
   return mem.layout.bucket((Math.imul(chan, 0x9e3779b1) >>> 24) & (SQ_BUCKETS - 1));
@@ -46,6 +51,7 @@ export function sq_add(mem: Memory, slot: number, chan: number, state: number, e
       w[b + SQ.HEAD] = slot;
       if (w[b + SQ.TAIL] === NIL) w[b + SQ.TAIL] = slot;
     }
+    if (debug_checks) sq_check(mem, b);
   }
   Atomics.store(w, t + T.STATE, state);
   raw_spin_unlock(w, b + SQ.LOCK);
@@ -69,6 +75,7 @@ export function sq_remove(mem: Memory, slot: number, result?: number): boolean {
     for (let s = w[b + SQ.HEAD]; s !== slot; s = w[mem.t(s) + T.SQ_NEXT]) prev = s;
     unlink(mem, b, prev, slot);
     if (result !== undefined) Atomics.store(w, t + T.WAIT_RESULT, result);
+    if (debug_checks) sq_check(mem, b);
   }
   raw_spin_unlock(w, b + SQ.LOCK);
   return mine;
@@ -123,6 +130,7 @@ export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, r
     if (exclusive && ++exclusives === nr) break;
     s = next;
   }
+  if (debug_checks && n > 0) sq_check(mem, b);
   raw_spin_unlock(w, b + SQ.LOCK);
   let woken = 0;
   for (let i = 0; i < n; i++) {
@@ -149,4 +157,37 @@ export function sq_has_waiters(mem: Memory, chan: number): boolean {
   }
   raw_spin_unlock(w, b + SQ.LOCK);
   return found;
+}
+
+/**
+ * Debug: the invariants above over bucket `b`'s list, under its LOCK: it ends at TAIL, holds each
+ * thread once, each with a WCHAN of this bucket, non-exclusive waiters before exclusive ones.
+ */
+export function sq_check(mem: Memory, b: number): void {
+  const w = mem.i32;
+  let last = NIL;
+  let exclusive = false;
+  walk_start(mem);
+  for (let s = w[b + SQ.HEAD]; s !== NIL; s = w[mem.t(s) + T.SQ_NEXT]) {
+    if (walk_revisits(s)) {
+      invariant_broken(INV_SQ_LIST, -1, `bucket ${bucket_index(mem, b)} reaches ${slot_words(mem, s)} again, or no slot`);
+      return;
+    }
+    const t = mem.t(s);
+    const chan = w[t + T.WCHAN];
+    if (chan === 0 || sq_bucket(mem, chan) !== b) {
+      invariant_broken(INV_SQ_WCHAN, -1, `${slot_words(mem, s)} on bucket ${bucket_index(mem, b)} has WCHAN ${chan}`);
+    }
+    const excl = w[t + T.SQ_EXCL] === 1;
+    if (exclusive && !excl) invariant_broken(INV_SQ_ORDER, -1, `${slot_words(mem, s)} on bucket ${bucket_index(mem, b)}`);
+    exclusive ||= excl;
+    last = s;
+  }
+  if (w[b + SQ.TAIL] !== last) {
+    invariant_broken(INV_SQ_TAIL, -1, `bucket ${bucket_index(mem, b)}: TAIL ${w[b + SQ.TAIL]}, last ${last}`);
+  }
+}
+
+function bucket_index(mem: Memory, b: number): number {
+  return (b - mem.layout.bucket(0)) / SQ.WORDS;
 }

@@ -6,14 +6,16 @@
  * and calls schedule(); the waker makes the condition true *before* calling here. schedule() and
  * this function decide "off the run queue" vs "back on it" under the same RQ_LOCK, so either the
  * waker sees the sleeping state and requeues the thread, or schedule() sees TASK_RUNNING and keeps
- * it on the CPU.
+ * it on the CPU. A thread with ON_RQ = 0 is on no run-queue list (asserted with debug checks on),
+ * so the one that requeues it queues it once.
  */
 import { C, T, SCHED_TIMESHARE } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
 import { timeshare_wake } from './timeshare.ts';
 import type { Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
-import { enqueue_task } from './runqueue.ts';
+import { enqueue_task, rq_contains } from './runqueue.ts';
+import { debug_checks, invariant_broken, slot_words, INV_WOKEN_QUEUED } from './invariants.ts';
 import { TASK_RUNNING } from './state.ts';
 
 /** Ring CPU `cpu`'s doorbell; wake it from Atomics.wait if it idles. */
@@ -43,8 +45,9 @@ export function try_to_wake_up(mem: Memory, slot: number, mask: number, sleep_se
   let queued = false;
   if (w[t + T.ON_RQ] === 0) {
     if (w[t + T.POLICY] === SCHED_TIMESHARE) timeshare_wake(mem, slot, now());
-    enqueue_task(mem, cpu, slot);
+    if (debug_checks && rq_contains(mem, cpu, slot)) invariant_broken(INV_WOKEN_QUEUED, cpu, slot_words(mem, slot));
     w[t + T.ON_RQ] = 1;
+    enqueue_task(mem, cpu, slot);
     queued = true;
   }
   raw_spin_unlock(w, lock);
