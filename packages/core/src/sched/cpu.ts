@@ -23,13 +23,21 @@ import { now } from '../arch/clock.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { dequeue_task, enqueue_task, pick_next_task, rq_contains } from './runqueue.ts';
 import {
-  debug_checks, debug_checks_init, invariant_broken, report_broken, slot_words,
-  INV_CURRENT, INV_PICKED, INV_RUNNING_ON_RQ, INV_RUNNING_QUEUED,
+  debug_checks, debug_checks_init, invariant, invariant_broken, report_broken, slot_words,
 } from './invariants.ts';
 import { TASK_INTERRUPTIBLE, TASK_RUNNING } from './state.ts';
 import { Task, task_struct, set_handle_memory } from './task.ts';
 import { TimerList } from './timer.ts';
 import { printk_attach } from '../printk/printk.ts';
+
+/** What the checks in this file may find broken (debug checks, invariants.ts). */
+const INV_CURRENT = invariant('scheduler', 'cpu.ts', 'current', 'CURRENT is not the running thread');
+const INV_RUNNING_QUEUED = invariant('scheduler', 'cpu.ts', 'running_queued',
+  'the running thread is on a run-queue list');
+const INV_RUNNING_ON_RQ = invariant('scheduler', 'cpu.ts', 'running_on_rq',
+  'the running thread has ON_RQ = 0');
+const INV_PICKED = invariant('scheduler', 'cpu.ts', 'picked',
+  'the picked thread is not ON_RQ = 1, TASK_RUNNING and of this CPU');
 
 /** The CPU this worker is. Set once at boot. */
 export let this_cpu: Cpu;

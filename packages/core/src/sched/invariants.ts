@@ -1,11 +1,12 @@
 /**
  * The scheduler's invariants, checked (Linux's CONFIG_SCHED_DEBUG SCHED_WARN_ON, xv6's panics in
  * sched()): what the headers of cpu.ts, runqueue.ts, sleepqueue.ts and wake.ts state is asserted
- * where those structures change, by checks that live beside the statement they check.
+ * where those structures change, by checks that live beside the statement they check; each file
+ * declares the invariants its checks may find broken (invariant()).
  *
- * On with HF_DEBUG_CHECKS (Machine.boot({ debugChecks }), default KMODEL_DEBUG_CHECKS=1; on in
- * every test). Each CPU reads the flag once at boot into `debug_checks`, so with it off a checked
- * path costs one boolean test. The coordinator never checks.
+ * On with HF_DEBUG_CHECKS (Machine.boot({ debugChecks }); by default on iff KMODEL_DEBUG_CHECKS=1,
+ * which the test suite sets). Each CPU reads the flag once at boot into `debug_checks`, so with it
+ * off a checked path costs one boolean test. The coordinator never checks.
  *
  * A check runs under the lock of what it reads (RQ_LOCK, a bucket LOCK) and only marks the
  * invariant broken; the CPU prints the BUG (report_broken) at its next switch, where it holds no
@@ -16,58 +17,26 @@ import { H, HF_DEBUG_CHECKS, T } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { kernel_report } from '../printk/printk.ts';
 
-/** What a check found broken, in the words of the header that states the invariant. */
+/** What a check can find broken, in the words of the header that states the invariant. */
 interface Invariant {
-  /** fields.invariant of the report. */
-  name: string;
   structure: string;
   file: string;
+  /** fields.invariant of the report. */
+  name: string;
   broken: string;
 }
 
-const INVARIANTS: readonly Invariant[] = [
-  { name: 'current', structure: 'scheduler', file: 'cpu.ts', broken: 'CURRENT is not the running thread' },
-  { name: 'running_queued', structure: 'scheduler', file: 'cpu.ts', broken: 'the running thread is on a run-queue list' },
-  { name: 'running_on_rq', structure: 'scheduler', file: 'cpu.ts', broken: 'the running thread has ON_RQ = 0' },
-  {
-    name: 'picked', structure: 'scheduler', file: 'cpu.ts',
-    broken: 'the picked thread is not ON_RQ = 1, TASK_RUNNING and of this CPU',
-  },
-  { name: 'rq_bitmap', structure: 'run-queue', file: 'runqueue.ts', broken: 'bit p of BITMAP is set but HEAD[p] is NIL, or clear with threads at p' },
-  { name: 'rq_list', structure: 'run-queue', file: 'runqueue.ts', broken: 'a list does not end, or holds a thread twice' },
-  { name: 'rq_tail', structure: 'run-queue', file: 'runqueue.ts', broken: 'TAIL[p] is not the last thread of list p' },
-  {
-    name: 'rq_member', structure: 'run-queue', file: 'runqueue.ts',
-    broken: 'a thread on list p is not runnable here (ON_RQ = 1, TASK_RUNNING, this CPU, PRIO = p)',
-  },
-  { name: 'rq_nr_running', structure: 'run-queue', file: 'runqueue.ts', broken: 'NR_RUNNING does not count the threads on the lists' },
-  { name: 'sq_list', structure: 'sleep-queue', file: 'sleepqueue.ts', broken: 'a bucket list does not end, or holds a thread twice' },
-  {
-    name: 'sq_wchan', structure: 'sleep-queue', file: 'sleepqueue.ts',
-    broken: "a thread on a bucket list has WCHAN = 0 or a WCHAN of another bucket",
-  },
-  {
-    name: 'sq_order', structure: 'sleep-queue', file: 'sleepqueue.ts',
-    broken: 'a non-exclusive waiter is behind an exclusive one',
-  },
-  { name: 'sq_tail', structure: 'sleep-queue', file: 'sleepqueue.ts', broken: "TAIL is not the bucket list's last thread" },
-  { name: 'woken_queued', structure: 'wakeup', file: 'wake.ts', broken: 'a thread with ON_RQ = 0 is on a run-queue list' },
-];
+const invariants: Invariant[] = [];
 
-export const INV_CURRENT = 0;
-export const INV_RUNNING_QUEUED = 1;
-export const INV_RUNNING_ON_RQ = 2;
-export const INV_PICKED = 3;
-export const INV_RQ_BITMAP = 4;
-export const INV_RQ_LIST = 5;
-export const INV_RQ_TAIL = 6;
-export const INV_RQ_MEMBER = 7;
-export const INV_RQ_NR_RUNNING = 8;
-export const INV_SQ_LIST = 9;
-export const INV_SQ_WCHAN = 10;
-export const INV_SQ_ORDER = 11;
-export const INV_SQ_TAIL = 12;
-export const INV_WOKEN_QUEUED = 13;
+/**
+ * Declare an invariant that the checks in `file` (of `structure`) may find broken: `name` goes in
+ * the report's fields, `broken` says in words what no longer holds. Returns its number (< 31).
+ */
+export function invariant(structure: string, file: string, name: string, broken: string): number {
+  if (invariants.length === 31) throw new Error(`invariant ${name}: no bit left in the pending mask`);
+  invariants.push({ structure, file, name, broken });
+  return invariants.length - 1;
+}
 
 /** HF_DEBUG_CHECKS as this CPU read it at boot. */
 export let debug_checks = false;
@@ -102,7 +71,7 @@ export function report_broken(): void {
     const inv = 31 - Math.clz32(pending & -pending);
     pending &= ~(1 << inv);
     reported |= 1 << inv;
-    const { name, structure, file, broken } = INVARIANTS[inv];
+    const { name, structure, file, broken } = invariants[inv];
     const cpu = where[inv];
     kernel_report('bug', [
       `BUG: ${structure} invariant broken: ${broken} (${file})`,

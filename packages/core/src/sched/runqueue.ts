@@ -13,10 +13,19 @@
 import { C, T, NIL, PRIO_BITMAP_WORDS, MAX_PRIO } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { TASK_RUNNING } from './state.ts';
-import {
-  debug_checks, invariant_broken, slot_words, walk_revisits, walk_start,
-  INV_RQ_BITMAP, INV_RQ_LIST, INV_RQ_MEMBER, INV_RQ_NR_RUNNING, INV_RQ_TAIL,
-} from './invariants.ts';
+import { debug_checks, invariant, invariant_broken, slot_words, walk_revisits, walk_start } from './invariants.ts';
+
+/** What the checks in this file may find broken (debug checks, invariants.ts). */
+const INV_RQ_BITMAP = invariant('run-queue', 'runqueue.ts', 'rq_bitmap',
+  'bit p of BITMAP is set but HEAD[p] is NIL, or clear with threads at p');
+const INV_RQ_LIST = invariant('run-queue', 'runqueue.ts', 'rq_list',
+  'a list does not end, or holds a thread twice');
+const INV_RQ_TAIL = invariant('run-queue', 'runqueue.ts', 'rq_tail',
+  'TAIL[p] is not the last thread of list p');
+const INV_RQ_MEMBER = invariant('run-queue', 'runqueue.ts', 'rq_member',
+  'a thread on list p is not runnable here (ON_RQ = 1, TASK_RUNNING, this CPU, PRIO = p)');
+const INV_RQ_NR_RUNNING = invariant('run-queue', 'runqueue.ts', 'rq_nr_running',
+  'NR_RUNNING does not count the threads on the lists');
 
 export function enqueue_task(mem: Memory, cpu: number, slot: number, atHead = false): void {
   const w = mem.i32;

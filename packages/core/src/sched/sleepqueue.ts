@@ -20,10 +20,17 @@ import { SQ, SQ_BUCKETS, T, NIL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { try_to_wake_up } from './wake.ts';
-import {
-  debug_checks, invariant_broken, slot_words, walk_revisits, walk_start,
-  INV_SQ_LIST, INV_SQ_ORDER, INV_SQ_TAIL, INV_SQ_WCHAN,
-} from './invariants.ts';
+import { debug_checks, invariant, invariant_broken, slot_words, walk_revisits, walk_start } from './invariants.ts';
+
+/** What the checks in this file may find broken (debug checks, invariants.ts). */
+const INV_SQ_LIST = invariant('sleep-queue', 'sleepqueue.ts', 'sq_list',
+  'a bucket list does not end, or holds a thread twice');
+const INV_SQ_WCHAN = invariant('sleep-queue', 'sleepqueue.ts', 'sq_wchan',
+  'a thread on a bucket list has WCHAN = 0 or a WCHAN of another bucket');
+const INV_SQ_ORDER = invariant('sleep-queue', 'sleepqueue.ts', 'sq_order',
+  'a non-exclusive waiter is behind an exclusive one');
+const INV_SQ_TAIL = invariant('sleep-queue', 'sleepqueue.ts', 'sq_tail',
+  "TAIL is not the bucket list's last thread");
 
 export function sq_bucket(mem: Memory, chan: number): number {
   return mem.layout.bucket((Math.imul(chan, 0x9e3779b1) >>> 24) & (SQ_BUCKETS - 1));

@@ -15,8 +15,12 @@ import { timeshare_wake } from './timeshare.ts';
 import type { Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { enqueue_task, rq_contains } from './runqueue.ts';
-import { debug_checks, invariant_broken, slot_words, INV_WOKEN_QUEUED } from './invariants.ts';
+import { debug_checks, invariant, invariant_broken, slot_words } from './invariants.ts';
 import { TASK_RUNNING } from './state.ts';
+
+/** What the checks in this file may find broken (debug checks, invariants.ts). */
+const INV_WOKEN_QUEUED = invariant('wakeup', 'wake.ts', 'woken_queued',
+  'a thread with ON_RQ = 0 is on a run-queue list');
 
 /** Ring CPU `cpu`'s doorbell; wake it from Atomics.wait if it idles. */
 export function ipi(mem: Memory, cpu: number): void {
