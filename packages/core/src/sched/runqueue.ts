@@ -105,42 +105,52 @@ export function dequeue_task(mem: Memory, cpu: number, slot: number): boolean {
 export function rq_check(mem: Memory, cpu: number): void {
   const w = mem.i32;
   const b = mem.layout.cpu(cpu);
+  const heads = b + C.HEAD;
+  const tails = b + C.TAIL;
   let queued = 0;
   walk_start(mem);
-  for (let p = 0; p < MAX_PRIO; p++) {
-    const head = w[b + C.HEAD + p];
-    if ((head !== NIL) !== ((w[b + C.BITMAP + (p >> 5)] & (1 << (p & 31))) !== 0)) {
-      invariant_broken(INV_RQ_BITMAP, cpu, `level ${p}: HEAD ${head}, bit ${head === NIL ? 'set' : 'clear'}`);
+  for (let i = 0; i < PRIO_BITMAP_WORDS; i++) {
+    const first = i << 5;
+    const end = Math.min(first + 32, MAX_PRIO);
+    let nonEmpty = 0;
+    for (let p = first; p < end; p++) {
+      if (w[heads + p] !== NIL) nonEmpty |= 1 << (p - first);
+      else if (w[tails + p] !== NIL) invariant_broken(INV_RQ_TAIL, cpu, `level ${p}: empty, TAIL ${w[tails + p]}`);
     }
-    let last = NIL;
-    for (let s = head; s !== NIL; s = w[mem.t(s) + T.RQ_NEXT]) {
-      if (walk_revisits(s)) {
-        invariant_broken(INV_RQ_LIST, cpu, `level ${p} reaches ${slot_words(mem, s)} again, or no slot`);
-        return;
-      }
-      const t = mem.t(s);
-      if (w[t + T.ON_RQ] !== 1 || Atomics.load(w, t + T.STATE) !== TASK_RUNNING || w[t + T.CPU] !== cpu || w[t + T.PRIO] !== p) {
-        invariant_broken(INV_RQ_MEMBER, cpu, `${slot_words(mem, s)} on level ${p}: ON_RQ ${w[t + T.ON_RQ]}, ` +
-          `state ${Atomics.load(w, t + T.STATE)}, CPU ${w[t + T.CPU]}, PRIO ${w[t + T.PRIO]}`);
-      }
-      queued++;
-      last = s;
+    const bits = w[b + C.BITMAP + i];
+    if (bits !== nonEmpty) {
+      const p = first + 31 - Math.clz32((bits ^ nonEmpty) & -(bits ^ nonEmpty));
+      invariant_broken(INV_RQ_BITMAP, cpu, `level ${p}: HEAD ${w[heads + p]}, bit ${bits & (1 << (p - first)) ? 'set' : 'clear'}`);
     }
-    if (w[b + C.TAIL + p] !== last) invariant_broken(INV_RQ_TAIL, cpu, `level ${p}: TAIL ${w[b + C.TAIL + p]}, last ${last}`);
+    for (let m = nonEmpty; m !== 0; m &= m - 1) {
+      const p = first + 31 - Math.clz32(m & -m);
+      let last = NIL;
+      for (let s = w[heads + p]; s !== NIL; s = w[mem.t(s) + T.RQ_NEXT]) {
+        if (walk_revisits(s)) {
+          invariant_broken(INV_RQ_LIST, cpu, `level ${p} reaches ${slot_words(mem, s)} again, or no slot`);
+          return;
+        }
+        const t = mem.t(s);
+        if (w[t + T.ON_RQ] !== 1 || Atomics.load(w, t + T.STATE) !== TASK_RUNNING || w[t + T.CPU] !== cpu || w[t + T.PRIO] !== p) {
+          invariant_broken(INV_RQ_MEMBER, cpu, `${slot_words(mem, s)} on level ${p}: ON_RQ ${w[t + T.ON_RQ]}, ` +
+            `state ${Atomics.load(w, t + T.STATE)}, CPU ${w[t + T.CPU]}, PRIO ${w[t + T.PRIO]}`);
+        }
+        queued++;
+        last = s;
+      }
+      if (w[tails + p] !== last) invariant_broken(INV_RQ_TAIL, cpu, `level ${p}: TAIL ${w[tails + p]}, last ${last}`);
+    }
   }
   if (w[b + C.NR_RUNNING] !== queued) invariant_broken(INV_RQ_NR_RUNNING, cpu, `NR_RUNNING ${w[b + C.NR_RUNNING]}, ${queued} queued`);
 }
 
-/** Debug: true if `slot` is on one of CPU `cpu`'s lists (under its RQ_LOCK). */
+/**
+ * Debug: true if `slot` is on one of CPU `cpu`'s lists, as its links say (under RQ_LOCK): it is
+ * followed by another (RQ_NEXT != NIL) or is the TAIL of its level. Exact while the lists are well
+ * formed, which rq_check asserts after every change.
+ */
 export function rq_contains(mem: Memory, cpu: number, slot: number): boolean {
   const w = mem.i32;
-  const b = mem.layout.cpu(cpu);
-  walk_start(mem);
-  for (let p = 0; p < MAX_PRIO; p++) {
-    for (let s = w[b + C.HEAD + p]; s !== NIL; s = w[mem.t(s) + T.RQ_NEXT]) {
-      if (s === slot) return true;
-      if (walk_revisits(s)) break;
-    }
-  }
-  return false;
+  const t = mem.t(slot);
+  return w[t + T.RQ_NEXT] !== NIL || w[mem.layout.cpu(cpu) + C.TAIL + w[t + T.PRIO]] === slot;
 }
