@@ -105,7 +105,7 @@ describe('scheduler invariants (cpu.ts), checked at the switch', () => {
     expect(bugs).toHaveLength(1);
     expect(bugs[0].msg.split('\n')).toEqual([
       'BUG: scheduler invariant broken: CURRENT is not the running thread (cpu.ts)',
-      ' run queue of CPU 0: CURRENT 7, running slot 0 (pid 100 t0)',
+      ' CPU 0: CURRENT 7, running slot 0 (pid 100 t0)',
     ]);
     expect(bugs[0]).toMatchObject({ cpu: 0, fields: { bug: 'invariant', invariant: 'current', file: 'sched/cpu.ts' } });
   });

@@ -75,19 +75,20 @@ export function report_broken(): void {
     const cpu = where[inv];
     kernel_report('bug', [
       `BUG: ${structure} invariant broken: ${broken} (${file})`,
-      ` ${cpu >= 0 ? `run queue of CPU ${cpu}: ` : ''}${details[inv]}`,
+      ` ${cpu >= 0 ? `CPU ${cpu}: ` : ''}${details[inv]}`,
     ], { bug: 'invariant', invariant: name, file: `sched/${file}`, detail: details[inv] });
   }
 }
 
 let seen = new Int32Array(0);
 let walk = 0;
+let slots = 0;
 
 /** Start walking a list of thread slots (see walk_revisits). */
 export function walk_start(mem: Memory): void {
-  const n = mem.layout.g.maxThreads;
-  if (seen.length < n || walk === 0x7fffffff) {
-    seen = new Int32Array(n);
+  slots = mem.layout.g.maxThreads;
+  if (seen.length < slots || walk === 0x7fffffff) {
+    seen = new Int32Array(slots);
     walk = 0;
   }
   walk++;
@@ -95,7 +96,7 @@ export function walk_start(mem: Memory): void {
 
 /** True if `slot` is no slot, or was already met on this walk: the list loops or is corrupt. */
 export function walk_revisits(slot: number): boolean {
-  if (!(slot >= 0 && slot < seen.length) || seen[slot] === walk) return true;
+  if (!(slot >= 0 && slot < slots) || seen[slot] === walk) return true;
   seen[slot] = walk;
   return false;
 }
