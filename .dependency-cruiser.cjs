@@ -15,7 +15,8 @@ const FLOORS = [
   { name: 'debug', at: ['debug/'], rule: "KCSAN and a dead CPU's last words: they watch through sched/ and stand under shared/, which instruments with KCSAN" },
   { name: 'shared', at: ['shared/'], rule: 'declarations by name, moving data to another CPU' },
   { name: 'services', at: ['sync/', 'kthread/', 'proc/'], rule: 'locks and waits with their own debug half (lockdep, spinlock debug), the thread life cycle, /proc files' },
-  { name: 'personalities', at: ['personalities/', 'kernel.ts'], rule: "the kernels' APIs: thin mappings onto the floors below" },
+  { name: 'contract', at: ['contract/'], rule: 'the core contract: everything a personality may call, re-exported from the floors below' },
+  { name: 'personalities', at: ['personalities/', 'kernel.ts'], rule: "the kernels' APIs: thin mappings onto the contract" },
   { name: 'machine', at: ['machine/', 'index.ts'], rule: 'the coordinator; @kmodel/core for programs' },
 ];
 
@@ -40,6 +41,15 @@ const floorRules = FLOORS.slice(0, -1).map((floor, i) => ({
 module.exports = {
   forbidden: [
     ...floorRules,
+    {
+      name: 'personality-through-contract',
+      severity: 'error',
+      comment:
+        `A personality calls the core only through ${CORE}/contract/ (and other personalities' public API): ` +
+        'what it needs that the contract lacks belongs in the core, behind a name in the contract.',
+      from: { path: at(['personalities/']) },
+      to: { path: `^${esc(CORE)}/`, pathNot: at(['personalities/', 'contract/']) },
+    },
     {
       name: 'no-circular',
       severity: 'error',

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { CORE_SRC, IMPORT_PATHS } from '@kmodel/core/internal/machine/kernel-image.ts';
@@ -51,13 +51,15 @@ function user_path(file: string): string {
 /** Kernel source paths in a message replaced by the import path the module uses (or dropped). */
 function public_terms(text: string, paths: Map<string, string>): string {
   const byFile = new Map([...paths].map(([k, v]) => [v.slice(0, -extname(v).length), k]));
+  // A personality split by header (personalities/linux/kthread.ts) is its folder's index.
+  const pub = (f: string): string | undefined => byFile.get(f) ?? byFile.get(join(dirname(f), 'index'));
   const core = CORE_SRC.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return text
     .replace(new RegExp(`import\\("(${core}[^"]*)"\\)\\.`, 'g'), (_, f: string) => {
-      const pub = byFile.get(f.replace(/\.ts$/, ''));
-      return pub ? `import("${pub}").` : '';
+      const path = pub(f.replace(/\.ts$/, ''));
+      return path ? `import("${path}").` : '';
     })
-    .replace(new RegExp(`${core}[^"'\\s)]*`, 'g'), (f) => byFile.get(f.replace(/\.ts$/, '')) ?? '@kmodel/core');
+    .replace(new RegExp(`${core}[^"'\\s)]*`, 'g'), (f) => pub(f.replace(/\.ts$/, '')) ?? '@kmodel/core');
 }
 
 /** One diagnostic as tsc prints it, with the user's path: `mod.ts:8:20: error TS2345: ...`. */

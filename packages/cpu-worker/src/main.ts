@@ -9,7 +9,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Memory } from '@kmodel/core/internal/memory/memory.ts';
 import { C } from '@kmodel/core/internal/memory/layout.ts';
 import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
-import { create_task, kthread_main, reap_killed } from '@kmodel/core/internal/kthread/kthread.ts';
+import { create_task, kthread_main, reap_killed } from '@kmodel/core/internal/kthread/thread-main.ts';
 import { register_kernel_entries } from '@kmodel/core/internal/kthread/kthreadd-main.ts';
 import { module_frames } from '@kmodel/core/internal/arch/stack.ts';
 import { death_cause } from '@kmodel/core/internal/debug/last-words.ts';

@@ -98,6 +98,27 @@ export function request_submit(mem: Memory, r: number): void {
   sq_wakeup(mem, kthreadd_chan(), 0, TASK_NORMAL, 0);
 }
 
+/** Has kthreadd answered request r (created the thread, or failed)? */
+export function request_answered(mem: Memory, r: number): boolean {
+  const state = Atomics.load(mem.i32, mem.layout.request(r) + R.STATE);
+  return state === RS_DONE || state === RS_ATTACHED;
+}
+
+/**
+ * Word index of request r's STATE, for a waiter that cannot sleep on it (the coordinator polls
+ * it): it holds RS_PENDING until kthreadd answers.
+ */
+export function request_state_word(mem: Memory, r: number): number {
+  return mem.layout.request(r) + R.STATE;
+}
+export { RS_PENDING };
+
+/** The CPU kthreadd runs on (0 before it exists). */
+export function kthreadd_cpu(mem: Memory): number {
+  const kslot = mem.i32[H.KTHREADD_SLOT];
+  return kslot >= 0 ? mem.i32[mem.t(kslot) + T.CPU] : 0;
+}
+
 /** Is any request slot free now? */
 export function request_slot_free(mem: Memory): boolean {
   for (let i = 0; i < REQ_SLOTS; i++) if (Atomics.load(mem.i32, mem.layout.request(i) + R.STATE) === RS_FREE) return true;
@@ -121,11 +142,17 @@ export function request_free(mem: Memory, r: number): void {
   sq_wakeup(mem, request_free_chan(mem), 0, TASK_NORMAL, 0);
 }
 
-/** Entry name and data of a thread's request (read on the thread's CPU at first run). */
-export function request_payload(mem: Memory, r: number): { e: string; d: unknown } {
+/**
+ * Entry name and data of the request that created a thread, taken on the thread's CPU at its first
+ * run: the request is freed. Null if it is not ATTACHED (nothing to take).
+ */
+export function request_take_payload(mem: Memory, r: number): { e: string; d: unknown } | null {
   const q = mem.layout.request(r);
+  if (Atomics.load(mem.i32, q + R.STATE) !== RS_ATTACHED) return null;
   const at = (q + R.PAYLOAD) * 4;
-  return decode_payload(mem, mem.u8.slice(at, at + mem.i32[q + R.PAYLOAD_LEN])) as { e: string; d: unknown };
+  const p = decode_payload(mem, mem.u8.slice(at, at + mem.i32[q + R.PAYLOAD_LEN])) as { e: string; d: unknown };
+  request_free(mem, r);
+  return p;
 }
 
 /**
@@ -136,8 +163,7 @@ export function request_payload(mem: Memory, r: number): { e: string; d: unknown
 export function select_cpu(mem: Memory): number {
   const w = mem.i32;
   const n = mem.nrCpus;
-  const kslot = w[H.KTHREADD_SLOT];
-  const kcpu = kslot >= 0 ? w[mem.t(kslot) + T.CPU] : 0;
+  const kcpu = kthreadd_cpu(mem);
   const start = (Atomics.add(w, H.PLACE_CURSOR, 1) >>> 0) % n;
   let best = start;
   let load = Infinity;

@@ -20,11 +20,11 @@ export { IMPORT_PATHS } from '../module/import-paths.ts';
 const ENTRIES: Record<string, string> = {
   cpu: join(WORKER_SRC, 'main.ts'),
   kernel: join(CORE_SRC, 'kernel.ts'),
-  linux: join(CORE_SRC, 'personalities', 'linux.ts'),
+  linux: join(CORE_SRC, 'personalities', 'linux', 'index.ts'),
   'linux-2.6': join(CORE_SRC, 'personalities', 'linux-2.6.ts'),
   seaos: join(CORE_SRC, 'personalities', 'seaos.ts'),
   dragonos: join(CORE_SRC, 'personalities', 'dragonos.ts'),
-  tru64: join(CORE_SRC, 'personalities', 'tru64.ts'),
+  tru64: join(CORE_SRC, 'personalities', 'tru64', 'index.ts'),
 };
 
 function sourceHash(): string {

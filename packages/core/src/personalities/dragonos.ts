@@ -6,19 +6,12 @@
  * data, wakes it, waits for it, returns its exit code and frees the pcb. Calls that may block
  * return a Promise (await them).
  */
-import { this_cpu } from '../sched/cpu.ts';
-import { kernel_entry } from '../sched/context.ts';
-import { task_struct } from '../sched/task.ts';
 import {
-  kthread_create_core, kthread_stop_core, kthread_exit_core, should_stop_core, wake_up_process_core,
-  task_valid, bad_handle,
-} from '../kthread/kthread.ts';
-import { set_task_prio, rt_to_prio } from '../sched/prio.ts';
-import { vsprintf } from '../printk/format.ts';
-import { TASK_COMM_LEN } from '../memory/layout.ts';
-import { IS_ERR, type ErrPtr } from '../arch/errno.ts';
+  kthread_create_core, kthread_stop_core, kthread_exit_core, should_stop_core, wake_up_process_core, kernel_entry,
+  task_valid, bad_handle, set_thread_prio, rt_to_prio, task_comm_fmt, IS_ERR, type ErrPtr, type task_struct,
+} from '../contract/index.ts';
 
-export { IS_ERR, PTR_ERR, ERR_PTR } from '../arch/errno.ts';
+export { IS_ERR, PTR_ERR, ERR_PTR } from '../contract/index.ts';
 
 /** struct process_control_block: the thread's handle (pid, name, state, cpu). */
 export type process_control_block = task_struct;
@@ -33,7 +26,7 @@ export const KTHREAD_RT_PRIO = 50;
  * Returns its pcb, or ERR_PTR(-errno). Context: may sleep.
  */
 export function kthread_create<D>(thread_fn: ThreadFn<D>, data: D, name_fmt: string, ...args: unknown[]): Promise<process_control_block | ErrPtr> {
-  return kthread_create_core('kthread_create', thread_fn, data, vsprintf(name_fmt, args).slice(0, TASK_COMM_LEN - 1));
+  return kthread_create_core('kthread_create', thread_fn, data, task_comm_fmt(name_fmt, args));
 }
 
 /** process_wakeup - make a stopped or sleeping thread runnable. Returns 0, or -ESRCH for a bad pcb. */
@@ -54,7 +47,7 @@ export async function kthread_run<D>(thread_fn: ThreadFn<D>, data: D, name_fmt: 
 export async function kthread_run_rt<D>(thread_fn: ThreadFn<D>, data: D, name_fmt: string, ...args: unknown[]): Promise<process_control_block | ErrPtr> {
   const pcb = await kthread_create(thread_fn, data, name_fmt, ...args);
   if (!IS_ERR(pcb)) {
-    set_task_prio(this_cpu.mem, pcb.slot, rt_to_prio(KTHREAD_RT_PRIO));
+    set_thread_prio(pcb, rt_to_prio(KTHREAD_RT_PRIO));
     process_wakeup(pcb);
   }
   return pcb;

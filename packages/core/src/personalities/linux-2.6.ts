@@ -9,27 +9,16 @@
  * memory (to, from, info), command -> ack, guarded by ktm_lock; the kthread_control mutex makes
  * sure only one controller talks at a time. Calls that may block return a Promise.
  */
-import { this_cpu } from '../sched/cpu.ts';
-import { block, might_sleep } from '../sched/context.ts';
-import { set_current_state, prepare_to_wait_chan, finish_wait_chan } from '../sched/sleep.ts';
-import { TASK_INTERRUPTIBLE, TASK_RUNNING } from '../sched/state.ts';
-import { task_struct } from '../sched/task.ts';
-import { ignore_signals } from '../sched/signal.ts';
-import { T } from '../memory/layout.ts';
 import {
-  kthread_create_core, wake_up_process_core, task_valid, bad_handle, claim_stop, wait_exited, reap,
-} from '../kthread/kthread.ts';
-import { entry_of, register_builtin, resolve_entry } from '../module/registry.ts';
-import { define_kernel_spinlock, spin_lock, spin_unlock } from '../sync/spinlock.ts';
-import type { spinlock_t } from '../sync/spinlock-types.ts';
-import { define_kernel_mutex, mutex_lock, mutex_unlock, type mutex } from '../sync/mutex.ts';
-import { declare_global, KIND } from '../shared/declare.ts';
-import { vsprintf } from '../printk/format.ts';
-import { TASK_COMM_LEN } from '../memory/layout.ts';
-import { ERR_PTR, IS_ERR, type ErrPtr } from '../arch/errno.ts';
+  kthread_create_core, kthread_stop_core, kthread_wait_exit, wake_up_process_core, task_valid, bad_handle,
+  thread_exited, ignore_signals, trampoline_target, register_builtin, entry_of, current, block, might_sleep,
+  set_current_state, define_kernel_spinlock, spin_lock, spin_unlock, define_kernel_mutex, mutex_lock, mutex_unlock,
+  kernel_int32Array, task_comm_fmt, task_struct, ERR_PTR, IS_ERR, TASK_INTERRUPTIBLE, TASK_RUNNING,
+  type spinlock_t, type mutex, type ErrPtr,
+} from '../contract/index.ts';
 
-export { IS_ERR, PTR_ERR, ERR_PTR } from '../arch/errno.ts';
-export { wake_up_process, schedule, current } from './linux.ts';
+export { IS_ERR, PTR_ERR, ERR_PTR } from '../contract/index.ts';
+export { wake_up_process, schedule, current } from './linux/index.ts';
 
 type InitFn<D> = ((data: D) => number | Promise<number>) | null;
 type CoreFn<D> = ((data: D) => number | Promise<number>) | null;
@@ -52,54 +41,55 @@ interface Message {
   info: Info;
 }
 
-let ktm_w = -1;
+let ktm_slot: Int32Array | null = null;
 let ktm_lock: spinlock_t;
 let kthread_control: mutex;
 
 /** The kernel-wide message slot, its lock and the control mutex (declared on first use). */
-function ktm(): number {
-  if (ktm_w < 0) {
+function ktm(): Int32Array {
+  if (!ktm_slot) {
     ktm_lock = define_kernel_spinlock('linux-2.6:ktm_lock');
     kthread_control = define_kernel_mutex('linux-2.6:kthread_control');
-    ktm_w = declare_global('linux-2.6:ktm', KIND.int32Array, 8 * 4, (a) => {
-      this_cpu.mem.i32.fill(-1, a >> 2, (a >> 2) + 4);
-    }) >> 2;
+    ktm_slot = kernel_int32Array('linux-2.6:ktm', 8, (m) => m.fill(-1, 0, 4));
   }
-  return ktm_w;
+  return ktm_slot;
 }
 
 /** ktm_send: post `info` to `to` (or to nobody) and wake it. */
 function ktm_send(to: task_struct | null, info: Info): void {
-  const w = this_cpu.mem.i32;
   const m = ktm();
-  const me = this_cpu.current.handle;
   spin_lock(ktm_lock);
-  w[m + TO_SLOT] = to ? to.slot : -1;
-  w[m + TO_PID] = to ? to.pid : 0;
-  w[m + FROM_SLOT] = me.slot;
-  w[m + FROM_PID] = me.pid;
-  w[m + INFO_KIND] = info.kind;
-  w[m + INFO_A] = info.kind === INFO_TASK ? info.task.pid : info.kind === INFO_VALUE ? info.value : 0;
-  w[m + INFO_B] = info.kind === INFO_TASK ? info.task.slot : 0;
+  m[TO_SLOT] = to ? to.slot : -1;
+  m[TO_PID] = to ? to.pid : 0;
+  m[FROM_SLOT] = current.slot;
+  m[FROM_PID] = current.pid;
+  m[INFO_KIND] = info.kind;
+  m[INFO_A] = info.kind === INFO_TASK ? info.task.pid : info.kind === INFO_VALUE ? info.value : 0;
+  m[INFO_B] = info.kind === INFO_TASK ? info.task.slot : 0;
   if (to) wake_up_process_core(to);
   spin_unlock(ktm_lock);
 }
 
 function read_message(): Message {
-  const w = this_cpu.mem.i32;
   const m = ktm();
-  const kind = w[m + INFO_KIND];
-  const from = w[m + FROM_SLOT] >= 0 ? new task_struct(w[m + FROM_PID], w[m + FROM_SLOT]) : null;
-  if (kind === INFO_TASK) return { from, info: { kind, task: new task_struct(w[m + INFO_A], w[m + INFO_B]) } };
-  if (kind === INFO_VALUE) return { from, info: { kind, value: w[m + INFO_A] } };
+  const kind = m[INFO_KIND];
+  const from = m[FROM_SLOT] >= 0 ? new task_struct(m[FROM_PID], m[FROM_SLOT]) : null;
+  if (kind === INFO_TASK) return { from, info: { kind, task: new task_struct(m[INFO_A], m[INFO_B]) } };
+  if (kind === INFO_VALUE) return { from, info: { kind, value: m[INFO_A] } };
   return { from, info: { kind: INFO_NULL } };
 }
 
 function addressed_to_me(): boolean {
-  const w = this_cpu.mem.i32;
   const m = ktm();
-  const me = this_cpu.current.handle;
-  return w[m + TO_SLOT] === me.slot && w[m + TO_PID] === me.pid;
+  return m[TO_SLOT] === current.slot && m[TO_PID] === current.pid;
+}
+
+/** Under ktm_lock: the message addressed to the current thread, consumed; null if none is. */
+function ktm_take_locked(): Message | null {
+  if (!addressed_to_me()) return null;
+  const msg = read_message();
+  ktm()[TO_SLOT] = -1; // consumed
+  return msg;
 }
 
 /** ktm_receive: sleep until a message is addressed to the current thread; take it. */
@@ -107,54 +97,45 @@ async function ktm_receive(): Promise<Message> {
   ktm();
   for (;;) {
     spin_lock(ktm_lock);
-    if (addressed_to_me()) break;
+    const msg = ktm_take_locked();
+    if (msg) {
+      spin_unlock(ktm_lock);
+      return msg;
+    }
     set_current_state(TASK_INTERRUPTIBLE);
     spin_unlock(ktm_lock);
     await block();
   }
-  const msg = read_message();
-  const w = this_cpu.mem.i32;
-  w[ktm() + TO_SLOT] = -1; // consumed
-  spin_unlock(ktm_lock);
-  return msg;
 }
 
 /**
  * The controller's side of kthread_destroy: the thread's answer, or null if it exits without one
- * (it was already on its way out, e.g. after initfn failed, when the stop message came).
+ * (it was already on its way out, e.g. after initfn failed, when the stop message came). The
+ * core's exit wait, until a message comes.
  */
 async function ktm_receive_or_exit(k: task_struct): Promise<Message | null> {
-  const mem = this_cpu.mem;
-  const exited = mem.t(k.slot) + T.EXITED;
-  for (;;) {
+  let msg: Message | null = null;
+  const answered = (): boolean => {
     spin_lock(ktm_lock);
-    if (addressed_to_me()) {
-      const msg = read_message();
-      mem.i32[ktm() + TO_SLOT] = -1;
-      spin_unlock(ktm_lock);
-      return msg;
-    }
-    prepare_to_wait_chan(exited * 4, TASK_INTERRUPTIBLE, 'kthread_destroy');
-    const gone = Atomics.load(mem.i32, exited) !== 0;
+    msg = ktm_take_locked();
     spin_unlock(ktm_lock);
-    if (!gone) await block();
-    finish_wait_chan();
-    if (gone) return null;
-  }
+    return msg !== null;
+  };
+  await kthread_wait_exit('kthread_destroy', k, TASK_INTERRUPTIBLE, answered);
+  return msg;
 }
 
 /** The thread body (the patch's kthread()). */
 async function kthread26(d: { i: string | null; c: string | null; d: unknown }): Promise<number> {
-  const me = this_cpu.current;
-  const initfn = d.i ? (resolve_entry(me.module, d.i) as Exclude<InitFn<unknown>, null>) : null;
-  let corefn = d.c ? (resolve_entry(me.module, d.c) as Exclude<CoreFn<unknown>, null>) : null;
+  const initfn = d.i ? (trampoline_target(d.i) as Exclude<InitFn<unknown>, null>) : null;
+  let corefn = d.c ? (trampoline_target(d.c) as Exclude<CoreFn<unknown>, null>) : null;
   let ret = 0;
   // Receive from kthread_start or kthread_destroy.
   let m = await ktm_receive();
   stop: {
     if (m.info.kind === INFO_NULL) break stop;
     if (initfn && (ret = await initfn(d.d)) < 0) break stop;
-    ktm_send(m.from, { kind: INFO_TASK, task: me.handle });
+    ktm_send(m.from, { kind: INFO_TASK, task: current });
     for (;;) {
       // If it fails, just wait until kthread_destroy.
       if (corefn && (ret = await corefn(d.d)) < 0) corefn = null;
@@ -162,8 +143,7 @@ async function kthread26(d: { i: string | null; c: string | null; d: unknown }):
       spin_lock(ktm_lock);
       set_current_state(TASK_INTERRUPTIBLE);
       if (addressed_to_me() && read_message().info.kind === INFO_NULL) {
-        m = read_message();
-        this_cpu.mem.i32[ktm() + TO_SLOT] = -1;
+        m = ktm_take_locked()!;
         set_current_state(TASK_RUNNING);
         spin_unlock(ktm_lock);
         break;
@@ -188,7 +168,7 @@ export async function kthread_create<D>(initfn: InitFn<D>, corefn: CoreFn<D>, da
   const missing = (initfn && !i ? initfn : null) ?? (corefn && !c ? corefn : null);
   // An unexported function goes to the core as the entry, which reports it precisely.
   const k = await kthread_create_core('kthread_create', (missing ?? initfn ?? corefn) as never,
-    { i: i?.name ?? null, c: c?.name ?? null, d: data }, vsprintf(namefmt, args).slice(0, TASK_COMM_LEN - 1),
+    { i: i?.name ?? null, c: c?.name ?? null, d: data }, task_comm_fmt(namefmt, args),
     { via: missing ? undefined : 'kthread26' });
   // kthread() blocks and flushes all signals ("we take no signals by default"): none is ever seen.
   if (!IS_ERR(k)) ignore_signals(k);
@@ -221,20 +201,20 @@ export async function kthread_run<D>(initfn: InitFn<D>, corefn: CoreFn<D>, data:
  * kthread_destroy - stop the thread (also before kthread_start) and free it. Returns corefn's
  * last return value (0 if it never ran, initfn's error if that failed). Context: may sleep.
  */
-export async function kthread_destroy(k: task_struct): Promise<number> {
-  might_sleep('kthread_destroy');
-  const err = claim_stop('kthread_destroy', k);
-  if (err) return err;
-  const mem = this_cpu.mem;
-  if (!Atomics.load(mem.i32, mem.t(k.slot) + T.EXITED)) {
-    ktm();
-    await mutex_lock(kthread_control);
-    ktm_send(k, { kind: INFO_NULL });
-    const answered = await ktm_receive_or_exit(k);
-    if (!answered) this_cpu.mem.i32[ktm() + TO_SLOT] = -1; // our message died with the thread
-    mutex_unlock(kthread_control);
-    await wait_exited('kthread_destroy', k.slot);
-  }
-  return reap(k.slot);
+export function kthread_destroy(k: task_struct): Promise<number> {
+  return kthread_stop_core('kthread_destroy', k, ktm_stop);
 }
 
+/**
+ * The patch's way of asking for the stop: the NULL command through the message slot, under the
+ * control mutex, and its answer, unless the thread exits first (or had).
+ */
+async function ktm_stop(k: task_struct): Promise<void> {
+  if (thread_exited(k)) return;
+  ktm();
+  await mutex_lock(kthread_control);
+  ktm_send(k, { kind: INFO_NULL });
+  const answered = await ktm_receive_or_exit(k);
+  if (!answered) ktm()[TO_SLOT] = -1; // our message died with the thread
+  mutex_unlock(kthread_control);
+}

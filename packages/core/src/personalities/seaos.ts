@@ -6,19 +6,12 @@
  * KT_EXITED. After tm_kthread_destroy the record is gone and the kthread keeps its last flags and
  * exit code. Calls that may block return a Promise (await them); the others are synchronous.
  */
-import { T, TF_JOIN, TF_STOPPING, TF_WAITING } from '../memory/layout.ts';
-import { this_cpu } from '../sched/cpu.ts';
-import { kernel_entry, might_sleep } from '../sched/context.ts';
-import { task_struct } from '../sched/task.ts';
 import {
-  kthread_create_core, wake_up_process_core, task_valid, wait_exited, reap, kthread_kill_core,
-} from '../kthread/kthread.ts';
-import { entry_of, register_builtin, resolve_entry } from '../module/registry.ts';
-import { report_misuse } from '../printk/printk.ts';
-import { describe_value } from '../printk/describe.ts';
-import { IS_ERR } from '../arch/errno.ts';
-import { WIRE, register_wire_kind } from '../shared/marshal.ts';
-import { TASK_COMM_LEN } from '../memory/layout.ts';
+  kthread_create_core, kthread_wait_exit, kthread_kill_core, wake_up_process_core, claim_stop, reap, kernel_entry,
+  might_sleep, task_valid, task_comm, trampoline_target, register_builtin, entry_of, current, describe_value, misuse,
+  thread_exited, thread_exit_code, thread_join_requested, thread_request_join, thread_exit_waited,
+  thread_set_exit_waited, WIRE, register_wire_kind, IS_ERR, type task_struct,
+} from '../contract/index.ts';
 
 /** kt->flags */
 export const KT_ALLOC = 1;
@@ -49,12 +42,9 @@ export class kthread {
   get flags(): number {
     const t = this.task;
     if (!t || !task_valid(t)) return this.lastFlags | this.alloc;
-    const mem = this_cpu.mem;
-    const r = mem.t(t.slot);
-    const f = Atomics.load(mem.i32, r + T.FLAGS);
-    this.lastFlags = (f & TF_JOIN ? KT_JOIN : 0) | (Atomics.load(mem.i32, r + T.EXITED) ? KT_EXITED : 0) |
-      (f & TF_WAITING ? KT_WAITING : 0);
-    if (this.lastFlags & KT_EXITED) this.lastCode = mem.i32[r + T.EXIT_CODE];
+    this.lastFlags = (thread_join_requested(t) ? KT_JOIN : 0) | (thread_exited(t) ? KT_EXITED : 0) |
+      (thread_exit_waited(t) ? KT_WAITING : 0);
+    if (this.lastFlags & KT_EXITED) this.lastCode = thread_exit_code(t);
     return this.lastFlags | this.alloc;
   }
 
@@ -95,16 +85,10 @@ register_wire_kind('seaos_kthread', (d: { t: task_struct | null; n: string; a: n
 
 /** The thread body: entry(kt, arg); its return value is the exit code. */
 async function seaos_kthread(d: { e: string; a: unknown }): Promise<number> {
-  const cpu = this_cpu;
-  const me = cpu.current;
-  const entry = resolve_entry(me.module, d.e) as kthread_entry<unknown>;
-  return entry(kthread.of(me.handle, cpu.mem.comm(me.slot)), d.a);
+  const entry = trampoline_target(d.e) as kthread_entry<unknown>;
+  return entry(kthread.of(current, current.comm), d.a);
 }
 register_builtin('seaos_kthread', seaos_kthread);
-
-function misuse(call: string, msg: string, fields: object = {}): void {
-  report_misuse(call, [`BUG: ${call}: ${msg}`], fields);
-}
 
 function live(call: string, kt: kthread | null | undefined): task_struct | null {
   if (!(kt instanceof kthread) || !kt.task || !task_valid(kt.task)) {
@@ -123,7 +107,7 @@ export async function tm_kthread_create<A>(
   kt: kthread | null, name: string, flags: number, entry: kthread_entry<A>, arg: A,
 ): Promise<kthread | null> {
   const ref = entry_of(entry);
-  const k = await kthread_create_core('tm_kthread_create', entry as never, { e: ref?.name, a: arg }, name.slice(0, TASK_COMM_LEN - 1), {
+  const k = await kthread_create_core('tm_kthread_create', entry as never, { e: ref?.name, a: arg }, task_comm(name), {
     via: ref ? 'seaos_kthread' : undefined,
   });
   if (IS_ERR(k)) return null;
@@ -138,22 +122,17 @@ export async function tm_kthread_create<A>(
 
 /**
  * tm_kthread_destroy - free an exited thread. Only after it exited: otherwise the call is
- * reported and nothing is freed.
+ * reported and nothing is freed (also when another caller is destroying it). Context: any.
  */
 export function tm_kthread_destroy(kt: kthread): void {
   kernel_entry('tm_kthread_destroy');
   const t = live('tm_kthread_destroy', kt);
   if (!t) return;
-  const mem = this_cpu.mem;
-  const r = mem.t(t.slot);
-  if (!Atomics.load(mem.i32, r + T.EXITED)) {
+  if (!thread_exited(t)) {
     misuse('tm_kthread_destroy', `${kt.name}/${t.pid} has not exited: nothing freed (join or wait for it first)`, { pid: t.pid });
     return;
   }
-  if (Atomics.or(mem.i32, r + T.FLAGS, TF_STOPPING) & TF_STOPPING) {
-    misuse('tm_kthread_destroy', `${kt.name}/${t.pid} is being destroyed by another caller`, { pid: t.pid });
-    return;
-  }
+  if (claim_stop('tm_kthread_destroy', t)) return;
   kt.retire(reap(t.slot));
 }
 
@@ -172,12 +151,10 @@ function wait_target(call: string, kt: kthread, blocking: boolean): task_struct 
 export async function tm_kthread_wait(kt: kthread, flags: number): Promise<number> {
   const t = wait_target('tm_kthread_wait', kt, !(flags & KT_WAIT_NONBLOCK));
   if (typeof t === 'number') return t;
-  const mem = this_cpu.mem;
-  const r = mem.t(t.slot);
-  if (!(flags & KT_WAIT_NONBLOCK) && !Atomics.load(mem.i32, r + T.EXITED)) {
-    Atomics.or(mem.i32, r + T.FLAGS, TF_WAITING);
-    await wait_exited('tm_kthread_wait', t.slot);
-    Atomics.and(mem.i32, r + T.FLAGS, ~TF_WAITING);
+  if (!(flags & KT_WAIT_NONBLOCK) && !thread_exited(t)) {
+    thread_set_exit_waited(t, true);
+    await kthread_wait_exit('tm_kthread_wait', t);
+    thread_set_exit_waited(t, false);
   }
   return kt.flags & KT_EXITED ? kt.code : -1;
 }
@@ -190,9 +167,8 @@ export async function tm_kthread_wait(kt: kthread, flags: number): Promise<numbe
 export async function tm_kthread_join(kt: kthread, flags: number): Promise<number> {
   const t = wait_target('tm_kthread_join', kt, !(flags & KT_JOIN_NONBLOCK));
   if (typeof t === 'number') return t;
-  const mem = this_cpu.mem;
-  Atomics.or(mem.i32, mem.t(t.slot) + T.FLAGS, TF_JOIN);
-  if (!(flags & KT_JOIN_NONBLOCK)) await wait_exited('tm_kthread_join', t.slot);
+  thread_request_join(t);
+  if (!(flags & KT_JOIN_NONBLOCK)) await kthread_wait_exit('tm_kthread_join', t);
   return kt.flags & KT_EXITED ? kt.code : -1;
 }
 
@@ -219,4 +195,4 @@ export function tm_kthread_is_waiting(kt: kthread): number {
 }
 
 /** tm_schedule - give up the CPU (SeaOS's schedule()). Context: may sleep. */
-export { schedule as tm_schedule } from './linux.ts';
+export { schedule as tm_schedule } from './linux/index.ts';

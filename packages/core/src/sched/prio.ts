@@ -8,9 +8,19 @@ import { C, T, MAX_PRIO, SCHED_FIFO, SCHED_NORMAL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { dequeue_task, enqueue_task } from './runqueue.ts';
+import { this_cpu } from './cpu.ts';
+import type { task_struct } from './task.ts';
+
+/** The scheduling classes (a thread's policy, the CLS column of /proc/kthreads). */
+export { SCHED_NORMAL, SCHED_FIFO, SCHED_TIMESHARE, SCHED_FIXED } from '../memory/layout.ts';
 
 export const MAX_RT_PRIO = 100;
 export const NICE_0_PRIO = 120;
+
+/** The nice value of a normal thread's priority (0 for a realtime one). */
+export function prio_to_nice(prio: number): number {
+  return prio >= MAX_RT_PRIO ? prio - NICE_0_PRIO : 0;
+}
 
 export function nice_to_prio(nice: number): number {
   return NICE_0_PRIO + Math.max(-20, Math.min(19, nice | 0));
@@ -38,4 +48,9 @@ export function set_task_prio(mem: Memory, slot: number, prio: number, policy?: 
   if (!only) Atomics.store(w, t + T.POLICY, policy ?? (p < MAX_RT_PRIO ? SCHED_FIFO : w[t + T.POLICY] === SCHED_FIFO ? SCHED_NORMAL : w[t + T.POLICY]));
   if (queued) enqueue_task(mem, cpu, slot);
   raw_spin_unlock(w, lock);
+}
+
+/** set_task_prio for the thread `k`, from a kernel thread. */
+export function set_thread_prio(k: task_struct, prio: number, policy?: number): void {
+  set_task_prio(this_cpu.mem, k.slot, prio, policy);
 }

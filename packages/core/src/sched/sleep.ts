@@ -127,6 +127,25 @@ export function finish_wait_chan(): boolean {
 }
 
 /**
+ * Sleep on the word behind `chan` until `cond()` holds (Linux wait_var_event): queued in `state`
+ * before each look, so a waker that makes the word true and then wakes `chan` is never missed;
+ * back TASK_RUNNING and off the queue when it returns. `wmesg` names the wait (null: the name
+ * stays). No entry checks: the caller made them (might_sleep). Context: a kernel thread; sleeps.
+ */
+export async function sleep_until(chan: number, state: number, wmesg: string | null, cond: () => boolean): Promise<void> {
+  const cpu = this_cpu;
+  const mem = cpu.mem;
+  const slot = cpu.current.slot;
+  if (wmesg !== null) mem.setWmesg(slot, wmesgBytes(wmesg));
+  for (;;) {
+    sq_add(mem, slot, chan, state);
+    if (cond()) break;
+    await block();
+  }
+  finish_wait_chan();
+}
+
+/**
  * An exclusive waiter leaving without what it waited for after a wakeup was spent on it passes
  * the wakeup to the next exclusive waiter, or that one could sleep on (Linux abort_exclusive_wait).
  */

@@ -1,0 +1,64 @@
+/**
+ * A thread record's life-cycle and personality words, by name: whether it exited and with what,
+ * whether it is a daemon, and the per-thread state personalities keep in the core (a join asked
+ * for, someone waiting for the exit, a terminate under way). For the kthread core, the
+ * personalities (through the contract) and the coordinator, which passes its memory.
+ *
+ * Invariants:
+ *  - EXITED goes from 0 to 1 once, after EXIT_CODE is written: a reader that sees it set reads the
+ *    final code; the record stays until it is reaped (PID = 0);
+ *  - the flags read here are only ever set by one side and read by the other; TF_WAITING alone is
+ *    also cleared (by the waiter, when its wait is over).
+ */
+import { T, TF_DAEMON, TF_JOIN, TF_TERMINATE, TF_WAITING } from '../memory/layout.ts';
+import type { Memory } from '../memory/memory.ts';
+import { this_cpu } from '../sched/cpu.ts';
+
+/** A thread as these accessors need it: its record's slot (a task_struct, or a ps row). */
+type Thread = { readonly slot: number };
+
+/** Word index of the thread's EXITED word (the exit message): stoppers sleep on its address. */
+export function thread_exit_word(k: Thread, mem: Memory = this_cpu.mem): number {
+  return mem.t(k.slot) + T.EXITED;
+}
+
+/** Has the thread exited (a zombie until it is reaped)? */
+export function thread_exited(k: Thread, mem: Memory = this_cpu.mem): boolean {
+  return Atomics.load(mem.i32, mem.t(k.slot) + T.EXITED) !== 0;
+}
+
+/** The exit code; meaningful once thread_exited(). */
+export function thread_exit_code(k: Thread, mem: Memory = this_cpu.mem): number {
+  return mem.i32[mem.t(k.slot) + T.EXIT_CODE];
+}
+
+/** A kernel daemon (kthreadd): never stopped at shutdown, not terminated. */
+export function thread_is_daemon(k: Thread, mem: Memory = this_cpu.mem): boolean {
+  return (Atomics.load(mem.i32, mem.t(k.slot) + T.FLAGS) & TF_DAEMON) !== 0;
+}
+
+/** Has someone asked the thread to return (SeaOS KT_JOIN)? */
+export function thread_join_requested(k: Thread, mem: Memory = this_cpu.mem): boolean {
+  return (Atomics.load(mem.i32, mem.t(k.slot) + T.FLAGS) & TF_JOIN) !== 0;
+}
+
+/** Ask the thread to return: thread_join_requested() holds from now on. */
+export function thread_request_join(k: Thread, mem: Memory = this_cpu.mem): void {
+  Atomics.or(mem.i32, mem.t(k.slot) + T.FLAGS, TF_JOIN);
+}
+
+/** Is someone blocked waiting for the thread's exit (SeaOS KT_WAITING)? */
+export function thread_exit_waited(k: Thread, mem: Memory = this_cpu.mem): boolean {
+  return (Atomics.load(mem.i32, mem.t(k.slot) + T.FLAGS) & TF_WAITING) !== 0;
+}
+
+/** Say (`on`) or unsay that someone waits for the thread's exit. */
+export function thread_set_exit_waited(k: Thread, on: boolean, mem: Memory = this_cpu.mem): void {
+  if (on) Atomics.or(mem.i32, mem.t(k.slot) + T.FLAGS, TF_WAITING);
+  else Atomics.and(mem.i32, mem.t(k.slot) + T.FLAGS, ~TF_WAITING);
+}
+
+/** Is the thread being terminated (kthread_terminate_core: it ends at its next scheduling point)? */
+export function thread_terminating(k: Thread, mem: Memory = this_cpu.mem): boolean {
+  return (Atomics.load(mem.i32, mem.t(k.slot) + T.FLAGS) & TF_TERMINATE) !== 0;
+}

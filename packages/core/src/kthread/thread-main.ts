@@ -1,0 +1,153 @@
+/**
+ * The CPU side of a thread's life (Linux kernel/kthread.c kthread(), kernel/exit.c do_exit): its
+ * coroutine built at its first run, the body every kernel thread runs, the oops, and the exit
+ * message. The CPU's scheduler calls these through CpuHooks.
+ *
+ * Invariants:
+ *  - a thread stopped before it first runs exits -EINTR without running its entry; a killed one
+ *    exits KILLED_EXIT_CODE;
+ *  - everything that touches the record happens before EXITED is set: from then on a stopper may
+ *    reap it and kthreadd may give the slot to a new thread.
+ */
+import { C, NIL, T, TF_AUTOREAP, TF_KILL, TF_NOLOAD, TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED } from '../memory/layout.ts';
+import { this_cpu } from '../sched/cpu.ts';
+import { Task, task_struct, type ThreadFn } from '../sched/task.ts';
+import { blocking_pending, missing_await_at_return } from '../sched/context.ts';
+import { chaos_start } from '../sched/chaos.ts';
+import { sq_remove, sq_wakeup } from '../sched/sleepqueue.ts';
+import { TASK_DEAD, TASK_NORMAL } from '../sched/state.ts';
+import { request_take_payload } from './kthreadd.ts';
+import { abandon_creation, is_creating } from './create.ts';
+import { KILLED_EXIT_CODE, kthread_parkme_core } from './kthread.ts';
+import { resolve_entry, get_module } from '../module/registry.ts';
+import { kernel_report } from '../printk/printk.ts';
+import { describe_value } from '../printk/describe.ts';
+import { module_frames, trace_lines } from '../arch/stack.ts';
+import { public_paths } from '../module/import-paths.ts';
+import { KernelBug, ThreadExit, ThreadKilled } from '../arch/kernel-bug.ts';
+import { EFAULT, EINTR, ENOEXEC } from '../arch/errno.ts';
+import { LOGLEVEL_EMERG, LOGLEVEL_ERR } from '../printk/levels.ts';
+
+/** CpuHooks.createTask: look up the entry this CPU runs for `slot`. */
+export function create_task(slot: number): Task {
+  const mem = this_cpu.mem;
+  const w = mem.i32;
+  const t = mem.t(slot);
+  const r = w[t + T.PAYLOAD];
+  const module = w[t + T.MODULE];
+  const p = r !== NIL ? request_take_payload(mem, r) : null;
+  if (p) w[t + T.PAYLOAD] = NIL;
+  const entry = p ? p.e : '';
+  const fn = (resolve_entry(module, entry) as ThreadFn | undefined) ?? null;
+  return new Task(new task_struct(w[t + T.PID], slot), fn, p ? p.d : null, module, entry);
+}
+
+/** The function a thread runs, in the module's terms: "init() of module m (/path/m.ts)". */
+function entry_label(task: Task): string {
+  const d = task.data as { f?: unknown; e?: unknown } | null;
+  const fn = !task.entryName.startsWith('@') ? task.entryName
+    : typeof d?.f === 'string' ? d.f : typeof d?.e === 'string' ? d.e : '';
+  const mod = get_module(task.module);
+  const of = mod ? ` of module ${mod.name} (${mod.path})` : '';
+  return fn ? `${fn}()${of}` : `its thread function${of}`;
+}
+
+/** The report's line for a thread being created that its creator will never wake. */
+function abandoned_line(task: Task): string[] {
+  return is_creating(task) ? [' the thread it was creating is stopped before it runs and freed'] : [];
+}
+
+function exit_code_of(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v | 0 : 0;
+}
+
+/** CpuHooks.startTask: the body of every kernel thread (Linux's kthread()). */
+export async function kthread_main(task: Task): Promise<void> {
+  const cpu = this_cpu;
+  const mem = cpu.mem;
+  const t = mem.t(task.slot);
+  let code = 0;
+  try {
+    Atomics.or(mem.i32, t + T.FLAGS, TF_STARTED);
+    if (!task.fn) {
+      const mod = get_module(task.module)?.name ?? `#${task.module}`;
+      kernel_report('bug', [`BUG: ${mem.comm(task.slot)}/${task.pid}: entry '${task.entryName}' of module ${mod} is not loaded on CPU ${cpu.id}`], {
+        bug: 'no_entry', entry: task.entryName,
+      }, LOGLEVEL_ERR, task);
+      code = -ENOEXEC;
+    } else if (Atomics.load(mem.i32, t + T.FLAGS) & TF_KILL) {
+      code = KILLED_EXIT_CODE;
+    } else if (Atomics.load(mem.i32, t + T.FLAGS) & TF_SHOULD_STOP) {
+      code = -EINTR;
+    } else {
+      if (Atomics.load(mem.i32, t + T.FLAGS) & TF_SHOULD_PARK) await kthread_parkme_core('kthread');
+      if (cpu.chaos) chaos_start(task);
+      const fn = task.fn; // a plain call: traces show the entry's own name
+      const ret = await fn(task.data);
+      if (blocking_pending(task)) missing_await_at_return(task, entry_label(task), abandoned_line(task));
+      if (task.exit_code !== null) {
+        kernel_report('bug', [
+          `BUG: ${mem.comm(task.slot)}/${task.pid} returned normally after kthread_exit(${task.exit_code}): the exit was caught and swallowed`,
+        ], { bug: 'exit_swallowed' }, LOGLEVEL_ERR, task);
+        code = task.exit_code;
+      } else code = exit_code_of(ret);
+    }
+  } catch (e) {
+    if (e instanceof ThreadExit && e.pid === task.pid) code = e.code;
+    else if (e instanceof ThreadKilled && e.pid === task.pid) code = KILLED_EXIT_CODE;
+    else if (e instanceof KernelBug) code = -EFAULT;
+    else {
+      oops(task, e);
+      code = -EFAULT;
+    }
+  }
+  do_exit(task, code);
+}
+
+let oopsCount = 0;
+
+/** A thread threw: the kernel oops. The thread dies; the machine goes on. */
+export function oops(task: Task, e: unknown): void {
+  const cpu = this_cpu;
+  const comm = cpu.mem.comm(task.slot);
+  const err = e instanceof Error ? e : new Error(typeof e === 'string' ? e : `${describe_value(e)} thrown`);
+  const frames = module_frames(err.stack);
+  const message = public_paths(err.message);
+  kernel_report('oops', [
+    `Oops: ${err.name}: ${message} [#${++oopsCount}] SMP`,
+    `CPU: ${cpu.id} PID: ${task.pid} Comm: ${comm} (kmodel)`,
+    ...trace_lines(frames),
+    `note: ${comm}[${task.pid}] killed; the machine goes on`,
+  ], { error: `${err.name}: ${message}`, stack: frames }, LOGLEVEL_EMERG, task);
+}
+
+/** CpuHooks.reapKilled: a killed thread the CPU was about to resume exits instead. */
+export function reap_killed(task: Task): void {
+  do_exit(task, KILLED_EXIT_CODE);
+}
+
+/** The exit message: code, EXITED flag, wake the stoppers; then the CPU runs something else. */
+export function do_exit(task: Task, code: number): void {
+  const cpu = this_cpu;
+  const mem = cpu.mem;
+  const w = mem.i32;
+  const t = mem.t(task.slot);
+  if (task.preempt_count > 0) {
+    kernel_report('bug', [
+      `BUG: ${mem.comm(task.slot)}[${task.pid}] exited with preempt_count ${task.preempt_count}: it still holds a spinlock`,
+    ], { bug: 'exit_atomic', preempt_count: task.preempt_count }, LOGLEVEL_EMERG, task);
+  }
+  sq_remove(mem, task.slot);
+  abandon_creation(task);
+  cpu.retireTask(task);
+  const autoreap = (w[t + T.FLAGS] & TF_AUTOREAP) !== 0;
+  if (!(w[t + T.FLAGS] & TF_NOLOAD)) Atomics.sub(w, mem.layout.cpu(cpu.id) + C.NR_ASSIGNED, 1);
+  w[t + T.EXIT_CODE] = code;
+  Atomics.store(w, t + T.STATE, TASK_DEAD);
+  Atomics.store(w, t + T.EXITED, 1);
+  Atomics.notify(w, t + T.EXITED);
+  sq_wakeup(mem, (t + T.EXITED) * 4, 0, TASK_NORMAL, 0);
+  sq_wakeup(mem, (t + T.PARKED) * 4, 0, TASK_NORMAL, 0);
+  if (autoreap) Atomics.store(w, t + T.PID, 0); // nobody joins it
+  cpu.leaveTask(task);
+}

@@ -1,0 +1,84 @@
+/**
+ * mpsleep (sys/systm.h): the SMP sleep, built on the event wait: assert a wait on the channel,
+ * release the caller's lock, block, take the lock again.
+ */
+import {
+  kernel_entry, signal_pending_current, spin_owner, spin_is_locked, spin_lock, spin_unlock, rwlock_holders,
+  rwlock_done, rwlock_take, misuse, spinlock_t, type lock_t,
+} from '../../contract/index.ts';
+import { bad_event } from './channel.ts';
+import { assert_wait_mesg, thread_block, thread_set_timeout, THREAD_AWAKENED, THREAD_TIMED_OUT } from './event.ts';
+import { EINTR, EINVAL, EWOULDBLOCK } from './param.ts';
+import type { lock_data_t, simple_lock_data_t } from './lock.ts';
+
+/** mpsleep: pri flag, lock kinds and lock handling. */
+export const PCATCH = 0x100;
+export const MS_LOCK_SIMPLE = 0x1;
+export const MS_LOCK_READ = 0x2;
+export const MS_LOCK_WRITE = 0x4;
+export const MS_LOCK_ON_ERROR = 0x8;
+export const MS_LOCK_NO_RELOCK = 0x10;
+
+/**
+ * mpsleep - the SMP sleep: queue on @chan, release @lockp (a simple lock with MS_LOCK_SIMPLE, a
+ * complex lock held with MS_LOCK_READ or MS_LOCK_WRITE), block for at most @timo ticks (0 =
+ * forever). With PCATCH in @pri a signal before or during the sleep ends it.
+ * Returns 0 when woken, EWOULDBLOCK on timeout, EINTR on a signal (or thread_terminate); EINVAL,
+ * after a report, for a bad event, a negative timeout or a lock the caller does not hold. On success the lock is taken
+ * again unless MS_LOCK_NO_RELOCK; on failure it is left unlocked unless MS_LOCK_ON_ERROR.
+ * Context: may sleep.
+ */
+export async function mpsleep(
+  chan: number, pri: number, wmesg: string, timo: number, lockp: simple_lock_data_t | lock_data_t | null, flags: number,
+): Promise<number> {
+  // Not might_sleep here: the caller holds `lockp`, which is released before thread_block sleeps
+  // (thread_block makes the checks then).
+  const t = kernel_entry('mpsleep');
+  if (bad_event('mpsleep', chan)) return EINVAL;
+  if (!Number.isFinite(timo) || timo < 0) {
+    misuse('mpsleep', `timeout ${timo} is negative: pass ticks (units of hz), 0 for none`, { timo });
+    return EINVAL;
+  }
+  if (lockp && !lock_held(lockp, flags, t.pid)) {
+    misuse('mpsleep', `${lockp.name} is not held by the caller: mpsleep releases the lock it is given, so take it first`, {
+      lock: lockp.name,
+    });
+    return EINVAL;
+  }
+  const catching = (pri & PCATCH) !== 0;
+  let ret = 0;
+  if (catching && signal_pending_current()) ret = EINTR;
+  else {
+    assert_wait_mesg(chan, catching, wmesg);
+    unlock(lockp, flags);
+    if (timo > 0) thread_set_timeout(timo);
+    await thread_block();
+    const r = t.handle.wait_result;
+    ret = r === THREAD_AWAKENED ? 0 : r === THREAD_TIMED_OUT ? EWOULDBLOCK : EINTR;
+    if (ret === 0 ? !(flags & MS_LOCK_NO_RELOCK) : flags & MS_LOCK_ON_ERROR) await relock(lockp, flags);
+    return ret;
+  }
+  if (!(flags & MS_LOCK_ON_ERROR)) unlock(lockp, flags); // failed before sleeping: leave it unlocked
+  return ret;
+}
+
+function lock_held(lockp: simple_lock_data_t | lock_data_t, flags: number, pid: number): boolean {
+  if (flags & MS_LOCK_SIMPLE || lockp instanceof spinlock_t) {
+    const owner = spin_owner(lockp as spinlock_t); // known with spinlock debug on
+    return owner >= 0 ? owner === pid : spin_is_locked(lockp as spinlock_t);
+  }
+  const h = rwlock_holders(lockp as lock_t);
+  return flags & MS_LOCK_READ ? h.readers > 0 : h.writer === pid;
+}
+
+function unlock(lockp: simple_lock_data_t | lock_data_t | null, flags: number): void {
+  if (!lockp) return;
+  if (flags & MS_LOCK_SIMPLE || lockp instanceof spinlock_t) spin_unlock(lockp as spinlock_t);
+  else rwlock_done('mpsleep', lockp as lock_t);
+}
+
+async function relock(lockp: simple_lock_data_t | lock_data_t | null, flags: number): Promise<void> {
+  if (!lockp) return;
+  if (flags & MS_LOCK_SIMPLE || lockp instanceof spinlock_t) spin_lock(lockp as spinlock_t);
+  else await rwlock_take('mpsleep', lockp as lock_t, (flags & MS_LOCK_READ) === 0);
+}

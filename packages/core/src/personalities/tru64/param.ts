@@ -1,0 +1,15 @@
+/** Tru64's small headers: mach/boolean.h (TRUE, FALSE), sys/errno.h (BSD numbers), kern/clock (hz). */
+import { HZ } from '../../contract/index.ts';
+
+export const TRUE = 1;
+export const FALSE = 0;
+
+/** errno values as Tru64 (BSD) numbers them. */
+export const EINTR = 4;
+export const EINVAL = 22;
+export const EWOULDBLOCK = 35;
+export const EAGAIN = 35;
+export const ERESTART = -1;
+
+/** Clock ticks per second (the machine's HZ). */
+export const hz: number = HZ;
