@@ -2,18 +2,18 @@
  * Thread handles (task_struct) as the kernel's calls receive them: a handle names a live thread
  * while its record holds the same pid (a reaped record holds 0, a reused one another pid).
  */
-import { T } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { task_struct } from '../sched/task.ts';
 import { report_misuse } from '../printk/printk.ts';
 import { describe_value } from '../printk/describe.ts';
 import { ESRCH } from '../arch/errno.ts';
+import { thread_live } from './record.ts';
 
 /** Is `k` a live (not yet reaped) thread? */
 export function task_valid(k: unknown): k is task_struct {
   if (!(k instanceof task_struct)) return false;
   const mem = this_cpu.mem;
-  return k.slot >= 0 && k.slot < mem.layout.g.maxThreads && Atomics.load(mem.i32, mem.t(k.slot) + T.PID) === k.pid;
+  return k.slot >= 0 && k.slot < mem.layout.g.maxThreads && thread_live(k, mem);
 }
 
 /** A thread handle as what it is: `pid 7`, `ERR_PTR(-ENOMEM)`, `42 (a number)`, `an object without a pid`. */

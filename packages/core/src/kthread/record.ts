@@ -17,6 +17,11 @@ import { this_cpu } from '../sched/cpu.ts';
 /** A thread as these accessors need it: its record's slot (a task_struct, or a ps row). */
 type Thread = { readonly slot: number };
 
+/** Does the record still hold this thread (not reaped, the slot not given to another)? */
+export function thread_live(k: Thread & { readonly pid: number }, mem: Memory = this_cpu.mem): boolean {
+  return Atomics.load(mem.i32, mem.t(k.slot) + T.PID) === k.pid;
+}
+
 /** Word index of the thread's EXITED word (the exit message): stoppers sleep on its address. */
 export function thread_exit_word(k: Thread, mem: Memory = this_cpu.mem): number {
   return mem.t(k.slot) + T.EXITED;

@@ -5,10 +5,13 @@
  * polls the word (waitWhile): bounded, draining the log meanwhile, and giving way when the
  * machine halts.
  */
-import { H, R, RS_PENDING, T, TF_AUTOREAP, TF_DAEMON, TF_NOLOAD } from '../memory/layout.ts';
+import { TF_AUTOREAP, TF_NOLOAD } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { EAGAIN, EINTR, errname, ETIMEDOUT } from '../arch/errno.ts';
-import { create_kthreadd, request_fill, request_result, request_submit } from '../kthread/kthreadd.ts';
+import {
+  create_kthreadd, kthreadd_cpu, request_fill, request_result, request_state_word, request_submit, RS_PENDING,
+} from '../kthread/kthreadd.ts';
+import { thread_exit_word, thread_is_daemon, thread_live } from '../kthread/record.ts';
 import { kthread_send_kill, kthread_send_stop, kthread_wake, reap } from '../kthread/kthread.ts';
 import { CONTROL_TIMEOUT_MS } from './cpu-workers.ts';
 import { MachineError } from './errors.ts';
@@ -44,7 +47,7 @@ export class ThreadControl {
   async moduleCall(module: number, cpu: number, fn: string, comm: string, timeoutMs: number, cut: () => boolean): Promise<number> {
     const [slot] = await this.create(module, '@module_call', { m: module, f: fn }, comm, cpu, TF_NOLOAD);
     kthread_wake(this.mem, slot);
-    const end = await this.waitWhile(this.mem.t(slot) + T.EXITED, 0, timeoutMs, cut);
+    const end = await this.waitWhile(thread_exit_word({ slot }, this.mem), 0, timeoutMs, cut);
     if (end === 'done') return reap(slot, this.mem);
     if (end !== 'halted') kthread_send_kill(this.mem, slot, TF_AUTOREAP);
     return end === 'timeout' ? -ETIMEDOUT : -EINTR;
@@ -56,14 +59,13 @@ export class ThreadControl {
    */
   async stopAll(graceMs: number): Promise<string[]> {
     const mem = this.mem;
-    const w = mem.i32;
-    const live = read_threads(mem, new Map()).filter((t) => !t.exited && !(w[mem.t(t.slot) + T.FLAGS] & TF_DAEMON));
+    const live = read_threads(mem, new Map()).filter((t) => !t.exited && !thread_is_daemon(t, mem));
     for (const t of live) kthread_send_stop(mem, t.slot);
     const end = Date.now() + graceMs;
     const stragglers: string[] = [];
     for (const t of live) {
-      const exited = await this.waitWhile(mem.t(t.slot) + T.EXITED, 0, Math.max(0, end - Date.now()));
-      if (exited !== 'done' && Atomics.load(w, mem.t(t.slot) + T.PID) === t.pid) stragglers.push(`${t.comm}/${t.pid}`);
+      const exited = await this.waitWhile(thread_exit_word(t, mem), 0, Math.max(0, end - Date.now()));
+      if (exited !== 'done' && thread_live(t, mem)) stragglers.push(`${t.comm}/${t.pid}`);
     }
     return stragglers;
   }
@@ -78,10 +80,10 @@ export class ThreadControl {
     }
     if (r < 0) throw new MachineError(`kthreadd: cannot queue a request (${errname(r)})`);
     request_submit(mem, r);
-    const answer = await this.waitWhile(mem.layout.request(r) + R.STATE, RS_PENDING, CONTROL_TIMEOUT_MS);
+    const answer = await this.waitWhile(request_state_word(mem, r), RS_PENDING, CONTROL_TIMEOUT_MS);
     if (answer === 'halted') throw new MachineError(this.halt.why!);
     if (answer !== 'done') {
-      const kcpu = mem.i32[mem.t(mem.i32[H.KTHREADD_SLOT]) + T.CPU];
+      const kcpu = kthreadd_cpu(mem);
       this.panic.cpuStuck(kcpu, `ran no kthreadd for ${CONTROL_TIMEOUT_MS} ms (creating ${comm})`);
       throw new MachineError(`kthreadd did not answer: ${this.panic.why}`);
     }
