@@ -109,20 +109,23 @@ export const SCHED_FIFO = 1; // realtime
 export const SCHED_TIMESHARE = 2; // Tru64 kernel_thread_w_arg: loses priority as it uses CPU
 export const SCHED_FIXED = 3; // Tru64 kernel_isrthread: fixed priority
 
-/** Thread FLAGS bits. */
-export const TF_SHOULD_STOP = 1 << 0;
-export const TF_SHOULD_PARK = 1 << 1;
+/**
+ * Thread FLAGS bits. Read and set through named accessors (kthread/record.ts, kthread/kthread.ts);
+ * personalities reach them only through the contract.
+ */
+export const TF_SHOULD_STOP = 1 << 0; // kthread_stop asked: the thread returns at its next check
+export const TF_SHOULD_PARK = 1 << 1; // kthread_park asked: the thread parks at its next check
 export const TF_STARTED = 1 << 2; // woken at least once (kthread_bind no longer allowed)
 export const TF_STOPPING = 1 << 3; // a kthread_stop is under way (a second one is misuse)
-export const TF_KTHREAD = 1 << 4;
-export const TF_BOUND = 1 << 5;
+export const TF_KTHREAD = 1 << 4; // a kernel thread (every thread kthreadd creates)
+export const TF_BOUND = 1 << 5; // bound to its CPU (kthread_bind, kthread_create_on_cpu)
 export const TF_DAEMON = 1 << 6; // kthreadd: not stopped at shutdown, not counted as a module thread
-export const TF_NOLOAD = 1 << 10; // not counted as load for placement (kthreadd, insmod/rmmod trampolines)
-export const TF_JOIN = 1 << 9;
-export const TF_TERMINATE = 1 << 11; // Tru64 thread_terminate: halted at its next scheduling point
-export const TF_AUTOREAP = 1 << 12; // nobody joins it: its record is freed when it exits // SeaOS KT_JOIN: the creator asks the thread to return
-export const TF_WAITING = 1 << 8; // someone waits for this thread's exit (SeaOS KT_WAITING)
 export const TF_KILL = 1 << 7; // killed: never runs again (stays set in the zombie, for reports)
+export const TF_WAITING = 1 << 8; // someone waits for this thread's exit (SeaOS KT_WAITING)
+export const TF_JOIN = 1 << 9; // the creator asks the thread to return (SeaOS KT_JOIN)
+export const TF_NOLOAD = 1 << 10; // not counted as load for placement (kthreadd, insmod/rmmod trampolines)
+export const TF_TERMINATE = 1 << 11; // being terminated (Tru64 thread_terminate): halted at its next scheduling point
+export const TF_AUTOREAP = 1 << 12; // nobody joins it: its record is freed when it exits
 
 /** Sleep-queue hash bucket: a singly linked list of thread slots (T.SQ_NEXT), HEAD and TAIL. */
 export const SQ = { LOCK: 0, HEAD: 1, TAIL: 2, WORDS: 3 } as const;
