@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { CORE_SRC, IMPORT_PATHS } from '@kmodel/core/internal/machine/kernel-image.ts';
 
-/** Public import path -> the source file it names (`@kmodel/core/linux` -> .../personalities/linux.ts). */
+/** Public import path -> the source file it names (`@kmodel/core/linux` -> .../personalities/linux/index.ts). */
 function import_map(): Map<string, string> {
   const map = new Map<string, string>();
   for (const [path, entry] of Object.entries(IMPORT_PATHS)) {
