@@ -24,7 +24,7 @@ import { declare_global, KIND } from '../shared/declare.ts';
 export { current } from '../sched/cpu.ts';
 export { task_struct, type Task, type ThreadFn } from '../sched/task.ts';
 /** kernel_entry: checks at any call; might_sleep: at a call that may sleep. Both return `current`'s Task. */
-export { kernel_entry, might_sleep, block, outside_thread } from '../sched/context.ts';
+export { kernel_entry, might_sleep, block } from '../sched/context.ts';
 
 /** The CPU the current thread runs on. */
 export function smp_processor_id(): number {
@@ -43,8 +43,8 @@ export {
   kthread_create_core, task_comm, task_comm_fmt, trampoline_target, type KthreadCreateOptions,
 } from '../kthread/create.ts';
 export {
-  kthread_wake, wake_up_process_core, kthread_bind_core, should_stop_core, should_park_core,
-  kthread_stop_core, kthread_send_stop, claim_stop, kthread_wait_exit, reap,
+  wake_up_process_core, kthread_bind_core, should_stop_core, should_park_core,
+  kthread_stop_core, claim_stop, kthread_wait_exit, reap,
   kthread_park_core, kthread_unpark_core, kthread_parkme_core,
   kthread_kill_core, kthread_terminate_core, kthread_exit_core, kthread_exit_task, KILLED_EXIT_CODE,
 } from '../kthread/kthread.ts';
@@ -60,7 +60,7 @@ export { register_builtin, entry_of } from '../module/registry.ts';
 /* ----------------------------------------------------------------- sleeping (sched/) */
 
 export {
-  schedule_as, schedule_timeout_as, msleep_as, set_current_state, set_wmesg, signal_pending_current,
+  schedule_as, schedule_timeout_as, msleep_as, set_current_state, signal_pending_current,
   sleep_until, get_jiffies, msecs_to_jiffies, jiffies_to_msecs, MAX_SCHEDULE_TIMEOUT,
 } from '../sched/sleep.ts';
 export {
@@ -130,10 +130,10 @@ export function kernel_int32Array(key: string, n: number, init?: (a: Int32Array)
 
 /* ----------------------------------------------------------------- the log, reports, /proc */
 
-export { printk, kernel_report, report_misuse } from '../printk/printk.ts';
+export { printk, kernel_report } from '../printk/printk.ts';
 export { vsprintf } from '../printk/format.ts';
 export { describe_value } from '../printk/describe.ts';
-export { call_trace, call_site, trace_lines } from '../arch/stack.ts';
+export { call_trace, trace_lines } from '../arch/stack.ts';
 export { KernelBug } from '../arch/kernel-bug.ts';
 export * from './levels.ts';
 export * from './errno.ts';
