@@ -7,8 +7,8 @@
  *
  * The conventions of the calls below:
  *  - `call` is the API name the module used (`'kthread_stop'`): reports name it;
- *  - a *_core call that takes `call` makes its own entry checks (kernel_entry, or might_sleep if
- *    it may sleep); the others (should_stop_core, event_block, sleep_until, kthread_wait_exit, the
+ *  - a *_core call that takes `call` (and wake_up_process_core) makes its own entry checks
+ *    (kernel_entry, or might_sleep if it may sleep); the others (should_stop_core, event_block, sleep_until, kthread_wait_exit, the
  *    accessors) leave them to the caller;
  *  - a call that may sleep returns a Promise; the others are synchronous;
  *  - errors are negative errnos (ERR_PTR for handles), after a misuse report where it is misuse.
