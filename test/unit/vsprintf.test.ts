@@ -95,13 +95,6 @@ const DELIBERATE: Record<string, string> = {
  * comes to match C fails below: then take it off the list.
  */
 const KNOWN_BUGS: Record<string, string> = {
-  '[%+.1f] [2.25]': 'an exact tie rounds away from zero (Number#toFixed); glibc rounds it to even',
-  '[% .1f] [2.25]': 'an exact tie rounds away from zero (Number#toFixed); glibc rounds it to even',
-  '%.0f [2.5]': 'an exact tie rounds away from zero (Number#toFixed); glibc rounds it to even',
-  '[%010.3f] [3.14159]': 'the 0 flag is ignored for a float with a precision (it applies to floats whatever the precision)',
-  '[%010.3f] [-3.14159]': 'the 0 flag is ignored for a float with a precision (it applies to floats whatever the precision)',
-  '%g [1234567]': '%g never switches to exponent form (C does when the exponent is < -4 or >= the precision)',
-  '%g [0.00001234]': '%g never switches to exponent form (C does when the exponent is < -4 or >= the precision)',
 };
 
 describe("vsprintf against C's printf", () => {

@@ -112,14 +112,39 @@ function integer(v: unknown, conv: string, len: string, flags: string, prec: num
   return sign + digits;
 }
 
+/**
+ * `n` with `p` digits after the point, as glibc prints it: an exact tie (the double's decimal
+ * expansion ends in a 5 just past the last digit kept) rounds to even; Number#toFixed rounds it up.
+ */
+function fixed(n: number, p: number): string {
+  const s = n.toFixed(p);
+  if (p >= FLOAT_PRECISION_MAX || !Number.isFinite(n)) return s;
+  const longer = n.toFixed(p + 1);
+  if (!longer.endsWith('5') || Number(longer) !== n) return s;
+  const kept = longer.slice(0, -1).replace(/\.$/, '');
+  return Number(kept.at(-1)) % 2 === 0 ? kept : s;
+}
+
+const exponent = (s: string) => s.replace(/e([+-])(\d)$/, 'e$10$2');
+
+/** %g: %e or %f style by the exponent, as C chooses, trailing zeros dropped unless '#'. */
+function general(n: number, p: number, flags: string): string {
+  const P = p === 0 ? 1 : p;
+  if (!Number.isFinite(n)) return String(n);
+  const X = n === 0 ? 0 : Number(n.toExponential(P - 1).split('e')[1]);
+  let s = P > X && X >= -4 ? fixed(n, P - 1 - X) : exponent(n.toExponential(P - 1));
+  if (!flags.includes('#')) s = s.replace(/\.?0+(?=e|$)/, (m) => (m.startsWith('.') || s.includes('.') ? '' : m));
+  return s;
+}
+
 function float(v: unknown, conv: string, flags: string, prec: number | null): string {
   const n = toNumber(v);
   const p = Math.min(prec ?? 6, FLOAT_PRECISION_MAX);
   let s: string;
   switch (conv) {
-    case 'e': case 'E': s = n.toExponential(p).replace(/e([+-])(\d)$/, 'e$10$2'); break;
-    case 'g': case 'G': s = String(Number(n.toPrecision(p || 1))); break;
-    default: s = n.toFixed(p);
+    case 'e': case 'E': s = exponent(n.toExponential(p)); break;
+    case 'g': case 'G': s = general(n, p, flags); break;
+    default: s = fixed(n, p);
   }
   if (conv === 'E' || conv === 'G') s = s.toUpperCase();
   if (n >= 0 && flags.includes('+')) s = `+${s}`;
@@ -187,7 +212,8 @@ export function vsprintf(fmt: string, args: readonly unknown[], warn?: FormatWar
     }
     if (width !== null && body.length < width) {
       if (flags.includes('-')) body = body.padEnd(width);
-      else if (numeric && flags.includes('0') && prec === null) {
+      // A precision turns the 0 flag off for integers only (C99 7.19.6.1).
+      else if (numeric && flags.includes('0') && (prec === null || 'eEfFgG'.includes(s.conv))) {
         const sign = /^([+\- ]|0[xX])/.exec(body)?.[0] ?? '';
         body = sign + body.slice(sign.length).padStart(width - sign.length, '0');
       } else body = body.padStart(width);
