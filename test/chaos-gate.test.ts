@@ -1,7 +1,7 @@
 /** Unit test of the chaos decision gate: off, a kernel entry makes no decision at all. */
 import { describe, expect, it } from 'vitest';
 import { Memory } from '@kmodel/core/internal/memory/memory.ts';
-import { H, T } from '@kmodel/core/internal/memory/layout.ts';
+import { HEADER, THREAD } from '@kmodel/core/internal/memory/layout.ts';
 import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
 import { Task, task_struct } from '@kmodel/core/internal/sched/task.ts';
 import { kernel_entry } from '@kmodel/core/internal/sched/context.ts';
@@ -10,9 +10,9 @@ import { decision_hash as chaos_hash } from '@kmodel/core/internal/arch/hash.ts'
 
 function cpu_with_chaos(level: number): Cpu {
   const mem = Memory.create({ cpus: 1, maxThreads: 8, logBytes: 1 << 16, arenaBytes: 1 << 20 }, 250, 1234);
-  mem.i32[H.CHAOS] = level;
+  mem.i32[HEADER.CHAOS] = level;
   const cpu = new Cpu(mem, 0, { createTask: () => { throw new Error('no threads here'); }, startTask: () => {}, reapKilled: () => {} });
-  mem.i32[mem.t(0) + T.PID] = 5; // a live record for the thread below
+  mem.i32[mem.threadWord(0) + THREAD.PID] = 5; // a live record for the thread below
   cpu.current = new Task(new task_struct(5, 0), null, null, 0, 'gate');
   return cpu;
 }

@@ -4,17 +4,17 @@
  * invariant, from the CPU whose switch found it. (Each check, one by one: test/unit/invariants.)
  */
 import { describe, expect, it } from 'vitest';
-import { C, H, HF_DEBUG_CHECKS } from '@kmodel/core/internal/memory/layout.ts';
+import { PERCPU, HEADER, HF_DEBUG_CHECKS } from '@kmodel/core/internal/memory/layout.ts';
 import { fixture, withMachine } from './helpers/machine.ts';
 
 describe('debug checks on a machine', () => {
   it('on in the test suite by default (KMODEL_DEBUG_CHECKS=1), off when asked', async () => {
     expect(process.env.KMODEL_DEBUG_CHECKS).toBe('1');
     await withMachine({ cpus: 1 }, async (m) => {
-      expect(m.mem.i32[H.FLAGS] & HF_DEBUG_CHECKS).toBe(HF_DEBUG_CHECKS);
+      expect(m.mem.i32[HEADER.FLAGS] & HF_DEBUG_CHECKS).toBe(HF_DEBUG_CHECKS);
     });
     await withMachine({ cpus: 1, debugChecks: false }, async (m) => {
-      expect(m.mem.i32[H.FLAGS] & HF_DEBUG_CHECKS).toBe(0);
+      expect(m.mem.i32[HEADER.FLAGS] & HF_DEBUG_CHECKS).toBe(0);
     });
   });
 
@@ -22,9 +22,9 @@ describe('debug checks on a machine', () => {
     await withMachine({ cpus: 2, debugChecks: true }, async (m) => {
       await m.insmod(fixture('busy_sleeper'));
       const w = m.mem.i32;
-      const slots = m.mem.layout.g.maxThreads;
+      const slots = m.mem.layout.geometry.maxThreads;
       let busy = -1;
-      for (let s = 0; s < slots && busy < 0; s++) if (w[m.mem.t(s)] !== 0 && m.mem.comm(s) === 'busy') busy = s;
+      for (let s = 0; s < slots && busy < 0; s++) if (w[m.mem.threadWord(s)] !== 0 && m.mem.comm(s) === 'busy') busy = s;
       expect(busy).toBeGreaterThanOrEqual(0);
       const bogus = slots - 1;
       // Overwrite CURRENT only while it names the busy thread (it runs 20 ms at a time); a switch
@@ -33,7 +33,7 @@ describe('debug checks on a machine', () => {
       let seen = false;
       void found.then(() => (seen = true), () => (seen = true));
       while (!seen) {
-        for (let cpu = 0; cpu < 2; cpu++) Atomics.compareExchange(w, m.mem.layout.cpu(cpu) + C.CURRENT, busy, bogus);
+        for (let cpu = 0; cpu < 2; cpu++) Atomics.compareExchange(w, m.mem.layout.percpuWord(cpu) + PERCPU.CURRENT, busy, bogus);
         await new Promise((r) => setTimeout(r, 5));
       }
       const r = await found;

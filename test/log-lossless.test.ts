@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { L } from '@kmodel/core/internal/memory/layout.ts';
+import { LOG } from '@kmodel/core/internal/memory/layout.ts';
 import type { LogRecord } from '@kmodel/core';
 import { fixture, jsonLines, kmodel, withMachine } from './helpers/machine.ts';
 
@@ -66,8 +66,8 @@ describe('the kernel log under back-pressure', () => {
       // The coordinator stops (its event loop blocked): writers that find the ring full must not
       // wait on it forever. Mark it gone at this beat, as a writer does after CONSUMER_GONE_MS.
       const w = m.mem.i32;
-      const log = m.mem.layout.log;
-      Atomics.store(w, log + L.STALE, Atomics.load(w, log + L.BEAT) + 1);
+      const log = m.mem.layout.logWord;
+      Atomics.store(w, log + LOG.STALE, Atomics.load(w, log + LOG.BEAT) + 1);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
       await m.waitFor(() => m.liveThreads('log_flood').length === 0, 60000, 'the flood to end');
       const drops = m.reports('warn').filter((r) => r.fields?.warn === 'printk_dropped');

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Memory } from '@kmodel/core/internal/memory/memory.ts';
-import { A } from '@kmodel/core/internal/memory/layout.ts';
+import { ARENA } from '@kmodel/core/internal/memory/layout.ts';
 import { ArenaError, OBJ_HEADER, OBJ_KIND, OBJ_SIZE, arena_alloc, shared_symbol } from '@kmodel/core/internal/memory/arena.ts';
 import { machine_memory } from './helpers.ts';
 
@@ -73,7 +73,7 @@ describe('arena', () => {
       `machine memory exhausted: ${left + 1} bytes requested, ${left} left in the arena (1 MiB); declare smaller ` +
         'shared objects, or boot with a larger arena: kmodel run --arena-mb <MB> (BootOptions.arenaBytes)',
     );
-    expect(mem.i32[mem.layout.arena + A.BRK]).toBe(0); // nothing taken by the failed call
+    expect(mem.i32[mem.layout.arenaWord + ARENA.BRK]).toBe(0); // nothing taken by the failed call
     expect(arena_alloc(mem, left)).toBe(mem.layout.heapBase); // exactly what is left still fits
     expect(() => arena_alloc(mem, 1, 1)).toThrow(/^machine memory exhausted: 1 bytes requested, 0 left/);
     expect(() => shared_symbol(mem, 'late', 8, 1)).toThrow(ArenaError);

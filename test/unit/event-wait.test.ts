@@ -7,7 +7,7 @@
  * block this test's thread).
  */
 import { describe, expect, it } from 'vitest';
-import { C, T } from '@kmodel/core/internal/memory/layout.ts';
+import { PERCPU, THREAD } from '@kmodel/core/internal/memory/layout.ts';
 import type { Memory } from '@kmodel/core/internal/memory/memory.ts';
 import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
 import { Task, task_struct } from '@kmodel/core/internal/sched/task.ts';
@@ -44,11 +44,11 @@ function machine(): Machine {
     mem, cpu, threads,
     run(s) {
       cpu.current = threads[s];
-      mem.i32[mem.t(s) + T.ON_RQ] = 1;
-      Atomics.store(mem.i32, mem.layout.cpu(0) + C.CURRENT, s);
+      mem.i32[mem.threadWord(s) + THREAD.ON_RQ] = 1;
+      Atomics.store(mem.i32, mem.layout.percpuWord(0) + PERCPU.CURRENT, s);
       return threads[s];
     },
-    state: (s) => mem.i32[mem.t(s) + T.STATE],
+    state: (s) => mem.i32[mem.threadWord(s) + THREAD.STATE],
     result: (s) => threads[s].handle.wait_result,
   };
 }
@@ -57,11 +57,11 @@ describe('the event wait', () => {
   it('assert_event_wait queues the running thread (exclusive, asleep) but it runs on, with WAIT_AWAKENED', () => {
     const m = machine();
     m.run(0);
-    m.mem.i32[m.mem.t(0) + T.WAIT_RESULT] = WAIT_TIMED_OUT;
+    m.mem.i32[m.mem.threadWord(0) + THREAD.WAIT_RESULT] = WAIT_TIMED_OUT;
     assert_event_wait(EVENT, false, 'dma');
     expect(sq_has_waiters(m.mem, EVENT)).toBe(true);
     expect(m.state(0)).toBe(TASK_UNINTERRUPTIBLE);
-    expect(m.mem.i32[m.mem.t(0) + T.SQ_EXCL]).toBe(1);
+    expect(m.mem.i32[m.mem.threadWord(0) + THREAD.SQ_EXCL]).toBe(1);
     expect(m.result(0)).toBe(WAIT_AWAKENED);
     expect(m.mem.wmesg(0)).toBe('dma');
     assert_event_wait(EVENT + 4, true, 'irq');
@@ -145,7 +145,7 @@ describe('the event wait', () => {
     const m = machine();
     m.run(0);
     assert_event_wait(EVENT, true, 'event');
-    m.mem.i32[m.mem.t(0) + T.SIGPENDING] = 1 << 10;
+    m.mem.i32[m.mem.threadWord(0) + THREAD.SIGPENDING] = 1 << 10;
     await event_block();
     expect(m.result(0)).toBe(WAIT_INTERRUPTED);
     expect(m.state(0)).toBe(TASK_RUNNING);

@@ -3,7 +3,7 @@
  * a structure needs from a running CPU (printk's attachment, the debug-checks flag).
  */
 import { Memory } from '@kmodel/core/internal/memory/memory.ts';
-import { H, HF_DEBUG_CHECKS, T } from '@kmodel/core/internal/memory/layout.ts';
+import { HEADER, HF_DEBUG_CHECKS, THREAD } from '@kmodel/core/internal/memory/layout.ts';
 import { TASK_RUNNING } from '@kmodel/core/internal/sched/state.ts';
 import { log_drain, type LogRecord } from '@kmodel/core/internal/printk/logbuf.ts';
 import { printk_attach } from '@kmodel/core/internal/printk/printk.ts';
@@ -23,10 +23,10 @@ export function machine_memory(o: MemoryShape = {}): Memory {
     cpus: o.cpus ?? 1, maxThreads: threads, logBytes: o.logBytes ?? 1 << 16, arenaBytes: o.arenaBytes ?? 1 << 20,
   }, 250, 1);
   for (let s = 0; s < threads; s++) {
-    const t = mem.t(s);
-    mem.i32[t + T.PID] = 100 + s;
-    mem.i32[t + T.PRIO] = 120;
-    mem.i32[t + T.STATE] = TASK_RUNNING;
+    const t = mem.threadWord(s);
+    mem.i32[t + THREAD.PID] = 100 + s;
+    mem.i32[t + THREAD.PRIO] = 120;
+    mem.i32[t + THREAD.STATE] = TASK_RUNNING;
     mem.setComm(s, `t${s}`);
   }
   return mem;
@@ -39,7 +39,7 @@ export function attach_printk(mem: Memory): void {
 
 /** Boot-time HF_DEBUG_CHECKS on, as a CPU reads it (and printk attached for the reports). */
 export function debug_checks_on(mem: Memory): void {
-  mem.i32[H.FLAGS] |= HF_DEBUG_CHECKS;
+  mem.i32[HEADER.FLAGS] |= HF_DEBUG_CHECKS;
   debug_checks_init(mem);
   attach_printk(mem);
 }

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Memory } from '@kmodel/core/internal/memory/memory.ts';
-import { C, H, HF_DEBUG_CHECKS, NIL, SQ, T } from '@kmodel/core/internal/memory/layout.ts';
+import { PERCPU, HEADER, HF_DEBUG_CHECKS, NIL, SLEEP_BUCKET, THREAD } from '@kmodel/core/internal/memory/layout.ts';
 import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
 import { Task, task_struct } from '@kmodel/core/internal/sched/task.ts';
 import { dequeue_task, enqueue_task, pick_next_task } from '@kmodel/core/internal/sched/runqueue.ts';
@@ -26,8 +26,8 @@ function memory(): Memory {
 
 /** Thread `slot` asleep (off every queue), as a wakeup finds it. */
 function asleep(mem: Memory, slot: number, state = TASK_INTERRUPTIBLE): void {
-  mem.i32[mem.t(slot) + T.STATE] = state;
-  mem.i32[mem.t(slot) + T.ON_RQ] = 0;
+  mem.i32[mem.threadWord(slot) + THREAD.STATE] = state;
+  mem.i32[mem.threadWord(slot) + THREAD.ON_RQ] = 0;
 }
 
 /** Wake sleeping threads `slots` onto CPU 0's run queue. */
@@ -55,8 +55,8 @@ function cpu_running(mem: Memory, slot: number): { cpu: Cpu; task: Task } {
   task.started = true;
   cpu.tasks[slot] = task;
   cpu.current = task;
-  mem.i32[mem.layout.cpu(0) + C.CURRENT] = slot;
-  mem.i32[mem.t(slot) + T.ON_RQ] = 1;
+  mem.i32[mem.layout.percpuWord(0) + PERCPU.CURRENT] = slot;
+  mem.i32[mem.threadWord(slot) + THREAD.ON_RQ] = 1;
   return { cpu, task };
 }
 
@@ -70,7 +70,7 @@ const switched = (): Promise<void> => new Promise((r) => setImmediate(r));
 function queued(mem: Memory): number {
   wake(mem, 1, 2, 3);
   expect(reported(mem)).toEqual([]);
-  return mem.layout.cpu(0);
+  return mem.layout.percpuWord(0);
 }
 
 /** A bucket holding non-exclusive waiter 2, then exclusive waiters 0 and 1, on CHAN. */
@@ -90,14 +90,14 @@ describe('scheduler invariants (cpu.ts), checked at the switch', () => {
     void cpu.schedule();
     await switched();
     expect(cpu.current.slot).toBe(1);
-    expect(mem.i32[mem.layout.cpu(0) + C.CURRENT]).toBe(1);
+    expect(mem.i32[mem.layout.percpuWord(0) + PERCPU.CURRENT]).toBe(1);
     expect(broken_invariants(mem)).toEqual([]);
   });
 
   it('CURRENT not the running thread: "CURRENT is not the running thread", once, in the kernel\'s words', async () => {
     const mem = memory();
     const { cpu } = cpu_running(mem, 0);
-    mem.i32[mem.layout.cpu(0) + C.CURRENT] = 7;
+    mem.i32[mem.layout.percpuWord(0) + PERCPU.CURRENT] = 7;
     const back = cpu.schedule();
     await switched();
     await back; // still runnable, alone: it runs on
@@ -123,8 +123,8 @@ describe('scheduler invariants (cpu.ts), checked at the switch', () => {
     const mem = memory();
     const { cpu } = cpu_running(mem, 0);
     wake(mem, 1);
-    mem.i32[mem.t(0) + T.ON_RQ] = 0;
-    mem.i32[mem.t(0) + T.STATE] = TASK_INTERRUPTIBLE; // going to sleep: only the leaving check sees it
+    mem.i32[mem.threadWord(0) + THREAD.ON_RQ] = 0;
+    mem.i32[mem.threadWord(0) + THREAD.STATE] = TASK_INTERRUPTIBLE; // going to sleep: only the leaving check sees it
     void cpu.schedule();
     await switched();
     expect(broken_invariants(mem)).toEqual(['running_on_rq']);
@@ -134,8 +134,8 @@ describe('scheduler invariants (cpu.ts), checked at the switch', () => {
     const mem = memory();
     const { cpu } = cpu_running(mem, 0);
     wake(mem, 1);
-    mem.i32[mem.t(1) + T.STATE] = TASK_UNINTERRUPTIBLE;
-    mem.i32[mem.t(0) + T.STATE] = TASK_INTERRUPTIBLE; // thread 0 sleeps: nothing else is checked
+    mem.i32[mem.threadWord(1) + THREAD.STATE] = TASK_UNINTERRUPTIBLE;
+    mem.i32[mem.threadWord(0) + THREAD.STATE] = TASK_INTERRUPTIBLE; // thread 0 sleeps: nothing else is checked
     void cpu.schedule();
     await switched();
     expect(broken_invariants(mem)).toEqual(['picked']);
@@ -145,23 +145,23 @@ describe('scheduler invariants (cpu.ts), checked at the switch', () => {
 describe('run-queue invariants (runqueue.ts), checked at every enqueue, dequeue and pick', () => {
   const cases: [string, (mem: Memory, b: number) => void][] = [
     ['rq_bitmap', (mem, b) => {
-      mem.i32[b + C.BITMAP + (5 >> 5)] |= 1 << 5; // level 5 is empty
+      mem.i32[b + PERCPU.BITMAP + (5 >> 5)] |= 1 << 5; // level 5 is empty
       dequeue_task(mem, 0, 2);
     }],
     ['rq_tail', (mem, b) => {
-      mem.i32[b + C.TAIL + 120] = 2;
+      mem.i32[b + PERCPU.TAIL + 120] = 2;
       pick_next_task(mem, 0);
     }],
     ['rq_nr_running', (mem, b) => {
-      mem.i32[b + C.NR_RUNNING]++;
+      mem.i32[b + PERCPU.NR_RUNNING]++;
       wake(mem, 4);
     }],
     ['rq_list', (mem) => {
-      mem.i32[mem.t(3) + T.RQ_NEXT] = 2; // 1 -> 2 -> 3 -> 2 ...
+      mem.i32[mem.threadWord(3) + THREAD.RQ_NEXT] = 2; // 1 -> 2 -> 3 -> 2 ...
       pick_next_task(mem, 0);
     }],
     ['rq_member', (mem) => {
-      mem.i32[mem.t(2) + T.CPU] = 1; // another CPU's thread on CPU 0's list
+      mem.i32[mem.threadWord(2) + THREAD.CPU] = 1; // another CPU's thread on CPU 0's list
       pick_next_task(mem, 0);
     }],
   ];
@@ -186,21 +186,21 @@ describe('sleep-queue invariants (sleepqueue.ts), checked at every add, remove a
   const cases: [string, (mem: Memory, b: number) => void][] = [
     ['sq_wchan', (mem) => {
       const other = CHAN + 4 * [...Array(64).keys()].find((i) => sq_bucket(mem, CHAN + 4 * (i + 1)) !== sq_bucket(mem, CHAN))! + 4;
-      mem.i32[mem.t(1) + T.WCHAN] = other;
+      mem.i32[mem.threadWord(1) + THREAD.WCHAN] = other;
       sq_add(mem, 3, CHAN, TASK_INTERRUPTIBLE);
     }],
     ['sq_order', (mem) => {
-      mem.i32[mem.t(2) + T.SQ_EXCL] = 1; // the head exclusive: non-exclusive 3 is then behind it
+      mem.i32[mem.threadWord(2) + THREAD.SQ_EXCL] = 1; // the head exclusive: non-exclusive 3 is then behind it
       sq_add(mem, 3, CHAN, TASK_INTERRUPTIBLE, true);
-      mem.i32[mem.t(3) + T.SQ_EXCL] = 0;
+      mem.i32[mem.threadWord(3) + THREAD.SQ_EXCL] = 0;
       sq_remove(mem, 0);
     }],
     ['sq_tail', (mem, b) => {
-      mem.i32[b + SQ.TAIL] = 0;
+      mem.i32[b + SLEEP_BUCKET.TAIL] = 0;
       sq_remove(mem, 2);
     }],
     ['sq_list', (mem) => {
-      mem.i32[mem.t(1) + T.SQ_NEXT] = 2; // 2 -> 0 -> 1 -> 2 ...
+      mem.i32[mem.threadWord(1) + THREAD.SQ_NEXT] = 2; // 2 -> 0 -> 1 -> 2 ...
       sq_add(mem, 3, CHAN, TASK_INTERRUPTIBLE);
     }],
   ];
@@ -217,7 +217,7 @@ describe('the debug checks themselves', () => {
   it('one report per invariant per CPU, however often it is found broken', () => {
     const mem = memory();
     const b = queued(mem);
-    mem.i32[b + C.NR_RUNNING] += 5;
+    mem.i32[b + PERCPU.NR_RUNNING] += 5;
     pick_next_task(mem, 0);
     expect(reported(mem)).toEqual(['rq_nr_running']);
     wake(mem, 4);
@@ -227,11 +227,11 @@ describe('the debug checks themselves', () => {
 
   it('off (HF_DEBUG_CHECKS clear at boot): the same corruption goes unreported', () => {
     const mem = machine_memory();
-    expect(mem.i32[H.FLAGS] & HF_DEBUG_CHECKS).toBe(0);
+    expect(mem.i32[HEADER.FLAGS] & HF_DEBUG_CHECKS).toBe(0);
     const cpu = cpu_running(mem, 0).cpu; // reads the flag: off
     attach_printk(mem);
     const b = queued(mem);
-    mem.i32[b + C.NR_RUNNING] += 5;
+    mem.i32[b + PERCPU.NR_RUNNING] += 5;
     pick_next_task(mem, 0);
     expect(reported(mem)).toEqual([]);
     expect(cpu.id).toBe(0);
@@ -247,11 +247,11 @@ describe('the debug checks themselves', () => {
     for (let s = 0; s < 32; s++) wake(mem, s);
     for (let step = 0; step < 5000; step++) {
       const s = rnd(32);
-      const t = mem.t(s);
+      const t = mem.threadWord(s);
       switch (rnd(5)) {
         case 0: // a thread that runs goes to sleep on a channel
-          if (w[t + T.ON_RQ] === 1 && w[t + T.WCHAN] === 0 && dequeue_task(mem, 0, s)) {
-            w[t + T.ON_RQ] = 0;
+          if (w[t + THREAD.ON_RQ] === 1 && w[t + THREAD.WCHAN] === 0 && dequeue_task(mem, 0, s)) {
+            w[t + THREAD.ON_RQ] = 0;
             sq_add(mem, s, chans[rnd(3)], TASK_INTERRUPTIBLE, rnd(2) === 1);
           }
           break;
@@ -263,7 +263,7 @@ describe('the debug checks themselves', () => {
           break;
         case 3: // a priority change of a queued thread moves it to its new level
           if (dequeue_task(mem, 0, s)) {
-            w[t + T.PRIO] = 100 + rnd(40);
+            w[t + THREAD.PRIO] = 100 + rnd(40);
             enqueue_task(mem, 0, s, rnd(2) === 1);
           }
           break;
@@ -274,9 +274,9 @@ describe('the debug checks themselves', () => {
       }
     }
     expect(woken).toBeGreaterThan(500);
-    expect(w[mem.layout.cpu(0) + C.NR_RUNNING]).toBeGreaterThan(0);
+    expect(w[mem.layout.percpuWord(0) + PERCPU.NR_RUNNING]).toBeGreaterThan(0);
     expect(reported(mem)).toEqual([]);
     // the states the workload leaves are as they should be
-    for (let s = 0; s < 32; s++) expect([TASK_RUNNING, TASK_INTERRUPTIBLE]).toContain(w[mem.t(s) + T.STATE]);
+    for (let s = 0; s < 32; s++) expect([TASK_RUNNING, TASK_INTERRUPTIBLE]).toContain(w[mem.threadWord(s) + THREAD.STATE]);
   });
 });

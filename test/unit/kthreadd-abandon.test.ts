@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Memory } from '@kmodel/core/internal/memory/memory.ts';
-import { R, RS_ATTACHED, T, TF_AUTOREAP, TF_SHOULD_STOP } from '@kmodel/core/internal/memory/layout.ts';
+import { REQUEST, RS_ATTACHED, THREAD, TF_AUTOREAP, TF_SHOULD_STOP } from '@kmodel/core/internal/memory/layout.ts';
 import { kthreadd_serve, request_abandon, request_fill, request_submit } from '@kmodel/core/internal/kthread/kthreadd.ts';
 import { TASK_RUNNING, TASK_UNINTERRUPTIBLE } from '@kmodel/core/internal/sched/state.ts';
 
@@ -23,8 +23,8 @@ function submit(mem: Memory): number {
 /** The one thread record kthreadd made (slot and flags), if any. */
 function created(mem: Memory): { slot: number; flags: number; state: number } | null {
   for (let s = 0; s < 8; s++) {
-    const t = mem.t(s);
-    if (mem.i32[t + T.PID] !== 0) return { slot: s, flags: mem.i32[t + T.FLAGS], state: mem.i32[t + T.STATE] };
+    const t = mem.threadWord(s);
+    if (mem.i32[t + THREAD.PID] !== 0) return { slot: s, flags: mem.i32[t + THREAD.FLAGS], state: mem.i32[t + THREAD.STATE] };
   }
   return null;
 }
@@ -39,7 +39,7 @@ describe('an abandoned kthreadd request', () => {
     expect(k.flags & (TF_SHOULD_STOP | TF_AUTOREAP)).toBe(TF_SHOULD_STOP | TF_AUTOREAP);
     expect(k.state).toBe(TASK_RUNNING); // woken: it exits -EINTR at its first run, without its entry
     // the slot stays attached to the new thread, whose CPU frees it at the first run
-    expect(mem.i32[mem.layout.request(r) + R.STATE]).toBe(RS_ATTACHED);
+    expect(mem.i32[mem.layout.requestWord(r) + REQUEST.STATE]).toBe(RS_ATTACHED);
   });
 
   it('abandoned after kthreadd served it: the creator stops the thread itself, and says which', () => {
@@ -50,7 +50,7 @@ describe('an abandoned kthreadd request', () => {
     expect(before.state).toBe(TASK_UNINTERRUPTIBLE); // created stopped, waiting for its creator's wakeup
     expect(before.flags & TF_SHOULD_STOP).toBe(0);
     const pid = request_abandon(mem, r);
-    expect(pid).toBe(mem.i32[mem.t(before.slot) + T.PID]);
+    expect(pid).toBe(mem.i32[mem.threadWord(before.slot) + THREAD.PID]);
     const k = created(mem)!;
     expect(k.flags & (TF_SHOULD_STOP | TF_AUTOREAP)).toBe(TF_SHOULD_STOP | TF_AUTOREAP);
     expect(k.state).toBe(TASK_RUNNING);

@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Memory } from '@kmodel/core/internal/memory/memory.ts';
-import { L } from '@kmodel/core/internal/memory/layout.ts';
+import { LOG } from '@kmodel/core/internal/memory/layout.ts';
 import { log_append, log_beat, log_drain, log_dropped, log_waiters, type LogRecord } from '@kmodel/core/internal/printk/logbuf.ts';
 
 function ring(logBytes: number): Memory {
@@ -28,9 +28,9 @@ function drain(mem: Memory): LogRecord[] {
 /** Append 25-character lines (64-byte records) while one more fits; how many went in. */
 function fill(mem: Memory): number {
   const w = mem.i32;
-  const log = mem.layout.log;
+  const log = mem.layout.logWord;
   let n = 0;
-  while (((w[log + L.HEAD] - w[log + L.TAIL]) | 0) + 64 <= mem.layout.g.logBytes) append(mem, `line ${String(++n).padStart(4, '0')} ${'x'.repeat(15)}`);
+  while (((w[log + LOG.HEAD] - w[log + LOG.TAIL]) | 0) + 64 <= mem.layout.geometry.logBytes) append(mem, `line ${String(++n).padStart(4, '0')} ${'x'.repeat(15)}`);
   return n;
 }
 
@@ -44,9 +44,9 @@ describe('printk ring', () => {
   it('records of every size wrap around the end of the ring, and HEAD/TAIL around 2^31, in order and none lost', () => {
     const mem = ring(1 << 12);
     const w = mem.i32;
-    const log = mem.layout.log;
+    const log = mem.layout.logWord;
     // Start 256 bytes before the end of the ring, with the byte counters 256 short of 2^31.
-    w[log + L.HEAD] = w[log + L.TAIL] = 0x7fffff00;
+    w[log + LOG.HEAD] = w[log + LOG.TAIL] = 0x7fffff00;
     const sent: string[] = [];
     const got: string[] = [];
     let bytes = 0;
@@ -59,7 +59,7 @@ describe('printk ring', () => {
     }
     got.push(...drain(mem).map((r) => r.msg));
     expect(bytes).toBeGreaterThan(10 * (1 << 12)); // the ring wrapped many times
-    expect(w[log + L.HEAD]).toBeLessThan(0); // so did the counters
+    expect(w[log + LOG.HEAD]).toBeLessThan(0); // so did the counters
     expect(got).toEqual(sent);
     expect(log_dropped(mem)).toBe(0);
   });
@@ -68,7 +68,7 @@ describe('printk ring', () => {
     const mem = ring(1 << 12);
     const n = fill(mem);
     const writer = new Worker(new URL('./ts-worker.mjs', import.meta.url), {
-      workerData: { entry: new URL('./logbuf-writer.ts', import.meta.url).href, sab: mem.sab, geometry: mem.layout.g, msg: 'the waiting writer' },
+      workerData: { entry: new URL('./logbuf-writer.ts', import.meta.url).href, sab: mem.sab, geometry: mem.layout.geometry, msg: 'the waiting writer' },
     });
     const said: string[] = [];
     writer.on('message', (m: string) => said.push(m));
@@ -93,10 +93,10 @@ describe('printk ring', () => {
   it('with the consumer gone, a writer facing a full ring drops at once and counts it; what was logged stays', () => {
     const mem = ring(1 << 12);
     const w = mem.i32;
-    const log = mem.layout.log;
+    const log = mem.layout.logWord;
     // Fill it: each record is 64 bytes (32 of header, "writer\0" and 25 of text), the ring 4096.
     const n = fill(mem);
-    Atomics.store(w, log + L.STALE, Atomics.load(w, log + L.BEAT) + 1);
+    Atomics.store(w, log + LOG.STALE, Atomics.load(w, log + LOG.BEAT) + 1);
     append(mem, 'one too many');
     append(mem, 'and another');
     expect(log_dropped(mem)).toBe(2);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Memory } from '@kmodel/core/internal/memory/memory.ts';
-import { C, NIL, PRIO_BITMAP_WORDS, T } from '@kmodel/core/internal/memory/layout.ts';
+import { PERCPU, NIL, PRIO_BITMAP_WORDS, THREAD } from '@kmodel/core/internal/memory/layout.ts';
 import { dequeue_task, enqueue_task, pick_next_task, rq_contains } from '@kmodel/core/internal/sched/runqueue.ts';
 import { machine_memory } from './helpers.ts';
 
@@ -14,7 +14,7 @@ function memory(): Memory {
 }
 
 function enqueue(mem: Memory, slot: number, prio: number, cpu = 0, atHead = false): void {
-  mem.i32[mem.t(slot) + T.PRIO] = prio;
+  mem.i32[mem.threadWord(slot) + THREAD.PRIO] = prio;
   enqueue_task(mem, cpu, slot, atHead);
 }
 
@@ -27,15 +27,15 @@ function drainOrder(mem: Memory, cpu = 0): number[] {
 
 /** The levels whose bitmap bit is set. */
 function bitmapLevels(mem: Memory, cpu = 0): number[] {
-  const b = mem.layout.cpu(cpu);
+  const b = mem.layout.percpuWord(cpu);
   const out: number[] = [];
   for (let i = 0; i < PRIO_BITMAP_WORDS; i++) {
-    for (let bit = 0; bit < 32; bit++) if (mem.i32[b + C.BITMAP + i] & (1 << bit)) out.push(i * 32 + bit);
+    for (let bit = 0; bit < 32; bit++) if (mem.i32[b + PERCPU.BITMAP + i] & (1 << bit)) out.push(i * 32 + bit);
   }
   return out;
 }
 
-const nrRunning = (mem: Memory, cpu = 0): number => mem.i32[mem.layout.cpu(cpu) + C.NR_RUNNING];
+const nrRunning = (mem: Memory, cpu = 0): number => mem.i32[mem.layout.percpuWord(cpu) + PERCPU.NR_RUNNING];
 
 describe('run queue', () => {
   it('an empty queue picks NIL; its bitmap is clear and NR_RUNNING 0', () => {
@@ -85,7 +85,7 @@ describe('run queue', () => {
     expect(dequeue_task(mem, 0, 0)).toBe(true); // head
     expect(dequeue_task(mem, 0, 0)).toBe(false); // not queued any more
     expect(nrRunning(mem)).toBe(2);
-    expect(mem.i32[mem.layout.cpu(0) + C.TAIL + 120]).toBe(3);
+    expect(mem.i32[mem.layout.percpuWord(0) + PERCPU.TAIL + 120]).toBe(3);
     enqueue(mem, 5, 120); // appended behind the new TAIL
     expect(drainOrder(mem)).toEqual([1, 3, 5]);
     expect(dequeue_task(mem, 0, 1)).toBe(false);
@@ -98,8 +98,8 @@ describe('run queue', () => {
     enqueue(mem, 1, 120);
     dequeue_task(mem, 0, 0);
     expect(bitmapLevels(mem)).toEqual([120]);
-    expect(mem.i32[mem.layout.cpu(0) + C.HEAD + 100]).toBe(NIL);
-    expect(mem.i32[mem.layout.cpu(0) + C.TAIL + 100]).toBe(NIL);
+    expect(mem.i32[mem.layout.percpuWord(0) + PERCPU.HEAD + 100]).toBe(NIL);
+    expect(mem.i32[mem.layout.percpuWord(0) + PERCPU.TAIL + 100]).toBe(NIL);
     expect(drainOrder(mem)).toEqual([1]);
   });
 

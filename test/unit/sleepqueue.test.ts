@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Memory } from '@kmodel/core/internal/memory/memory.ts';
-import { NIL, SQ, T } from '@kmodel/core/internal/memory/layout.ts';
+import { NIL, SLEEP_BUCKET, THREAD } from '@kmodel/core/internal/memory/layout.ts';
 import { sq_add, sq_bucket, sq_remove, sq_wakeup, sq_has_waiters } from '@kmodel/core/internal/sched/sleepqueue.ts';
 import { dequeue_task } from '@kmodel/core/internal/sched/runqueue.ts';
 import {
@@ -17,28 +17,28 @@ const THREADS = 32;
 function machine(): Memory {
   const mem = Memory.create({ cpus: 1, maxThreads: THREADS, logBytes: 1 << 16, arenaBytes: 1 << 20 }, 250, 1);
   for (let s = 0; s < THREADS; s++) {
-    const t = mem.t(s);
-    mem.i32[t + T.PID] = 100 + s;
-    mem.i32[t + T.PRIO] = 120;
-    mem.i32[t + T.STATE] = TASK_RUNNING;
+    const t = mem.threadWord(s);
+    mem.i32[t + THREAD.PID] = 100 + s;
+    mem.i32[t + THREAD.PRIO] = 120;
+    mem.i32[t + THREAD.STATE] = TASK_RUNNING;
   }
   return mem;
 }
 
 /** Put a woken thread back where a test can queue it again (off CPU 0's run queue). */
 function run(mem: Memory, slot: number): void {
-  if (mem.i32[mem.t(slot) + T.ON_RQ]) {
+  if (mem.i32[mem.threadWord(slot) + THREAD.ON_RQ]) {
     dequeue_task(mem, 0, slot);
-    mem.i32[mem.t(slot) + T.ON_RQ] = 0;
+    mem.i32[mem.threadWord(slot) + THREAD.ON_RQ] = 0;
   }
-  mem.i32[mem.t(slot) + T.STATE] = TASK_RUNNING;
+  mem.i32[mem.threadWord(slot) + THREAD.STATE] = TASK_RUNNING;
 }
 
 const CHAN = 4096;
 
 /** Which of `slots` the last wakeup took: off the queue and TASK_RUNNING. */
 function woken(mem: Memory, slots: number[]): number[] {
-  return slots.filter((s) => mem.i32[mem.t(s) + T.WCHAN] === 0 && mem.i32[mem.t(s) + T.STATE] === TASK_RUNNING);
+  return slots.filter((s) => mem.i32[mem.threadWord(s) + THREAD.WCHAN] === 0 && mem.i32[mem.threadWord(s) + THREAD.STATE] === TASK_RUNNING);
 }
 
 /** Bucket `b`'s list, checked: links end at TAIL, non-exclusive waiters before exclusive ones. */
@@ -47,16 +47,16 @@ function list(mem: Memory, b: number): number[] {
   const out: number[] = [];
   let last = NIL;
   let seenExclusive = false;
-  for (let s = w[b + SQ.HEAD]; s !== NIL; s = w[mem.t(s) + T.SQ_NEXT]) {
+  for (let s = w[b + SLEEP_BUCKET.HEAD]; s !== NIL; s = w[mem.threadWord(s) + THREAD.SQ_NEXT]) {
     expect(out.length).toBeLessThan(THREADS);
-    expect(sq_bucket(mem, w[mem.t(s) + T.WCHAN])).toBe(b);
-    const excl = w[mem.t(s) + T.SQ_EXCL] === 1;
+    expect(sq_bucket(mem, w[mem.threadWord(s) + THREAD.WCHAN])).toBe(b);
+    const excl = w[mem.threadWord(s) + THREAD.SQ_EXCL] === 1;
     if (seenExclusive) expect(excl, `slot ${s}: a non-exclusive waiter behind an exclusive one`).toBe(true);
     seenExclusive ||= excl;
     out.push(s);
     last = s;
   }
-  expect(w[b + SQ.TAIL]).toBe(last);
+  expect(w[b + SLEEP_BUCKET.TAIL]).toBe(last);
   return out;
 }
 
@@ -97,7 +97,7 @@ describe('sleep queue', () => {
     for (let s = 0; s < 4; s++) sq_add(mem, s, CHAN, TASK_INTERRUPTIBLE, true);
     expect(sq_wakeup(mem, CHAN, 2, TASK_NORMAL, 7)).toBe(2);
     expect(woken(mem, [0, 1, 2, 3])).toEqual([0, 1]);
-    expect([0, 1].map((s) => mem.i32[mem.t(s) + T.WAIT_RESULT])).toEqual([7, 7]);
+    expect([0, 1].map((s) => mem.i32[mem.threadWord(s) + THREAD.WAIT_RESULT])).toEqual([7, 7]);
   });
 
   it('a waiter whose state is not in the mask is skipped and does not count as the exclusive one woken', () => {
@@ -144,7 +144,7 @@ describe('sleep queue', () => {
       const op = rnd(10);
       if (op < 6) {
         const slot = rnd(THREADS);
-        if (mem.i32[mem.t(slot) + T.WCHAN] !== 0) continue;
+        if (mem.i32[mem.threadWord(slot) + THREAD.WCHAN] !== 0) continue;
         const excl = rnd(2) === 1;
         sq_add(mem, slot, chan, TASK_INTERRUPTIBLE, excl);
         q.push({ slot, excl });

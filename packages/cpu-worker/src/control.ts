@@ -35,7 +35,7 @@ export class CpuControl implements CpuProtocol {
   }
 
   loadModule(id: number, name: string, path: string, url: string): Promise<LoadResult> {
-    return this_cpu.during(async () => {
+    return this_cpu.runAsyncControl(async () => {
       const m: LoadedModule = { id, name, path, ns: {} };
       set_loading(m);
       try {

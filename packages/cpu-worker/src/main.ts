@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Memory } from '@kmodel/core/internal/memory/memory.ts';
-import { C } from '@kmodel/core/internal/memory/layout.ts';
+import { PERCPU } from '@kmodel/core/internal/memory/layout.ts';
 import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
 import { create_task, kthread_main, reap_killed } from '@kmodel/core/internal/kthread/thread-main.ts';
 import { register_kernel_entries } from '@kmodel/core/internal/kthread/kthreadd-main.ts';
@@ -43,7 +43,7 @@ const cpu = new Cpu(mem, id, { createTask: create_task, startTask: kthread_main,
 register_kernel_entries();
 
 const port = parentPort!;
-const seen = mem.layout.cpu(id) + C.CTL_SEEN;
+const seen = mem.layout.percpuWord(id) + PERCPU.CTL_SEEN;
 port.on('message', () => {
   Atomics.add(mem.i32, seen, 1);
 });

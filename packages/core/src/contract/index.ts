@@ -61,7 +61,7 @@ export { register_builtin, entry_of } from '../module/registry.ts';
 /* ----------------------------------------------------------------- sleeping (sched/) */
 
 export {
-  schedule_as, schedule_timeout_as, msleep_as, set_current_state, signal_pending_current,
+  schedule_core, schedule_timeout_core, msleep_core, set_current_state, signal_pending_current,
   sleep_until, get_jiffies, msecs_to_jiffies, jiffies_to_msecs, MAX_SCHEDULE_TIMEOUT,
 } from '../sched/sleep.ts';
 export {

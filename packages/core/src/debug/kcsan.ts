@@ -10,7 +10,7 @@
  * Cost: an array that is not instrumented is the plain typed array (nothing added). With KCSAN on,
  * the global Atomics is wrapped on that CPU to see through the Proxies.
  */
-import { KC, WP, WP_BYTES, WP_SLOTS, WP_TEXT, H, HF_KCSAN } from '../memory/layout.ts';
+import { KCSAN, WATCHPOINT, WATCHPOINT_BYTES, WATCHPOINT_SLOTS, WATCHPOINT_TEXT, HEADER, HF_KCSAN } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_report } from '../printk/printk.ts';
@@ -34,12 +34,12 @@ export function unwrap<T>(x: T): T {
 function sample(): boolean {
   const cpu = this_cpu;
   const t = cpu.current;
-  const rate = cpu.mem.i32[(cpu.mem.layout.kcsanBase >> 2) + KC.RATE] || 50;
-  return decision_hash(cpu.mem.i32[H.SEED], t.pid, ++t.kcsanAccesses, 5) % rate === 0;
+  const rate = cpu.mem.i32[(cpu.mem.layout.kcsanBase >> 2) + KCSAN.RATE] || 50;
+  return decision_hash(cpu.mem.i32[HEADER.SEED], t.pid, ++t.kcsanAccesses, 5) % rate === 0;
 }
 
 function slot_word(s: number): number {
-  return (this_cpu.mem.layout.kcsanBase + KC.WORDS * 4 + s * WP_BYTES) >> 2;
+  return (this_cpu.mem.layout.kcsanBase + KCSAN.WORDS * 4 + s * WATCHPOINT_BYTES) >> 2;
 }
 
 /** Describe this access for the other side of a race (written into the watchpoint it hit). */
@@ -56,19 +56,19 @@ function describe(write: boolean, addr: number, size: number): string {
 function check(addr: number, size: number, write: boolean): void {
   const cpu = this_cpu;
   const w = cpu.mem.i32;
-  if (Atomics.load(w, (cpu.mem.layout.kcsanBase >> 2) + KC.ACTIVE) === 0) return;
-  for (let s = 0; s < WP_SLOTS; s++) {
+  if (Atomics.load(w, (cpu.mem.layout.kcsanBase >> 2) + KCSAN.ACTIVE) === 0) return;
+  for (let s = 0; s < WATCHPOINT_SLOTS; s++) {
     const b = slot_word(s);
-    const a = Atomics.load(w, b + WP.ADDR);
-    if (a === 0 || a >= addr + size || addr >= a + w[b + WP.SIZE]) continue;
-    if (w[b + WP.CPU] === cpu.id || !(write || w[b + WP.WRITE])) continue;
-    if (Atomics.compareExchange(w, b + WP.HIT, 0, 1) !== 0) continue;
-    const text = encoder.encode(describe(write, addr, size)).subarray(0, WP_TEXT - 1);
-    cpu.mem.u8.fill(0, b * 4 + WP.WORDS * 4, b * 4 + WP_BYTES);
-    cpu.mem.u8.set(text, b * 4 + WP.WORDS * 4);
-    w[b + WP.HIT_PID] = cpu.current.pid;
-    w[b + WP.HIT_CPU] = cpu.id;
-    Atomics.store(w, b + WP.HIT_WRITE, write ? 1 : 2);
+    const a = Atomics.load(w, b + WATCHPOINT.ADDR);
+    if (a === 0 || a >= addr + size || addr >= a + w[b + WATCHPOINT.SIZE]) continue;
+    if (w[b + WATCHPOINT.CPU] === cpu.id || !(write || w[b + WATCHPOINT.WRITE])) continue;
+    if (Atomics.compareExchange(w, b + WATCHPOINT.HIT, 0, 1) !== 0) continue;
+    const text = encoder.encode(describe(write, addr, size)).subarray(0, WATCHPOINT_TEXT - 1);
+    cpu.mem.u8.fill(0, b * 4 + WATCHPOINT.WORDS * 4, b * 4 + WATCHPOINT_BYTES);
+    cpu.mem.u8.set(text, b * 4 + WATCHPOINT.WORDS * 4);
+    w[b + WATCHPOINT.HIT_PID] = cpu.current.pid;
+    w[b + WATCHPOINT.HIT_CPU] = cpu.id;
+    Atomics.store(w, b + WATCHPOINT.HIT_WRITE, write ? 1 : 2);
   }
 }
 
@@ -80,32 +80,32 @@ function watch(ta: ArrayBufferView & ArrayLike<number | bigint>, i: number, writ
   const size = (ta as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
   const addr = ta.byteOffset + i * size;
   let slot = -1;
-  for (let s = 0; s < WP_SLOTS && slot < 0; s++) {
-    if (Atomics.compareExchange(w, slot_word(s) + WP.ADDR, 0, -1) === 0) slot = s;
+  for (let s = 0; s < WATCHPOINT_SLOTS && slot < 0; s++) {
+    if (Atomics.compareExchange(w, slot_word(s) + WATCHPOINT.ADDR, 0, -1) === 0) slot = s;
   }
   if (slot < 0) return; // all watchpoints busy: skip this one
   const b = slot_word(slot);
-  w[b + WP.SIZE] = size;
+  w[b + WATCHPOINT.SIZE] = size;
   // (HIT, HIT_WRITE and the text are reset before ADDR is published below)
-  w[b + WP.WRITE] = write ? 1 : 0;
-  w[b + WP.CPU] = cpu.id;
-  w[b + WP.HIT] = 0;
-  w[b + WP.HIT_WRITE] = 0;
+  w[b + WATCHPOINT.WRITE] = write ? 1 : 0;
+  w[b + WATCHPOINT.CPU] = cpu.id;
+  w[b + WATCHPOINT.HIT] = 0;
+  w[b + WATCHPOINT.HIT_WRITE] = 0;
   const kc = mem.layout.kcsanBase >> 2;
-  Atomics.store(w, b + WP.ADDR, addr);
-  Atomics.add(w, kc + KC.ACTIVE, 1);
+  Atomics.store(w, b + WATCHPOINT.ADDR, addr);
+  Atomics.add(w, kc + KCSAN.ACTIVE, 1);
   const before = ta[i];
-  const until = now() + (w[kc + KC.STALL_US] || 80) / 1000;
+  const until = now() + (w[kc + KCSAN.STALL_US] || 80) / 1000;
   while (now() < until) { /* stall on this CPU so the others run into the watchpoint */ }
   const after = ta[i];
-  let hit = Atomics.load(w, b + WP.HIT) === 1;
+  let hit = Atomics.load(w, b + WATCHPOINT.HIT) === 1;
   // A hitter fills in its side before it sets HIT_WRITE: wait for it (it is running right now).
-  for (let n = 0; hit && Atomics.load(w, b + WP.HIT_WRITE) === 0; n++) if (n > 1e6) hit = false;
-  const other = hit ? decoder.decode(mem.u8.slice(b * 4 + WP.WORDS * 4, b * 4 + WP_BYTES)).replace(/\0+$/, '') : '';
-  const other_cpu = w[b + WP.HIT_CPU];
-  const other_pid = w[b + WP.HIT_PID];
-  Atomics.store(w, b + WP.ADDR, 0); // only now: the slot may be claimed again at once
-  Atomics.sub(w, kc + KC.ACTIVE, 1);
+  for (let n = 0; hit && Atomics.load(w, b + WATCHPOINT.HIT_WRITE) === 0; n++) if (n > 1e6) hit = false;
+  const other = hit ? decoder.decode(mem.u8.slice(b * 4 + WATCHPOINT.WORDS * 4, b * 4 + WATCHPOINT_BYTES)).replace(/\0+$/, '') : '';
+  const other_cpu = w[b + WATCHPOINT.HIT_CPU];
+  const other_pid = w[b + WATCHPOINT.HIT_PID];
+  Atomics.store(w, b + WATCHPOINT.ADDR, 0); // only now: the slot may be claimed again at once
+  Atomics.sub(w, kc + KCSAN.ACTIVE, 1);
   if (!hit && before === after) return;
   const mine = describe(write, addr, size);
   const fn = (s: string) => s.split('\n')[1]?.trim().split(' ')[0] ?? '?';
@@ -189,5 +189,5 @@ function patch_atomics(): void {
 
 /** Is every shared array instrumented (kmodel run --kcsan)? */
 export function kcsan_global(): boolean {
-  return (this_cpu.mem.i32[H.FLAGS] & HF_KCSAN) !== 0;
+  return (this_cpu.mem.i32[HEADER.FLAGS] & HF_KCSAN) !== 0;
 }

@@ -13,7 +13,7 @@ import { thread_live } from './record.ts';
 export function task_valid(k: unknown): k is task_struct {
   if (!(k instanceof task_struct)) return false;
   const mem = this_cpu.mem;
-  return k.slot >= 0 && k.slot < mem.layout.g.maxThreads && thread_live(k, mem);
+  return k.slot >= 0 && k.slot < mem.layout.geometry.maxThreads && thread_live(k, mem);
 }
 
 /** A thread handle as what it is: `pid 7`, `ERR_PTR(-ENOMEM)`, `42 (a number)`, `an object without a pid`. */

@@ -13,7 +13,7 @@
  *  - a killed thread never runs again; a terminated one runs on only to its next scheduling point.
  */
 import {
-  C, T, TF_SHOULD_STOP, TF_SHOULD_PARK, TF_STARTED, TF_STOPPING, TF_KILL, TF_BOUND, TF_NOLOAD, TF_AUTOREAP, TF_TERMINATE,
+  PERCPU, THREAD, TF_SHOULD_STOP, TF_SHOULD_PARK, TF_STARTED, TF_STOPPING, TF_KILL, TF_BOUND, TF_NOLOAD, TF_AUTOREAP, TF_TERMINATE,
 } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
@@ -38,7 +38,7 @@ import { LOGLEVEL_WARNING } from '../printk/levels.ts';
  * True if it was woken.
  */
 export function kthread_wake(mem: Memory, slot: number): boolean {
-  Atomics.or(mem.i32, mem.t(slot) + T.FLAGS, TF_STARTED);
+  Atomics.or(mem.i32, mem.threadWord(slot) + THREAD.FLAGS, TF_STARTED);
   return try_to_wake_up(mem, slot, TASK_NORMAL);
 }
 
@@ -53,32 +53,32 @@ export function kthread_bind_core(call: string, k: task_struct, cpu: number): bo
   kernel_entry(call);
   const mem = this_cpu.mem;
   const w = mem.i32;
-  const t = mem.t(k.slot);
+  const t = mem.threadWord(k.slot);
   if (cpu < 0 || cpu >= mem.nrCpus) {
     report_misuse(call, [`BUG: ${call}: CPU ${cpu} is not online (${mem.nrCpus} CPUs)`], { cpu });
     return false;
   }
-  if (Atomics.load(w, t + T.FLAGS) & TF_STARTED) {
+  if (Atomics.load(w, t + THREAD.FLAGS) & TF_STARTED) {
     kernel_report('warn', [
       `WARNING: ${call}(${mem.comm(k.slot)}/${k.pid}, ${cpu}): the thread was already woken; bind only before the first wake_up_process()`,
       ...trace_lines(call_trace()),
     ], { call, pid: k.pid, cpu }, LOGLEVEL_WARNING);
     return false;
   }
-  const old = w[t + T.CPU];
-  if (old !== cpu && !(w[t + T.FLAGS] & TF_NOLOAD)) {
-    Atomics.sub(w, mem.layout.cpu(old) + C.NR_ASSIGNED, 1);
-    Atomics.add(w, mem.layout.cpu(cpu) + C.NR_ASSIGNED, 1);
+  const old = w[t + THREAD.CPU];
+  if (old !== cpu && !(w[t + THREAD.FLAGS] & TF_NOLOAD)) {
+    Atomics.sub(w, mem.layout.percpuWord(old) + PERCPU.NR_ASSIGNED, 1);
+    Atomics.add(w, mem.layout.percpuWord(cpu) + PERCPU.NR_ASSIGNED, 1);
   }
-  Atomics.store(w, t + T.CPU, cpu);
-  Atomics.or(w, t + T.FLAGS, TF_BOUND);
+  Atomics.store(w, t + THREAD.CPU, cpu);
+  Atomics.or(w, t + THREAD.FLAGS, TF_BOUND);
   return true;
 }
 
 function current_flag(flag: number): boolean {
   const cpu = this_cpu;
   const t = cpu.current;
-  return t.slot >= 0 && (Atomics.load(cpu.mem.i32, cpu.mem.t(t.slot) + T.FLAGS) & flag) !== 0;
+  return t.slot >= 0 && (Atomics.load(cpu.mem.i32, cpu.mem.threadWord(t.slot) + THREAD.FLAGS) & flag) !== 0;
 }
 
 /** kthread_should_stop: has someone asked the current thread to stop? */
@@ -105,9 +105,9 @@ export function kthread_wait_exit(call: string, k: task_struct, state = TASK_UNI
 
 /** Free an exited thread's record; its exit code. */
 export function reap(slot: number, mem: Memory = this_cpu.mem): number {
-  const t = mem.t(slot);
-  const code = mem.i32[t + T.EXIT_CODE];
-  Atomics.store(mem.i32, t + T.PID, 0);
+  const t = mem.threadWord(slot);
+  const code = mem.i32[t + THREAD.EXIT_CODE];
+  Atomics.store(mem.i32, t + THREAD.PID, 0);
   return code;
 }
 
@@ -122,7 +122,7 @@ export function claim_stop(call: string, k: unknown): number {
     return -EDEADLK;
   }
   const mem = cpu.mem;
-  const old = Atomics.or(mem.i32, mem.t(k.slot) + T.FLAGS, TF_STOPPING);
+  const old = Atomics.or(mem.i32, mem.threadWord(k.slot) + THREAD.FLAGS, TF_STOPPING);
   if (old & TF_STOPPING) {
     report_misuse(call, [`BUG: ${call}: ${k.comm}/${k.pid} is already being stopped by another caller; stop a thread once`], {
       pid: k.pid,
@@ -155,13 +155,13 @@ export async function kthread_stop_core(call: string, k: task_struct, ask?: (k: 
  * nobody: TF_AUTOREAP).
  */
 export function kthread_send_stop(mem: Memory, slot: number): void {
-  Atomics.or(mem.i32, mem.t(slot) + T.FLAGS, TF_SHOULD_STOP | TF_STARTED);
+  Atomics.or(mem.i32, mem.threadWord(slot) + THREAD.FLAGS, TF_SHOULD_STOP | TF_STARTED);
   unpark(mem, slot);
   try_to_wake_up(mem, slot, TASK_NORMAL);
 }
 
 function unpark(mem: Memory, slot: number): void {
-  Atomics.and(mem.i32, mem.t(slot) + T.FLAGS, ~TF_SHOULD_PARK);
+  Atomics.and(mem.i32, mem.threadWord(slot) + THREAD.FLAGS, ~TF_SHOULD_PARK);
   try_to_wake_up(mem, slot, TASK_PARKED);
 }
 
@@ -171,14 +171,14 @@ export async function kthread_park_core(call: string, k: task_struct): Promise<n
   if (!task_valid(k)) return bad_handle(call, k);
   const mem = this_cpu.mem;
   const w = mem.i32;
-  const t = mem.t(k.slot);
-  if (Atomics.load(w, t + T.EXITED)) return -ENOSYS;
-  const old = Atomics.or(w, t + T.FLAGS, TF_SHOULD_PARK | TF_STARTED);
+  const t = mem.threadWord(k.slot);
+  if (Atomics.load(w, t + THREAD.EXITED)) return -ENOSYS;
+  const old = Atomics.or(w, t + THREAD.FLAGS, TF_SHOULD_PARK | TF_STARTED);
   if (old & TF_SHOULD_PARK) return -EBUSY;
   if (k.pid !== me.pid) {
     try_to_wake_up(mem, k.slot, TASK_NORMAL);
-    const parked = (): boolean => Atomics.load(w, t + T.PARKED) !== 0 || Atomics.load(w, t + T.EXITED) !== 0;
-    await sleep_until((t + T.PARKED) * 4, TASK_UNINTERRUPTIBLE, call, parked);
+    const parked = (): boolean => Atomics.load(w, t + THREAD.PARKED) !== 0 || Atomics.load(w, t + THREAD.EXITED) !== 0;
+    await sleep_until((t + THREAD.PARKED) * 4, TASK_UNINTERRUPTIBLE, call, parked);
   }
   return 0;
 }
@@ -197,18 +197,18 @@ export async function kthread_parkme_core(call: string): Promise<void> {
   const me = might_sleep(call);
   const mem = this_cpu.mem;
   const w = mem.i32;
-  const t = mem.t(me.slot);
+  const t = mem.threadWord(me.slot);
   set_wmesg('kthread_parkme');
   for (;;) {
-    Atomics.store(w, t + T.STATE, TASK_PARKED);
-    if (!(Atomics.load(w, t + T.FLAGS) & TF_SHOULD_PARK)) break;
-    if (Atomics.compareExchange(w, t + T.PARKED, 0, 1) === 0) {
-      sq_wakeup(mem, (t + T.PARKED) * 4, 0, TASK_NORMAL, 0);
+    Atomics.store(w, t + THREAD.STATE, TASK_PARKED);
+    if (!(Atomics.load(w, t + THREAD.FLAGS) & TF_SHOULD_PARK)) break;
+    if (Atomics.compareExchange(w, t + THREAD.PARKED, 0, 1) === 0) {
+      sq_wakeup(mem, (t + THREAD.PARKED) * 4, 0, TASK_NORMAL, 0);
     }
     await block();
   }
-  Atomics.store(w, t + T.PARKED, 0);
-  Atomics.store(w, t + T.STATE, TASK_RUNNING);
+  Atomics.store(w, t + THREAD.PARKED, 0);
+  Atomics.store(w, t + THREAD.STATE, TASK_RUNNING);
 }
 
 /** The exit code of a killed thread. */
@@ -228,7 +228,7 @@ export function kthread_kill_core(call: string, k: unknown): number {
     kthread_send_kill(mem, k.slot);
     return 0;
   }
-  Atomics.or(mem.i32, mem.t(k.slot) + T.FLAGS, TF_KILL | TF_STARTED);
+  Atomics.or(mem.i32, mem.threadWord(k.slot) + THREAD.FLAGS, TF_KILL | TF_STARTED);
   throw new ThreadKilled(k.pid);
 }
 
@@ -238,9 +238,9 @@ export function kthread_kill_core(call: string, k: unknown): number {
  * when it exits), off its sleep queue, woken from any sleep to be reaped. False if it had exited.
  */
 export function kthread_send_kill(mem: Memory, slot: number, flags = 0): boolean {
-  const t = mem.t(slot);
-  if (Atomics.load(mem.i32, t + T.EXITED)) return false;
-  Atomics.or(mem.i32, t + T.FLAGS, TF_KILL | TF_STARTED | flags);
+  const t = mem.threadWord(slot);
+  if (Atomics.load(mem.i32, t + THREAD.EXITED)) return false;
+  Atomics.or(mem.i32, t + THREAD.FLAGS, TF_KILL | TF_STARTED | flags);
   sq_remove(mem, slot);
   try_to_wake_up(mem, slot, TASK_NORMAL | TASK_PARKED | __TASK_STOPPED);
   return true;
@@ -259,7 +259,7 @@ export function kthread_terminate_core(call: string, k: unknown): number {
   const mem = this_cpu.mem;
   if (thread_exited(k, mem)) return -ESRCH;
   if (thread_is_daemon(k, mem)) return -EPERM;
-  Atomics.or(mem.i32, mem.t(k.slot) + T.FLAGS, TF_TERMINATE | TF_AUTOREAP);
+  Atomics.or(mem.i32, mem.threadWord(k.slot) + THREAD.FLAGS, TF_TERMINATE | TF_AUTOREAP);
   if (k.pid !== me.pid) end_wait(mem, k.slot, WAIT_SHOULD_TERMINATE, TASK_NORMAL | TASK_PARKED);
   return 0;
 }
@@ -276,7 +276,7 @@ export function kthread_exit_core(call: string, code: number): never {
  */
 export function kthread_exit_task(t: Task, call: string, code: number, autoreap = false): never {
   if (t.slot < 0) outside_thread(call, `${call}() called outside a kernel thread`);
-  if (autoreap) Atomics.or(this_cpu.mem.i32, this_cpu.mem.t(t.slot) + T.FLAGS, TF_AUTOREAP);
+  if (autoreap) Atomics.or(this_cpu.mem.i32, this_cpu.mem.threadWord(t.slot) + THREAD.FLAGS, TF_AUTOREAP);
   t.exit_code = code | 0;
   throw new ThreadExit(t.pid, t.exit_code);
 }

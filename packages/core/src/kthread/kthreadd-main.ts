@@ -2,7 +2,7 @@
  * The built-in thread entries: kthreadd's loop, and the trampoline that runs a module's
  * init/exit as a kernel thread.
  */
-import { H } from '../memory/layout.ts';
+import { HEADER } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { prepare_to_wait_chan, finish_wait_chan } from '../sched/sleep.ts';
 import { TASK_INTERRUPTIBLE } from '../sched/state.ts';
@@ -13,10 +13,10 @@ export async function kthreadd(): Promise<number> {
   const cpu = this_cpu;
   const w = cpu.mem.i32;
   for (;;) {
-    const seq = Atomics.load(w, H.REQ_PENDING);
+    const seq = Atomics.load(w, HEADER.REQ_PENDING);
     kthreadd_serve(cpu.mem);
     prepare_to_wait_chan(kthreadd_chan(), TASK_INTERRUPTIBLE, 'kthreadd');
-    if (Atomics.load(w, H.REQ_PENDING) === seq) await cpu.schedule();
+    if (Atomics.load(w, HEADER.REQ_PENDING) === seq) await cpu.schedule();
     finish_wait_chan();
   }
 }

@@ -9,13 +9,13 @@
  * freed by the new thread's CPU) or DONE with ERROR (kthreadd; freed by the creator).
  *
  * A creator that exits while its request is in flight (a kthread_run it did not await) abandons
- * it. As Linux's create->done, R.REQUESTER decides who cleans up: the creator and kthreadd each
+ * it. As Linux's create->done, REQUEST.REQUESTER decides who cleans up: the creator and kthreadd each
  * exchange it once (REQ_ORPHANED, REQ_SERVED); whoever comes second frees the slot, or stops the
  * new thread nobody will wake or reap (it exits -EINTR without running its entry, and is freed).
  */
 import {
-  C, H, NIL, R, REQ_SLOTS, REQ_PAYLOAD_MAX, RS_ATTACHED, RS_DONE, RS_FILLING, RS_FREE, RS_PENDING,
-  T, TASK_COMM_LEN, TF_BOUND, TF_DAEMON, TF_KTHREAD, TF_NOLOAD, TF_AUTOREAP, TF_SHOULD_STOP, TF_STARTED, DEFAULT_PRIO,
+  PERCPU, HEADER, NIL, REQUEST, REQUEST_SLOTS, REQUEST_PAYLOAD_MAX, RS_ATTACHED, RS_DONE, RS_FILLING, RS_FREE, RS_PENDING,
+  THREAD, TASK_COMM_LEN, TF_BOUND, TF_DAEMON, TF_KTHREAD, TF_NOLOAD, TF_AUTOREAP, TF_SHOULD_STOP, TF_STARTED, DEFAULT_PRIO,
   SCHED_FIFO, SCHED_NORMAL,
 } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
@@ -45,62 +45,62 @@ export interface CreateRequest {
 
 /** Address of request slot r's STATE word: creators sleep on it. */
 export function request_chan(mem: Memory, r: number): number {
-  return mem.layout.request(r) * 4;
+  return mem.layout.requestWord(r) * 4;
 }
 /** kthreadd sleeps on the header's REQ_PENDING word. */
 export function kthreadd_chan(): number {
-  return H.REQ_PENDING * 4;
+  return HEADER.REQ_PENDING * 4;
 }
 /** Creators waiting for a free request slot sleep here. */
 export function request_free_chan(mem: Memory): number {
-  return mem.layout.reqBase;
+  return mem.layout.requestBase;
 }
 
 /** Claim and fill a request slot. Returns the slot, or a negative errno (-EAGAIN: none free). */
 export function request_fill(mem: Memory, req: CreateRequest): number {
   const w = mem.i32;
   let r = NIL;
-  for (let i = 0; i < REQ_SLOTS; i++) {
-    if (Atomics.compareExchange(w, mem.layout.request(i) + R.STATE, RS_FREE, RS_FILLING) === RS_FREE) {
+  for (let i = 0; i < REQUEST_SLOTS; i++) {
+    if (Atomics.compareExchange(w, mem.layout.requestWord(i) + REQUEST.STATE, RS_FREE, RS_FILLING) === RS_FREE) {
       r = i;
       break;
     }
   }
   if (r === NIL) return -EAGAIN;
   const payload = encode_payload(mem, { e: req.entry, d: req.data });
-  const q = mem.layout.request(r);
-  if (payload.length > REQ_PAYLOAD_MAX) {
+  const q = mem.layout.requestWord(r);
+  if (payload.length > REQUEST_PAYLOAD_MAX) {
     request_free(mem, r); // someone may have found no slot while this one was FILLING
     return -E2BIG;
   }
-  mem.u8.set(payload, (q + R.PAYLOAD) * 4);
-  w[q + R.PAYLOAD_LEN] = payload.length;
-  w[q + R.MODULE] = req.module;
-  w[q + R.BIND_CPU] = req.cpu;
-  w[q + R.PRIO] = req.prio ?? DEFAULT_PRIO;
-  w[q + R.REQUESTER] = req.requester ?? 0;
-  w[q + R.FLAGS] = req.flags ?? 0;
-  w[q + R.POLICY] = req.policy ?? ((req.prio ?? DEFAULT_PRIO) < 100 ? SCHED_FIFO : SCHED_NORMAL);
-  w[q + R.ERROR] = 0;
-  w[q + R.RESULT_SLOT] = NIL;
-  w[q + R.RESULT_PID] = 0;
-  mem.writeString((q + R.COMM) * 4, TASK_COMM_LEN, req.comm);
+  mem.u8.set(payload, (q + REQUEST.PAYLOAD) * 4);
+  w[q + REQUEST.PAYLOAD_LEN] = payload.length;
+  w[q + REQUEST.MODULE] = req.module;
+  w[q + REQUEST.BIND_CPU] = req.cpu;
+  w[q + REQUEST.PRIO] = req.prio ?? DEFAULT_PRIO;
+  w[q + REQUEST.REQUESTER] = req.requester ?? 0;
+  w[q + REQUEST.FLAGS] = req.flags ?? 0;
+  w[q + REQUEST.POLICY] = req.policy ?? ((req.prio ?? DEFAULT_PRIO) < 100 ? SCHED_FIFO : SCHED_NORMAL);
+  w[q + REQUEST.ERROR] = 0;
+  w[q + REQUEST.RESULT_SLOT] = NIL;
+  w[q + REQUEST.RESULT_PID] = 0;
+  mem.writeString((q + REQUEST.COMM) * 4, TASK_COMM_LEN, req.comm);
   return r;
 }
 
 /** Hand a filled request to kthreadd and ring it. */
 export function request_submit(mem: Memory, r: number): void {
   const w = mem.i32;
-  const q = mem.layout.request(r);
-  w[q + R.SEQ] = Atomics.add(w, H.REQ_SEQ, 1);
-  Atomics.store(w, q + R.STATE, RS_PENDING);
-  Atomics.add(w, H.REQ_PENDING, 1);
+  const q = mem.layout.requestWord(r);
+  w[q + REQUEST.SEQ] = Atomics.add(w, HEADER.REQ_SEQ, 1);
+  Atomics.store(w, q + REQUEST.STATE, RS_PENDING);
+  Atomics.add(w, HEADER.REQ_PENDING, 1);
   sq_wakeup(mem, kthreadd_chan(), 0, TASK_NORMAL, 0);
 }
 
 /** Has kthreadd answered request r (created the thread, or failed)? */
 export function request_answered(mem: Memory, r: number): boolean {
-  const state = Atomics.load(mem.i32, mem.layout.request(r) + R.STATE);
+  const state = Atomics.load(mem.i32, mem.layout.requestWord(r) + REQUEST.STATE);
   return state === RS_DONE || state === RS_ATTACHED;
 }
 
@@ -109,36 +109,38 @@ export function request_answered(mem: Memory, r: number): boolean {
  * it): it holds RS_PENDING until kthreadd answers.
  */
 export function request_state_word(mem: Memory, r: number): number {
-  return mem.layout.request(r) + R.STATE;
+  return mem.layout.requestWord(r) + REQUEST.STATE;
 }
 export { RS_PENDING };
 
 /** The CPU kthreadd runs on (0 before it exists). */
 export function kthreadd_cpu(mem: Memory): number {
-  const kslot = mem.i32[H.KTHREADD_SLOT];
-  return kslot >= 0 ? mem.i32[mem.t(kslot) + T.CPU] : 0;
+  const kslot = mem.i32[HEADER.KTHREADD_SLOT];
+  return kslot >= 0 ? mem.i32[mem.threadWord(kslot) + THREAD.CPU] : 0;
 }
 
 /** Is any request slot free now? */
 export function request_slot_free(mem: Memory): boolean {
-  for (let i = 0; i < REQ_SLOTS; i++) if (Atomics.load(mem.i32, mem.layout.request(i) + R.STATE) === RS_FREE) return true;
+  for (let i = 0; i < REQUEST_SLOTS; i++) {
+    if (Atomics.load(mem.i32, mem.layout.requestWord(i) + REQUEST.STATE) === RS_FREE) return true;
+  }
   return false;
 }
 
 /** After the request left PENDING: [slot, pid] of the new thread, or [errno, 0]. */
 export function request_result(mem: Memory, r: number): [number, number] {
   const w = mem.i32;
-  const q = mem.layout.request(r);
-  if (Atomics.load(w, q + R.STATE) === RS_DONE) {
-    const err = w[q + R.ERROR];
+  const q = mem.layout.requestWord(r);
+  if (Atomics.load(w, q + REQUEST.STATE) === RS_DONE) {
+    const err = w[q + REQUEST.ERROR];
     request_free(mem, r);
     return [err, 0];
   }
-  return [w[q + R.RESULT_SLOT], w[q + R.RESULT_PID]];
+  return [w[q + REQUEST.RESULT_SLOT], w[q + REQUEST.RESULT_PID]];
 }
 
 export function request_free(mem: Memory, r: number): void {
-  Atomics.store(mem.i32, mem.layout.request(r) + R.STATE, RS_FREE);
+  Atomics.store(mem.i32, mem.layout.requestWord(r) + REQUEST.STATE, RS_FREE);
   sq_wakeup(mem, request_free_chan(mem), 0, TASK_NORMAL, 0);
 }
 
@@ -147,10 +149,10 @@ export function request_free(mem: Memory, r: number): void {
  * run: the request is freed. Null if it is not ATTACHED (nothing to take).
  */
 export function request_take_payload(mem: Memory, r: number): { e: string; d: unknown } | null {
-  const q = mem.layout.request(r);
-  if (Atomics.load(mem.i32, q + R.STATE) !== RS_ATTACHED) return null;
-  const at = (q + R.PAYLOAD) * 4;
-  const p = decode_payload(mem, mem.u8.slice(at, at + mem.i32[q + R.PAYLOAD_LEN])) as { e: string; d: unknown };
+  const q = mem.layout.requestWord(r);
+  if (Atomics.load(mem.i32, q + REQUEST.STATE) !== RS_ATTACHED) return null;
+  const at = (q + REQUEST.PAYLOAD) * 4;
+  const p = decode_payload(mem, mem.u8.slice(at, at + mem.i32[q + REQUEST.PAYLOAD_LEN])) as { e: string; d: unknown };
   request_free(mem, r);
   return p;
 }
@@ -164,12 +166,12 @@ export function select_cpu(mem: Memory): number {
   const w = mem.i32;
   const n = mem.nrCpus;
   const kcpu = kthreadd_cpu(mem);
-  const start = (Atomics.add(w, H.PLACE_CURSOR, 1) >>> 0) % n;
+  const start = (Atomics.add(w, HEADER.PLACE_CURSOR, 1) >>> 0) % n;
   let best = start;
   let load = Infinity;
   for (let k = 0; k < n; k++) {
     const cpu = (start + k) % n;
-    const l = 2 * Atomics.load(w, mem.layout.cpu(cpu) + C.NR_ASSIGNED) + (cpu === kcpu ? 1 : 0);
+    const l = 2 * Atomics.load(w, mem.layout.percpuWord(cpu) + PERCPU.NR_ASSIGNED) + (cpu === kcpu ? 1 : 0);
     if (l < load) {
       load = l;
       best = cpu;
@@ -180,12 +182,12 @@ export function select_cpu(mem: Memory): number {
 
 function alloc_slot(mem: Memory): number {
   const w = mem.i32;
-  const max = mem.layout.g.maxThreads;
-  const start = w[H.TBL_CURSOR];
+  const max = mem.layout.geometry.maxThreads;
+  const start = w[HEADER.TBL_CURSOR];
   for (let k = 0; k < max; k++) {
     const s = (start + k) % max;
-    if (Atomics.load(w, mem.t(s) + T.PID) === 0) {
-      w[H.TBL_CURSOR] = (s + 1) % max;
+    if (Atomics.load(w, mem.threadWord(s) + THREAD.PID) === 0) {
+      w[HEADER.TBL_CURSOR] = (s + 1) % max;
       return s;
     }
   }
@@ -198,29 +200,29 @@ function alloc_slot(mem: Memory): number {
  */
 export function create_kthread(mem: Memory, r: number, pid?: number): number {
   const w = mem.i32;
-  const q = mem.layout.request(r);
+  const q = mem.layout.requestWord(r);
   const slot = alloc_slot(mem);
   if (slot === NIL) return -ENOMEM;
-  const bind = w[q + R.BIND_CPU];
+  const bind = w[q + REQUEST.BIND_CPU];
   const cpu = bind >= 0 && bind < mem.nrCpus ? bind
-    : w[H.CHAOS] ? chaos_place(w[H.SEED], w[q + R.SEQ], mem.nrCpus) : select_cpu(mem);
-  const t = mem.t(slot);
-  w.fill(0, t, t + T.WORDS);
-  w[t + T.STATE] = TASK_UNINTERRUPTIBLE;
-  w[t + T.FLAGS] = TF_KTHREAD | (bind >= 0 ? TF_BOUND : 0) | (w[q + R.FLAGS] & (TF_DAEMON | TF_NOLOAD | TF_AUTOREAP));
-  w[t + T.PRIO] = w[q + R.PRIO];
-  w[t + T.BASE_PRIO] = w[q + R.PRIO];
-  w[t + T.POLICY] = w[q + R.POLICY];
-  w[t + T.CPU] = cpu;
-  w[t + T.RQ_NEXT] = NIL;
-  w[t + T.SQ_NEXT] = NIL;
-  w[t + T.MODULE] = w[q + R.MODULE];
-  w[t + T.PAYLOAD] = r;
-  mem.u8.copyWithin((t + T.COMM) * 4, (q + R.COMM) * 4, (q + R.COMM) * 4 + TASK_COMM_LEN);
+    : w[HEADER.CHAOS] ? chaos_place(w[HEADER.SEED], w[q + REQUEST.SEQ], mem.nrCpus) : select_cpu(mem);
+  const t = mem.threadWord(slot);
+  w.fill(0, t, t + THREAD.WORDS);
+  w[t + THREAD.STATE] = TASK_UNINTERRUPTIBLE;
+  w[t + THREAD.FLAGS] = TF_KTHREAD | (bind >= 0 ? TF_BOUND : 0) | (w[q + REQUEST.FLAGS] & (TF_DAEMON | TF_NOLOAD | TF_AUTOREAP));
+  w[t + THREAD.PRIO] = w[q + REQUEST.PRIO];
+  w[t + THREAD.BASE_PRIO] = w[q + REQUEST.PRIO];
+  w[t + THREAD.POLICY] = w[q + REQUEST.POLICY];
+  w[t + THREAD.CPU] = cpu;
+  w[t + THREAD.RQ_NEXT] = NIL;
+  w[t + THREAD.SQ_NEXT] = NIL;
+  w[t + THREAD.MODULE] = w[q + REQUEST.MODULE];
+  w[t + THREAD.PAYLOAD] = r;
+  mem.u8.copyWithin((t + THREAD.COMM) * 4, (q + REQUEST.COMM) * 4, (q + REQUEST.COMM) * 4 + TASK_COMM_LEN);
   mem.setWmesg(slot, wmesgBytes('kthread'));
-  if (!(w[t + T.FLAGS] & TF_NOLOAD)) Atomics.add(w, mem.layout.cpu(cpu) + C.NR_ASSIGNED, 1);
-  const newPid = pid ?? Atomics.add(w, H.NEXT_PID, 1);
-  Atomics.store(w, t + T.PID, newPid);
+  if (!(w[t + THREAD.FLAGS] & TF_NOLOAD)) Atomics.add(w, mem.layout.percpuWord(cpu) + PERCPU.NR_ASSIGNED, 1);
+  const newPid = pid ?? Atomics.add(w, HEADER.NEXT_PID, 1);
+  Atomics.store(w, t + THREAD.PID, newPid);
   return slot;
 }
 
@@ -236,31 +238,31 @@ export function create_kthreadd(mem: Memory): number {
   const r = request_fill(mem, { module: 0, entry: '@kthreadd', data: null, comm: 'kthreadd', cpu: 0, flags: TF_DAEMON | TF_NOLOAD });
   const slot = create_kthread(mem, r, KTHREADD_PID);
   request_complete(mem, r, slot);
-  mem.i32[H.KTHREADD_SLOT] = slot;
+  mem.i32[HEADER.KTHREADD_SLOT] = slot;
   return slot;
 }
 
-/** R.REQUESTER once the creator has abandoned the request, and once kthreadd has served it. */
+/** REQUEST.REQUESTER once the creator has abandoned the request, and once kthreadd has served it. */
 const REQ_ORPHANED = -1;
 const REQ_SERVED = -2;
 
 /** Complete request r for its creator (or clean up after a creator that left). */
 function request_complete(mem: Memory, r: number, slot: number): void {
   const w = mem.i32;
-  const q = mem.layout.request(r);
-  if (slot < 0) w[q + R.ERROR] = slot;
+  const q = mem.layout.requestWord(r);
+  if (slot < 0) w[q + REQUEST.ERROR] = slot;
   else {
-    w[q + R.RESULT_SLOT] = slot;
-    w[q + R.RESULT_PID] = w[mem.t(slot) + T.PID];
+    w[q + REQUEST.RESULT_SLOT] = slot;
+    w[q + REQUEST.RESULT_PID] = w[mem.threadWord(slot) + THREAD.PID];
   }
   // Before the state is published: a creator that sees it may free the slot for the next request.
-  const orphaned = Atomics.exchange(w, q + R.REQUESTER, REQ_SERVED) === REQ_ORPHANED;
-  Atomics.store(w, q + R.STATE, slot < 0 ? RS_DONE : RS_ATTACHED);
+  const orphaned = Atomics.exchange(w, q + REQUEST.REQUESTER, REQ_SERVED) === REQ_ORPHANED;
+  Atomics.store(w, q + REQUEST.STATE, slot < 0 ? RS_DONE : RS_ATTACHED);
   if (orphaned) {
     request_orphan_cleanup(mem, r);
     return;
   }
-  Atomics.notify(w, q + R.STATE);
+  Atomics.notify(w, q + REQUEST.STATE);
   sq_wakeup(mem, request_chan(mem, r), 0, TASK_NORMAL, 0);
 }
 
@@ -270,11 +272,11 @@ function request_complete(mem: Memory, r: number, slot: number): void {
  */
 export function request_abandon(mem: Memory, r: number): number {
   const w = mem.i32;
-  const q = mem.layout.request(r);
-  if (Atomics.exchange(w, q + R.REQUESTER, REQ_ORPHANED) !== REQ_SERVED) return 0;
+  const q = mem.layout.requestWord(r);
+  if (Atomics.exchange(w, q + REQUEST.REQUESTER, REQ_ORPHANED) !== REQ_SERVED) return 0;
   // kthreadd served it and publishes the state right after its exchange (never blocking between).
-  while (Atomics.load(w, q + R.STATE) === RS_PENDING);
-  const pid = Atomics.load(w, q + R.STATE) === RS_ATTACHED ? w[q + R.RESULT_PID] : 0;
+  while (Atomics.load(w, q + REQUEST.STATE) === RS_PENDING);
+  const pid = Atomics.load(w, q + REQUEST.STATE) === RS_ATTACHED ? w[q + REQUEST.RESULT_PID] : 0;
   request_orphan_cleanup(mem, r);
   return pid;
 }
@@ -282,16 +284,16 @@ export function request_abandon(mem: Memory, r: number): number {
 /** Nobody waits for request r any more: free it, or stop the thread it created. */
 function request_orphan_cleanup(mem: Memory, r: number): void {
   const w = mem.i32;
-  const q = mem.layout.request(r);
-  if (Atomics.load(w, q + R.STATE) !== RS_ATTACHED) {
+  const q = mem.layout.requestWord(r);
+  if (Atomics.load(w, q + REQUEST.STATE) !== RS_ATTACHED) {
     request_free(mem, r);
     return;
   }
   // The request slot is freed by the thread's CPU when it first runs.
-  const slot = w[q + R.RESULT_SLOT];
-  const t = mem.t(slot);
-  if (Atomics.load(w, t + T.PID) !== w[q + R.RESULT_PID]) return;
-  Atomics.or(w, t + T.FLAGS, TF_SHOULD_STOP | TF_AUTOREAP | TF_STARTED);
+  const slot = w[q + REQUEST.RESULT_SLOT];
+  const t = mem.threadWord(slot);
+  if (Atomics.load(w, t + THREAD.PID) !== w[q + REQUEST.RESULT_PID]) return;
+  Atomics.or(w, t + THREAD.FLAGS, TF_SHOULD_STOP | TF_AUTOREAP | TF_STARTED);
   try_to_wake_up(mem, slot, TASK_NORMAL);
 }
 
@@ -302,7 +304,7 @@ function table_full(mem: Memory): void {
   if (tableFull) return;
   tableFull = true;
   printk(`${KERN_ERR}kthreadd: thread table full (%d threads): creating a thread fails with -ENOMEM; ` +
-    'boot with more: kmodel run --max-threads <N> (BootOptions.maxThreads)\n', mem.layout.g.maxThreads);
+    'boot with more: kmodel run --max-threads <N> (BootOptions.maxThreads)\n', mem.layout.geometry.maxThreads);
 }
 
 /** One pass over the request list, oldest first. Returns how many requests it served. */
@@ -312,12 +314,12 @@ export function kthreadd_serve(mem: Memory): number {
   for (;;) {
     let oldest = NIL;
     let seq = 0;
-    for (let r = 0; r < REQ_SLOTS; r++) {
-      const q = mem.layout.request(r);
-      if (Atomics.load(w, q + R.STATE) !== RS_PENDING) continue;
-      if (oldest === NIL || w[q + R.SEQ] - seq < 0) {
+    for (let r = 0; r < REQUEST_SLOTS; r++) {
+      const q = mem.layout.requestWord(r);
+      if (Atomics.load(w, q + REQUEST.STATE) !== RS_PENDING) continue;
+      if (oldest === NIL || w[q + REQUEST.SEQ] - seq < 0) {
         oldest = r;
-        seq = w[q + R.SEQ];
+        seq = w[q + REQUEST.SEQ];
       }
     }
     if (oldest === NIL) return served;

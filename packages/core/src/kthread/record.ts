@@ -10,7 +10,7 @@
  *  - the flags read here are only ever set by one side and read by the other; TF_WAITING alone is
  *    also cleared (by the waiter, when its wait is over).
  */
-import { T, TF_DAEMON, TF_JOIN, TF_TERMINATE, TF_WAITING } from '../memory/layout.ts';
+import { THREAD, TF_DAEMON, TF_JOIN, TF_TERMINATE, TF_WAITING } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
 
@@ -19,51 +19,51 @@ type Thread = { readonly slot: number };
 
 /** Does the record still hold this thread (not reaped, the slot not given to another)? */
 export function thread_live(k: Thread & { readonly pid: number }, mem: Memory = this_cpu.mem): boolean {
-  return Atomics.load(mem.i32, mem.t(k.slot) + T.PID) === k.pid;
+  return Atomics.load(mem.i32, mem.threadWord(k.slot) + THREAD.PID) === k.pid;
 }
 
 /** Word index of the thread's EXITED word (the exit message): stoppers sleep on its address. */
 export function thread_exit_word(k: Thread, mem: Memory = this_cpu.mem): number {
-  return mem.t(k.slot) + T.EXITED;
+  return mem.threadWord(k.slot) + THREAD.EXITED;
 }
 
 /** Has the thread exited (a zombie until it is reaped)? */
 export function thread_exited(k: Thread, mem: Memory = this_cpu.mem): boolean {
-  return Atomics.load(mem.i32, mem.t(k.slot) + T.EXITED) !== 0;
+  return Atomics.load(mem.i32, mem.threadWord(k.slot) + THREAD.EXITED) !== 0;
 }
 
 /** The exit code; meaningful once thread_exited(). */
 export function thread_exit_code(k: Thread, mem: Memory = this_cpu.mem): number {
-  return mem.i32[mem.t(k.slot) + T.EXIT_CODE];
+  return mem.i32[mem.threadWord(k.slot) + THREAD.EXIT_CODE];
 }
 
 /** A kernel daemon (kthreadd): never stopped at shutdown, not terminated. */
 export function thread_is_daemon(k: Thread, mem: Memory = this_cpu.mem): boolean {
-  return (Atomics.load(mem.i32, mem.t(k.slot) + T.FLAGS) & TF_DAEMON) !== 0;
+  return (Atomics.load(mem.i32, mem.threadWord(k.slot) + THREAD.FLAGS) & TF_DAEMON) !== 0;
 }
 
 /** Has someone asked the thread to return (SeaOS KT_JOIN)? */
 export function thread_join_requested(k: Thread, mem: Memory = this_cpu.mem): boolean {
-  return (Atomics.load(mem.i32, mem.t(k.slot) + T.FLAGS) & TF_JOIN) !== 0;
+  return (Atomics.load(mem.i32, mem.threadWord(k.slot) + THREAD.FLAGS) & TF_JOIN) !== 0;
 }
 
 /** Ask the thread to return: thread_join_requested() holds from now on. */
 export function thread_request_join(k: Thread, mem: Memory = this_cpu.mem): void {
-  Atomics.or(mem.i32, mem.t(k.slot) + T.FLAGS, TF_JOIN);
+  Atomics.or(mem.i32, mem.threadWord(k.slot) + THREAD.FLAGS, TF_JOIN);
 }
 
 /** Is someone blocked waiting for the thread's exit (SeaOS KT_WAITING)? */
 export function thread_exit_waited(k: Thread, mem: Memory = this_cpu.mem): boolean {
-  return (Atomics.load(mem.i32, mem.t(k.slot) + T.FLAGS) & TF_WAITING) !== 0;
+  return (Atomics.load(mem.i32, mem.threadWord(k.slot) + THREAD.FLAGS) & TF_WAITING) !== 0;
 }
 
 /** Say (`on`) or unsay that someone waits for the thread's exit. */
 export function thread_set_exit_waited(k: Thread, on: boolean, mem: Memory = this_cpu.mem): void {
-  if (on) Atomics.or(mem.i32, mem.t(k.slot) + T.FLAGS, TF_WAITING);
-  else Atomics.and(mem.i32, mem.t(k.slot) + T.FLAGS, ~TF_WAITING);
+  if (on) Atomics.or(mem.i32, mem.threadWord(k.slot) + THREAD.FLAGS, TF_WAITING);
+  else Atomics.and(mem.i32, mem.threadWord(k.slot) + THREAD.FLAGS, ~TF_WAITING);
 }
 
 /** Is the thread being terminated (kthread_terminate_core: it ends at its next scheduling point)? */
 export function thread_terminating(k: Thread, mem: Memory = this_cpu.mem): boolean {
-  return (Atomics.load(mem.i32, mem.t(k.slot) + T.FLAGS) & TF_TERMINATE) !== 0;
+  return (Atomics.load(mem.i32, mem.threadWord(k.slot) + THREAD.FLAGS) & TF_TERMINATE) !== 0;
 }

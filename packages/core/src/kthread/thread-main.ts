@@ -9,7 +9,9 @@
  *  - everything that touches the record happens before EXITED is set: from then on a stopper may
  *    reap it and kthreadd may give the slot to a new thread.
  */
-import { C, NIL, T, TF_AUTOREAP, TF_KILL, TF_NOLOAD, TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED } from '../memory/layout.ts';
+import {
+  PERCPU, NIL, THREAD, TF_AUTOREAP, TF_KILL, TF_NOLOAD, TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED,
+} from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { Task, task_struct, type ThreadFn } from '../sched/task.ts';
 import { blocking_pending, missing_await_at_return } from '../sched/context.ts';
@@ -32,14 +34,14 @@ import { LOGLEVEL_EMERG, LOGLEVEL_ERR } from '../printk/levels.ts';
 export function create_task(slot: number): Task {
   const mem = this_cpu.mem;
   const w = mem.i32;
-  const t = mem.t(slot);
-  const r = w[t + T.PAYLOAD];
-  const module = w[t + T.MODULE];
+  const t = mem.threadWord(slot);
+  const r = w[t + THREAD.PAYLOAD];
+  const module = w[t + THREAD.MODULE];
   const p = r !== NIL ? request_take_payload(mem, r) : null;
-  if (p) w[t + T.PAYLOAD] = NIL;
+  if (p) w[t + THREAD.PAYLOAD] = NIL;
   const entry = p ? p.e : '';
   const fn = (resolve_entry(module, entry) as ThreadFn | undefined) ?? null;
-  return new Task(new task_struct(w[t + T.PID], slot), fn, p ? p.d : null, module, entry);
+  return new Task(new task_struct(w[t + THREAD.PID], slot), fn, p ? p.d : null, module, entry);
 }
 
 /** The function a thread runs, in the module's terms: "init() of module m (/path/m.ts)". */
@@ -65,22 +67,22 @@ function exit_code_of(v: unknown): number {
 export async function kthread_main(task: Task): Promise<void> {
   const cpu = this_cpu;
   const mem = cpu.mem;
-  const t = mem.t(task.slot);
+  const t = mem.threadWord(task.slot);
   let code = 0;
   try {
-    Atomics.or(mem.i32, t + T.FLAGS, TF_STARTED);
+    Atomics.or(mem.i32, t + THREAD.FLAGS, TF_STARTED);
     if (!task.fn) {
       const mod = get_module(task.module)?.name ?? `#${task.module}`;
       kernel_report('bug', [`BUG: ${mem.comm(task.slot)}/${task.pid}: entry '${task.entryName}' of module ${mod} is not loaded on CPU ${cpu.id}`], {
         bug: 'no_entry', entry: task.entryName,
       }, LOGLEVEL_ERR, task);
       code = -ENOEXEC;
-    } else if (Atomics.load(mem.i32, t + T.FLAGS) & TF_KILL) {
+    } else if (Atomics.load(mem.i32, t + THREAD.FLAGS) & TF_KILL) {
       code = KILLED_EXIT_CODE;
-    } else if (Atomics.load(mem.i32, t + T.FLAGS) & TF_SHOULD_STOP) {
+    } else if (Atomics.load(mem.i32, t + THREAD.FLAGS) & TF_SHOULD_STOP) {
       code = -EINTR;
     } else {
-      if (Atomics.load(mem.i32, t + T.FLAGS) & TF_SHOULD_PARK) await kthread_parkme_core('kthread');
+      if (Atomics.load(mem.i32, t + THREAD.FLAGS) & TF_SHOULD_PARK) await kthread_parkme_core('kthread');
       if (cpu.chaos) chaos_start(task);
       const fn = task.fn; // a plain call: traces show the entry's own name
       const ret = await fn(task.data);
@@ -131,7 +133,7 @@ export function do_exit(task: Task, code: number): void {
   const cpu = this_cpu;
   const mem = cpu.mem;
   const w = mem.i32;
-  const t = mem.t(task.slot);
+  const t = mem.threadWord(task.slot);
   if (task.preempt_count > 0) {
     kernel_report('bug', [
       `BUG: ${mem.comm(task.slot)}[${task.pid}] exited with preempt_count ${task.preempt_count}: it still holds a spinlock`,
@@ -140,14 +142,14 @@ export function do_exit(task: Task, code: number): void {
   sq_remove(mem, task.slot);
   abandon_creation(task);
   cpu.retireTask(task);
-  const autoreap = (w[t + T.FLAGS] & TF_AUTOREAP) !== 0;
-  if (!(w[t + T.FLAGS] & TF_NOLOAD)) Atomics.sub(w, mem.layout.cpu(cpu.id) + C.NR_ASSIGNED, 1);
-  w[t + T.EXIT_CODE] = code;
-  Atomics.store(w, t + T.STATE, TASK_DEAD);
-  Atomics.store(w, t + T.EXITED, 1);
-  Atomics.notify(w, t + T.EXITED);
-  sq_wakeup(mem, (t + T.EXITED) * 4, 0, TASK_NORMAL, 0);
-  sq_wakeup(mem, (t + T.PARKED) * 4, 0, TASK_NORMAL, 0);
-  if (autoreap) Atomics.store(w, t + T.PID, 0); // nobody joins it
+  const autoreap = (w[t + THREAD.FLAGS] & TF_AUTOREAP) !== 0;
+  if (!(w[t + THREAD.FLAGS] & TF_NOLOAD)) Atomics.sub(w, mem.layout.percpuWord(cpu.id) + PERCPU.NR_ASSIGNED, 1);
+  w[t + THREAD.EXIT_CODE] = code;
+  Atomics.store(w, t + THREAD.STATE, TASK_DEAD);
+  Atomics.store(w, t + THREAD.EXITED, 1);
+  Atomics.notify(w, t + THREAD.EXITED);
+  sq_wakeup(mem, (t + THREAD.EXITED) * 4, 0, TASK_NORMAL, 0);
+  sq_wakeup(mem, (t + THREAD.PARKED) * 4, 0, TASK_NORMAL, 0);
+  if (autoreap) Atomics.store(w, t + THREAD.PID, 0); // nobody joins it
   cpu.leaveTask(task);
 }

@@ -5,7 +5,8 @@
  */
 import type pino from 'pino';
 import {
-  DEFAULT_GEOMETRY, H, HF_KCSAN, HF_LOCK_SITES, HF_LOCK_STAT, HF_LOCKDEP, HF_SPINLOCK_DEBUG, HF_TRACE, HF_DEBUG_CHECKS, KC, MAX_CPUS,
+  DEFAULT_GEOMETRY, HEADER, HF_KCSAN, HF_LOCK_SITES, HF_LOCK_STAT, HF_LOCKDEP, HF_SPINLOCK_DEBUG, HF_TRACE, HF_DEBUG_CHECKS,
+  KCSAN, MAX_CPUS,
   type MachineGeometry,
 } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
@@ -98,18 +99,18 @@ export function boot_geometry(o: BootOptions): { geometry: MachineGeometry; hz: 
 /** Write the header words the options decide. Before the first CPU starts: each reads them once. */
 export function boot_header(mem: Memory, o: BootOptions): void {
   const w = mem.i32;
-  if (o.chaos) w[H.CHAOS] = typeof o.chaos === 'object' ? Math.min(3, Math.max(1, o.chaos.level ?? 2)) : 2;
+  if (o.chaos) w[HEADER.CHAOS] = typeof o.chaos === 'object' ? Math.min(3, Math.max(1, o.chaos.level ?? 2)) : 2;
   const kc = mem.layout.kcsanBase >> 2;
   const kopt = typeof o.kcsan === 'object' ? o.kcsan : {};
-  w[kc + KC.RATE] = Math.max(1, kopt.rate ?? 50);
-  w[kc + KC.STALL_US] = Math.max(1, kopt.stallUs ?? 80);
-  if (o.lockupMs !== undefined) w[H.LOCKUP_MS] = Math.max(1, o.lockupMs | 0);
-  // H.FLAGS: one line per BootOptions switch.
-  if (o.spinlockDebug ?? true) w[H.FLAGS] |= HF_SPINLOCK_DEBUG;
-  if (o.lockdep ?? true) w[H.FLAGS] |= HF_LOCKDEP;
-  if (o.kcsan) w[H.FLAGS] |= HF_KCSAN;
-  if (o.lockSites) w[H.FLAGS] |= HF_LOCK_SITES;
-  if (o.lockStat) w[H.FLAGS] |= HF_LOCK_STAT;
-  if (o.trace) w[H.FLAGS] |= HF_TRACE;
-  if (o.debugChecks ?? process.env.KMODEL_DEBUG_CHECKS === '1') w[H.FLAGS] |= HF_DEBUG_CHECKS;
+  w[kc + KCSAN.RATE] = Math.max(1, kopt.rate ?? 50);
+  w[kc + KCSAN.STALL_US] = Math.max(1, kopt.stallUs ?? 80);
+  if (o.lockupMs !== undefined) w[HEADER.LOCKUP_MS] = Math.max(1, o.lockupMs | 0);
+  // HEADER.FLAGS: one line per BootOptions switch.
+  if (o.spinlockDebug ?? true) w[HEADER.FLAGS] |= HF_SPINLOCK_DEBUG;
+  if (o.lockdep ?? true) w[HEADER.FLAGS] |= HF_LOCKDEP;
+  if (o.kcsan) w[HEADER.FLAGS] |= HF_KCSAN;
+  if (o.lockSites) w[HEADER.FLAGS] |= HF_LOCK_SITES;
+  if (o.lockStat) w[HEADER.FLAGS] |= HF_LOCK_STAT;
+  if (o.trace) w[HEADER.FLAGS] |= HF_TRACE;
+  if (o.debugChecks ?? process.env.KMODEL_DEBUG_CHECKS === '1') w[HEADER.FLAGS] |= HF_DEBUG_CHECKS;
 }

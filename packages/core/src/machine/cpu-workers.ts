@@ -14,7 +14,7 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { C, T, type MachineGeometry } from '../memory/layout.ts';
+import { PERCPU, THREAD, type MachineGeometry } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { ipi } from '../sched/wake.ts';
 import { death_cause } from '../debug/last-words.ts';
@@ -64,7 +64,7 @@ export class CpuWorkers {
     worker.on('exit', (code) => this.died(cpu, `its worker exited with code ${code}`));
     const ep = nodeEndpoint(worker as never);
     const mem = this.mem;
-    const posted = mem.layout.cpu(cpu) + C.CTL_POSTED;
+    const posted = mem.layout.percpuWord(cpu) + PERCPU.CTL_POSTED;
     const ringing: Comlink.Endpoint = {
       postMessage(msg: unknown, transfer?: never[]) {
         Atomics.add(mem.i32, posted, 1);
@@ -98,8 +98,8 @@ export class CpuWorkers {
   /** The thread on `cpu` now, as "comm/pid", or what the CPU was doing when no thread ran. */
   runningOn(cpu: number): { who: string; pid: number; comm: string } {
     const mem = this.mem;
-    const slot = Atomics.load(mem.i32, mem.layout.cpu(cpu) + C.CURRENT);
-    const pid = slot >= 0 ? Atomics.load(mem.i32, mem.t(slot) + T.PID) : 0;
+    const slot = Atomics.load(mem.i32, mem.layout.percpuWord(cpu) + PERCPU.CURRENT);
+    const pid = slot >= 0 ? Atomics.load(mem.i32, mem.threadWord(slot) + THREAD.PID) : 0;
     if (pid > 0) {
       const comm = mem.comm(slot);
       return { who: `${comm}/${pid}`, pid, comm };
@@ -111,8 +111,8 @@ export class CpuWorkers {
   controlPending(): boolean {
     const w = this.mem.i32;
     for (let c = 0; c < this.mem.nrCpus; c++) {
-      const b = this.mem.layout.cpu(c);
-      if (Atomics.load(w, b + C.CTL_POSTED) !== Atomics.load(w, b + C.CTL_SEEN)) return true;
+      const b = this.mem.layout.percpuWord(c);
+      if (Atomics.load(w, b + PERCPU.CTL_POSTED) !== Atomics.load(w, b + PERCPU.CTL_SEEN)) return true;
     }
     return false;
   }

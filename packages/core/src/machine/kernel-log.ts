@@ -11,7 +11,7 @@
  *    where they would have been, so a run with an incomplete log fails.
  */
 import type pino from 'pino';
-import { H } from '../memory/layout.ts';
+import { HEADER } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { CONSUMER_GONE_MS, log_beat, log_drain, log_dropped, type LogRecord, type ReportKind } from '../printk/logbuf.ts';
@@ -134,7 +134,7 @@ export class KernelLog {
 
   private accept(r: LogRecord): void {
     r.seq = ++this.seq;
-    if (r.report) r.fields = { ...r.fields, seed: this.mem.i32[H.SEED] };
+    if (r.report) r.fields = { ...r.fields, seed: this.mem.i32[HEADER.SEED] };
     this.buf.push(r);
     if (r.report) this.counts.set(r.report, (this.counts.get(r.report) ?? 0) + 1);
     if (this.logger) log_record(this.logger, r);

@@ -10,7 +10,7 @@
 import { randomInt } from 'node:crypto';
 import { Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
-import { H } from '../memory/layout.ts';
+import { HEADER } from '../memory/layout.ts';
 import type { LogRecord, ReportKind } from '../printk/logbuf.ts';
 import { LOGLEVEL_INFO } from '../printk/levels.ts';
 import { kernel_image, type KernelImage } from './kernel-image.ts';
@@ -78,7 +78,7 @@ export class Machine {
       await m.power.powerOff();
       throw e;
     }
-    const chaos = mem.i32[H.CHAOS];
+    const chaos = mem.i32[HEADER.CHAOS];
     m.klog(LOGLEVEL_INFO, `booted ${geometry.cpus} CPUs, HZ=${hz}, seed=${seed}${chaos ? `, chaos level ${chaos}` : ''}`);
     return m;
   }
@@ -90,7 +90,7 @@ export class Machine {
 
   /** The seed every random decision of this machine derives from. */
   get seed(): number {
-    return this.mem.i32[H.SEED];
+    return this.mem.i32[HEADER.SEED];
   }
 
   get isDown(): boolean {

@@ -6,7 +6,7 @@
  *  - soft lockup: a CPU running the same thread with the same switch count for `softLockupSecs`
  *    (a thread that never yields, or a CPU spinning on a lock) is reported once per episode.
  */
-import { C, NIL, T, TF_STARTED } from '../memory/layout.ts';
+import { PERCPU, NIL, THREAD, TF_STARTED } from '../memory/layout.ts';
 import { type Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { log_waiters, type LogRecord } from '../printk/logbuf.ts';
@@ -66,17 +66,17 @@ export class Watchdog {
   private checkHung(t: number, out: WatchdogReport[]): void {
     const mem = this.mem;
     const w = mem.i32;
-    for (let s = 0; s < mem.layout.g.maxThreads; s++) {
-      const r = mem.t(s);
-      const pid = Atomics.load(w, r + T.PID);
-      const state = Atomics.load(w, r + T.STATE);
+    for (let s = 0; s < mem.layout.geometry.maxThreads; s++) {
+      const r = mem.threadWord(s);
+      const pid = Atomics.load(w, r + THREAD.PID);
+      const state = Atomics.load(w, r + THREAD.STATE);
       const hung = pid !== 0 && state & TASK_UNINTERRUPTIBLE && !(state & TASK_NOLOAD) &&
-        !Atomics.load(w, r + T.EXITED) && w[r + T.FLAGS] & TF_STARTED;
+        !Atomics.load(w, r + THREAD.EXITED) && w[r + THREAD.FLAGS] & TF_STARTED;
       if (!hung) {
         this.seen.delete(s);
         continue;
       }
-      const nvcsw = w[r + T.NVCSW];
+      const nvcsw = w[r + THREAD.NVCSW];
       const e = this.seen.get(s);
       if (!e || e.pid !== pid || e.nvcsw !== nvcsw) {
         this.seen.set(s, { pid, nvcsw, since: t, reported: false });
@@ -93,9 +93,9 @@ export class Watchdog {
           `INFO: task ${comm}:${pid} blocked for more than ${secs} seconds.`,
           '      Not tainted (kmodel)',
           '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
-          `task:${comm.padEnd(15)} state:D cpu:${w[r + T.CPU]} pid:${pid} wchan:${wchan}`,
+          `task:${comm.padEnd(15)} state:D cpu:${w[r + THREAD.CPU]} pid:${pid} wchan:${wchan}`,
         ],
-        fields: { task: comm, pid, cpu: w[r + T.CPU], wchan, seconds: secs },
+        fields: { task: comm, pid, cpu: w[r + THREAD.CPU], wchan, seconds: secs },
         level: LOGLEVEL_ERR,
         who: { cpu: -1, pid: 0, comm: 'khungtaskd' },
       });
@@ -106,9 +106,9 @@ export class Watchdog {
     const mem = this.mem;
     const w = mem.i32;
     for (let c = 0; c < this.cpus.length; c++) {
-      const b = mem.layout.cpu(c);
-      const slot = Atomics.load(w, b + C.CURRENT);
-      const switches = Atomics.load(w, b + C.NR_SWITCHES);
+      const b = mem.layout.percpuWord(c);
+      const slot = Atomics.load(w, b + PERCPU.CURRENT);
+      const switches = Atomics.load(w, b + PERCPU.NR_SWITCHES);
       const e = this.cpus[c];
       if (slot === NIL || slot !== e.slot || switches !== e.switches) {
         Object.assign(e, { slot, switches, since: t, reported: false });
@@ -116,7 +116,7 @@ export class Watchdog {
       }
       if (e.reported || t - e.since < this.lockupMs) continue;
       e.reported = true;
-      const pid = w[mem.t(slot) + T.PID];
+      const pid = w[mem.threadWord(slot) + THREAD.PID];
       const comm = mem.comm(slot);
       const secs = Math.floor((t - e.since) / 1000);
       out.push({

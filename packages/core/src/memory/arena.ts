@@ -7,7 +7,7 @@
  * and its kind code, so a second declaration with another shape is caught; a lock's header also
  * holds its lockdep class (OBJ_CLASS), assigned at its first acquisition.
  */
-import { A, SYM, SYM_SLOTS, align } from './layout.ts';
+import { ARENA, SYMBOL, SYMBOL_SLOTS, align } from './layout.ts';
 import type { Memory } from './memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { fnv1a } from '../arch/hash.ts';
@@ -22,11 +22,11 @@ export const OBJ_CLASS = -2; // lockdep class + 1 (0: none yet)
 
 function brk_alloc(mem: Memory, bytes: number, alignment: number): number {
   const w = mem.i32;
-  const a = mem.layout.arena;
-  const start = w[a + A.BRK] || mem.layout.heapBase;
+  const a = mem.layout.arenaWord;
+  const start = w[a + ARENA.BRK] || mem.layout.heapBase;
   const at = align(start, alignment);
   if (at + bytes > mem.layout.heapEnd) {
-    const size = mem.layout.g.arenaBytes;
+    const size = mem.layout.geometry.arenaBytes;
     const mb = (size / 2 ** 20).toFixed(size % 2 ** 20 ? 2 : 0);
     throw new ArenaError(
       `machine memory exhausted: ${bytes} bytes requested, ${mem.layout.heapEnd - start} left in the ` +
@@ -34,18 +34,18 @@ function brk_alloc(mem: Memory, bytes: number, alignment: number): number {
         `kmodel run --arena-mb <MB> (BootOptions.arenaBytes)`,
     );
   }
-  w[a + A.BRK] = at + bytes;
+  w[a + ARENA.BRK] = at + bytes;
   return at;
 }
 
 /** Anonymous shared memory (zeroed). Returns its machine address. */
 export function arena_alloc(mem: Memory, bytes: number, alignment = 8): number {
   const w = mem.i32;
-  raw_spin_lock(w, mem.layout.arena + A.LOCK);
+  raw_spin_lock(w, mem.layout.arenaWord + ARENA.LOCK);
   try {
     return brk_alloc(mem, bytes, alignment);
   } finally {
-    raw_spin_unlock(w, mem.layout.arena + A.LOCK);
+    raw_spin_unlock(w, mem.layout.arenaWord + ARENA.LOCK);
   }
 }
 
@@ -59,14 +59,14 @@ export function shared_symbol(
   mem: Memory, key: string, bytes: number, kind: number, init?: (addr: number) => void,
 ): number {
   const w = mem.i32;
-  const lock = mem.layout.arena + A.LOCK;
+  const lock = mem.layout.arenaWord + ARENA.LOCK;
   const hash = fnv1a(key);
   const name = encoder.encode(key);
   raw_spin_lock(w, lock);
   try {
-    for (let n = 0, i = hash >>> 0; n < SYM_SLOTS; n++, i++) {
-      const s = mem.layout.sym(i & (SYM_SLOTS - 1));
-      if (w[s + SYM.HASH] === 0) {
+    for (let n = 0, i = hash >>> 0; n < SYMBOL_SLOTS; n++, i++) {
+      const s = mem.layout.symbolWord(i & (SYMBOL_SLOTS - 1));
+      if (w[s + SYMBOL.HASH] === 0) {
         const nameAt = brk_alloc(mem, name.length, 1);
         mem.u8.set(name, nameAt);
         const hdr = brk_alloc(mem, OBJ_HEADER + bytes, 8);
@@ -74,18 +74,18 @@ export function shared_symbol(
         w[(hdr >> 2) + 1] = kind;
         const addr = hdr + OBJ_HEADER;
         init?.(addr);
-        w[s + SYM.ADDR] = addr;
-        w[s + SYM.NAME] = nameAt;
-        w[s + SYM.NAME_LEN] = name.length;
-        w[s + SYM.HASH] = hash;
+        w[s + SYMBOL.ADDR] = addr;
+        w[s + SYMBOL.NAME] = nameAt;
+        w[s + SYMBOL.NAME_LEN] = name.length;
+        w[s + SYMBOL.HASH] = hash;
         return addr;
       }
-      if (w[s + SYM.HASH] !== hash || w[s + SYM.NAME_LEN] !== name.length) continue;
-      const at = w[s + SYM.NAME];
+      if (w[s + SYMBOL.HASH] !== hash || w[s + SYMBOL.NAME_LEN] !== name.length) continue;
+      const at = w[s + SYMBOL.NAME];
       let same = true;
       for (let k = 0; k < name.length && same; k++) same = mem.u8[at + k] === name[k];
       if (!same) continue;
-      const addr = w[s + SYM.ADDR];
+      const addr = w[s + SYMBOL.ADDR];
       const hsize = w[(addr >> 2) + OBJ_SIZE];
       const hkind = w[(addr >> 2) + OBJ_KIND];
       if (hsize !== bytes || hkind !== kind) {
@@ -96,7 +96,7 @@ export function shared_symbol(
       }
       return addr;
     }
-    throw new ArenaError(`shared symbol table full (${SYM_SLOTS} names)`);
+    throw new ArenaError(`shared symbol table full (${SYMBOL_SLOTS} names)`);
   } finally {
     raw_spin_unlock(w, lock);
   }

@@ -21,7 +21,7 @@ export const TASK_COMM_LEN = 16;
 export const WMESG_LEN = 16;
 
 /** Header, at address 0. */
-export const H = {
+export const HEADER = {
   MAGIC: 0,
   VERSION: 1,
   NR_CPUS: 2,
@@ -51,7 +51,7 @@ export const HF_TRACE = 1 << 5; // CPUs record which thread runs when (kmodel ru
 export const HF_DEBUG_CHECKS = 1 << 6; // the scheduler asserts its invariants (sched/invariants.ts)
 
 /** Per-CPU block. */
-export const C = {
+export const PERCPU = {
   DOORBELL: 0, // bumped by every IPI; the idle loop Atomics.waits on it
   IDLE: 1, // 1 while the CPU sleeps in its idle loop
   CURRENT: 2, // slot of the running thread, NIL when idle
@@ -72,7 +72,7 @@ export const C = {
 } as const;
 
 /** Thread record (the task_struct fields other CPUs need to see). */
-export const T = {
+export const THREAD = {
   PID: 0, // 0: free slot
   STATE: 1, // TASK_* bits
   FLAGS: 2, // TF_* bits
@@ -103,7 +103,7 @@ export const T = {
   WORDS: 40,
 } as const;
 
-/** Scheduling policies (T.POLICY): how a thread's priority may change. */
+/** Scheduling policies (THREAD.POLICY): how a thread's priority may change. */
 export const SCHED_NORMAL = 0; // Linux normal: the priority changes only when asked (nice)
 export const SCHED_FIFO = 1; // realtime
 export const SCHED_TIMESHARE = 2; // Tru64 kernel_thread_w_arg: loses priority as it uses CPU
@@ -127,12 +127,12 @@ export const TF_NOLOAD = 1 << 10; // not counted as load for placement (kthreadd
 export const TF_TERMINATE = 1 << 11; // being terminated (Tru64 thread_terminate): halted at its next scheduling point
 export const TF_AUTOREAP = 1 << 12; // nobody joins it: its record is freed when it exits
 
-/** Sleep-queue hash bucket: a singly linked list of thread slots (T.SQ_NEXT), HEAD and TAIL. */
-export const SQ = { LOCK: 0, HEAD: 1, TAIL: 2, WORDS: 3 } as const;
-export const SQ_BUCKETS = 256;
+/** Sleep-queue hash bucket: a singly linked list of thread slots (THREAD.SQ_NEXT), HEAD and TAIL. */
+export const SLEEP_BUCKET = { LOCK: 0, HEAD: 1, TAIL: 2, WORDS: 3 } as const;
+export const SLEEP_BUCKETS = 256;
 
 /** kthreadd request slot. */
-export const R = {
+export const REQUEST = {
   STATE: 0,
   SEQ: 1,
   MODULE: 2,
@@ -148,9 +148,9 @@ export const R = {
   COMM: 12, // TASK_COMM_LEN bytes
   PAYLOAD: 16, // word index where payload bytes start
 } as const;
-export const REQ_SLOTS = 128;
-export const REQ_BYTES = 8192;
-export const REQ_PAYLOAD_MAX = REQ_BYTES - R.PAYLOAD * 4;
+export const REQUEST_SLOTS = 128;
+export const REQUEST_BYTES = 8192;
+export const REQUEST_PAYLOAD_MAX = REQUEST_BYTES - REQUEST.PAYLOAD * 4;
 export const RS_FREE = 0;
 export const RS_FILLING = 1;
 export const RS_PENDING = 2;
@@ -158,7 +158,7 @@ export const RS_DONE = 3;
 export const RS_ATTACHED = 4; // done; payload kept until the new thread first runs
 
 /** Kernel log ring (printk buffer). */
-export const L = {
+export const LOG = {
   LOCK: 0, HEAD: 1, TAIL: 2, DROPPED: 3, SEQ: 4,
   WAITING: 5, // writers waiting for space
   BEAT: 6, // bumped by the consumer (coordinator) on every pass: it is alive
@@ -167,24 +167,26 @@ export const L = {
 } as const;
 
 /** lockdep: lock classes, their statistics, the dependency graph and the sites of its edges. */
-export const LD = { LOCK: 0, NCLASSES: 1, NSITES: 2, REPORTS: 3, WORDS: 8 } as const;
+export const LOCKDEP = { LOCK: 0, NCLASSES: 1, NSITES: 2, REPORTS: 3, WORDS: 8 } as const;
 export const MAX_LOCK_CLASSES = 256;
 export const LOCK_CLASS_NAME = 32; // bytes per class name
 export const LOCK_SITES = 4096;
 /** Per-class statistics (words): acquisitions, contentions, total and max wait and hold (ms, f64). */
-export const LS = { ACQ: 0, CONT: 1, WAIT_F64: 2, WAIT_MAX_F64: 4, HOLD_F64: 6, HOLD_MAX_F64: 8, WORDS: 10 } as const;
+export const LOCK_STAT = {
+  ACQUISITIONS: 0, CONTENTIONS: 1, WAIT_F64: 2, WAIT_MAX_F64: 4, HOLD_F64: 6, HOLD_MAX_F64: 8, WORDS: 10,
+} as const;
 
 /** KCSAN soft watchpoints: a header, then slots of [words][text of the racing access]. */
-export const KC = { ACTIVE: 0, RATE: 1, STALL_US: 2, WORDS: 8 } as const;
-export const WP = { ADDR: 0, SIZE: 1, WRITE: 2, CPU: 3, HIT: 4, HIT_PID: 5, HIT_CPU: 6, HIT_WRITE: 7, WORDS: 8 } as const;
-export const WP_SLOTS = 64;
-export const WP_TEXT = 256;
-export const WP_BYTES = WP.WORDS * 4 + WP_TEXT;
+export const KCSAN = { ACTIVE: 0, RATE: 1, STALL_US: 2, WORDS: 8 } as const;
+export const WATCHPOINT = { ADDR: 0, SIZE: 1, WRITE: 2, CPU: 3, HIT: 4, HIT_PID: 5, HIT_CPU: 6, HIT_WRITE: 7, WORDS: 8 } as const;
+export const WATCHPOINT_SLOTS = 64;
+export const WATCHPOINT_TEXT = 256;
+export const WATCHPOINT_BYTES = WATCHPOINT.WORDS * 4 + WATCHPOINT_TEXT;
 
 /** Arena header and shared-symbol table. */
-export const A = { LOCK: 0, BRK: 1, WORDS: 4 } as const;
-export const SYM = { HASH: 0, ADDR: 1, NAME: 2, NAME_LEN: 3, WORDS: 4 } as const;
-export const SYM_SLOTS = 4096;
+export const ARENA = { LOCK: 0, BRK: 1, WORDS: 4 } as const;
+export const SYMBOL = { HASH: 0, ADDR: 1, NAME: 2, NAME_LEN: 3, WORDS: 4 } as const;
+export const SYMBOL_SLOTS = 4096;
 
 export interface MachineGeometry {
   cpus: number;
@@ -204,12 +206,12 @@ export class Layout {
   readonly header = 0;
   readonly cpuBase: number;
   readonly threadBase: number;
-  readonly sqBase: number;
-  readonly reqBase: number;
+  readonly bucketBase: number;
+  readonly requestBase: number;
   readonly logBase: number;
   readonly logData: number;
   readonly arenaBase: number;
-  readonly symBase: number;
+  readonly symbolBase: number;
   readonly lockdepBase: number;
   readonly classNames: number;
   readonly classStats: number;
@@ -221,59 +223,59 @@ export class Layout {
   readonly heapEnd: number;
   readonly bytes: number;
 
-  constructor(readonly g: MachineGeometry) {
-    let at = H.WORDS * 4;
+  constructor(readonly geometry: MachineGeometry) {
+    let at = HEADER.WORDS * 4;
     this.cpuBase = at;
-    at += g.cpus * C.WORDS * 4;
+    at += geometry.cpus * PERCPU.WORDS * 4;
     this.threadBase = at;
-    at += g.maxThreads * T.WORDS * 4;
-    this.sqBase = at;
-    at += SQ_BUCKETS * SQ.WORDS * 4;
-    this.reqBase = align(at, 64);
-    at = this.reqBase + REQ_SLOTS * REQ_BYTES;
+    at += geometry.maxThreads * THREAD.WORDS * 4;
+    this.bucketBase = at;
+    at += SLEEP_BUCKETS * SLEEP_BUCKET.WORDS * 4;
+    this.requestBase = align(at, 64);
+    at = this.requestBase + REQUEST_SLOTS * REQUEST_BYTES;
     this.logBase = at;
-    this.logData = at + L.WORDS * 4;
-    at = this.logData + g.logBytes;
+    this.logData = at + LOG.WORDS * 4;
+    at = this.logData + geometry.logBytes;
     this.lockdepBase = align(at, 64);
-    this.classNames = this.lockdepBase + LD.WORDS * 4;
+    this.classNames = this.lockdepBase + LOCKDEP.WORDS * 4;
     this.classStats = this.classNames + MAX_LOCK_CLASSES * LOCK_CLASS_NAME;
-    this.depGraph = this.classStats + MAX_LOCK_CLASSES * LS.WORDS * 4;
+    this.depGraph = this.classStats + MAX_LOCK_CLASSES * LOCK_STAT.WORDS * 4;
     this.edgeSites = this.depGraph + (MAX_LOCK_CLASSES * MAX_LOCK_CLASSES) / 8;
     this.sites = this.edgeSites + MAX_LOCK_CLASSES * MAX_LOCK_CLASSES * 4;
     at = this.sites + LOCK_SITES * 8;
     this.kcsanBase = align(at, 64);
-    at = this.kcsanBase + KC.WORDS * 4 + WP_SLOTS * WP_BYTES;
+    at = this.kcsanBase + KCSAN.WORDS * 4 + WATCHPOINT_SLOTS * WATCHPOINT_BYTES;
     this.arenaBase = align(at, 64);
-    this.symBase = this.arenaBase + A.WORDS * 4;
-    this.heapBase = align(this.symBase + SYM_SLOTS * SYM.WORDS * 4, 64);
-    this.heapEnd = this.arenaBase + g.arenaBytes;
+    this.symbolBase = this.arenaBase + ARENA.WORDS * 4;
+    this.heapBase = align(this.symbolBase + SYMBOL_SLOTS * SYMBOL.WORDS * 4, 64);
+    this.heapEnd = this.arenaBase + geometry.arenaBytes;
     this.bytes = this.heapEnd;
   }
 
   /** Word index of CPU `cpu`'s block. */
-  cpu(cpu: number): number {
-    return (this.cpuBase >> 2) + cpu * C.WORDS;
+  percpuWord(cpu: number): number {
+    return (this.cpuBase >> 2) + cpu * PERCPU.WORDS;
   }
   /** Word index of thread record `slot`. */
-  thread(slot: number): number {
-    return (this.threadBase >> 2) + slot * T.WORDS;
+  threadWord(slot: number): number {
+    return (this.threadBase >> 2) + slot * THREAD.WORDS;
   }
   /** Word index of sleep-queue bucket `b`. */
-  bucket(b: number): number {
-    return (this.sqBase >> 2) + b * SQ.WORDS;
+  bucketWord(b: number): number {
+    return (this.bucketBase >> 2) + b * SLEEP_BUCKET.WORDS;
   }
   /** Word index of kthreadd request slot `r`. */
-  request(r: number): number {
-    return (this.reqBase + r * REQ_BYTES) >> 2;
+  requestWord(r: number): number {
+    return (this.requestBase + r * REQUEST_BYTES) >> 2;
   }
-  get log(): number {
+  get logWord(): number {
     return this.logBase >> 2;
   }
-  get arena(): number {
+  get arenaWord(): number {
     return this.arenaBase >> 2;
   }
-  sym(i: number): number {
-    return (this.symBase >> 2) + i * SYM.WORDS;
+  symbolWord(i: number): number {
+    return (this.symbolBase >> 2) + i * SYMBOL.WORDS;
   }
 }
 

@@ -3,7 +3,7 @@
  * buffer, its typed views and the layout. Cross-CPU fields are read and written with Atomics.
  */
 import {
-  H, Layout, MAGIC, LAYOUT_VERSION, T, C, NIL, SQ, SQ_BUCKETS, TASK_COMM_LEN, WMESG_LEN,
+  HEADER, Layout, MAGIC, LAYOUT_VERSION, THREAD, PERCPU, NIL, SLEEP_BUCKET, SLEEP_BUCKETS, TASK_COMM_LEN, WMESG_LEN,
   type MachineGeometry,
 } from './layout.ts';
 
@@ -28,47 +28,47 @@ export class Memory {
     const layout = new Layout(geometry);
     const mem = new Memory(new SharedArrayBuffer(layout.bytes), geometry);
     const w = mem.i32;
-    w[H.MAGIC] = MAGIC;
-    w[H.VERSION] = LAYOUT_VERSION;
-    w[H.NR_CPUS] = geometry.cpus;
-    w[H.HZ] = hz;
-    w[H.NEXT_PID] = 3; // 0: idle tasks, 1: reserved (init), 2: kthreadd
-    w[H.MAX_THREADS] = geometry.maxThreads;
-    w[H.KTHREADD_SLOT] = NIL;
-    w[H.SEED] = seed;
-    w[H.LOCKUP_MS] = 1000;
-    mem.f64[H.BOOT_TIME_F64 >> 1] = performance.timeOrigin + performance.now();
+    w[HEADER.MAGIC] = MAGIC;
+    w[HEADER.VERSION] = LAYOUT_VERSION;
+    w[HEADER.NR_CPUS] = geometry.cpus;
+    w[HEADER.HZ] = hz;
+    w[HEADER.NEXT_PID] = 3; // 0: idle tasks, 1: reserved (init), 2: kthreadd
+    w[HEADER.MAX_THREADS] = geometry.maxThreads;
+    w[HEADER.KTHREADD_SLOT] = NIL;
+    w[HEADER.SEED] = seed;
+    w[HEADER.LOCKUP_MS] = 1000;
+    mem.f64[HEADER.BOOT_TIME_F64 >> 1] = performance.timeOrigin + performance.now();
     for (let cpu = 0; cpu < geometry.cpus; cpu++) {
-      const b = layout.cpu(cpu);
-      w[b + C.CURRENT] = NIL;
-      w.fill(NIL, b + C.HEAD, b + C.HEAD + (C.TAIL - C.HEAD) * 2);
-      w[b + C.ONLINE] = 1;
+      const b = layout.percpuWord(cpu);
+      w[b + PERCPU.CURRENT] = NIL;
+      w.fill(NIL, b + PERCPU.HEAD, b + PERCPU.HEAD + (PERCPU.TAIL - PERCPU.HEAD) * 2);
+      w[b + PERCPU.ONLINE] = 1;
     }
     for (let s = 0; s < geometry.maxThreads; s++) {
-      const t = layout.thread(s);
-      w[t + T.RQ_NEXT] = NIL;
-      w[t + T.SQ_NEXT] = NIL;
+      const t = layout.threadWord(s);
+      w[t + THREAD.RQ_NEXT] = NIL;
+      w[t + THREAD.SQ_NEXT] = NIL;
     }
-    for (let b = 0; b < SQ_BUCKETS; b++) {
-      w[layout.bucket(b) + SQ.HEAD] = NIL;
-      w[layout.bucket(b) + SQ.TAIL] = NIL;
+    for (let b = 0; b < SLEEP_BUCKETS; b++) {
+      w[layout.bucketWord(b) + SLEEP_BUCKET.HEAD] = NIL;
+      w[layout.bucketWord(b) + SLEEP_BUCKET.TAIL] = NIL;
     }
     return mem;
   }
 
   get nrCpus(): number {
-    return this.i32[H.NR_CPUS];
+    return this.i32[HEADER.NR_CPUS];
   }
   get hz(): number {
-    return this.i32[H.HZ];
+    return this.i32[HEADER.HZ];
   }
   get bootTime(): number {
-    return this.f64[H.BOOT_TIME_F64 >> 1];
+    return this.f64[HEADER.BOOT_TIME_F64 >> 1];
   }
 
   /** Word index of a thread record. */
-  t(slot: number): number {
-    return this.layout.thread(slot);
+  threadWord(slot: number): number {
+    return this.layout.threadWord(slot);
   }
 
   writeString(byteOffset: number, max: number, s: string): void {
@@ -85,17 +85,17 @@ export class Memory {
   }
 
   comm(slot: number): string {
-    return this.readString((this.t(slot) + T.COMM) * 4, TASK_COMM_LEN);
+    return this.readString((this.threadWord(slot) + THREAD.COMM) * 4, TASK_COMM_LEN);
   }
   setComm(slot: number, comm: string): void {
-    this.writeString((this.t(slot) + T.COMM) * 4, TASK_COMM_LEN, comm);
+    this.writeString((this.threadWord(slot) + THREAD.COMM) * 4, TASK_COMM_LEN, comm);
   }
   wmesg(slot: number): string {
-    return this.readString((this.t(slot) + T.WMESG) * 4, WMESG_LEN);
+    return this.readString((this.threadWord(slot) + THREAD.WMESG) * 4, WMESG_LEN);
   }
   /** Copy a pre-encoded, NUL-padded wait-channel name (see wmesgBytes) into the record. */
   setWmesg(slot: number, bytes: Uint8Array): void {
-    this.u8.set(bytes, (this.t(slot) + T.WMESG) * 4);
+    this.u8.set(bytes, (this.threadWord(slot) + THREAD.WMESG) * 4);
   }
 }
 

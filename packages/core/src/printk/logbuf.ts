@@ -14,7 +14,7 @@
  * for CONSUMER_GONE_MS; it marks that beat STALE, so later writers drop at once until BEAT moves
  * again, and DROPPED counts every record lost. The consumer reports that count as a kernel report.
  */
-import { L } from '../memory/layout.ts';
+import { LOG } from '../memory/layout.ts';
 import { type Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
@@ -50,9 +50,9 @@ export function log_append(
 ): void {
   const text = encoder.encode(fields ? `${comm}\0${msg}\0${fields}` : `${comm}\0${msg}`);
   const need = (HDR + text.length + 7) & ~7;
-  if (need > mem.layout.g.logBytes / 2) {
+  if (need > mem.layout.geometry.logBytes / 2) {
     // At most 3 bytes a UTF-16 unit: the shortened record fits.
-    const keep = Math.min(4096, mem.layout.g.logBytes >> 3);
+    const keep = Math.min(4096, mem.layout.geometry.logBytes >> 3);
     log_append(mem, level, cpu, pid, comm, uptime, msg.slice(0, keep) + ' [truncated]', report, '');
     return;
   }
@@ -67,15 +67,15 @@ function log_store(
   text: Uint8Array, uptime: number,
 ): boolean {
   const w = mem.i32;
-  const base = mem.layout.log;
-  const size = mem.layout.g.logBytes;
-  raw_spin_lock(w, base + L.LOCK);
-  const head = w[base + L.HEAD];
-  const tail = Atomics.load(w, base + L.TAIL);
+  const base = mem.layout.logWord;
+  const size = mem.layout.geometry.logBytes;
+  raw_spin_lock(w, base + LOG.LOCK);
+  const head = w[base + LOG.HEAD];
+  const tail = Atomics.load(w, base + LOG.TAIL);
   const pos = head & (size - 1);
   const pad = pos + need > size ? size - pos : 0;
   if (size - ((head - tail) | 0) < need + pad) {
-    raw_spin_unlock(w, base + L.LOCK);
+    raw_spin_unlock(w, base + LOG.LOCK);
     return false;
   }
   let at = head;
@@ -86,9 +86,9 @@ function log_store(
   const p = at & (size - 1);
   writeHeader(mem, p, need, level, cpu, pid, report, text.length, uptime);
   mem.u8.set(text, mem.layout.logData + p + HDR);
-  Atomics.store(w, base + L.HEAD, (at + need) | 0);
-  Atomics.add(w, base + L.SEQ, 1);
-  raw_spin_unlock(w, base + L.LOCK);
+  Atomics.store(w, base + LOG.HEAD, (at + need) | 0);
+  Atomics.add(w, base + LOG.SEQ, 1);
+  raw_spin_unlock(w, base + LOG.LOCK);
   return true;
 }
 
@@ -98,25 +98,25 @@ function log_wait_store(
   text: Uint8Array, uptime: number,
 ): void {
   const w = mem.i32;
-  const base = mem.layout.log;
-  Atomics.add(w, base + L.WAITING, 1);
-  let beat = Atomics.load(w, base + L.BEAT);
+  const base = mem.layout.logWord;
+  Atomics.add(w, base + LOG.WAITING, 1);
+  let beat = Atomics.load(w, base + LOG.BEAT);
   let since = now();
   for (;;) {
-    const tail = Atomics.load(w, base + L.TAIL);
+    const tail = Atomics.load(w, base + LOG.TAIL);
     if (log_store(mem, need, level, cpu, pid, report, text, uptime)) break;
-    const b = Atomics.load(w, base + L.BEAT);
+    const b = Atomics.load(w, base + LOG.BEAT);
     if (b !== beat) {
       beat = b;
       since = now();
-    } else if (Atomics.load(w, base + L.STALE) === beat + 1 || now() - since > CONSUMER_GONE_MS) {
-      Atomics.store(w, base + L.STALE, beat + 1);
-      Atomics.add(w, base + L.DROPPED, 1);
+    } else if (Atomics.load(w, base + LOG.STALE) === beat + 1 || now() - since > CONSUMER_GONE_MS) {
+      Atomics.store(w, base + LOG.STALE, beat + 1);
+      Atomics.add(w, base + LOG.DROPPED, 1);
       break;
     }
-    Atomics.wait(w, base + L.TAIL, tail, 50);
+    Atomics.wait(w, base + LOG.TAIL, tail, 50);
   }
-  Atomics.sub(w, base + L.WAITING, 1);
+  Atomics.sub(w, base + LOG.WAITING, 1);
 }
 
 function writeHeader(
@@ -137,27 +137,27 @@ function writeHeader(
 /** The consumer is alive (coordinator only; every pass, whether or not it consumes). */
 export function log_beat(mem: Memory): void {
   // BEAT never holds -1, so STALE = BEAT + 1 is never 0 ("never stale").
-  if (Atomics.add(mem.i32, mem.layout.log + L.BEAT, 1) === -2) Atomics.add(mem.i32, mem.layout.log + L.BEAT, 1);
+  if (Atomics.add(mem.i32, mem.layout.logWord + LOG.BEAT, 1) === -2) Atomics.add(mem.i32, mem.layout.logWord + LOG.BEAT, 1);
 }
 
 /** Records writers dropped because the consumer was gone, since boot. */
 export function log_dropped(mem: Memory): number {
-  return Atomics.load(mem.i32, mem.layout.log + L.DROPPED);
+  return Atomics.load(mem.i32, mem.layout.logWord + LOG.DROPPED);
 }
 
 /** Writers waiting for space right now (they are stalled in printk, not spinning on their own). */
 export function log_waiters(mem: Memory): number {
-  return Atomics.load(mem.i32, mem.layout.log + L.WAITING);
+  return Atomics.load(mem.i32, mem.layout.logWord + LOG.WAITING);
 }
 
 /** Consume every committed record (coordinator only). */
 export function log_drain(mem: Memory, out: (r: LogRecord) => void): number {
   const w = mem.i32;
-  const base = mem.layout.log;
-  const size = mem.layout.g.logBytes;
+  const base = mem.layout.logWord;
+  const size = mem.layout.geometry.logBytes;
   log_beat(mem);
-  let tail = Atomics.load(w, base + L.TAIL);
-  const head = Atomics.load(w, base + L.HEAD);
+  let tail = Atomics.load(w, base + LOG.TAIL);
+  const head = Atomics.load(w, base + LOG.HEAD);
   let n = 0;
   while (tail !== head) {
     const pos = tail & (size - 1);
@@ -185,8 +185,8 @@ export function log_drain(mem: Memory, out: (r: LogRecord) => void): number {
     }
     tail = (tail + len) | 0;
   }
-  Atomics.store(w, base + L.TAIL, tail);
-  Atomics.notify(w, base + L.TAIL);
+  Atomics.store(w, base + LOG.TAIL, tail);
+  Atomics.notify(w, base + LOG.TAIL);
   return n;
 }
 

@@ -9,7 +9,7 @@
  * decisions however the real CPUs interleave (the interleaving itself cannot be replayed). Off
  * (level 0), nothing here runs: the callers test one boolean field of the CPU first.
  */
-import { H, T, SCHED_NORMAL, SCHED_TIMESHARE } from '../memory/layout.ts';
+import { HEADER, THREAD, SCHED_NORMAL, SCHED_TIMESHARE } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
 import { decision_hash } from '../arch/hash.ts';
 import { this_cpu } from './cpu.ts';
@@ -39,7 +39,7 @@ function change_point(seed: number, pid: number, calls: number, level: number): 
 export function chaos_start(t: Task): void {
   const cpu = this_cpu;
   if (!pct_applies(t)) return;
-  const seed = cpu.mem.i32[H.SEED];
+  const seed = cpu.mem.i32[HEADER.SEED];
   const prio = 100 + (decision_hash(seed, t.pid, 0, 1) % 40);
   set_task_prio(cpu.mem, t.slot, prio, undefined, true);
   log(`${t.pid}:0:start:prio=${prio}`);
@@ -47,7 +47,7 @@ export function chaos_start(t: Task): void {
 
 /** PCT priorities are drawn among normal threads only: realtime and fixed ones keep theirs. */
 function pct_applies(t: Task): boolean {
-  const p = this_cpu.mem.i32[this_cpu.mem.t(t.slot) + T.POLICY];
+  const p = this_cpu.mem.i32[this_cpu.mem.threadWord(t.slot) + THREAD.POLICY];
   return p === SCHED_NORMAL || p === SCHED_TIMESHARE;
 }
 
@@ -58,7 +58,7 @@ function pct_applies(t: Task): boolean {
 export function chaos_point(t: Task, name: string, may_yield: boolean): boolean {
   if (t.slot < 0) return false;
   const cpu = this_cpu;
-  const seed = cpu.mem.i32[H.SEED];
+  const seed = cpu.mem.i32[HEADER.SEED];
   const calls = ++t.calls;
   if (change_point(seed, t.pid, calls, cpu.chaos) && pct_applies(t)) {
     set_task_prio(cpu.mem, t.slot, 139, undefined, true);

@@ -1,5 +1,5 @@
 /** A thread's condition in words, for reports about it (e.g. the owner of a lock). */
-import { T, TF_KILL } from '../memory/layout.ts';
+import { THREAD, TF_KILL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { TASK_RUNNING } from './state.ts';
 
@@ -7,9 +7,9 @@ export type ThreadCondition = 'running' | 'sleeping' | 'dead' | 'killed';
 
 export function thread_condition(mem: Memory, slot: number, pid: number): ThreadCondition {
   const w = mem.i32;
-  if (slot < 0 || Atomics.load(w, mem.t(slot) + T.PID) !== pid) return 'dead';
-  const t = mem.t(slot);
-  if (Atomics.load(w, t + T.FLAGS) & TF_KILL) return 'killed';
-  if (Atomics.load(w, t + T.EXITED)) return 'dead';
-  return Atomics.load(w, t + T.STATE) === TASK_RUNNING ? 'running' : 'sleeping';
+  if (slot < 0 || Atomics.load(w, mem.threadWord(slot) + THREAD.PID) !== pid) return 'dead';
+  const t = mem.threadWord(slot);
+  if (Atomics.load(w, t + THREAD.FLAGS) & TF_KILL) return 'killed';
+  if (Atomics.load(w, t + THREAD.EXITED)) return 'dead';
+  return Atomics.load(w, t + THREAD.STATE) === TASK_RUNNING ? 'running' : 'sleeping';
 }

@@ -16,7 +16,9 @@
  *    has posted a control message (CTL_POSTED != CTL_SEEN).
  * With debug checks on (invariants.ts) the switch asserts the first two, under RQ_LOCK.
  */
-import { C, H, HF_LOCKDEP, HF_LOCK_SITES, HF_LOCK_STAT, HF_SPINLOCK_DEBUG, HF_TRACE, T, NIL, TF_KILL, SCHED_TIMESHARE } from '../memory/layout.ts';
+import {
+  PERCPU, HEADER, HF_LOCKDEP, HF_LOCK_SITES, HF_LOCK_STAT, HF_SPINLOCK_DEBUG, HF_TRACE, THREAD, NIL, TF_KILL, SCHED_TIMESHARE,
+} from '../memory/layout.ts';
 import { timeshare_charge, timeshare_sleep } from './timeshare.ts';
 import type { Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
@@ -75,7 +77,7 @@ export class Cpu {
   /** --trace: [time (ms since boot), pid] at every switch; pid 0 is idle. Names by pid. */
   readonly trace: number[] | null;
   readonly traceNames = new Map<number, string>();
-  private readonly b: number;
+  private readonly percpu: number;
   private lastSwitch = now();
   private idleSince = 0;
 
@@ -84,16 +86,16 @@ export class Cpu {
     readonly id: number,
     readonly hooks: CpuHooks,
   ) {
-    this.b = mem.layout.cpu(id);
+    this.percpu = mem.layout.percpuWord(id);
     this.w = mem.i32;
-    this.spinlockDebug = (mem.i32[H.FLAGS] & HF_SPINLOCK_DEBUG) !== 0;
-    this.lockdep = (mem.i32[H.FLAGS] & HF_LOCKDEP) !== 0;
-    this.lockSites = (mem.i32[H.FLAGS] & HF_LOCK_SITES) !== 0;
-    this.lockStat = (mem.i32[H.FLAGS] & HF_LOCK_STAT) !== 0;
-    this.chaos = mem.i32[H.CHAOS];
+    this.spinlockDebug = (mem.i32[HEADER.FLAGS] & HF_SPINLOCK_DEBUG) !== 0;
+    this.lockdep = (mem.i32[HEADER.FLAGS] & HF_LOCKDEP) !== 0;
+    this.lockSites = (mem.i32[HEADER.FLAGS] & HF_LOCK_SITES) !== 0;
+    this.lockStat = (mem.i32[HEADER.FLAGS] & HF_LOCK_STAT) !== 0;
+    this.chaos = mem.i32[HEADER.CHAOS];
     debug_checks_init(mem);
-    this.trace = mem.i32[H.FLAGS] & HF_TRACE ? [] : null;
-    this.tasks = new Array(mem.layout.g.maxThreads);
+    this.trace = mem.i32[HEADER.FLAGS] & HF_TRACE ? [] : null;
+    this.tasks = new Array(mem.layout.geometry.maxThreads);
     set_handle_memory(mem);
     this.idleTask = new Task(new task_struct(0, NIL), null, null, 0, 'idle');
     this.idleTask.started = true;
@@ -110,7 +112,7 @@ export class Cpu {
   /** Control messages posted by the coordinator that this CPU has not received yet. */
   ctlPending(): boolean {
     const w = this.mem.i32;
-    return Atomics.load(w, this.b + C.CTL_POSTED) !== Atomics.load(w, this.b + C.CTL_SEEN);
+    return Atomics.load(w, this.percpu + PERCPU.CTL_POSTED) !== Atomics.load(w, this.percpu + PERCPU.CTL_SEEN);
   }
 
   /**
@@ -137,10 +139,10 @@ export class Cpu {
     this.tasks[t.slot] = undefined;
     if (t === this.current) return;
     const w = this.mem.i32;
-    raw_spin_lock(w, this.b + C.RQ_LOCK);
+    raw_spin_lock(w, this.percpu + PERCPU.RQ_LOCK);
     dequeue_task(this.mem, this.id, t.slot);
-    w[this.mem.t(t.slot) + T.ON_RQ] = 0;
-    raw_spin_unlock(w, this.b + C.RQ_LOCK);
+    w[this.mem.threadWord(t.slot) + THREAD.ON_RQ] = 0;
+    raw_spin_unlock(w, this.percpu + PERCPU.RQ_LOCK);
   }
 
   /** After the exit message: if the exiting thread is the running one, run the next. */
@@ -152,21 +154,21 @@ export class Cpu {
    * Run an asynchronous control call (it needs the event loop: the idle loop waits with
    * Atomics.waitAsync instead of blocking until it is done).
    */
-  async during<R>(work: () => Promise<R>): Promise<R> {
+  async runAsyncControl<R>(work: () => Promise<R>): Promise<R> {
     this.asyncWork++;
     try {
       return await work();
     } finally {
       this.asyncWork--;
-      Atomics.add(this.mem.i32, this.b + C.DOORBELL, 1);
-      Atomics.notify(this.mem.i32, this.b + C.DOORBELL);
+      Atomics.add(this.mem.i32, this.percpu + PERCPU.DOORBELL, 1);
+      Atomics.notify(this.mem.i32, this.percpu + PERCPU.DOORBELL);
     }
   }
 
   /** Start the idle loop: the first thing a booted CPU does. */
   start(): void {
     this.idleSince = now();
-    this.mem.f64[(this.b + C.IDLE_SINCE_F64) >> 1] = this.idleSince;
+    this.mem.f64[(this.percpu + PERCPU.IDLE_SINCE_F64) >> 1] = this.idleSince;
     setImmediate(this.idleLoop);
   }
 
@@ -181,29 +183,29 @@ export class Cpu {
     if (t >= this.timers.next) this.timers.run(t);
     const mem = this.mem;
     const w = mem.i32;
-    const timeshare = !prev.dead && prev.slot >= 0 && w[mem.t(prev.slot) + T.POLICY] === SCHED_TIMESHARE;
+    const timeshare = !prev.dead && prev.slot >= 0 && w[mem.threadWord(prev.slot) + THREAD.POLICY] === SCHED_TIMESHARE;
     if (timeshare) timeshare_charge(mem, prev.slot, t - this.lastSwitch);
-    raw_spin_lock(w, this.b + C.RQ_LOCK);
+    raw_spin_lock(w, this.percpu + PERCPU.RQ_LOCK);
     if (debug_checks) this.checkLeaving(prev);
     if (!prev.dead) {
-      const pt = mem.t(prev.slot);
-      const state = Atomics.load(w, pt + T.STATE);
+      const pt = mem.threadWord(prev.slot);
+      const state = Atomics.load(w, pt + THREAD.STATE);
       if (state === TASK_RUNNING) enqueue_task(mem, this.id, prev.slot);
       else if (
-        (state & TASK_INTERRUPTIBLE && Atomics.load(w, pt + T.SIGPENDING) !== 0) ||
-        Atomics.load(w, pt + T.FLAGS) & TF_KILL
+        (state & TASK_INTERRUPTIBLE && Atomics.load(w, pt + THREAD.SIGPENDING) !== 0) ||
+        Atomics.load(w, pt + THREAD.FLAGS) & TF_KILL
       ) {
         // A signal (interruptible sleep) or a kill that came before the sleep: do not sleep.
-        Atomics.store(w, pt + T.STATE, TASK_RUNNING);
+        Atomics.store(w, pt + THREAD.STATE, TASK_RUNNING);
         enqueue_task(mem, this.id, prev.slot);
       } else {
-        w[pt + T.ON_RQ] = 0;
+        w[pt + THREAD.ON_RQ] = 0;
         if (timeshare) timeshare_sleep(mem, prev.slot, t);
       }
     }
     const next = pick_next_task(mem, this.id);
     if (debug_checks) this.checkPicked(next);
-    raw_spin_unlock(w, this.b + C.RQ_LOCK);
+    raw_spin_unlock(w, this.percpu + PERCPU.RQ_LOCK);
     if (debug_checks) report_broken();
     this.account(prev, t);
     if (next === NIL) this.enterIdle(t);
@@ -214,12 +216,12 @@ export class Cpu {
   private checkLeaving(prev: Task): void {
     const mem = this.mem;
     const w = mem.i32;
-    const cur = w[this.b + C.CURRENT];
+    const cur = w[this.percpu + PERCPU.CURRENT];
     if (cur !== prev.slot) {
       invariant_broken(INV_CURRENT, this.id, `CURRENT ${cur}, running ${prev.slot < 0 ? 'the idle task' : slot_words(mem, prev.slot)}`);
     }
     if (prev.dead || prev.slot < 0) return;
-    if (w[mem.t(prev.slot) + T.ON_RQ] !== 1) invariant_broken(INV_RUNNING_ON_RQ, this.id, slot_words(mem, prev.slot));
+    if (w[mem.threadWord(prev.slot) + THREAD.ON_RQ] !== 1) invariant_broken(INV_RUNNING_ON_RQ, this.id, slot_words(mem, prev.slot));
     if (rq_contains(mem, this.id, prev.slot)) invariant_broken(INV_RUNNING_QUEUED, this.id, slot_words(mem, prev.slot));
   }
 
@@ -228,10 +230,10 @@ export class Cpu {
     if (slot === NIL) return;
     const mem = this.mem;
     const w = mem.i32;
-    const t = mem.t(slot);
-    const state = Atomics.load(w, t + T.STATE);
-    if (w[t + T.ON_RQ] !== 1 || state !== TASK_RUNNING || w[t + T.CPU] !== this.id) {
-      invariant_broken(INV_PICKED, this.id, `${slot_words(mem, slot)}: ON_RQ ${w[t + T.ON_RQ]}, state ${state}, CPU ${w[t + T.CPU]}`);
+    const t = mem.threadWord(slot);
+    const state = Atomics.load(w, t + THREAD.STATE);
+    if (w[t + THREAD.ON_RQ] !== 1 || state !== TASK_RUNNING || w[t + THREAD.CPU] !== this.id) {
+      invariant_broken(INV_PICKED, this.id, `${slot_words(mem, slot)}: ON_RQ ${w[t + THREAD.ON_RQ]}, state ${state}, CPU ${w[t + THREAD.CPU]}`);
     }
   }
 
@@ -240,8 +242,8 @@ export class Cpu {
     this.lastSwitch = t;
     if (prev === this.idleTask) return;
     const f = this.mem.f64;
-    f[(this.b + C.BUSY_F64) >> 1] += dt;
-    if (!prev.dead) f[(this.mem.t(prev.slot) + T.RUNTIME_F64) >> 1] += dt;
+    f[(this.percpu + PERCPU.BUSY_F64) >> 1] += dt;
+    if (!prev.dead) f[(this.mem.threadWord(prev.slot) + THREAD.RUNTIME_F64) >> 1] += dt;
   }
 
   private switchTo(slot: number, prev: Task): void {
@@ -254,14 +256,14 @@ export class Cpu {
     this.current = next;
     current = next.handle;
     if (this.trace) this.traceSwitch(next);
-    Atomics.store(w, this.b + C.CURRENT, slot);
-    if (next.started && Atomics.load(w, this.mem.t(slot) + T.FLAGS) & TF_KILL) {
+    Atomics.store(w, this.percpu + PERCPU.CURRENT, slot);
+    if (next.started && Atomics.load(w, this.mem.threadWord(slot) + THREAD.FLAGS) & TF_KILL) {
       this.hooks.reapKilled(next); // it never runs again: its coroutine is dropped, not resumed
       return;
     }
     if (next !== prev) {
-      w[this.b + C.NR_SWITCHES]++;
-      w[this.mem.t(slot) + T.NVCSW]++;
+      w[this.percpu + PERCPU.NR_SWITCHES]++;
+      w[this.mem.threadWord(slot) + THREAD.NVCSW]++;
     }
     if (!next.started) {
       next.started = true;
@@ -284,21 +286,21 @@ export class Cpu {
     if (this.trace) this.traceSwitch(this.idleTask);
     this.current = this.idleTask;
     current = this.idleTask.handle;
-    Atomics.store(this.mem.i32, this.b + C.CURRENT, NIL);
+    Atomics.store(this.mem.i32, this.percpu + PERCPU.CURRENT, NIL);
     this.idleSince = t;
-    this.mem.f64[(this.b + C.IDLE_SINCE_F64) >> 1] = t;
+    this.mem.f64[(this.percpu + PERCPU.IDLE_SINCE_F64) >> 1] = t;
     setImmediate(this.idleLoop);
   }
 
   private readonly idleWake = (): void => {
-    Atomics.store(this.mem.i32, this.b + C.IDLE, 0);
+    Atomics.store(this.mem.i32, this.percpu + PERCPU.IDLE, 0);
     this.idleLoop();
   };
 
   private readonly idleLoop = (): void => {
     const mem = this.mem;
     const w = mem.i32;
-    const b = this.b;
+    const b = this.percpu;
     for (;;) {
       let t = now();
       if (t >= this.timers.next) this.timers.run(t);
@@ -306,35 +308,35 @@ export class Cpu {
         setImmediate(this.idleLoop);
         return;
       }
-      const seq = Atomics.load(w, b + C.DOORBELL);
-      Atomics.store(w, b + C.IDLE, 1);
-      if (Atomics.load(w, b + C.NR_RUNNING) > 0) {
-        Atomics.store(w, b + C.IDLE, 0);
-        raw_spin_lock(w, b + C.RQ_LOCK);
+      const seq = Atomics.load(w, b + PERCPU.DOORBELL);
+      Atomics.store(w, b + PERCPU.IDLE, 1);
+      if (Atomics.load(w, b + PERCPU.NR_RUNNING) > 0) {
+        Atomics.store(w, b + PERCPU.IDLE, 0);
+        raw_spin_lock(w, b + PERCPU.RQ_LOCK);
         const next = pick_next_task(mem, this.id);
         if (debug_checks) this.checkPicked(next);
-        raw_spin_unlock(w, b + C.RQ_LOCK);
+        raw_spin_unlock(w, b + PERCPU.RQ_LOCK);
         if (debug_checks) report_broken();
         if (next === NIL) continue;
         t = now();
-        mem.f64[(b + C.IDLE_F64) >> 1] += t - this.idleSince;
+        mem.f64[(b + PERCPU.IDLE_F64) >> 1] += t - this.idleSince;
         this.lastSwitch = t;
         this.switchTo(next, this.idleTask);
         return;
       }
       if (this.ctlPending()) {
-        Atomics.store(w, b + C.IDLE, 0);
+        Atomics.store(w, b + PERCPU.IDLE, 0);
         continue;
       }
       const timeout = this.timers.next - t;
       if (this.asyncWork > 0) {
-        const r = Atomics.waitAsync(w, b + C.DOORBELL, seq, timeout > 0 ? timeout : 0);
+        const r = Atomics.waitAsync(w, b + PERCPU.DOORBELL, seq, timeout > 0 ? timeout : 0);
         if (r.async) {
           r.value.then(this.idleWake);
           return;
         }
-      } else Atomics.wait(w, b + C.DOORBELL, seq, timeout > 0 ? timeout : 0);
-      Atomics.store(w, b + C.IDLE, 0);
+      } else Atomics.wait(w, b + PERCPU.DOORBELL, seq, timeout > 0 ? timeout : 0);
+      Atomics.store(w, b + PERCPU.IDLE, 0);
     }
   };
 }

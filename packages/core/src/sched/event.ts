@@ -12,7 +12,7 @@
  *    the block ends, a terminate. The first one wins; the others find it off the queue;
  *  - the timeout is the thread's own timer (Task.timer), cancelled when the block returns.
  */
-import { T } from '../memory/layout.ts';
+import { THREAD } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from './cpu.ts';
 import { sq_add, sq_remove, sq_wakeup } from './sleepqueue.ts';
@@ -36,7 +36,7 @@ export const WAIT_SHOULD_TERMINATE = 4;
  */
 export function end_wait(mem: Memory, slot: number, result: number, mask: number): void {
   sq_remove(mem, slot);
-  Atomics.store(mem.i32, mem.t(slot) + T.WAIT_RESULT, result);
+  Atomics.store(mem.i32, mem.threadWord(slot) + THREAD.WAIT_RESULT, result);
   try_to_wake_up(mem, slot, mask);
 }
 
@@ -49,7 +49,7 @@ export function assert_event_wait(event: number, interruptible: boolean, wmesg: 
   const mem = cpu.mem;
   const slot = cpu.current.slot;
   set_wmesg(wmesg);
-  Atomics.store(mem.i32, mem.t(slot) + T.WAIT_RESULT, WAIT_AWAKENED);
+  Atomics.store(mem.i32, mem.threadWord(slot) + THREAD.WAIT_RESULT, WAIT_AWAKENED);
   sq_add(mem, slot, event, interruptible ? TASK_INTERRUPTIBLE : TASK_UNINTERRUPTIBLE, true);
 }
 
@@ -80,7 +80,7 @@ export async function event_block(): Promise<void> {
   await cpu.schedule();
   cpu.timers.del(t.timer);
   if (sq_remove(mem, t.slot, signal_pending_current() ? WAIT_INTERRUPTED : WAIT_AWAKENED)) {
-    Atomics.store(mem.i32, mem.t(t.slot) + T.STATE, TASK_RUNNING);
+    Atomics.store(mem.i32, mem.threadWord(t.slot) + THREAD.STATE, TASK_RUNNING);
   }
 }
 
@@ -100,9 +100,9 @@ export function event_wakeup(event: number, nr: number, result: number): number 
 export function clear_event_wait(k: task_struct, result: number, interrupt_only: boolean): void {
   const cpu = this_cpu;
   const mem = cpu.mem;
-  const state = Atomics.load(mem.i32, mem.t(k.slot) + T.STATE);
+  const state = Atomics.load(mem.i32, mem.threadWord(k.slot) + THREAD.STATE);
   if (interrupt_only && !(state & TASK_INTERRUPTIBLE)) return;
   sq_remove(mem, k.slot, result);
-  if (k.pid === cpu.current.pid) Atomics.store(mem.i32, mem.t(k.slot) + T.STATE, TASK_RUNNING);
+  if (k.pid === cpu.current.pid) Atomics.store(mem.i32, mem.threadWord(k.slot) + THREAD.STATE, TASK_RUNNING);
   else try_to_wake_up(mem, k.slot, TASK_NORMAL);
 }

@@ -13,7 +13,7 @@
  * raw lock: printk may wait for room in the log ring, and the coordinator takes RQ_LOCKs and
  * bucket locks too (Linux's printk_deferred). Each invariant is reported at most once per CPU.
  */
-import { H, HF_DEBUG_CHECKS, T } from '../memory/layout.ts';
+import { HEADER, HF_DEBUG_CHECKS, THREAD } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { kernel_report } from '../printk/printk.ts';
 
@@ -51,7 +51,7 @@ const where: number[] = [];
 
 /** Read HF_DEBUG_CHECKS (once per CPU, at boot). */
 export function debug_checks_init(mem: Memory): void {
-  debug_checks = (mem.i32[H.FLAGS] & HF_DEBUG_CHECKS) !== 0;
+  debug_checks = (mem.i32[HEADER.FLAGS] & HF_DEBUG_CHECKS) !== 0;
   pending = 0;
   reported = 0;
 }
@@ -86,7 +86,7 @@ let slots = 0;
 
 /** Start walking a list of thread slots (see walk_revisits). */
 export function walk_start(mem: Memory): void {
-  slots = mem.layout.g.maxThreads;
+  slots = mem.layout.geometry.maxThreads;
   if (seen.length < slots || walk === 0x7fffffff) {
     seen = new Int32Array(slots);
     walk = 0;
@@ -103,6 +103,6 @@ export function walk_revisits(slot: number): boolean {
 
 /** "slot 5 (pid 105 worker)", for a detail line. */
 export function slot_words(mem: Memory, slot: number): string {
-  if (!(slot >= 0 && slot < mem.layout.g.maxThreads)) return `slot ${slot} (no such slot)`;
-  return `slot ${slot} (pid ${mem.i32[mem.t(slot) + T.PID]} ${mem.comm(slot) || '-'})`;
+  if (!(slot >= 0 && slot < mem.layout.geometry.maxThreads)) return `slot ${slot} (no such slot)`;
+  return `slot ${slot} (pid ${mem.i32[mem.threadWord(slot) + THREAD.PID]} ${mem.comm(slot) || '-'})`;
 }

@@ -4,7 +4,7 @@
  * onto the same range. Changing the priority of a queued thread moves it to the tail of its new
  * level; the running thread keeps the CPU until its next scheduling point (no preemption).
  */
-import { C, T, MAX_PRIO, SCHED_FIFO, SCHED_NORMAL } from '../memory/layout.ts';
+import { PERCPU, THREAD, MAX_PRIO, SCHED_FIFO, SCHED_NORMAL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { dequeue_task, enqueue_task } from './runqueue.ts';
@@ -37,15 +37,18 @@ export function rt_to_prio(rt: number): number {
  */
 export function set_task_prio(mem: Memory, slot: number, prio: number, policy?: number, only = false): void {
   const w = mem.i32;
-  const t = mem.t(slot);
+  const t = mem.threadWord(slot);
   const p = Math.max(0, Math.min(MAX_PRIO - 1, prio | 0));
-  const cpu = Atomics.load(w, t + T.CPU);
-  const lock = mem.layout.cpu(cpu) + C.RQ_LOCK;
+  const cpu = Atomics.load(w, t + THREAD.CPU);
+  const lock = mem.layout.percpuWord(cpu) + PERCPU.RQ_LOCK;
   raw_spin_lock(w, lock);
   const queued = dequeue_task(mem, cpu, slot);
-  Atomics.store(w, t + T.PRIO, p);
-  if (!only) Atomics.store(w, t + T.BASE_PRIO, p);
-  if (!only) Atomics.store(w, t + T.POLICY, policy ?? (p < MAX_RT_PRIO ? SCHED_FIFO : w[t + T.POLICY] === SCHED_FIFO ? SCHED_NORMAL : w[t + T.POLICY]));
+  Atomics.store(w, t + THREAD.PRIO, p);
+  if (!only) Atomics.store(w, t + THREAD.BASE_PRIO, p);
+  if (!only) {
+    const was = w[t + THREAD.POLICY];
+    Atomics.store(w, t + THREAD.POLICY, policy ?? (p < MAX_RT_PRIO ? SCHED_FIFO : was === SCHED_FIFO ? SCHED_NORMAL : was));
+  }
   if (queued) enqueue_task(mem, cpu, slot);
   raw_spin_unlock(w, lock);
 }

@@ -10,7 +10,7 @@
  * Any CPU may enqueue (a wakeup); only the owning CPU picks. With debug checks on, every change is
  * followed by rq_check.
  */
-import { C, T, NIL, PRIO_BITMAP_WORDS, MAX_PRIO } from '../memory/layout.ts';
+import { PERCPU, THREAD, NIL, PRIO_BITMAP_WORDS, MAX_PRIO } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { TASK_RUNNING } from './state.ts';
 import { debug_checks, invariant, invariant_broken, slot_words, walk_revisits, walk_start } from './invariants.ts';
@@ -29,46 +29,46 @@ const INV_RQ_NR_RUNNING = invariant('run-queue', 'runqueue.ts', 'rq_nr_running',
 
 export function enqueue_task(mem: Memory, cpu: number, slot: number, atHead = false): void {
   const w = mem.i32;
-  const b = mem.layout.cpu(cpu);
-  const t = mem.t(slot);
-  const prio = w[t + T.PRIO];
-  const head = b + C.HEAD + prio;
-  const tail = b + C.TAIL + prio;
+  const b = mem.layout.percpuWord(cpu);
+  const t = mem.threadWord(slot);
+  const prio = w[t + THREAD.PRIO];
+  const head = b + PERCPU.HEAD + prio;
+  const tail = b + PERCPU.TAIL + prio;
   if (w[head] === NIL) {
-    w[t + T.RQ_NEXT] = NIL;
+    w[t + THREAD.RQ_NEXT] = NIL;
     w[head] = slot;
     w[tail] = slot;
-    w[b + C.BITMAP + (prio >> 5)] |= 1 << (prio & 31);
+    w[b + PERCPU.BITMAP + (prio >> 5)] |= 1 << (prio & 31);
   } else if (atHead) {
-    w[t + T.RQ_NEXT] = w[head];
+    w[t + THREAD.RQ_NEXT] = w[head];
     w[head] = slot;
   } else {
-    w[t + T.RQ_NEXT] = NIL;
-    w[mem.t(w[tail]) + T.RQ_NEXT] = slot;
+    w[t + THREAD.RQ_NEXT] = NIL;
+    w[mem.threadWord(w[tail]) + THREAD.RQ_NEXT] = slot;
     w[tail] = slot;
   }
-  w[b + C.NR_RUNNING]++;
+  w[b + PERCPU.NR_RUNNING]++;
   if (debug_checks) rq_check(mem, cpu);
 }
 
 /** Pop the best runnable thread (lowest priority number, FIFO within it), or NIL. */
 export function pick_next_task(mem: Memory, cpu: number): number {
   const w = mem.i32;
-  const b = mem.layout.cpu(cpu);
+  const b = mem.layout.percpuWord(cpu);
   for (let i = 0; i < PRIO_BITMAP_WORDS; i++) {
-    const bits = w[b + C.BITMAP + i];
+    const bits = w[b + PERCPU.BITMAP + i];
     if (bits === 0) continue;
     const prio = (i << 5) + (31 - Math.clz32(bits & -bits));
-    const head = b + C.HEAD + prio;
+    const head = b + PERCPU.HEAD + prio;
     const slot = w[head];
-    const next = w[mem.t(slot) + T.RQ_NEXT];
+    const next = w[mem.threadWord(slot) + THREAD.RQ_NEXT];
     w[head] = next;
     if (next === NIL) {
-      w[b + C.TAIL + prio] = NIL;
-      w[b + C.BITMAP + i] = bits & ~(1 << (prio & 31));
+      w[b + PERCPU.TAIL + prio] = NIL;
+      w[b + PERCPU.BITMAP + i] = bits & ~(1 << (prio & 31));
     }
-    w[mem.t(slot) + T.RQ_NEXT] = NIL;
-    w[b + C.NR_RUNNING]--;
+    w[mem.threadWord(slot) + THREAD.RQ_NEXT] = NIL;
+    w[b + PERCPU.NR_RUNNING]--;
     if (debug_checks) rq_check(mem, cpu);
     return slot;
   }
@@ -78,19 +78,19 @@ export function pick_next_task(mem: Memory, cpu: number): number {
 /** Unlink a queued thread (priority change, kill). Returns false if it was not queued. */
 export function dequeue_task(mem: Memory, cpu: number, slot: number): boolean {
   const w = mem.i32;
-  const b = mem.layout.cpu(cpu);
-  const prio = w[mem.t(slot) + T.PRIO];
-  const head = b + C.HEAD + prio;
+  const b = mem.layout.percpuWord(cpu);
+  const prio = w[mem.threadWord(slot) + THREAD.PRIO];
+  const head = b + PERCPU.HEAD + prio;
   let prev = NIL;
-  for (let s = w[head]; s !== NIL; prev = s, s = w[mem.t(s) + T.RQ_NEXT]) {
+  for (let s = w[head]; s !== NIL; prev = s, s = w[mem.threadWord(s) + THREAD.RQ_NEXT]) {
     if (s !== slot) continue;
-    const next = w[mem.t(s) + T.RQ_NEXT];
+    const next = w[mem.threadWord(s) + THREAD.RQ_NEXT];
     if (prev === NIL) w[head] = next;
-    else w[mem.t(prev) + T.RQ_NEXT] = next;
-    if (w[b + C.TAIL + prio] === slot) w[b + C.TAIL + prio] = prev;
-    if (w[head] === NIL) w[b + C.BITMAP + (prio >> 5)] &= ~(1 << (prio & 31));
-    w[mem.t(slot) + T.RQ_NEXT] = NIL;
-    w[b + C.NR_RUNNING]--;
+    else w[mem.threadWord(prev) + THREAD.RQ_NEXT] = next;
+    if (w[b + PERCPU.TAIL + prio] === slot) w[b + PERCPU.TAIL + prio] = prev;
+    if (w[head] === NIL) w[b + PERCPU.BITMAP + (prio >> 5)] &= ~(1 << (prio & 31));
+    w[mem.threadWord(slot) + THREAD.RQ_NEXT] = NIL;
+    w[b + PERCPU.NR_RUNNING]--;
     if (debug_checks) rq_check(mem, cpu);
     return true;
   }
@@ -104,9 +104,9 @@ export function dequeue_task(mem: Memory, cpu: number, slot: number): boolean {
  */
 export function rq_check(mem: Memory, cpu: number): void {
   const w = mem.i32;
-  const b = mem.layout.cpu(cpu);
-  const heads = b + C.HEAD;
-  const tails = b + C.TAIL;
+  const b = mem.layout.percpuWord(cpu);
+  const heads = b + PERCPU.HEAD;
+  const tails = b + PERCPU.TAIL;
   let queued = 0;
   walk_start(mem);
   for (let i = 0; i < PRIO_BITMAP_WORDS; i++) {
@@ -117,7 +117,7 @@ export function rq_check(mem: Memory, cpu: number): void {
       if (w[heads + p] !== NIL) nonEmpty |= 1 << (p - first);
       else if (w[tails + p] !== NIL) invariant_broken(INV_RQ_TAIL, cpu, `level ${p}: empty, TAIL ${w[tails + p]}`);
     }
-    const bits = w[b + C.BITMAP + i];
+    const bits = w[b + PERCPU.BITMAP + i];
     if (bits !== nonEmpty) {
       const p = first + 31 - Math.clz32((bits ^ nonEmpty) & -(bits ^ nonEmpty));
       invariant_broken(INV_RQ_BITMAP, cpu, `level ${p}: HEAD ${w[heads + p]}, bit ${bits & (1 << (p - first)) ? 'set' : 'clear'}`);
@@ -125,15 +125,16 @@ export function rq_check(mem: Memory, cpu: number): void {
     for (let m = nonEmpty; m !== 0; m &= m - 1) {
       const p = first + 31 - Math.clz32(m & -m);
       let last = NIL;
-      for (let s = w[heads + p]; s !== NIL; s = w[mem.t(s) + T.RQ_NEXT]) {
+      for (let s = w[heads + p]; s !== NIL; s = w[mem.threadWord(s) + THREAD.RQ_NEXT]) {
         if (walk_revisits(s)) {
           invariant_broken(INV_RQ_LIST, cpu, `level ${p} reaches ${slot_words(mem, s)} again, or no slot`);
           return;
         }
-        const t = mem.t(s);
-        if (w[t + T.ON_RQ] !== 1 || Atomics.load(w, t + T.STATE) !== TASK_RUNNING || w[t + T.CPU] !== cpu || w[t + T.PRIO] !== p) {
-          invariant_broken(INV_RQ_MEMBER, cpu, `${slot_words(mem, s)} on level ${p}: ON_RQ ${w[t + T.ON_RQ]}, ` +
-            `state ${Atomics.load(w, t + T.STATE)}, CPU ${w[t + T.CPU]}, PRIO ${w[t + T.PRIO]}`);
+        const t = mem.threadWord(s);
+        if (w[t + THREAD.ON_RQ] !== 1 || Atomics.load(w, t + THREAD.STATE) !== TASK_RUNNING ||
+            w[t + THREAD.CPU] !== cpu || w[t + THREAD.PRIO] !== p) {
+          invariant_broken(INV_RQ_MEMBER, cpu, `${slot_words(mem, s)} on level ${p}: ON_RQ ${w[t + THREAD.ON_RQ]}, ` +
+            `state ${Atomics.load(w, t + THREAD.STATE)}, CPU ${w[t + THREAD.CPU]}, PRIO ${w[t + THREAD.PRIO]}`);
         }
         queued++;
         last = s;
@@ -141,7 +142,8 @@ export function rq_check(mem: Memory, cpu: number): void {
       if (w[tails + p] !== last) invariant_broken(INV_RQ_TAIL, cpu, `level ${p}: TAIL ${w[tails + p]}, last ${last}`);
     }
   }
-  if (w[b + C.NR_RUNNING] !== queued) invariant_broken(INV_RQ_NR_RUNNING, cpu, `NR_RUNNING ${w[b + C.NR_RUNNING]}, ${queued} queued`);
+  const nr = w[b + PERCPU.NR_RUNNING];
+  if (nr !== queued) invariant_broken(INV_RQ_NR_RUNNING, cpu, `NR_RUNNING ${nr}, ${queued} queued`);
 }
 
 /**
@@ -151,6 +153,6 @@ export function rq_check(mem: Memory, cpu: number): void {
  */
 export function rq_contains(mem: Memory, cpu: number, slot: number): boolean {
   const w = mem.i32;
-  const t = mem.t(slot);
-  return w[t + T.RQ_NEXT] !== NIL || w[mem.layout.cpu(cpu) + C.TAIL + w[t + T.PRIO]] === slot;
+  const t = mem.threadWord(slot);
+  return w[t + THREAD.RQ_NEXT] !== NIL || w[mem.layout.percpuWord(cpu) + PERCPU.TAIL + w[t + THREAD.PRIO]] === slot;
 }

@@ -5,13 +5,13 @@
  * Tru64 PCATCH).
  *
  * Invariants:
- *  - bit `sig` of T.SIGPENDING and of T.SIGIGNORE stand for signal `sig` (1..31);
- *  - a signal in T.SIGIGNORE is never left pending: sending it discards it, and ignoring it
+ *  - bit `sig` of THREAD.SIGPENDING and of THREAD.SIGIGNORE stand for signal `sig` (1..31);
+ *  - a signal in THREAD.SIGIGNORE is never left pending: sending it discards it, and ignoring it
  *    flushes it (Linux's sig_ignored() in prepare_signal(), and kernel_sigaction(sig, SIG_IGN));
  *  - a new thread ignores nothing; its personality may make it ignore everything before the
  *    creator hands its handle out (Linux kthreads: ignore_signals(), kernel/kthread.c).
  */
-import { T } from '../memory/layout.ts';
+import { THREAD } from '../memory/layout.ts';
 import { EINVAL } from '../arch/errno.ts';
 import { this_cpu } from './cpu.ts';
 import { try_to_wake_up } from './wake.ts';
@@ -39,13 +39,13 @@ export function valid_signal(sig: number): boolean {
 export function send_signal(k: task_struct, sig: number): number {
   const mem = this_cpu.mem;
   if (!valid_signal(sig)) return -EINVAL;
-  const t = mem.t(k.slot);
+  const t = mem.threadWord(k.slot);
   const bit = 1 << sig;
-  if (Atomics.load(mem.i32, t + T.SIGIGNORE) & bit) return 0;
-  Atomics.or(mem.i32, t + T.SIGPENDING, bit);
+  if (Atomics.load(mem.i32, t + THREAD.SIGIGNORE) & bit) return 0;
+  Atomics.or(mem.i32, t + THREAD.SIGPENDING, bit);
   // An ignore that raced with the send may have flushed before the bit was set: look again.
-  if (Atomics.load(mem.i32, t + T.SIGIGNORE) & bit) {
-    Atomics.and(mem.i32, t + T.SIGPENDING, ~bit);
+  if (Atomics.load(mem.i32, t + THREAD.SIGIGNORE) & bit) {
+    Atomics.and(mem.i32, t + THREAD.SIGPENDING, ~bit);
     return 0;
   }
   try_to_wake_up(mem, k.slot, TASK_INTERRUPTIBLE);
@@ -54,19 +54,19 @@ export function send_signal(k: task_struct, sig: number): number {
 
 export function signal_pending(k: task_struct): boolean {
   const mem = this_cpu.mem;
-  return k.slot >= 0 && Atomics.load(mem.i32, mem.t(k.slot) + T.SIGPENDING) !== 0;
+  return k.slot >= 0 && Atomics.load(mem.i32, mem.threadWord(k.slot) + THREAD.SIGPENDING) !== 0;
 }
 
 export function flush_signals(k: task_struct): void {
   const mem = this_cpu.mem;
-  if (k.slot >= 0) Atomics.store(mem.i32, mem.t(k.slot) + T.SIGPENDING, 0);
+  if (k.slot >= 0) Atomics.store(mem.i32, mem.threadWord(k.slot) + THREAD.SIGPENDING, 0);
 }
 
 /** `k` discards every signal from now on, and none is pending (Linux ignore_signals). */
 export function ignore_signals(k: task_struct): void {
   const mem = this_cpu.mem;
-  Atomics.store(mem.i32, mem.t(k.slot) + T.SIGIGNORE, ALL_SIGNALS);
-  Atomics.store(mem.i32, mem.t(k.slot) + T.SIGPENDING, 0);
+  Atomics.store(mem.i32, mem.threadWord(k.slot) + THREAD.SIGIGNORE, ALL_SIGNALS);
+  Atomics.store(mem.i32, mem.threadWord(k.slot) + THREAD.SIGPENDING, 0);
 }
 
 /**
@@ -75,12 +75,12 @@ export function ignore_signals(k: task_struct): void {
  */
 export function kernel_sigaction(k: task_struct, sig: number, ignore: boolean): void {
   const mem = this_cpu.mem;
-  const t = mem.t(k.slot);
+  const t = mem.threadWord(k.slot);
   const bit = 1 << sig;
   if (!ignore) {
-    Atomics.and(mem.i32, t + T.SIGIGNORE, ~bit);
+    Atomics.and(mem.i32, t + THREAD.SIGIGNORE, ~bit);
     return;
   }
-  Atomics.or(mem.i32, t + T.SIGIGNORE, bit);
-  Atomics.and(mem.i32, t + T.SIGPENDING, ~bit);
+  Atomics.or(mem.i32, t + THREAD.SIGIGNORE, bit);
+  Atomics.and(mem.i32, t + THREAD.SIGPENDING, ~bit);
 }

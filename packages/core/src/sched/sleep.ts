@@ -2,7 +2,7 @@
  * Blocking in the core: schedule, timeouts, jiffies and the prepare/check/schedule/finish pattern
  * every sleeping primitive of every personality is built from.
  */
-import { T } from '../memory/layout.ts';
+import { THREAD } from '../memory/layout.ts';
 import { wmesgBytes } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from './cpu.ts';
@@ -28,9 +28,9 @@ export function jiffies_to_msecs(j: number): number {
   return (j * 1000) / this_cpu.mem.hz;
 }
 
-/** Give up the CPU; back when runnable again (at once if still TASK_RUNNING). */
-export function schedule_as(name: string): Promise<void> {
-  might_sleep(name);
+/** Give up the CPU; back when runnable again (at once if still TASK_RUNNING). `call` is the API's name. */
+export function schedule_core(call: string): Promise<void> {
+  might_sleep(call);
   return this_cpu.schedule();
 }
 
@@ -38,7 +38,7 @@ export function set_current_state(state: number): void {
   const cpu = this_cpu;
   const t = cpu.current;
   if (t.slot < 0) return;
-  Atomics.store(cpu.mem.i32, cpu.mem.t(t.slot) + T.STATE, state);
+  Atomics.store(cpu.mem.i32, cpu.mem.threadWord(t.slot) + THREAD.STATE, state);
 }
 
 function process_timeout(t: Timer): void {
@@ -49,8 +49,8 @@ function process_timeout(t: Timer): void {
  * Sleep until woken or `timeout` jiffies pass, in the state the caller already set (TASK_RUNNING:
  * just yield). Returns the jiffies left (0 when it timed out).
  */
-export function schedule_timeout_as(name: string, timeout: number): Promise<number> {
-  might_sleep(name);
+export function schedule_timeout_core(call: string, timeout: number): Promise<number> {
+  might_sleep(call);
   return do_schedule_timeout(timeout);
 }
 
@@ -80,11 +80,11 @@ async function do_schedule_timeout(timeout: number): Promise<number> {
 }
 
 /** Sleep at least `ms` milliseconds (Linux msleep: the timeout rounds up, plus one jiffy). */
-export async function msleep_as(name: string, ms: number, state = TASK_UNINTERRUPTIBLE): Promise<number> {
-  might_sleep(name);
+export async function msleep_core(call: string, ms: number, state = TASK_UNINTERRUPTIBLE): Promise<number> {
+  might_sleep(call);
   const end = now() + ms;
   let timeout = msecs_to_jiffies(ms) + 1;
-  set_wmesg(name);
+  set_wmesg(call);
   // Linux msleep_interruptible: the signal is looked at before each sleep, never after setting the state.
   const interruptible = (state & TASK_INTERRUPTIBLE) !== 0;
   while (timeout > 0 && !(interruptible && signal_pending_current())) {
@@ -97,7 +97,7 @@ export async function msleep_as(name: string, ms: number, state = TASK_UNINTERRU
 export function signal_pending_current(): boolean {
   const cpu = this_cpu;
   const t = cpu.current;
-  return t.slot >= 0 && Atomics.load(cpu.mem.i32, cpu.mem.t(t.slot) + T.SIGPENDING) !== 0;
+  return t.slot >= 0 && Atomics.load(cpu.mem.i32, cpu.mem.threadWord(t.slot) + THREAD.SIGPENDING) !== 0;
 }
 
 /** Name the current thread's wait channel (shown as wchan in /proc/kthreads). */
@@ -122,7 +122,7 @@ export function prepare_to_wait_chan(chan: number, state: number, wmesg: string,
 export function finish_wait_chan(): boolean {
   const cpu = this_cpu;
   const t = cpu.current;
-  Atomics.store(cpu.mem.i32, cpu.mem.t(t.slot) + T.STATE, TASK_RUNNING);
+  Atomics.store(cpu.mem.i32, cpu.mem.threadWord(t.slot) + THREAD.STATE, TASK_RUNNING);
   return sq_remove(cpu.mem, t.slot);
 }
 

@@ -16,7 +16,7 @@
  *    holds the same thread; no run-queue lock is ever taken under a bucket lock.
  * With debug checks on, every change of a list is followed by sq_check.
  */
-import { SQ, SQ_BUCKETS, T, NIL } from '../memory/layout.ts';
+import { SLEEP_BUCKET, SLEEP_BUCKETS, THREAD, NIL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { try_to_wake_up } from './wake.ts';
@@ -33,35 +33,35 @@ const INV_SQ_TAIL = invariant('sleep-queue', 'sleepqueue.ts', 'sq_tail',
   "TAIL is not the bucket list's last thread");
 
 export function sq_bucket(mem: Memory, chan: number): number {
-  return mem.layout.bucket((Math.imul(chan, 0x9e3779b1) >>> 24) & (SQ_BUCKETS - 1));
+  return mem.layout.bucketWord((Math.imul(chan, 0x9e3779b1) >>> 24) & (SLEEP_BUCKETS - 1));
 }
 
 /** Queue `slot` on `chan` and set its state, atomically with respect to wakeups on `chan`. */
 export function sq_add(mem: Memory, slot: number, chan: number, state: number, exclusive = false): void {
   const w = mem.i32;
   const b = sq_bucket(mem, chan);
-  const t = mem.t(slot);
-  raw_spin_lock(w, b + SQ.LOCK);
-  if (w[t + T.WCHAN] === 0) {
-    Atomics.add(w, t + T.SLEEP_SEQ, 1);
-    w[t + T.WCHAN] = chan;
+  const t = mem.threadWord(slot);
+  raw_spin_lock(w, b + SLEEP_BUCKET.LOCK);
+  if (w[t + THREAD.WCHAN] === 0) {
+    Atomics.add(w, t + THREAD.SLEEP_SEQ, 1);
+    w[t + THREAD.WCHAN] = chan;
     if (exclusive) {
-      w[t + T.SQ_EXCL] = 1;
-      w[t + T.SQ_NEXT] = NIL;
-      const tail = w[b + SQ.TAIL];
-      if (tail === NIL) w[b + SQ.HEAD] = slot;
-      else w[mem.t(tail) + T.SQ_NEXT] = slot;
-      w[b + SQ.TAIL] = slot;
+      w[t + THREAD.SQ_EXCL] = 1;
+      w[t + THREAD.SQ_NEXT] = NIL;
+      const tail = w[b + SLEEP_BUCKET.TAIL];
+      if (tail === NIL) w[b + SLEEP_BUCKET.HEAD] = slot;
+      else w[mem.threadWord(tail) + THREAD.SQ_NEXT] = slot;
+      w[b + SLEEP_BUCKET.TAIL] = slot;
     } else {
-      w[t + T.SQ_EXCL] = 0;
-      w[t + T.SQ_NEXT] = w[b + SQ.HEAD];
-      w[b + SQ.HEAD] = slot;
-      if (w[b + SQ.TAIL] === NIL) w[b + SQ.TAIL] = slot;
+      w[t + THREAD.SQ_EXCL] = 0;
+      w[t + THREAD.SQ_NEXT] = w[b + SLEEP_BUCKET.HEAD];
+      w[b + SLEEP_BUCKET.HEAD] = slot;
+      if (w[b + SLEEP_BUCKET.TAIL] === NIL) w[b + SLEEP_BUCKET.TAIL] = slot;
     }
     if (debug_checks) sq_check(mem, b);
   }
-  Atomics.store(w, t + T.STATE, state);
-  raw_spin_unlock(w, b + SQ.LOCK);
+  Atomics.store(w, t + THREAD.STATE, state);
+  raw_spin_unlock(w, b + SLEEP_BUCKET.LOCK);
 }
 
 /**
@@ -71,33 +71,33 @@ export function sq_add(mem: Memory, slot: number, chan: number, state: number, e
  */
 export function sq_remove(mem: Memory, slot: number, result?: number): boolean {
   const w = mem.i32;
-  const t = mem.t(slot);
-  const chan = Atomics.load(w, t + T.WCHAN);
+  const t = mem.threadWord(slot);
+  const chan = Atomics.load(w, t + THREAD.WCHAN);
   if (chan === 0) return false;
   const b = sq_bucket(mem, chan);
-  raw_spin_lock(w, b + SQ.LOCK);
-  const mine = w[t + T.WCHAN] === chan;
+  raw_spin_lock(w, b + SLEEP_BUCKET.LOCK);
+  const mine = w[t + THREAD.WCHAN] === chan;
   if (mine) {
     let prev = NIL;
-    for (let s = w[b + SQ.HEAD]; s !== slot; s = w[mem.t(s) + T.SQ_NEXT]) prev = s;
+    for (let s = w[b + SLEEP_BUCKET.HEAD]; s !== slot; s = w[mem.threadWord(s) + THREAD.SQ_NEXT]) prev = s;
     unlink(mem, b, prev, slot);
-    if (result !== undefined) Atomics.store(w, t + T.WAIT_RESULT, result);
+    if (result !== undefined) Atomics.store(w, t + THREAD.WAIT_RESULT, result);
     if (debug_checks) sq_check(mem, b);
   }
-  raw_spin_unlock(w, b + SQ.LOCK);
+  raw_spin_unlock(w, b + SLEEP_BUCKET.LOCK);
   return mine;
 }
 
 /** Unlink `slot`, whose predecessor on bucket `b`'s list is `prev` (NIL: it is the head). */
 function unlink(mem: Memory, b: number, prev: number, slot: number): void {
   const w = mem.i32;
-  const t = mem.t(slot);
-  const next = w[t + T.SQ_NEXT];
-  if (prev === NIL) w[b + SQ.HEAD] = next;
-  else w[mem.t(prev) + T.SQ_NEXT] = next;
-  if (w[b + SQ.TAIL] === slot) w[b + SQ.TAIL] = prev;
-  w[t + T.WCHAN] = 0;
-  w[t + T.SQ_NEXT] = NIL;
+  const t = mem.threadWord(slot);
+  const next = w[t + THREAD.SQ_NEXT];
+  if (prev === NIL) w[b + SLEEP_BUCKET.HEAD] = next;
+  else w[mem.threadWord(prev) + THREAD.SQ_NEXT] = next;
+  if (w[b + SLEEP_BUCKET.TAIL] === slot) w[b + SLEEP_BUCKET.TAIL] = prev;
+  w[t + THREAD.WCHAN] = 0;
+  w[t + THREAD.SQ_NEXT] = NIL;
 }
 
 /**
@@ -108,42 +108,43 @@ function unlink(mem: Memory, b: number, prev: number, slot: number): void {
 export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, result: number): number {
   const w = mem.i32;
   const b = sq_bucket(mem, chan);
-  if (wake_q.length < mem.layout.g.maxThreads) {
-    wake_q = new Int32Array(mem.layout.g.maxThreads);
-    wake_pid = new Int32Array(mem.layout.g.maxThreads);
-    wake_seq = new Int32Array(mem.layout.g.maxThreads);
+  if (wake_q.length < mem.layout.geometry.maxThreads) {
+    wake_q = new Int32Array(mem.layout.geometry.maxThreads);
+    wake_pid = new Int32Array(mem.layout.geometry.maxThreads);
+    wake_seq = new Int32Array(mem.layout.geometry.maxThreads);
   }
   // Take the waiters off the queue under the bucket lock, wake them after dropping it (Linux's
   // wake_q): a woken thread that queues itself again must not find the lock still held.
-  raw_spin_lock(w, b + SQ.LOCK);
+  raw_spin_lock(w, b + SLEEP_BUCKET.LOCK);
   let n = 0;
   let exclusives = 0;
   let prev = NIL;
-  for (let s = w[b + SQ.HEAD]; s !== NIL;) {
-    const t = mem.t(s);
-    const next = w[t + T.SQ_NEXT];
-    if (w[t + T.WCHAN] !== chan || (Atomics.load(w, t + T.STATE) & mask) === 0) {
+  for (let s = w[b + SLEEP_BUCKET.HEAD]; s !== NIL;) {
+    const t = mem.threadWord(s);
+    const next = w[t + THREAD.SQ_NEXT];
+    if (w[t + THREAD.WCHAN] !== chan || (Atomics.load(w, t + THREAD.STATE) & mask) === 0) {
       prev = s;
       s = next;
       continue;
     }
-    const exclusive = w[t + T.SQ_EXCL] === 1;
+    const exclusive = w[t + THREAD.SQ_EXCL] === 1;
     unlink(mem, b, prev, s);
-    Atomics.store(w, t + T.WAIT_RESULT, result);
-    wake_pid[n] = w[t + T.PID];
-    wake_seq[n] = w[t + T.SLEEP_SEQ];
+    Atomics.store(w, t + THREAD.WAIT_RESULT, result);
+    wake_pid[n] = w[t + THREAD.PID];
+    wake_seq[n] = w[t + THREAD.SLEEP_SEQ];
     wake_q[n++] = s;
     // Every non-exclusive waiter is ahead of the exclusive ones: none is left behind here.
     if (exclusive && ++exclusives === nr) break;
     s = next;
   }
   if (debug_checks && n > 0) sq_check(mem, b);
-  raw_spin_unlock(w, b + SQ.LOCK);
+  raw_spin_unlock(w, b + SLEEP_BUCKET.LOCK);
   let woken = 0;
   for (let i = 0; i < n; i++) {
     // Since it left the queue the slot may have been reused, or the thread woken by something
     // else and asleep again for another reason: wake only that thread, in that same sleep.
-    if (Atomics.load(w, mem.t(wake_q[i]) + T.PID) === wake_pid[i] && try_to_wake_up(mem, wake_q[i], mask, wake_seq[i])) woken++;
+    const s = wake_q[i];
+    if (Atomics.load(w, mem.threadWord(s) + THREAD.PID) === wake_pid[i] && try_to_wake_up(mem, s, mask, wake_seq[i])) woken++;
   }
   return woken;
 }
@@ -157,12 +158,12 @@ let wake_seq = new Int32Array(0);
 export function sq_has_waiters(mem: Memory, chan: number): boolean {
   const w = mem.i32;
   const b = sq_bucket(mem, chan);
-  raw_spin_lock(w, b + SQ.LOCK);
+  raw_spin_lock(w, b + SLEEP_BUCKET.LOCK);
   let found = false;
-  for (let s = w[b + SQ.HEAD]; s !== NIL && !found; s = w[mem.t(s) + T.SQ_NEXT]) {
-    found = w[mem.t(s) + T.WCHAN] === chan;
+  for (let s = w[b + SLEEP_BUCKET.HEAD]; s !== NIL && !found; s = w[mem.threadWord(s) + THREAD.SQ_NEXT]) {
+    found = w[mem.threadWord(s) + THREAD.WCHAN] === chan;
   }
-  raw_spin_unlock(w, b + SQ.LOCK);
+  raw_spin_unlock(w, b + SLEEP_BUCKET.LOCK);
   return found;
 }
 
@@ -175,26 +176,26 @@ export function sq_check(mem: Memory, b: number): void {
   let last = NIL;
   let exclusive = false;
   walk_start(mem);
-  for (let s = w[b + SQ.HEAD]; s !== NIL; s = w[mem.t(s) + T.SQ_NEXT]) {
+  for (let s = w[b + SLEEP_BUCKET.HEAD]; s !== NIL; s = w[mem.threadWord(s) + THREAD.SQ_NEXT]) {
     if (walk_revisits(s)) {
       invariant_broken(INV_SQ_LIST, -1, `bucket ${bucket_index(mem, b)} reaches ${slot_words(mem, s)} again, or no slot`);
       return;
     }
-    const t = mem.t(s);
-    const chan = w[t + T.WCHAN];
+    const t = mem.threadWord(s);
+    const chan = w[t + THREAD.WCHAN];
     if (chan === 0 || sq_bucket(mem, chan) !== b) {
       invariant_broken(INV_SQ_WCHAN, -1, `${slot_words(mem, s)} on bucket ${bucket_index(mem, b)} has WCHAN ${chan}`);
     }
-    const excl = w[t + T.SQ_EXCL] === 1;
+    const excl = w[t + THREAD.SQ_EXCL] === 1;
     if (exclusive && !excl) invariant_broken(INV_SQ_ORDER, -1, `${slot_words(mem, s)} on bucket ${bucket_index(mem, b)}`);
     exclusive ||= excl;
     last = s;
   }
-  if (w[b + SQ.TAIL] !== last) {
-    invariant_broken(INV_SQ_TAIL, -1, `bucket ${bucket_index(mem, b)}: TAIL ${w[b + SQ.TAIL]}, last ${last}`);
+  if (w[b + SLEEP_BUCKET.TAIL] !== last) {
+    invariant_broken(INV_SQ_TAIL, -1, `bucket ${bucket_index(mem, b)}: TAIL ${w[b + SLEEP_BUCKET.TAIL]}, last ${last}`);
   }
 }
 
 function bucket_index(mem: Memory, b: number): number {
-  return (b - mem.layout.bucket(0)) / SQ.WORDS;
+  return (b - mem.layout.bucketWord(0)) / SLEEP_BUCKET.WORDS;
 }

@@ -2,7 +2,7 @@
  * A thread as its own CPU sees it: the coroutine behind a thread record. Only the CPU the thread
  * lives on has this object; every other CPU knows the thread by its task_struct handle.
  */
-import { T } from '../memory/layout.ts';
+import { THREAD } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { task_state_letter } from './state.ts';
 import { Timer } from './timer.ts';
@@ -19,22 +19,22 @@ export class task_struct {
   }
   /** The TASK_* state word (0 = TASK_RUNNING). */
   get __state(): number {
-    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.t(this.slot) + T.STATE) : 0;
+    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.threadWord(this.slot) + THREAD.STATE) : 0;
   }
   get state(): string {
     if (!handleMemory) return '?';
-    const t = handleMemory.t(this.slot);
-    return task_state_letter(this.__state, Atomics.load(handleMemory.i32, t + T.EXITED) === 1);
+    const t = handleMemory.threadWord(this.slot);
+    return task_state_letter(this.__state, Atomics.load(handleMemory.i32, t + THREAD.EXITED) === 1);
   }
   get cpu(): number {
-    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.t(this.slot) + T.CPU) : -1;
+    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.threadWord(this.slot) + THREAD.CPU) : -1;
   }
   get prio(): number {
-    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.t(this.slot) + T.PRIO) : -1;
+    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.threadWord(this.slot) + THREAD.PRIO) : -1;
   }
   /** Tru64: the result of the thread's last wait (THREAD_AWAKENED, THREAD_TIMED_OUT, ...). */
   get wait_result(): number {
-    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.t(this.slot) + T.WAIT_RESULT) : 0;
+    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.threadWord(this.slot) + THREAD.WAIT_RESULT) : 0;
   }
   toString(): string {
     return `${this.comm}/${this.pid}`;
@@ -91,7 +91,7 @@ export class Task {
     readonly entryName: string,
   ) {
     this.timer = new Timer(noop, handle.slot);
-    this.flagsIndex = handle.slot >= 0 && handleMemory ? handleMemory.t(handle.slot) + T.FLAGS : -1;
+    this.flagsIndex = handle.slot >= 0 && handleMemory ? handleMemory.threadWord(handle.slot) + THREAD.FLAGS : -1;
   }
   /** Word index of the record's FLAGS (-1 for an idle task): read at every kernel entry. */
   readonly flagsIndex: number;

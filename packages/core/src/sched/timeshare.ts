@@ -5,7 +5,7 @@
  * when it is woken (on the waker's CPU, before it is queued). Fixed-priority and Linux threads
  * never pass through here.
  */
-import { T, MAX_PRIO } from '../memory/layout.ts';
+import { THREAD, MAX_PRIO } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 
 /** CPU time (ms) that costs one priority step. */
@@ -17,25 +17,25 @@ const HALF_LIFE_MS = 100;
 
 function reprioritize(mem: Memory, t: number, estcpu: number): void {
   const w = mem.i32;
-  mem.f64[(t + T.ESTCPU_F64) >> 1] = estcpu;
-  const p = w[t + T.BASE_PRIO] + Math.min(MAX_PENALTY, Math.floor(estcpu / MS_PER_STEP));
-  Atomics.store(w, t + T.PRIO, Math.min(MAX_PRIO - 1, p));
+  mem.f64[(t + THREAD.ESTCPU_F64) >> 1] = estcpu;
+  const p = w[t + THREAD.BASE_PRIO] + Math.min(MAX_PENALTY, Math.floor(estcpu / MS_PER_STEP));
+  Atomics.store(w, t + THREAD.PRIO, Math.min(MAX_PRIO - 1, p));
 }
 
 /** The thread ran `ms` more: charge it (it is off every run queue: its own CPU calls this). */
 export function timeshare_charge(mem: Memory, slot: number, ms: number): void {
-  const t = mem.t(slot);
-  reprioritize(mem, t, Math.min(mem.f64[(t + T.ESTCPU_F64) >> 1] + ms, MAX_PENALTY * MS_PER_STEP * 2));
+  const t = mem.threadWord(slot);
+  reprioritize(mem, t, Math.min(mem.f64[(t + THREAD.ESTCPU_F64) >> 1] + ms, MAX_PENALTY * MS_PER_STEP * 2));
 }
 
 export function timeshare_sleep(mem: Memory, slot: number, now: number): void {
-  mem.f64[(mem.t(slot) + T.SLEEP_START_F64) >> 1] = now;
+  mem.f64[(mem.threadWord(slot) + THREAD.SLEEP_START_F64) >> 1] = now;
 }
 
 /** Being woken (under its run-queue lock, before it is queued): forgive the time it slept. */
 export function timeshare_wake(mem: Memory, slot: number, now: number): void {
-  const t = mem.t(slot);
-  const slept = now - mem.f64[(t + T.SLEEP_START_F64) >> 1];
+  const t = mem.threadWord(slot);
+  const slept = now - mem.f64[(t + THREAD.SLEEP_START_F64) >> 1];
   if (slept <= 0) return;
-  reprioritize(mem, t, mem.f64[(t + T.ESTCPU_F64) >> 1] * 0.5 ** (slept / HALF_LIFE_MS));
+  reprioritize(mem, t, mem.f64[(t + THREAD.ESTCPU_F64) >> 1] * 0.5 ** (slept / HALF_LIFE_MS));
 }

@@ -9,7 +9,7 @@
  * it on the CPU. A thread with ON_RQ = 0 is on no run-queue list (asserted with debug checks on),
  * so the one that requeues it queues it once.
  */
-import { C, T, SCHED_TIMESHARE } from '../memory/layout.ts';
+import { PERCPU, THREAD, SCHED_TIMESHARE } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
 import { timeshare_wake } from './timeshare.ts';
 import type { Memory } from '../memory/memory.ts';
@@ -25,32 +25,32 @@ const INV_WOKEN_QUEUED = invariant('wakeup', 'wake.ts', 'woken_queued',
 /** Ring CPU `cpu`'s doorbell; wake it from Atomics.wait if it idles. */
 export function ipi(mem: Memory, cpu: number): void {
   const w = mem.i32;
-  const b = mem.layout.cpu(cpu);
-  Atomics.add(w, b + C.DOORBELL, 1);
-  if (Atomics.load(w, b + C.IDLE) !== 0) Atomics.notify(w, b + C.DOORBELL);
+  const b = mem.layout.percpuWord(cpu);
+  Atomics.add(w, b + PERCPU.DOORBELL, 1);
+  if (Atomics.load(w, b + PERCPU.IDLE) !== 0) Atomics.notify(w, b + PERCPU.DOORBELL);
 }
 
 /**
  * Wake thread `slot` if its state is in `mask` (and, given `sleep_seq`, if it is still in that
- * sleep: see T.SLEEP_SEQ). Returns true if it was woken.
+ * sleep: see THREAD.SLEEP_SEQ). Returns true if it was woken.
  */
 export function try_to_wake_up(mem: Memory, slot: number, mask: number, sleep_seq?: number): boolean {
   const w = mem.i32;
-  const t = mem.t(slot);
-  const cpu = Atomics.load(w, t + T.CPU);
-  const lock = mem.layout.cpu(cpu) + C.RQ_LOCK;
+  const t = mem.threadWord(slot);
+  const cpu = Atomics.load(w, t + THREAD.CPU);
+  const lock = mem.layout.percpuWord(cpu) + PERCPU.RQ_LOCK;
   raw_spin_lock(w, lock);
-  const state = Atomics.load(w, t + T.STATE);
-  if ((state & mask) === 0 || (sleep_seq !== undefined && Atomics.load(w, t + T.SLEEP_SEQ) !== sleep_seq)) {
+  const state = Atomics.load(w, t + THREAD.STATE);
+  if ((state & mask) === 0 || (sleep_seq !== undefined && Atomics.load(w, t + THREAD.SLEEP_SEQ) !== sleep_seq)) {
     raw_spin_unlock(w, lock);
     return false;
   }
-  Atomics.store(w, t + T.STATE, TASK_RUNNING);
+  Atomics.store(w, t + THREAD.STATE, TASK_RUNNING);
   let queued = false;
-  if (w[t + T.ON_RQ] === 0) {
-    if (w[t + T.POLICY] === SCHED_TIMESHARE) timeshare_wake(mem, slot, now());
+  if (w[t + THREAD.ON_RQ] === 0) {
+    if (w[t + THREAD.POLICY] === SCHED_TIMESHARE) timeshare_wake(mem, slot, now());
     if (debug_checks && rq_contains(mem, cpu, slot)) invariant_broken(INV_WOKEN_QUEUED, cpu, slot_words(mem, slot));
-    w[t + T.ON_RQ] = 1;
+    w[t + THREAD.ON_RQ] = 1;
     enqueue_task(mem, cpu, slot);
     queued = true;
   }

@@ -6,11 +6,11 @@
  * already reaches A), the possible deadlock is reported at once, the first time, whether or not
  * the two paths ever actually collide.
  *
- * Invariants: edges are only added, under LD.LOCK; an edge's site is the call trace of the
+ * Invariants: edges are only added, under LOCKDEP.LOCK; an edge's site is the call trace of the
  * acquisition that first created it. The hot path (an acquisition whose edges all exist) reads
  * one bit per held lock and takes no lock.
  */
-import { LD, LS, LOCK_CLASS_NAME, LOCK_SITES, MAX_LOCK_CLASSES } from '../memory/layout.ts';
+import { LOCKDEP, LOCK_STAT, LOCK_CLASS_NAME, LOCK_SITES, MAX_LOCK_CLASSES } from '../memory/layout.ts';
 import { type Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { OBJ_CLASS, arena_alloc } from '../memory/arena.ts';
@@ -32,16 +32,16 @@ export function lock_class(mem: Memory, addr: number, name: string): number {
   const c = Atomics.load(w, i);
   if (c !== 0) return c - 1; // class + 1, or -1 for "no class" (the table was full)
   const ld = mem.layout.lockdepBase >> 2;
-  raw_spin_lock(w, ld + LD.LOCK);
+  raw_spin_lock(w, ld + LOCKDEP.LOCK);
   let cls = Atomics.load(w, i) - 1;
   if (cls === -1) {
-    if (w[ld + LD.NCLASSES] < MAX_LOCK_CLASSES) {
-      cls = w[ld + LD.NCLASSES]++;
+    if (w[ld + LOCKDEP.NCLASSES] < MAX_LOCK_CLASSES) {
+      cls = w[ld + LOCKDEP.NCLASSES]++;
       mem.writeString(mem.layout.classNames + cls * LOCK_CLASS_NAME, LOCK_CLASS_NAME, name);
     } else cls = -2; // the class table is full: this lock stays out of lockdep, remembered as such
     Atomics.store(w, i, cls + 1);
   }
-  raw_spin_unlock(w, ld + LD.LOCK);
+  raw_spin_unlock(w, ld + LOCKDEP.LOCK);
   return cls;
 }
 
@@ -55,7 +55,7 @@ function has_edge(mem: Memory, a: number, b: number): boolean {
 }
 
 function stats(mem: Memory, cls: number): number {
-  return (mem.layout.classStats >> 2) + cls * LS.WORDS;
+  return (mem.layout.classStats >> 2) + cls * LOCK_STAT.WORDS;
 }
 
 /**
@@ -66,7 +66,7 @@ export function lockdep_acquire(t: Task, addr: number, name: string, trylock: bo
   const mem = this_cpu.mem;
   const b = lock_class(mem, addr, name);
   if (b < 0) return; // -2: no class (table full)
-  Atomics.add(mem.i32, stats(mem, b) + LS.ACQ, 1);
+  Atomics.add(mem.i32, stats(mem, b) + LOCK_STAT.ACQUISITIONS, 1);
   if (!trylock) {
     for (let k = 0; k < t.nheld; k++) {
       const a = t.held[k];
@@ -87,7 +87,7 @@ export function lockdep_release(t: Task, addr: number): void {
   for (let k = t.nheld - 1; k >= 0; k--) {
     if (t.held[k] !== c) continue;
     if (this_cpu.lockStat) {
-      add_time(this_cpu.mem, c, LS.HOLD_F64, LS.HOLD_MAX_F64, now() - t.heldAt[k]);
+      add_time(this_cpu.mem, c, LOCK_STAT.HOLD_F64, LOCK_STAT.HOLD_MAX_F64, now() - t.heldAt[k]);
       t.heldAt.copyWithin(k, k + 1, t.nheld);
     }
     t.held.copyWithin(k, k + 1, t.nheld);
@@ -101,27 +101,27 @@ export function lockdep_contended(addr: number, ms: number): void {
   const mem = this_cpu.mem;
   const c = Atomics.load(mem.i32, (addr >> 2) + OBJ_CLASS) - 1;
   if (c < 0) return;
-  Atomics.add(mem.i32, stats(mem, c) + LS.CONT, 1);
-  add_time(mem, c, LS.WAIT_F64, LS.WAIT_MAX_F64, ms);
+  Atomics.add(mem.i32, stats(mem, c) + LOCK_STAT.CONTENTIONS, 1);
+  add_time(mem, c, LOCK_STAT.WAIT_F64, LOCK_STAT.WAIT_MAX_F64, ms);
 }
 
 /** Add to a class's total and max of a time (ms): float64s, so under the lockdep lock. */
 function add_time(mem: Memory, cls: number, total: number, max: number, ms: number): void {
   const s = stats(mem, cls);
   const ld = mem.layout.lockdepBase >> 2;
-  raw_spin_lock(mem.i32, ld + LD.LOCK);
+  raw_spin_lock(mem.i32, ld + LOCKDEP.LOCK);
   mem.f64[(s + total) >> 1] += ms;
   if (ms > mem.f64[(s + max) >> 1]) mem.f64[(s + max) >> 1] = ms;
-  raw_spin_unlock(mem.i32, ld + LD.LOCK);
+  raw_spin_unlock(mem.i32, ld + LOCKDEP.LOCK);
 }
 
 function add_edge(mem: Memory, t: Task, a: number, b: number): void {
   const w = mem.i32;
   const ld = mem.layout.lockdepBase >> 2;
   const frames = call_trace();
-  raw_spin_lock(w, ld + LD.LOCK);
+  raw_spin_lock(w, ld + LOCKDEP.LOCK);
   if (has_edge(mem, a, b)) {
-    raw_spin_unlock(w, ld + LD.LOCK);
+    raw_spin_unlock(w, ld + LOCKDEP.LOCK);
     return;
   }
   const cycle = find_path(mem, b, a); // b ->* a: with a -> b, a cycle
@@ -129,7 +129,7 @@ function add_edge(mem: Memory, t: Task, a: number, b: number): void {
   w[(mem.layout.depGraph >> 2) + (bit >> 5)] |= 1 << (bit & 31);
   const site = add_site(mem, frames.slice(0, 4).join('\n'));
   w[(mem.layout.edgeSites >> 2) + bit] = site + 1;
-  raw_spin_unlock(w, ld + LD.LOCK);
+  raw_spin_unlock(w, ld + LOCKDEP.LOCK);
   if (cycle) report_cycle(mem, t, a, b, cycle, frames);
 }
 
@@ -141,9 +141,9 @@ export function intern_site(mem: Memory, text: string): number {
   if (id === undefined) {
     const w = mem.i32;
     const ld = mem.layout.lockdepBase >> 2;
-    raw_spin_lock(w, ld + LD.LOCK);
+    raw_spin_lock(w, ld + LOCKDEP.LOCK);
     id = add_site(mem, text);
-    raw_spin_unlock(w, ld + LD.LOCK);
+    raw_spin_unlock(w, ld + LOCKDEP.LOCK);
     if (id >= 0) siteCache.set(text, id);
   }
   return id;
@@ -160,7 +160,7 @@ export function site_text(mem: Memory, id: number): string {
 function add_site(mem: Memory, text: string): number {
   const w = mem.i32;
   const ld = mem.layout.lockdepBase >> 2;
-  if (w[ld + LD.NSITES] >= LOCK_SITES) return -1;
+  if (w[ld + LOCKDEP.NSITES] >= LOCK_SITES) return -1;
   const bytes = encoder.encode(text || '?');
   let at: number;
   try {
@@ -169,7 +169,7 @@ function add_site(mem: Memory, text: string): number {
     return -1;
   }
   mem.u8.set(bytes, at);
-  const id = w[ld + LD.NSITES]++;
+  const id = w[ld + LOCKDEP.NSITES]++;
   const s = (mem.layout.sites >> 2) + id * 2;
   w[s] = at;
   w[s + 1] = bytes.length;
@@ -183,7 +183,7 @@ function edge_site(mem: Memory, a: number, b: number): string[] {
 
 /** A path from -> ... -> to in the dependency graph (class ids), or null. */
 function find_path(mem: Memory, from: number, to: number): number[] | null {
-  const n = mem.i32[(mem.layout.lockdepBase >> 2) + LD.NCLASSES];
+  const n = mem.i32[(mem.layout.lockdepBase >> 2) + LOCKDEP.NCLASSES];
   const prev = new Int16Array(n).fill(-1);
   const queue = [from];
   prev[from] = from;

@@ -8,7 +8,7 @@
  * when it sees state 2), so spinning CPUs do not starve the host core the holder runs on. The CPU
  * is blocked all the while, exactly like a spinning CPU: its other threads do not run.
  */
-import { H } from '../memory/layout.ts';
+import { HEADER } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_entry } from '../sched/context.ts';
@@ -64,7 +64,7 @@ function spin_lock_slow(lock: spinlock_t, t: Task): void {
   while (c !== 0) {
     Atomics.wait(w, i, 2, 50);
     c = Atomics.exchange(w, i, 2);
-    if (c !== 0 && !reported && now() - since > this_cpu.mem.i32[H.LOCKUP_MS]) {
+    if (c !== 0 && !reported && now() - since > this_cpu.mem.i32[HEADER.LOCKUP_MS]) {
       if (log_waiters(this_cpu.mem) > 0) {
         since = now(); // the owner may be in printk, waiting for a slow console: not a lockup
       } else {

@@ -4,7 +4,7 @@
  * thread woken meanwhile runs at the current thread's next scheduling point.
  */
 import {
-  schedule_as, schedule_timeout_as, set_current_state as core_set_state, set_thread_prio, rt_to_prio, nice_to_prio,
+  schedule_core, schedule_timeout_core, set_current_state as core_set_state, set_thread_prio, rt_to_prio, nice_to_prio,
   prio_to_nice, wake_up_process_core, kernel_entry, task_valid, bad_handle, smp_processor_id,
   TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, type task_struct,
 } from '../../contract/index.ts';
@@ -26,12 +26,12 @@ export function wake_up_process(k: task_struct): number {
 
 /** schedule - give up the CPU; returns when the current thread runs again. Context: may sleep. */
 export function schedule(): Promise<void> {
-  return schedule_as('schedule');
+  return schedule_core('schedule');
 }
 
 /** cond_resched - let other runnable threads on this CPU run. Context: may sleep. */
 export function cond_resched(): Promise<void> {
-  return schedule_as('cond_resched');
+  return schedule_core('cond_resched');
 }
 
 /** yield - cond_resched() (`yield` is a reserved word). */
@@ -42,17 +42,17 @@ export { cond_resched as yield_ };
  * (set_current_state). Returns the jiffies left, 0 if the timeout expired. Context: may sleep.
  */
 export function schedule_timeout(timeout: number): Promise<number> {
-  return schedule_timeout_as('schedule_timeout', timeout);
+  return schedule_timeout_core('schedule_timeout', timeout);
 }
 /** schedule_timeout_interruptible - schedule_timeout() in TASK_INTERRUPTIBLE. Context: may sleep. */
 export function schedule_timeout_interruptible(timeout: number): Promise<number> {
   core_set_state(TASK_INTERRUPTIBLE);
-  return schedule_timeout_as('schedule_timeout_interruptible', timeout);
+  return schedule_timeout_core('schedule_timeout_interruptible', timeout);
 }
 /** schedule_timeout_uninterruptible - schedule_timeout() in TASK_UNINTERRUPTIBLE. Context: may sleep. */
 export function schedule_timeout_uninterruptible(timeout: number): Promise<number> {
   core_set_state(TASK_UNINTERRUPTIBLE);
-  return schedule_timeout_as('schedule_timeout_uninterruptible', timeout);
+  return schedule_timeout_core('schedule_timeout_uninterruptible', timeout);
 }
 
 /** set_current_state - the state the next schedule() sleeps in (TASK_RUNNING: none). Context: a thread. */
