@@ -152,6 +152,17 @@ describe('signals are honoured at once', () => {
     expect(jsonLines(k.out()).some((l) => /second SIGINT: forcing the shutdown \(CPUs terminated, no rmmod\)/.test(l.msg))).toBe(true);
   });
 
+  it('a forced shutdown is never a clean run: exit 1 even when nothing was reported', async () => {
+    const k = start(['run', fixture('stuck_exit'), '--cpus', '2', '--duration', '60', '--log-format', 'json']);
+    await k.until(/insmod: stuck_exit loaded/);
+    k.p.kill('SIGINT');
+    await k.until(/exit: stopping deaf/);
+    await new Promise((r) => setTimeout(r, 1200));
+    k.p.kill('SIGINT');
+    expect(await ends(k)).toBe(1);
+    expect(jsonLines(k.out()).some((l) => /forcing the shutdown/.test(l.msg))).toBe(true);
+  });
+
   it('kmodel ends in order when the process that launched it goes away', async () => {
     // A launcher (like `pnpm kmodel`) that starts kmodel and is then killed without forwarding.
     const launcher = spawn(process.execPath, ['-e', `

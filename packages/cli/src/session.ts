@@ -77,6 +77,8 @@ export async function run_session(module: string, o: SessionOptions, hooks: Sess
   } catch (e) {
     if (!machine.isDown) throw e;
   } finally {
+    // Down before its own shutdown: halted by a panic or a forced shutdown, never a clean run.
+    if (machine.isDown) failed = true;
     o.stop?.removeEventListener('abort', ended);
     await machine.shutdown();
     release?.();
