@@ -69,10 +69,9 @@ export function shared_symbol(
       if (w[s + SYMBOL.HASH] === 0) {
         const nameAt = brk_alloc(mem, name.length, 1);
         mem.u8.set(name, nameAt);
-        const hdr = brk_alloc(mem, OBJ_HEADER + bytes, 8);
-        w[hdr >> 2] = bytes;
-        w[(hdr >> 2) + 1] = kind;
-        const addr = hdr + OBJ_HEADER;
+        const addr = brk_alloc(mem, OBJ_HEADER + bytes, 8) + OBJ_HEADER;
+        w[(addr >> 2) + OBJ_SIZE] = bytes;
+        w[(addr >> 2) + OBJ_KIND] = kind;
         init?.(addr);
         w[s + SYMBOL.ADDR] = addr;
         w[s + SYMBOL.NAME] = nameAt;

@@ -165,12 +165,25 @@ export const LOG = {
   STALE: 7, // BEAT + 1 once a writer found the consumer gone at that beat (0: never)
   WORDS: 8,
 } as const;
+/** A log record's header (word offsets), before its text "comm\0msg\0fields-json", padded to 8 bytes. */
+export const LOG_RECORD = {
+  LEN: 0, // bytes, header included
+  LEVEL: 1, // KERN_* number, or LEVEL_PAD for the record that fills the ring's tail end
+  CPU: 2,
+  PID: 3,
+  REPORT: 4, // report kind code (printk/logbuf.ts REPORT_KINDS), 0: none
+  TEXT_LEN: 5, // bytes of text
+  UPTIME_F64: 6, // seconds since boot
+  WORDS: 8,
+} as const;
 
 /** lockdep: lock classes, their statistics, the dependency graph and the sites of its edges. */
 export const LOCKDEP = { LOCK: 0, NCLASSES: 1, NSITES: 2, REPORTS: 3, WORDS: 8 } as const;
 export const MAX_LOCK_CLASSES = 256;
 export const LOCK_CLASS_NAME = 32; // bytes per class name
 export const LOCK_SITES = 4096;
+/** A lock site: where its text (a call trace) is in the arena, and its length in bytes. */
+export const LOCK_SITE = { TEXT: 0, LEN: 1, WORDS: 2 } as const;
 /** Per-class statistics (words): acquisitions, contentions, total and max wait and hold (ms, f64). */
 export const LOCK_STAT = {
   ACQUISITIONS: 0, CONTENTIONS: 1, WAIT_F64: 2, WAIT_MAX_F64: 4, HOLD_F64: 6, HOLD_MAX_F64: 8, WORDS: 10,
@@ -217,7 +230,7 @@ export class Layout {
   readonly classStats: number;
   readonly depGraph: number; // MAX_LOCK_CLASSES^2 bits: edge a -> b (b taken while a held)
   readonly edgeSites: number; // MAX_LOCK_CLASSES^2 words: site id + 1 of the edge's first taking
-  readonly sites: number; // LOCK_SITES x [string address, length]
+  readonly sites: number; // LOCK_SITES x LOCK_SITE
   readonly kcsanBase: number;
   readonly heapBase: number;
   readonly heapEnd: number;
@@ -242,7 +255,7 @@ export class Layout {
     this.depGraph = this.classStats + MAX_LOCK_CLASSES * LOCK_STAT.WORDS * 4;
     this.edgeSites = this.depGraph + (MAX_LOCK_CLASSES * MAX_LOCK_CLASSES) / 8;
     this.sites = this.edgeSites + MAX_LOCK_CLASSES * MAX_LOCK_CLASSES * 4;
-    at = this.sites + LOCK_SITES * 8;
+    at = this.sites + LOCK_SITES * LOCK_SITE.WORDS * 4;
     this.kcsanBase = align(at, 64);
     at = this.kcsanBase + KCSAN.WORDS * 4 + WATCHPOINT_SLOTS * WATCHPOINT_BYTES;
     this.arenaBase = align(at, 64);

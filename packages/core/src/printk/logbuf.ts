@@ -3,10 +3,8 @@
  * (printk) under the ring's lock; the coordinator alone consumes, then hands the records to pino.
  * A CPU that blocks in Atomics.wait or is terminated loses nothing it already logged.
  *
- * Record: 8 words of header, then UTF-8 text "comm\0msg\0fields-json", padded to 8 bytes.
- *   [0] length in bytes (header included); a PAD record fills the tail end of the ring
- *   [1] level (KERN_* number)   [2] cpu   [3] pid   [4] report kind code   [5] text bytes
- *   [6..7] uptime in seconds (float64)
+ * Record: a LOG_RECORD header (memory/layout.ts), then UTF-8 text "comm\0msg\0fields-json", padded
+ * to 8 bytes; a PAD record (LEVEL = LEVEL_PAD) fills the tail end of the ring.
  * Invariants: HEAD and TAIL are byte counters (mod 2^32); 0 <= HEAD - TAIL <= size; a record
  * never wraps (PAD instead). When the ring is full, writers wait for the consumer for as long as
  * it is alive (BEAT moves: the coordinator bumps it on every pass, even one that holds records
@@ -14,12 +12,12 @@
  * for CONSUMER_GONE_MS; it marks that beat STALE, so later writers drop at once until BEAT moves
  * again, and DROPPED counts every record lost. The consumer reports that count as a kernel report.
  */
-import { LOG } from '../memory/layout.ts';
+import { LOG, LOG_RECORD } from '../memory/layout.ts';
 import { type Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 
-const HDR = 32;
+const HDR = LOG_RECORD.WORDS * 4;
 const LEVEL_PAD = -1;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -125,19 +123,20 @@ function writeHeader(
 ): void {
   const i = (mem.layout.logData + pos) >> 2;
   const w = mem.i32;
-  w[i] = len;
-  w[i + 1] = level;
-  w[i + 2] = cpu;
-  w[i + 3] = pid;
-  w[i + 4] = report;
-  w[i + 5] = textLen;
-  mem.f64[(i + 6) >> 1] = uptime;
+  w[i + LOG_RECORD.LEN] = len;
+  w[i + LOG_RECORD.LEVEL] = level;
+  w[i + LOG_RECORD.CPU] = cpu;
+  w[i + LOG_RECORD.PID] = pid;
+  w[i + LOG_RECORD.REPORT] = report;
+  w[i + LOG_RECORD.TEXT_LEN] = textLen;
+  mem.f64[(i + LOG_RECORD.UPTIME_F64) >> 1] = uptime;
 }
 
 /** The consumer is alive (coordinator only; every pass, whether or not it consumes). */
 export function log_beat(mem: Memory): void {
   // BEAT never holds -1, so STALE = BEAT + 1 is never 0 ("never stale").
-  if (Atomics.add(mem.i32, mem.layout.logWord + LOG.BEAT, 1) === -2) Atomics.add(mem.i32, mem.layout.logWord + LOG.BEAT, 1);
+  const beat = mem.layout.logWord + LOG.BEAT;
+  if (Atomics.add(mem.i32, beat, 1) === -2) Atomics.add(mem.i32, beat, 1);
 }
 
 /** Records writers dropped because the consumer was gone, since boot. */
@@ -162,23 +161,24 @@ export function log_drain(mem: Memory, out: (r: LogRecord) => void): number {
   while (tail !== head) {
     const pos = tail & (size - 1);
     const i = (mem.layout.logData + pos) >> 2;
-    const len = w[i];
-    if (w[i + 1] !== LEVEL_PAD) {
-      const textLen = w[i + 5];
+    const len = w[i + LOG_RECORD.LEN];
+    if (w[i + LOG_RECORD.LEVEL] !== LEVEL_PAD) {
+      const textLen = w[i + LOG_RECORD.TEXT_LEN];
       const start = mem.layout.logData + pos + HDR;
       const text = decoder.decode(mem.u8.slice(start, start + textLen));
       const a = text.indexOf('\0');
       const b = text.indexOf('\0', a + 1);
       const rec: LogRecord = {
         seq: 0,
-        level: w[i + 1],
-        cpu: w[i + 2],
-        pid: w[i + 3],
+        level: w[i + LOG_RECORD.LEVEL],
+        cpu: w[i + LOG_RECORD.CPU],
+        pid: w[i + LOG_RECORD.PID],
         comm: text.slice(0, a),
-        uptime: mem.f64[(i + 6) >> 1],
+        uptime: mem.f64[(i + LOG_RECORD.UPTIME_F64) >> 1],
         msg: b < 0 ? text.slice(a + 1) : text.slice(a + 1, b),
       };
-      if (w[i + 4]) rec.report = REPORT_KINDS[w[i + 4]] as ReportKind;
+      const kind = w[i + LOG_RECORD.REPORT];
+      if (kind) rec.report = REPORT_KINDS[kind] as ReportKind;
       if (b >= 0) rec.fields = JSON.parse(text.slice(b + 1));
       out(rec);
       n++;

@@ -3,6 +3,7 @@
  * variables are per-CPU copies (every CPU runs the module's top level); anything threads on
  * different CPUs must see is declared here, by name, and lives in the arena.
  */
+import { NIL } from '../memory/layout.ts';
 import { shared_symbol } from '../memory/arena.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { loading, get_module } from '../module/registry.ts';
@@ -56,6 +57,10 @@ function typed<A extends ArrayBufferView & ArrayLike<number | bigint>>(
   };
 }
 
+/** A thread-handle variable's words: the thread's pid (0: none) and its slot. */
+const TASKVAR_PID = 0;
+const TASKVAR_SLOT = 1;
+
 /** A shared variable holding a thread handle (C: a global `struct task_struct *` / `thread_t`). */
 export class SharedTaskVar {
   readonly [SHARED] = 'taskvar';
@@ -66,13 +71,13 @@ export class SharedTaskVar {
   /** The thread stored, or null. */
   get(): task_struct | null {
     const w = this_cpu.mem.i32;
-    const pid = Atomics.load(w, this.addr >> 2);
-    return pid ? new task_struct(pid, Atomics.load(w, (this.addr >> 2) + 1)) : null;
+    const pid = Atomics.load(w, (this.addr >> 2) + TASKVAR_PID);
+    return pid ? new task_struct(pid, Atomics.load(w, (this.addr >> 2) + TASKVAR_SLOT)) : null;
   }
   set(t: task_struct | null): void {
     const w = this_cpu.mem.i32;
-    Atomics.store(w, (this.addr >> 2) + 1, t ? t.slot : -1);
-    Atomics.store(w, this.addr >> 2, t ? t.pid : 0);
+    Atomics.store(w, (this.addr >> 2) + TASKVAR_SLOT, t ? t.slot : NIL);
+    Atomics.store(w, (this.addr >> 2) + TASKVAR_PID, t ? t.pid : 0);
   }
 }
 register_shared_kind('taskvar', (addr, name) => new SharedTaskVar(addr, name));

@@ -10,6 +10,7 @@ import { wait_chan_event, MAX_SCHEDULE_TIMEOUT } from '../sched/sleep.ts';
 import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
 import { SHARED } from '../shared/marshal.ts';
 import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
+import { ERESTARTSYS } from '../arch/errno.ts';
 
 const DONE = 0;
 const UINT_MAX_DONE = 0x3fffffff;
@@ -38,7 +39,7 @@ export async function wait_for_completion_common(
   call: string, c: completion, state: number, timeout = MAX_SCHEDULE_TIMEOUT,
 ): Promise<number> {
   const r = await wait_chan_event(call, c.addr, c.name, state, timeout, () => try_consume(c), true);
-  return r < 0 ? -512 : r;
+  return r < 0 ? -ERESTARTSYS : r;
 }
 
 export function complete(c: completion): void {

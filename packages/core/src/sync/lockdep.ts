@@ -10,7 +10,7 @@
  * acquisition that first created it. The hot path (an acquisition whose edges all exist) reads
  * one bit per held lock and takes no lock.
  */
-import { LOCKDEP, LOCK_STAT, LOCK_CLASS_NAME, LOCK_SITES, MAX_LOCK_CLASSES } from '../memory/layout.ts';
+import { LOCKDEP, LOCK_STAT, LOCK_CLASS_NAME, LOCK_SITE, LOCK_SITES, MAX_LOCK_CLASSES } from '../memory/layout.ts';
 import { type Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { OBJ_CLASS, arena_alloc } from '../memory/arena.ts';
@@ -152,9 +152,9 @@ export function intern_site(mem: Memory, text: string): number {
 /** The text of site `id`. */
 export function site_text(mem: Memory, id: number): string {
   if (id < 0) return '?';
-  const s = (mem.layout.sites >> 2) + id * 2;
-  const at = mem.i32[s];
-  return decoder.decode(mem.u8.slice(at, at + mem.i32[s + 1]));
+  const s = (mem.layout.sites >> 2) + id * LOCK_SITE.WORDS;
+  const at = mem.i32[s + LOCK_SITE.TEXT];
+  return decoder.decode(mem.u8.slice(at, at + mem.i32[s + LOCK_SITE.LEN]));
 }
 
 function add_site(mem: Memory, text: string): number {
@@ -170,9 +170,9 @@ function add_site(mem: Memory, text: string): number {
   }
   mem.u8.set(bytes, at);
   const id = w[ld + LOCKDEP.NSITES]++;
-  const s = (mem.layout.sites >> 2) + id * 2;
-  w[s] = at;
-  w[s + 1] = bytes.length;
+  const s = (mem.layout.sites >> 2) + id * LOCK_SITE.WORDS;
+  w[s + LOCK_SITE.TEXT] = at;
+  w[s + LOCK_SITE.LEN] = bytes.length;
   return id;
 }
 

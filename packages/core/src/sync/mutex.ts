@@ -4,6 +4,7 @@
  * which competes again (a woken waiter that loses simply sleeps again, so no wakeup is lost:
  * every unlock is followed by a wakeup while anyone waits).
  */
+import { NIL } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { block, chaos_yield, kernel_entry, might_sleep } from '../sched/context.ts';
 import { finish_wait_chan, pass_on_wakeup, prepare_to_wait_chan } from '../sched/sleep.ts';
@@ -15,6 +16,7 @@ import { SHARED } from '../shared/marshal.ts';
 import { SharedStruct, declare, declare_global, KIND, shared_kind } from '../shared/declare.ts';
 import { signal_pending_current } from '../sched/sleep.ts';
 import { now } from '../arch/clock.ts';
+import { EINTR } from '../arch/errno.ts';
 import { lockdep_acquire, lockdep_contended, lockdep_release } from './lockdep.ts';
 
 const OWNER = 0;
@@ -26,11 +28,11 @@ export class mutex extends SharedStruct {
 }
 
 export function define_mutex(name: string): mutex {
-  return new mutex(declare(name, KIND.mutex, WORDS * 4, (a) => { this_cpu.mem.i32[(a >> 2) + OWNER_SLOT] = -1; }), name);
+  return new mutex(declare(name, KIND.mutex, WORDS * 4, (a) => { this_cpu.mem.i32[(a >> 2) + OWNER_SLOT] = NIL; }), name);
 }
 /** A kernel-wide mutex (a personality's own), keyed `subsystem:name`. */
 export function define_kernel_mutex(key: string): mutex {
-  return new mutex(declare_global(key, KIND.mutex, WORDS * 4, (a) => { this_cpu.mem.i32[(a >> 2) + OWNER_SLOT] = -1; }), key);
+  return new mutex(declare_global(key, KIND.mutex, WORDS * 4, (a) => { this_cpu.mem.i32[(a >> 2) + OWNER_SLOT] = NIL; }), key);
 }
 shared_kind('mutex', (addr, name) => new mutex(addr, name));
 
@@ -63,7 +65,7 @@ async function lock_common(call: string, m: mutex, state: number): Promise<numbe
       if (try_acquire(m, t.pid, t.slot)) return 0; // free after all: take it
       if (!queued) pass_on_wakeup(m.addr); // a wakeup was spent on us: the next waiter gets it
       if (lockdep) lockdep_release(t, m.addr);
-      return -4; // -EINTR
+      return -EINTR;
     }
     await block();
   }

@@ -8,6 +8,7 @@
  * CPU that sees LOCK held may read who holds it (as Linux's spin_dump does: a racy but useful
  * snapshot). With debug off there is no owner bookkeeping at all, as in Linux.
  */
+import { NIL } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import type { Task } from '../sched/task.ts';
 import { thread_condition } from '../sched/condition.ts';
@@ -79,7 +80,7 @@ export function debug_spin_unlock(lock: spinlock_t, t: Task): boolean {
   if (w[lock.w + SPINLOCK.OWNER] !== t.pid) spin_bug(lock, 'wrong owner', t);
   else if (w[lock.w + SPINLOCK.OWNER_CPU] !== cpu.id) spin_bug(lock, 'wrong CPU', t);
   w[lock.w + SPINLOCK.OWNER] = -1;
-  w[lock.w + SPINLOCK.OWNER_SLOT] = -1;
+  w[lock.w + SPINLOCK.OWNER_SLOT] = NIL;
   w[lock.w + SPINLOCK.OWNER_CPU] = -1;
   return true;
 }

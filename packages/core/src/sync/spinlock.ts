@@ -8,7 +8,7 @@
  * when it sees state 2), so spinning CPUs do not starve the host core the holder runs on. The CPU
  * is blocked all the while, exactly like a spinning CPU: its other threads do not run.
  */
-import { HEADER } from '../memory/layout.ts';
+import { HEADER, NIL } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_entry } from '../sched/context.ts';
@@ -29,7 +29,7 @@ function spin_lock_init_at(addr: number): void {
   w[i + SPINLOCK.MAGIC] = SPINLOCK_MAGIC;
   w[i + SPINLOCK.OWNER] = -1;
   w[i + SPINLOCK.OWNER_CPU] = -1;
-  w[i + SPINLOCK.OWNER_SLOT] = -1;
+  w[i + SPINLOCK.OWNER_SLOT] = NIL;
 }
 
 /** DEFINE_SPINLOCK(name): the spinlock `name`, the same on every CPU. */
