@@ -120,12 +120,14 @@ export const TF_STOPPING = 1 << 3; // a kthread_stop is under way (a second one 
 export const TF_KTHREAD = 1 << 4; // a kernel thread (every thread kthreadd creates)
 export const TF_BOUND = 1 << 5; // bound to its CPU (kthread_bind, kthread_create_on_cpu)
 export const TF_DAEMON = 1 << 6; // kthreadd: not stopped at shutdown, not counted as a module thread
-export const TF_KILL = 1 << 7; // killed: never runs again (stays set in the zombie, for reports)
+export const TF_KILL = 1 << 7; // killed (SeaOS tm_kthread_kill): never runs again; stays set in the zombie, for reports
 export const TF_WAITING = 1 << 8; // someone waits for this thread's exit (SeaOS KT_WAITING)
 export const TF_JOIN = 1 << 9; // the creator asks the thread to return (SeaOS KT_JOIN)
 export const TF_NOLOAD = 1 << 10; // not counted as load for placement (kthreadd, insmod/rmmod trampolines)
 export const TF_TERMINATE = 1 << 11; // being terminated (Tru64 thread_terminate): halted at its next scheduling point
-export const TF_AUTOREAP = 1 << 12; // nobody joins it: its record is freed when it exits
+// Nobody joins it: its record is freed when it exits (Tru64 threads, which nobody joins; the thread
+// of a creation its creator abandoned; a module's init/exit given up on).
+export const TF_AUTOREAP = 1 << 12;
 
 /** Sleep-queue hash bucket: a singly linked list of thread slots (THREAD.SQ_NEXT), HEAD and TAIL. */
 export const SLEEP_BUCKET = { LOCK: 0, HEAD: 1, TAIL: 2, WORDS: 3 } as const;
