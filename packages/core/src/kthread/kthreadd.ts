@@ -139,7 +139,7 @@ export function request_result(mem: Memory, r: number): [number, number] {
   return [w[q + REQUEST.RESULT_SLOT], w[q + REQUEST.RESULT_PID]];
 }
 
-export function request_free(mem: Memory, r: number): void {
+function request_free(mem: Memory, r: number): void {
   Atomics.store(mem.i32, mem.layout.requestWord(r) + REQUEST.STATE, RS_FREE);
   sq_wakeup(mem, request_free_chan(mem), 0, TASK_NORMAL, 0);
 }
@@ -162,7 +162,7 @@ export function request_take_payload(mem: Memory, r: number): { e: string; d: un
  * elsewhere and a module thread that never blocks does not starve kthreadd (or init/exit, which
  * run there). Remaining ties go round-robin from the last choice.
  */
-export function select_cpu(mem: Memory): number {
+function select_cpu(mem: Memory): number {
   const w = mem.i32;
   const n = mem.nrCpus;
   const kcpu = kthreadd_cpu(mem);
@@ -198,7 +198,7 @@ function alloc_slot(mem: Memory): number {
  * Create the thread of request r (kthreadd's work; create_kthreadd uses it once, for kthreadd
  * itself). Returns the new slot or a negative errno.
  */
-export function create_kthread(mem: Memory, r: number, pid?: number): number {
+function create_kthread(mem: Memory, r: number, pid?: number): number {
   const w = mem.i32;
   const q = mem.layout.requestWord(r);
   const slot = alloc_slot(mem);

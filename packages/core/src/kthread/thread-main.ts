@@ -109,7 +109,7 @@ export async function kthread_main(task: Task): Promise<void> {
 let oopsCount = 0;
 
 /** A thread threw: the kernel oops. The thread dies; the machine goes on. */
-export function oops(task: Task, e: unknown): void {
+function oops(task: Task, e: unknown): void {
   const cpu = this_cpu;
   const comm = cpu.mem.comm(task.slot);
   const err = e instanceof Error ? e : new Error(typeof e === 'string' ? e : `${describe_value(e)} thrown`);
@@ -129,7 +129,7 @@ export function reap_killed(task: Task): void {
 }
 
 /** The exit message: code, EXITED flag, wake the stoppers; then the CPU runs something else. */
-export function do_exit(task: Task, code: number): void {
+function do_exit(task: Task, code: number): void {
   const cpu = this_cpu;
   const mem = cpu.mem;
   const w = mem.i32;

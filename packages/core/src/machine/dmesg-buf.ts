@@ -10,7 +10,7 @@ import type { LogRecord } from '../printk/logbuf.ts';
 import { MachineError } from './errors.ts';
 
 /** Default log_buf_len, in records. */
-export const LOG_BUF_LEN = 1 << 17;
+const LOG_BUF_LEN = 1 << 17;
 
 export class DmesgBuffer {
   private readonly ring: LogRecord[] = [];

@@ -12,7 +12,7 @@ import * as esbuild from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const CORE_SRC = join(here, '..');
-export const WORKER_SRC = join(CORE_SRC, '..', '..', 'cpu-worker', 'src');
+const WORKER_SRC = join(CORE_SRC, '..', '..', 'cpu-worker', 'src');
 const CACHE = join(CORE_SRC, '..', '.kernel-image');
 
 export { IMPORT_PATHS } from '../module/import-paths.ts';

@@ -12,7 +12,7 @@ export const IMPORT_PATHS: Record<string, string> = {
 };
 
 /** Image entry -> public import path ('linux' -> '@kmodel/core/linux'). */
-export const PUBLIC_PATH: Record<string, string> = Object.fromEntries(
+const PUBLIC_PATH: Record<string, string> = Object.fromEntries(
   Object.entries(IMPORT_PATHS).map(([path, entry]) => [entry, path]),
 );
 

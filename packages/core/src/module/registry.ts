@@ -11,7 +11,7 @@ export interface LoadedModule {
 }
 
 /** Module id 0 is the kernel itself (kthreadd, the insmod/rmmod trampolines). */
-export const KERNEL_MODULE = 0;
+const KERNEL_MODULE = 0;
 
 const modules = new Map<number, LoadedModule>();
 const entries = new Map<Function, { module: number; name: string }>();

@@ -14,7 +14,7 @@ import { log_append, report_code, type ReportKind } from './logbuf.ts';
  * The longest line printk stores (Linux's LOG_LINE_MAX, 1024 - PREFIX_MAX), in characters. A longer
  * one is cut to it, with a WARN saying so. Kernel reports are not cut.
  */
-export const LOG_LINE_MAX = 1024 - 32;
+const LOG_LINE_MAX = 1024 - 32;
 
 /** What a record is stamped with: a thread, by pid and thread-table slot (slot < 0: the idle task). */
 export interface Printer {
@@ -79,7 +79,7 @@ function printk_warn(what: string, fields: object = {}): void {
 }
 
 /** Append one record as the running thread on this CPU (or as `task`). */
-export function emit(level: number, msg: string, report?: ReportKind, fields?: object, task?: Printer): void {
+function emit(level: number, msg: string, report?: ReportKind, fields?: object, task?: Printer): void {
   const t = task ?? printk_current();
   const comm = t.slot < 0 ? idle_comm : log_mem.comm(t.slot);
   const uptime = (now() - log_mem.bootTime) / 1000;
@@ -88,9 +88,6 @@ export function emit(level: number, msg: string, report?: ReportKind, fields?: o
     fields ? JSON.stringify(fields) : '',
   );
 }
-
-export const pr_info = (fmt: string, ...a: unknown[]): number => printk('\x016' + fmt, ...a);
-export const pr_err = (fmt: string, ...a: unknown[]): number => printk('\x013' + fmt, ...a);
 
 /** A kernel report: a structured record (report kind + fields) whose text is `lines`. */
 export function kernel_report(kind: ReportKind, lines: string[], fields: object = {}, level = LOGLEVEL_ERR, task?: Printer): void {

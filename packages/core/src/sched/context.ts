@@ -62,7 +62,7 @@ export async function chaos_yield(t: Task): Promise<void> {
 }
 
 /** A thread being terminated (Tru64 thread_terminate) stops at its next scheduling point. */
-export function halt_if_terminated(t: Task): void {
+function halt_if_terminated(t: Task): void {
   if (t.flagsIndex >= 0 && Atomics.load(this_cpu.w, t.flagsIndex) & TF_TERMINATE) throw new ThreadKilled(t.pid);
 }
 

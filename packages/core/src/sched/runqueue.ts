@@ -102,7 +102,7 @@ export function dequeue_task(mem: Memory, cpu: number, slot: number): boolean {
  * bitmap bit and TAIL, every queued thread (runnable, of this CPU, at its own level, once), and
  * NR_RUNNING. O(levels + queued threads).
  */
-export function rq_check(mem: Memory, cpu: number): void {
+function rq_check(mem: Memory, cpu: number): void {
   const w = mem.i32;
   const b = mem.layout.percpuWord(cpu);
   const heads = b + PERCPU.HEAD;

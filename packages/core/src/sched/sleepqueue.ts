@@ -171,7 +171,7 @@ export function sq_has_waiters(mem: Memory, chan: number): boolean {
  * Debug: the invariants above over bucket `b`'s list, under its LOCK: it ends at TAIL, holds each
  * thread once, each with a WCHAN of this bucket, non-exclusive waiters before exclusive ones.
  */
-export function sq_check(mem: Memory, b: number): void {
+function sq_check(mem: Memory, b: number): void {
   const w = mem.i32;
   let last = NIL;
   let exclusive = false;

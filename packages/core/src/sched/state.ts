@@ -3,7 +3,6 @@ export const TASK_RUNNING = 0x0000;
 export const TASK_INTERRUPTIBLE = 0x0001;
 export const TASK_UNINTERRUPTIBLE = 0x0002;
 export const __TASK_STOPPED = 0x0004;
-export const EXIT_ZOMBIE = 0x0020;
 export const TASK_PARKED = 0x0040;
 export const TASK_DEAD = 0x0080;
 export const TASK_WAKEKILL = 0x0100;

@@ -76,8 +76,6 @@ export class Task {
   /** lock_stat: when each held lock was taken (ms). */
   readonly heldAt = new Float64Array(48);
   nheld = 0;
-  /** Personality-private state (e.g. SeaOS kt object, 2.6 patch control block). */
-  priv: unknown = undefined;
   /** The executor of the promise schedule() returns: made once, so a switch allocates no closure. */
   readonly park = (resolve: () => void): void => {
     this.resume = resolve;

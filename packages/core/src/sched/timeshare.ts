@@ -11,7 +11,7 @@ import type { Memory } from '../memory/memory.ts';
 /** CPU time (ms) that costs one priority step. */
 const MS_PER_STEP = 10;
 /** The most a thread's number may rise above its base. */
-export const MAX_PENALTY = 12;
+const MAX_PENALTY = 12;
 /** Sleeping this long halves the recent CPU use. */
 const HALF_LIFE_MS = 100;
 

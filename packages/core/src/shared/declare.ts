@@ -21,7 +21,7 @@ export const KIND = {
  * Each load of a module is its own namespace (name#id), so a reloaded module starts from zeroed
  * shared data, as a reloaded kernel module starts from fresh static data.
  */
-export function declaring_module(): string {
+function declaring_module(): string {
   const m = loading ?? get_module(this_cpu.current.module);
   return m ? `${m.name}#${m.id}` : 'kernel';
 }

@@ -21,12 +21,12 @@ import { kernel_report } from '../printk/printk.ts';
 import { call_trace } from '../arch/stack.ts';
 import { LOGLEVEL_WARNING } from '../printk/levels.ts';
 
-export const MAX_LOCK_DEPTH = 48;
+const MAX_LOCK_DEPTH = 48;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** The class of the lock at `addr` (registered on first use); -1 when the class table is full. */
-export function lock_class(mem: Memory, addr: number, name: string): number {
+function lock_class(mem: Memory, addr: number, name: string): number {
   const w = mem.i32;
   const i = (addr >> 2) + OBJ_CLASS;
   const c = Atomics.load(w, i);
@@ -45,7 +45,7 @@ export function lock_class(mem: Memory, addr: number, name: string): number {
   return cls;
 }
 
-export function class_name(mem: Memory, cls: number): string {
+function class_name(mem: Memory, cls: number): string {
   return mem.readString(mem.layout.classNames + cls * LOCK_CLASS_NAME, LOCK_CLASS_NAME);
 }
 
