@@ -112,12 +112,12 @@ export function addressof(x: ArrayBufferView | SharedObject | { addr: number }, 
 export abstract class SharedStruct implements SharedObject {
   abstract readonly [SHARED]: string;
   /** Word index of the object in machine memory. */
-  readonly w: number;
+  readonly word: number;
   constructor(
     readonly addr: number,
     readonly name: string,
   ) {
-    this.w = addr >> 2;
+    this.word = addr >> 2;
   }
 }
 

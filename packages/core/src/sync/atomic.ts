@@ -15,28 +15,28 @@ shared_kind('atomic', (addr, name) => new atomic_t(addr, name));
 
 const w = (): Int32Array => this_cpu.mem.i32;
 
-export const atomic_read = (v: atomic_t): number => Atomics.load(w(), v.w);
-export const atomic_set = (v: atomic_t, i: number): void => void Atomics.store(w(), v.w, i);
-export const atomic_add = (i: number, v: atomic_t): void => void Atomics.add(w(), v.w, i);
-export const atomic_sub = (i: number, v: atomic_t): void => void Atomics.sub(w(), v.w, i);
-export const atomic_inc = (v: atomic_t): void => void Atomics.add(w(), v.w, 1);
-export const atomic_dec = (v: atomic_t): void => void Atomics.sub(w(), v.w, 1);
-export const atomic_add_return = (i: number, v: atomic_t): number => (Atomics.add(w(), v.w, i) + i) | 0;
-export const atomic_sub_return = (i: number, v: atomic_t): number => (Atomics.sub(w(), v.w, i) - i) | 0;
-export const atomic_inc_return = (v: atomic_t): number => (Atomics.add(w(), v.w, 1) + 1) | 0;
-export const atomic_dec_return = (v: atomic_t): number => (Atomics.sub(w(), v.w, 1) - 1) | 0;
-export const atomic_fetch_add = (i: number, v: atomic_t): number => Atomics.add(w(), v.w, i);
+export const atomic_read = (v: atomic_t): number => Atomics.load(w(), v.word);
+export const atomic_set = (v: atomic_t, i: number): void => void Atomics.store(w(), v.word, i);
+export const atomic_add = (i: number, v: atomic_t): void => void Atomics.add(w(), v.word, i);
+export const atomic_sub = (i: number, v: atomic_t): void => void Atomics.sub(w(), v.word, i);
+export const atomic_inc = (v: atomic_t): void => void Atomics.add(w(), v.word, 1);
+export const atomic_dec = (v: atomic_t): void => void Atomics.sub(w(), v.word, 1);
+export const atomic_add_return = (i: number, v: atomic_t): number => (Atomics.add(w(), v.word, i) + i) | 0;
+export const atomic_sub_return = (i: number, v: atomic_t): number => (Atomics.sub(w(), v.word, i) - i) | 0;
+export const atomic_inc_return = (v: atomic_t): number => (Atomics.add(w(), v.word, 1) + 1) | 0;
+export const atomic_dec_return = (v: atomic_t): number => (Atomics.sub(w(), v.word, 1) - 1) | 0;
+export const atomic_fetch_add = (i: number, v: atomic_t): number => Atomics.add(w(), v.word, i);
 export const atomic_dec_and_test = (v: atomic_t): boolean => atomic_dec_return(v) === 0;
 export const atomic_inc_and_test = (v: atomic_t): boolean => atomic_inc_return(v) === 0;
 export const atomic_sub_and_test = (i: number, v: atomic_t): boolean => atomic_sub_return(i, v) === 0;
-export const atomic_xchg = (v: atomic_t, n: number): number => Atomics.exchange(w(), v.w, n);
+export const atomic_xchg = (v: atomic_t, n: number): number => Atomics.exchange(w(), v.word, n);
 export const atomic_cmpxchg = (v: atomic_t, old: number, n: number): number =>
-  Atomics.compareExchange(w(), v.w, old, n);
+  Atomics.compareExchange(w(), v.word, old, n);
 export function atomic_add_unless(v: atomic_t, a: number, u: number): boolean {
   for (;;) {
-    const c = Atomics.load(w(), v.w);
+    const c = Atomics.load(w(), v.word);
     if (c === u) return false;
-    if (Atomics.compareExchange(w(), v.w, c, (c + a) | 0) === c) return true;
+    if (Atomics.compareExchange(w(), v.word, c, (c + a) | 0) === c) return true;
   }
 }
 export const atomic_inc_not_zero = (v: atomic_t): boolean => atomic_add_unless(v, 1, 0);

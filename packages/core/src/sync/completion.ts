@@ -27,10 +27,10 @@ shared_kind('completion', (addr, name) => new completion(addr, name));
 function try_consume(c: completion): boolean {
   const w = this_cpu.mem.i32;
   for (;;) {
-    const d = Atomics.load(w, c.w + DONE);
+    const d = Atomics.load(w, c.word + DONE);
     if (d === 0) return false;
     if (d >= UINT_MAX_DONE) return true;
-    if (Atomics.compareExchange(w, c.w + DONE, d, d - 1) === d) return true;
+    if (Atomics.compareExchange(w, c.word + DONE, d, d - 1) === d) return true;
   }
 }
 
@@ -45,23 +45,23 @@ export async function wait_for_completion_common(
 export function complete(c: completion): void {
   kernel_entry('complete');
   const w = this_cpu.mem.i32;
-  const d = Atomics.load(w, c.w + DONE);
-  if (d < UINT_MAX_DONE) Atomics.add(w, c.w + DONE, 1);
+  const d = Atomics.load(w, c.word + DONE);
+  if (d < UINT_MAX_DONE) Atomics.add(w, c.word + DONE, 1);
   sq_wakeup(this_cpu.mem, c.addr, 1, TASK_NORMAL, 0);
 }
 
 export function complete_all(c: completion): void {
   kernel_entry('complete_all');
-  Atomics.store(this_cpu.mem.i32, c.w + DONE, UINT_MAX_DONE);
+  Atomics.store(this_cpu.mem.i32, c.word + DONE, UINT_MAX_DONE);
   sq_wakeup(this_cpu.mem, c.addr, 0, TASK_NORMAL, 0);
 }
 
 export function reinit_completion(c: completion): void {
-  Atomics.store(this_cpu.mem.i32, c.w + DONE, 0);
+  Atomics.store(this_cpu.mem.i32, c.word + DONE, 0);
 }
 
 export function completion_done(c: completion): boolean {
-  return Atomics.load(this_cpu.mem.i32, c.w + DONE) !== 0;
+  return Atomics.load(this_cpu.mem.i32, c.word + DONE) !== 0;
 }
 
 export { TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE };

@@ -38,15 +38,15 @@ shared_kind('mutex', (addr, name) => new mutex(addr, name));
 
 function try_acquire(m: mutex, pid: number, slot: number): boolean {
   const w = this_cpu.mem.i32;
-  if (Atomics.compareExchange(w, m.w + OWNER, 0, pid) !== 0) return false;
-  Atomics.store(w, m.w + OWNER_SLOT, slot);
+  if (Atomics.compareExchange(w, m.word + OWNER, 0, pid) !== 0) return false;
+  Atomics.store(w, m.word + OWNER_SLOT, slot);
   return true;
 }
 
 async function lock_common(call: string, m: mutex, state: number): Promise<number> {
   const t = might_sleep(call);
   const w = this_cpu.mem.i32;
-  if (Atomics.load(w, m.w + OWNER) === t.pid && !this_cpu.lockdep) { // with lockdep, lockdep reports it
+  if (Atomics.load(w, m.word + OWNER) === t.pid && !this_cpu.lockdep) { // with lockdep, lockdep reports it
     kernel_report('bug', [
       `BUG: ${call}: ${this_cpu.mem.comm(t.slot)}/${t.pid} already holds mutex ${m.name}: recursive locking deadlocks`,
       ...trace_lines(call_trace()),
@@ -93,7 +93,7 @@ export function mutex_unlock(m: mutex): void {
   const t = kernel_entry('mutex_unlock');
   const mem = this_cpu.mem;
   const w = mem.i32;
-  const owner = Atomics.load(w, m.w + OWNER);
+  const owner = Atomics.load(w, m.word + OWNER);
   if (owner !== t.pid) {
     kernel_report('bug', [
       owner === 0
@@ -104,11 +104,11 @@ export function mutex_unlock(m: mutex): void {
     if (owner === 0) return;
   }
   if (this_cpu.lockdep) lockdep_release(t, m.addr);
-  Atomics.store(w, m.w + OWNER_SLOT, -1);
-  Atomics.store(w, m.w + OWNER, 0);
+  Atomics.store(w, m.word + OWNER_SLOT, -1);
+  Atomics.store(w, m.word + OWNER, 0);
   sq_wakeup(mem, m.addr, 1, TASK_NORMAL, 0);
 }
 
 export function mutex_is_locked(m: mutex): boolean {
-  return Atomics.load(this_cpu.mem.i32, m.w + OWNER) !== 0;
+  return Atomics.load(this_cpu.mem.i32, m.word + OWNER) !== 0;
 }

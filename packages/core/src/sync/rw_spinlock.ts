@@ -29,7 +29,7 @@ export function define_rwlock(name: string): rwlock_t {
 shared_kind('rw_spinlock', (addr, name) => new rwlock_t(addr, name));
 
 export function rwlock_init(l: rwlock_t): void {
-  Atomics.store(this_cpu.mem.i32, l.w + CNT, 0);
+  Atomics.store(this_cpu.mem.i32, l.word + CNT, 0);
 }
 
 function try_read(w: Int32Array, i: number): boolean {
@@ -43,14 +43,14 @@ function try_write(w: Int32Array, i: number): boolean {
 
 function spin(l: rwlock_t, take: (w: Int32Array, i: number) => boolean): void {
   const w = this_cpu.mem.i32;
-  const i = l.w + CNT;
+  const i = l.word + CNT;
   for (let n = 0; n < SPINS; n++) if (take(w, i)) return;
-  Atomics.add(w, l.w + WAITERS, 1);
+  Atomics.add(w, l.word + WAITERS, 1);
   while (!take(w, i)) {
     const v = Atomics.load(w, i);
     if (v !== 0) Atomics.wait(w, i, v, 1);
   }
-  Atomics.sub(w, l.w + WAITERS, 1);
+  Atomics.sub(w, l.word + WAITERS, 1);
 }
 
 function acquired(t: Task, l: rwlock_t, trylock: boolean): void {
@@ -62,7 +62,7 @@ function released(call: string, t: Task, l: rwlock_t): void {
   if (t.preempt_count > 0) t.preempt_count--;
   if (this_cpu.lockdep) lockdep_release(t, l.addr);
   const w = this_cpu.mem.i32;
-  if (Atomics.load(w, l.w + WAITERS) > 0) Atomics.notify(w, l.w + CNT);
+  if (Atomics.load(w, l.word + WAITERS) > 0) Atomics.notify(w, l.word + CNT);
   void call;
 }
 
@@ -89,7 +89,7 @@ export function write_lock(l: rwlock_t): void {
 /** 1 if taken, 0 if a writer holds it. */
 export function read_trylock(l: rwlock_t): number {
   const t = kernel_entry('read_trylock');
-  if (!try_read(this_cpu.mem.i32, l.w + CNT)) return 0;
+  if (!try_read(this_cpu.mem.i32, l.word + CNT)) return 0;
   acquired(t, l, true);
   return 1;
 }
@@ -97,7 +97,7 @@ export function read_trylock(l: rwlock_t): number {
 /** 1 if taken, 0 if anyone holds it. */
 export function write_trylock(l: rwlock_t): number {
   const t = kernel_entry('write_trylock');
-  if (!try_write(this_cpu.mem.i32, l.w + CNT)) return 0;
+  if (!try_write(this_cpu.mem.i32, l.word + CNT)) return 0;
   acquired(t, l, true);
   return 1;
 }
@@ -105,15 +105,15 @@ export function write_trylock(l: rwlock_t): number {
 export function read_unlock(l: rwlock_t): void {
   const t = kernel_entry('read_unlock');
   const w = this_cpu.mem.i32;
-  const v = Atomics.load(w, l.w + CNT);
+  const v = Atomics.load(w, l.word + CNT);
   if (v <= 0) return bug('read_unlock', l, v < 0 ? 'read unlock of a write lock' : 'already unlocked');
-  Atomics.sub(w, l.w + CNT, 1);
+  Atomics.sub(w, l.word + CNT, 1);
   released('read_unlock', t, l);
 }
 
 export function write_unlock(l: rwlock_t): void {
   const t = kernel_entry('write_unlock');
   const w = this_cpu.mem.i32;
-  if (Atomics.compareExchange(w, l.w + CNT, -1, 0) !== -1) return bug('write_unlock', l, 'write unlock of a lock not write-held');
+  if (Atomics.compareExchange(w, l.word + CNT, -1, 0) !== -1) return bug('write_unlock', l, 'write unlock of a lock not write-held');
   released('write_unlock', t, l);
 }

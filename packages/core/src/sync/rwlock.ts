@@ -35,8 +35,8 @@ shared_kind('rwlock', (addr, name) => new lock_t(addr, name));
 
 export function rwlock_init(l: lock_t, can_sleep: boolean): void {
   const w = this_cpu.mem.i32;
-  w.fill(0, l.w, l.w + WORDS);
-  w[l.w + CAN_SLEEP] = can_sleep ? 1 : 0;
+  w.fill(0, l.word, l.word + WORDS);
+  w[l.word + CAN_SLEEP] = can_sleep ? 1 : 0;
 }
 
 function bug(call: string, l: lock_t, what: string): void {
@@ -47,12 +47,12 @@ function bug(call: string, l: lock_t, what: string): void {
 function try_take(l: lock_t, write: boolean, pid: number): boolean {
   const w = this_cpu.mem.i32;
   if (write) {
-    if (w[l.w + READERS] !== 0 || w[l.w + WRITER] !== 0) return false;
-    w[l.w + WRITER] = pid;
+    if (w[l.word + READERS] !== 0 || w[l.word + WRITER] !== 0) return false;
+    w[l.word + WRITER] = pid;
     return true;
   }
-  if (w[l.w + WRITER] !== 0 || w[l.w + WANT_WRITE] !== 0) return false;
-  w[l.w + READERS]++;
+  if (w[l.word + WRITER] !== 0 || w[l.word + WANT_WRITE] !== 0) return false;
+  w[l.word + READERS]++;
   return true;
 }
 
@@ -61,10 +61,10 @@ export async function rwlock_take(call: string, l: lock_t, write: boolean): Prom
   const t = might_sleep(call);
   if (t.chaosYield) await chaos_yield(t);
   const w = this_cpu.mem.i32;
-  const guard = l.w + GUARD;
+  const guard = l.word + GUARD;
   const lockdep = this_cpu.lockdep;
   if (lockdep) lockdep_acquire(t, l.addr, l.name, false, !write); // reports recursion too
-  else if (Atomics.load(w, l.w + WRITER) === t.pid) {
+  else if (Atomics.load(w, l.word + WRITER) === t.pid) {
     bug(call, l, `${this_cpu.mem.comm(t.slot)}/${t.pid} already holds it for writing: recursive locking deadlocks`);
   }
   raw_spin_lock(w, guard);
@@ -73,7 +73,7 @@ export async function rwlock_take(call: string, l: lock_t, write: boolean): Prom
     return;
   }
   const start = lockdep ? now() : 0;
-  if (write) w[l.w + WANT_WRITE]++;
+  if (write) w[l.word + WANT_WRITE]++;
   for (;;) {
     prepare_to_wait_chan(l.addr, TASK_UNINTERRUPTIBLE, l.name);
     raw_spin_unlock(w, guard);
@@ -82,16 +82,16 @@ export async function rwlock_take(call: string, l: lock_t, write: boolean): Prom
     } catch (e) {
       if (write) {
         raw_spin_lock(w, guard);
-        w[l.w + WANT_WRITE]--;
+        w[l.word + WANT_WRITE]--;
         raw_spin_unlock(w, guard);
       }
       if (lockdep) lockdep_release(t, l.addr);
       throw e;
     }
     raw_spin_lock(w, guard);
-    if (write) w[l.w + WANT_WRITE]--;
+    if (write) w[l.word + WANT_WRITE]--;
     if (try_take(l, write, t.pid)) break;
-    if (write) w[l.w + WANT_WRITE]++;
+    if (write) w[l.word + WANT_WRITE]++;
   }
   raw_spin_unlock(w, guard);
   finish_wait_chan();
@@ -102,9 +102,9 @@ export async function rwlock_take(call: string, l: lock_t, write: boolean): Prom
 export function rwlock_try(call: string, l: lock_t, write: boolean): number {
   const t = kernel_entry(call);
   const w = this_cpu.mem.i32;
-  raw_spin_lock(w, l.w + GUARD);
+  raw_spin_lock(w, l.word + GUARD);
   const ok = try_take(l, write, t.pid);
-  raw_spin_unlock(w, l.w + GUARD);
+  raw_spin_unlock(w, l.word + GUARD);
   if (ok && this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, true);
   return ok ? 1 : 0;
 }
@@ -114,15 +114,15 @@ export function rwlock_done(call: string, l: lock_t): void {
   const t = kernel_entry(call);
   const mem = this_cpu.mem;
   const w = mem.i32;
-  raw_spin_lock(w, l.w + GUARD);
+  raw_spin_lock(w, l.word + GUARD);
   let ok = true;
-  if (w[l.w + WRITER] !== 0) {
-    if (w[l.w + WRITER] !== t.pid) ok = false;
-    else w[l.w + WRITER] = 0;
-  } else if (w[l.w + READERS] > 0) w[l.w + READERS]--;
+  if (w[l.word + WRITER] !== 0) {
+    if (w[l.word + WRITER] !== t.pid) ok = false;
+    else w[l.word + WRITER] = 0;
+  } else if (w[l.word + READERS] > 0) w[l.word + READERS]--;
   else ok = false;
-  const writer = w[l.w + WRITER];
-  raw_spin_unlock(w, l.w + GUARD);
+  const writer = w[l.word + WRITER];
+  raw_spin_unlock(w, l.word + GUARD);
   if (!ok) {
     bug(call, l, writer ? `${mem.comm(t.slot)}/${t.pid} releases a lock written by pid ${writer}` : 'the lock is not held');
     return;
@@ -134,5 +134,5 @@ export function rwlock_done(call: string, l: lock_t): void {
 /** Readers and writer (pid) now: for reports and tests. */
 export function rwlock_holders(l: lock_t): { readers: number; writer: number } {
   const w = this_cpu.mem.i32;
-  return { readers: Atomics.load(w, l.w + READERS), writer: Atomics.load(w, l.w + WRITER) };
+  return { readers: Atomics.load(w, l.word + READERS), writer: Atomics.load(w, l.word + WRITER) };
 }

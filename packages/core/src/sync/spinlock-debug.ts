@@ -22,8 +22,8 @@ import { SPINLOCK, SPINLOCK_MAGIC, type spinlock_t } from './spinlock-types.ts';
 function owner_desc(lock: spinlock_t): string {
   const mem = this_cpu.mem;
   const w = mem.i32;
-  const pid = Atomics.load(w, lock.w + SPINLOCK.OWNER);
-  const slot = Atomics.load(w, lock.w + SPINLOCK.OWNER_SLOT);
+  const pid = Atomics.load(w, lock.word + SPINLOCK.OWNER);
+  const slot = Atomics.load(w, lock.word + SPINLOCK.OWNER_SLOT);
   if (pid < 0) return '<none>/-1';
   return `${slot >= 0 ? mem.comm(slot) : '?'}/${pid}`;
 }
@@ -35,10 +35,10 @@ function spin_bug(lock: spinlock_t, msg: string, t: Task): void {
   const comm = t.slot >= 0 ? cpu.mem.comm(t.slot) : cpu.idleComm;
   kernel_report('spinlock', [
     `BUG: spinlock ${msg} on CPU#${cpu.id}, ${comm}/${t.pid}`,
-    ` lock: ${lock.name}, .magic: ${(w[lock.w + SPINLOCK.MAGIC] >>> 0).toString(16).padStart(8, '0')}, .owner: ${owner_desc(lock)}, .owner_cpu: ${w[lock.w + SPINLOCK.OWNER_CPU]}`,
+    ` lock: ${lock.name}, .magic: ${(w[lock.word + SPINLOCK.MAGIC] >>> 0).toString(16).padStart(8, '0')}, .owner: ${owner_desc(lock)}, .owner_cpu: ${w[lock.word + SPINLOCK.OWNER_CPU]}`,
     ...trace_lines(call_trace()),
   ], {
-    bug: msg.replace(/ /g, '_'), lock: lock.name, owner: owner_desc(lock), owner_cpu: w[lock.w + SPINLOCK.OWNER_CPU],
+    bug: msg.replace(/ /g, '_'), lock: lock.name, owner: owner_desc(lock), owner_cpu: w[lock.word + SPINLOCK.OWNER_CPU],
     site: call_site(),
   }, LOGLEVEL_EMERG);
 }
@@ -46,12 +46,12 @@ function spin_bug(lock: spinlock_t, msg: string, t: Task): void {
 /** Before taking the lock: a bad magic is reported; recursion is reported and ends the thread. */
 export function debug_spin_lock_before(lock: spinlock_t, t: Task): void {
   const w = this_cpu.mem.i32;
-  if (w[lock.w + SPINLOCK.MAGIC] !== SPINLOCK_MAGIC) spin_bug(lock, 'bad magic', t);
-  if (Atomics.load(w, lock.w + SPINLOCK.OWNER) === t.pid && t.pid !== 0 && Atomics.load(w, lock.w + SPINLOCK.LOCK) !== 0) {
+  if (w[lock.word + SPINLOCK.MAGIC] !== SPINLOCK_MAGIC) spin_bug(lock, 'bad magic', t);
+  if (Atomics.load(w, lock.word + SPINLOCK.OWNER) === t.pid && t.pid !== 0 && Atomics.load(w, lock.word + SPINLOCK.LOCK) !== 0) {
     spin_bug(lock, 'recursion', t);
     throw new KernelBug('spinlock recursion');
   }
-  if (Atomics.load(w, lock.w + SPINLOCK.OWNER_CPU) === this_cpu.id && Atomics.load(w, lock.w + SPINLOCK.LOCK) !== 0) {
+  if (Atomics.load(w, lock.word + SPINLOCK.OWNER_CPU) === this_cpu.id && Atomics.load(w, lock.word + SPINLOCK.LOCK) !== 0) {
     spin_bug(lock, 'cpu recursion', t);
     throw new KernelBug('spinlock cpu recursion');
   }
@@ -60,9 +60,9 @@ export function debug_spin_lock_before(lock: spinlock_t, t: Task): void {
 /** The lock is taken: record the owner. */
 export function debug_spin_lock_after(lock: spinlock_t, t: Task): void {
   const w = this_cpu.mem.i32;
-  w[lock.w + SPINLOCK.OWNER] = t.pid;
-  w[lock.w + SPINLOCK.OWNER_SLOT] = t.slot;
-  w[lock.w + SPINLOCK.OWNER_CPU] = this_cpu.id;
+  w[lock.word + SPINLOCK.OWNER] = t.pid;
+  w[lock.word + SPINLOCK.OWNER_SLOT] = t.slot;
+  w[lock.word + SPINLOCK.OWNER_CPU] = this_cpu.id;
 }
 
 /**
@@ -72,16 +72,16 @@ export function debug_spin_lock_after(lock: spinlock_t, t: Task): void {
 export function debug_spin_unlock(lock: spinlock_t, t: Task): boolean {
   const cpu = this_cpu;
   const w = cpu.w;
-  if (w[lock.w + SPINLOCK.MAGIC] !== SPINLOCK_MAGIC) spin_bug(lock, 'bad magic', t);
-  if (Atomics.load(w, lock.w + SPINLOCK.LOCK) === 0) {
+  if (w[lock.word + SPINLOCK.MAGIC] !== SPINLOCK_MAGIC) spin_bug(lock, 'bad magic', t);
+  if (Atomics.load(w, lock.word + SPINLOCK.LOCK) === 0) {
     spin_bug(lock, 'already unlocked', t);
     return false;
   }
-  if (w[lock.w + SPINLOCK.OWNER] !== t.pid) spin_bug(lock, 'wrong owner', t);
-  else if (w[lock.w + SPINLOCK.OWNER_CPU] !== cpu.id) spin_bug(lock, 'wrong CPU', t);
-  w[lock.w + SPINLOCK.OWNER] = -1;
-  w[lock.w + SPINLOCK.OWNER_SLOT] = NIL;
-  w[lock.w + SPINLOCK.OWNER_CPU] = -1;
+  if (w[lock.word + SPINLOCK.OWNER] !== t.pid) spin_bug(lock, 'wrong owner', t);
+  else if (w[lock.word + SPINLOCK.OWNER_CPU] !== cpu.id) spin_bug(lock, 'wrong CPU', t);
+  w[lock.word + SPINLOCK.OWNER] = -1;
+  w[lock.word + SPINLOCK.OWNER_SLOT] = NIL;
+  w[lock.word + SPINLOCK.OWNER_CPU] = -1;
   return true;
 }
 
@@ -90,19 +90,19 @@ export function spin_lockup_suspected(lock: spinlock_t, t: Task): void {
   const cpu = this_cpu;
   const comm = t.slot >= 0 ? cpu.mem.comm(t.slot) : cpu.idleComm;
   const w = cpu.mem.i32;
-  const pid = Atomics.load(w, lock.w + SPINLOCK.OWNER);
-  const slot = Atomics.load(w, lock.w + SPINLOCK.OWNER_SLOT);
+  const pid = Atomics.load(w, lock.word + SPINLOCK.OWNER);
+  const slot = Atomics.load(w, lock.word + SPINLOCK.OWNER_SLOT);
   const state = pid < 0 ? 'none' : thread_condition(cpu.mem, slot, pid);
-  const site = w[lock.w + SPINLOCK.SITE] - 1;
+  const site = w[lock.word + SPINLOCK.SITE] - 1;
   const taken_at = site >= 0 ? site_text(cpu.mem, site) : 'unknown (boot with lockSites / run with --lock-sites to record it)';
   kernel_report('spinlock', [
     `BUG: spinlock lockup suspected on CPU#${cpu.id}, ${comm}/${t.pid}`,
-    ` lock: ${lock.name}, .magic: ${(w[lock.w + SPINLOCK.MAGIC] >>> 0).toString(16)}, .owner: ${owner_desc(lock)}, .owner_cpu: ${w[lock.w + SPINLOCK.OWNER_CPU]}`,
+    ` lock: ${lock.name}, .magic: ${(w[lock.word + SPINLOCK.MAGIC] >>> 0).toString(16)}, .owner: ${owner_desc(lock)}, .owner_cpu: ${w[lock.word + SPINLOCK.OWNER_CPU]}`,
     ` the owner ${owner_desc(lock)} is ${state}${state === 'killed' || state === 'dead' ? ': it will never unlock' : ''}`,
     ` it took the lock at: ${taken_at}`,
     ...trace_lines(call_trace()),
   ], {
-    bug: 'lockup_suspected', lock: lock.name, owner: owner_desc(lock), owner_cpu: w[lock.w + SPINLOCK.OWNER_CPU], owner_state: state,
+    bug: 'lockup_suspected', lock: lock.name, owner: owner_desc(lock), owner_cpu: w[lock.word + SPINLOCK.OWNER_CPU], owner_state: state,
     taken_at,
   }, LOGLEVEL_EMERG);
 }

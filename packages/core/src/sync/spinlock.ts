@@ -50,7 +50,7 @@ shared_kind('spinlock', (addr, name) => new spinlock_t(addr, name));
 
 function spin_lock_slow(lock: spinlock_t, t: Task): void {
   const w = this_cpu.mem.i32;
-  const i = lock.w + SPINLOCK.LOCK;
+  const i = lock.word + SPINLOCK.LOCK;
   const start = now();
   for (let n = 0; n < SPINS; n++) {
     if (Atomics.load(w, i) === 0 && Atomics.compareExchange(w, i, 0, 1) === 0) {
@@ -83,17 +83,17 @@ export function spin_lock(lock: spinlock_t): void {
   const debug = cpu.spinlockDebug;
   if (debug) debug_spin_lock_before(lock, t);
   if (cpu.lockdep) lockdep_acquire(t, lock.addr, lock.name, false);
-  if (Atomics.compareExchange(w, lock.w + SPINLOCK.LOCK, 0, 1) !== 0) spin_lock_slow(lock, t);
+  if (Atomics.compareExchange(w, lock.word + SPINLOCK.LOCK, 0, 1) !== 0) spin_lock_slow(lock, t);
   t.preempt_count++;
   if (debug) debug_spin_lock_after(lock, t);
-  if (cpu.lockSites) w[lock.w + SPINLOCK.SITE] = intern_site(cpu.mem, call_site()) + 1;
+  if (cpu.lockSites) w[lock.word + SPINLOCK.SITE] = intern_site(cpu.mem, call_site()) + 1;
 }
 
 /** 1 if taken, 0 if it was held. */
 export function spin_trylock(lock: spinlock_t): number {
   const t = kernel_entry('spin_trylock');
   const w = this_cpu.w;
-  if (Atomics.compareExchange(w, lock.w + SPINLOCK.LOCK, 0, 1) !== 0) return 0;
+  if (Atomics.compareExchange(w, lock.word + SPINLOCK.LOCK, 0, 1) !== 0) return 0;
   t.preempt_count++;
   if (this_cpu.spinlockDebug) debug_spin_lock_after(lock, t);
   if (this_cpu.lockdep) lockdep_acquire(t, lock.addr, lock.name, true);
@@ -107,14 +107,14 @@ export function spin_unlock(lock: spinlock_t): void {
   if (cpu.spinlockDebug && !debug_spin_unlock(lock, t)) return;
   if (t.preempt_count > 0) t.preempt_count--;
   if (cpu.lockdep) lockdep_release(t, lock.addr);
-  if (Atomics.exchange(w, lock.w + SPINLOCK.LOCK, 0) === 2) Atomics.notify(w, lock.w + SPINLOCK.LOCK, 1);
+  if (Atomics.exchange(w, lock.word + SPINLOCK.LOCK, 0) === 2) Atomics.notify(w, lock.word + SPINLOCK.LOCK, 1);
 }
 
 export function spin_is_locked(lock: spinlock_t): boolean {
-  return Atomics.load(this_cpu.mem.i32, lock.w + SPINLOCK.LOCK) !== 0;
+  return Atomics.load(this_cpu.mem.i32, lock.word + SPINLOCK.LOCK) !== 0;
 }
 
 /** The holder's pid, -1 if free (for debugging tools). */
 export function spin_owner(lock: spinlock_t): number {
-  return Atomics.load(this_cpu.mem.i32, lock.w + SPINLOCK.OWNER);
+  return Atomics.load(this_cpu.mem.i32, lock.word + SPINLOCK.OWNER);
 }

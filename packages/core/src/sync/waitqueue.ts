@@ -23,7 +23,7 @@ shared_kind('wait_queue', (addr, name) => new wait_queue_head_t(addr, name));
 /** Wake up to `nr` (0: all) sleepers whose state is in `mode`. */
 export function wake_up_common(call: string, wq: wait_queue_head_t, mode: number, nr: number): number {
   kernel_entry(call);
-  Atomics.add(this_cpu.mem.i32, wq.w, 1);
+  Atomics.add(this_cpu.mem.i32, wq.word, 1);
   return sq_wakeup(this_cpu.mem, wq.addr, nr, mode, 0);
 }
 
