@@ -112,6 +112,20 @@ export function reap(slot: number, mem: Memory = this_cpu.mem): number {
 }
 
 /**
+ * Free the record of thread `pid` in `slot` if it has exited and nobody joins it (TF_AUTOREAP).
+ * Both the exiting thread (after it sets EXITED) and whoever sets TF_AUTOREAP (after its store)
+ * call this: with both stores sequentially consistent at least one of them sees the other's, and
+ * the exchange on PID lets exactly one free it, never a slot since given to another thread.
+ */
+export function reap_if_autoreap(mem: Memory, slot: number, pid: number): void {
+  const w = mem.i32;
+  const t = mem.threadWord(slot);
+  if (Atomics.load(w, t + THREAD.EXITED) && Atomics.load(w, t + THREAD.FLAGS) & TF_AUTOREAP) {
+    Atomics.compareExchange(w, t + THREAD.PID, pid, 0);
+  }
+}
+
+/**
  * Claim the right to reap `k` (one stopper only). Returns 0, or a negative errno after reporting.
  */
 export function claim_stop(call: string, k: unknown): number {
@@ -235,12 +249,19 @@ export function kthread_kill_core(call: string, k: unknown): number {
 /**
  * The kill, for any caller but the victim itself (a thread on another CPU, or the coordinator):
  * TF_KILL and `flags` set in one store (TF_AUTOREAP: nobody will reap it, its record is freed
- * when it exits), off its sleep queue, woken from any sleep to be reaped. False if it had exited.
+ * when it exits, or here if it already has), off its sleep queue, woken from any sleep to be
+ * reaped. False if it had exited.
  */
 export function kthread_send_kill(mem: Memory, slot: number, flags = 0): boolean {
+  const w = mem.i32;
   const t = mem.threadWord(slot);
-  if (Atomics.load(mem.i32, t + THREAD.EXITED)) return false;
-  Atomics.or(mem.i32, t + THREAD.FLAGS, TF_KILL | TF_STARTED | flags);
+  const pid = Atomics.load(w, t + THREAD.PID);
+  if (Atomics.load(w, t + THREAD.EXITED)) {
+    if (flags & TF_AUTOREAP) Atomics.compareExchange(w, t + THREAD.PID, pid, 0);
+    return false;
+  }
+  Atomics.or(w, t + THREAD.FLAGS, TF_KILL | TF_STARTED | flags);
+  if (flags & TF_AUTOREAP) reap_if_autoreap(mem, slot, pid); // it may have exited since the look
   sq_remove(mem, slot);
   try_to_wake_up(mem, slot, TASK_NORMAL | TASK_PARKED | __TASK_STOPPED);
   return true;
@@ -260,6 +281,7 @@ export function kthread_terminate_core(call: string, k: unknown): number {
   if (thread_exited(k, mem)) return -ESRCH;
   if (thread_is_daemon(k, mem)) return -EPERM;
   Atomics.or(mem.i32, mem.threadWord(k.slot) + THREAD.FLAGS, TF_TERMINATE | TF_AUTOREAP);
+  reap_if_autoreap(mem, k.slot, k.pid); // it may have exited since the look
   if (k.pid !== me.pid) end_wait(mem, k.slot, WAIT_SHOULD_TERMINATE, TASK_NORMAL | TASK_PARKED);
   return 0;
 }

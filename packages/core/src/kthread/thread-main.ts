@@ -7,10 +7,11 @@
  *  - a thread stopped before it first runs exits -EINTR without running its entry; a killed one
  *    exits KILLED_EXIT_CODE;
  *  - everything that touches the record happens before EXITED is set: from then on a stopper may
- *    reap it and kthreadd may give the slot to a new thread.
+ *    reap it and kthreadd may give the slot to a new thread; only reap_if_autoreap looks at it
+ *    after, and it frees the record only while it still holds this thread (its PID).
  */
 import {
-  PERCPU, NIL, THREAD, TF_AUTOREAP, TF_KILL, TF_NOLOAD, TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED,
+  PERCPU, NIL, THREAD, TF_KILL, TF_NOLOAD, TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED,
 } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { Task, task_struct, type ThreadFn } from '../sched/task.ts';
@@ -20,7 +21,7 @@ import { sq_remove, sq_wakeup } from '../sched/sleepqueue.ts';
 import { TASK_DEAD, TASK_NORMAL } from '../sched/state.ts';
 import { request_take_payload } from './kthreadd.ts';
 import { abandon_creation, is_creating } from './create.ts';
-import { KILLED_EXIT_CODE, kthread_parkme_core } from './kthread.ts';
+import { KILLED_EXIT_CODE, kthread_parkme_core, reap_if_autoreap } from './kthread.ts';
 import { resolve_entry, get_module } from '../module/registry.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { describe_value } from '../printk/describe.ts';
@@ -142,7 +143,6 @@ function do_exit(task: Task, code: number): void {
   sq_remove(mem, task.slot);
   abandon_creation(task);
   cpu.retireTask(task);
-  const autoreap = (w[t + THREAD.FLAGS] & TF_AUTOREAP) !== 0;
   if (!(w[t + THREAD.FLAGS] & TF_NOLOAD)) Atomics.sub(w, mem.layout.percpuWord(cpu.id) + PERCPU.NR_ASSIGNED, 1);
   w[t + THREAD.EXIT_CODE] = code;
   Atomics.store(w, t + THREAD.STATE, TASK_DEAD);
@@ -150,6 +150,6 @@ function do_exit(task: Task, code: number): void {
   Atomics.notify(w, t + THREAD.EXITED);
   sq_wakeup(mem, (t + THREAD.EXITED) * 4, 0, TASK_NORMAL, 0);
   sq_wakeup(mem, (t + THREAD.PARKED) * 4, 0, TASK_NORMAL, 0);
-  if (autoreap) Atomics.store(w, t + THREAD.PID, 0); // nobody joins it
+  reap_if_autoreap(mem, task.slot, task.pid); // TF_AUTOREAP may be set after EXITED was
   cpu.leaveTask(task);
 }

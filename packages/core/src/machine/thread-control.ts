@@ -42,7 +42,8 @@ export class ThreadControl {
   /**
    * Run `fn` of module `module` as a kernel thread on CPU `cpu` (the insmod/rmmod trampoline):
    * its return value; -ETIMEDOUT past `timeoutMs`, -EINTR when `cut()` holds or the machine halts.
-   * A thread given up on is killed (it dies at its next kernel call) and freed when it exits.
+   * A thread given up on is killed (it dies at its next kernel call) and its record freed when it
+   * exits, or at once if it exited meanwhile (kthread_send_kill with TF_AUTOREAP reaps it then).
    */
   async moduleCall(module: number, cpu: number, fn: string, comm: string, timeoutMs: number, cut: () => boolean): Promise<number> {
     const [slot] = await this.create(module, '@module_call', { m: module, f: fn }, comm, cpu, TF_NOLOAD);
