@@ -17,7 +17,7 @@ import { this_cpu } from '../sched/cpu.ts';
 import { Task, task_struct, type ThreadFn } from '../sched/task.ts';
 import { blocking_pending, missing_await_at_return } from '../sched/context.ts';
 import { chaos_start } from '../sched/chaos.ts';
-import { sq_remove, sq_wakeup } from '../sched/sleepqueue.ts';
+import { sq_pass_on, sq_remove, sq_wakeup } from '../sched/sleepqueue.ts';
 import { TASK_DEAD, TASK_NORMAL } from '../sched/state.ts';
 import { request_take_payload } from './kthreadd.ts';
 import { abandon_creation, is_creating } from './create.ts';
@@ -141,6 +141,7 @@ function do_exit(task: Task, code: number): void {
     ], { bug: 'exit_atomic', preempt_count: task.preempt_count }, LOGLEVEL_EMERG, task);
   }
   sq_remove(mem, task.slot);
+  sq_pass_on(mem, task.slot);
   abandon_creation(task);
   cpu.retireTask(task);
   if (!(w[t + THREAD.FLAGS] & TF_NOLOAD)) Atomics.sub(w, mem.layout.percpuWord(cpu.id) + PERCPU.NR_ASSIGNED, 1);

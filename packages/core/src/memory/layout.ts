@@ -100,6 +100,9 @@ export const THREAD = {
   SLEEP_START_F64: 32, // when a timeshare thread last went to sleep
   SLEEP_SEQ: 34, // bumped by every sq_add: a wakeup for an earlier sleep is stale
   SIGIGNORE: 35, // bit sig: signal sig is discarded when sent (a Linux kthread until allow_signal)
+  // The channel an exclusive wakeup took it off, until it runs its finish-wait (0: none): a thread
+  // that dies first passes the wakeup on (sq_pass_on), or the next exclusive waiter sleeps on.
+  WOKEN_CHAN: 36,
   WORDS: 40,
 } as const;
 

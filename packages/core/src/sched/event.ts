@@ -15,7 +15,7 @@
 import { THREAD } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from './cpu.ts';
-import { sq_add, sq_remove, sq_wakeup } from './sleepqueue.ts';
+import { sq_add, sq_consumed, sq_remove, sq_wakeup } from './sleepqueue.ts';
 import { set_wmesg, signal_pending_current } from './sleep.ts';
 import { try_to_wake_up } from './wake.ts';
 import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from './state.ts';
@@ -79,6 +79,7 @@ export async function event_block(): Promise<void> {
   const t = cpu.current;
   await cpu.schedule();
   cpu.timers.del(t.timer);
+  sq_consumed(mem, t.slot);
   if (sq_remove(mem, t.slot, signal_pending_current() ? WAIT_INTERRUPTED : WAIT_AWAKENED)) {
     Atomics.store(mem.i32, mem.threadWord(t.slot) + THREAD.STATE, TASK_RUNNING);
   }

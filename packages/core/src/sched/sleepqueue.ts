@@ -13,13 +13,16 @@
  *    __wake_up_common); exclusive waiters are the ones where one wakeup should wake one thread
  *    (mutex, completion, *_exclusive waits, Tru64 assert_wait);
  *  - waiters are woken after the bucket LOCK is dropped (wake_q), and only if their slot still
- *    holds the same thread; no run-queue lock is ever taken under a bucket lock.
+ *    holds the same thread; no run-queue lock is ever taken under a bucket lock;
+ *  - an exclusive waiter a wakeup took off holds WOKEN_CHAN = its channel until it queues again or
+ *    runs its finish-wait (sq_consumed): one that exits before hands the wakeup on (sq_pass_on).
  * With debug checks on, every change of a list is followed by sq_check.
  */
 import { SLEEP_BUCKET, SLEEP_BUCKETS, THREAD, NIL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { try_to_wake_up } from './wake.ts';
+import { TASK_NORMAL } from './state.ts';
 import { debug_checks, invariant, invariant_broken, slot_words, walk_revisits, walk_start } from './invariants.ts';
 
 /** What the checks in this file may find broken (debug checks, invariants.ts). */
@@ -44,6 +47,7 @@ export function sq_add(mem: Memory, slot: number, chan: number, state: number, e
   raw_spin_lock(w, b + SLEEP_BUCKET.LOCK);
   if (w[t + THREAD.WCHAN] === 0) {
     Atomics.add(w, t + THREAD.SLEEP_SEQ, 1);
+    w[t + THREAD.WOKEN_CHAN] = 0; // running again: it has seen the wakeup it was given, if any
     w[t + THREAD.WCHAN] = chan;
     if (exclusive) {
       w[t + THREAD.SQ_EXCL] = 1;
@@ -129,6 +133,7 @@ export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, r
     }
     const exclusive = w[t + THREAD.SQ_EXCL] === 1;
     unlink(mem, b, prev, s);
+    if (exclusive) Atomics.store(w, t + THREAD.WOKEN_CHAN, chan);
     Atomics.store(w, t + THREAD.WAIT_RESULT, result);
     wake_pid[n] = w[t + THREAD.PID];
     wake_seq[n] = w[t + THREAD.SLEEP_SEQ];
@@ -147,6 +152,20 @@ export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, r
     if (Atomics.load(w, mem.threadWord(s) + THREAD.PID) === wake_pid[i] && try_to_wake_up(mem, s, mask, wake_seq[i])) woken++;
   }
   return woken;
+}
+
+/** Thread `slot`, running again, has seen the exclusive wakeup it was given, if any. */
+export function sq_consumed(mem: Memory, slot: number): void {
+  Atomics.store(mem.i32, mem.threadWord(slot) + THREAD.WOKEN_CHAN, 0);
+}
+
+/**
+ * Thread `slot` ends (killed, terminated, or exiting) without having seen the exclusive wakeup it
+ * was given: the next exclusive waiter on that channel gets it (Linux abort_exclusive_wait).
+ */
+export function sq_pass_on(mem: Memory, slot: number): void {
+  const chan = Atomics.exchange(mem.i32, mem.threadWord(slot) + THREAD.WOKEN_CHAN, 0);
+  if (chan !== 0) sq_wakeup(mem, chan, 1, TASK_NORMAL, 0);
 }
 
 /** The threads one sq_wakeup takes off its queue, woken once the bucket lock is dropped. */
