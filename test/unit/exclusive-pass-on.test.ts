@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { PERCPU, THREAD } from '@kmodel/core/internal/memory/layout.ts';
 import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
 import { Task, task_struct } from '@kmodel/core/internal/sched/task.ts';
-import { sq_add, sq_consumed, sq_has_waiters, sq_wakeup } from '@kmodel/core/internal/sched/sleepqueue.ts';
+import { sq_add, sq_sleep_over, sq_has_waiters, sq_wakeup } from '@kmodel/core/internal/sched/sleepqueue.ts';
 import { TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from '@kmodel/core/internal/sched/state.ts';
 import { reap_killed } from '@kmodel/core/internal/kthread/thread-main.ts';
 import { machine_memory } from './helpers.ts';
@@ -46,7 +46,7 @@ describe('an exclusive wakeup', () => {
   it('that its waiter has seen is not passed on when it exits later', () => {
     const { mem, threads, state } = machine();
     expect(sq_wakeup(mem, CHAN, 1, TASK_NORMAL, 0)).toBe(1);
-    sq_consumed(mem, 0); // A ran its finish-wait
+    sq_sleep_over(mem, 0); // A ran its finish-wait
     reap_killed(threads[0]);
     expect(state(1)).toBe(TASK_UNINTERRUPTIBLE);
     expect(sq_has_waiters(mem, CHAN)).toBe(true);

@@ -98,7 +98,7 @@ export const THREAD = {
   COMM: 24, // TASK_COMM_LEN bytes
   WMESG: 28, // WMESG_LEN bytes: the wait channel's name
   SLEEP_START_F64: 32, // when a timeshare thread last went to sleep
-  SLEEP_SEQ: 34, // bumped by every sq_add: a wakeup for an earlier sleep is stale
+  SLEEP_SEQ: 34, // bumped by every sq_add and sleep's end (sq_sleep_over): a wakeup for an earlier sleep is stale
   SIGIGNORE: 35, // bit sig: signal sig is discarded when sent (a Linux kthread until allow_signal)
   // The channel an exclusive wakeup took it off, until it runs its finish-wait (0: none): a thread
   // that dies first passes the wakeup on (sq_pass_on), or the next exclusive waiter sleeps on.

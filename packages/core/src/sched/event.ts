@@ -15,7 +15,7 @@
 import { THREAD } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from './cpu.ts';
-import { sq_add, sq_consumed, sq_remove, sq_wakeup } from './sleepqueue.ts';
+import { sq_add, sq_sleep_over, sq_remove, sq_wakeup } from './sleepqueue.ts';
 import { set_wmesg, signal_pending_current } from './sleep.ts';
 import { try_to_wake_up } from './wake.ts';
 import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from './state.ts';
@@ -79,10 +79,10 @@ export async function event_block(): Promise<void> {
   const t = cpu.current;
   await cpu.schedule();
   cpu.timers.del(t.timer);
-  sq_consumed(mem, t.slot);
-  if (sq_remove(mem, t.slot, signal_pending_current() ? WAIT_INTERRUPTED : WAIT_AWAKENED)) {
-    Atomics.store(mem.i32, mem.threadWord(t.slot) + THREAD.STATE, TASK_RUNNING);
-  }
+  sq_remove(mem, t.slot, signal_pending_current() ? WAIT_INTERRUPTED : WAIT_AWAKENED);
+  // Running: whoever took it off may not have woken it yet, and its wakeup is stale from here.
+  Atomics.store(mem.i32, mem.threadWord(t.slot) + THREAD.STATE, TASK_RUNNING);
+  sq_sleep_over(mem, t.slot);
 }
 
 /**

@@ -7,7 +7,7 @@ import { wmesgBytes } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from './cpu.ts';
 import { block, chaos_yield, might_sleep } from './context.ts';
-import { sq_add, sq_consumed, sq_remove, sq_wakeup } from './sleepqueue.ts';
+import { sq_add, sq_sleep_over, sq_remove, sq_wakeup } from './sleepqueue.ts';
 import { try_to_wake_up } from './wake.ts';
 import { TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TASK_INTERRUPTIBLE } from './state.ts';
 import type { Timer } from './timer.ts';
@@ -123,7 +123,7 @@ export function finish_wait_chan(): boolean {
   const cpu = this_cpu;
   const t = cpu.current;
   Atomics.store(cpu.mem.i32, cpu.mem.threadWord(t.slot) + THREAD.STATE, TASK_RUNNING);
-  sq_consumed(cpu.mem, t.slot);
+  sq_sleep_over(cpu.mem, t.slot);
   return sq_remove(cpu.mem, t.slot);
 }
 

@@ -15,7 +15,7 @@
  *  - waiters are woken after the bucket LOCK is dropped (wake_q), and only if their slot still
  *    holds the same thread; no run-queue lock is ever taken under a bucket lock;
  *  - an exclusive waiter a wakeup took off holds WOKEN_CHAN = its channel until it queues again or
- *    runs its finish-wait (sq_consumed): one that exits before hands the wakeup on (sq_pass_on).
+ *    runs its finish-wait (sq_sleep_over): one that exits before hands the wakeup on (sq_pass_on).
  * With debug checks on, every change of a list is followed by sq_check.
  */
 import { SLEEP_BUCKET, SLEEP_BUCKETS, THREAD, NIL } from '../memory/layout.ts';
@@ -147,16 +147,22 @@ export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, r
   let woken = 0;
   for (let i = 0; i < n; i++) {
     // Since it left the queue the slot may have been reused, or the thread woken by something
-    // else and asleep again for another reason: wake only that thread, in that same sleep.
+    // else and asleep again for another reason: wake only that thread, in that same sleep (its
+    // SLEEP_SEQ moves on at every sq_add and every sleep's end, sq_sleep_over).
     const s = wake_q[i];
     if (Atomics.load(w, mem.threadWord(s) + THREAD.PID) === wake_pid[i] && try_to_wake_up(mem, s, mask, wake_seq[i])) woken++;
   }
   return woken;
 }
 
-/** Thread `slot`, running again, has seen the exclusive wakeup it was given, if any. */
-export function sq_consumed(mem: Memory, slot: number): void {
-  Atomics.store(mem.i32, mem.threadWord(slot) + THREAD.WOKEN_CHAN, 0);
+/**
+ * Thread `slot` runs again, TASK_RUNNING, after a sleep on a queue (its finish-wait): it has seen
+ * the exclusive wakeup it was given, if any, and a delayed wakeup for that sleep is stale now.
+ */
+export function sq_sleep_over(mem: Memory, slot: number): void {
+  const t = mem.threadWord(slot);
+  Atomics.store(mem.i32, t + THREAD.WOKEN_CHAN, 0);
+  Atomics.add(mem.i32, t + THREAD.SLEEP_SEQ, 1);
 }
 
 /**
