@@ -17,6 +17,7 @@ import {
   assert_event_wait, clear_event_wait, end_wait, event_block, event_set_timeout, event_wakeup,
   WAIT_AWAKENED, WAIT_INTERRUPTED, WAIT_RESTART, WAIT_SHOULD_TERMINATE, WAIT_TIMED_OUT,
 } from '@kmodel/core/internal/sched/event.ts';
+import { try_to_wake_up } from '@kmodel/core/internal/sched/wake.ts';
 import { machine_memory } from './helpers.ts';
 
 const EVENT = 8192;
@@ -162,5 +163,30 @@ describe('the event wait', () => {
     expect(m.result(0)).toBe(WAIT_SHOULD_TERMINATE);
     expect(sq_has_waiters(m.mem, EVENT)).toBe(false);
     expect(event_wakeup(EVENT, 0, WAIT_AWAKENED)).toBe(0);
+  });
+
+  it('a terminate after a wakeup keeps the wakeup\'s result: the first one wins', async () => {
+    const m = machine();
+    m.run(0);
+    assert_event_wait(EVENT, false, 'event');
+    m.run(1);
+    expect(event_wakeup(EVENT, 1, WAIT_AWAKENED)).toBe(1);
+    end_wait(m.mem, 0, WAIT_SHOULD_TERMINATE, TASK_NORMAL | TASK_PARKED);
+    expect(m.result(0)).toBe(WAIT_AWAKENED);
+    m.run(0);
+    await event_block();
+    expect(m.result(0)).toBe(WAIT_AWAKENED);
+  });
+
+  it('an uninterruptible wait woken spuriously with a signal pending ends WAIT_AWAKENED, not WAIT_INTERRUPTED', async () => {
+    const m = machine();
+    m.run(0);
+    assert_event_wait(EVENT, false, 'event');
+    m.mem.i32[m.mem.threadWord(0) + THREAD.SIGPENDING] = 1 << 10;
+    try_to_wake_up(m.mem, 0, TASK_NORMAL); // a wakeup not for the event (wake_up_process)
+    await event_block();
+    expect(m.result(0)).toBe(WAIT_AWAKENED);
+    expect(m.state(0)).toBe(TASK_RUNNING);
+    expect(sq_has_waiters(m.mem, EVENT)).toBe(false);
   });
 });

@@ -35,8 +35,7 @@ export const WAIT_SHOULD_TERMINATE = 4;
  * set, woken from a sleep whose state is in `mask`. For any caller (any CPU).
  */
 export function end_wait(mem: Memory, slot: number, result: number, mask: number): void {
-  sq_remove(mem, slot);
-  Atomics.store(mem.i32, mem.threadWord(slot) + THREAD.WAIT_RESULT, result);
+  sq_remove(mem, slot, result); // a wakeup that took it off first keeps its result
   try_to_wake_up(mem, slot, mask);
 }
 
@@ -69,7 +68,8 @@ export function event_set_timeout(ticks: number): void {
 /**
  * Block until the asserted wait ends (at once if it already has); then wait_result() says how.
  * Still queued when the thread runs again means no wakeup came: a signal ended an interruptible
- * wait (WAIT_INTERRUPTED), or it was spurious (WAIT_AWAKENED). A terminated thread comes back
+ * wait (WAIT_INTERRUPTED), or it was spurious (WAIT_AWAKENED; an uninterruptible wait never
+ * looks at signals). A terminated thread comes back
  * too, with WAIT_SHOULD_TERMINATE, so its code can see it. The caller made the entry checks
  * (might_sleep). Context: a kernel thread; sleeps.
  */
@@ -77,9 +77,12 @@ export async function event_block(): Promise<void> {
   const cpu = this_cpu;
   const mem = cpu.mem;
   const t = cpu.current;
+  // The asserted state (TASK_RUNNING if the wait already ended): only an interruptible wait looks
+  // at signals (Mach's PCATCH).
+  const interruptible = (Atomics.load(mem.i32, mem.threadWord(t.slot) + THREAD.STATE) & TASK_INTERRUPTIBLE) !== 0;
   await cpu.schedule();
   cpu.timers.del(t.timer);
-  sq_remove(mem, t.slot, signal_pending_current() ? WAIT_INTERRUPTED : WAIT_AWAKENED);
+  sq_remove(mem, t.slot, interruptible && signal_pending_current() ? WAIT_INTERRUPTED : WAIT_AWAKENED);
   // Running: whoever took it off may not have woken it yet, and its wakeup is stale from here.
   Atomics.store(mem.i32, mem.threadWord(t.slot) + THREAD.STATE, TASK_RUNNING);
   sq_sleep_over(mem, t.slot);
