@@ -27,7 +27,8 @@ import { dequeue_task, enqueue_task, pick_next_task, rq_contains } from './runqu
 import {
   debug_checks, debug_checks_init, invariant, invariant_broken, report_broken, slot_words,
 } from './invariants.ts';
-import { TASK_INTERRUPTIBLE, TASK_RUNNING } from './state.ts';
+import { TASK_RUNNING } from './state.ts';
+import { signal_pending_state } from './signal-state.ts';
 import { Task, task_struct, set_handle_memory } from './task.ts';
 import { TimerList } from './timer.ts';
 import { printk_attach } from '../printk/printk.ts';
@@ -192,10 +193,10 @@ export class Cpu {
       const state = Atomics.load(w, pt + THREAD.STATE);
       if (state === TASK_RUNNING) enqueue_task(mem, this.id, prev.slot);
       else if (
-        (state & TASK_INTERRUPTIBLE && Atomics.load(w, pt + THREAD.SIGPENDING) !== 0) ||
+        signal_pending_state(state, Atomics.load(w, pt + THREAD.SIGPENDING)) ||
         Atomics.load(w, pt + THREAD.FLAGS) & TF_KILL
       ) {
-        // A signal (interruptible sleep) or a kill that came before the sleep: do not sleep.
+        // A signal (interruptible sleep; SIGKILL, killable) or a kill that came before the sleep: do not sleep.
         Atomics.store(w, pt + THREAD.STATE, TASK_RUNNING);
         enqueue_task(mem, this.id, prev.slot);
       } else {

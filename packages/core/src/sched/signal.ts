@@ -1,6 +1,6 @@
 /**
  * Signals to kernel threads: a pending mask and an ignore mask in the thread record. An
- * interruptible sleep ends when a signal becomes pending (schedule() will not put a thread with a
+ * interruptible sleep ends when a signal becomes pending, a killable one when SIGKILL does (schedule() will not put a thread with a
  * pending signal to sleep in TASK_INTERRUPTIBLE). Shared by every personality (Linux send_sig,
  * Tru64 PCATCH).
  *
@@ -15,12 +15,12 @@ import { THREAD } from '../memory/layout.ts';
 import { EINVAL } from '../arch/errno.ts';
 import { this_cpu } from './cpu.ts';
 import { try_to_wake_up } from './wake.ts';
-import { TASK_INTERRUPTIBLE } from './state.ts';
+import { SIGKILL, signal_wake_mask } from './signal-state.ts';
 import type { task_struct } from './task.ts';
 
 export const SIGHUP = 1;
 export const SIGINT = 2;
-export const SIGKILL = 9;
+export { SIGKILL };
 export const SIGUSR1 = 10;
 export const SIGUSR2 = 12;
 export const SIGTERM = 15;
@@ -33,7 +33,7 @@ export function valid_signal(sig: number): boolean {
 }
 
 /**
- * Make `sig` pending on `k` and wake it from an interruptible sleep; a signal `k` ignores is
+ * Make `sig` pending on `k` and wake it from an interruptible sleep (SIGKILL: a killable one too); a signal `k` ignores is
  * discarded (still 0: the send succeeded, as in Linux). -EINVAL for a bad signal number.
  */
 export function send_signal(k: task_struct, sig: number): number {
@@ -48,7 +48,7 @@ export function send_signal(k: task_struct, sig: number): number {
     Atomics.and(mem.i32, t + THREAD.SIGPENDING, ~bit);
     return 0;
   }
-  try_to_wake_up(mem, k.slot, TASK_INTERRUPTIBLE);
+  try_to_wake_up(mem, k.slot, signal_wake_mask(sig));
   return 0;
 }
 

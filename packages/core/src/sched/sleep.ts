@@ -11,6 +11,7 @@ import { sq_add, sq_sleep_over, sq_remove, sq_wakeup } from './sleepqueue.ts';
 import { try_to_wake_up } from './wake.ts';
 import { TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TASK_INTERRUPTIBLE } from './state.ts';
 import type { Timer } from './timer.ts';
+import { signal_pending_state } from './signal-state.ts';
 
 export const MAX_SCHEDULE_TIMEOUT = 0x7fffffff;
 
@@ -100,6 +101,13 @@ export function signal_pending_current(): boolean {
   return t.slot >= 0 && Atomics.load(cpu.mem.i32, cpu.mem.threadWord(t.slot) + THREAD.SIGPENDING) !== 0;
 }
 
+/** Would a signal pending on the current thread end its sleep in `state` (signal_pending_state)? */
+function signal_ends(state: number): boolean {
+  const cpu = this_cpu;
+  const t = cpu.current;
+  return t.slot >= 0 && signal_pending_state(state, Atomics.load(cpu.mem.i32, cpu.mem.threadWord(t.slot) + THREAD.SIGPENDING));
+}
+
 /** Name the current thread's wait channel (shown as wchan in /proc/kthreads). */
 export function set_wmesg(name: string): void {
   const cpu = this_cpu;
@@ -156,7 +164,7 @@ export function pass_on_wakeup(chan: number): void {
 
 /**
  * Sleep on `chan` until `cond()` holds, the timeout passes (jiffies; MAX_SCHEDULE_TIMEOUT for none)
- * or, for TASK_INTERRUPTIBLE, a signal arrives.
+ * or a signal arrives that ends a sleep in `state` (any, TASK_INTERRUPTIBLE; SIGKILL, TASK_KILLABLE).
  * Returns: >0 jiffies left (1 at least) when cond held, 0 on timeout, -1 on signal.
  */
 export async function wait_chan_event(
@@ -166,12 +174,11 @@ export async function wait_chan_event(
   const t = might_sleep(name);
   if (t.chaosYield) await chaos_yield(t);
   if (cond()) return Math.max(1, timeout);
-  // A thread with a signal pending is never put (back) into TASK_INTERRUPTIBLE: the signal is
+  // A thread with a signal pending is never put (back) into a sleep it ends: the signal is
   // looked at before every prepare, as Linux's prepare_to_wait_event does, so once send_sig has
   // woken a sleeper it is not seen asleep again. One sent after the look is not lost either:
   // schedule() does not put a thread with a signal pending to sleep (Cpu.switchAway).
-  const interruptible = (state & TASK_INTERRUPTIBLE) !== 0;
-  if (interruptible && signal_pending_current()) return -1;
+  if (signal_ends(state)) return -1;
   let left = timeout;
   for (;;) {
     prepare_to_wait_chan(chan, state, wmesg, exclusive);
@@ -183,7 +190,7 @@ export async function wait_chan_event(
       return 0;
     }
     left = await do_schedule_timeout(left);
-    if (interruptible && signal_pending_current()) {
+    if (signal_ends(state)) {
       const queued = finish_wait_chan();
       if (cond()) return Math.max(1, left); // the wakeup came with the signal: take it
       if (exclusive && !queued) pass_on_wakeup(chan);
