@@ -7,10 +7,11 @@
  * Invariants:
  *  - EXITED goes from 0 to 1 once, after EXIT_CODE is written: a reader that sees it set reads the
  *    final code; the record stays until it is reaped (PID = 0);
- *  - the flags read here are only ever set by one side and read by the other; TF_WAITING alone is
- *    also cleared (by the waiter, when its wait is over).
+ *  - the flags read here are only ever set by one side and read by the other;
+ *  - EXIT_WAITERS counts the threads in a wait for the exit: each adds itself and takes itself
+ *    off, the latter only while the record still holds the thread (a reaped slot may be reused).
  */
-import { THREAD, TF_DAEMON, TF_JOIN, TF_TERMINATE, TF_WAITING } from '../memory/layout.ts';
+import { THREAD, TF_DAEMON, TF_JOIN, TF_TERMINATE } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
 
@@ -54,13 +55,18 @@ export function thread_request_join(k: Thread, mem: Memory = this_cpu.mem): void
 
 /** Is someone blocked waiting for the thread's exit (SeaOS KT_WAITING)? */
 export function thread_exit_waited(k: Thread, mem: Memory = this_cpu.mem): boolean {
-  return (Atomics.load(mem.i32, mem.threadWord(k.slot) + THREAD.FLAGS) & TF_WAITING) !== 0;
+  return Atomics.load(mem.i32, mem.threadWord(k.slot) + THREAD.EXIT_WAITERS) > 0;
 }
 
-/** Say (`on`) or unsay that someone waits for the thread's exit. */
-export function thread_set_exit_waited(k: Thread, on: boolean, mem: Memory = this_cpu.mem): void {
-  if (on) Atomics.or(mem.i32, mem.threadWord(k.slot) + THREAD.FLAGS, TF_WAITING);
-  else Atomics.and(mem.i32, mem.threadWord(k.slot) + THREAD.FLAGS, ~TF_WAITING);
+/**
+ * The caller starts (`on`) or ends a wait for the thread's exit. The end counts only while the
+ * record still holds the thread: once it is reaped nothing is left to say it on (a reap and the
+ * slot's reuse between the look and the count remain possible: the new thread's count would be one short).
+ */
+export function thread_set_exit_waited(k: Thread & { readonly pid: number }, on: boolean, mem: Memory = this_cpu.mem): void {
+  const i = mem.threadWord(k.slot) + THREAD.EXIT_WAITERS;
+  if (on) Atomics.add(mem.i32, i, 1);
+  else if (thread_live(k, mem)) Atomics.sub(mem.i32, i, 1);
 }
 
 /** Is the thread being terminated (kthread_terminate_core: it ends at its next scheduling point)? */

@@ -103,6 +103,7 @@ export const THREAD = {
   // The channel an exclusive wakeup took it off, until it runs its finish-wait (0: none): a thread
   // that dies first passes the wakeup on (sq_pass_on), or the next exclusive waiter sleeps on.
   WOKEN_CHAN: 36,
+  EXIT_WAITERS: 37, // threads blocked waiting for this one's exit (SeaOS KT_WAITING while > 0)
   WORDS: 40,
 } as const;
 
@@ -124,7 +125,6 @@ export const TF_KTHREAD = 1 << 4; // a kernel thread (every thread kthreadd crea
 export const TF_BOUND = 1 << 5; // bound to its CPU (kthread_bind, kthread_create_on_cpu)
 export const TF_DAEMON = 1 << 6; // kthreadd: not stopped at shutdown, not counted as a module thread
 export const TF_KILL = 1 << 7; // killed (SeaOS tm_kthread_kill): never runs again; stays set in the zombie, for reports
-export const TF_WAITING = 1 << 8; // someone waits for this thread's exit (SeaOS KT_WAITING)
 export const TF_JOIN = 1 << 9; // the creator asks the thread to return (SeaOS KT_JOIN)
 export const TF_NOLOAD = 1 << 10; // not counted as load for placement (kthreadd, insmod/rmmod trampolines)
 export const TF_TERMINATE = 1 << 11; // being terminated (Tru64 thread_terminate): halted at its next scheduling point

@@ -153,8 +153,11 @@ export async function tm_kthread_wait(kt: kthread, flags: number): Promise<numbe
   if (typeof t === 'number') return t;
   if (!(flags & KT_WAIT_NONBLOCK) && !thread_exited(t)) {
     thread_set_exit_waited(t, true);
-    await kthread_wait_exit('tm_kthread_wait', t);
-    thread_set_exit_waited(t, false);
+    try {
+      await kthread_wait_exit('tm_kthread_wait', t);
+    } finally {
+      thread_set_exit_waited(t, false); // a waiter killed in the wait is no longer waiting either
+    }
   }
   return kt.flags & KT_EXITED ? kt.code : -1;
 }
