@@ -74,11 +74,14 @@ export class ThreadControl {
   /** Create a thread through kthreadd, stopped until woken. Returns [slot, pid]. */
   private async create(module: number, entry: string, data: unknown, comm: string, cpu: number, flags: number): Promise<[number, number]> {
     const mem = this.mem;
-    let r = -EAGAIN;
-    for (let tries = 0; r === -EAGAIN && tries < 1000; tries++) {
+    // Every request slot taken: retry within the same bound as any wait on a CPU, giving way on a halt.
+    const until = Date.now() + CONTROL_TIMEOUT_MS;
+    let r = request_fill(mem, { module, entry, data, comm, cpu, flags });
+    while (r === -EAGAIN && this.halt.why === null && Date.now() < until) {
+      await new Promise((res) => setTimeout(res, 5));
       r = request_fill(mem, { module, entry, data, comm, cpu, flags });
-      if (r === -EAGAIN) await new Promise((res) => setTimeout(res, 5));
     }
+    if (this.halt.why !== null) throw new MachineError(this.halt.why);
     if (r < 0) throw new MachineError(`kthreadd: cannot queue a request (${errname(r)})`);
     request_submit(mem, r);
     const answer = await this.waitWhile(request_state_word(mem, r), RS_PENDING, CONTROL_TIMEOUT_MS);
