@@ -104,6 +104,8 @@ export const THREAD = {
   // that dies first passes the wakeup on (sq_pass_on), or the next exclusive waiter sleeps on.
   WOKEN_CHAN: 36,
   EXIT_WAITERS: 37, // threads blocked waiting for this one's exit (SeaOS KT_WAITING while > 0)
+  PCT_PRIO: 38, // controlled mode, PCT: the thread's priority (higher runs first; 0: not drawn yet)
+  POINTS: 39, // controlled mode: scheduling points this thread has taken
   WORDS: 40,
 } as const;
 
@@ -201,6 +203,58 @@ export const WATCHPOINT_SLOTS = 64;
 export const WATCHPOINT_TEXT = 256;
 export const WATCHPOINT_BYTES = WATCHPOINT.WORDS * 4 + WATCHPOINT_TEXT;
 
+/**
+ * Controlled scheduling (sched/control.ts): the baton (the one CPU allowed to run between two
+ * scheduling points) and the scheduler's state, all in machine memory so whichever CPU (or the
+ * coordinator) holds the baton takes the next decision from the same state. Present only when the
+ * machine boots controlled (geometry.controlSteps > 0); then followed by the step record and the
+ * schedule (controlSteps words each).
+ */
+export const CONTROL = {
+  BATON: 0, // the CPU allowed to run; BATON_COORD: the coordinator; BATON_FROZEN: nobody, ever again
+  COORD_BELL: 1, // bumped and notified whenever the baton goes to the coordinator
+  STEP: 2, // scheduling points taken so far (the next point's number)
+  STRATEGY: 3, // STRATEGY_* of sched/strategy/strategy.ts
+  DEPTH: 4, // PCT: the bug depth d (d - 1 change points)
+  PCT_STEPS: 5, // PCT: the estimated number of steps k the change points are drawn over
+  PCT_LOW: 6, // PCT: the priority the next deprioritized (spinning) thread gets; counts down from 0
+  REASON: 7, // why the baton came back to the coordinator: CR_*
+  WATCH_IDX: 8, // the coordinator waits for word WATCH_IDX to differ from WATCH_VAL (-1: no watch)
+  WATCH_VAL: 9,
+  NOPROGRESS: 10, // points since one made progress (a write, a switch, a wakeup, a lock taken)
+  LIVELOCK_STEPS: 11, // the livelock bound: this many points without progress end the run
+  RECORD_LEN: 12, // step record entries written (<= controlSteps)
+  SCHEDULE_LEN: 13, // words in the schedule region (replay: entries; guided: 3 per deviation)
+  DIVERGED_STEP: 14, // replay: the step at which the run left the schedule (-1: it did not)
+  THREADS: 15, // distinct threads that took a point (PCT's n)
+  PREEMPTIONS: 16, // points at which a thread that could go on was switched away from
+  DETAIL: 17, // 1: every CPU keeps a description of each point (the interleaving table)
+  VCLOCK_F64: 18, // the virtual clock: ms on the epoch of arch/clock.ts now()
+  DEADLINE_F64: 20, // the coordinator's next deadline on the virtual clock (Infinity: none)
+  STEP_NS: 22, // virtual nanoseconds one point costs
+  CALL: 23, // 1: the coordinator asks for the baton at the next point (a user's interrupt)
+  COORD_POINTS: 24, // points the coordinator took (its releases), for guided keys
+  SPINS: 25, // points the running thread took in a row without progress (the fairness rule)
+  CHANGE: 32, // PCT: the DEPTH - 1 change points (step numbers), MAX_PCT_DEPTH - 1 words
+  NEXT_TIMER_F64: 48, // per CPU: its earliest timer on the virtual clock (Infinity: none), 2 words each
+  IDLE_POINTS: 48 + 2 * MAX_CPUS, // per CPU: idle points it took (guided keys)
+  TEXT: 48 + 3 * MAX_CPUS, // CONTROL_TEXT bytes: what the diverging step was, in words
+  WORDS: 48 + 3 * MAX_CPUS + 64,
+} as const;
+export const CONTROL_TEXT = 256;
+export const MAX_PCT_DEPTH = 9;
+export const BATON_COORD = -2;
+export const BATON_FROZEN = -3;
+/** Why the baton came back to the coordinator (CONTROL.REASON). */
+export const CR_NONE = 0;
+export const CR_WATCH = 1; // the watched word changed
+export const CR_DEADLINE = 2; // the virtual clock reached the coordinator's deadline
+export const CR_QUIESCENT = 3; // no CPU can run and no timer is pending
+export const CR_LIVELOCK = 4; // LIVELOCK_STEPS points without progress
+export const CR_DIVERGED = 5; // replay: the run left the schedule (DIVERGED_STEP, TEXT)
+export const CR_CALLED = 6; // the coordinator asked (CONTROL.CALL)
+export const CR_FULL = 7; // the step record is full
+
 /** Arena header and shared-symbol table. */
 export const ARENA = { LOCK: 0, BRK: 1, WORDS: 4 } as const;
 export const SYMBOL = { HASH: 0, ADDR: 1, NAME: 2, NAME_LEN: 3, WORDS: 4 } as const;
@@ -211,6 +265,8 @@ export interface MachineGeometry {
   maxThreads: number;
   logBytes: number;
   arenaBytes: number;
+  /** Controlled mode: capacity of the step record and of the schedule (0: not controlled). */
+  controlSteps?: number;
 }
 
 export const DEFAULT_GEOMETRY: Omit<MachineGeometry, 'cpus'> = {
@@ -237,6 +293,10 @@ export class Layout {
   readonly edgeSites: number; // MAX_LOCK_CLASSES^2 words: site id + 1 of the edge's first taking
   readonly sites: number; // LOCK_SITES x LOCK_SITE
   readonly kcsanBase: number;
+  /** Controlled mode: the CONTROL record, the step record and the schedule (0 when not controlled). */
+  readonly controlBase: number;
+  readonly recordBase: number;
+  readonly scheduleBase: number;
   readonly heapBase: number;
   readonly heapEnd: number;
   readonly bytes: number;
@@ -263,6 +323,11 @@ export class Layout {
     at = this.sites + LOCK_SITES * LOCK_SITE.WORDS * 4;
     this.kcsanBase = align(at, 64);
     at = this.kcsanBase + KCSAN.WORDS * 4 + WATCHPOINT_SLOTS * WATCHPOINT_BYTES;
+    const steps = geometry.controlSteps ?? 0;
+    this.controlBase = steps > 0 ? align(at, 64) : 0;
+    this.recordBase = steps > 0 ? this.controlBase + CONTROL.WORDS * 4 : 0;
+    this.scheduleBase = steps > 0 ? this.recordBase + steps * 4 : 0;
+    if (steps > 0) at = this.scheduleBase + steps * 4;
     this.arenaBase = align(at, 64);
     this.symbolBase = this.arenaBase + ARENA.WORDS * 4;
     this.heapBase = align(this.symbolBase + SYMBOL_SLOTS * SYMBOL.WORDS * 4, 64);
@@ -285,6 +350,10 @@ export class Layout {
   /** Word index of kthreadd request slot `r`. */
   requestWord(r: number): number {
     return (this.requestBase + r * REQUEST_BYTES) >> 2;
+  }
+  /** Word index of the CONTROL record (controlled mode only). */
+  get controlWord(): number {
+    return this.controlBase >> 2;
   }
   get logWord(): number {
     return this.logBase >> 2;

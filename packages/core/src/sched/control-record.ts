@@ -1,0 +1,40 @@
+/**
+ * The step record: one 32-bit entry per scheduling point, written by whoever took the point, in
+ * machine memory (the region after CONTROL). An entry says who took point s (a thread's pid; 0 for
+ * a CPU's idle point or the coordinator) and which CPU the decision gave the next step to
+ * (NEXT_COORD: the coordinator). Point s was taken on the CPU entry s - 1 chose (point 0, the
+ * coordinator's first release, on the coordinator). This list is what a schedule file stores and
+ * what the replay strategy follows; a point whose pid or choice differs from it is a divergence.
+ */
+export const NEXT_COORD = 127;
+const CPU_BITS = 128;
+
+export function step_entry(pid: number, next: number): number {
+  return pid * CPU_BITS + next;
+}
+export function entry_pid(e: number): number {
+  return Math.floor(e / CPU_BITS);
+}
+export function entry_next(e: number): number {
+  return e % CPU_BITS;
+}
+
+/** The CPU point s was taken on (NEXT_COORD: the coordinator). */
+export function entry_taker(entries: ArrayLike<number>, s: number): number {
+  return s === 0 ? NEXT_COORD : entry_next(entries[s - 1]);
+}
+
+/**
+ * Was point s a preemption: a thread's point (pid != 0, so its CPU could go on) whose decision
+ * gave the next step to another CPU?
+ */
+export function is_preemption(entries: ArrayLike<number>, s: number): boolean {
+  const e = entries[s];
+  return entry_pid(e) !== 0 && entry_next(e) !== entry_taker(entries, s);
+}
+
+export function count_preemptions(entries: ArrayLike<number>): number {
+  let n = 0;
+  for (let s = 0; s < entries.length; s++) if (is_preemption(entries, s)) n++;
+  return n;
+}
