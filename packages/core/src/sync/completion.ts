@@ -3,6 +3,7 @@
  * on the completion's address. complete_all saturates DONE so every present and future waiter
  * passes until reinit_completion.
  */
+import type { Memory } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_entry } from '../sched/context.ts';
 import { sq_wakeup } from '../sched/sleepqueue.ts';
@@ -62,6 +63,14 @@ export function reinit_completion(c: completion): void {
 
 export function completion_done(c: completion): boolean {
   return Atomics.load(this_cpu.mem.i32, c.word + DONE) !== 0;
+}
+
+/**
+ * Completions not yet consumed by the completion at machine address `addr` (0x3fffffff after
+ * complete_all), read from `mem` by any realm (the coordinator's reports).
+ */
+export function completion_done_at(mem: Memory, addr: number): number {
+  return Atomics.load(mem.i32, (addr >> 2) + DONE);
 }
 
 export { TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE };

@@ -5,6 +5,7 @@
  * every unlock is followed by a wakeup while anyone waits).
  */
 import { NIL } from '../memory/layout.ts';
+import type { Memory } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { block, chaos_yield, kernel_entry, might_sleep } from '../sched/context.ts';
 import { finish_wait_chan, pass_on_wakeup, prepare_to_wait_chan } from '../sched/sleep.ts';
@@ -111,4 +112,12 @@ export function mutex_unlock(m: mutex): void {
 
 export function mutex_is_locked(m: mutex): boolean {
   return Atomics.load(this_cpu.mem.i32, m.word + OWNER) !== 0;
+}
+
+/**
+ * The holder of the mutex at machine address `addr`, read from `mem` by any realm (the
+ * coordinator's reports): its pid (0: free) and thread-table slot (NIL: free).
+ */
+export function mutex_owner_at(mem: Memory, addr: number): { pid: number; slot: number } {
+  return { pid: Atomics.load(mem.i32, (addr >> 2) + OWNER), slot: Atomics.load(mem.i32, (addr >> 2) + OWNER_SLOT) };
 }

@@ -4,6 +4,7 @@
  * the lock's GUARD word (a raw spinlock, held only to read and change the state); waiters sleep on
  * the lock's address and recheck after every wakeup, so a release wakes them all.
  */
+import type { Memory } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { block, chaos_yield, kernel_entry, might_sleep } from '../sched/context.ts';
 import { prepare_to_wait_chan, finish_wait_chan } from '../sched/sleep.ts';
@@ -135,4 +136,15 @@ export function rwlock_done(call: string, l: lock_t): void {
 export function rwlock_holders(l: lock_t): { readers: number; writer: number } {
   const w = this_cpu.mem.i32;
   return { readers: Atomics.load(w, l.word + READERS), writer: Atomics.load(w, l.word + WRITER) };
+}
+
+/**
+ * The state of the lock at machine address `addr`, read from `mem` by any realm (the
+ * coordinator's reports): readers holding it, the writer's pid (0: none), writers waiting.
+ * Which threads hold it for reading is not recorded.
+ */
+export function rwlock_state_at(mem: Memory, addr: number): { readers: number; writer: number; want_write: number } {
+  const w = mem.i32;
+  const i = addr >> 2;
+  return { readers: Atomics.load(w, i + READERS), writer: Atomics.load(w, i + WRITER), want_write: Atomics.load(w, i + WANT_WRITE) };
 }
