@@ -23,10 +23,19 @@ export class ThreadKilled {
 }
 
 /**
+ * Thrown at a thread's scheduling point once a controlled run is over (the baton is frozen): the
+ * thread's coroutine is abandoned where it stands, nothing of it runs on, so its CPU can answer
+ * the coordinator.
+ */
+export class MachineFrozen {
+  constructor(readonly pid: number) {}
+}
+
+/**
  * The kernel's own unwinding: a thread's end, or a BUG already reported. A kernel call's promise
  * rejected with one of these that nobody awaits (a missing await, a blocking call at a module's
  * top level) has been dealt with; it is no error of the CPU's.
  */
 export function is_kernel_unwind(e: unknown): boolean {
-  return e instanceof KernelBug || e instanceof ThreadExit || e instanceof ThreadKilled;
+  return e instanceof KernelBug || e instanceof ThreadExit || e instanceof ThreadKilled || e instanceof MachineFrozen;
 }

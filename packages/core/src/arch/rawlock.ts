@@ -9,9 +9,19 @@
  */
 const SPINS = 100;
 
+/** Called on contention instead of spinning when set (a controlled CPU: the holder is stopped at a point). */
+let contention: (() => void) | null = null;
+export function set_raw_contention(fn: () => void): void {
+  contention = fn;
+}
+
 export function raw_spin_lock(w: Int32Array, i: number): void {
   let c = Atomics.compareExchange(w, i, 0, 1);
   if (c === 0) return;
+  if (contention !== null) {
+    while ((c = Atomics.compareExchange(w, i, 0, 1)) !== 0) contention();
+    return;
+  }
   for (let n = 0; n < SPINS; n++) {
     if (Atomics.load(w, i) === 0 && (c = Atomics.compareExchange(w, i, 0, 1)) === 0) return;
   }

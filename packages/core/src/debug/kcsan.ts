@@ -23,6 +23,11 @@ const decoder = new TextDecoder();
 const targets = new WeakMap<object, ArrayBufferView>();
 const reported = new Set<string>();
 
+/** Another instrumenting Proxy (the controlled scheduler's) registers its target, for unwrap and Atomics. */
+export function register_target(proxy: object, ta: ArrayBufferView): void {
+  targets.set(proxy, ta);
+}
+
 export function unwrap<T>(x: T): T {
   return ((x && typeof x === 'object' && targets.get(x as object)) as T) || x;
 }
@@ -163,11 +168,20 @@ export function instrument<A extends ArrayBufferView & ArrayLike<number | bigint
   return proxy;
 }
 
+/** An Atomics op on an instrumented array, run by a hook in its stead: `op` does the op itself. */
+export type AtomicHook = (name: string, op: (...a: unknown[]) => unknown, ta: ArrayBufferView, i: number, rest: unknown[]) => unknown;
+/** Controlled mode: the Atomics wrapper hands every op on an instrumented array to this (a scheduling point). */
+let atomic_hook: AtomicHook | null = null;
+export function set_atomic_hook(fn: AtomicHook): void {
+  atomic_hook = fn;
+  patch_atomics();
+}
+
 let patched = false;
 const ATOMIC_WRITES = new Set(['add', 'and', 'compareExchange', 'exchange', 'or', 'store', 'sub', 'xor']);
 
 /** Let Atomics see through instrumented arrays (and check the watchpoints as atomic accesses). */
-function patch_atomics(): void {
+export function patch_atomics(): void {
   if (patched) return;
   patched = true;
   const A = Atomics as unknown as Record<string, (...a: unknown[]) => unknown>;
@@ -181,6 +195,7 @@ function patch_atomics(): void {
       const size = (t as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
       // An atomic access sets no watchpoint; it hits those of plain accesses (a plain write racing
       // an atomic read is a data race too).
+      if (atomic_hook !== null) return atomic_hook(name, orig, t, Number(i), rest);
       if (name !== 'notify') check(t.byteOffset + Number(i) * size, size, write);
       return orig.call(Atomics, t, i, ...rest);
     };

@@ -12,6 +12,7 @@
  */
 import {
   PERCPU, NIL, THREAD, TF_KILL, TF_NOLOAD, TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED,
+  HEADER,
 } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { Task, task_struct, type ThreadFn } from '../sched/task.ts';
@@ -27,7 +28,8 @@ import { kernel_report } from '../printk/printk.ts';
 import { describe_value } from '../printk/describe.ts';
 import { module_frames, trace_lines } from '../arch/stack.ts';
 import { public_paths } from '../module/import-paths.ts';
-import { KernelBug, ThreadExit, ThreadKilled } from '../arch/kernel-bug.ts';
+import { KernelBug, MachineFrozen, ThreadExit, ThreadKilled } from '../arch/kernel-bug.ts';
+import { control_progress } from '../sched/control.ts';
 import { EFAULT, EINTR, ENOEXEC } from '../arch/errno.ts';
 import { LOGLEVEL_EMERG, LOGLEVEL_ERR } from '../printk/levels.ts';
 
@@ -96,6 +98,8 @@ export async function kthread_main(task: Task): Promise<void> {
       } else code = exit_code_of(ret);
     }
   } catch (e) {
+    // The controlled run is over: the coroutine is abandoned where it stands (no exit, nothing runs on).
+    if (e instanceof MachineFrozen) return;
     if (e instanceof ThreadExit && e.pid === task.pid) code = e.code;
     else if (e instanceof ThreadKilled && e.pid === task.pid) code = KILLED_EXIT_CODE;
     else if (e instanceof KernelBug) code = -EFAULT;
@@ -148,6 +152,8 @@ function do_exit(task: Task, code: number): void {
   w[t + THREAD.EXIT_CODE] = code;
   Atomics.store(w, t + THREAD.STATE, TASK_DEAD);
   Atomics.store(w, t + THREAD.EXITED, 1);
+  Atomics.add(w, HEADER.EXITS, 1);
+  control_progress();
   Atomics.notify(w, t + THREAD.EXITED);
   sq_wakeup(mem, (t + THREAD.EXITED) * 4, 0, TASK_NORMAL, 0);
   sq_wakeup(mem, (t + THREAD.PARKED) * 4, 0, TASK_NORMAL, 0);

@@ -6,11 +6,13 @@
 import type pino from 'pino';
 import {
   DEFAULT_GEOMETRY, HEADER, HF_KCSAN, HF_LOCK_SITES, HF_LOCK_STAT, HF_LOCKDEP, HF_SPINLOCK_DEBUG, HF_TRACE, HF_DEBUG_CHECKS,
-  KCSAN, MAX_CPUS,
+  KCSAN, MAX_CPUS, MAX_PCT_DEPTH,
   type MachineGeometry,
 } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { MachineError } from './errors.ts';
+import { STRATEGY_NAMES, strategy_by_name, type StrategyName } from '../sched/strategy/strategies.ts';
+import type { Deviation } from '../sched/strategy/guided.ts';
 
 export interface BootOptions {
   /** Number of CPUs, 1..64 (default 4). */
@@ -43,6 +45,12 @@ export interface BootOptions {
    * decision derives from (seed, pid, the thread's call count). Off by default (costs nothing).
    */
   chaos?: boolean | ChaosOptions;
+  /**
+   * Controlled scheduling: one CPU runs at a time between scheduling points (kernel calls, shared
+   * array accesses, Atomics, spin-wait iterations), each choice from the seed by a strategy; time
+   * is virtual. The same seed (or schedule) gives the same run. Not with `chaos`.
+   */
+  controlled?: boolean | ControlledOptions;
   /** Spinlocks record where they were taken, for "lockup suspected" (costs a stack capture each). */
   lockSites?: boolean;
   /** CONFIG_LOCK_STAT: lock hold times in /proc/lock_stat (a clock read per acquisition and release). */
@@ -72,6 +80,28 @@ export interface BootOptions {
   logBufLen?: number;
 }
 
+/** The controlled scheduler (sched/control.ts): one CPU at a time between scheduling points, virtual time. */
+export interface ControlledOptions {
+  /** How the next step is picked: a uniform random walk, PCT (default), a recorded schedule, a minimizer's guide. */
+  strategy?: StrategyName;
+  /** PCT: the bug depth d (d - 1 priority change points; default 3, at most 9). */
+  depth?: number;
+  /** PCT: the number of steps the change points are drawn over (default 1000; a campaign measures it). */
+  pctSteps?: number;
+  /** replay: the step record of the run to replay (a schedule file's entries). */
+  schedule?: ArrayLike<number>;
+  /** guided: the deviations to follow (the minimizer's). */
+  deviations?: Deviation[];
+  /** Capacity of the step record (default 1,048,576 points; a longer run is not recorded past it). */
+  maxSteps?: number;
+  /** This many points in a row with no progress anywhere end the run as a livelock (default 200,000). */
+  livelockSteps?: number;
+  /** Virtual nanoseconds each point costs (default 1000). */
+  stepNs?: number;
+  /** Keep a description of every point (the interleaving table; costs a stack capture per point). */
+  detail?: boolean;
+}
+
 export interface ChaosOptions {
   /** 1 (light) .. 3 (heavy): how often a call into the kernel is perturbed (default 2). */
   level?: number;
@@ -87,13 +117,35 @@ export function boot_geometry(o: BootOptions): { geometry: MachineGeometry; hz: 
   if (!Number.isInteger(hz) || hz < 1 || hz > 10000) {
     throw new MachineError(`hz must be an integer from 1 to 10000, got ${hz}`);
   }
+  if (o.controlled && o.chaos) throw new MachineError('controlled and chaos exclude each other: chaos perturbs the parallel mode');
+  const co = controlled_options(o);
+  if (co) check_controlled(co);
   const geometry: MachineGeometry = {
     cpus,
     maxThreads: o.maxThreads ?? DEFAULT_GEOMETRY.maxThreads,
     logBytes: o.logBytes ?? DEFAULT_GEOMETRY.logBytes,
     arenaBytes: o.arenaBytes ?? DEFAULT_GEOMETRY.arenaBytes,
+    controlSteps: co ? Math.max(co.maxSteps ?? DEFAULT_CONTROL_STEPS, co.schedule?.length ?? 0, 3 * (co.deviations?.length ?? 0)) : 0,
   };
   return { geometry, hz };
+}
+
+export const DEFAULT_CONTROL_STEPS = 1 << 20;
+
+/** The controlled options, or null for the parallel mode. */
+export function controlled_options(o: BootOptions): ControlledOptions | null {
+  if (!o.controlled) return null;
+  return o.controlled === true ? {} : o.controlled;
+}
+
+function check_controlled(c: ControlledOptions): void {
+  const strategy = c.strategy ?? (c.schedule ? 'replay' : c.deviations ? 'guided' : 'pct');
+  if (!strategy_by_name(strategy)) throw new MachineError(`controlled: unknown strategy '${strategy}' (one of ${STRATEGY_NAMES.join(', ')})`);
+  if (c.depth !== undefined && (!Number.isInteger(c.depth) || c.depth < 1 || c.depth > MAX_PCT_DEPTH)) {
+    throw new MachineError(`controlled: depth must be an integer from 1 to ${MAX_PCT_DEPTH}, got ${c.depth}`);
+  }
+  if (strategy === 'replay' && !c.schedule) throw new MachineError('controlled: the replay strategy needs a schedule');
+  if (strategy === 'guided' && !c.deviations) throw new MachineError('controlled: the guided strategy needs deviations');
 }
 
 /** Write the header words the options decide. Before the first CPU starts: each reads them once. */

@@ -25,6 +25,8 @@ export interface LoadResult {
   exports?: string[];
 }
 
+import type { PointDetail } from '../sched/control-detail.ts';
+
 /** A CPU's switch trace: pairs [ms since boot, pid] (pid 0: idle), and the names of those pids. */
 export interface CpuTrace {
   events: number[];
@@ -44,6 +46,8 @@ export interface CpuProtocol {
   trace(): CpuTrace;
   /** This CPU's chaos decisions, "pid:call#:call:decision". */
   chaosLog(): string[];
+  /** Controlled mode with detail: this CPU's scheduling points, described. */
+  controlDetail(): PointDetail[];
   /** The module /proc files this CPU holds. */
   procFiles(): string[];
 }

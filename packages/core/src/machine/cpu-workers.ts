@@ -36,6 +36,8 @@ export interface CpuFailures {
 }
 
 export class CpuWorkers {
+  /** Called before every question to the CPUs (a controlled machine makes every CPU able to answer). */
+  beforeAsk: (() => void) | null = null;
   private readonly workers: Worker[] = [];
   private readonly control: CpuRemote[] = [];
   private readonly lastWords: MessagePort[] = [];
@@ -83,6 +85,7 @@ export class CpuWorkers {
    * stuck (a panic), and every pending question gives way when the machine halts.
    */
   ask<R>(what: string, call: (c: CpuRemote) => Promise<R>, ms = CONTROL_TIMEOUT_MS): Promise<R[]> {
+    this.beforeAsk?.();
     return Promise.all(this.control.map((c, cpu) => {
       this.doing[cpu] = what;
       return this.halt.bound(call(c), ms, () => {

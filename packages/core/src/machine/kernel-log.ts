@@ -13,7 +13,6 @@
 import type pino from 'pino';
 import { HEADER } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
-import { now } from '../arch/clock.ts';
 import { CONSUMER_GONE_MS, log_beat, log_drain, log_dropped, type LogRecord, type ReportKind } from '../printk/logbuf.ts';
 import { LOGLEVEL_WARNING } from '../printk/levels.ts';
 import { log_backlog, log_record } from './logger.ts';
@@ -142,6 +141,6 @@ export class KernelLog {
   }
 
   private uptime(): number {
-    return (now() - this.mem.bootTime) / 1000;
+    return (this.mem.clock() - this.mem.bootTime) / 1000;
   }
 }

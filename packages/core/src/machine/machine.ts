@@ -9,12 +9,13 @@
  */
 import { randomInt } from 'node:crypto';
 import { Memory } from '../memory/memory.ts';
-import { now } from '../arch/clock.ts';
 import { HEADER } from '../memory/layout.ts';
 import type { LogRecord, ReportKind } from '../printk/logbuf.ts';
 import { LOGLEVEL_INFO } from '../printk/levels.ts';
 import { kernel_image, type KernelImage } from './kernel-image.ts';
-import { boot_geometry, boot_header, type BootOptions } from './boot-config.ts';
+import { boot_geometry, boot_header, controlled_options, type BootOptions } from './boot-config.ts';
+import { Controller, control_setup, type RunEnd } from './controlled.ts';
+import { ControlledRun } from './controlled-run.ts';
 import { CpuWorkers } from './cpu-workers.ts';
 import { DmesgBuffer } from './dmesg-buf.ts';
 import { KernelLog, type LogOrigin } from './kernel-log.ts';
@@ -29,7 +30,8 @@ import { Power, type ShutdownResult } from './power.ts';
 import { Halt } from './halt.ts';
 import { MachineError } from './errors.ts';
 
-export type { BootOptions, ChaosOptions } from './boot-config.ts';
+export type { BootOptions, ChaosOptions, ControlledOptions } from './boot-config.ts';
+export type { RunEnd } from './controlled.ts';
 export type { ModuleInfo } from './modules.ts';
 export type { ShutdownResult } from './power.ts';
 
@@ -44,6 +46,8 @@ export class Machine {
   private readonly modules: Modules;
   private readonly power: Power;
   private lastChaosLog: string[] = [];
+  /** A controlled machine's run (null: the parallel mode). */
+  readonly control: ControlledRun | null = null;
 
   private constructor(readonly mem: Memory, readonly image: KernelImage, o: BootOptions) {
     this.cpus = mem.nrCpus;
@@ -57,6 +61,17 @@ export class Machine {
     this.threads = new ThreadControl(mem, this.halt, this.log, this.panic);
     this.modules = new Modules(mem, image, this.halt, this.log, this.workers, this.threads);
     this.power = new Power(this.halt, this.log, this.workers, this.modules, this.threads, () => this.panic.why);
+    if (mem.layout.controlBase !== 0) {
+      const dog = new Watchdog(mem, { hungTaskSecs: o.hungTaskSecs, softLockupSecs: o.softLockupSecs });
+      const controller = new Controller(mem, this.halt, {
+        turn: () => this.watch(dog, o.softLockupPanic ?? false),
+        pump: () => this.log.pump(),
+        stuck: (cpu, how) => this.panic.cpuStuck(cpu, how),
+      });
+      this.control = new ControlledRun(mem, controller, this.halt, this.log, this.workers, this.power, () => this.modules.names(), !!o.trace);
+      this.threads.controlled = this.control;
+      this.workers.beforeAsk = () => this.control!.serve();
+    }
   }
 
   /** Boot a machine: memory, CPUs, kthreadd. */
@@ -66,10 +81,14 @@ export class Machine {
     const seed = o.seed ?? randomInt(2 ** 31 - 1);
     const mem = Memory.create(geometry, hz, seed);
     boot_header(mem, o);
+    const co = controlled_options(o);
+    if (co) control_setup(mem, co, seed);
     const m = new Machine(mem, image, o);
     m.power.whileUp(10, () => m.log.pump());
-    const dog = new Watchdog(mem, { hungTaskSecs: o.hungTaskSecs, softLockupSecs: o.softLockupSecs });
-    m.power.whileUp(250, () => m.watch(dog, o.softLockupPanic ?? false));
+    if (!co) {
+      const dog = new Watchdog(mem, { hungTaskSecs: o.hungTaskSecs, softLockupSecs: o.softLockupSecs });
+      m.power.whileUp(250, () => m.watch(dog, o.softLockupPanic ?? false));
+    }
     try {
       for (let cpu = 0; cpu < geometry.cpus; cpu++) m.workers.start(cpu, geometry, o.cpuHeapMb ?? 2048);
       await m.workers.ask('boot', (c) => c.ping(), 30000);
@@ -79,7 +98,8 @@ export class Machine {
       throw e;
     }
     const chaos = mem.i32[HEADER.CHAOS];
-    m.klog(LOGLEVEL_INFO, `booted ${geometry.cpus} CPUs, HZ=${hz}, seed=${seed}${chaos ? `, chaos level ${chaos}` : ''}`);
+    const how = chaos ? `, chaos level ${chaos}` : co ? `, controlled (${co.strategy ?? (co.schedule ? 'replay' : co.deviations ? 'guided' : 'pct')})` : '';
+    m.klog(LOGLEVEL_INFO, `booted ${geometry.cpus} CPUs, HZ=${hz}, seed=${seed}${how}`);
     return m;
   }
 
@@ -141,6 +161,22 @@ export class Machine {
   /** Call `fn` if the machine panics (softLockupPanic). */
   onPanic(fn: (why: string) => void): () => void {
     return this.panic.onPanic(fn);
+  }
+
+  /** Is this machine under the controlled scheduler? */
+  get controlled(): boolean {
+    return this.control !== null;
+  }
+
+  /**
+   * Let the module run, as `kmodel run` waits: `ms` of the machine's time (virtual when
+   * controlled), or until `until()` holds (looked at whenever a thread exits), or until nothing
+   * can run any more. On a controlled machine it runs the machine (the coordinator holds it
+   * otherwise); a deadlock, livelock or divergence is reported and halts the machine.
+   */
+  async runFor(o: { ms?: number; until?: () => boolean; stop?: AbortSignal }): Promise<RunEnd> {
+    if (!this.control) throw new MachineError('runFor() is for a controlled machine (boot with controlled)');
+    return this.control.runFor(o.ms ?? Infinity, o.until ?? (() => false), o.stop);
   }
 
   /** Poll `cond` until it holds; reject after `timeoutMs`. */
@@ -234,9 +270,10 @@ export class Machine {
    * Call it before shutdown.
    */
   async traceJSON(): Promise<object> {
+    if (this.control?.finalTrace) return chrome_trace(this.control.finalTrace, this.mem.clock() - this.mem.bootTime, this.dmesg());
     this.halt.checkUp();
     const traces = await this.workers.ask('trace', (c) => c.trace());
-    return chrome_trace(traces, now() - this.mem.bootTime, this.dmesg());
+    return chrome_trace(traces, this.mem.clock() - this.mem.bootTime, this.dmesg());
   }
 
   /** Chaos decisions of every CPU ("pid:call#:call:decision"), sorted: the same for the same seed. */

@@ -19,6 +19,8 @@ export interface ShutdownResult {
 
 export class Power {
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Run before the CPUs are terminated (a controlled machine gathers what its CPUs keep). */
+  beforePowerOff: (() => Promise<void>) | null = null;
   /** The halt in progress after a panic or forceShutdown(). */
   private halting: Promise<void> | null = null;
 
@@ -84,6 +86,7 @@ export class Power {
   /** The halt: every wait gives way, the CPUs are terminated, the periodic jobs stop, the log is flushed. */
   async powerOff(): Promise<void> {
     const panicked = this.panicked();
+    if (!panicked && this.halt.why === null && this.beforePowerOff) await this.beforePowerOff();
     this.halt.fire(panicked ? `the machine panicked (${panicked})` : 'the machine is shut down');
     await this.workers.terminate();
     for (const t of this.timers) clearInterval(t);

@@ -5,7 +5,6 @@
  */
 import { PERCPU, LOCKDEP, LOCK_CLASS_NAME, LOCK_STAT, NIL, THREAD } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
-import { now } from '../arch/clock.ts';
 import { task_state_letter } from '../sched/state.ts';
 import type { CpuStat, LockStat, ThreadInfo } from './proc-files.ts';
 
@@ -40,7 +39,7 @@ export function read_cpu_stats(mem: Memory): CpuStat[] {
   const out: CpuStat[] = [];
   for (let c = 0; c < mem.nrCpus; c++) {
     const b = mem.layout.percpuWord(c);
-    const idleNow = Atomics.load(mem.i32, b + PERCPU.CURRENT) === NIL ? now() - mem.f64[(b + PERCPU.IDLE_SINCE_F64) >> 1] : 0;
+    const idleNow = Atomics.load(mem.i32, b + PERCPU.CURRENT) === NIL ? mem.clock() - mem.f64[(b + PERCPU.IDLE_SINCE_F64) >> 1] : 0;
     out.push({
       cpu: c, busyMs: mem.f64[(b + PERCPU.BUSY_F64) >> 1], idleMs: mem.f64[(b + PERCPU.IDLE_F64) >> 1] + idleNow,
       switches: Atomics.load(mem.i32, b + PERCPU.NR_SWITCHES), running: Atomics.load(mem.i32, b + PERCPU.NR_RUNNING),

@@ -19,14 +19,25 @@ import type { Halt } from './halt.ts';
 import type { KernelLog } from './kernel-log.ts';
 import type { Panic } from './panic.ts';
 import { read_threads } from './proc-read.ts';
+import type { RunEnd } from './controlled.ts';
 
 /** How a wait on a word ended. */
 type WaitEnd = 'done' | 'timeout' | 'halted' | 'cut';
+
+/** A controlled machine's runs (machine/controlled.ts), as the waits on words use them. */
+export interface ControlledWaits {
+  run(watch: number, value: number, ms: number, cut?: () => boolean): Promise<RunEnd>;
+  /** A run that cannot go on (no thread can run while `what` waits, a livelock, a divergence): reported; the machine halts. */
+  ended(end: RunEnd, what: string): Promise<void>;
+}
 
 /** Polling period of a wait on a word (it also wakes on the word's Atomics.notify). */
 const POLL_MS = 50;
 
 export class ThreadControl {
+  /** Set on a controlled machine: the waits run the machine instead of polling. */
+  controlled: ControlledWaits | null = null;
+
   constructor(
     private readonly mem: Memory,
     private readonly halt: Halt,
@@ -48,7 +59,7 @@ export class ThreadControl {
   async moduleCall(module: number, cpu: number, fn: string, comm: string, timeoutMs: number, cut: () => boolean): Promise<number> {
     const [slot] = await this.create(module, '@module_call', { m: module, f: fn }, comm, cpu, TF_NOLOAD);
     kthread_wake(this.mem, slot);
-    const end = await this.waitWhile(thread_exit_word({ slot }, this.mem), 0, timeoutMs, cut);
+    const end = await this.waitWhile(thread_exit_word({ slot }, this.mem), 0, timeoutMs, cut, `${fn}() of the ${comm}`);
     if (end === 'done') return reap(slot, this.mem);
     if (end !== 'halted') kthread_send_kill(this.mem, slot, TF_AUTOREAP);
     return end === 'timeout' ? -ETIMEDOUT : -EINTR;
@@ -62,10 +73,10 @@ export class ThreadControl {
     const mem = this.mem;
     const live = read_threads(mem, new Map()).filter((t) => !t.exited && !thread_is_daemon(t, mem));
     for (const t of live) kthread_send_stop(mem, t.slot);
-    const end = Date.now() + graceMs;
+    const end = mem.clock() + graceMs;
     const stragglers: string[] = [];
     for (const t of live) {
-      const exited = await this.waitWhile(thread_exit_word(t, mem), 0, Math.max(0, end - Date.now()));
+      const exited = await this.waitWhile(thread_exit_word(t, mem), 0, Math.max(0, end - mem.clock()));
       if (exited !== 'done' && thread_live(t, mem)) stragglers.push(`${t.comm}/${t.pid}`);
     }
     return stragglers;
@@ -84,7 +95,7 @@ export class ThreadControl {
     if (this.halt.why !== null) throw new MachineError(this.halt.why);
     if (r < 0) throw new MachineError(`kthreadd: cannot queue a request (${errname(r)})`);
     request_submit(mem, r);
-    const answer = await this.waitWhile(request_state_word(mem, r), RS_PENDING, CONTROL_TIMEOUT_MS);
+    const answer = await this.waitWhile(request_state_word(mem, r), RS_PENDING, CONTROL_TIMEOUT_MS, undefined, `kthreadd creating ${comm}`);
     if (answer === 'halted') throw new MachineError(this.halt.why!);
     if (answer !== 'done') {
       const kcpu = kthreadd_cpu(mem);
@@ -100,7 +111,8 @@ export class ThreadControl {
    * Wait until word `i` no longer holds `value`: 'done', or 'timeout' after `timeoutMs`, 'halted'
    * when the machine halts, 'cut' when `cut()` holds.
    */
-  private async waitWhile(i: number, value: number, timeoutMs: number, cut?: () => boolean): Promise<WaitEnd> {
+  private async waitWhile(i: number, value: number, timeoutMs: number, cut?: () => boolean, what?: string): Promise<WaitEnd> {
+    if (this.controlled) return this.runWhile(this.controlled, i, value, timeoutMs, cut, what);
     const w = this.mem.i32;
     const end = Date.now() + timeoutMs;
     while (Atomics.load(w, i) === value) {
@@ -119,5 +131,27 @@ export class ThreadControl {
       this.log.pump();
     }
     return 'done';
+  }
+
+  /**
+   * The same wait on a controlled machine: run it (timeoutMs is virtual). With `what` (someone
+   * needs the word to change), a machine where nothing can run any more is a deadlock; without,
+   * the wait ends as a timeout.
+   */
+  private async runWhile(c: ControlledWaits, i: number, value: number, timeoutMs: number, cut?: () => boolean, what?: string): Promise<WaitEnd> {
+    const end = await c.run(i, value, timeoutMs, cut);
+    switch (end) {
+      case 'watch': return 'done';
+      case 'deadline': return 'timeout';
+      case 'cut': return 'cut';
+      case 'halted': return 'halted';
+      case 'quiescent':
+        if (what === undefined) return 'timeout';
+        await c.ended(end, what);
+        return 'halted';
+      default:
+        await c.ended(end, what ?? 'the coordinator');
+        return 'halted';
+    }
   }
 }

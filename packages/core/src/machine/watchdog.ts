@@ -8,7 +8,6 @@
  */
 import { PERCPU, NIL, THREAD, TF_STARTED } from '../memory/layout.ts';
 import { type Memory } from '../memory/memory.ts';
-import { now } from '../arch/clock.ts';
 import { log_waiters, type LogRecord } from '../printk/logbuf.ts';
 import { LOGLEVEL_EMERG, LOGLEVEL_ERR } from '../printk/levels.ts';
 import { TASK_NOLOAD, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
@@ -40,13 +39,13 @@ export class Watchdog {
   constructor(private readonly mem: Memory, o: WatchdogOptions = {}) {
     this.hungMs = (o.hungTaskSecs ?? 120) * 1000;
     this.lockupMs = (o.softLockupSecs ?? 20) * 1000;
-    this.cpus = Array.from({ length: mem.nrCpus }, () => ({ slot: NIL, switches: -1, since: now(), reported: false }));
+    this.cpus = Array.from({ length: mem.nrCpus }, () => ({ slot: NIL, switches: -1, since: mem.clock(), reported: false }));
   }
 
   /** One look at the machine; the reports to print. */
   check(): WatchdogReport[] {
     const out: WatchdogReport[] = [];
-    const t = now();
+    const t = this.mem.clock();
     if (log_waiters(this.mem) > 0) {
       // printk waits for a slow console (the log's reader): the machine is stalled on its output,
       // not locked up. Every clock restarts (Linux touch_all_softlockup_watchdogs).

@@ -38,6 +38,7 @@ export const HEADER = {
   LOCKUP_MS: 14, // a CPU spinning this long on one spinlock reports "lockup suspected"
   CHAOS: 15, // chaos scheduling level, 0: off
   BOOT_TIME_F64: 16,
+  EXITS: 18, // threads that exited since boot (the coordinator of a controlled run watches it)
   WORDS: 32,
 } as const;
 
@@ -244,6 +245,7 @@ export const CONTROL = {
 export const CONTROL_TEXT = 256;
 export const MAX_PCT_DEPTH = 9;
 export const BATON_COORD = -2;
+export const DIVERGED_NONE = -1;
 export const BATON_FROZEN = -3;
 /** Why the baton came back to the coordinator (CONTROL.REASON). */
 export const CR_NONE = 0;

@@ -3,9 +3,11 @@
  * buffer, its typed views and the layout. Cross-CPU fields are read and written with Atomics.
  */
 import {
-  HEADER, Layout, MAGIC, LAYOUT_VERSION, THREAD, PERCPU, NIL, SLEEP_BUCKET, SLEEP_BUCKETS, TASK_COMM_LEN, WMESG_LEN,
+  CONTROL, HEADER, Layout, MAGIC, LAYOUT_VERSION, THREAD, PERCPU, NIL, SLEEP_BUCKET, SLEEP_BUCKETS, TASK_COMM_LEN, WMESG_LEN,
   type MachineGeometry,
 } from './layout.ts';
+
+import { now } from '../arch/clock.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -62,6 +64,15 @@ export class Memory {
   get hz(): number {
     return this.i32[HEADER.HZ];
   }
+  /**
+   * The machine's clock (ms on the epoch of arch/clock.ts now()): the virtual clock of a
+   * controlled machine, else the host's. For the coordinator, which serves several machines.
+   */
+  clock(): number {
+    const c = this.layout.controlBase;
+    return c === 0 ? now() : this.f64[((c >> 2) + CONTROL.VCLOCK_F64) >> 1];
+  }
+
   get bootTime(): number {
     return this.f64[HEADER.BOOT_TIME_F64 >> 1];
   }

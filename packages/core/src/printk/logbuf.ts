@@ -14,7 +14,7 @@
  */
 import { LOG, LOG_RECORD } from '../memory/layout.ts';
 import { type Memory } from '../memory/memory.ts';
-import { now } from '../arch/clock.ts';
+import { wall_now as now } from '../arch/clock.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 
 const HDR = LOG_RECORD.WORDS * 4;
@@ -23,7 +23,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export const REPORT_KINDS = [
-  '', 'oops', 'bug', 'warn', 'spinlock', 'lockdep', 'kcsan', 'hung_task', 'soft_lockup', 'panic',
+  '', 'oops', 'bug', 'warn', 'spinlock', 'lockdep', 'kcsan', 'hung_task', 'soft_lockup', 'panic', 'deadlock', 'livelock',
 ] as const;
 export type ReportKind = Exclude<(typeof REPORT_KINDS)[number], ''>;
 

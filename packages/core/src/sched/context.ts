@@ -16,11 +16,13 @@ import { TF_KILL, TF_TERMINATE } from '../memory/layout.ts';
 import { chaos_point } from './chaos.ts';
 import { LOGLEVEL_EMERG } from '../printk/levels.ts';
 import { loading } from '../module/registry.ts';
+import { control_point, controlled } from './control.ts';
 
 export function kernel_entry(name: string): Task {
   const cpu = this_cpu;
   const t = cpu.current;
   if (t.switching) missing_await(t, name);
+  if (controlled) control_point(t, 'call', name);
   // A plain read: the flag only ever goes from clear to set, and a late sight is the next call's.
   if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & TF_KILL) throw new ThreadKilled(t.pid);
   if (cpu.chaos) chaos_point(t, name, false);
@@ -31,6 +33,7 @@ export function might_sleep(name: string): Task {
   const cpu = this_cpu;
   const t = cpu.current;
   if (t.switching) missing_await(t, name);
+  if (controlled) control_point(t, 'call', name);
   if (t.flagsIndex >= 0 && Atomics.load(cpu.w, t.flagsIndex) & (TF_KILL | TF_TERMINATE)) throw new ThreadKilled(t.pid);
   if (t === cpu.idleTask) outside_thread(name, 'sleeping function called from invalid context');
   if (t.exit_code !== null) {

@@ -26,11 +26,11 @@ export function entry_taker(entries: ArrayLike<number>, s: number): number {
 
 /**
  * Was point s a preemption: a thread's point (pid != 0, so its CPU could go on) whose decision
- * gave the next step to another CPU?
+ * gave the next step to another CPU? (A hand-off to the coordinator is no choice of the schedule's.)
  */
 export function is_preemption(entries: ArrayLike<number>, s: number): boolean {
   const e = entries[s];
-  return entry_pid(e) !== 0 && entry_next(e) !== entry_taker(entries, s);
+  return entry_pid(e) !== 0 && entry_next(e) !== NEXT_COORD && entry_next(e) !== entry_taker(entries, s);
 }
 
 export function count_preemptions(entries: ArrayLike<number>): number {

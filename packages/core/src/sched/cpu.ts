@@ -32,6 +32,7 @@ import { signal_pending_state } from './signal-state.ts';
 import { Task, task_struct, set_handle_memory } from './task.ts';
 import { TimerList } from './timer.ts';
 import { printk_attach } from '../printk/printk.ts';
+import { control_holds, control_idle, control_init, control_progress, controlled } from './control.ts';
 
 /** What the checks in this file may find broken (debug checks, invariants.ts). */
 const INV_CURRENT = invariant('scheduler', 'cpu.ts', 'current', 'CURRENT is not the running thread');
@@ -75,6 +76,8 @@ export class Cpu {
   readonly lockStat: boolean;
   /** Chaos scheduling level (0: off), fixed at boot. */
   readonly chaos: number;
+  /** Under the controlled scheduler (sched/control.ts), fixed at boot. */
+  readonly controlled: boolean;
   /** --trace: [time (ms since boot), pid] at every switch; pid 0 is idle. Names by pid. */
   readonly trace: number[] | null;
   readonly traceNames = new Map<number, string>();
@@ -94,6 +97,9 @@ export class Cpu {
     this.lockSites = (mem.i32[HEADER.FLAGS] & HF_LOCK_SITES) !== 0;
     this.lockStat = (mem.i32[HEADER.FLAGS] & HF_LOCK_STAT) !== 0;
     this.chaos = mem.i32[HEADER.CHAOS];
+    control_init(mem, id, this.timers);
+    this.controlled = controlled;
+    this.lastSwitch = now();
     debug_checks_init(mem);
     this.trace = mem.i32[HEADER.FLAGS] & HF_TRACE ? [] : null;
     this.tasks = new Array(mem.layout.geometry.maxThreads);
@@ -170,7 +176,7 @@ export class Cpu {
   start(): void {
     this.idleSince = now();
     this.mem.f64[(this.percpu + PERCPU.IDLE_SINCE_F64) >> 1] = this.idleSince;
-    setImmediate(this.idleLoop);
+    setImmediate(this.controlled ? this.controlledIdle : this.idleLoop);
   }
 
   private readonly switchAway = (): void => {
@@ -263,6 +269,7 @@ export class Cpu {
       return;
     }
     if (next !== prev) {
+      control_progress();
       w[this.percpu + PERCPU.NR_SWITCHES]++;
       w[this.mem.threadWord(slot) + THREAD.NVCSW]++;
     }
@@ -290,12 +297,60 @@ export class Cpu {
     Atomics.store(this.mem.i32, this.percpu + PERCPU.CURRENT, NIL);
     this.idleSince = t;
     this.mem.f64[(this.percpu + PERCPU.IDLE_SINCE_F64) >> 1] = t;
-    setImmediate(this.idleLoop);
+    setImmediate(this.controlled ? this.controlledIdle : this.idleLoop);
   }
 
   private readonly idleWake = (): void => {
     Atomics.store(this.mem.i32, this.percpu + PERCPU.IDLE, 0);
-    this.idleLoop();
+    if (this.controlled) this.controlledIdle();
+    else this.idleLoop();
+  };
+
+  /**
+   * The idle loop of a controlled CPU: it runs timers and threads only while it holds the baton;
+   * with nothing to run it takes an idle point (control_idle), which hands the baton on. Without
+   * the baton it waits on its doorbell (a hand-off rings it), serving control messages meanwhile.
+   */
+  private readonly controlledIdle = (): void => {
+    const mem = this.mem;
+    const w = mem.i32;
+    const b = this.percpu;
+    for (;;) {
+      if (this.ctlPending()) {
+        setImmediate(this.controlledIdle);
+        return;
+      }
+      const seq = Atomics.load(w, b + PERCPU.DOORBELL);
+      if (control_holds()) {
+        const t = now();
+        if (t >= this.timers.next) this.timers.run(t);
+        if (Atomics.load(w, b + PERCPU.NR_RUNNING) > 0) {
+          raw_spin_lock(w, b + PERCPU.RQ_LOCK);
+          const next = pick_next_task(mem, this.id);
+          if (debug_checks) this.checkPicked(next);
+          raw_spin_unlock(w, b + PERCPU.RQ_LOCK);
+          if (debug_checks) report_broken();
+          if (next !== NIL) {
+            const t2 = now();
+            mem.f64[(b + PERCPU.IDLE_F64) >> 1] += t2 - this.idleSince;
+            this.lastSwitch = t2;
+            this.switchTo(next, this.idleTask);
+            return;
+          }
+        }
+        if (control_idle()) continue;
+      }
+      if (this.ctlPending() || control_holds()) continue;
+      Atomics.store(w, b + PERCPU.IDLE, 1);
+      if (this.asyncWork > 0) {
+        const r = Atomics.waitAsync(w, b + PERCPU.DOORBELL, seq, 1000);
+        if (r.async) {
+          r.value.then(this.idleWake);
+          return;
+        }
+      } else Atomics.wait(w, b + PERCPU.DOORBELL, seq, 1000);
+      Atomics.store(w, b + PERCPU.IDLE, 0);
+    }
   };
 
   private readonly idleLoop = (): void => {

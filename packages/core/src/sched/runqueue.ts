@@ -156,3 +156,15 @@ export function rq_contains(mem: Memory, cpu: number, slot: number): boolean {
   const t = mem.threadWord(slot);
   return w[t + THREAD.RQ_NEXT] !== NIL || w[mem.layout.percpuWord(cpu) + PERCPU.TAIL + w[t + THREAD.PRIO]] === slot;
 }
+
+/** The thread pick_next_task would pop (NIL if none), without popping it. Read only: no lock needed where nothing else runs. */
+export function rq_peek(mem: Memory, cpu: number): number {
+  const w = mem.i32;
+  const b = mem.layout.percpuWord(cpu);
+  for (let i = 0; i < PRIO_BITMAP_WORDS; i++) {
+    const bits = w[b + PERCPU.BITMAP + i];
+    if (bits === 0) continue;
+    return w[b + PERCPU.HEAD + (i << 5) + (31 - Math.clz32(bits & -bits))];
+  }
+  return NIL;
+}

@@ -10,6 +10,7 @@ import { loading, get_module } from '../module/registry.ts';
 import { SHARED, register_shared_kind, type SharedObject } from './marshal.ts';
 import { task_struct } from '../sched/task.ts';
 import { instrument, kcsan_global, unwrap } from '../debug/kcsan.ts';
+import { instrument_controlled } from '../debug/access-points.ts';
 
 export const KIND = {
   int32Array: 1, float64Array: 2, bigInt64Array: 3, uint8Array: 4, uint32Array: 5,
@@ -53,7 +54,9 @@ function typed<A extends ArrayBufferView & ArrayLike<number | bigint>>(
     }
     const addr = declare(name, kind, length * ctor.BYTES_PER_ELEMENT);
     const a = new ctor(this_cpu.mem.sab, addr, length);
-    return opts.kcsan ?? kcsan_global() ? instrument(a) : a;
+    const kcsan = opts.kcsan ?? kcsan_global();
+    if (this_cpu.controlled) return instrument_controlled(a, name, kcsan);
+    return kcsan ? instrument(a) : a;
   };
 }
 

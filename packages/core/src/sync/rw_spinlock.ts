@@ -7,6 +7,7 @@
  */
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_entry } from '../sched/context.ts';
+import { control_point, control_progress, controlled } from '../sched/control.ts';
 import type { Task } from '../sched/task.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../arch/stack.ts';
@@ -44,6 +45,12 @@ function try_write(w: Int32Array, i: number): boolean {
 function spin(l: rwlock_t, take: (w: Int32Array, i: number) => boolean): void {
   const w = this_cpu.mem.i32;
   const i = l.word + CNT;
+  if (controlled) {
+    const t = this_cpu.current;
+    while (!take(w, i)) control_point(t, 'spin', 'rwlock', true);
+    control_progress();
+    return;
+  }
   for (let n = 0; n < SPINS; n++) if (take(w, i)) return;
   Atomics.add(w, l.word + WAITERS, 1);
   while (!take(w, i)) {

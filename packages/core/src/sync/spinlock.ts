@@ -12,6 +12,7 @@ import { HEADER, NIL } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_entry } from '../sched/context.ts';
+import { control_point, control_progress, controlled } from '../sched/control.ts';
 import type { Task } from '../sched/task.ts';
 import { log_waiters } from '../printk/logbuf.ts';
 import { call_site } from '../arch/stack.ts';
@@ -52,6 +53,10 @@ function spin_lock_slow(lock: spinlock_t, t: Task): void {
   const w = this_cpu.mem.i32;
   const i = lock.word + SPINLOCK.LOCK;
   const start = now();
+  if (controlled) {
+    spin_lock_controlled(lock, t, w, i, start);
+    return;
+  }
   for (let n = 0; n < SPINS; n++) {
     if (Atomics.load(w, i) === 0 && Atomics.compareExchange(w, i, 0, 1) === 0) {
       if (this_cpu.lockdep) lockdep_contended(lock.addr, now() - start);
@@ -76,6 +81,19 @@ function spin_lock_slow(lock: spinlock_t, t: Task): void {
   if (this_cpu.lockdep) lockdep_contended(lock.addr, now() - start);
 }
 
+/** Under the controlled scheduler: every try is a spin point, so the holder gets to run; the lockup watch reads the virtual clock. */
+function spin_lock_controlled(lock: spinlock_t, t: Task, w: Int32Array, i: number, start: number): void {
+  let reported = false;
+  while (Atomics.compareExchange(w, i, 0, 1) !== 0) {
+    control_point(t, 'spin', 'spin_lock', true);
+    if (!reported && now() - start > this_cpu.mem.i32[HEADER.LOCKUP_MS]) {
+      reported = true;
+      spin_lockup_suspected(lock, t);
+    }
+  }
+  if (this_cpu.lockdep) lockdep_contended(lock.addr, now() - start);
+}
+
 export function spin_lock(lock: spinlock_t): void {
   const t = kernel_entry('spin_lock');
   const cpu = this_cpu;
@@ -84,6 +102,7 @@ export function spin_lock(lock: spinlock_t): void {
   if (debug) debug_spin_lock_before(lock, t);
   if (cpu.lockdep) lockdep_acquire(t, lock.addr, lock.name, false);
   if (Atomics.compareExchange(w, lock.word + SPINLOCK.LOCK, 0, 1) !== 0) spin_lock_slow(lock, t);
+  if (cpu.controlled) control_progress();
   t.preempt_count++;
   if (debug) debug_spin_lock_after(lock, t);
   if (cpu.lockSites) w[lock.word + SPINLOCK.SITE] = intern_site(cpu.mem, call_site()) + 1;

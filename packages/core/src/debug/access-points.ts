@@ -1,0 +1,166 @@
+/**
+ * Shared arrays under the controlled scheduler: every element read and write of a shared typed
+ * array, and every Atomics op on one, is a scheduling point, so a plain `x[0] = x[0] + 1` can be
+ * preempted between its load and its store. The array is a Proxy (as KCSAN's are), registered
+ * with KCSAN's table so Atomics and unwrap see through it.
+ *
+ * With KCSAN on for the array the race check is exact here: the previous access to shared memory
+ * (any CPU's) is kept in the first watchpoint slot; an access of another CPU to the same bytes,
+ * one of the two a write and neither atomic, is a data race between two steps adjacent in the
+ * schedule, reported with both sides.
+ */
+import { KCSAN, WATCHPOINT, WATCHPOINT_BYTES, WATCHPOINT_TEXT } from '../memory/layout.ts';
+import { this_cpu } from '../sched/cpu.ts';
+import { control_point, control_progress, last_detail } from '../sched/control.ts';
+import { call_trace } from '../arch/stack.ts';
+import { now } from '../arch/clock.ts';
+import { kernel_report } from '../printk/printk.ts';
+import { register_target, set_atomic_hook } from './kcsan.ts';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const names = new WeakMap<ArrayBufferView, string>();
+const kcsanOn = new WeakSet<ArrayBufferView>();
+const reported = new Set<string>();
+let hooked = false;
+
+const W_WRITE = 1;
+const W_ATOMIC = 2;
+
+function index(key: string | symbol): number {
+  if (typeof key !== 'string') return -1;
+  const i = Number(key);
+  return Number.isInteger(i) && i >= 0 && String(i) === key ? i : -1;
+}
+
+function elem_size(ta: ArrayBufferView): number {
+  return (ta as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+}
+
+function text(v: unknown): string {
+  return String(v);
+}
+
+/** The instrumented view of shared array `name` under the controlled scheduler. */
+export function instrument_controlled<A extends ArrayBufferView & ArrayLike<number | bigint>>(ta: A, name: string, kcsan: boolean): A {
+  if (!hooked) {
+    hooked = true;
+    set_atomic_hook(atomic_point);
+  }
+  names.set(ta, name);
+  if (kcsan) kcsanOn.add(ta);
+  const proxy = new Proxy(ta, {
+    get(target, key) {
+      const i = index(key);
+      if (i < 0 || i >= target.length) {
+        const v = Reflect.get(target, key, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      }
+      control_point(this_cpu.current, 'read', name, false, i);
+      if (kcsan) race_check(target, i, 0);
+      const v = target[i];
+      if (last_detail !== null) last_detail.value = text(v);
+      return v;
+    },
+    set(target, key, value) {
+      const i = index(key);
+      if (i < 0 || i >= target.length) return Reflect.set(target, key, value, target);
+      control_point(this_cpu.current, 'write', name, false, i);
+      if (kcsan) race_check(target, i, W_WRITE);
+      const a = target as unknown as Record<number, unknown>;
+      const before = a[i];
+      a[i] = value;
+      if (a[i] !== before) control_progress();
+      if (last_detail !== null) last_detail.value = text(a[i]);
+      return true;
+    },
+  });
+  register_target(proxy, ta);
+  return proxy;
+}
+
+const WRITES = new Set(['add', 'and', 'exchange', 'or', 'store', 'sub', 'xor']);
+
+/** An Atomics op on an instrumented array: a point, then the op (a wait spins on points in virtual time). */
+function atomic_point(name: string, op: (...a: unknown[]) => unknown, ta: ArrayBufferView, i: number, rest: unknown[]): unknown {
+  const t = this_cpu.current;
+  const label = names.get(ta) ?? 'shared';
+  if (name === 'wait' || name === 'waitAsync') return atomic_wait(name, op, ta, i, rest, label);
+  control_point(t, 'atomic', `Atomics.${name} ${label}`, false, i);
+  if (kcsanOn.has(ta) && name !== 'notify') race_check(ta, i, (WRITES.has(name) || name === 'compareExchange' ? W_WRITE : 0) | W_ATOMIC);
+  const r = op.call(Atomics, ta, i, ...rest);
+  if (WRITES.has(name) || (name === 'compareExchange' && r === rest[0])) control_progress();
+  if (last_detail !== null) last_detail.value = text(r);
+  return r;
+}
+
+/**
+ * Atomics.wait on a shared array under control: the CPU may not block (the thread that would
+ * notify cannot run meanwhile), so it spins on points until the value differs, or the virtual
+ * timeout passes ('timed-out'); a notify is only a point. waitAsync answers at once, as resolved.
+ */
+function atomic_wait(name: string, op: (...a: unknown[]) => unknown, ta: ArrayBufferView, i: number, rest: unknown[], label: string): unknown {
+  const t = this_cpu.current;
+  const arr = ta as unknown as ArrayLike<number | bigint>;
+  const timeout = rest[1] === undefined ? Infinity : Number(rest[1]);
+  void op;
+  const end = virtual_now() + timeout;
+  for (;;) {
+    if (arr[i] !== rest[0]) return name === 'wait' ? 'not-equal' : { async: false, value: 'not-equal' };
+    if (virtual_now() >= end) return name === 'wait' ? 'timed-out' : { async: false, value: 'timed-out' };
+    control_point(t, 'spin', `Atomics.${name} ${label}`, true, i);
+  }
+}
+
+function virtual_now(): number {
+  return now();
+}
+
+/** Exact race check against the previous access to shared memory (KCSAN on for the array). */
+function race_check(ta: ArrayBufferView, i: number, how: number): void {
+  const cpu = this_cpu;
+  const mem = cpu.mem;
+  const w = mem.i32;
+  const size = elem_size(ta);
+  const addr = ta.byteOffset + i * size;
+  const b = (mem.layout.kcsanBase + KCSAN.WORDS * 4) >> 2; // watchpoint slot 0: the previous access
+  const pa = w[b + WATCHPOINT.ADDR];
+  const prevHow = w[b + WATCHPOINT.WRITE];
+  const mine = describe(how, addr, size, names.get(ta) ?? 'shared', i);
+  // A race: another CPU's access to the same bytes just before this one, one of them a write, not both atomic.
+  if (pa !== 0 && w[b + WATCHPOINT.CPU] !== cpu.id && pa < addr + size && addr < pa + w[b + WATCHPOINT.SIZE] &&
+    ((how | prevHow) & W_WRITE) !== 0 && (how & prevHow & W_ATOMIC) === 0) {
+    const other = decoder.decode(mem.u8.slice(b * 4 + WATCHPOINT.WORDS * 4, b * 4 + WATCHPOINT_BYTES)).replace(/\0+$/, '');
+    report(mine, other, addr, size, w[b + WATCHPOINT.HIT_CPU], w[b + WATCHPOINT.HIT_PID]);
+  }
+  w[b + WATCHPOINT.ADDR] = addr;
+  w[b + WATCHPOINT.SIZE] = size;
+  w[b + WATCHPOINT.WRITE] = how;
+  w[b + WATCHPOINT.CPU] = cpu.id;
+  w[b + WATCHPOINT.HIT_CPU] = cpu.id;
+  w[b + WATCHPOINT.HIT_PID] = cpu.current.pid;
+  const bytes = encoder.encode(mine).subarray(0, WATCHPOINT_TEXT - 1);
+  mem.u8.fill(0, b * 4 + WATCHPOINT.WORDS * 4, b * 4 + WATCHPOINT_BYTES);
+  mem.u8.set(bytes, b * 4 + WATCHPOINT.WORDS * 4);
+}
+
+function describe(how: number, addr: number, size: number, name: string, i: number): string {
+  const cpu = this_cpu;
+  const t = cpu.current;
+  const comm = t.slot >= 0 ? cpu.mem.comm(t.slot) : cpu.idleComm;
+  const kind = `${how & W_ATOMIC ? 'atomic ' : ''}${how & W_WRITE ? 'write' : 'read'}`;
+  return `${kind} to 0x${addr.toString(16)} (${name}[${i}]) of ${size} bytes by task ${t.pid} (${comm}) on cpu ${cpu.id}:\n` +
+    call_trace().slice(0, 3).map((f) => ` ${f.slice(3)}`).join('\n');
+}
+
+function report(mine: string, other: string, addr: number, size: number, otherCpu: number, otherPid: number): void {
+  const fn = (s: string) => s.split('\n')[1]?.trim().split(' ')[0] ?? '?';
+  const key = `${fn(mine)}|${fn(other)}`;
+  if (reported.has(key)) return;
+  reported.add(key);
+  const bar = '==================================================================';
+  kernel_report('kcsan', [bar, `BUG: KCSAN: data-race in ${fn(mine)} / ${fn(other)}`, '', mine, '', other, '',
+    'the two accesses are adjacent steps of the controlled schedule', bar], {
+    bug: 'data_race', addr, size, other_cpu: otherCpu, other_pid: otherPid, unknown_origin: false, exact: true,
+  });
+}
