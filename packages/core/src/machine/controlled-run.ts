@@ -50,8 +50,8 @@ export class ControlledRun implements ControlledWaits {
       const exits = Atomics.load(this.mem.i32, HEADER.EXITS);
       const r = await c.run(HEADER.EXITS, exits, Math.max(0, end - c.clock), () => stop?.aborted ?? false);
       if (r === 'watch') continue;
-      if (r === 'quiescent' && blocked_on_lock(this.mem)) await this.ended(r, 'the module');
-      else if (r === 'livelock' || r === 'diverged') await this.ended(r, 'the module');
+      if (r === 'quiescent' && blocked_on_lock(this.mem)) await this.ended(r, 'the run');
+      else if (r === 'livelock' || r === 'diverged') await this.ended(r, 'the run');
       return r;
     }
   }
@@ -62,7 +62,7 @@ export class ControlledRun implements ControlledWaits {
     const c = this.controller;
     if (end === 'quiescent') {
       const d = describe_deadlock(this.mem, this.modules());
-      this.log.klog(LOGLEVEL_EMERG, [...d.lines, ` ${what} cannot return: found at step ${c.steps}, ${this.uptime()} s of virtual time`].join('\n'),
+      this.log.klog(LOGLEVEL_EMERG, [...d.lines, ` found at step ${c.steps} (${this.uptime()} s of virtual time) while ${what} waited`].join('\n'),
         'deadlock', { ...d.fields, waiting: what, step: c.steps });
       this.endedBy = 'deadlock';
     } else if (end === 'livelock') {

@@ -95,16 +95,17 @@ export class Decider {
       if (n === 0) {
         const t = this.nextTimer();
         const deadline = this.f64[(ctl + CONTROL.DEADLINE_F64) >> 1];
-        if (deadline <= t && deadline !== Infinity) {
+        if (t === Infinity) {
+          // Nothing can run and nothing is timed: only the coordinator can change anything.
+          this.reason = CR_QUIESCENT;
+          next = NEXT_COORD;
+        } else if (deadline <= t) {
           if (this.f64[vi] < deadline) this.f64[vi] = deadline;
           this.reason = CR_DEADLINE;
           next = NEXT_COORD;
-        } else if (t !== Infinity) {
+        } else {
           if (this.f64[vi] < t) this.f64[vi] = t;
           n = this.collect();
-        } else {
-          this.reason = CR_QUIESCENT;
-          next = NEXT_COORD;
         }
       }
       if (n > 0) {
