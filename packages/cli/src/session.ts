@@ -112,6 +112,12 @@ const WAITING_NOTICE_MS = 3000;
  * seconds one line names them and says how to end the run.
  */
 export async function wait_module(machine: Machine, name: string, seconds: number | undefined, stop: AbortSignal, notice = false): Promise<void> {
+  if (machine.controlled) {
+    // The machine runs only while the coordinator waits for it: `seconds` of virtual time, or
+    // until the module's threads have exited or nothing can run any more (the rest sleep until rmmod).
+    await machine.runFor({ ms: seconds === undefined ? undefined : seconds * 1000, until: () => machine.liveThreads(name).length === 0, stop });
+    return;
+  }
   if (seconds !== undefined) return pause(seconds * 1000, stop);
   const noticeAt = Date.now() + WAITING_NOTICE_MS;
   let noticed = !notice;
