@@ -1,7 +1,8 @@
 /** Option parsers shared by the commands: each rejects bad input with a message saying what to do. */
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { MAX_PCT_DEPTH } from '@kmodel/core/internal/memory/layout.ts';
 
 export function intIn(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -57,4 +58,70 @@ export function writablePath(v: string): string {
   const why = unwritable(v);
   if (why) throw new InvalidArgumentError(`cannot write there: ${why}.`);
   return v;
+}
+
+/**
+ * The controlled mode's flags, for every command that boots controlled machines (run, campaign).
+ * No commander defaults: a flag the user did not give stays undefined, so a schedule file's
+ * options can be told from a contradiction on the command line (CONTROLLED_DEFAULTS fills the rest).
+ */
+export const CONTROLLED_STRATEGIES = ['random', 'pct'] as const;
+export type ControlledStrategy = (typeof CONTROLLED_STRATEGIES)[number];
+
+export const CONTROLLED_DEFAULTS = { strategy: 'pct' as ControlledStrategy, depth: 3, pctSteps: 1000, livelockSteps: 200_000 };
+
+export interface ControlledFlags {
+  controlled?: boolean;
+  strategy?: ControlledStrategy;
+  depth?: number;
+  pctSteps?: number;
+  livelockSteps?: number;
+}
+
+/** The flags' names as a user types them, by ControlledFlags key. */
+export const CONTROLLED_FLAG_NAMES: Record<keyof ControlledFlags, string> = {
+  controlled: '--controlled', strategy: '--strategy', depth: '--depth', pctSteps: '--pct-steps', livelockSteps: '--livelock-steps',
+};
+
+export function controlled_options(): Option[] {
+  const d = CONTROLLED_DEFAULTS;
+  return [
+    new Option('--controlled', 'controlled scheduling: one CPU runs at a time between scheduling points, each choice from the seed; time is virtual; the same seed gives the same run (not with --chaos)'),
+    new Option('--strategy <s>', `controlled: how the next step is picked, pct (priorities with depth - 1 change points) or random (a uniform walk); default ${d.strategy}`)
+      .argParser(oneOf(...CONTROLLED_STRATEGIES)),
+    new Option('--depth <d>', `controlled, pct: the bug depth d (d - 1 priority change points, 1-${MAX_PCT_DEPTH}); default ${d.depth}`).argParser(intIn('--depth', 1, MAX_PCT_DEPTH)),
+    new Option('--pct-steps <k>', `controlled, pct: the steps the change points are drawn over; default ${d.pctSteps}`).argParser(intIn('--pct-steps', 1, 2 ** 30)),
+    new Option('--livelock-steps <n>', `controlled: this many scheduling points in a row without progress end the run in a livelock report; default ${d.livelockSteps}`)
+      .argParser(intIn('--livelock-steps', 1, 2 ** 30)),
+  ];
+}
+
+/** Add controlled_options() to `cmd`. */
+export function add_controlled_options(cmd: Command): Command {
+  for (const o of controlled_options()) cmd.addOption(o);
+  return cmd;
+}
+
+/**
+ * Why the controlled flags cannot be used as given (one line for a usage error), or null:
+ * --controlled with --chaos, or a strategy flag without --controlled (`implied`: another flag,
+ * such as --schedule, makes the run controlled).
+ */
+export function controlled_usage(f: ControlledFlags & { chaos?: unknown }, implied = false): string | null {
+  const on = f.controlled || implied;
+  if (on && f.chaos !== undefined && f.chaos !== false) {
+    return `${f.controlled ? '--controlled' : 'a controlled run'} and --chaos exclude each other: chaos perturbs the parallel mode, the controlled mode decides every step itself`;
+  }
+  if (!on) {
+    const stray = (['strategy', 'depth', 'pctSteps', 'livelockSteps'] as const).filter((k) => f[k] !== undefined);
+    if (stray.length) return `${stray.map((k) => CONTROLLED_FLAG_NAMES[k]).join(', ')} ${stray.length > 1 ? 'go' : 'goes'} with --controlled`;
+  }
+  return null;
+}
+
+/** The core's ControlledOptions the flags ask for (defaults filled in), or undefined for the parallel mode. */
+export function controlled_boot(f: ControlledFlags): { strategy: ControlledStrategy; depth: number; pctSteps: number; livelockSteps: number } | undefined {
+  if (!f.controlled) return undefined;
+  const d = CONTROLLED_DEFAULTS;
+  return { strategy: f.strategy ?? d.strategy, depth: f.depth ?? d.depth, pctSteps: f.pctSteps ?? d.pctSteps, livelockSteps: f.livelockSteps ?? d.livelockSteps };
 }
