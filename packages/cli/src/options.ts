@@ -105,12 +105,13 @@ export function add_controlled_options(cmd: Command): Command {
 /**
  * Why the controlled flags cannot be used as given (one line for a usage error), or null:
  * --controlled with --chaos, or a strategy flag without --controlled (`implied`: another flag,
- * such as --schedule, makes the run controlled).
+ * such as --schedule, makes the run controlled; a string names it).
  */
-export function controlled_usage(f: ControlledFlags & { chaos?: unknown }, implied = false): string | null {
-  const on = f.controlled || implied;
+export function controlled_usage(f: ControlledFlags & { chaos?: unknown }, implied: boolean | string = false): string | null {
+  const on = f.controlled || !!implied;
   if (on && f.chaos !== undefined && f.chaos !== false) {
-    return `${f.controlled ? '--controlled' : 'a controlled run'} and --chaos exclude each other: chaos perturbs the parallel mode, the controlled mode decides every step itself`;
+    const who = f.controlled ? '--controlled' : typeof implied === 'string' ? `${implied} (a controlled run)` : 'a controlled run';
+    return `${who} and --chaos exclude each other: chaos perturbs the parallel mode, the controlled mode decides every step itself`;
   }
   if (!on) {
     const stray = (['strategy', 'depth', 'pctSteps', 'livelockSteps'] as const).filter((k) => f[k] !== undefined);
