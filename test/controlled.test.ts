@@ -352,11 +352,10 @@ describe('controlled: replay divergence', () => {
   });
 });
 
-describe('known bugs', () => {
-  // debug/access-points.ts race_check compares an access only with the previous access to any
-  // shared array (watchpoint slot 0); the spin_unlock / spin_lock between two CPUs' critical
-  // sections does not clear or order it, so a locked counter is reported as a data race.
-  it.fails('KCSAN exact, controlled: no kcsan report for a counter only touched under a spinlock', async () => {
+describe('exact KCSAN and the virtual clock', () => {
+  // Only two accesses at adjacent steps race: the spin_unlock / spin_lock between two CPUs'
+  // critical sections are points of their own.
+  it('KCSAN exact, controlled: no kcsan report for a counter only touched under a spinlock', async () => {
     for (let seed = 1; seed <= 3; seed++) {
       const t = await trial(ctl('spin_counter'), { seed, controlled: { strategy: 'random' }, boot: { kcsan: true } });
       expect(msgs(t), `seed ${seed}`).toContain('counter = 100');
@@ -364,10 +363,8 @@ describe('known bugs', () => {
     }
   });
 
-  // CONTROL.VCLOCK_F64 holds absolute host epoch milliseconds (set to mem.bootTime, about 1.8e12,
-  // in machine/controlled.ts control_setup); there an f64's ulp is 2^-12 ms, so control-decide.ts's
-  // `f64[vi] += STEP_NS / 1e6` rounds every step: 1000 ns become 976.5625 ns, and 100 ns nothing.
-  it.fails('the virtual clock advances stepNs at every scheduling point (no timer in the run)', async () => {
+  // The virtual clock counts from the boot, so a step's nanoseconds are not rounded away.
+  it('the virtual clock advances stepNs at every scheduling point (no timer in the run)', async () => {
     for (const stepNs of [1000, 100]) {
       const t = await trial(ctl('spin_forever'), { seed: 1, controlled: { strategy: 'random', stepNs, livelockSteps: 5000 } });
       expect(t.endedBy).toBe('livelock');

@@ -4,12 +4,11 @@
  * preempted between its load and its store. The array is a Proxy (as KCSAN's are), registered
  * with KCSAN's table so Atomics and unwrap see through it.
  *
- * With KCSAN on for the array the race check is exact here: the previous access to shared memory
- * (any CPU's) is kept in the first watchpoint slot; an access of another CPU to the same bytes,
- * one of the two a write and neither atomic, is a data race between two steps adjacent in the
- * schedule, reported with both sides.
+ * With KCSAN on for the array the race check is exact here: an access of another CPU to the same
+ * bytes at the step just before this one, one of the two a write and not both atomic, is a data
+ * race between two steps adjacent in the schedule, reported with both sides.
  */
-import { KCSAN, WATCHPOINT, WATCHPOINT_BYTES, WATCHPOINT_TEXT } from '../memory/layout.ts';
+import { CONTROL, KCSAN, WATCHPOINT, WATCHPOINT_BYTES, WATCHPOINT_TEXT } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { control_point, control_progress, last_detail } from '../sched/control.ts';
 import { call_trace } from '../arch/stack.ts';
@@ -116,20 +115,25 @@ function virtual_now(): number {
   return now();
 }
 
-/** Exact race check against the previous access to shared memory (KCSAN on for the array). */
+/**
+ * Exact race check (KCSAN on for the array): the previous scheduling point, if it was another
+ * CPU's access to the same bytes (kept in the first watchpoint slot with its step number), one of
+ * the two a write and not both atomic, is a data race: nothing ordered the two (any kernel call
+ * between them, a lock taken or released, is a point of its own, so they would not be adjacent).
+ */
 function race_check(ta: ArrayBufferView, i: number, how: number): void {
   const cpu = this_cpu;
   const mem = cpu.mem;
   const w = mem.i32;
   const size = elem_size(ta);
   const addr = ta.byteOffset + i * size;
+  const step = w[mem.layout.controlWord + CONTROL.STEP] - 1; // this access's point
   const b = (mem.layout.kcsanBase + KCSAN.WORDS * 4) >> 2; // watchpoint slot 0: the previous access
   const pa = w[b + WATCHPOINT.ADDR];
   const prevHow = w[b + WATCHPOINT.WRITE];
   const mine = describe(how, addr, size, names.get(ta) ?? 'shared', i);
-  // A race: another CPU's access to the same bytes just before this one, one of them a write, not both atomic.
-  if (pa !== 0 && w[b + WATCHPOINT.CPU] !== cpu.id && pa < addr + size && addr < pa + w[b + WATCHPOINT.SIZE] &&
-    ((how | prevHow) & W_WRITE) !== 0 && (how & prevHow & W_ATOMIC) === 0) {
+  if (pa !== 0 && w[b + WATCHPOINT.HIT] === step - 1 && w[b + WATCHPOINT.CPU] !== cpu.id &&
+    pa < addr + size && addr < pa + w[b + WATCHPOINT.SIZE] && ((how | prevHow) & W_WRITE) !== 0 && (how & prevHow & W_ATOMIC) === 0) {
     const other = decoder.decode(mem.u8.slice(b * 4 + WATCHPOINT.WORDS * 4, b * 4 + WATCHPOINT_BYTES)).replace(/\0+$/, '');
     report(mine, other, addr, size, w[b + WATCHPOINT.HIT_CPU], w[b + WATCHPOINT.HIT_PID]);
   }
@@ -137,6 +141,7 @@ function race_check(ta: ArrayBufferView, i: number, how: number): void {
   w[b + WATCHPOINT.SIZE] = size;
   w[b + WATCHPOINT.WRITE] = how;
   w[b + WATCHPOINT.CPU] = cpu.id;
+  w[b + WATCHPOINT.HIT] = step;
   w[b + WATCHPOINT.HIT_CPU] = cpu.id;
   w[b + WATCHPOINT.HIT_PID] = cpu.current.pid;
   const bytes = encoder.encode(mine).subarray(0, WATCHPOINT_TEXT - 1);

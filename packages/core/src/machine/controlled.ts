@@ -54,7 +54,9 @@ export function control_setup(mem: Memory, o: ControlledOptions, seed: number): 
   w[ctl + CONTROL.STEP_NS] = o.stepNs ?? 1000;
   w[ctl + CONTROL.DIVERGED_STEP] = DIVERGED_NONE;
   w[ctl + CONTROL.DETAIL] = o.detail ? 1 : 0;
-  f64[(ctl + CONTROL.VCLOCK_F64) >> 1] = mem.bootTime;
+  // The virtual clock's epoch is the boot: small numbers, so a step's nanoseconds are not rounded away.
+  f64[HEADER.BOOT_TIME_F64 >> 1] = 0;
+  f64[(ctl + CONTROL.VCLOCK_F64) >> 1] = 0;
   f64[(ctl + CONTROL.DEADLINE_F64) >> 1] = Infinity;
   for (let c = 0; c < MAX_CPUS; c++) f64[((ctl + CONTROL.NEXT_TIMER_F64) >> 1) + c] = Infinity;
   pct_setup(mem, ctl, seed, o.depth ?? 3, o.pctSteps ?? 1000);
