@@ -3,7 +3,9 @@
  * modules use (they only work inside a machine's CPUs).
  */
 export * from './kernel.ts';
-export { Machine, type BootOptions, type ChaosOptions, type ModuleInfo, type ShutdownResult } from './machine/machine.ts';
+export {
+  Machine, type BootOptions, type ChaosOptions, type ControlledOptions, type RunEnd, type ModuleInfo, type ShutdownResult,
+} from './machine/machine.ts';
 export { InsmodError, MachineError } from './machine/errors.ts';
 export { kernel_logger, dmesg_line, dmesg_time, log_record, type LogFormat, type LoggerOptions } from './machine/logger.ts';
 export type { LogRecord, ReportKind } from './printk/logbuf.ts';
