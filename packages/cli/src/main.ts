@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { basename, extname } from 'node:path';
 import { run } from './commands/run.ts';
+import { replay } from './commands/replay.ts';
 import { bench } from './commands/bench.ts';
 import { EXIT_USAGE } from './exit.ts';
 import { kconsole, type ConsoleOptions } from './commands/console.ts';
@@ -9,7 +10,8 @@ import { torture, type TortureOptions } from './commands/torture.ts';
 import { moduleCampaign, tortureCampaign, random_seed, type TortureCampaignOptions } from './commands/campaign.ts';
 import { LOCK_TYPES, READER_TYPES } from '@kmodel/torture';
 import { DEFAULT_GEOMETRY } from '@kmodel/core/internal/memory/layout.ts';
-import { intIn, positiveSeconds, oneOf, collect, writablePath } from './options.ts';
+import { MINIMIZE_BUDGET } from '@kmodel/core/internal/machine/minimize.ts';
+import { intIn, positiveSeconds, oneOf, collect, writablePath, add_controlled_options } from './options.ts';
 
 /**
  * Bounds of the machine's geometry. Every region's offset is a byte offset turned into an Int32
@@ -26,7 +28,7 @@ export function program(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  p.command('run')
+  const runCmd = p.command('run')
     .description('boot a machine, insmod MODULE, run it, print --cat files, rmmod, shut down')
     .argument('<module>', 'a module file (.ts or .js) anywhere on disk')
     .option('--cpus <n>', 'number of CPUs (1-64)', intIn('--cpus', 1, 64), 4)
@@ -51,10 +53,35 @@ export function program(): Command {
     .option('--typecheck', 'type-check the module against the kernel APIs before booting; on an error, print it and exit 1 (default: load without type checking)')
     .option('--init-timeout <seconds>', 'insmod fails if init() has not returned after this long', positiveSeconds, 60)
     .option('--arena-mb <MB>', `machine memory for shared declarations (${ARENA_MB.min}-${ARENA_MB.max})`, intIn('--arena-mb', ARENA_MB.min, ARENA_MB.max), DEFAULT_GEOMETRY.arenaBytes / 2 ** 20)
-    .option('--max-threads <n>', `thread table size, kthreadd and insmod/rmmod included (${MAX_THREADS.min}-${MAX_THREADS.max}); creating one more fails with -ENOMEM`, intIn('--max-threads', MAX_THREADS.min, MAX_THREADS.max), DEFAULT_GEOMETRY.maxThreads)
-    .addHelpText('after', '\nExit status: 0 clean; 1 insmod failed (with --typecheck: a type error), or the kernel reported a problem; 2 usage error.')
-    .action(async (module: string, o) => {
-      process.exitCode = await run(module, o);
+    .option('--max-threads <n>', `thread table size, kthreadd and insmod/rmmod included (${MAX_THREADS.min}-${MAX_THREADS.max}); creating one more fails with -ENOMEM`, intIn('--max-threads', MAX_THREADS.min, MAX_THREADS.max), DEFAULT_GEOMETRY.maxThreads);
+  add_controlled_options(runCmd)
+    .option('--schedule <file>', 'replay a schedule file (--schedule-out of a controlled run): the same choices at every step, the file\'s boot options (implies --controlled)')
+    .option('--schedule-out <file>', 'controlled: write the run\'s schedule (its every choice) for kmodel replay', writablePath)
+    .option('--minimize', 'controlled: on a failure, shrink the schedule (fewest preemptions, then steps) keeping the report kind; print the interleaving (--trace: as a trace, --schedule-out: the minimal schedule)')
+    .option('--minimize-budget <n>', `with --minimize: at most this many runs (default ${MINIMIZE_BUDGET})`, intIn('--minimize-budget', 1, 1_000_000))
+    .addHelpText('after', [
+      '',
+      'Exit status: 0 clean; 1 insmod failed (with --typecheck: a type error), or the kernel reported a problem;',
+      '2 usage error, or a replay (--schedule) that diverged from its schedule or does not match the module.',
+      'Controlled: time is virtual (--duration in virtual seconds); a failing run prints the command that replays it.',
+    ].join('\n'))
+    .action(async (module: string, o, cmd: Command) => {
+      process.exitCode = await run(module, o, (k) => cmd.getOptionValueSource(k) === 'cli');
+    });
+
+  p.command('replay')
+    .description('replay a schedule file written by kmodel run --controlled --schedule-out: the same run, step for step (= kmodel run <its module> --schedule FILE)')
+    .argument('<file>', 'a schedule file')
+    .option('--minimize', 'on a failure, shrink the schedule keeping the report kind and print the minimal interleaving')
+    .option('--minimize-budget <n>', `with --minimize: at most this many runs (default ${MINIMIZE_BUDGET})`, intIn('--minimize-budget', 1, 1_000_000))
+    .option('--schedule-out <file>', 'write the replayed run\'s schedule (with --minimize: the minimal one)', writablePath)
+    .option('--trace <path>', 'write a Chrome trace of the run (with --minimize: the minimal interleaving)', writablePath)
+    .option('--cat <path>', 'print a /proc file before rmmod (repeatable)', collect, [])
+    .option('--log-format <format>', 'pretty (dmesg lines, default on a terminal) or json (one object a line)', oneOf('pretty', 'json'))
+    .option('--log-file <path>', 'also append JSON log lines to this file', writablePath)
+    .addHelpText('after', '\nExit status: 0 clean; 1 the kernel reported a problem (the recorded failure); 2 usage error, a schedule that does not match its module, or a replay that diverged.')
+    .action(async (file: string, o) => {
+      process.exitCode = await replay(file, o);
     });
 
   p.command('campaign')

@@ -1,16 +1,28 @@
 /**
  * kmodel run MODULE: boot, insmod, run (for --duration, or until the module's threads have all
  * exited), print the --cat files, rmmod, shut down. Exit 0 if clean, 1 if insmod failed or the
- * kernel printed any report (oops, BUG, WARN, lockdep, data race, lockup, hung task).
+ * kernel printed any report (oops, BUG, WARN, lockdep, data race, lockup, hung task, deadlock,
+ * livelock), 2 for a usage error or a replay that diverged from its schedule.
+ *
+ * Controlled (--controlled, or --schedule FILE: a replay of a recorded run): the run's schedule can
+ * be written (--schedule-out), a failing run prints the command that replays it, and --minimize
+ * shrinks a failing schedule (controlled.ts).
  */
 import { writeFileSync } from 'node:fs';
-import { kernel_logger, log_record, type Machine, type LogFormat } from '@kmodel/core';
+import { kernel_logger, log_record, type BootOptions, type Machine, type LogFormat } from '@kmodel/core';
 import { now } from '@kmodel/core/internal/arch/clock.ts';
+import { count_preemptions } from '@kmodel/core/internal/sched/control-record.ts';
+import { read_schedule, check_module, ScheduleError, type ScheduleFile } from '@kmodel/core/internal/machine/schedule-file.ts';
 import { on_end_request } from '../signals.ts';
-import { EXIT_FAILED } from '../exit.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit.ts';
 import { run_session, wait_module } from '../session.ts';
+import { controlled_boot, controlled_usage, type ControlledFlags } from '../options.ts';
+import {
+  first_report, minimize_run, plural, options_of_schedule, print_interleaving, replay_command, schedule_boot, schedule_conflict,
+  write_interleaving_trace, write_run_schedule, type RecordedRun,
+} from '../controlled.ts';
 
-export interface RunOptions {
+export interface RunOptions extends ControlledFlags {
   cpus: number;
   hz: number;
   duration?: number;
@@ -40,9 +52,53 @@ export interface RunOptions {
   initTimeout?: number;
   /** log_buf_len: records kept for dmesg. */
   logBufLen?: number;
+  /** Replay this schedule file (controlled, the replay strategy, the file's boot options). */
+  schedule?: string;
+  /** Write the run's schedule here (controlled). */
+  scheduleOut?: string;
+  /** Shrink a failing controlled run's schedule and print its interleaving. */
+  minimize?: boolean;
+  /** Attempts the minimizer may make (default 200). */
+  minimizeBudget?: number;
 }
 
-export async function run(module: string, o: RunOptions): Promise<number> {
+/** Did the user give this option on the command line (commander's option value source)? */
+export type Given = (opt: string) => boolean;
+
+function usage_error(msg: string): number {
+  process.stderr.write(`kmodel: ${msg}\n`);
+  return EXIT_USAGE;
+}
+
+/** Why these options cannot run together, or null. */
+function run_usage(o: RunOptions): string | null {
+  const why = controlled_usage(o, o.schedule !== undefined && '--schedule');
+  if (why) return why;
+  const controlled = o.controlled || o.schedule !== undefined;
+  for (const [flag, set] of [['--minimize', o.minimize], ['--schedule-out', o.scheduleOut !== undefined]] as const) {
+    if (set && !controlled) return `${flag} goes with --controlled (or --schedule FILE): only a controlled run has a schedule`;
+  }
+  if (o.minimizeBudget !== undefined && !o.minimize) return '--minimize-budget goes with --minimize';
+  return null;
+}
+
+export async function run(module: string, opts: RunOptions, given: Given = () => false): Promise<number> {
+  let o = opts;
+  const bad = run_usage(o);
+  if (bad) return usage_error(bad);
+  let replay: ScheduleFile | null = null;
+  if (o.schedule !== undefined) {
+    try {
+      replay = read_schedule(o.schedule);
+      check_module(replay, module);
+    } catch (e) {
+      if (e instanceof ScheduleError) return usage_error(e.message);
+      throw e;
+    }
+    const clash = schedule_conflict(replay, o, given);
+    if (clash) return usage_error(clash);
+    o = { ...o, ...options_of_schedule(replay), controlled: true };
+  }
   if (o.typecheck) {
     const { typecheck_module } = await import('../typecheck.ts'); // the compiler loads only when asked for
     const errors = typecheck_module(module);
@@ -54,19 +110,9 @@ export async function run(module: string, o: RunOptions): Promise<number> {
   const format: LogFormat = o.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const logger = kernel_logger({ format, file: o.logFile });
   const stop = new AbortController();
+  const boot = boot_options(o, replay);
   const verdict = await run_session(module, {
-    boot: {
-      cpus: o.cpus, hz: o.hz, seed: o.seed, logger, hungTaskSecs: o.hungTaskSecs, softLockupSecs: o.softlockupSecs,
-      softLockupPanic: o.softlockupPanic, lockupMs: o.lockupMs, lockdep: o.lockdep, spinlockDebug: o.spinlockDebug,
-      kcsan: typeof o.kcsan === 'number' ? { rate: o.kcsan } : o.kcsan,
-      lockSites: o.lockSites,
-      chaos: o.chaos === undefined || o.chaos === false ? undefined : { level: o.chaos === true ? 2 : o.chaos },
-      lockStat: o.lockStat,
-      trace: !!o.trace,
-      arenaBytes: o.arenaMb === undefined ? undefined : o.arenaMb * 2 ** 20,
-      maxThreads: o.maxThreads,
-      logBufLen: o.logBufLen,
-    },
+    boot: { ...boot, logger },
     initTimeout: o.initTimeout ?? 60,
     stop: stop.signal,
   }, {
@@ -83,9 +129,123 @@ export async function run(module: string, o: RunOptions): Promise<number> {
     },
     wait: (machine, name, stopped) => wait_module(machine, name, o.duration, stopped, true),
     beforeRmmod: (machine) => cat_files(machine, o.cat, format, logger),
-    afterRmmod: o.trace ? (machine) => write_trace(machine, o.trace!) : undefined,
+    // A controlled machine keeps its trace when it powers off: written after the run, whatever ended it.
+    afterRmmod: o.trace && !o.controlled ? (machine) => write_trace(machine, o.trace!) : undefined,
   });
-  return verdict.status;
+  if (!o.controlled) return verdict.status;
+  return controlled_end(module, o, boot, replay, verdict.machine, verdict.status, stop.signal.aborted);
+}
+
+/** The machine's boot options for these run options (no logger); a replay boots with its schedule. */
+function boot_options(o: RunOptions, replay: ScheduleFile | null): BootOptions {
+  const c = controlled_boot(o);
+  return {
+    cpus: o.cpus, hz: o.hz, seed: o.seed, hungTaskSecs: o.hungTaskSecs, softLockupSecs: o.softlockupSecs,
+    softLockupPanic: o.softlockupPanic, lockupMs: o.lockupMs, lockdep: o.lockdep, spinlockDebug: o.spinlockDebug,
+    kcsan: typeof o.kcsan === 'number' ? { rate: o.kcsan } : o.kcsan,
+    lockSites: o.lockSites,
+    chaos: o.chaos === undefined || o.chaos === false ? undefined : { level: o.chaos === true ? 2 : o.chaos },
+    controlled: c && (replay ? { ...c, strategy: 'replay', schedule: replay.entries } : c),
+    lockStat: o.lockStat,
+    trace: !!o.trace,
+    arenaBytes: o.arenaMb === undefined ? undefined : o.arenaMb * 2 ** 20,
+    maxThreads: o.maxThreads,
+    logBufLen: o.logBufLen,
+  };
+}
+
+/**
+ * After a controlled run: a divergence from the replayed schedule (exit 2), the schedule file,
+ * the replay command of a failure, the trace, and --minimize (not after a user's end request:
+ * the run was cut short, so neither a short replay nor its failure says anything).
+ */
+async function controlled_end(
+  module: string, o: RunOptions, boot: BootOptions, replay: ScheduleFile | null, m: Machine, status: number, interrupted: boolean,
+): Promise<number> {
+  const say = (line: string) => process.stderr.write(`kmodel: ${line}\n`);
+  const ctl = m.control!;
+  if (ctl.endedBy === 'diverged') {
+    const d = ctl.controller.divergence();
+    say(`replay diverged at step ${d?.step ?? ctl.controller.steps} (${d?.what ?? '?'}): ${replay?.file ?? 'the schedule'} is not a run of this module as it is now`);
+    return EXIT_USAGE;
+  }
+  if (replay && !interrupted && ctl.controller.steps < replay.steps) {
+    say(`replay diverged at step ${ctl.controller.steps} (the run ended): ${replay.file} goes on to step ${replay.steps}`);
+    return EXIT_USAGE;
+  }
+  const recorded: RecordedRun = {
+    module,
+    boot: replay ? { ...replay.boot } : schedule_boot(o, m.seed, o.strategy ?? controlled_boot(o)!.strategy),
+    duration: o.duration ?? null,
+  };
+  let written: string | null = null;
+  let failed = false;
+  const schedule_out = (machine: Machine, r: RecordedRun) => {
+    const why = write_run_schedule(o.scheduleOut!, machine, r);
+    if (why) {
+      say(why);
+      failed = true;
+    } else written = o.scheduleOut!;
+  };
+  const minimizing = o.minimize && status !== EXIT_OK && !interrupted;
+  if (o.scheduleOut !== undefined && !minimizing) schedule_out(m, recorded);
+  if (o.trace && !minimizing) await write_trace(m, o.trace);
+  if (status !== EXIT_OK) {
+    const again = replay_command(module, recorded.boot, recorded.duration);
+    if (again) say(`replay: ${again}`);
+    if (replay?.file) say(`replay: kmodel replay ${replay.file}`);
+    if (written) say(`replay: kmodel replay ${written}`);
+  }
+  if (o.minimize && interrupted) say('--minimize: the run was ended early: nothing minimized');
+  else if (o.minimize) {
+    if (status === EXIT_OK) {
+      say('--minimize: the run did not fail: nothing to minimize');
+      return failed ? EXIT_FAILED : EXIT_OK;
+    }
+    const kind = first_report(m);
+    if (kind === null) {
+      say('--minimize: the run failed without a kernel report (insmod failed?): nothing to minimize');
+      return EXIT_FAILED;
+    }
+    const entries = ctl.controller.record();
+    const s = ctl.controller.stats();
+    if (s.recorded < s.steps) {
+      say(`--minimize: the run took ${s.steps} scheduling points and the step record holds only the first ${s.recorded}: nothing to minimize`);
+      return EXIT_FAILED;
+    }
+    let min;
+    try {
+      min = await minimize_run({
+        module, boot: { ...boot, seed: m.seed }, controlled: o, initTimeout: o.initTimeout ?? 60, duration: o.duration,
+        kind, entries, budget: o.minimizeBudget, say,
+      });
+    } catch (e) {
+      // The failure did not come back under the guided schedule of its own record, or the search was ended before it did.
+      say(`minimize: ${(e as Error).message}`);
+      return EXIT_FAILED;
+    }
+    const fm = min.machine;
+    const fails = fm.reports().some((r) => r.report === kind);
+    say(`minimize: ${min.interrupted ? 'interrupted' : 'done'} after ${min.tries} tries: ${kind} with ${count(min.entries)} (from ${count(entries)})${min.exhausted ? '; the budget ran out: a smaller schedule may exist (--minimize-budget)' : ''}`);
+    if (!fails) say(`minimize: the final run of the minimal schedule did not end in ${kind} (a run that is not a function of its schedule?)`);
+    print_interleaving(min.details, min.entries);
+    if (o.trace) {
+      write_interleaving_trace(o.trace, min.details, min.entries);
+      say(`interleaving trace written to ${o.trace}`);
+    }
+    if (o.scheduleOut !== undefined) {
+      schedule_out(fm, { ...recorded, boot: { ...recorded.boot, strategy: 'guided' } });
+      if (written) say(`replay the minimal schedule: kmodel replay ${written}`);
+    } else {
+      say('the minimal schedule replays from a file: add --schedule-out FILE, then kmodel replay FILE');
+    }
+  }
+  return status === EXIT_OK && failed ? EXIT_FAILED : status;
+}
+
+/** "N preemptions, S steps" of a step record. */
+function count(entries: Int32Array): string {
+  return `${plural(count_preemptions(entries), 'preemption')}, ${plural(entries.length, 'step')}`;
 }
 
 /** Print each --cat file (pretty: as it reads; json: as a record of the coordinator's); false if one could not be read. */

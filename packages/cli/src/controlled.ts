@@ -1,0 +1,335 @@
+/**
+ * `kmodel run --controlled` and `kmodel replay`, the parts beside the run itself: the boot options
+ * a schedule file records and gives back, the replay command of a failing run, the schedule file
+ * it writes, and the minimizer's driver with its interleaving table.
+ *
+ * Invariants: a schedule file records every option that changes a controlled execution with its
+ * default resolved, so a replay boots as the recorded run did whatever later defaults become; a
+ * flag given on the command line never silently overrides a recorded one (a contradiction is a
+ * usage error); every minimizer attempt is a fresh machine running the same session as the run.
+ */
+import { writeFileSync } from 'node:fs';
+import type { BootOptions, Machine } from '@kmodel/core';
+import { DEFAULT_GEOMETRY } from '@kmodel/core/internal/memory/layout.ts';
+import { count_preemptions } from '@kmodel/core/internal/sched/control-record.ts';
+import type { PointDetail } from '@kmodel/core/internal/sched/control-detail.ts';
+import type { ControlledOptions } from '@kmodel/core/internal/machine/boot-config.ts';
+import { write_schedule, module_hash, type ScheduleBoot, type ScheduleFile } from '@kmodel/core/internal/machine/schedule-file.ts';
+import { deviations_of, minimize, MINIMIZE_BUDGET, type Attempt, type Deviation } from '@kmodel/core/internal/machine/minimize.ts';
+import { format_interleaving, interleaving_trace } from '@kmodel/core/internal/machine/interleaving.ts';
+import { CONTROLLED_DEFAULTS, CONTROLLED_FLAG_NAMES, controlled_boot, type ControlledFlags } from './options.ts';
+import { run_session, wait_module } from './session.ts';
+import { on_end_request } from './signals.ts';
+import { exit_status } from './interrupt.ts';
+
+/* ------------------------------------------------------------------ recorded options */
+
+/** The options of a controlled run that change its execution, by kmodel run's flag names (commander's). */
+export interface ExecutionOptions extends ControlledFlags {
+  cpus: number;
+  hz?: number;
+  seed?: number;
+  duration?: number;
+  lockdep?: boolean;
+  spinlockDebug?: boolean;
+  kcsan?: boolean | number;
+  lockupMs?: number;
+  hungTaskSecs?: number;
+  softlockupSecs?: number;
+  softlockupPanic?: boolean;
+  maxThreads?: number;
+  arenaMb?: number;
+  lockSites?: boolean;
+  lockStat?: boolean;
+  initTimeout?: number;
+}
+
+/** One option a schedule file records: its key there, its ExecutionOptions field and flag, and how each side reads it. */
+interface Knob {
+  key: string;
+  opt: keyof ExecutionOptions;
+  /** The value the run booted with, its default resolved. */
+  record(o: ExecutionOptions): unknown;
+  /** The ExecutionOptions value that boots as `v` did. */
+  restore(v: unknown): unknown;
+  /** The command-line words that give `v` ([] for the default). */
+  args(v: unknown): string[];
+  /** `v` in words, for a contradiction. */
+  say(v: unknown): string;
+}
+
+const MIB = 2 ** 20;
+
+function number_knob(key: string, opt: keyof ExecutionOptions, flag: string, dflt: number, always = false): Knob {
+  return {
+    key, opt,
+    record: (o) => (o[opt] as number | undefined) ?? dflt,
+    restore: (v) => v,
+    args: (v) => (always || v !== dflt ? [flag, String(v)] : []),
+    say: (v) => `${flag} ${String(v)}`,
+  };
+}
+
+/** An on-by-default switch turned off by `--no-…`. */
+function on_knob(key: string, opt: keyof ExecutionOptions, flag: string, what: string): Knob {
+  return {
+    key, opt,
+    record: (o) => o[opt] !== false,
+    restore: (v) => v,
+    args: (v) => (v ? [] : [flag]),
+    say: (v) => (v ? `${what} on` : flag),
+  };
+}
+
+/** An off-by-default switch. */
+function off_knob(key: string, opt: keyof ExecutionOptions, flag: string): Knob {
+  return {
+    key, opt,
+    record: (o) => !!o[opt],
+    restore: (v) => !!v || undefined,
+    args: (v) => (v ? [flag] : []),
+    say: (v) => (v ? flag : `no ${flag}`),
+  };
+}
+
+const KNOBS: readonly Knob[] = [
+  number_knob('cpus', 'cpus', '--cpus', 4, true),
+  number_knob('hz', 'hz', '--hz', 250),
+  on_knob('lockdep', 'lockdep', '--no-lockdep', 'lockdep'),
+  on_knob('spinlockDebug', 'spinlockDebug', '--no-spinlock-debug', 'spinlock debug'),
+  {
+    key: 'kcsan', opt: 'kcsan',
+    record: (o) => (o.kcsan === undefined || o.kcsan === false ? false : o.kcsan === true ? true : { rate: o.kcsan }),
+    restore: (v) => (v === true ? true : typeof v === 'object' && v !== null ? ((v as { rate?: number }).rate ?? true) : undefined),
+    args: (v) => (v === true ? ['--kcsan'] : typeof v === 'object' && v !== null ? ['--kcsan', String((v as { rate?: number }).rate ?? 50)] : []),
+    say: (v) => (v === false ? 'no --kcsan' : ['--kcsan', ...(typeof v === 'object' && v !== null ? [String((v as { rate?: number }).rate ?? 50)] : [])].join(' ')),
+  },
+  number_knob('lockupMs', 'lockupMs', '--lockup-ms', 1000),
+  number_knob('hungTaskSecs', 'hungTaskSecs', '--hung-task-secs', 120),
+  number_knob('softLockupSecs', 'softlockupSecs', '--softlockup-secs', 20),
+  off_knob('softLockupPanic', 'softlockupPanic', '--softlockup-panic'),
+  number_knob('maxThreads', 'maxThreads', '--max-threads', DEFAULT_GEOMETRY.maxThreads),
+  {
+    key: 'arenaBytes', opt: 'arenaMb',
+    record: (o) => (o.arenaMb ?? DEFAULT_GEOMETRY.arenaBytes / MIB) * MIB,
+    restore: (v) => (v as number) / MIB,
+    args: (v) => (v !== DEFAULT_GEOMETRY.arenaBytes ? ['--arena-mb', String((v as number) / MIB)] : []),
+    say: (v) => `--arena-mb ${(v as number) / MIB}`,
+  },
+  off_knob('lockSites', 'lockSites', '--lock-sites'),
+  off_knob('lockStat', 'lockStat', '--lock-stat'),
+  number_knob('initTimeout', 'initTimeout', '--init-timeout', 60),
+  number_knob('livelockSteps', 'livelockSteps', '--livelock-steps', CONTROLLED_DEFAULTS.livelockSteps),
+];
+
+/** The schedule file's boot options for a controlled run of `o` with `seed`, its decisions made by `strategy`. */
+export function schedule_boot(o: ExecutionOptions, seed: number, strategy: string): ScheduleBoot {
+  const c = controlled_boot({ ...o, controlled: true })!;
+  const boot: Record<string, unknown> = { cpus: o.cpus, seed, strategy, depth: c.depth, pctSteps: c.pctSteps };
+  for (const k of KNOBS) boot[k.key] = k.record(o);
+  return boot as ScheduleBoot;
+}
+
+/** The run options of the recorded run (what the file does not record keeps its default). */
+export function options_of_schedule(s: ScheduleFile): Partial<ExecutionOptions> {
+  const out: Record<string, unknown> = {
+    seed: s.boot.seed,
+    depth: s.boot.depth ?? CONTROLLED_DEFAULTS.depth,
+    pctSteps: s.boot.pctSteps ?? CONTROLLED_DEFAULTS.pctSteps,
+    duration: s.duration ?? undefined,
+  };
+  for (const k of KNOBS) if (k.key in s.boot) out[k.opt] = k.restore(s.boot[k.key]);
+  return out as Partial<ExecutionOptions>;
+}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * A flag given on the command line (`given(field)`) that contradicts the recorded run, in one
+ * line naming both, or null.
+ */
+export function schedule_conflict(s: ScheduleFile, o: ExecutionOptions, given: (opt: string) => boolean): string | null {
+  const where = `schedule ${s.file ?? ''}`.trim();
+  const clash = (mine: string, theirs: string) =>
+    `${mine} contradicts ${where}, recorded with ${theirs}: leave the flag out (a replay boots as the recorded run did)`;
+  const b = s.boot;
+  if (given('seed') && o.seed !== b.seed) return clash(`--seed ${o.seed}`, `--seed ${b.seed}`);
+  if (given('strategy') && o.strategy !== b.strategy) return clash(`--strategy ${o.strategy}`, `--strategy ${b.strategy}`);
+  const f = CONTROLLED_FLAG_NAMES;
+  if (given('depth') && b.depth !== undefined && o.depth !== b.depth) return clash(`${f.depth} ${o.depth}`, `${f.depth} ${b.depth}`);
+  if (given('pctSteps') && b.pctSteps !== undefined && o.pctSteps !== b.pctSteps) return clash(`${f.pctSteps} ${o.pctSteps}`, `${f.pctSteps} ${b.pctSteps}`);
+  if (given('duration') && o.duration !== (s.duration ?? undefined)) {
+    return clash(`--duration ${o.duration}`, s.duration === null ? 'no --duration (until the threads exit)' : `--duration ${s.duration}`);
+  }
+  for (const k of KNOBS) {
+    if (!given(k.opt) || !(k.key in b)) continue;
+    const mine = k.record(o);
+    if (!same(mine, b[k.key])) return clash(k.say(mine), k.say(b[k.key]));
+  }
+  return null;
+}
+
+/** A word for a shell: quoted when it holds anything but plain path characters. */
+function sh(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command that runs the same controlled execution again from its seed, or null when no
+ * seed and strategy flags give it (a guided run: only its schedule file replays it).
+ */
+export function replay_command(module: string, boot: ScheduleBoot, duration: number | null): string | null {
+  if (boot.strategy !== 'random' && boot.strategy !== 'pct') return null;
+  const words = ['kmodel', 'run', module, '--controlled', '--seed', String(boot.seed), '--strategy', boot.strategy,
+    '--depth', String(boot.depth ?? CONTROLLED_DEFAULTS.depth), '--pct-steps', String(boot.pctSteps ?? CONTROLLED_DEFAULTS.pctSteps)];
+  for (const k of KNOBS) if (k.key in boot) words.push(...k.args(boot[k.key]));
+  if (duration !== null) words.push('--duration', String(duration));
+  return words.map(sh).join(' ');
+}
+
+/* ------------------------------------------------------------------ the schedule file */
+
+export interface RecordedRun {
+  module: string;
+  boot: ScheduleBoot;
+  duration: number | null;
+}
+
+/** The first report kind of the run (the one that ended it, for a schedule), or null. */
+export function first_report(m: Machine): string | null {
+  return m.reports()[0]?.report ?? null;
+}
+
+/** A run's whole step record, or null if the run outgrew the record's capacity. */
+export function complete_record(m: Machine): Int32Array | null {
+  const s = m.control!.controller.stats();
+  return s.recorded < s.steps ? null : m.control!.controller.record();
+}
+
+/**
+ * Write the run's step record as a replayable schedule; null if written, else why not (the record
+ * is incomplete: the run outgrew the step record's capacity).
+ */
+export function write_run_schedule(path: string, m: Machine, r: RecordedRun): string | null {
+  const entries = complete_record(m);
+  if (!entries) {
+    const s = m.control!.controller.stats();
+    return `--schedule-out ${path}: not written: the run took ${s.steps} scheduling points and the step record holds only the first ${s.recorded}; a schedule must hold them all to replay`;
+  }
+  write_schedule(path, {
+    module: r.module, module_sha256: module_hash(r.module), boot: r.boot, duration: r.duration, report: first_report(m), entries,
+  });
+  return null;
+}
+
+/* ------------------------------------------------------------------ minimize */
+
+export interface MinimizeRun {
+  module: string;
+  /** The run's boot options: the attempts boot with these, logger and controlled replaced. */
+  boot: BootOptions;
+  /** The controlled options of the run (depth, pctSteps, livelockSteps kept; the strategy becomes guided). */
+  controlled: ControlledFlags;
+  initTimeout?: number;
+  duration?: number;
+  /** The failure to keep. */
+  kind: string;
+  /** The failing run's step record. */
+  entries: Int32Array;
+  budget?: number;
+  say(line: string): void;
+}
+
+export interface MinimalRun {
+  /** The final run of the minimal schedule, with point details; shut down. */
+  machine: Machine;
+  entries: Int32Array;
+  details: PointDetail[];
+  deviations: Deviation[];
+  tries: number;
+  exhausted: boolean;
+  /** The minimization was cut short by an end request (the smallest schedule found so far is the result). */
+  interrupted: string | null;
+}
+
+export function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
+/** One guided run of `d`, quiet; the machine is shut down. */
+async function guided_run(r: MinimizeRun, d: Deviation[], detail: boolean): Promise<Machine> {
+  const c = controlled_boot({ ...r.controlled, controlled: true })!;
+  const controlled: ControlledOptions = { strategy: 'guided', deviations: d, depth: c.depth, pctSteps: c.pctSteps, livelockSteps: c.livelockSteps, detail };
+  const s = await run_session(r.module, { boot: { ...r.boot, logger: null, trace: false, controlled }, initTimeout: r.initTimeout }, {
+    wait: (m, name, stop) => wait_module(m, name, r.duration, stop),
+  });
+  return s.machine;
+}
+
+function attempt_of(m: Machine, kind: string): Attempt {
+  const entries = m.control!.controller.record();
+  return { fails: m.reports().some((x) => x.report === kind), entries, preemptions: count_preemptions(entries), steps: entries.length };
+}
+
+/**
+ * Shrink the failing run's schedule (minimize.ts), then run the minimal one once more with point
+ * details for the table. Progress goes to `say`, one line per kept improvement. A first end request
+ * (Ctrl-C) ends the search with the smallest schedule found so far; a second exits at once.
+ */
+export async function minimize_run(r: MinimizeRun): Promise<MinimalRun> {
+  const from = count_preemptions(r.entries);
+  let interrupted: string | null = null;
+  const ending = on_end_request((why) => {
+    interrupted = why;
+    r.say(`minimize: ${why}: stopping the search, keeping the smallest schedule found so far (again to exit at once)`);
+  }, (why) => {
+    process.stderr.write(`kmodel: ${why}: exiting at once\n`);
+    process.exit(exit_status(why));
+  });
+  let tries = 0;
+  const attempt = async (d: Deviation[]): Promise<Attempt> => {
+    tries++;
+    // After an end request every further attempt is a quick no: the search winds down, keeping what it has.
+    if (interrupted !== null) return { fails: false, entries: new Int32Array(0), preemptions: 0, steps: 0 };
+    return attempt_of(await guided_run(r, d, false), r.kind);
+  };
+  let result;
+  try {
+    result = await minimize(deviations_of(r.entries), attempt, {
+      budget: r.budget ?? MINIMIZE_BUDGET,
+      onProgress: (s) => {
+        // minimize.ts says "<preemptions> preemptions, <decisions> decisions, <steps> steps" of each schedule it keeps.
+        const m = /(\d+) preemptions, (\d+) decisions, (\d+) steps/.exec(s);
+        if (!m) return;
+        const [p, d, k] = [plural(+m[1], 'preemption'), plural(+m[2], 'decision'), plural(+m[3], 'step')];
+        if (/^minimize: try /.test(s)) r.say(`minimize: ${plural(from, 'preemption')} → ${m[1]}, ${d}, ${k} (try ${tries})`);
+        else r.say(`minimize: the ${r.kind} reproduces under the guided schedule: ${p}, ${d}, ${k}`);
+      },
+    });
+  } catch (e) {
+    if (interrupted !== null) throw new Error(`${interrupted as string} before the failure was reproduced: nothing minimized`);
+    throw e;
+  } finally {
+    ending.dispose();
+  }
+  const machine = await guided_run(r, result.deviations, true);
+  return {
+    machine,
+    entries: machine.control!.controller.record(),
+    details: machine.control!.finalDetails ?? [],
+    deviations: result.deviations,
+    tries: result.tries,
+    exhausted: result.exhausted,
+    interrupted,
+  };
+}
+
+/** The interleaving table of a run, to stdout. */
+export function print_interleaving(details: PointDetail[], entries: ArrayLike<number>): void {
+  process.stdout.write(`${format_interleaving(details, entries).join('\n')}\n`);
+}
+
+/** The interleaving as a Chrome trace document, to `path`. */
+export function write_interleaving_trace(path: string, details: PointDetail[], entries: ArrayLike<number>): void {
+  writeFileSync(path, JSON.stringify(interleaving_trace(details, entries)));
+}
