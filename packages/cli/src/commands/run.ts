@@ -10,7 +10,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import { kernel_logger, log_record, type BootOptions, type Machine, type LogFormat } from '@kmodel/core';
-import { now } from '@kmodel/core/internal/arch/clock.ts';
 import { count_preemptions } from '@kmodel/core/internal/sched/control-record.ts';
 import { read_schedule, check_module, ScheduleError, type ScheduleFile } from '@kmodel/core/internal/machine/schedule-file.ts';
 import { on_end_request } from '../signals.ts';
@@ -260,7 +259,7 @@ async function cat_files(machine: Machine, paths: string[], format: LogFormat, l
         // kernel records already in the ring.
         machine.drain();
         log_record(logger, {
-          seq: 0, level: 6, cpu: -1, pid: 0, comm: 'kmodel', uptime: (now() - machine.mem.bootTime) / 1000, msg: text, fields: { cat: path },
+          seq: 0, level: 6, cpu: -1, pid: 0, comm: 'kmodel', uptime: (machine.mem.clock() - machine.mem.bootTime) / 1000, msg: text, fields: { cat: path },
         });
       }
     } catch (e) {
