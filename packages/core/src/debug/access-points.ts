@@ -1,7 +1,8 @@
 /**
  * Shared arrays under the controlled scheduler: every element read and write of a shared typed
- * array, and every Atomics op on one, is a scheduling point, so a plain `x[0] = x[0] + 1` can be
- * preempted between its load and its store. The array is a Proxy (as KCSAN's are), registered
+ * array, and every Atomics op on one, is followed by a scheduling point, so a plain
+ * `x[0] = x[0] + 1` can be preempted between its load and its store, and a point's description
+ * (the interleaving table) is the access that just happened, with its value. The array is a Proxy (as KCSAN's are), registered
  * with KCSAN's table so Atomics and unwrap see through it.
  *
  * With KCSAN on for the array the race check is exact here: an access of another CPU to the same
@@ -55,22 +56,23 @@ export function instrument_controlled<A extends ArrayBufferView & ArrayLike<numb
         const v = Reflect.get(target, key, target);
         return typeof v === 'function' ? v.bind(target) : v;
       }
-      control_point(this_cpu.current, 'read', name, false, i);
       if (kcsan) race_check(target, i, 0);
       const v = target[i];
+      control_point(this_cpu.current, 'read', name, false, i);
       if (last_detail !== null) last_detail.value = text(v);
       return v;
     },
     set(target, key, value) {
       const i = index(key);
       if (i < 0 || i >= target.length) return Reflect.set(target, key, value, target);
-      control_point(this_cpu.current, 'write', name, false, i);
       if (kcsan) race_check(target, i, W_WRITE);
       const a = target as unknown as Record<number, unknown>;
       const before = a[i];
       a[i] = value;
-      if (a[i] !== before) control_progress();
-      if (last_detail !== null) last_detail.value = text(a[i]);
+      const after = a[i];
+      if (after !== before) control_progress();
+      control_point(this_cpu.current, 'write', name, false, i);
+      if (last_detail !== null) last_detail.value = text(after);
       return true;
     },
   });
@@ -85,10 +87,10 @@ function atomic_point(name: string, op: (...a: unknown[]) => unknown, ta: ArrayB
   const t = this_cpu.current;
   const label = names.get(ta) ?? 'shared';
   if (name === 'wait' || name === 'waitAsync') return atomic_wait(name, op, ta, i, rest, label);
-  control_point(t, 'atomic', `Atomics.${name} ${label}`, false, i);
   if (kcsanOn.has(ta) && name !== 'notify') race_check(ta, i, (WRITES.has(name) || name === 'compareExchange' ? W_WRITE : 0) | W_ATOMIC);
   const r = op.call(Atomics, ta, i, ...rest);
   if (WRITES.has(name) || (name === 'compareExchange' && r === rest[0])) control_progress();
+  control_point(t, 'atomic', `Atomics.${name} ${label}`, false, i);
   if (last_detail !== null) last_detail.value = text(r);
   return r;
 }
@@ -116,8 +118,8 @@ function virtual_now(): number {
 }
 
 /**
- * Exact race check (KCSAN on for the array): the previous scheduling point, if it was another
- * CPU's access to the same bytes (kept in the first watchpoint slot with its step number), one of
+ * Exact race check (KCSAN on for the array): the access just before this one in the schedule (no
+ * point between them but its own), if it was another CPU's access to the same bytes (kept in the first watchpoint slot with its step number), one of
  * the two a write and not both atomic, is a data race: nothing ordered the two (any kernel call
  * between them, a lock taken or released, is a point of its own, so they would not be adjacent).
  */
@@ -127,7 +129,7 @@ function race_check(ta: ArrayBufferView, i: number, how: number): void {
   const w = mem.i32;
   const size = elem_size(ta);
   const addr = ta.byteOffset + i * size;
-  const step = w[mem.layout.controlWord + CONTROL.STEP] - 1; // this access's point
+  const step = w[mem.layout.controlWord + CONTROL.STEP]; // the point that follows this access
   const b = (mem.layout.kcsanBase + KCSAN.WORDS * 4) >> 2; // watchpoint slot 0: the previous access
   const pa = w[b + WATCHPOINT.ADDR];
   const prevHow = w[b + WATCHPOINT.WRITE];

@@ -50,6 +50,7 @@ export function control_setup(mem: Memory, o: ControlledOptions, seed: number): 
   w[ctl + CONTROL.BATON] = BATON_COORD;
   w[ctl + CONTROL.STRATEGY] = strategy_by_name(name)!.code;
   w[ctl + CONTROL.WATCH_IDX] = -1;
+  w[ctl + CONTROL.RESUME] = -1;
   w[ctl + CONTROL.LIVELOCK_STEPS] = o.livelockSteps ?? 200_000;
   w[ctl + CONTROL.STEP_NS] = o.stepNs ?? 1000;
   w[ctl + CONTROL.DIVERGED_STEP] = DIVERGED_NONE;
@@ -107,7 +108,10 @@ export class Controller {
       const turnAt = this.clock + TURN_MS;
       f64[(ctl + CONTROL.DEADLINE_F64) >> 1] = Math.min(deadline, turnAt);
       w[ctl + CONTROL.CALL] = 0;
-      const next = this.decider.decide(-1, -1, 0, -1, false, false);
+      // The coordinator's turn is transparent to the schedule: the thread whose point called it
+      // may go on, and another CPU's step instead is a preemption (guided's default goes on with it).
+      const resume = w[ctl + CONTROL.RESUME];
+      const next = this.decider.decide(-1, -1, 0, resume >= 0 && this.midThread(resume) ? resume : -1, false, false);
       let reason = this.decider.reason;
       if (next !== NEXT_COORD) {
         this.decider.hand(next);
@@ -171,6 +175,10 @@ export class Controller {
       Atomics.add(w, bell, 1);
       Atomics.notify(w, bell);
     }
+  }
+
+  private midThread(cpu: number): boolean {
+    return Atomics.load(this.w, this.mem.layout.percpuWord(cpu) + PERCPU.CURRENT) !== NIL;
   }
 
   /** Every CPU idles (no thread stopped in the middle of its run): each can answer a control call. */

@@ -5,7 +5,7 @@
  * rows also become a Chrome trace-event document, one track per thread.
  */
 import type { PointDetail } from '../sched/control-detail.ts';
-import { entry_pid, is_preemption } from '../sched/control-record.ts';
+import { is_preemption, preempted_pid } from '../sched/control-record.ts';
 
 export const INTERLEAVING_LEGEND = '>> = preempted here (switched away while it could go on)';
 /** A cell's width at most, ellipsis included. */
@@ -82,7 +82,7 @@ function collect(details: PointDetail[], entries: ArrayLike<number>, only?: numb
   for (let s = 0, r = 0; s < entries.length; s++) {
     for (; r < rows.length && rows[r].d.step <= s; r++) last[rows[r].col] = r;
     if (!is_preemption(entries, s)) continue;
-    const col = colOf.get(entry_pid(entries[s]));
+    const col = colOf.get(preempted_pid(entries, s));
     if (col === undefined) continue;
     preemptions.push(s, col);
     if (last[col] >= 0) rows[last[col]].marked = true;

@@ -236,6 +236,7 @@ export const CONTROL = {
   CALL: 23, // 1: the coordinator asks for the baton at the next point (a user's interrupt)
   COORD_POINTS: 24, // points the coordinator took (its releases), for guided keys
   SPINS: 25, // points the running thread took in a row without progress (the fairness rule)
+  RESUME: 26, // the CPU whose thread's point gave the baton to the coordinator (-1: none): going on with it is no preemption
   CHANGE: 32, // PCT: the DEPTH - 1 change points (step numbers), MAX_PCT_DEPTH - 1 words
   NEXT_TIMER_F64: 48, // per CPU: its earliest timer on the virtual clock (Infinity: none), 2 words each
   IDLE_POINTS: 48 + 2 * MAX_CPUS, // per CPU: idle points it took (guided keys)

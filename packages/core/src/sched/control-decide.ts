@@ -129,6 +129,7 @@ export class Decider {
       w[ctl + CONTROL.DIVERGED_STEP] = s;
     }
     if (current >= 0 && next !== current && next !== NEXT_COORD) w[ctl + CONTROL.PREEMPTIONS]++;
+    if (next === NEXT_COORD) w[ctl + CONTROL.RESUME] = current;
     if (s < this.capacity) {
       w[this.record + s] = step_entry(pid, next);
       w[ctl + CONTROL.RECORD_LEN] = s + 1;

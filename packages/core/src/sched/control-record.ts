@@ -26,15 +26,28 @@ export function entry_taker(entries: ArrayLike<number>, s: number): number {
 
 /**
  * Was point s a preemption: a thread's point (pid != 0, so its CPU could go on) whose decision
- * gave the next step to another CPU? (A hand-off to the coordinator is no choice of the schedule's.)
+ * gave the next step to another CPU? A hand-off to the coordinator is no choice of the schedule's;
+ * the coordinator's own point right after one is, when it gives the step to another CPU than the
+ * thread's that called it. (Controller.run passes that CPU as the one that may go on: CONTROL.RESUME.)
  */
 export function is_preemption(entries: ArrayLike<number>, s: number): boolean {
   const e = entries[s];
-  return entry_pid(e) !== 0 && entry_next(e) !== NEXT_COORD && entry_next(e) !== entry_taker(entries, s);
+  const next = entry_next(e);
+  if (next === NEXT_COORD) return false;
+  if (entry_pid(e) !== 0) return next !== entry_taker(entries, s);
+  // The coordinator's point after a thread's point called it: going on with that thread's CPU is no preemption.
+  if (s < 2 || entry_taker(entries, s) !== NEXT_COORD || entry_pid(entries[s - 1]) === 0) return false;
+  return next !== entry_taker(entries, s - 1);
 }
 
 export function count_preemptions(entries: ArrayLike<number>): number {
   let n = 0;
   for (let s = 0; s < entries.length; s++) if (is_preemption(entries, s)) n++;
   return n;
+}
+
+/** The thread a preemption at point s switched away from (its own point, or the one that called the coordinator). */
+export function preempted_pid(entries: ArrayLike<number>, s: number): number {
+  const pid = entry_pid(entries[s]);
+  return pid !== 0 || s === 0 ? pid : entry_pid(entries[s - 1]);
 }
