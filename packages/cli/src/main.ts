@@ -7,7 +7,7 @@ import { bench } from './commands/bench.ts';
 import { EXIT_USAGE } from './exit.ts';
 import { kconsole, type ConsoleOptions } from './commands/console.ts';
 import { torture, type TortureOptions } from './commands/torture.ts';
-import { moduleCampaign, tortureCampaign, random_seed, type TortureCampaignOptions } from './commands/campaign.ts';
+import { moduleCampaign, tortureCampaign, random_seed, campaign_usage_error, DEFAULT_SCHEDULE_DIR, type ModuleCampaignOptions, type TortureCampaignOptions } from './commands/campaign.ts';
 import { LOCK_TYPES, READER_TYPES } from '@kmodel/torture';
 import { DEFAULT_GEOMETRY } from '@kmodel/core/internal/memory/layout.ts';
 import { MINIMIZE_BUDGET } from '@kmodel/core/internal/machine/minimize.ts';
@@ -84,7 +84,7 @@ export function program(): Command {
       process.exitCode = await replay(file, o);
     });
 
-  p.command('campaign')
+  const campaignCommand = p.command('campaign')
     .description('run MODULE in N independent trials (a whole machine each, seeds BASE, BASE+1, ...) on a pool of workers; summarize the failures')
     .argument('<module>', 'a module file (.ts or .js) anywhere on disk')
     .requiredOption('--trials <n>', 'number of trials', intIn('--trials', 1, 1_000_000))
@@ -94,17 +94,24 @@ export function program(): Command {
     .option('--timeout <seconds>', 'kill a trial that runs this long and count it as "timeout"', positiveSeconds, 60)
     .option('--duration <seconds>', 'run each trial this long (default: until every thread of the module has exited)', positiveSeconds)
     .option('--seed <base>', 'seed of the first trial; trial i has seed BASE+i (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1))
-    .option('--json', 'print the summary as one JSON object')
+    .option('--json', 'print the summary as one JSON object');
+  add_controlled_options(campaignCommand)
+    .option('--schedule-dir <dir>', `with --controlled: where the schedule files of the first failing trials go (default ./${DEFAULT_SCHEDULE_DIR})`)
     .addHelpText('after', [
       '',
       'Verdict of a trial: clean; the kinds of report it printed (oops, bug, warn, spinlock, lockdep, kcsan,',
-      'hung_task, soft_lockup); insmod (did not load); timeout (killed at --timeout).',
+      'hung_task, soft_lockup, deadlock, livelock); insmod (did not load); timeout (killed at --timeout).',
+      'With --controlled, every trial is a controlled run (its own seed); PCT without --pct-steps measures k in a',
+      'first run. A failure prints the kmodel run command that replays it and its schedule file (kmodel replay);',
+      'a clean PCT campaign prints the probability with which it would have found a bug of depth --depth.',
       'Exit status: 0 every trial clean; 1 any trial failed; 2 usage error.',
       'Ctrl-C (or SIGTERM) ends the campaign early: running trials are cancelled, the summary covers the trials',
       'that ran (--json: "interrupted": { signal, planned, cancelled }); exit 1 if any failed, else 130 (SIGTERM: 143).',
       'A second Ctrl-C exits at once.',
     ].join('\n'))
-    .action(async (module: string, o) => {
+    .action(async (module: string, o: ModuleCampaignOptions, cmd: Command) => {
+      const why = campaign_usage_error(o);
+      if (why) cmd.error(why, { exitCode: EXIT_USAGE });
       process.exitCode = await moduleCampaign(module, o);
     });
 

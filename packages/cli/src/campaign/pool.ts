@@ -13,6 +13,9 @@
  * When `stop` aborts, the pool is destroyed: queued trials are dropped, running ones cancelled
  * (their workers terminated, their machines' CPUs with them), and their exit is waited for at most
  * DESTROY_BOUND_MS; whatever is left dies with the process, which exits after the summary.
+ *
+ * A Plan runs one trial alone first and makes the trials from its result (PCT's step count is
+ * measured that way), on the same pool: its workers are up once.
  */
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -33,6 +36,13 @@ export interface PoolOptions {
   stop?: AbortSignal;
 }
 
+/** Trials that depend on one run before them. */
+export interface Plan {
+  first: Trial;
+  /** The trials, from the first one's result (it is not one of them). */
+  rest(first: TrialResult): Trial[];
+}
+
 export interface PoolRun {
   /** The trials that ran to a verdict, in trial order. */
   results: TrialResult[];
@@ -43,8 +53,8 @@ export interface PoolRun {
 /** A trial that did not run to a verdict: cancelled while running, or never started. */
 type Unfinished = 'cancelled' | 'unstarted';
 
-/** Run every trial, or until `stop`. */
-export async function runTrials(trials: Trial[], o: PoolOptions): Promise<PoolRun> {
+/** Run every trial (a Plan: the first, then the rest), or until `stop`. */
+export async function runTrials(plan: Trial[] | Plan, o: PoolOptions): Promise<PoolRun> {
   const pool = new Piscina({
     filename: WORKER,
     minThreads: o.jobs,
@@ -66,6 +76,14 @@ export async function runTrials(trials: Trial[], o: PoolOptions): Promise<PoolRu
     } catch (e) {
       if (!o.stop?.aborted) throw e;
       return { results: [], cancelled: 0 };
+    }
+    let trials: Trial[];
+    if (Array.isArray(plan)) trials = plan;
+    else {
+      // Not one of the trials: no onResult, and cancelled while measuring counts no trial.
+      const r = await runOne(pool, plan.first, { ...o, onResult: undefined });
+      if (typeof r !== 'object') return { results: [], cancelled: 0 };
+      trials = plan.rest(r);
     }
     const done = await Promise.all(trials.map((t) => runOne(pool, t, o)));
     return {

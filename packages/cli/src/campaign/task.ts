@@ -13,6 +13,18 @@ export interface ModuleTrial {
   seed: number;
   duration?: number;
   chaos?: boolean | { level: number };
+  /** Controlled scheduling (never with chaos): the strategy and its parameters. */
+  controlled?: ControlledTrial;
+}
+
+/** How a controlled trial's decisions are made: a random walk, or PCT of bug depth `depth` over `pctSteps` steps. */
+export interface ControlledTrial {
+  strategy: 'random' | 'pct';
+  /** PCT only; absent: the core's defaults. */
+  depth?: number;
+  pctSteps?: number;
+  /** Points without progress that end a run as a livelock; absent: the core's default. */
+  livelockSteps?: number;
 }
 
 /** A locktorture trial: the torture wrapper module, its parameters carry the seed. */
@@ -40,6 +52,28 @@ export interface TrialResult {
   worker: number;
   ms: number;
   error?: string;
+  /** A controlled trial that booted: the scheduler's figures at the end of the run. */
+  control?: ControlFigures;
+  /** A failing controlled trial: what a schedule file needs from the run (the main thread writes a few). */
+  schedule?: TrialSchedule;
+}
+
+export interface ControlFigures {
+  /** Scheduling points taken. */
+  steps: number;
+  /** Threads the scheduler saw (PCT's n). */
+  threads: number;
+  /** Context switches away from a thread that could have gone on. */
+  preemptions: number;
+}
+
+export interface TrialSchedule {
+  /** The step record (sched/control-record.ts entries). */
+  entries: Int32Array;
+  /** sha256 of the module's source as the trial read it. */
+  module_sha256: string;
+  /** The kind of the first report the run printed. */
+  report: string | null;
 }
 
 /** Sent to the pool worker with a port on which it says when the trial starts (the timeout clock). */

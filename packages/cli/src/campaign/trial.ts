@@ -3,19 +3,40 @@
  * (or `kmodel torture`) runs with that seed, silently (the log is kept for reportCounts and dmesg
  * only). Nothing outlives the trial but the result: the session shuts the machine down however it
  * ends, and a trial that never gets there is ended by the pool terminating this worker thread,
- * which terminates the machine's CPU workers with it.
+ * which terminates the machine's CPU workers with it. A controlled trial's result also carries the
+ * scheduler's figures and, when it failed, its step record: the campaign writes the schedule
+ * files of its first failures from them.
  */
 import { threadId } from 'node:worker_threads';
 import { run_session, pause, wait_module } from '../session.ts';
 import { torture_session } from '../torture-session.ts';
-import type { BarrierMessage, ModuleTrial, TortureTrial, TrialMessage, TrialResult, Verdict } from './task.ts';
+import { module_hash } from '@kmodel/core/internal/machine/schedule-file.ts';
+import { failed, type BarrierMessage, type ControlFigures, type ModuleTrial, type TortureTrial, type TrialMessage, type TrialResult, type TrialSchedule, type Verdict } from './task.ts';
 
-async function runModule(t: ModuleTrial): Promise<Verdict> {
-  const v = await run_session(t.module, { boot: { cpus: t.cpus, seed: t.seed, logger: null, chaos: t.chaos } }, {
+interface ModuleOutcome {
+  verdict: Verdict;
+  control?: ControlFigures;
+  schedule?: TrialSchedule;
+}
+
+async function runModule(t: ModuleTrial): Promise<ModuleOutcome> {
+  // Hashed before the run: the source insmod is about to read, not whatever is there afterwards.
+  const sha = t.controlled ? module_hash(t.module) : '';
+  const v = await run_session(t.module, {
+    boot: { cpus: t.cpus, seed: t.seed, logger: null, chaos: t.chaos, controlled: t.controlled },
+  }, {
     wait: (machine, name, stop) => wait_module(machine, name, t.duration, stop),
   });
-  if (v.kinds.length > 0) return v.kinds;
-  return v.name === null ? 'insmod' : 'clean';
+  const verdict: Verdict = v.kinds.length > 0 ? v.kinds : v.name === null ? 'insmod' : 'clean';
+  const control = v.machine.control;
+  if (!control) return { verdict };
+  const s = control.controller.stats();
+  const out: ModuleOutcome = { verdict, control: { steps: s.steps, threads: s.threads, preemptions: s.preemptions } };
+  // A record the run outgrew (recorded < steps) would not replay: no schedule for it.
+  if (failed(verdict) && s.recorded === s.steps) {
+    out.schedule = { entries: control.controller.record(), module_sha256: sha, report: v.machine.reports()[0]?.report ?? null };
+  }
+  return out;
 }
 
 async function runTorture(t: TortureTrial): Promise<Verdict> {
@@ -46,13 +67,16 @@ export default async function runTask(m: TrialMessage | BarrierMessage): Promise
   port.postMessage({ started: threadId });
   port.close();
   const t0 = Date.now();
-  let verdict: Verdict;
+  let out: ModuleOutcome;
   let error: string | undefined;
   try {
-    verdict = trial.kind === 'module' ? await runModule(trial) : await runTorture(trial);
+    out = trial.kind === 'module' ? await runModule(trial) : { verdict: await runTorture(trial) };
   } catch (e) {
-    verdict = 'error';
+    out = { verdict: 'error' };
     error = e instanceof Error ? e.message : String(e);
   }
-  return { seed: trial.seed, verdict, worker: threadId, ms: Date.now() - t0, ...(error ? { error } : {}) };
+  return {
+    seed: trial.seed, verdict: out.verdict, worker: threadId, ms: Date.now() - t0,
+    ...(error ? { error } : {}), ...(out.control ? { control: out.control } : {}), ...(out.schedule ? { schedule: out.schedule } : {}),
+  };
 }

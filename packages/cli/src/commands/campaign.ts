@@ -2,6 +2,8 @@
  * kmodel campaign MODULE --trials N: N independent trials of MODULE (a whole machine each, seeds
  * BASE, BASE+1, ...) on a pool of --jobs workers, then a summary. Also `kmodel torture --trials N`.
  * Exit 0 if every trial was clean, 1 if any failed (reports, insmod, timeout), 2 usage error.
+ * With --controlled each trial is a controlled run (campaign/controlled-plan.ts): the summary
+ * gives the exact replay command and schedule files of the first failures, or the PCT bound.
  *
  * Ctrl-C (or SIGTERM) ends the campaign early: no more trials start, the running ones are
  * cancelled, and the summary covers the trials that ran; exit 1 if any of them failed, else 130
@@ -11,11 +13,13 @@ import { randomInt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ROOT } from '../workspace.ts';
-import { runTrials } from '../campaign/pool.ts';
-import { progress } from '../campaign/progress.ts';
-import { summarize, formatSummary } from '../campaign/summary.ts';
-import { failed, type Trial } from '../campaign/task.ts';
+import { runTrials, type Plan } from '../campaign/pool.ts';
+import { progress, type Progress } from '../campaign/progress.ts';
+import { summarize, formatSummary, FIRST_SEEDS, type ControlledSummary } from '../campaign/summary.ts';
+import { failed, type Trial, type TrialResult } from '../campaign/task.ts';
+import { ControlledPlan } from '../campaign/controlled-plan.ts';
 import { EXIT_OK, EXIT_FAILED } from '../exit.ts';
+import { CONTROLLED_DEFAULTS, controlled_usage, type ControlledFlags } from '../options.ts';
 import { catch_interrupt, exit_status } from '../interrupt.ts';
 import type { TortureParams } from '@kmodel/torture';
 
@@ -27,15 +31,27 @@ export interface CampaignOptions {
   json?: boolean;
 }
 
-export interface ModuleCampaignOptions extends CampaignOptions {
+export interface ModuleCampaignOptions extends CampaignOptions, ControlledFlags {
   cpus: number;
   /** The first trial's seed (default: random_seed()). */
   seed?: number;
   duration?: number;
   /** true (default level) or a level 1..3 */
   chaos?: boolean | number;
+  /** Where the first failures' schedule files go, with --controlled (default ./kmodel-schedules). */
+  scheduleDir?: string;
 }
 
+/** Where a controlled campaign writes schedule files without --schedule-dir (relative to the working directory). */
+export const DEFAULT_SCHEDULE_DIR = 'kmodel-schedules';
+
+/** Why these campaign options do not go together (one line for a usage error), or null. */
+export function campaign_usage_error(o: ModuleCampaignOptions): string | null {
+  const why = controlled_usage(o);
+  if (why) return `error: ${why}`;
+  if (!o.controlled && o.scheduleDir !== undefined) return 'error: --schedule-dir goes with --controlled';
+  return null;
+}
 
 /** A base seed when --seed is absent: below 2^30, so BASE + trial stays a valid seed. */
 export function random_seed(): number {
@@ -54,26 +70,52 @@ export function shellArg(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Run the trials (or until interrupted), show progress, print the summary; the exit status. */
-export async function campaign(trials: Trial[], o: CampaignOptions, what: string, rerun: (seed: number) => string[]): Promise<number> {
+/** What a campaign runs beyond its trials: the controlled part (moduleCampaign --controlled). */
+export interface CampaignExtras {
+  /** Each finished trial, in completion order. */
+  onResult?(r: TrialResult): void;
+  /** After the pool: the controlled part of the summary. */
+  controlled?(results: TrialResult[]): ControlledSummary;
+}
+
+const IDLE: Progress = { tick() {}, stop() {} };
+
+/** Run the trials (a Plan: its first run, then the rest; or until interrupted), show progress, print the summary; the exit status. */
+export async function campaign(
+  plan: Trial[] | Plan, o: CampaignOptions, what: string, rerun: (seed: number) => string[], extras: CampaignExtras = {},
+): Promise<number> {
   const intr = catch_interrupt();
-  const bar = progress(trials.length, what);
+  const planned = Array.isArray(plan) ? plan.length : o.trials;
+  // A Plan's first run may print a line: the bar starts after it.
+  let bar = Array.isArray(plan) ? progress(plan.length, what) : IDLE;
+  const run: Trial[] | Plan = Array.isArray(plan) ? plan : {
+    first: plan.first,
+    rest: (r) => {
+      const trials = plan.rest(r);
+      if (!intr.signal.aborted) bar = progress(trials.length, what);
+      return trials;
+    },
+  };
   intr.signal.addEventListener('abort', () => {
     bar.stop();
     process.stderr.write(`kmodel: ${intr.received}: ending the campaign: running trials cancelled, no more started\n`);
   }, { once: true });
   try {
-    const { results, cancelled } = await runTrials(trials, {
+    const { results, cancelled } = await runTrials(run, {
       jobs: o.jobs ?? availableParallelism(),
       timeout: o.timeout,
-      onResult: (r) => bar.tick(failed(r.verdict)),
+      onResult: (r) => {
+        extras.onResult?.(r);
+        bar.tick(failed(r.verdict));
+      },
       stop: intr.signal,
     });
     const interrupted = intr.received;
     bar.stop();
     const s = summarize(
-      results, (seed) => ['pnpm', 'kmodel', ...rerun(seed)].map(shellArg).join(' '),
-      interrupted ? { signal: interrupted, planned: trials.length, cancelled } : undefined,
+      results, (seed) => command(rerun(seed)),
+      interrupted ? { signal: interrupted, planned, cancelled } : undefined,
+      extras.controlled?.(results),
     );
     process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : formatSummary(s, what));
     if (s.failed > 0) return EXIT_FAILED;
@@ -84,11 +126,17 @@ export async function campaign(trials: Trial[], o: CampaignOptions, what: string
   }
 }
 
+/** `pnpm kmodel ARGS`, shell-quoted where needed. */
+function command(args: string[]): string {
+  return ['pnpm', 'kmodel', ...args].map(shellArg).join(' ');
+}
+
 /** kmodel campaign MODULE ... */
 export function moduleCampaign(module: string, o: ModuleCampaignOptions): Promise<number> {
-  const chaos = o.chaos === undefined || o.chaos === false ? undefined : o.chaos === true ? true : { level: o.chaos };
   const path = resolve(module);
   const base = o.seed ?? random_seed();
+  if (o.controlled) return controlledCampaign(module, path, base, o);
+  const chaos = o.chaos === undefined || o.chaos === false ? undefined : o.chaos === true ? true : { level: o.chaos };
   const trials: Trial[] = Array.from({ length: o.trials }, (_, i) => ({
     kind: 'module', module: path, cpus: o.cpus, seed: base + i, duration: o.duration, chaos,
   }));
@@ -98,6 +146,24 @@ export function moduleCampaign(module: string, o: ModuleCampaignOptions): Promis
     ...(o.duration !== undefined ? ['--duration', String(o.duration)] : []),
     ...(o.chaos === true ? ['--chaos'] : typeof o.chaos === 'number' ? ['--chaos', String(o.chaos)] : []),
   ]);
+}
+
+/** kmodel campaign MODULE --controlled ... */
+function controlledCampaign(module: string, path: string, base: number, o: ModuleCampaignOptions): Promise<number> {
+  const p = new ControlledPlan({
+    module: path, shown: rerunPath(module), cpus: o.cpus, base, trials: o.trials, duration: o.duration,
+    strategy: o.strategy ?? CONTROLLED_DEFAULTS.strategy, depth: o.depth ?? CONTROLLED_DEFAULTS.depth, pctSteps: o.pctSteps,
+    livelockSteps: o.livelockSteps, defaultPctSteps: CONTROLLED_DEFAULTS.pctSteps,
+    scheduleDir: resolve(o.scheduleDir ?? DEFAULT_SCHEDULE_DIR), schedules: FIRST_SEEDS,
+    show: rerunPath, command,
+    say: (line) => {
+      if (!o.json) process.stdout.write(`${line}\n`);
+    },
+  });
+  return campaign(p.plan(), o, `campaign ${module}`, (seed) => p.rerun(seed), {
+    onResult: (r) => p.onResult(r),
+    controlled: (results) => p.summary(results),
+  });
 }
 
 export interface TortureCampaignOptions extends CampaignOptions {
