@@ -19,6 +19,12 @@ import { rq_peek } from './runqueue.ts';
 import { DIVERGED, KEY_COORD, STRATEGY_REPLAY, type PointContext, type Strategy } from './strategy/strategy.ts';
 import { strategy_by_code } from './strategy/strategies.ts';
 
+/**
+ * Points in a row without progress after which the clock jumps to the next timer: the threads that
+ * can run are spinning, waiting for something a timer brings (a timed-out sleeper, a timeout).
+ */
+export const SPIN_JUMP_POINTS = 1000;
+
 /** A decider: the reusable context of one realm (allocated once per CPU and per coordinator). */
 export class Decider {
   readonly ctx: PointContext;
@@ -91,6 +97,11 @@ export class Decider {
     }
     let next = NEXT_COORD;
     if (!this.coordinatorDue()) {
+      // Every thread that can run only spins: as on a real machine, time passes until a timer fires.
+      if (w[ctl + CONTROL.NOPROGRESS] >= SPIN_JUMP_POINTS) {
+        const t = this.nextTimer();
+        if (t !== Infinity && this.f64[vi] < t) this.f64[vi] = Math.min(t, this.f64[(ctl + CONTROL.DEADLINE_F64) >> 1]);
+      }
       let n = this.collect();
       if (n === 0) {
         const t = this.nextTimer();
