@@ -55,8 +55,8 @@ describe('kmodel run --controlled', () => {
     const f = await failing_seed();
     expect(kinds(f.stdout)).toEqual(['oops']);
     expect(f.stdout).toMatch(/counter = 1 \(lost update\)/);
-    expect(f.stderr).toContain(`kmodel: replay: kmodel run ${LOST_UPDATE} --controlled --seed ${f.seed} --strategy random --depth 3 --pct-steps 1000 --cpus 2`);
-    expect(f.stderr).toContain(`kmodel: replay: kmodel replay ${f.file}`);
+    expect(f.stderr).toContain(`kmodel: replay: pnpm kmodel run ${LOST_UPDATE} --controlled --seed ${f.seed} --strategy random --depth 3 --pct-steps 1000 --cpus 2`);
+    expect(f.stderr).toContain(`kmodel: replay: pnpm kmodel replay ${f.file}`);
     const s = read_schedule(f.file);
     expect(s).toMatchObject({ module: LOST_UPDATE, report: 'oops', boot: { cpus: 2, seed: f.seed, strategy: 'random' } });
     const replays = await Promise.all(Array.from({ length: 5 }, () => kmodel(['replay', f.file, '--log-format', 'json'])));
@@ -132,7 +132,7 @@ describe('kmodel run --controlled', () => {
     expect(table.some((l) => /lost_update\.ts:1[12]/.test(l))).toBe(true);
     expect(table.some((l) => /^\s*\d+ >>/.test(l))).toBe(true);
     expect(r.stderr).toMatch(/minimize: done after \d+ tries: oops with/);
-    expect(r.stderr).toContain(`replay the minimal schedule: kmodel replay ${out}`);
+    expect(r.stderr).toContain(`replay the minimal schedule: pnpm kmodel replay ${out}`);
     const minimal = read_schedule(out);
     expect(minimal.report).toBe('oops');
     expect(minimal.preemptions).toBeLessThanOrEqual(read_schedule(f.file).preemptions);

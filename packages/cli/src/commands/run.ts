@@ -192,8 +192,8 @@ async function controlled_end(
   if (status !== EXIT_OK) {
     const again = replay_command(module, recorded.boot, recorded.duration);
     if (again) say(`replay: ${again}`);
-    if (replay?.file) say(`replay: kmodel replay ${replay.file}`);
-    if (written) say(`replay: kmodel replay ${written}`);
+    if (replay?.file) say(`replay: pnpm kmodel replay ${replay.file}`);
+    if (written) say(`replay: pnpm kmodel replay ${written}`);
   }
   if (o.minimize && interrupted) say('--minimize: the run was ended early: nothing minimized');
   else if (o.minimize) {
@@ -234,9 +234,9 @@ async function controlled_end(
     }
     if (o.scheduleOut !== undefined) {
       schedule_out(fm, { ...recorded, boot: { ...recorded.boot, strategy: 'guided' } });
-      if (written) say(`replay the minimal schedule: kmodel replay ${written}`);
+      if (written) say(`replay the minimal schedule: pnpm kmodel replay ${written}`);
     } else {
-      say('the minimal schedule replays from a file: add --schedule-out FILE, then kmodel replay FILE');
+      say('the minimal schedule replays from a file: add --schedule-out FILE, then pnpm kmodel replay FILE');
     }
   }
   return status === EXIT_OK && failed ? EXIT_FAILED : status;
