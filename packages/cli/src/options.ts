@@ -68,7 +68,7 @@ export function writablePath(v: string): string {
 export const CONTROLLED_STRATEGIES = ['random', 'pct'] as const;
 export type ControlledStrategy = (typeof CONTROLLED_STRATEGIES)[number];
 
-export const CONTROLLED_DEFAULTS = { strategy: 'pct' as ControlledStrategy, depth: 3, pctSteps: 1000, livelockSteps: 200_000 };
+export const CONTROLLED_DEFAULTS = { strategy: 'random' as ControlledStrategy, depth: 3, pctSteps: 1000, livelockSteps: 200_000 };
 
 export interface ControlledFlags {
   controlled?: boolean;
@@ -87,7 +87,7 @@ export function controlled_options(): Option[] {
   const d = CONTROLLED_DEFAULTS;
   return [
     new Option('--controlled', 'controlled scheduling: one CPU runs at a time between scheduling points, each choice from the seed; time is virtual; the same seed gives the same run (not with --chaos)'),
-    new Option('--strategy <s>', `controlled: how the next step is picked, pct (priorities with depth - 1 change points) or random (a uniform walk); default ${d.strategy}`)
+    new Option('--strategy <s>', `controlled: how the next step is picked, pct (priorities with depth - 1 change points) or random (a uniform walk); default ${d.strategy} (kmodel campaign: pct, its k measured)`)
       .argParser(oneOf(...CONTROLLED_STRATEGIES)),
     new Option('--depth <d>', `controlled, pct: the bug depth d (d - 1 priority change points, 1-${MAX_PCT_DEPTH}); default ${d.depth}`).argParser(intIn('--depth', 1, MAX_PCT_DEPTH)),
     new Option('--pct-steps <k>', `controlled, pct: the steps the change points are drawn over; default ${d.pctSteps}`).argParser(intIn('--pct-steps', 1, 2 ** 30)),

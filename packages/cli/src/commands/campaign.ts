@@ -23,6 +23,9 @@ import { CONTROLLED_DEFAULTS, controlled_usage, type ControlledFlags } from '../
 import { catch_interrupt, exit_status } from '../interrupt.ts';
 import type { TortureParams } from '@kmodel/torture';
 
+/** A controlled campaign explores with PCT by default: it measures k, so its bound means something. */
+const CAMPAIGN_STRATEGY = 'pct';
+
 export interface CampaignOptions {
   trials: number;
   jobs?: number;
@@ -152,7 +155,7 @@ export function moduleCampaign(module: string, o: ModuleCampaignOptions): Promis
 function controlledCampaign(module: string, path: string, base: number, o: ModuleCampaignOptions): Promise<number> {
   const p = new ControlledPlan({
     module: path, shown: rerunPath(module), cpus: o.cpus, base, trials: o.trials, duration: o.duration,
-    strategy: o.strategy ?? CONTROLLED_DEFAULTS.strategy, depth: o.depth ?? CONTROLLED_DEFAULTS.depth, pctSteps: o.pctSteps,
+    strategy: o.strategy ?? CAMPAIGN_STRATEGY, depth: o.depth ?? CONTROLLED_DEFAULTS.depth, pctSteps: o.pctSteps,
     livelockSteps: o.livelockSteps, defaultPctSteps: CONTROLLED_DEFAULTS.pctSteps,
     scheduleDir: resolve(o.scheduleDir ?? DEFAULT_SCHEDULE_DIR), schedules: FIRST_SEEDS,
     show: rerunPath, command,

@@ -82,7 +82,7 @@ export interface BootOptions {
 
 /** The controlled scheduler (sched/control.ts): one CPU at a time between scheduling points, virtual time. */
 export interface ControlledOptions {
-  /** How the next step is picked: a uniform random walk, PCT (default), a recorded schedule, a minimizer's guide. */
+  /** How the next step is picked: a uniform random walk (default), PCT, a recorded schedule, a minimizer's guide. */
   strategy?: StrategyName;
   /** PCT: the bug depth d (d - 1 priority change points; default 3, at most 9). */
   depth?: number;
@@ -139,7 +139,7 @@ export function controlled_options(o: BootOptions): ControlledOptions | null {
 }
 
 function check_controlled(c: ControlledOptions): void {
-  const strategy = c.strategy ?? (c.schedule ? 'replay' : c.deviations ? 'guided' : 'pct');
+  const strategy = c.strategy ?? (c.schedule ? 'replay' : c.deviations ? 'guided' : 'random');
   if (!strategy_by_name(strategy)) throw new MachineError(`controlled: unknown strategy '${strategy}' (one of ${STRATEGY_NAMES.join(', ')})`);
   if (c.depth !== undefined && (!Number.isInteger(c.depth) || c.depth < 1 || c.depth > MAX_PCT_DEPTH)) {
     throw new MachineError(`controlled: depth must be an integer from 1 to ${MAX_PCT_DEPTH}, got ${c.depth}`);

@@ -46,7 +46,7 @@ export function control_setup(mem: Memory, o: ControlledOptions, seed: number): 
   const w = mem.i32;
   const f64 = mem.f64;
   const ctl = mem.layout.controlWord;
-  const name = o.strategy ?? (o.schedule ? 'replay' : o.deviations ? 'guided' : 'pct');
+  const name = o.strategy ?? (o.schedule ? 'replay' : o.deviations ? 'guided' : 'random');
   w[ctl + CONTROL.BATON] = BATON_COORD;
   w[ctl + CONTROL.STRATEGY] = strategy_by_name(name)!.code;
   w[ctl + CONTROL.WATCH_IDX] = -1;

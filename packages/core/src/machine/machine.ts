@@ -98,7 +98,7 @@ export class Machine {
       throw e;
     }
     const chaos = mem.i32[HEADER.CHAOS];
-    const how = chaos ? `, chaos level ${chaos}` : co ? `, controlled (${co.strategy ?? (co.schedule ? 'replay' : co.deviations ? 'guided' : 'pct')})` : '';
+    const how = chaos ? `, chaos level ${chaos}` : co ? `, controlled (${co.strategy ?? (co.schedule ? 'replay' : co.deviations ? 'guided' : 'random')})` : '';
     m.klog(LOGLEVEL_INFO, `booted ${geometry.cpus} CPUs, HZ=${hz}, seed=${seed}${how}`);
     return m;
   }
