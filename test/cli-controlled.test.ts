@@ -39,7 +39,7 @@ describe('kmodel run --controlled', () => {
     const args = ['run', LOST_UPDATE, '--controlled', '--seed', '7', '--cpus', '2', '--log-format', 'json'];
     const [a, b] = await Promise.all([kmodel(args), kmodel(args)]);
     expect(a.code).toBe(b.code);
-    expect(jsonLines(a.stdout).find((l) => /^booted/.test(l.msg))?.msg).toMatch(/seed=7, controlled \(pct\)/);
+    expect(jsonLines(a.stdout).find((l) => /^booted/.test(l.msg))?.msg).toMatch(/seed=7, controlled \(random\)/);
     expect(log_without_time(a.stdout)).toBe(log_without_time(b.stdout));
     expect(log_without_time(a.stdout).length).toBeGreaterThan(0);
   });
