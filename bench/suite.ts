@@ -11,6 +11,9 @@ import { measureSpinlock } from './spinlock.ts';
 import { measureBoot } from './boot.ts';
 import { measureKcsan } from './kcsan.ts';
 import { measureCampaign } from './campaign.ts';
+import { measureControlledTrial } from './controlled-trial.ts';
+import { measureControlledBaton } from './controlled-baton.ts';
+import { measureControlledStep } from './controlled-step.ts';
 import { renderTable } from './lib/table.ts';
 import type { Row } from './lib/row.ts';
 
@@ -22,6 +25,9 @@ const MEASUREMENTS: [string, (reps: number) => Promise<Row[]>][] = [
   ['boot + shutdown', measureBoot],
   ['KCSAN', measureKcsan],
   ['campaigns', measureCampaign],
+  ['controlled trial', measureControlledTrial],
+  ['controlled baton hand-off', measureControlledBaton],
+  ['controlled step on one CPU', measureControlledStep],
 ];
 
 function host(): string {
