@@ -241,9 +241,10 @@ describe('controlled: livelock and fairness', () => {
       expect(msgs(t), `seed ${seed}`).toContain('spinner: saw the flag, work = 10');
       reads.push(Number(line(t, /^spinner: \d+ reads$/)?.msg.match(/(\d+)/)?.[1]));
     }
-    // some seeds give the spinner the higher priority: it spins until the fairness rule lowers it, no longer
-    expect(Math.max(...reads)).toBeGreaterThanOrEqual(SPIN_POINTS);
-    expect(Math.max(...reads)).toBeLessThanOrEqual(2 * SPIN_POINTS);
+    // Some seeds give the spinner the higher priority: its second read of the unchanged flag is a
+    // spin, the fairness rule lowers it, and the setter runs (a few reads, never SPIN_POINTS).
+    expect(Math.max(...reads)).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...reads)).toBeLessThan(SPIN_POINTS);
     expect(Math.min(...reads)).toBeGreaterThanOrEqual(0);
   });
 });

@@ -11,7 +11,7 @@
  */
 import { CONTROL, KCSAN, WATCHPOINT, WATCHPOINT_BYTES, WATCHPOINT_TEXT } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
-import { control_point, control_progress, last_detail } from '../sched/control.ts';
+import { control_point, control_progress, control_read, control_wait_deadline, last_detail } from '../sched/control.ts';
 import { call_trace } from '../arch/stack.ts';
 import { now } from '../arch/clock.ts';
 import { kernel_report } from '../printk/printk.ts';
@@ -21,6 +21,15 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const names = new WeakMap<ArrayBufferView, string>();
 const kcsanOn = new WeakSet<ArrayBufferView>();
+/** Proxy -> its name and KCSAN flag, so an array sent to another CPU is instrumented the same there. */
+const proxies = new WeakMap<object, { name: string; kcsan: boolean }>();
+
+export function shared_array_name(v: unknown): string | undefined {
+  return typeof v === 'object' && v !== null ? proxies.get(v)?.name : undefined;
+}
+export function shared_array_kcsan(v: unknown): boolean {
+  return typeof v === 'object' && v !== null ? proxies.get(v)?.kcsan === true : false;
+}
 const reported = new Set<string>();
 let hooked = false;
 
@@ -54,11 +63,11 @@ export function instrument_controlled<A extends ArrayBufferView & ArrayLike<numb
       const i = index(key);
       if (i < 0 || i >= target.length) {
         const v = Reflect.get(target, key, target);
-        return typeof v === 'function' ? v.bind(target) : v;
+        return typeof v === 'function' ? method(target, key, v as (...a: unknown[]) => unknown, name, kcsan) : v;
       }
       if (kcsan) race_check(target, i, 0);
       const v = target[i];
-      control_point(this_cpu.current, 'read', name, false, i);
+      control_read(this_cpu.current, 'read', name, i, target.byteOffset + i * elem_size(target), v);
       if (last_detail !== null) last_detail.value = text(v);
       return v;
     },
@@ -77,7 +86,31 @@ export function instrument_controlled<A extends ArrayBufferView & ArrayLike<numb
     },
   });
   register_target(proxy, ta);
+  proxies.set(proxy, { name, kcsan });
   return proxy;
+}
+
+/** Methods that make a new view of the same memory: the view is instrumented too. */
+const VIEWS = new Set<string | symbol>(['subarray']);
+/** Methods that only read the array's shape or make a copy of nothing shared. */
+const PLAIN = new Set<string | symbol>(['toString', 'toLocaleString', 'valueOf']);
+
+/**
+ * A method of an instrumented array (fill, set, reduce, for...of, ...) runs on the array itself,
+ * in one step: a point after it (kind 'call', `name.method`). A new view (subarray) is instrumented.
+ */
+function method(target: ArrayBufferView, key: string | symbol, fn: (...a: unknown[]) => unknown, name: string, kcsan: boolean): unknown {
+  if (PLAIN.has(key)) return fn.bind(target);
+  const label = `${name}.${String(key).replace(/^Symbol\((.*)\)$/, '[$1]')}`;
+  if (VIEWS.has(key)) {
+    return (...a: unknown[]) => instrument_controlled(fn.apply(target, a) as ArrayBufferView & ArrayLike<number>, name, kcsan);
+  }
+  return (...a: unknown[]) => {
+    const r = fn.apply(target, a);
+    control_progress(); // it may have written: not a livelock
+    control_point(this_cpu.current, 'call', label);
+    return r;
+  };
 }
 
 const WRITES = new Set(['add', 'and', 'exchange', 'or', 'store', 'sub', 'xor']);
@@ -90,7 +123,8 @@ function atomic_point(name: string, op: (...a: unknown[]) => unknown, ta: ArrayB
   if (kcsanOn.has(ta) && name !== 'notify') race_check(ta, i, (WRITES.has(name) || name === 'compareExchange' ? W_WRITE : 0) | W_ATOMIC);
   const r = op.call(Atomics, ta, i, ...rest);
   if (WRITES.has(name) || (name === 'compareExchange' && r === rest[0])) control_progress();
-  control_point(t, 'atomic', `Atomics.${name} ${label}`, false, i);
+  if (name === 'load') control_read(t, 'atomic', `Atomics.load ${label}`, i, ta.byteOffset + i * elem_size(ta), r);
+  else control_point(t, 'atomic', `Atomics.${name} ${label}`, false, i);
   if (last_detail !== null) last_detail.value = text(r);
   return r;
 }
@@ -106,10 +140,15 @@ function atomic_wait(name: string, op: (...a: unknown[]) => unknown, ta: ArrayBu
   const timeout = rest[1] === undefined ? Infinity : Number(rest[1]);
   void op;
   const end = virtual_now() + timeout;
-  for (;;) {
-    if (arr[i] !== rest[0]) return name === 'wait' ? 'not-equal' : { async: false, value: 'not-equal' };
-    if (virtual_now() >= end) return name === 'wait' ? 'timed-out' : { async: false, value: 'timed-out' };
-    control_point(t, 'spin', `Atomics.${name} ${label}`, true, i);
+  control_wait_deadline(end); // the timeout is a timer of this CPU's: time may jump to it
+  try {
+    for (;;) {
+      if (arr[i] !== rest[0]) return name === 'wait' ? 'not-equal' : { async: false, value: 'not-equal' };
+      if (virtual_now() >= end) return name === 'wait' ? 'timed-out' : { async: false, value: 'timed-out' };
+      control_point(t, 'spin', `Atomics.${name} ${label}`, true, i);
+    }
+  } finally {
+    control_wait_deadline(Infinity);
   }
 }
 
@@ -170,4 +209,19 @@ function report(mine: string, other: string, addr: number, size: number, otherCp
     'the two accesses are adjacent steps of the controlled schedule', bar], {
     bug: 'data_race', addr, size, other_cpu: otherCpu, other_pid: otherPid, unknown_origin: false, exact: true,
   });
+}
+
+/** An atomic_t operation under control (sync/atomic.ts): the point after it; a read may be a spin. */
+export function atomic_t_point(name: string, word: number, op: string, value: number, wrote: boolean): void {
+  const t = this_cpu.current;
+  if (wrote) control_progress();
+  if (wrote) control_point(t, 'atomic', `${op} ${name}`);
+  else control_read(t, 'atomic', `${op} ${name}`, -1, word * 4, value);
+  if (last_detail !== null) last_detail.value = String(value);
+}
+
+/** A kernel query on a word (mutex_is_locked, completion_done, ...) under control: the point after it; asking again unchanged is a spin. */
+export function kernel_read_point<T>(what: string, addr: number, value: T): T {
+  if (this_cpu.controlled) control_read(this_cpu.current, 'call', what, -1, addr, value);
+  return value;
 }

@@ -6,7 +6,9 @@
  */
 import { HEADER, NIL, PERCPU } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
-import { LOGLEVEL_EMERG, LOGLEVEL_ERR } from '../printk/levels.ts';
+import { LOGLEVEL_EMERG, LOGLEVEL_ERR, LOGLEVEL_WARNING } from '../printk/levels.ts';
+
+const SETTLE_TEXT = '100 ms of virtual time';
 import type { PointDetail } from '../sched/control-detail.ts';
 import type { CpuTrace } from './cpu-protocol.ts';
 import type { Controller, RunEnd } from './controlled.ts';
@@ -86,9 +88,18 @@ export class ControlledRun implements ControlledWaits {
     this.power.haltNow();
   }
 
-  /** Before a question to the CPUs: one stopped in the middle of a thread cannot answer, so the run ends (freeze). */
-  serve(): void {
-    if (!this.controller.serviceable) this.controller.freeze();
+  /**
+   * Before a question to the CPUs: a CPU stopped in the middle of a thread cannot answer. The
+   * machine runs on until every CPU idles (settle); if a thread never stops running, the run ends
+   * there (freeze), and the log says so.
+   */
+  async serve(): Promise<void> {
+    if (this.controller.serviceable) return;
+    if (this.halt.why === null && (await this.controller.settle())) return;
+    if (this.controller.serviceable) return;
+    const who = this.running();
+    this.controller.freeze();
+    this.log.klog(LOGLEVEL_WARNING, `controlled: the run was ended to answer the coordinator: ${who.join(', ')} did not stop running within ${SETTLE_TEXT}`);
   }
 
   /** Gather what the CPUs keep (trace, point details) while they can still answer: freezes the run. */

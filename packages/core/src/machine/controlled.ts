@@ -8,10 +8,11 @@
  * Invariants: the coordinator touches machine state that steers the run only while BATON is
  * BATON_COORD; a frozen machine (the run is over: its CPUs serve the coordinator and run nothing)
  * never runs again; every wait for the baton is bounded by the steps advancing: the same step for
- * STUCK_MS of host time means a CPU runs a loop with no scheduling point in it.
+ * STUCK_MS of host time means a CPU runs a loop with no scheduling point in it (unless printk waits
+ * for a slow reader of the log: that is output back-pressure, not a stuck CPU).
  */
 import {
-  BATON_COORD, BATON_FROZEN, CONTROL, CONTROL_TEXT, CR_CALLED, CR_DEADLINE, CR_DIVERGED, CR_LIVELOCK, CR_QUIESCENT, CR_WATCH,
+  BATON_COORD, BATON_FROZEN, CONTROL, CONTROL_TEXT, CR_CALLED, CR_DEADLINE, CR_DIVERGED, CR_LIVELOCK, CR_QUIESCENT, CR_SETTLED, CR_WATCH,
   DIVERGED_NONE, HEADER, MAX_CPUS, NIL, PERCPU,
 } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
@@ -23,9 +24,13 @@ import { write_replay } from '../sched/strategy/replay.ts';
 import { write_guided } from '../sched/strategy/guided.ts';
 import type { ControlledOptions } from './boot-config.ts';
 import type { Halt } from './halt.ts';
+import { log_waiters } from '../printk/logbuf.ts';
 
 /** How a run of the machine ended, for the coordinator. */
-export type RunEnd = 'watch' | 'deadline' | 'quiescent' | 'livelock' | 'diverged' | 'cut' | 'halted';
+export type RunEnd = 'watch' | 'deadline' | 'quiescent' | 'livelock' | 'diverged' | 'cut' | 'settled' | 'halted';
+
+/** How long (virtual) settle() lets the threads in the middle of their run go on before it gives up. */
+const SETTLE_MS = 100;
 
 /** Host time the step count may stand still while a CPU holds the baton before that CPU is stuck. */
 export const STUCK_MS = 10_000;
@@ -94,7 +99,33 @@ export class Controller {
    * Give the baton to the machine until word `watch` differs from `value` (watch -1: no watch),
    * `ms` virtual milliseconds passed, or the baton comes back for another reason; `cut()` asks for it back.
    */
-  async run(watch: number, value: number, ms: number, cut?: () => boolean): Promise<RunEnd> {
+  run(watch: number, value: number, ms: number, cut?: () => boolean): Promise<RunEnd> {
+    // One run at a time: the coordinator's callers (a wait on a word, runFor, a question to the
+    // CPUs) queue, so none gives the baton away while another holds it.
+    const r = this.queue.then(() => this.runOnce(watch, value, ms, cut));
+    this.queue = r.catch(() => undefined);
+    return r;
+  }
+
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Run until no CPU is in the middle of a thread (each can then answer a control call), or
+   * SETTLE_MS of virtual time: true if settled.
+   */
+  async settle(): Promise<boolean> {
+    const w = this.w;
+    w[this.ctl + CONTROL.SETTLE] = 1;
+    try {
+      if (this.serviceable) return true;
+      const end = await this.run(-1, 0, SETTLE_MS);
+      return end === 'settled' || this.serviceable;
+    } finally {
+      w[this.ctl + CONTROL.SETTLE] = 0;
+    }
+  }
+
+  private async runOnce(watch: number, value: number, ms: number, cut?: () => boolean): Promise<RunEnd> {
     const w = this.w;
     const ctl = this.ctl;
     const f64 = this.mem.f64;
@@ -114,7 +145,7 @@ export class Controller {
       const next = this.decider.decide(-1, -1, 0, resume >= 0 && this.midThread(resume) ? resume : -1, false, false);
       let reason = this.decider.reason;
       if (next !== NEXT_COORD) {
-        this.decider.hand(next);
+        if (!this.decider.hand(BATON_COORD, next)) return 'halted';
         reason = await this.waitBaton(cut);
         if (reason < 0) return 'halted';
       } else if (reason === CR_DIVERGED) this.describeDivergence('the coordinator');
@@ -130,6 +161,7 @@ export class Controller {
         case CR_LIVELOCK: return 'livelock';
         case CR_DIVERGED: return 'diverged';
         case CR_CALLED: return 'cut';
+        case CR_SETTLED: return 'settled';
         default: break;
       }
     }
@@ -142,8 +174,9 @@ export class Controller {
     let step = w[ctl + CONTROL.STEP];
     let since = Date.now();
     for (;;) {
-      if (Atomics.load(w, ctl + CONTROL.BATON) === BATON_COORD) return w[ctl + CONTROL.REASON];
-      if (this.halt.why !== null) return -1;
+      const baton = Atomics.load(w, ctl + CONTROL.BATON);
+      if (baton === BATON_COORD) return w[ctl + CONTROL.REASON];
+      if (this.halt.why !== null || baton === BATON_FROZEN) return -1;
       if (cut?.()) w[ctl + CONTROL.CALL] = 1;
       const seq = Atomics.load(w, ctl + CONTROL.COORD_BELL);
       if (Atomics.load(w, ctl + CONTROL.BATON) === BATON_COORD) continue;
@@ -155,7 +188,7 @@ export class Controller {
       }
       this.hooks.pump();
       const now = w[ctl + CONTROL.STEP];
-      if (now !== step) {
+      if (now !== step || log_waiters(this.mem) > 0) {
         step = now;
         since = Date.now();
       } else if (Date.now() - since > STUCK_MS) {

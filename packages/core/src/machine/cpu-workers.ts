@@ -37,7 +37,9 @@ export interface CpuFailures {
 
 export class CpuWorkers {
   /** Called before every question to the CPUs (a controlled machine makes every CPU able to answer). */
-  beforeAsk: (() => void) | null = null;
+  beforeAsk: (() => Promise<void>) | null = null;
+  /** Ask the CPUs one after another, in CPU order (a controlled machine: what they do in answer is deterministic). */
+  inTurn = false;
   private readonly workers: Worker[] = [];
   private readonly control: CpuRemote[] = [];
   private readonly lastWords: MessagePort[] = [];
@@ -84,18 +86,25 @@ export class CpuWorkers {
    * Ask every CPU (`call`), each answer bounded by `ms`: a CPU that does not answer is declared
    * stuck (a panic), and every pending question gives way when the machine halts.
    */
-  ask<R>(what: string, call: (c: CpuRemote) => Promise<R>, ms = CONTROL_TIMEOUT_MS): Promise<R[]> {
-    this.beforeAsk?.();
-    return Promise.all(this.control.map((c, cpu) => {
-      this.doing[cpu] = what;
-      return this.halt.bound(call(c), ms, () => {
-        const stopping = this.halt.shuttingDown;
-        if (!stopping) this.failures.stuck(cpu, `did not answer "${what}" within ${ms} ms`);
-        return new MachineError(`${what}: CPU ${cpu} did not answer within ${ms} ms${stopping ? '' : ' (stuck: see the panic report)'}`);
-      }).finally(() => {
-        this.doing[cpu] = '';
-      });
-    }));
+  async ask<R>(what: string, call: (c: CpuRemote) => Promise<R>, ms = CONTROL_TIMEOUT_MS): Promise<R[]> {
+    await this.beforeAsk?.();
+    if (this.inTurn) {
+      const out: R[] = [];
+      for (let cpu = 0; cpu < this.control.length; cpu++) out.push(await this.askOne(cpu, what, call, ms));
+      return out;
+    }
+    return Promise.all(this.control.map((_, cpu) => this.askOne(cpu, what, call, ms)));
+  }
+
+  private askOne<R>(cpu: number, what: string, call: (c: CpuRemote) => Promise<R>, ms: number): Promise<R> {
+    this.doing[cpu] = what;
+    return this.halt.bound(call(this.control[cpu]), ms, () => {
+      const stopping = this.halt.shuttingDown;
+      if (!stopping) this.failures.stuck(cpu, `did not answer "${what}" within ${ms} ms`);
+      return new MachineError(`${what}: CPU ${cpu} did not answer within ${ms} ms${stopping ? '' : ' (stuck: see the panic report)'}`);
+    }).finally(() => {
+      this.doing[cpu] = '';
+    });
   }
 
   /** The thread on `cpu` now, as "comm/pid", or what the CPU was doing when no thread ran. */

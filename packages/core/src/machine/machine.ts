@@ -71,6 +71,7 @@ export class Machine {
       this.control = new ControlledRun(mem, controller, this.halt, this.log, this.workers, this.power, () => this.modules.names(), !!o.trace);
       this.threads.controlled = this.control;
       this.workers.beforeAsk = () => this.control!.serve();
+      this.workers.inTurn = true; // a module's top level, a /proc show function: one CPU after another
     }
   }
 

@@ -96,7 +96,7 @@ export class ThreadControl {
     if (r < 0) throw new MachineError(`kthreadd: cannot queue a request (${errname(r)})`);
     request_submit(mem, r);
     const answer = await this.waitWhile(request_state_word(mem, r), RS_PENDING, CONTROL_TIMEOUT_MS, undefined, `kthreadd creating ${comm}`);
-    if (answer === 'halted') throw new MachineError(this.halt.why!);
+    if (answer === 'halted') throw new MachineError(this.halt.why ?? 'the controlled run is over: nothing runs any more');
     if (answer !== 'done') {
       const kcpu = kthreadd_cpu(mem);
       this.panic.cpuStuck(kcpu, `ran no kthreadd for ${CONTROL_TIMEOUT_MS} ms (creating ${comm})`);

@@ -5,25 +5,20 @@
  * the clock to the next timer when none is), and record the entry. Everything it reads and writes
  * is machine memory, so every decider agrees.
  *
- * Invariants: only the baton holder calls it; STEP counts the points; entry s of the step record
+ * Invariants: only the baton holder calls it (a hand-off is a compare-and-swap from the holder,
+ * so a freeze is never overwritten); STEP counts the points; entry s of the step record
  * says who took point s and where the next step went; a CPU is enabled iff it has a thread in the
  * middle of its run (CURRENT != NIL), a runnable thread (NR_RUNNING > 0) or a timer due on the
  * virtual clock; the clock never goes back.
  */
 import {
-  BATON_COORD, CONTROL, CR_CALLED, CR_DEADLINE, CR_DIVERGED, CR_LIVELOCK, CR_NONE, CR_QUIESCENT, CR_WATCH, HEADER, NIL, PERCPU, THREAD,
+  BATON_COORD, CONTROL, CR_CALLED, CR_DEADLINE, CR_DIVERGED, CR_LIVELOCK, CR_NONE, CR_QUIESCENT, CR_SETTLED, CR_WATCH, HEADER, NIL, PERCPU, THREAD,
 } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { NEXT_COORD, entry_next, entry_pid, step_entry } from './control-record.ts';
 import { rq_peek } from './runqueue.ts';
 import { DIVERGED, KEY_COORD, STRATEGY_REPLAY, type PointContext, type Strategy } from './strategy/strategy.ts';
 import { strategy_by_code } from './strategy/strategies.ts';
-
-/**
- * Points in a row without progress after which the clock jumps to the next timer: the threads that
- * can run are spinning, waiting for something a timer brings (a timed-out sleeper, a timeout).
- */
-export const SPIN_JUMP_POINTS = 1000;
 
 /** A decider: the reusable context of one realm (allocated once per CPU and per coordinator). */
 export class Decider {
@@ -71,7 +66,7 @@ export class Decider {
    * (-1/0 for an idle point or the coordinator); `current`: the taker's CPU if it can go on, else -1.
    * Returns the CPU to run next, or NEXT_COORD (then `reason` says why).
    */
-  decide(taker: number, slot: number, pid: number, current: number, spinning: boolean, progress: boolean): number {
+  decide(taker: number, slot: number, pid: number, current: number, spinning: boolean, progress: boolean, spin = false): number {
     const w = this.w;
     const ctl = this.ctl;
     const ctx = this.ctx;
@@ -79,8 +74,10 @@ export class Decider {
     w[ctl + CONTROL.STEP] = s + 1;
     const vi = (ctl + CONTROL.VCLOCK_F64) >> 1;
     this.f64[vi] += w[ctl + CONTROL.STEP_NS] / 1e6;
-    if (progress) w[ctl + CONTROL.NOPROGRESS] = 0;
+    // Only spinning counts towards a livelock: work that reads new words is not one.
+    if (progress || !spin) w[ctl + CONTROL.NOPROGRESS] = 0;
     else w[ctl + CONTROL.NOPROGRESS]++;
+    if (taker >= 0) w[ctl + CONTROL.SPINNING + taker] = spin ? 1 : 0;
     let key: number;
     let count: number;
     if (slot >= 0) {
@@ -97,12 +94,15 @@ export class Decider {
     }
     let next = NEXT_COORD;
     if (!this.coordinatorDue()) {
-      // Every thread that can run only spins: as on a real machine, time passes until a timer fires.
-      if (w[ctl + CONTROL.NOPROGRESS] >= SPIN_JUMP_POINTS) {
-        const t = this.nextTimer();
-        if (t !== Infinity && this.f64[vi] < t) this.f64[vi] = Math.min(t, this.f64[(ctl + CONTROL.DEADLINE_F64) >> 1]);
-      }
       let n = this.collect();
+      // Every thread that can run only spins: as on a real machine, time passes until a timer fires.
+      if (n > 0 && this.allSpinning) {
+        const t = this.nextTimer();
+        if (t !== Infinity && this.f64[vi] < t) {
+          this.f64[vi] = Math.min(t, this.f64[(ctl + CONTROL.DEADLINE_F64) >> 1]);
+          n = this.collect();
+        }
+      }
       if (n === 0) {
         const t = this.nextTimer();
         const deadline = this.f64[(ctl + CONTROL.DEADLINE_F64) >> 1];
@@ -157,25 +157,30 @@ export class Decider {
     else if (w[ctl + CONTROL.NOPROGRESS] >= w[ctl + CONTROL.LIVELOCK_STEPS]) this.reason = CR_LIVELOCK;
     else if (w[ctl + CONTROL.WATCH_IDX] >= 0 && Atomics.load(w, w[ctl + CONTROL.WATCH_IDX]) !== w[ctl + CONTROL.WATCH_VAL]) this.reason = CR_WATCH;
     else if (this.f64[(ctl + CONTROL.VCLOCK_F64) >> 1] >= this.f64[(ctl + CONTROL.DEADLINE_F64) >> 1]) this.reason = CR_DEADLINE;
+    else if (w[ctl + CONTROL.SETTLE] !== 0 && this.allIdle()) this.reason = CR_SETTLED;
     else return false;
     return true;
   }
 
-  /** Give the baton to `next` (a CPU, or NEXT_COORD with `reason`) and ring it. */
-  hand(next: number): void {
+  /**
+   * Give the baton from `holder` (this realm's: a CPU, or BATON_COORD) to `next` (a CPU, or
+   * NEXT_COORD with `reason`) and ring it. False if the baton was frozen meanwhile (it stays so).
+   */
+  hand(holder: number, next: number): boolean {
     const w = this.w;
     const ctl = this.ctl;
     if (next === NEXT_COORD) {
       w[ctl + CONTROL.REASON] = this.reason;
-      Atomics.store(w, ctl + CONTROL.BATON, BATON_COORD);
+      if (Atomics.compareExchange(w, ctl + CONTROL.BATON, holder, BATON_COORD) !== holder) return false;
       Atomics.add(w, ctl + CONTROL.COORD_BELL, 1);
       Atomics.notify(w, ctl + CONTROL.COORD_BELL);
-      return;
+      return true;
     }
-    Atomics.store(w, ctl + CONTROL.BATON, next);
+    if (Atomics.compareExchange(w, ctl + CONTROL.BATON, holder, next) !== holder) return false;
     const bell = this.mem.layout.percpuWord(next) + PERCPU.DOORBELL;
     Atomics.add(w, bell, 1);
     Atomics.notify(w, bell);
+    return true;
   }
 
   /** A replay's hand-off to the coordinator must be in the schedule too. */
@@ -186,6 +191,15 @@ export class Decider {
     return entry_next(e) === NEXT_COORD && entry_pid(e) === pid;
   }
 
+  /** No CPU is in the middle of a thread. */
+  private allIdle(): boolean {
+    for (let c = 0; c < this.ncpus; c++) if (Atomics.load(this.w, this.mem.layout.percpuWord(c) + PERCPU.CURRENT) !== NIL) return false;
+    return true;
+  }
+
+  /** Set by collect(): every enabled CPU is in the middle of a thread whose last point was a spin. */
+  private allSpinning = false;
+
   /** Fill ctx.enabled with the enabled CPUs; their number. */
   private collect(): number {
     const w = this.w;
@@ -193,11 +207,18 @@ export class Decider {
     const clock = this.f64[(this.ctl + CONTROL.VCLOCK_F64) >> 1];
     const timers = (this.ctl + CONTROL.NEXT_TIMER_F64) >> 1;
     const e = this.ctx.enabled;
+    const spinning = this.ctl + CONTROL.SPINNING;
     let n = 0;
+    let all = true;
     for (let c = 0; c < this.ncpus; c++) {
       const b = mem.layout.percpuWord(c);
-      if (Atomics.load(w, b + PERCPU.CURRENT) !== NIL || Atomics.load(w, b + PERCPU.NR_RUNNING) > 0 || this.f64[timers + c] <= clock) e[n++] = c;
+      const mid = Atomics.load(w, b + PERCPU.CURRENT) !== NIL;
+      if (mid || Atomics.load(w, b + PERCPU.NR_RUNNING) > 0 || this.f64[timers + c] <= clock) {
+        e[n++] = c;
+        if (!mid || w[spinning + c] === 0) all = false;
+      }
     }
+    this.allSpinning = all;
     return n;
   }
 

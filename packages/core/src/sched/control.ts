@@ -87,32 +87,67 @@ export function control_frozen(): boolean {
  */
 export function control_point(t: Task, kind: PointKind, what: string, spin = false, index = -1): void {
   if (t.slot < 0) return; // outside a thread (a module's top level, a /proc show function): no point
+  if (Atomics.load(w, batonWord) !== me) throw new MachineFrozen(t.pid); // the run is over (see wait_baton)
   if (t.pid !== lastPid) {
     lastPid = t.pid;
     spins = 0;
   }
-  if (progress) spins = 0;
-  else spins++;
-  const spinning = spin || spins >= SPIN_POINTS;
-  if (spinning) spins = 0;
+  if (progress) {
+    spins = 0;
+    seen = 0;
+  } else spins++;
+  // The fairness rule (PCT): a spin, or SPIN_POINTS points in a row without progress.
+  const fair = spin || spins >= SPIN_POINTS;
+  if (fair) spins = 0;
   if (detail) describe(t, kind, index >= 0 ? `${what}[${index}]` : what);
-  f64[timerWord] = timers.next;
-  const next = decider.decide(me, t.slot, t.pid, me, spinning, progress);
+  f64[timerWord] = timers.next < waitDeadline ? timers.next : waitDeadline;
+  const next = decider.decide(me, t.slot, t.pid, me, fair, progress, spin);
   progress = false;
   if (next === me) return;
   if (next === NEXT_COORD && decider.reason === CR_DIVERGED) diverged(t, what);
-  decider.hand(next);
+  if (!decider.hand(me, next)) throw new MachineFrozen(t.pid);
   wait_baton(t.pid);
+}
+
+/** Words (address, value) this thread read since the last progress: reading one again unchanged is spinning. */
+const SEEN = 4;
+const seenAddr = new Float64Array(SEEN);
+const seenValue: unknown[] = new Array(SEEN);
+let seen = 0;
+
+/**
+ * The point after a read of the word at `addr` (a shared array element, an atomic_t) that gave
+ * `value`: a spin if the thread read that word with that value since the last progress anywhere
+ * (a spin loop on one or a few flags), else a plain point.
+ */
+export function control_read(t: Task, kind: PointKind, what: string, index: number, addr: number, value: unknown): void {
+  let spin = false;
+  if (!progress) {
+    for (let i = 0; i < seen && i < SEEN; i++) if (seenAddr[i] === addr && seenValue[i] === value) spin = true;
+  }
+  if (!spin) {
+    const k = seen++ % SEEN;
+    seenAddr[k] = addr;
+    seenValue[k] = value;
+  }
+  control_point(t, kind, what, spin, index);
+}
+
+/** The virtual time an emulated Atomics.wait of this CPU's thread gives up at (a timer of its own). */
+let waitDeadline = Infinity;
+export function control_wait_deadline(at: number): void {
+  waitDeadline = at;
 }
 
 /** The idle loop holds the baton and has nothing to run: decide who goes on. True if it is still this CPU. */
 export function control_idle(): boolean {
+  if (Atomics.load(w, batonWord) !== me) return false;
   f64[timerWord] = timers.next;
   const next = decider.decide(me, -1, 0, -1, false, progress);
   progress = false;
   if (next === me) return true;
   if (next === NEXT_COORD && decider.reason === CR_DIVERGED) diverged(null, 'idle');
-  decider.hand(next);
+  decider.hand(me, next);
   return false;
 }
 
@@ -133,10 +168,9 @@ function control_raw_contention(): void {
   const b = Atomics.load(w, batonWord);
   if (b !== me) return;
   f64[timerWord] = timers.next;
-  const next = decider.decide(me, -1, 0, -1, true, false);
+  const next = decider.decide(me, -1, 0, -1, true, false, true);
   if (next === me) return;
-  decider.hand(next);
-  wait_baton(0);
+  if (decider.hand(me, next)) wait_baton(0);
 }
 
 function describe(t: Task, kind: PointKind, what: string): void {

@@ -1,5 +1,6 @@
 /** atomic_t: one word of machine memory, every operation an Atomics op (seq-cst, like a locked x86 op). */
 import { this_cpu } from '../sched/cpu.ts';
+import { atomic_t_point } from '../debug/access-points.ts';
 import { SHARED } from '../shared/marshal.ts';
 import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 
@@ -15,28 +16,51 @@ shared_kind('atomic', (addr, name) => new atomic_t(addr, name));
 
 const w = (): Int32Array => this_cpu.mem.i32;
 
-export const atomic_read = (v: atomic_t): number => Atomics.load(w(), v.word);
-export const atomic_set = (v: atomic_t, i: number): void => void Atomics.store(w(), v.word, i);
-export const atomic_add = (i: number, v: atomic_t): void => void Atomics.add(w(), v.word, i);
-export const atomic_sub = (i: number, v: atomic_t): void => void Atomics.sub(w(), v.word, i);
-export const atomic_inc = (v: atomic_t): void => void Atomics.add(w(), v.word, 1);
-export const atomic_dec = (v: atomic_t): void => void Atomics.sub(w(), v.word, 1);
-export const atomic_add_return = (i: number, v: atomic_t): number => (Atomics.add(w(), v.word, i) + i) | 0;
-export const atomic_sub_return = (i: number, v: atomic_t): number => (Atomics.sub(w(), v.word, i) - i) | 0;
-export const atomic_inc_return = (v: atomic_t): number => (Atomics.add(w(), v.word, 1) + 1) | 0;
-export const atomic_dec_return = (v: atomic_t): number => (Atomics.sub(w(), v.word, 1) - 1) | 0;
-export const atomic_fetch_add = (i: number, v: atomic_t): number => Atomics.add(w(), v.word, i);
+/** Under the controlled scheduler every atomic_t operation is followed by a scheduling point. */
+function done<T extends number | boolean | void>(v: atomic_t, op: string, r: T, value: number, wrote: boolean): T {
+  if (this_cpu.controlled) atomic_t_point(v.name, v.word, op, value, wrote);
+  return r;
+}
+
+export const atomic_read = (v: atomic_t): number => {
+  const r = Atomics.load(w(), v.word);
+  return done(v, 'atomic_read', r, r, false);
+};
+export const atomic_set = (v: atomic_t, i: number): void => done(v, 'atomic_set', void Atomics.store(w(), v.word, i), i, true);
+export const atomic_add = (i: number, v: atomic_t): void => done(v, 'atomic_add', void Atomics.add(w(), v.word, i), i, true);
+export const atomic_sub = (i: number, v: atomic_t): void => done(v, 'atomic_sub', void Atomics.sub(w(), v.word, i), i, true);
+export const atomic_inc = (v: atomic_t): void => done(v, 'atomic_inc', void Atomics.add(w(), v.word, 1), 1, true);
+export const atomic_dec = (v: atomic_t): void => done(v, 'atomic_dec', void Atomics.sub(w(), v.word, 1), 1, true);
+export const atomic_add_return = (i: number, v: atomic_t): number => {
+  const r = (Atomics.add(w(), v.word, i) + i) | 0;
+  return done(v, 'atomic_add_return', r, r, true);
+};
+export const atomic_sub_return = (i: number, v: atomic_t): number => {
+  const r = (Atomics.sub(w(), v.word, i) - i) | 0;
+  return done(v, 'atomic_sub_return', r, r, true);
+};
+export const atomic_inc_return = (v: atomic_t): number => atomic_add_return(1, v);
+export const atomic_dec_return = (v: atomic_t): number => atomic_sub_return(1, v);
+export const atomic_fetch_add = (i: number, v: atomic_t): number => {
+  const r = Atomics.add(w(), v.word, i);
+  return done(v, 'atomic_fetch_add', r, r, true);
+};
 export const atomic_dec_and_test = (v: atomic_t): boolean => atomic_dec_return(v) === 0;
 export const atomic_inc_and_test = (v: atomic_t): boolean => atomic_inc_return(v) === 0;
 export const atomic_sub_and_test = (i: number, v: atomic_t): boolean => atomic_sub_return(i, v) === 0;
-export const atomic_xchg = (v: atomic_t, n: number): number => Atomics.exchange(w(), v.word, n);
-export const atomic_cmpxchg = (v: atomic_t, old: number, n: number): number =>
-  Atomics.compareExchange(w(), v.word, old, n);
+export const atomic_xchg = (v: atomic_t, n: number): number => {
+  const r = Atomics.exchange(w(), v.word, n);
+  return done(v, 'atomic_xchg', r, r, true);
+};
+export const atomic_cmpxchg = (v: atomic_t, old: number, n: number): number => {
+  const r = Atomics.compareExchange(w(), v.word, old, n);
+  return done(v, 'atomic_cmpxchg', r, r, r === old);
+};
 export function atomic_add_unless(v: atomic_t, a: number, u: number): boolean {
   for (;;) {
     const c = Atomics.load(w(), v.word);
-    if (c === u) return false;
-    if (Atomics.compareExchange(w(), v.word, c, (c + a) | 0) === c) return true;
+    if (c === u) return done(v, 'atomic_add_unless', false, c, false);
+    if (Atomics.compareExchange(w(), v.word, c, (c + a) | 0) === c) return done(v, 'atomic_add_unless', true, c, true);
   }
 }
 export const atomic_inc_not_zero = (v: atomic_t): boolean => atomic_add_unless(v, 1, 0);

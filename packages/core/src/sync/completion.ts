@@ -3,6 +3,7 @@
  * on the completion's address. complete_all saturates DONE so every present and future waiter
  * passes until reinit_completion.
  */
+import { kernel_read_point } from '../debug/access-points.ts';
 import type { Memory } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_entry } from '../sched/context.ts';
@@ -62,7 +63,7 @@ export function reinit_completion(c: completion): void {
 }
 
 export function completion_done(c: completion): boolean {
-  return Atomics.load(this_cpu.mem.i32, c.word + DONE) !== 0;
+  return kernel_read_point('completion_done', c.addr, Atomics.load(this_cpu.mem.i32, c.word + DONE) !== 0);
 }
 
 /**

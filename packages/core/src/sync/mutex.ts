@@ -4,6 +4,7 @@
  * which competes again (a woken waiter that loses simply sleeps again, so no wakeup is lost:
  * every unlock is followed by a wakeup while anyone waits).
  */
+import { kernel_read_point } from '../debug/access-points.ts';
 import { NIL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
@@ -111,7 +112,7 @@ export function mutex_unlock(m: mutex): void {
 }
 
 export function mutex_is_locked(m: mutex): boolean {
-  return Atomics.load(this_cpu.mem.i32, m.word + OWNER) !== 0;
+  return kernel_read_point('mutex_is_locked', m.addr, Atomics.load(this_cpu.mem.i32, m.word + OWNER) !== 0);
 }
 
 /**

@@ -8,6 +8,7 @@
  * when it sees state 2), so spinning CPUs do not starve the host core the holder runs on. The CPU
  * is blocked all the while, exactly like a spinning CPU: its other threads do not run.
  */
+import { kernel_read_point } from '../debug/access-points.ts';
 import { HEADER, NIL } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from '../sched/cpu.ts';
@@ -130,7 +131,7 @@ export function spin_unlock(lock: spinlock_t): void {
 }
 
 export function spin_is_locked(lock: spinlock_t): boolean {
-  return Atomics.load(this_cpu.mem.i32, lock.word + SPINLOCK.LOCK) !== 0;
+  return kernel_read_point('spin_is_locked', lock.addr, Atomics.load(this_cpu.mem.i32, lock.word + SPINLOCK.LOCK) !== 0);
 }
 
 /** The holder's pid, -1 if free (for debugging tools). */

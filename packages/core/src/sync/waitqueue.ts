@@ -3,6 +3,7 @@
  * hashed sleep queue for the head's address; the head's one word counts wakeups (for /proc and
  * tests) and gives the head its address.
  */
+import { kernel_read_point } from '../debug/access-points.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_entry } from '../sched/context.ts';
 import { sq_wakeup, sq_has_waiters } from '../sched/sleepqueue.ts';
@@ -28,7 +29,7 @@ export function wake_up_common(call: string, wq: wait_queue_head_t, mode: number
 }
 
 export function waitqueue_active(wq: wait_queue_head_t): boolean {
-  return sq_has_waiters(this_cpu.mem, wq.addr);
+  return kernel_read_point('waitqueue_active', wq.addr, sq_has_waiters(this_cpu.mem, wq.addr));
 }
 
 export function wait_event_common(
