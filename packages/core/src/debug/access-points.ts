@@ -11,7 +11,9 @@
  */
 import { CONTROL, KCSAN, WATCHPOINT, WATCHPOINT_BYTES, WATCHPOINT_TEXT } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
-import { control_point, control_progress, control_read, control_wait_deadline, last_detail } from '../sched/control.ts';
+import {
+  control_pending_point, control_point, control_progress, control_read, control_wait_deadline, last_detail, post_pending,
+} from '../sched/control.ts';
 import { call_trace } from '../arch/stack.ts';
 import { now } from '../arch/clock.ts';
 import { kernel_report } from '../printk/printk.ts';
@@ -65,6 +67,7 @@ export function instrument_controlled<A extends ArrayBufferView & ArrayLike<numb
         const v = Reflect.get(target, key, target);
         return typeof v === 'function' ? method(target, key, v as (...a: unknown[]) => unknown, name, kcsan) : v;
       }
+      if (post_pending) control_pending_point(this_cpu.current);
       if (kcsan) race_check(target, i, 0);
       const v = target[i];
       control_read(this_cpu.current, 'read', name, i, target.byteOffset + i * elem_size(target), v);
@@ -74,6 +77,7 @@ export function instrument_controlled<A extends ArrayBufferView & ArrayLike<numb
     set(target, key, value) {
       const i = index(key);
       if (i < 0 || i >= target.length) return Reflect.set(target, key, value, target);
+      if (post_pending) control_pending_point(this_cpu.current);
       if (kcsan) race_check(target, i, W_WRITE);
       const a = target as unknown as Record<number, unknown>;
       const before = a[i];
@@ -120,6 +124,7 @@ function atomic_point(name: string, op: (...a: unknown[]) => unknown, ta: ArrayB
   const t = this_cpu.current;
   const label = names.get(ta) ?? 'shared';
   if (name === 'wait' || name === 'waitAsync') return atomic_wait(name, op, ta, i, rest, label);
+  if (post_pending) control_pending_point(t);
   if (kcsanOn.has(ta) && name !== 'notify') race_check(ta, i, (WRITES.has(name) || name === 'compareExchange' ? W_WRITE : 0) | W_ATOMIC);
   const r = op.call(Atomics, ta, i, ...rest);
   if (WRITES.has(name) || (name === 'compareExchange' && r === rest[0])) control_progress();

@@ -72,6 +72,20 @@ export function control_progress(): void {
   progress = true;
 }
 
+/**
+ * A kernel call woke a thread or released a lock, after its entry point: the thread's next access
+ * to shared memory takes a point first (control_pending_point), so another CPU can run between
+ * the release and what the thread does next (`complete(&c); x[0] = 1` can be seen in either order).
+ */
+export let post_pending = false;
+export function control_released(): void {
+  progress = true;
+  post_pending = true;
+}
+export function control_pending_point(t: Task): void {
+  if (post_pending) control_point(t, 'call', 'after a wakeup or release', false, -1, true);
+}
+
 /** Does this CPU hold the baton? */
 export function control_holds(): boolean {
   return Atomics.load(w, batonWord) === me;
@@ -85,8 +99,9 @@ export function control_frozen(): boolean {
  * A scheduling point of thread `t` (running on this CPU): `kind` and `what` describe it; `spin`:
  * a spin-wait iteration (the thread waits for another to move). Returns when this CPU runs again.
  */
-export function control_point(t: Task, kind: PointKind, what: string, spin = false, index = -1): void {
+export function control_point(t: Task, kind: PointKind, what: string, spin = false, index = -1, quiet = false): void {
   if (t.slot < 0) return; // outside a thread (a module's top level, a /proc show function): no point
+  post_pending = false;
   if (Atomics.load(w, batonWord) !== me) throw new MachineFrozen(t.pid); // the run is over (see wait_baton)
   if (t.pid !== lastPid) {
     lastPid = t.pid;
@@ -99,7 +114,7 @@ export function control_point(t: Task, kind: PointKind, what: string, spin = fal
   // The fairness rule (PCT): a spin, or SPIN_POINTS points in a row without progress.
   const fair = spin || spins >= SPIN_POINTS;
   if (fair) spins = 0;
-  if (detail) describe(t, kind, index >= 0 ? `${what}[${index}]` : what);
+  if (detail && !quiet) describe(t, kind, index >= 0 ? `${what}[${index}]` : what);
   f64[timerWord] = timers.next < waitDeadline ? timers.next : waitDeadline;
   const next = decider.decide(me, t.slot, t.pid, me, fair, progress, spin);
   progress = false;

@@ -17,7 +17,7 @@ import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { enqueue_task, rq_contains } from './runqueue.ts';
 import { debug_checks, invariant, invariant_broken, slot_words } from './invariants.ts';
 import { TASK_RUNNING } from './state.ts';
-import { control_progress } from './control.ts';
+import { control_released } from './control.ts';
 
 /** What the checks in this file may find broken (debug checks, invariants.ts). */
 const INV_WOKEN_QUEUED = invariant('wakeup', 'wake.ts', 'woken_queued',
@@ -57,7 +57,7 @@ export function try_to_wake_up(mem: Memory, slot: number, mask: number, sleep_se
   }
   raw_spin_unlock(w, lock);
   if (queued) {
-    control_progress();
+    control_released();
     ipi(mem, cpu);
   }
   return true;

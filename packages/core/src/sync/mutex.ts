@@ -4,6 +4,7 @@
  * which competes again (a woken waiter that loses simply sleeps again, so no wakeup is lost:
  * every unlock is followed by a wakeup while anyone waits).
  */
+import { control_released } from '../sched/control.ts';
 import { kernel_read_point } from '../debug/access-points.ts';
 import { NIL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
@@ -109,6 +110,7 @@ export function mutex_unlock(m: mutex): void {
   Atomics.store(w, m.word + OWNER_SLOT, -1);
   Atomics.store(w, m.word + OWNER, 0);
   sq_wakeup(mem, m.addr, 1, TASK_NORMAL, 0);
+  if (this_cpu.controlled) control_released();
 }
 
 export function mutex_is_locked(m: mutex): boolean {

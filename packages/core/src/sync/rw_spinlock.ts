@@ -7,7 +7,7 @@
  */
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_entry } from '../sched/context.ts';
-import { control_point, control_progress, controlled } from '../sched/control.ts';
+import { control_point, control_progress, control_released, controlled } from '../sched/control.ts';
 import type { Task } from '../sched/task.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../arch/stack.ts';
@@ -70,6 +70,7 @@ function released(call: string, t: Task, l: rwlock_t): void {
   if (this_cpu.lockdep) lockdep_release(t, l.addr);
   const w = this_cpu.mem.i32;
   if (Atomics.load(w, l.word + WAITERS) > 0) Atomics.notify(w, l.word + CNT);
+  if (this_cpu.controlled) control_released();
   void call;
 }
 

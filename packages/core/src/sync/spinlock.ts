@@ -13,7 +13,7 @@ import { HEADER, NIL } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { kernel_entry } from '../sched/context.ts';
-import { control_point, control_progress, controlled } from '../sched/control.ts';
+import { control_point, control_progress, control_released, controlled } from '../sched/control.ts';
 import type { Task } from '../sched/task.ts';
 import { log_waiters } from '../printk/logbuf.ts';
 import { call_site } from '../arch/stack.ts';
@@ -128,6 +128,7 @@ export function spin_unlock(lock: spinlock_t): void {
   if (t.preempt_count > 0) t.preempt_count--;
   if (cpu.lockdep) lockdep_release(t, lock.addr);
   if (Atomics.exchange(w, lock.word + SPINLOCK.LOCK, 0) === 2) Atomics.notify(w, lock.word + SPINLOCK.LOCK, 1);
+  if (cpu.controlled) control_released();
 }
 
 export function spin_is_locked(lock: spinlock_t): boolean {
