@@ -55,7 +55,7 @@ describe('kmodel run --controlled', () => {
     const f = await failing_seed();
     expect(kinds(f.stdout)).toEqual(['oops']);
     expect(f.stdout).toMatch(/counter = 1 \(lost update\)/);
-    expect(f.stderr).toContain(`kmodel: replay: pnpm kmodel run ${LOST_UPDATE} --controlled --seed ${f.seed} --strategy random --depth 3 --pct-steps 1000 --cpus 2`);
+    expect(f.stderr).toContain(`kmodel: replay: pnpm kmodel run ${LOST_UPDATE} --controlled --seed ${f.seed} --strategy random --cpus 2`);
     expect(f.stderr).toContain(`kmodel: replay: pnpm kmodel replay ${f.file}`);
     const s = read_schedule(f.file);
     expect(s).toMatchObject({ module: LOST_UPDATE, report: 'oops', boot: { cpus: 2, seed: f.seed, strategy: 'random' } });

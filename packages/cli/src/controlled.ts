@@ -180,8 +180,10 @@ function sh(w: string): string {
  */
 export function replay_command(module: string, boot: ScheduleBoot, duration: number | null): string | null {
   if (boot.strategy !== 'random' && boot.strategy !== 'pct') return null;
-  const words = ['pnpm', 'kmodel', 'run', module, '--controlled', '--seed', String(boot.seed), '--strategy', boot.strategy,
-    '--depth', String(boot.depth ?? CONTROLLED_DEFAULTS.depth), '--pct-steps', String(boot.pctSteps ?? CONTROLLED_DEFAULTS.pctSteps)];
+  const words = ['pnpm', 'kmodel', 'run', module, '--controlled', '--seed', String(boot.seed), '--strategy', boot.strategy];
+  if (boot.strategy === 'pct') {
+    words.push('--depth', String(boot.depth ?? CONTROLLED_DEFAULTS.depth), '--pct-steps', String(boot.pctSteps ?? CONTROLLED_DEFAULTS.pctSteps));
+  }
   for (const k of KNOBS) if (k.key in boot) words.push(...k.args(boot[k.key]));
   if (duration !== null) words.push('--duration', String(duration));
   return words.map(sh).join(' ');
