@@ -34,7 +34,8 @@ export function might_sleep(name: string): Task {
   const t = cpu.current;
   if (t.switching) missing_await(t, name);
   if (controlled) control_point(t, 'call', name);
-  if (t.flagsIndex >= 0 && Atomics.load(cpu.w, t.flagsIndex) & (TF_KILL | TF_TERMINATE)) throw new ThreadKilled(t.pid);
+  // A plain read, as in kernel_entry: the flags only go from clear to set; a late sight is the sleep's own check.
+  if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & (TF_KILL | TF_TERMINATE)) throw new ThreadKilled(t.pid);
   if (t === cpu.idleTask) outside_thread(name, 'sleeping function called from invalid context');
   if (t.exit_code !== null) {
     const comm = cpu.mem.comm(t.slot);

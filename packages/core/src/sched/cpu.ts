@@ -43,6 +43,9 @@ const INV_RUNNING_ON_RQ = invariant('scheduler', 'cpu.ts', 'running_on_rq',
 const INV_PICKED = invariant('scheduler', 'cpu.ts', 'picked',
   'the picked thread is not ON_RQ = 1, TASK_RUNNING and of this CPU');
 
+/** Switches between two clock reads of the switch path (see Cpu.tick). */
+const TICK_SWITCHES = 16;
+
 /** The CPU this worker is. Set once at boot. */
 export let this_cpu: Cpu;
 /** The running thread's handle (Linux's `current`); a live binding updated at every switch. */
@@ -99,7 +102,7 @@ export class Cpu {
     this.chaos = mem.i32[HEADER.CHAOS];
     control_init(mem, id, this.timers);
     this.controlled = controlled;
-    this.lastSwitch = now();
+    this.lastSwitch = this.lastTick = now();
     debug_checks_init(mem);
     this.trace = mem.i32[HEADER.FLAGS] & HF_TRACE ? [] : null;
     this.tasks = new Array(mem.layout.geometry.maxThreads);
@@ -116,10 +119,13 @@ export class Cpu {
     return `swapper/${this.id}`;
   }
 
-  /** Control messages posted by the coordinator that this CPU has not received yet. */
+  /**
+   * Control messages posted by the coordinator that this CPU has not received yet. Plain reads: a
+   * message posted a moment ago is seen at the next switch (the doorbell wakes an idle CPU anyway).
+   */
   ctlPending(): boolean {
-    const w = this.mem.i32;
-    return Atomics.load(w, this.percpu + PERCPU.CTL_POSTED) !== Atomics.load(w, this.percpu + PERCPU.CTL_SEEN);
+    const w = this.w;
+    return w[this.percpu + PERCPU.CTL_POSTED] !== w[this.percpu + PERCPU.CTL_SEEN];
   }
 
   /**
@@ -172,6 +178,21 @@ export class Cpu {
     }
   }
 
+  /**
+   * The clock at a switch, read every TICK_SWITCHES switches (a clock read costs more than the rest
+   * of a switch): between two reads the switch sees the last reading, so timers fire at most a few
+   * microseconds late and a thread's CPU time is charged by sampling, as Linux's tick-based
+   * accounting charges a whole tick to the thread it finds running. Idle entry and exit read it always.
+   */
+  private tick(): number {
+    if (this.controlled) return now(); // the virtual clock: a plain read
+    if (++this.switchesSinceTick < TICK_SWITCHES) return this.lastTick;
+    this.switchesSinceTick = 0;
+    return (this.lastTick = now());
+  }
+  private switchesSinceTick = 0;
+  private lastTick = 0;
+
   /** Start the idle loop: the first thing a booted CPU does. */
   start(): void {
     this.idleSince = now();
@@ -186,7 +207,7 @@ export class Cpu {
       setImmediate(this.switchAway);
       return;
     }
-    const t = now();
+    const t = this.tick();
     if (t >= this.timers.next) this.timers.run(t);
     const mem = this.mem;
     const w = mem.i32;
@@ -196,7 +217,7 @@ export class Cpu {
     if (debug_checks) this.checkLeaving(prev);
     if (!prev.dead) {
       const pt = mem.threadWord(prev.slot);
-      const state = Atomics.load(w, pt + THREAD.STATE);
+      const state = w[pt + THREAD.STATE]; // under RQ_LOCK, as every waker writes it
       if (state === TASK_RUNNING) enqueue_task(mem, this.id, prev.slot);
       else if (
         signal_pending_state(state, Atomics.load(w, pt + THREAD.SIGPENDING)) ||
@@ -259,12 +280,14 @@ export class Cpu {
       next = this.hooks.createTask(slot);
       this.tasks[slot] = next;
     }
-    const w = this.mem.i32;
+    const w = this.w;
     this.current = next;
     current = next.handle;
     if (this.trace) this.traceSwitch(next);
-    Atomics.store(w, this.percpu + PERCPU.CURRENT, slot);
-    if (next.started && Atomics.load(w, this.mem.threadWord(slot) + THREAD.FLAGS) & TF_KILL) {
+    // A plain store: the others read CURRENT as a hint (watchdogs), or after a hand-off of the baton
+    // (controlled), whose atomic write orders it.
+    w[this.percpu + PERCPU.CURRENT] = slot;
+    if (next.started && w[next.flagsIndex] & TF_KILL) {
       this.hooks.reapKilled(next); // it never runs again: its coroutine is dropped, not resumed
       return;
     }
@@ -333,7 +356,7 @@ export class Cpu {
           if (next !== NIL) {
             const t2 = now();
             mem.f64[(b + PERCPU.IDLE_F64) >> 1] += t2 - this.idleSince;
-            this.lastSwitch = t2;
+            this.lastSwitch = this.lastTick = t2;
             this.switchTo(next, this.idleTask);
             return;
           }
@@ -376,7 +399,7 @@ export class Cpu {
         if (next === NIL) continue;
         t = now();
         mem.f64[(b + PERCPU.IDLE_F64) >> 1] += t - this.idleSince;
-        this.lastSwitch = t;
+        this.lastSwitch = this.lastTick = t;
         this.switchTo(next, this.idleTask);
         return;
       }
