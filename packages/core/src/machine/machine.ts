@@ -85,7 +85,10 @@ export class Machine {
     const co = controlled_options(o);
     if (co) control_setup(mem, co, seed);
     const m = new Machine(mem, image, o);
-    m.power.whileUp(10, () => m.log.pump());
+    m.power.whileUp(10, () => {
+      mem.f64[HEADER.COARSE_CLOCK_F64 >> 1] = performance.timeOrigin + performance.now();
+      m.log.pump();
+    });
     if (!co) {
       const dog = new Watchdog(mem, { hungTaskSecs: o.hungTaskSecs, softLockupSecs: o.softLockupSecs });
       m.power.whileUp(250, () => m.watch(dog, o.softLockupPanic ?? false));

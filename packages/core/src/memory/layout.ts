@@ -39,6 +39,7 @@ export const HEADER = {
   CHAOS: 15, // chaos scheduling level, 0: off
   BOOT_TIME_F64: 16,
   EXITS: 18, // threads that exited since boot (the coordinator of a controlled run watches it)
+  COARSE_CLOCK_F64: 20, // the host clock, written by the coordinator every 10 ms: a CPU's switch reads it instead of the clock
   WORDS: 32,
 } as const;
 

@@ -43,8 +43,11 @@ const INV_RUNNING_ON_RQ = invariant('scheduler', 'cpu.ts', 'running_on_rq',
 const INV_PICKED = invariant('scheduler', 'cpu.ts', 'picked',
   'the picked thread is not ON_RQ = 1, TASK_RUNNING and of this CPU');
 
+/** Its reactions run as microtasks: the switch away (Cpu.schedule). */
+const RESOLVED = Promise.resolve();
+
 /** Switches between two clock reads of the switch path (see Cpu.tick). */
-const TICK_SWITCHES = 16;
+const TICK_SWITCHES = 64;
 
 /** The CPU this worker is. Set once at boot. */
 export let this_cpu: Cpu;
@@ -85,6 +88,8 @@ export class Cpu {
   readonly trace: number[] | null;
   readonly traceNames = new Map<number, string>();
   private readonly percpu: number;
+  /** Word index of thread record 0 (the layout's threadWord(0)), for the switch path. */
+  private readonly threadBase: number;
   private lastSwitch = now();
   private idleSince = 0;
 
@@ -94,6 +99,7 @@ export class Cpu {
     readonly hooks: CpuHooks,
   ) {
     this.percpu = mem.layout.percpuWord(id);
+    this.threadBase = mem.layout.threadWord(0);
     this.w = mem.i32;
     this.spinlockDebug = (mem.i32[HEADER.FLAGS] & HF_SPINLOCK_DEBUG) !== 0;
     this.lockdep = (mem.i32[HEADER.FLAGS] & HF_LOCKDEP) !== 0;
@@ -136,7 +142,7 @@ export class Cpu {
     const prev = this.current;
     const p = new Promise<void>(prev.park);
     prev.switching = true;
-    queueMicrotask(this.switchAway);
+    RESOLVED.then(this.switchAway); // a microtask; Node's queueMicrotask costs an AsyncResource per call
     return p;
   }
 
@@ -179,14 +185,19 @@ export class Cpu {
   }
 
   /**
-   * The clock at a switch, read every TICK_SWITCHES switches (a clock read costs more than the rest
-   * of a switch): between two reads the switch sees the last reading, so timers fire at most a few
-   * microseconds late and a thread's CPU time is charged by sampling, as Linux's tick-based
-   * accounting charges a whole tick to the thread it finds running. Idle entry and exit read it always.
+   * The clock at a switch (a clock read costs more than the rest of a switch): read afresh every
+   * TICK_SWITCHES switches, or once the coordinator's coarse clock (HEADER.COARSE_CLOCK_F64, set
+   * every 10 ms) has passed the last reading; else the last reading. So timers fire at most a few
+   * microseconds late while threads switch, and a stretch of a thread's run is charged to it at
+   * tick granularity, as Linux's tick-based accounting does. Going idle, leaving idle, a timeshare
+   * thread's switch and a controlled CPU read the clock always.
    */
   private tick(): number {
     if (this.controlled) return now(); // the virtual clock: a plain read
-    if (++this.switchesSinceTick < TICK_SWITCHES) return this.lastTick;
+    if (++this.switchesSinceTick < TICK_SWITCHES && this.mem.f64[HEADER.COARSE_CLOCK_F64 >> 1] <= this.lastTick) return this.lastTick;
+    return this.fresh();
+  }
+  private fresh(): number {
     this.switchesSinceTick = 0;
     return (this.lastTick = now());
   }
@@ -207,16 +218,17 @@ export class Cpu {
       setImmediate(this.switchAway);
       return;
     }
-    const t = this.tick();
-    if (t >= this.timers.next) this.timers.run(t);
     const mem = this.mem;
     const w = mem.i32;
-    const timeshare = !prev.dead && prev.slot >= 0 && w[mem.threadWord(prev.slot) + THREAD.POLICY] === SCHED_TIMESHARE;
+    const pt = this.threadBase + prev.slot * THREAD.WORDS; // prev's record (meaningless for the idle task)
+    const timeshare = !prev.dead && prev.slot >= 0 && w[pt + THREAD.POLICY] === SCHED_TIMESHARE;
+    // A timeshare thread's priority decays with the CPU it used: its switch reads the clock.
+    let t = timeshare ? this.fresh() : this.tick();
+    if (t >= this.timers.next) this.timers.run(t);
     if (timeshare) timeshare_charge(mem, prev.slot, t - this.lastSwitch);
     raw_spin_lock(w, this.percpu + PERCPU.RQ_LOCK);
     if (debug_checks) this.checkLeaving(prev);
     if (!prev.dead) {
-      const pt = mem.threadWord(prev.slot);
       const state = w[pt + THREAD.STATE]; // under RQ_LOCK, as every waker writes it
       if (state === TASK_RUNNING) enqueue_task(mem, this.id, prev.slot);
       else if (
@@ -235,6 +247,7 @@ export class Cpu {
     if (debug_checks) this.checkPicked(next);
     raw_spin_unlock(w, this.percpu + PERCPU.RQ_LOCK);
     if (debug_checks) report_broken();
+    if (next === NIL && !this.controlled) t = this.fresh(); // going idle: the busy time ends now
     this.account(prev, t);
     if (next === NIL) this.enterIdle(t);
     else this.switchTo(next, prev);
@@ -267,6 +280,7 @@ export class Cpu {
 
   private account(prev: Task, t: number): void {
     const dt = t - this.lastSwitch;
+    if (dt === 0) return; // no clock reading since the last switch (see tick)
     this.lastSwitch = t;
     if (prev === this.idleTask) return;
     const f = this.mem.f64;
@@ -292,9 +306,9 @@ export class Cpu {
       return;
     }
     if (next !== prev) {
-      control_progress();
+      if (this.controlled) control_progress();
       w[this.percpu + PERCPU.NR_SWITCHES]++;
-      w[this.mem.threadWord(slot) + THREAD.NVCSW]++;
+      w[this.threadBase + slot * THREAD.WORDS + THREAD.NVCSW]++;
     }
     if (!next.started) {
       next.started = true;
