@@ -9,8 +9,14 @@
  *  - a CPU's worker ends only when the coordinator terminates it: an 'error' or 'exit' while the
  *    machine runs is the CPU's death, reported once with its last words;
  *  - every question to the CPUs is bounded (ask): a CPU that does not answer in time is stuck,
- *    except during shutdown, when it is terminated with the rest.
+ *    except during shutdown, when it is terminated with the rest;
+ *  - at most START_WINDOW workers are starting (created, not yet online) at a time; the others
+ *    are created, in CPU order, as those come online. A CPU's control port takes messages before
+ *    its worker exists and delivers them, in order, when it is created. Node's bootstrap of a
+ *    worker is most of a CPU's boot: 64 of them at once on a 2-core host only contend.
  */
+import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
@@ -24,6 +30,9 @@ import type { Halt } from './halt.ts';
 
 /** Every wait of the coordinator on one CPU ends by this bound; past it the CPU is stuck. */
 export const CONTROL_TIMEOUT_MS = 5000;
+
+/** Workers starting at once: two per host core (measured on 2 cores: 64 at once took longer, and more CPU time). */
+const START_WINDOW = Math.max(2, 2 * availableParallelism());
 
 export type CpuRemote = Comlink.Remote<CpuProtocol>;
 
@@ -45,6 +54,10 @@ export class CpuWorkers {
   private readonly lastWords: MessagePort[] = [];
   /** What the coordinator is waiting for each CPU to do, for a panic's message. */
   private readonly doing: string[] = [];
+  /** The creation of each CPU's worker not created yet, in CPU order. */
+  private readonly unborn: (() => void)[] = [];
+  /** Workers created that have not come online yet. */
+  private starting = 0;
 
   constructor(
     private readonly mem: Memory,
@@ -57,16 +70,22 @@ export class CpuWorkers {
   start(cpu: number, geometry: MachineGeometry, heapMb: number): void {
     const { port1, port2 } = new MessageChannel();
     const data: CpuWorkerData = { sab: this.mem.sab, geometry, cpu, lastWords: port1 };
-    const worker = new Worker(this.entry, {
-      workerData: data,
-      transferList: [port1],
-      resourceLimits: { maxOldGenerationSizeMb: heapMb },
-    });
+    // The coordinator's side of the CPU's port, usable before its worker exists: messages wait in
+    // `queued` and go out, in order, when it is created.
+    const relay = new EventEmitter();
+    const queued: [unknown, never[] | undefined][] = [];
+    let worker: Worker | null = null;
+    const port = {
+      on: relay.on.bind(relay),
+      off: relay.off.bind(relay),
+      postMessage(msg: unknown, transfer?: never[]) {
+        if (worker) worker.postMessage(msg, transfer);
+        else queued.push([msg, transfer]);
+      },
+    };
     this.lastWords.push(port2);
     this.doing.push('');
-    worker.on('error', (e) => this.died(cpu, death_cause(e)));
-    worker.on('exit', (code) => this.died(cpu, `its worker exited with code ${code}`));
-    const ep = nodeEndpoint(worker as never);
+    const ep = nodeEndpoint(port as never);
     const mem = this.mem;
     const posted = mem.layout.percpuWord(cpu) + PERCPU.CTL_POSTED;
     const ringing: Comlink.Endpoint = {
@@ -78,8 +97,41 @@ export class CpuWorkers {
       addEventListener: ep.addEventListener.bind(ep),
       removeEventListener: ep.removeEventListener.bind(ep),
     };
-    this.workers.push(worker);
     this.control.push(Comlink.wrap<CpuProtocol>(ringing));
+    this.unborn.push(() => {
+      const w = new Worker(this.entry, {
+        workerData: data,
+        transferList: [port1],
+        resourceLimits: { maxOldGenerationSizeMb: heapMb },
+      });
+      let started = false;
+      const up = () => {
+        if (started) return;
+        started = true;
+        this.starting--;
+        this.spawn();
+      };
+      this.starting++;
+      w.once('online', up);
+      w.on('error', (e) => {
+        up();
+        this.died(cpu, death_cause(e));
+      });
+      w.on('exit', (code) => {
+        up();
+        this.died(cpu, `its worker exited with code ${code}`);
+      });
+      w.on('message', (m) => relay.emit('message', m));
+      worker = w;
+      this.workers.push(w);
+      for (const [m, t] of queued.splice(0)) w.postMessage(m, t);
+    });
+    this.spawn();
+  }
+
+  /** Create the next workers while fewer than START_WINDOW are starting (none once the machine halts). */
+  private spawn(): void {
+    while (this.starting < START_WINDOW && this.unborn.length && this.halt.why === null) this.unborn.shift()!();
   }
 
   /**
@@ -129,8 +181,9 @@ export class CpuWorkers {
     return false;
   }
 
-  /** Terminate every worker, wherever its threads are. */
+  /** Terminate every worker, wherever its threads are; the CPUs not started yet never start. */
   async terminate(): Promise<void> {
+    this.unborn.length = 0;
     await Promise.all(this.workers.map((wk) => wk.terminate()));
   }
 
