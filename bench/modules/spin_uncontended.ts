@@ -1,7 +1,7 @@
 /**
  * Uncontended spin_lock/spin_unlock: one thread (init itself) takes and releases one spinlock
- * LOOPS times, adding 1 to a shared counter inside. Run on a machine booted with and without
- * spinlock debug. Prints: `spin_uncontended: pairs=N ns_per_pair=X`.
+ * LOOPS times, adding 1 to a shared counter inside. Run on machines booted with debug off, with
+ * spinlock debug alone and with spinlock debug + lockdep. Prints: `spin_uncontended: pairs=N ns_per_pair=X`.
  */
 import { DEFINE_SPINLOCK, spin_lock, spin_unlock, spin_lock_init, pr_info } from '@kmodel/core/linux';
 import { shared } from '@kmodel/core';

@@ -7,8 +7,12 @@
  * the two paths ever actually collide.
  *
  * Invariants: edges are only added, under LOCKDEP.LOCK; an edge's site is the call trace of the
- * acquisition that first created it. The hot path (an acquisition whose edges all exist) reads
- * one bit per held lock and takes no lock.
+ * acquisition that first created it. A lock's class word goes once from 0 to its final value
+ * (under LOCKDEP.LOCK) and memory is never reused, so a plain read that sees it non-zero is
+ * exact. The hot path (an acquisition whose edges all exist) reads the class word and one bit
+ * per held lock, with plain loads: it takes no lock, makes no atomic read-modify-write and
+ * allocates nothing. The acquisitions count of an exclusive lock (lockdep_hold, then
+ * lockdep_acquired once it is taken) is a plain add serialised by that lock itself.
  */
 import { LOCKDEP, LOCK_STAT, LOCK_CLASS_NAME, LOCK_SITE, LOCK_SITES, MAX_LOCK_CLASSES } from '../memory/layout.ts';
 import { type Memory } from '../memory/memory.ts';
@@ -27,10 +31,14 @@ const decoder = new TextDecoder();
 
 /** The class of the lock at `addr` (registered on first use); -1 when the class table is full. */
 function lock_class(mem: Memory, addr: number, name: string): number {
+  const c = mem.i32[(addr >> 2) + OBJ_CLASS]; // final once non-zero; a 0 is re-read under the lock
+  return c !== 0 ? c - 1 : register_class(mem, addr, name); // class + 1, or -1 for "no class" (the table was full)
+}
+
+/** The first acquisition of the lock at `addr` (as far as this CPU has seen): its class, under the lockdep lock. */
+function register_class(mem: Memory, addr: number, name: string): number {
   const w = mem.i32;
   const i = (addr >> 2) + OBJ_CLASS;
-  const c = Atomics.load(w, i);
-  if (c !== 0) return c - 1; // class + 1, or -1 for "no class" (the table was full)
   const ld = mem.layout.lockdepBase >> 2;
   raw_spin_lock(w, ld + LOCKDEP.LOCK);
   let cls = Atomics.load(w, i) - 1;
@@ -63,10 +71,19 @@ function stats(mem: Memory, cls: number): number {
  * before it happens). A trylock cannot deadlock: it records the hold but adds no dependency.
  */
 export function lockdep_acquire(t: Task, addr: number, name: string, trylock: boolean, read = false): void {
+  const b = lockdep_hold(t, addr, name, trylock, read);
+  if (b >= 0) Atomics.add(this_cpu.mem.i32, stats(this_cpu.mem, b) + LOCK_STAT.ACQUISITIONS, 1);
+}
+
+/**
+ * lockdep_acquire without the count: the dependency checks and the hold. Returns the lock's
+ * class, -1 when it has none (the class table is full); the caller counts the acquisition with
+ * lockdep_acquired once it holds the lock exclusively.
+ */
+export function lockdep_hold(t: Task, addr: number, name: string, trylock: boolean, read = false): number {
   const mem = this_cpu.mem;
   const b = lock_class(mem, addr, name);
-  if (b < 0) return; // -2: no class (table full)
-  Atomics.add(mem.i32, stats(mem, b) + LOCK_STAT.ACQUISITIONS, 1);
+  if (b < 0) return -1; // -2: no class (table full)
   if (!trylock) {
     for (let k = 0; k < t.nheld; k++) {
       const a = t.held[k];
@@ -75,23 +92,39 @@ export function lockdep_acquire(t: Task, addr: number, name: string, trylock: bo
       } else if (!has_edge(mem, a, b)) add_edge(mem, t, a, b);
     }
   }
-  if (t.nheld < MAX_LOCK_DEPTH) {
-    if (this_cpu.lockStat) t.heldAt[t.nheld] = now();
-    t.held[t.nheld++] = b;
+  const n = t.nheld;
+  if (n < MAX_LOCK_DEPTH) {
+    if (this_cpu.lockStat) t.heldAt[n] = now();
+    t.held[n] = b;
+    t.nheld = n + 1;
   }
+  return b;
+}
+
+/**
+ * Count an acquisition of class `cls` (from lockdep_hold, >= 0) for /proc/lock_stat. Only while
+ * holding that class's one lock exclusively: every other acquirer is serialised by the lock, so
+ * a plain add loses nothing, and the lock word's atomics publish it.
+ */
+export function lockdep_acquired(cls: number): void {
+  const mem = this_cpu.mem;
+  mem.i32[stats(mem, cls) + LOCK_STAT.ACQUISITIONS]++;
 }
 
 /** The thread released the lock at `addr` (in any order). */
 export function lockdep_release(t: Task, addr: number): void {
-  const c = Atomics.load(this_cpu.mem.i32, (addr >> 2) + OBJ_CLASS) - 1;
-  for (let k = t.nheld - 1; k >= 0; k--) {
-    if (t.held[k] !== c) continue;
+  const c = this_cpu.mem.i32[(addr >> 2) + OBJ_CLASS] - 1; // set (and seen) by this thread's acquisition
+  const n = t.nheld;
+  if (n === 0) return;
+  const held = t.held;
+  for (let k = n - 1; k >= 0; k--) {
+    if (held[k] !== c) continue;
     if (this_cpu.lockStat) {
       add_time(this_cpu.mem, c, LOCK_STAT.HOLD_F64, LOCK_STAT.HOLD_MAX_F64, now() - t.heldAt[k]);
-      t.heldAt.copyWithin(k, k + 1, t.nheld);
+      for (let j = k + 1; j < n; j++) t.heldAt[j - 1] = t.heldAt[j];
     }
-    t.held.copyWithin(k, k + 1, t.nheld);
-    t.nheld--;
+    for (let j = k + 1; j < n; j++) held[j - 1] = held[j];
+    t.nheld = n - 1;
     return;
   }
 }

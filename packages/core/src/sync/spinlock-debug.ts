@@ -7,8 +7,12 @@
  * cleared right before releasing it, with plain stores ordered by the lock word's atomics; another
  * CPU that sees LOCK held may read who holds it (as Linux's spin_dump does: a racy but useful
  * snapshot). With debug off there is no owner bookkeeping at all, as in Linux.
+ *
+ * The checks read the words with plain loads (Linux's READ_ONCE): OWNER can equal this thread's
+ * pid, and OWNER_CPU this CPU's id, only by this CPU's own stores, which it always sees in program
+ * order; the lock word read at unlock is this thread's own acquisition when it holds the lock.
+ * So the checks are exact for the thread's own locks, and a racy snapshot otherwise, as before.
  */
-import { NIL } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import type { Task } from '../sched/task.ts';
 import { thread_condition } from '../sched/condition.ts';
@@ -45,13 +49,15 @@ function spin_bug(lock: spinlock_t, msg: string, t: Task): void {
 
 /** Before taking the lock: a bad magic is reported; recursion is reported and ends the thread. */
 export function debug_spin_lock_before(lock: spinlock_t, t: Task): void {
-  const w = this_cpu.mem.i32;
-  if (w[lock.word + SPINLOCK.MAGIC] !== SPINLOCK_MAGIC) spin_bug(lock, 'bad magic', t);
-  if (Atomics.load(w, lock.word + SPINLOCK.OWNER) === t.pid && t.pid !== 0 && Atomics.load(w, lock.word + SPINLOCK.LOCK) !== 0) {
+  const cpu = this_cpu;
+  const w = cpu.w;
+  const i = lock.word;
+  if (w[i + SPINLOCK.MAGIC] !== SPINLOCK_MAGIC) spin_bug(lock, 'bad magic', t);
+  if (w[i + SPINLOCK.OWNER] === t.pid && t.pid !== 0 && Atomics.load(w, i + SPINLOCK.LOCK) !== 0) {
     spin_bug(lock, 'recursion', t);
     throw new KernelBug('spinlock recursion');
   }
-  if (Atomics.load(w, lock.word + SPINLOCK.OWNER_CPU) === this_cpu.id && Atomics.load(w, lock.word + SPINLOCK.LOCK) !== 0) {
+  if (w[i + SPINLOCK.OWNER_CPU] === cpu.id && Atomics.load(w, i + SPINLOCK.LOCK) !== 0) {
     spin_bug(lock, 'cpu recursion', t);
     throw new KernelBug('spinlock cpu recursion');
   }
@@ -59,10 +65,12 @@ export function debug_spin_lock_before(lock: spinlock_t, t: Task): void {
 
 /** The lock is taken: record the owner. */
 export function debug_spin_lock_after(lock: spinlock_t, t: Task): void {
-  const w = this_cpu.mem.i32;
-  w[lock.word + SPINLOCK.OWNER] = t.pid;
-  w[lock.word + SPINLOCK.OWNER_SLOT] = t.slot;
-  w[lock.word + SPINLOCK.OWNER_CPU] = this_cpu.id;
+  const cpu = this_cpu;
+  const w = cpu.w;
+  const i = lock.word;
+  w[i + SPINLOCK.OWNER] = t.pid;
+  w[i + SPINLOCK.OWNER_SLOT] = t.slot;
+  w[i + SPINLOCK.OWNER_CPU] = cpu.id;
 }
 
 /**
@@ -72,16 +80,17 @@ export function debug_spin_lock_after(lock: spinlock_t, t: Task): void {
 export function debug_spin_unlock(lock: spinlock_t, t: Task): boolean {
   const cpu = this_cpu;
   const w = cpu.w;
-  if (w[lock.word + SPINLOCK.MAGIC] !== SPINLOCK_MAGIC) spin_bug(lock, 'bad magic', t);
-  if (Atomics.load(w, lock.word + SPINLOCK.LOCK) === 0) {
+  const i = lock.word;
+  if (w[i + SPINLOCK.MAGIC] !== SPINLOCK_MAGIC) spin_bug(lock, 'bad magic', t);
+  if (w[i + SPINLOCK.LOCK] === 0) {
     spin_bug(lock, 'already unlocked', t);
     return false;
   }
-  if (w[lock.word + SPINLOCK.OWNER] !== t.pid) spin_bug(lock, 'wrong owner', t);
-  else if (w[lock.word + SPINLOCK.OWNER_CPU] !== cpu.id) spin_bug(lock, 'wrong CPU', t);
-  w[lock.word + SPINLOCK.OWNER] = -1;
-  w[lock.word + SPINLOCK.OWNER_SLOT] = NIL;
-  w[lock.word + SPINLOCK.OWNER_CPU] = -1;
+  if (w[i + SPINLOCK.OWNER] !== t.pid) spin_bug(lock, 'wrong owner', t);
+  else if (w[i + SPINLOCK.OWNER_CPU] !== cpu.id) spin_bug(lock, 'wrong CPU', t);
+  w[i + SPINLOCK.OWNER] = -1;
+  w[i + SPINLOCK.OWNER_SLOT] = -1; // NIL
+  w[i + SPINLOCK.OWNER_CPU] = -1;
   return true;
 }
 

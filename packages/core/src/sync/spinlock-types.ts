@@ -12,7 +12,8 @@
 import { SHARED } from '../shared/marshal.ts';
 import { SharedStruct } from '../shared/declare.ts';
 
-export const SPINLOCK = { LOCK: 0, MAGIC: 1, OWNER: 2, OWNER_CPU: 3, OWNER_SLOT: 4, SITE: 5, WORDS: 8 } as const;
+/** Word offsets. An enum, so the kernel image's bundler writes them into the lock paths as literals. */
+export enum SPINLOCK { LOCK = 0, MAGIC = 1, OWNER = 2, OWNER_CPU = 3, OWNER_SLOT = 4, SITE = 5, WORDS = 8 }
 export const SPINLOCK_MAGIC = 0xdead4ead | 0;
 
 export class spinlock_t extends SharedStruct {

@@ -4,6 +4,9 @@
  * spinlock-types.ts; the checks and reports of the debug half (owner, magic, lockup) in
  * spinlock-debug.ts, called only while spinlock debug is on (a boolean fixed at boot).
  *
+ * With lockdep, the dependency checks run before the lock is taken (a deadlock is reported before
+ * it happens) and the acquisition is counted after, while the lock serialises the count.
+ *
  * A CPU that cannot get the lock spins, then waits on the lock word (the holder's unlock notifies
  * when it sees state 2), so spinning CPUs do not starve the host core the holder runs on. The CPU
  * is blocked all the while, exactly like a spinning CPU: its other threads do not run.
@@ -18,7 +21,7 @@ import type { Task } from '../sched/task.ts';
 import { log_waiters } from '../printk/logbuf.ts';
 import { call_site } from '../arch/stack.ts';
 import { declare, declare_global, KIND, shared_kind } from '../shared/declare.ts';
-import { intern_site, lockdep_acquire, lockdep_contended, lockdep_release } from './lockdep.ts';
+import { intern_site, lockdep_acquired, lockdep_contended, lockdep_hold, lockdep_release } from './lockdep.ts';
 import { SPINLOCK, SPINLOCK_MAGIC, spinlock_t } from './spinlock-types.ts';
 import { debug_spin_lock_after, debug_spin_lock_before, debug_spin_unlock, spin_lockup_suspected } from './spinlock-debug.ts';
 
@@ -99,14 +102,16 @@ export function spin_lock(lock: spinlock_t): void {
   const t = kernel_entry('spin_lock');
   const cpu = this_cpu;
   const w = cpu.w;
-  const debug = cpu.spinlockDebug;
+  // The flags are booleans: a strict compare spares the JIT a generic truthiness test per flag.
+  const debug = cpu.spinlockDebug === true;
   if (debug) debug_spin_lock_before(lock, t);
-  if (cpu.lockdep) lockdep_acquire(t, lock.addr, lock.name, false);
+  const cls = cpu.lockdep === true ? lockdep_hold(t, lock.addr, lock.name, false) : -1;
   if (Atomics.compareExchange(w, lock.word + SPINLOCK.LOCK, 0, 1) !== 0) spin_lock_slow(lock, t);
   if (cpu.controlled) control_progress();
   t.preempt_count++;
+  if (cls >= 0) lockdep_acquired(cls);
   if (debug) debug_spin_lock_after(lock, t);
-  if (cpu.lockSites) w[lock.word + SPINLOCK.SITE] = intern_site(cpu.mem, call_site()) + 1;
+  if (cpu.lockSites === true) w[lock.word + SPINLOCK.SITE] = intern_site(cpu.mem, call_site()) + 1;
 }
 
 /** 1 if taken, 0 if it was held. */
@@ -116,7 +121,10 @@ export function spin_trylock(lock: spinlock_t): number {
   if (Atomics.compareExchange(w, lock.word + SPINLOCK.LOCK, 0, 1) !== 0) return 0;
   t.preempt_count++;
   if (this_cpu.spinlockDebug) debug_spin_lock_after(lock, t);
-  if (this_cpu.lockdep) lockdep_acquire(t, lock.addr, lock.name, true);
+  if (this_cpu.lockdep) {
+    const cls = lockdep_hold(t, lock.addr, lock.name, true);
+    if (cls >= 0) lockdep_acquired(cls);
+  }
   return 1;
 }
 
@@ -124,9 +132,9 @@ export function spin_unlock(lock: spinlock_t): void {
   const t = kernel_entry('spin_unlock');
   const cpu = this_cpu;
   const w = cpu.w;
-  if (cpu.spinlockDebug && !debug_spin_unlock(lock, t)) return;
+  if (cpu.spinlockDebug === true && !debug_spin_unlock(lock, t)) return;
   if (t.preempt_count > 0) t.preempt_count--;
-  if (cpu.lockdep) lockdep_release(t, lock.addr);
+  if (cpu.lockdep === true) lockdep_release(t, lock.addr);
   if (Atomics.exchange(w, lock.word + SPINLOCK.LOCK, 0) === 2) Atomics.notify(w, lock.word + SPINLOCK.LOCK, 1);
   if (cpu.controlled) control_released();
 }
