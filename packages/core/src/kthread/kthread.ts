@@ -174,9 +174,15 @@ export function kthread_send_stop(mem: Memory, slot: number): void {
   try_to_wake_up(mem, slot, TASK_NORMAL);
 }
 
+/**
+ * Clear should-park and wake the thread if it is parked. A thread not parked at the look needs no
+ * wakeup: kthread_parkme stores TASK_PARKED before it looks at the flag, this clears the flag
+ * before it looks at the state (both sequentially consistent), so one of the two sees the other.
+ */
 function unpark(mem: Memory, slot: number): void {
-  Atomics.and(mem.i32, mem.threadWord(slot) + THREAD.FLAGS, ~TF_SHOULD_PARK);
-  try_to_wake_up(mem, slot, TASK_PARKED);
+  const t = mem.threadWord(slot);
+  Atomics.and(mem.i32, t + THREAD.FLAGS, ~TF_SHOULD_PARK);
+  if (Atomics.load(mem.i32, t + THREAD.STATE) & TASK_PARKED) try_to_wake_up(mem, slot, TASK_PARKED);
 }
 
 /** kthread_park: ask `k` to park and wait until it has. 0; -ENOSYS if it exited; -EBUSY if parking. */

@@ -6,7 +6,11 @@
  * request slot until it first runs on its CPU.
  *
  * Request slot life: FREE -> FILLING (creator) -> PENDING (creator) -> ATTACHED (kthreadd, success;
- * freed by the new thread's CPU) or DONE with ERROR (kthreadd; freed by the creator).
+ * freed by the new thread's CPU) or DONE with ERROR (kthreadd; freed by the creator). A slot's bit
+ * in HEADER.REQ_MAP is set while it is PENDING (between the creator's store of PENDING and
+ * kthreadd's answer), so kthreadd reads four words instead of every slot. A slot carries the entry's
+ * name and the thread's data: plain values (null, undefined, booleans, numbers, strings) as they
+ * are, anything else structured-cloned (shared/marshal.ts).
  *
  * A creator that exits while its request is in flight (a kthread_run it did not await) abandons
  * it. As Linux's create->done, REQUEST.REQUESTER decides who cleans up: the creator and kthreadd each
@@ -14,7 +18,8 @@
  * new thread nobody will wake or reap (it exits -EINTR without running its entry, and is freed).
  */
 import {
-  PERCPU, HEADER, NIL, REQUEST, REQUEST_SLOTS, REQUEST_PAYLOAD_MAX, RS_ATTACHED, RS_DONE, RS_FILLING, RS_FREE, RS_PENDING,
+  PERCPU, HEADER, NIL, REQUEST, REQUEST_BYTES, REQUEST_SLOTS, REQUEST_PAYLOAD_MAX, RS_ATTACHED, RS_DONE, RS_FILLING, RS_FREE,
+  RS_PENDING, RD_FALSE, RD_NULL, RD_NUMBER, RD_SERIAL, RD_STRING, RD_TRUE, RD_UNDEFINED,
   THREAD, TASK_COMM_LEN, TF_BOUND, TF_DAEMON, TF_KTHREAD, TF_NOLOAD, TF_AUTOREAP, TF_SHOULD_STOP, TF_STARTED, DEFAULT_PRIO,
   SCHED_FIFO, SCHED_NORMAL,
 } from '../memory/layout.ts';
@@ -56,25 +61,74 @@ export function request_free_chan(mem: Memory): number {
   return mem.layout.requestBase;
 }
 
-/** Claim and fill a request slot. Returns the slot, or a negative errno (-EAGAIN: none free). */
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** How `data` travels in a request (RD_*): plain values without the serializer. */
+function data_kind(data: unknown): number {
+  if (data === null) return RD_NULL;
+  switch (typeof data) {
+    case 'undefined': return RD_UNDEFINED;
+    case 'boolean': return data ? RD_TRUE : RD_FALSE;
+    case 'number': return RD_NUMBER;
+    case 'string': return RD_STRING;
+    default: return RD_SERIAL;
+  }
+}
+
+/**
+ * Write the payload of request word `q`: the entry's name, then the data's bytes if it has any.
+ * False if they do not fit.
+ */
+function payload_write(mem: Memory, q: number, entry: string, kind: number, data: unknown, serial: Uint8Array | null): boolean {
+  const w = mem.i32;
+  const at = (q + REQUEST.PAYLOAD) * 4;
+  const room = mem.u8.subarray(at, at + REQUEST_PAYLOAD_MAX);
+  const e = encoder.encodeInto(entry, room);
+  if (e.read < entry.length) return false;
+  let len = e.written;
+  if (kind === RD_STRING) {
+    const d = encoder.encodeInto(data as string, room.subarray(len));
+    if (d.read < (data as string).length) return false;
+    len += d.written;
+  } else if (serial) {
+    if (len + serial.length > REQUEST_PAYLOAD_MAX) return false;
+    room.set(serial, len);
+    len += serial.length;
+  }
+  w[q + REQUEST.ENTRY_LEN] = e.written;
+  w[q + REQUEST.DATA_KIND] = kind;
+  w[q + REQUEST.PAYLOAD_LEN] = len;
+  if (kind === RD_NUMBER) mem.f64[(q + REQUEST.DATA_F64) >> 1] = data as number;
+  return true;
+}
+
+/** Claim a free request slot: its index, or NIL if every slot is in use. */
+function request_claim(mem: Memory): number {
+  const w = mem.i32;
+  const stride = REQUEST_BYTES >> 2;
+  for (let i = 0, q = mem.layout.requestWord(0); i < REQUEST_SLOTS; i++, q += stride) {
+    if (Atomics.load(w, q + REQUEST.STATE) === RS_FREE && Atomics.compareExchange(w, q + REQUEST.STATE, RS_FREE, RS_FILLING) === RS_FREE) return i;
+  }
+  return NIL;
+}
+
+/**
+ * Claim and fill a request slot. Returns the slot, or a negative errno (-EAGAIN: none free;
+ * -E2BIG: the entry and data do not fit a slot). Throws MarshalError (before claiming a slot) for
+ * data that cannot travel.
+ */
 export function request_fill(mem: Memory, req: CreateRequest): number {
   const w = mem.i32;
-  let r = NIL;
-  for (let i = 0; i < REQUEST_SLOTS; i++) {
-    if (Atomics.compareExchange(w, mem.layout.requestWord(i) + REQUEST.STATE, RS_FREE, RS_FILLING) === RS_FREE) {
-      r = i;
-      break;
-    }
-  }
+  const kind = data_kind(req.data);
+  const serial = kind === RD_SERIAL ? encode_payload(mem, req.data) : null;
+  const r = request_claim(mem);
   if (r === NIL) return -EAGAIN;
-  const payload = encode_payload(mem, { e: req.entry, d: req.data });
   const q = mem.layout.requestWord(r);
-  if (payload.length > REQUEST_PAYLOAD_MAX) {
+  if (!payload_write(mem, q, req.entry, kind, req.data, serial)) {
     request_free(mem, r); // someone may have found no slot while this one was FILLING
     return -E2BIG;
   }
-  mem.u8.set(payload, (q + REQUEST.PAYLOAD) * 4);
-  w[q + REQUEST.PAYLOAD_LEN] = payload.length;
   w[q + REQUEST.MODULE] = req.module;
   w[q + REQUEST.BIND_CPU] = req.cpu;
   w[q + REQUEST.PRIO] = req.prio ?? DEFAULT_PRIO;
@@ -94,6 +148,7 @@ export function request_submit(mem: Memory, r: number): void {
   const q = mem.layout.requestWord(r);
   w[q + REQUEST.SEQ] = Atomics.add(w, HEADER.REQ_SEQ, 1);
   Atomics.store(w, q + REQUEST.STATE, RS_PENDING);
+  Atomics.or(w, HEADER.REQ_MAP + (r >> 5), 1 << (r & 31));
   Atomics.add(w, HEADER.REQ_PENDING, 1);
   sq_wakeup(mem, kthreadd_chan(), 0, TASK_NORMAL, 0);
 }
@@ -121,8 +176,9 @@ export function kthreadd_cpu(mem: Memory): number {
 
 /** Is any request slot free now? */
 export function request_slot_free(mem: Memory): boolean {
-  for (let i = 0; i < REQUEST_SLOTS; i++) {
-    if (Atomics.load(mem.i32, mem.layout.requestWord(i) + REQUEST.STATE) === RS_FREE) return true;
+  const stride = REQUEST_BYTES >> 2;
+  for (let i = 0, q = mem.layout.requestWord(0); i < REQUEST_SLOTS; i++, q += stride) {
+    if (Atomics.load(mem.i32, q + REQUEST.STATE) === RS_FREE) return true;
   }
   return false;
 }
@@ -149,12 +205,40 @@ function request_free(mem: Memory, r: number): void {
  * run: the request is freed. Null if it is not ATTACHED (nothing to take).
  */
 export function request_take_payload(mem: Memory, r: number): { e: string; d: unknown } | null {
+  const w = mem.i32;
   const q = mem.layout.requestWord(r);
-  if (Atomics.load(mem.i32, q + REQUEST.STATE) !== RS_ATTACHED) return null;
+  if (Atomics.load(w, q + REQUEST.STATE) !== RS_ATTACHED) return null;
   const at = (q + REQUEST.PAYLOAD) * 4;
-  const p = decode_payload(mem, mem.u8.slice(at, at + mem.i32[q + REQUEST.PAYLOAD_LEN])) as { e: string; d: unknown };
+  const elen = w[q + REQUEST.ENTRY_LEN];
+  const end = at + w[q + REQUEST.PAYLOAD_LEN];
+  const e = entry_name(mem, at, elen);
+  let d: unknown;
+  switch (w[q + REQUEST.DATA_KIND]) {
+    case RD_NULL: d = null; break;
+    case RD_UNDEFINED: d = undefined; break;
+    case RD_FALSE: d = false; break;
+    case RD_TRUE: d = true; break;
+    case RD_NUMBER: d = mem.f64[(q + REQUEST.DATA_F64) >> 1]; break;
+    case RD_STRING: d = decoder.decode(mem.u8.slice(at + elen, end)); break;
+    default: d = decode_payload(mem, mem.u8.slice(at + elen, end));
+  }
   request_free(mem, r);
-  return p;
+  return { e, d };
+}
+
+/** The last entry name decoded on this CPU, and its bytes: a CPU mostly starts the same few entries. */
+let lastEntry = '';
+let lastEntryBytes = new Uint8Array(0);
+
+/** The entry name of `len` bytes at byte `at` (decoded once for a run of the same name). */
+function entry_name(mem: Memory, at: number, len: number): string {
+  const u8 = mem.u8;
+  let same = len === lastEntryBytes.length;
+  for (let i = 0; same && i < len; i++) same = u8[at + i] === lastEntryBytes[i];
+  if (same) return lastEntry;
+  lastEntryBytes = u8.slice(at, at + len);
+  lastEntry = decoder.decode(lastEntryBytes);
+  return lastEntry;
 }
 
 /**
@@ -198,6 +282,8 @@ function alloc_slot(mem: Memory): number {
  * Create the thread of request r (kthreadd's work; create_kthreadd uses it once, for kthreadd
  * itself). Returns the new slot or a negative errno.
  */
+const KTHREAD_WMESG = wmesgBytes('kthread');
+
 function create_kthread(mem: Memory, r: number, pid?: number): number {
   const w = mem.i32;
   const q = mem.layout.requestWord(r);
@@ -216,10 +302,11 @@ function create_kthread(mem: Memory, r: number, pid?: number): number {
   w[t + THREAD.CPU] = cpu;
   w[t + THREAD.RQ_NEXT] = NIL;
   w[t + THREAD.SQ_NEXT] = NIL;
+  w[t + THREAD.SQ_PREV] = NIL;
   w[t + THREAD.MODULE] = w[q + REQUEST.MODULE];
   w[t + THREAD.PAYLOAD] = r;
   mem.u8.copyWithin((t + THREAD.COMM) * 4, (q + REQUEST.COMM) * 4, (q + REQUEST.COMM) * 4 + TASK_COMM_LEN);
-  mem.setWmesg(slot, wmesgBytes('kthread'));
+  mem.setWmesg(slot, KTHREAD_WMESG);
   if (!(w[t + THREAD.FLAGS] & TF_NOLOAD)) Atomics.add(w, mem.layout.percpuWord(cpu) + PERCPU.NR_ASSIGNED, 1);
   const newPid = pid ?? Atomics.add(w, HEADER.NEXT_PID, 1);
   Atomics.store(w, t + THREAD.PID, newPid);
@@ -307,26 +394,38 @@ function table_full(mem: Memory): void {
     'boot with more: kmodel run --max-threads <N> (BootOptions.maxThreads)\n', mem.layout.geometry.maxThreads);
 }
 
-/** One pass over the request list, oldest first. Returns how many requests it served. */
+/**
+ * Serve the pending requests, oldest first. Returns how many it served. The pending ones are the
+ * bits of HEADER.REQ_MAP (set by request_submit once the slot is PENDING, cleared here before it is
+ * answered), so a pass reads four words and the pending slots only. A request submitted once its
+ * last pass has looked may wait: kthreadd's loop looks at REQ_PENDING (bumped after the bit is
+ * set) before it sleeps, and serves again.
+ */
 export function kthreadd_serve(mem: Memory): number {
   const w = mem.i32;
   let served = 0;
   for (;;) {
     let oldest = NIL;
     let seq = 0;
-    for (let r = 0; r < REQUEST_SLOTS; r++) {
-      const q = mem.layout.requestWord(r);
-      if (Atomics.load(w, q + REQUEST.STATE) !== RS_PENDING) continue;
-      if (oldest === NIL || w[q + REQUEST.SEQ] - seq < 0) {
-        oldest = r;
-        seq = w[q + REQUEST.SEQ];
+    let pending = 0;
+    for (let m = 0; m < REQUEST_SLOTS >> 5; m++) {
+      for (let bits = Atomics.load(w, HEADER.REQ_MAP + m); bits !== 0; bits &= bits - 1) {
+        const r = (m << 5) + 31 - Math.clz32(bits & -bits);
+        const q = mem.layout.requestWord(r);
+        pending++;
+        if (oldest === NIL || w[q + REQUEST.SEQ] - seq < 0) {
+          oldest = r;
+          seq = w[q + REQUEST.SEQ];
+        }
       }
     }
     if (oldest === NIL) return served;
+    Atomics.and(w, HEADER.REQ_MAP + (oldest >> 5), ~(1 << (oldest & 31)));
     const slot = create_kthread(mem, oldest);
     if (slot === -ENOMEM) table_full(mem);
     else tableFull = false;
     request_complete(mem, oldest, slot);
     served++;
+    if (pending === 1) return served; // the scan saw no other
   }
 }

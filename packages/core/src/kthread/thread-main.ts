@@ -148,6 +148,7 @@ function do_exit(task: Task, code: number): void {
   sq_pass_on(mem, task.slot);
   abandon_creation(task);
   cpu.retireTask(task);
+  task.release();
   if (!(w[t + THREAD.FLAGS] & TF_NOLOAD)) Atomics.sub(w, mem.layout.percpuWord(cpu.id) + PERCPU.NR_ASSIGNED, 1);
   w[t + THREAD.EXIT_CODE] = code;
   Atomics.store(w, t + THREAD.STATE, TASK_DEAD);

@@ -68,6 +68,12 @@ export interface BootOptions {
    * panic, instead of taking the whole process down.
    */
   cpuHeapMb?: number;
+  /**
+   * Records in the thread table, kthreadd and the insmod/rmmod trampoline included (default 4096,
+   * at most MAX_THREADS.max); creating a thread past them fails with -ENOMEM. Each record is
+   * THREAD.WORDS words of machine memory; a thread that has run also holds its coroutine on its
+   * CPU (README, Speed).
+   */
   maxThreads?: number;
   arenaBytes?: number;
   /** Bytes of the printk ring in machine memory, where CPUs append and the coordinator drains. */
@@ -107,10 +113,19 @@ export interface ChaosOptions {
   level?: number;
 }
 
-/** The machine's size and clock rate; throws MachineError on a CPU count or HZ out of range. */
+/** The thread table's bounds (BootOptions.maxThreads, kmodel run --max-threads). */
+export const MAX_THREADS = { min: 2, max: 1 << 20 } as const;
+
+/** The machine's size and clock rate; throws MachineError on a CPU count, HZ or thread table size out of range. */
 export function boot_geometry(o: BootOptions): { geometry: MachineGeometry; hz: number } {
   const cpus = o.cpus ?? 4;
   const hz = o.hz ?? 250;
+  const maxThreads = o.maxThreads ?? DEFAULT_GEOMETRY.maxThreads;
+  if (!Number.isInteger(maxThreads) || maxThreads < MAX_THREADS.min || maxThreads > MAX_THREADS.max) {
+    throw new MachineError(
+      `maxThreads (the thread table's records, kmodel run --max-threads) must be an integer from ${MAX_THREADS.min} to ${MAX_THREADS.max}, got ${maxThreads}`,
+    );
+  }
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) {
     throw new MachineError(`cpus must be an integer from 1 to ${MAX_CPUS}, got ${cpus}`);
   }
@@ -122,7 +137,7 @@ export function boot_geometry(o: BootOptions): { geometry: MachineGeometry; hz: 
   if (co) check_controlled(co);
   const geometry: MachineGeometry = {
     cpus,
-    maxThreads: o.maxThreads ?? DEFAULT_GEOMETRY.maxThreads,
+    maxThreads,
     logBytes: o.logBytes ?? DEFAULT_GEOMETRY.logBytes,
     arenaBytes: o.arenaBytes ?? DEFAULT_GEOMETRY.arenaBytes,
     controlSteps: co ? Math.max(co.maxSteps ?? DEFAULT_CONTROL_STEPS, co.schedule?.length ?? 0, 3 * (co.deviations?.length ?? 0)) : 0,

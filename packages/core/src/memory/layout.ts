@@ -40,6 +40,7 @@ export const HEADER = {
   BOOT_TIME_F64: 16,
   EXITS: 18, // threads that exited since boot (the coordinator of a controlled run watches it)
   COARSE_CLOCK_F64: 20, // the host clock, written by the coordinator every 10 ms: a CPU's switch reads it instead of the clock
+  REQ_MAP: 28, // REQUEST_SLOTS / 32 words: bit r set <=> request slot r is PENDING (kthreadd reads these, not every slot)
   WORDS: 32,
 } as const;
 
@@ -108,7 +109,8 @@ export const THREAD = {
   EXIT_WAITERS: 37, // threads blocked waiting for this one's exit (SeaOS KT_WAITING while > 0)
   PCT_PRIO: 38, // controlled mode, PCT: the thread's priority (higher runs first; 0: not drawn yet)
   POINTS: 39, // controlled mode: scheduling points this thread has taken
-  WORDS: 40,
+  SQ_PREV: 40, // the slot before it on its sleep-queue bucket list (NIL: it is the head); meaningful while WCHAN != 0
+  WORDS: 42, // even: the *_F64 fields stay 8-byte aligned in every record
 } as const;
 
 /** Scheduling policies (THREAD.POLICY): how a thread's priority may change. */
@@ -136,9 +138,11 @@ export const TF_TERMINATE = 1 << 11; // being terminated (Tru64 thread_terminate
 // of a creation its creator abandoned; a module's init/exit given up on).
 export const TF_AUTOREAP = 1 << 12;
 
-/** Sleep-queue hash bucket: a singly linked list of thread slots (THREAD.SQ_NEXT), HEAD and TAIL. */
+/** Sleep-queue hash bucket: a doubly linked list of thread slots (THREAD.SQ_NEXT, THREAD.SQ_PREV), HEAD and TAIL. */
 export const SLEEP_BUCKET = { LOCK: 0, HEAD: 1, TAIL: 2, WORDS: 3 } as const;
-export const SLEEP_BUCKETS = 256;
+/** 2^SLEEP_BUCKET_BITS buckets (48 KiB): 100,000 sleepers on distinct channels make chains of about 25. */
+export const SLEEP_BUCKET_BITS = 12;
+export const SLEEP_BUCKETS = 1 << SLEEP_BUCKET_BITS;
 
 /** kthreadd request slot. */
 export const REQUEST = {
@@ -155,9 +159,12 @@ export const REQUEST = {
   FLAGS: 10,
   POLICY: 11,
   COMM: 12, // TASK_COMM_LEN bytes
-  PAYLOAD: 16, // word index where payload bytes start
+  ENTRY_LEN: 16, // bytes of the entry's name, the payload's first bytes
+  DATA_KIND: 17, // RD_*: how the thread's data travels
+  DATA_F64: 18, // the data, when it is a number (RD_NUMBER)
+  PAYLOAD: 20, // word index where payload bytes start: the entry's name, then the data's bytes (RD_STRING, RD_SERIAL)
 } as const;
-export const REQUEST_SLOTS = 128;
+export const REQUEST_SLOTS = 128; // HEADER.REQ_MAP holds one bit per slot
 export const REQUEST_BYTES = 8192;
 export const REQUEST_PAYLOAD_MAX = REQUEST_BYTES - REQUEST.PAYLOAD * 4;
 export const RS_FREE = 0;
@@ -165,6 +172,14 @@ export const RS_FILLING = 1;
 export const RS_PENDING = 2;
 export const RS_DONE = 3;
 export const RS_ATTACHED = 4; // done; payload kept until the new thread first runs
+/** REQUEST.DATA_KIND: a thread's data as its request carries it (plain values need no serializer). */
+export const RD_SERIAL = 0; // structured-cloned (shared/marshal.ts) after the entry's name
+export const RD_NULL = 1;
+export const RD_UNDEFINED = 2;
+export const RD_FALSE = 3;
+export const RD_TRUE = 4;
+export const RD_NUMBER = 5; // in DATA_F64
+export const RD_STRING = 6; // UTF-8 after the entry's name
 
 /** Kernel log ring (printk buffer). */
 export const LOG = {

@@ -4,7 +4,8 @@
  *
  * Invariants (under the bucket's LOCK):
  *  - a thread is on a bucket list iff its WCHAN != 0, and then it is on bucket(WCHAN)'s list;
- *    TAIL is the list's last slot (NIL when empty);
+ *    TAIL is the list's last slot (NIL when empty); the list is doubly linked: a thread's SQ_PREV
+ *    is the slot before it (NIL for the head), so taking one off costs the same on any list length;
  *  - a non-exclusive waiter joins at the head, an exclusive one at the tail (Linux's
  *    prepare_to_wait / prepare_to_wait_exclusive), so every list is its non-exclusive waiters
  *    (newest first) followed by its exclusive ones (oldest first);
@@ -18,7 +19,7 @@
  *    runs its finish-wait (sq_sleep_over): one that exits before hands the wakeup on (sq_pass_on).
  * With debug checks on, every change of a list is followed by sq_check.
  */
-import { SLEEP_BUCKET, SLEEP_BUCKETS, THREAD, NIL } from '../memory/layout.ts';
+import { SLEEP_BUCKET, SLEEP_BUCKET_BITS, THREAD, NIL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { try_to_wake_up } from './wake.ts';
@@ -34,9 +35,12 @@ const INV_SQ_ORDER = invariant('sleep-queue', 'sleepqueue.ts', 'sq_order',
   'a non-exclusive waiter is behind an exclusive one');
 const INV_SQ_TAIL = invariant('sleep-queue', 'sleepqueue.ts', 'sq_tail',
   "TAIL is not the bucket list's last thread");
+const INV_SQ_PREV = invariant('sleep-queue', 'sleepqueue.ts', 'sq_prev',
+  "a thread's SQ_PREV is not the thread before it on its bucket list");
 
+/** Word index of the bucket `chan` hashes to (Fibonacci hashing: the product's top bits). */
 export function sq_bucket(mem: Memory, chan: number): number {
-  return mem.layout.bucketWord((Math.imul(chan, 0x9e3779b1) >>> 24) & (SLEEP_BUCKETS - 1));
+  return mem.layout.bucketWord(Math.imul(chan, 0x9e3779b1) >>> (32 - SLEEP_BUCKET_BITS));
 }
 
 /** Queue `slot` on `chan` and set its state, atomically with respect to wakeups on `chan`. */
@@ -50,17 +54,21 @@ export function sq_add(mem: Memory, slot: number, chan: number, state: number, e
     w[t + THREAD.WOKEN_CHAN] = 0; // running again: it has seen the wakeup it was given, if any
     w[t + THREAD.WCHAN] = chan;
     if (exclusive) {
+      const tail = w[b + SLEEP_BUCKET.TAIL];
       w[t + THREAD.SQ_EXCL] = 1;
       w[t + THREAD.SQ_NEXT] = NIL;
-      const tail = w[b + SLEEP_BUCKET.TAIL];
+      w[t + THREAD.SQ_PREV] = tail;
       if (tail === NIL) w[b + SLEEP_BUCKET.HEAD] = slot;
       else w[mem.threadWord(tail) + THREAD.SQ_NEXT] = slot;
       w[b + SLEEP_BUCKET.TAIL] = slot;
     } else {
+      const head = w[b + SLEEP_BUCKET.HEAD];
       w[t + THREAD.SQ_EXCL] = 0;
-      w[t + THREAD.SQ_NEXT] = w[b + SLEEP_BUCKET.HEAD];
+      w[t + THREAD.SQ_NEXT] = head;
+      w[t + THREAD.SQ_PREV] = NIL;
+      if (head === NIL) w[b + SLEEP_BUCKET.TAIL] = slot;
+      else w[mem.threadWord(head) + THREAD.SQ_PREV] = slot;
       w[b + SLEEP_BUCKET.HEAD] = slot;
-      if (w[b + SLEEP_BUCKET.TAIL] === NIL) w[b + SLEEP_BUCKET.TAIL] = slot;
     }
     if (debug_checks) sq_check(mem, b);
   }
@@ -82,9 +90,7 @@ export function sq_remove(mem: Memory, slot: number, result?: number): boolean {
   raw_spin_lock(w, b + SLEEP_BUCKET.LOCK);
   const mine = w[t + THREAD.WCHAN] === chan;
   if (mine) {
-    let prev = NIL;
-    for (let s = w[b + SLEEP_BUCKET.HEAD]; s !== slot; s = w[mem.threadWord(s) + THREAD.SQ_NEXT]) prev = s;
-    unlink(mem, b, prev, slot);
+    unlink(mem, b, slot);
     if (result !== undefined) Atomics.store(w, t + THREAD.WAIT_RESULT, result);
     if (debug_checks) sq_check(mem, b);
   }
@@ -92,16 +98,19 @@ export function sq_remove(mem: Memory, slot: number, result?: number): boolean {
   return mine;
 }
 
-/** Unlink `slot`, whose predecessor on bucket `b`'s list is `prev` (NIL: it is the head). */
-function unlink(mem: Memory, b: number, prev: number, slot: number): void {
+/** Unlink `slot` from bucket `b`'s list, under its LOCK. */
+function unlink(mem: Memory, b: number, slot: number): void {
   const w = mem.i32;
   const t = mem.threadWord(slot);
   const next = w[t + THREAD.SQ_NEXT];
+  const prev = w[t + THREAD.SQ_PREV];
   if (prev === NIL) w[b + SLEEP_BUCKET.HEAD] = next;
   else w[mem.threadWord(prev) + THREAD.SQ_NEXT] = next;
-  if (w[b + SLEEP_BUCKET.TAIL] === slot) w[b + SLEEP_BUCKET.TAIL] = prev;
+  if (next === NIL) w[b + SLEEP_BUCKET.TAIL] = prev;
+  else w[mem.threadWord(next) + THREAD.SQ_PREV] = prev;
   w[t + THREAD.WCHAN] = 0;
   w[t + THREAD.SQ_NEXT] = NIL;
+  w[t + THREAD.SQ_PREV] = NIL;
 }
 
 /**
@@ -122,17 +131,15 @@ export function sq_wakeup(mem: Memory, chan: number, nr: number, mask: number, r
   raw_spin_lock(w, b + SLEEP_BUCKET.LOCK);
   let n = 0;
   let exclusives = 0;
-  let prev = NIL;
   for (let s = w[b + SLEEP_BUCKET.HEAD]; s !== NIL;) {
     const t = mem.threadWord(s);
     const next = w[t + THREAD.SQ_NEXT];
     if (w[t + THREAD.WCHAN] !== chan || (Atomics.load(w, t + THREAD.STATE) & mask) === 0) {
-      prev = s;
       s = next;
       continue;
     }
     const exclusive = w[t + THREAD.SQ_EXCL] === 1;
-    unlink(mem, b, prev, s);
+    unlink(mem, b, s);
     if (exclusive) Atomics.store(w, t + THREAD.WOKEN_CHAN, chan);
     Atomics.store(w, t + THREAD.WAIT_RESULT, result);
     wake_pid[n] = w[t + THREAD.PID];
@@ -194,7 +201,8 @@ export function sq_has_waiters(mem: Memory, chan: number): boolean {
 
 /**
  * Debug: the invariants above over bucket `b`'s list, under its LOCK: it ends at TAIL, holds each
- * thread once, each with a WCHAN of this bucket, non-exclusive waiters before exclusive ones.
+ * thread once, each with a WCHAN of this bucket and the one before it as SQ_PREV, non-exclusive
+ * waiters before exclusive ones.
  */
 function sq_check(mem: Memory, b: number): void {
   const w = mem.i32;
@@ -210,6 +218,9 @@ function sq_check(mem: Memory, b: number): void {
     const chan = w[t + THREAD.WCHAN];
     if (chan === 0 || sq_bucket(mem, chan) !== b) {
       invariant_broken(INV_SQ_WCHAN, -1, `${slot_words(mem, s)} on bucket ${bucket_index(mem, b)} has WCHAN ${chan}`);
+    }
+    if (w[t + THREAD.SQ_PREV] !== last) {
+      invariant_broken(INV_SQ_PREV, -1, `${slot_words(mem, s)} on bucket ${bucket_index(mem, b)}: SQ_PREV ${w[t + THREAD.SQ_PREV]}, before it ${last}`);
     }
     const excl = w[t + THREAD.SQ_EXCL] === 1;
     if (exclusive && !excl) invariant_broken(INV_SQ_ORDER, -1, `${slot_words(mem, s)} on bucket ${bucket_index(mem, b)}`);

@@ -71,11 +71,21 @@ export class Task {
   chaosYield = false;
   /** KCSAN: instrumented accesses made (the key of its sampling decisions). */
   kcsanAccesses = 0;
-  /** lockdep: the classes of the locks this thread holds, in acquisition order. */
-  readonly held = new Int32Array(48);
-  /** lock_stat: when each held lock was taken (ms). */
-  readonly heldAt = new Float64Array(48);
   nheld = 0;
+  private heldStack: Int32Array | null = null;
+  private heldAtStack: Float64Array | null = null;
+  /**
+   * lockdep: the classes of the locks this thread holds, in acquisition order (entries below
+   * nheld). Made at the thread's first lock, from what exited threads of this CPU left: a thread
+   * that never takes a lock costs no stack.
+   */
+  get held(): Int32Array {
+    return this.heldStack ?? (this.heldStack = heldPool.pop() ?? new Int32Array(LOCK_DEPTH));
+  }
+  /** lock_stat: when each held lock was taken (ms); made at first use, as `held`. */
+  get heldAt(): Float64Array {
+    return this.heldAtStack ?? (this.heldAtStack = heldAtPool.pop() ?? new Float64Array(LOCK_DEPTH));
+  }
   /** The executor of the promise schedule() returns: made once, so a switch allocates no closure. */
   readonly park = (resolve: () => void): void => {
     this.resume = resolve;
@@ -96,9 +106,26 @@ export class Task {
   get pid(): number {
     return this.handle.pid;
   }
+  /**
+   * The thread has exited (do_exit), its coroutine is done or dropped: its lock stacks go to the
+   * next threads of this CPU. A later look at `held` makes a stack of its own, never shares one.
+   */
+  release(): void {
+    if (this.heldStack && heldPool.length < POOL_MAX) heldPool.push(this.heldStack);
+    if (this.heldAtStack && heldAtPool.length < POOL_MAX) heldAtPool.push(this.heldAtStack);
+    this.heldStack = null;
+    this.heldAtStack = null;
+  }
   get slot(): number {
     return this.handle.slot;
   }
 }
 
 function noop(): void {}
+
+/** Entries of a held-lock stack: lockdep's MAX_LOCK_DEPTH (Linux's 48). */
+const LOCK_DEPTH = 48;
+/** Lock stacks of exited threads, for this CPU's next ones (at most POOL_MAX kept). */
+const heldPool: Int32Array[] = [];
+const heldAtPool: Float64Array[] = [];
+const POOL_MAX = 1024;

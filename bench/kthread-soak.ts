@@ -1,0 +1,115 @@
+/**
+ * The thread life cycle soaked: a million kthread_run + kthread_stop cycles on a 1-CPU machine
+ * (modules/kthread_soak.ts), the new thread running its entry every cycle. The module prints its
+ * rate every 100,000 cycles; at each of those lines the harness takes the process's RSS (the
+ * machine's CPU worker and the coordinator) and the thread table's live records, which it also
+ * samples every few milliseconds throughout for their high-water. The first 100,000 cycles are the
+ * warm-up; the figures are the rates of the nine stretches after it, and the row says RSS and the
+ * table's high-water after the first 100,000 against the end. Beside it, the coroutine a kmodel
+ * thread is built on: an async function started, parked on a promise, resumed and awaited, in the
+ * same stretches of 100,000. One soak, whatever the repetitions asked: it is the repetitions.
+ * Target: ≥ 30,000 cycles/s (C pthread_create + pthread_join: some 28,000/s) and no growth (RSS
+ * within GROWTH_MB, the same table high-water).
+ */
+import { Machine } from '@kmodel/core';
+import { HEADER, THREAD } from '@kmodel/core/internal/memory/layout.ts';
+import { BenchError, modulePath } from './lib/machine.ts';
+import { clock } from './lib/clock.ts';
+import type { Row } from './lib/row.ts';
+
+/** As in the module. */
+const CYCLES = 1_000_000;
+const CHECK = 100_000;
+/** RSS may move this much between the first checkpoint and the end without counting as growth (GC heap sizing). */
+const GROWTH_MB = 16;
+const NAME = 'kthread_soak';
+const LINE = /^kthread_soak: cycles=(\d+) per_s=(\d+) heap_kb=(\d+)/;
+const DONE = /^kthread_soak: done=(\d+)/;
+
+/** Cycles per second of `n` raw coroutine cycles. */
+async function rawCycles(n: number): Promise<number> {
+  let resume: () => void = () => {};
+  const park = (r: () => void): void => {
+    resume = r;
+  };
+  const body = async (): Promise<number> => {
+    await new Promise<void>(park);
+    return 0;
+  };
+  const t0 = clock();
+  for (let i = 0; i < n; i++) {
+    const p = body();
+    resume();
+    await p;
+  }
+  return n / ((clock() - t0) / 1000);
+}
+
+/** Live records in the thread table (PID != 0). */
+function liveRecords(m: Machine): number {
+  const w = m.mem.i32;
+  const max = w[HEADER.MAX_THREADS];
+  let n = 0;
+  for (let s = 0; s < max; s++) if (Atomics.load(w, m.mem.threadWord(s) + THREAD.PID) !== 0) n++;
+  return n;
+}
+
+interface Checkpoint {
+  cycles: number;
+  perS: number;
+  heapKb: number;
+  rssMb: number;
+  /** The table's high-water since the previous checkpoint. */
+  tableHigh: number;
+}
+
+export async function measureKthreadSoak(_reps: number): Promise<Row[]> {
+  const raw: number[] = [];
+  await rawCycles(CHECK); // warm-up, not counted
+  for (let i = 1; i < CYCLES / CHECK; i++) raw.push(await rawCycles(CHECK));
+  const points: Checkpoint[] = [];
+  const m = await Machine.boot({ cpus: 1, logger: null });
+  try {
+    let high = 0;
+    const sample = setInterval(() => {
+      high = Math.max(high, liveRecords(m));
+    }, 5);
+    const off = m.onLog((r) => {
+      const g = r.msg.match(LINE);
+      if (!g) return;
+      high = Math.max(high, liveRecords(m));
+      points.push({ cycles: +g[1], perS: +g[2], heapKb: +g[3], rssMb: process.memoryUsage().rss / 2 ** 20, tableHigh: high });
+      high = 0;
+    });
+    const mark = m.dmesg().at(-1)?.seq ?? 0;
+    try {
+      await m.insmod(modulePath(NAME), { initTimeoutMs: 600_000 });
+      await m.waitForLog((r) => r.seq > mark && DONE.test(r.msg), 5000);
+    } finally {
+      clearInterval(sample);
+      off();
+    }
+    await m.rmmod(NAME);
+    const report = m.dmesg().find((r) => r.seq > mark && r.report);
+    if (report) throw new BenchError(`${NAME}: the kernel reported ${report.report}: ${report.msg.split('\n')[0]}`);
+  } finally {
+    await m.shutdown({ graceMs: 1000 });
+  }
+  if (points.length !== CYCLES / CHECK) throw new BenchError(`${NAME}: ${points.length} checkpoints of ${CYCLES / CHECK}`);
+  const first = points[0];
+  const after = points.slice(1);
+  const rssEnd = points[points.length - 1].rssMb;
+  const tableAfter = Math.max(...after.map((p) => p.tableHigh));
+  const grew = rssEnd - first.rssMb > GROWTH_MB || tableAfter > first.tableHigh;
+  const heapMax = (ps: Checkpoint[]): string => (Math.max(...ps.map((p) => p.heapKb)) / 1024).toFixed(0);
+  return [{
+    what: `1e6 kthread_run + kthread_stop cycles, 1 CPU, the thread runs each time (soak); after 1e5 → at 1e6: ` +
+      `RSS ${first.rssMb.toFixed(0)} → ${rssEnd.toFixed(0)} MB, CPU heap ≤ ${heapMax([first])} → ≤ ${heapMax(after)} MB, ` +
+      `thread table high-water ${first.tableHigh} → ${tableAfter} records`,
+    baseline: 'async function started, parked, resumed, awaited, 1 thread',
+    unit: '/s',
+    kmodel: after.map((p) => p.perS),
+    raw,
+    target: { text: '≥ 30,000/s, no growth', met: (k) => k >= 30_000 && !grew },
+  }];
+}
