@@ -23,8 +23,8 @@ describe('a bad flag of kmodel run is a usage error before boot: exit 2, one lin
     [['--init-timeout', 'soon'], `option '--init-timeout <seconds>' argument 'soon' is invalid. expected a number of seconds > 0, got 'soon'.`],
     [['--arena-mb', '0'], `option '--arena-mb <MB>' argument '0' is invalid. --arena-mb must be an integer from 1 to 1024, got '0'.`],
     [['--arena-mb', '4096'], `option '--arena-mb <MB>' argument '4096' is invalid. --arena-mb must be an integer from 1 to 1024, got '4096'.`],
-    [['--max-threads', '1'], `option '--max-threads <n>' argument '1' is invalid. --max-threads must be an integer from 2 to 65536, got '1'.`],
-    [['--max-threads', '100000'], `option '--max-threads <n>' argument '100000' is invalid. --max-threads must be an integer from 2 to 65536, got '100000'.`],
+    [['--max-threads', '1'], `option '--max-threads <n>' argument '1' is invalid. --max-threads must be an integer from 2 to 1048576, got '1'.`],
+    [['--max-threads', '2000000'], `option '--max-threads <n>' argument '2000000' is invalid. --max-threads must be an integer from 2 to 1048576, got '2000000'.`],
   ])('kmodel run MODULE %j', async (flag, line) => {
     const r = await kmodel(['run', fixture('finite'), '--cpus', '1', '--log-format', 'json', ...flag]);
     expect(r.code).toBe(2);

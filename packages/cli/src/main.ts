@@ -1,4 +1,5 @@
 /** The `kmodel` command line. */
+import { MAX_THREADS } from '@kmodel/core/internal/machine/boot-config.ts';
 import { Command, CommanderError } from 'commander';
 import { basename, extname } from 'node:path';
 import { run } from './commands/run.ts';
@@ -20,7 +21,6 @@ import { intIn, positiveSeconds, oneOf, collect, writablePath, add_controlled_op
  * machine's own (kthreadd, and the trampoline running init() or exit()); the rest are the module's.
  */
 const ARENA_MB = { min: 1, max: 1024 };
-const MAX_THREADS = { min: 2, max: 65536 };
 
 export function program(): Command {
   const p = new Command('kmodel')
