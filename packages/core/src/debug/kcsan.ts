@@ -7,12 +7,16 @@
  * the stall with no hit is a race at unknown origin. Atomics on an instrumented array only check
  * the watchpoints (they never race). Which accesses are watched derives from the machine's seed.
  *
- * Cost: an array that is not instrumented is the plain typed array (nothing added). With KCSAN on,
- * the global Atomics is wrapped on that CPU to see through the Proxies.
+ * Cost: an array that is not instrumented is the plain typed array (nothing added). An unwatched
+ * access of an instrumented one is the Proxy trap, a digit scan of the key, one load of ACTIVE
+ * (the watchpoint scan only while some CPU has one set) and a compare with the thread's next
+ * watched access: no hash, no allocation, no closure. With KCSAN on, the global Atomics is
+ * wrapped on that CPU to see through the Proxies; this file keeps the unwrapped ones for itself.
  */
 import { KCSAN, WATCHPOINT, WATCHPOINT_BYTES, WATCHPOINT_SLOTS, WATCHPOINT_TEXT, HEADER, HF_KCSAN } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from '../sched/cpu.ts';
+import type { Task } from '../sched/task.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace } from '../arch/stack.ts';
 import { decision_hash } from '../arch/hash.ts';
@@ -23,6 +27,13 @@ const decoder = new TextDecoder();
 const targets = new WeakMap<object, ArrayBufferView>();
 const reported = new Set<string>();
 
+// The Atomics this file uses itself: taken before patch_atomics wraps the global ones.
+const atomic_load = Atomics.load;
+const atomic_store = Atomics.store;
+const atomic_add = Atomics.add;
+const atomic_sub = Atomics.sub;
+const atomic_cas = Atomics.compareExchange;
+
 /** Another instrumenting Proxy (the controlled scheduler's) registers its target, for unwrap and Atomics. */
 export function register_target(proxy: object, ta: ArrayBufferView): void {
   targets.set(proxy, ta);
@@ -32,15 +43,44 @@ export function unwrap<T>(x: T): T {
   return ((x && typeof x === 'object' && targets.get(x as object)) as T) || x;
 }
 
-/**
- * Is this access watched? A hash of (seed, pid, the thread's count of instrumented accesses):
- * the same seed watches the same accesses of each thread, however the CPUs interleave.
+/*
+ * Sampling. A thread's instrumented accesses are numbered 1, 2, ... (Task.kcsanAccesses counts
+ * them); they fall in blocks of RATE consecutive accesses, and in block b exactly one is watched,
+ * number b * RATE + 1 + decision_hash(seed, pid, b) % RATE. So which accesses are watched is a
+ * function of (seed, pid, count), the same however the CPUs interleave, one in RATE on average;
+ * and the next watched number follows from the count alone, so a CPU keeps it for the thread it
+ * last saw (s_task) and recomputes it only when another thread makes an instrumented access.
  */
+let s_task: Task | null = null;
+/** The number of s_task's next watched access. */
+let s_next = 0;
+
+/** The number of the first watched access of thread `pid` after its access number `count`, at 1 in `rate`. */
+export function next_watched(seed: number, pid: number, rate: number, count: number): number {
+  let b = Math.floor(count / rate);
+  let n = b * rate + 1 + (decision_hash(seed, pid, b, 5) % rate);
+  if (n <= count) {
+    b++;
+    n = b * rate + 1 + (decision_hash(seed, pid, b, 5) % rate);
+  }
+  return n;
+}
+
+function next_watched_of(t: Task): number {
+  const w = this_cpu.mem.i32;
+  return next_watched(w[HEADER.SEED], t.pid, w[(this_cpu.mem.layout.kcsanBase >> 2) + KCSAN.RATE] || 50, t.kcsanAccesses);
+}
+
+/** Count this instrumented access of the running thread: is it watched? */
 function sample(): boolean {
-  const cpu = this_cpu;
-  const t = cpu.current;
-  const rate = cpu.mem.i32[(cpu.mem.layout.kcsanBase >> 2) + KCSAN.RATE] || 50;
-  return decision_hash(cpu.mem.i32[HEADER.SEED], t.pid, ++t.kcsanAccesses, 5) % rate === 0;
+  const t = this_cpu.current;
+  if (t !== s_task) {
+    s_task = t;
+    s_next = next_watched_of(t);
+  }
+  if (++t.kcsanAccesses !== s_next) return false;
+  s_next = next_watched_of(t);
+  return true;
 }
 
 function slot_word(s: number): number {
@@ -57,24 +97,28 @@ function describe(write: boolean, addr: number, size: number): string {
     frames.slice(0, 3).map((f) => ` ${f.slice(3)}`).join('\n');
 }
 
-/** Every instrumented access: does it hit another CPU's watchpoint? */
+/** The watchpoint scan of an instrumented access, while some CPU has one set (ACTIVE > 0): does it hit one? */
 function check(addr: number, size: number, write: boolean): void {
   const cpu = this_cpu;
   const w = cpu.mem.i32;
-  if (Atomics.load(w, (cpu.mem.layout.kcsanBase >> 2) + KCSAN.ACTIVE) === 0) return;
   for (let s = 0; s < WATCHPOINT_SLOTS; s++) {
     const b = slot_word(s);
-    const a = Atomics.load(w, b + WATCHPOINT.ADDR);
+    const a = atomic_load(w, b + WATCHPOINT.ADDR);
     if (a === 0 || a >= addr + size || addr >= a + w[b + WATCHPOINT.SIZE]) continue;
     if (w[b + WATCHPOINT.CPU] === cpu.id || !(write || w[b + WATCHPOINT.WRITE])) continue;
-    if (Atomics.compareExchange(w, b + WATCHPOINT.HIT, 0, 1) !== 0) continue;
+    if (atomic_cas(w, b + WATCHPOINT.HIT, 0, 1) !== 0) continue;
     const text = encoder.encode(describe(write, addr, size)).subarray(0, WATCHPOINT_TEXT - 1);
     cpu.mem.u8.fill(0, b * 4 + WATCHPOINT.WORDS * 4, b * 4 + WATCHPOINT_BYTES);
     cpu.mem.u8.set(text, b * 4 + WATCHPOINT.WORDS * 4);
     w[b + WATCHPOINT.HIT_PID] = cpu.current.pid;
     w[b + WATCHPOINT.HIT_CPU] = cpu.id;
-    Atomics.store(w, b + WATCHPOINT.HIT_WRITE, write ? 1 : 2);
+    atomic_store(w, b + WATCHPOINT.HIT_WRITE, write ? 1 : 2);
   }
+}
+
+/** Word index of KCSAN.ACTIVE (this CPU's machine memory: the same for every array). */
+function active_word(): number {
+  return (this_cpu.mem.layout.kcsanBase >> 2) + KCSAN.ACTIVE;
 }
 
 /** The sampled access: watch its address across a stall, then report what the stall revealed. */
@@ -86,7 +130,7 @@ function watch(ta: ArrayBufferView & ArrayLike<number | bigint>, i: number, writ
   const addr = ta.byteOffset + i * size;
   let slot = -1;
   for (let s = 0; s < WATCHPOINT_SLOTS && slot < 0; s++) {
-    if (Atomics.compareExchange(w, slot_word(s) + WATCHPOINT.ADDR, 0, -1) === 0) slot = s;
+    if (atomic_cas(w, slot_word(s) + WATCHPOINT.ADDR, 0, -1) === 0) slot = s;
   }
   if (slot < 0) return; // all watchpoints busy: skip this one
   const b = slot_word(slot);
@@ -97,20 +141,20 @@ function watch(ta: ArrayBufferView & ArrayLike<number | bigint>, i: number, writ
   w[b + WATCHPOINT.HIT] = 0;
   w[b + WATCHPOINT.HIT_WRITE] = 0;
   const kc = mem.layout.kcsanBase >> 2;
-  Atomics.store(w, b + WATCHPOINT.ADDR, addr);
-  Atomics.add(w, kc + KCSAN.ACTIVE, 1);
+  atomic_store(w, b + WATCHPOINT.ADDR, addr);
+  atomic_add(w, kc + KCSAN.ACTIVE, 1);
   const before = ta[i];
   const until = now() + (w[kc + KCSAN.STALL_US] || 80) / 1000;
   while (now() < until) { /* stall on this CPU so the others run into the watchpoint */ }
   const after = ta[i];
-  let hit = Atomics.load(w, b + WATCHPOINT.HIT) === 1;
+  let hit = atomic_load(w, b + WATCHPOINT.HIT) === 1;
   // A hitter fills in its side before it sets HIT_WRITE: wait for it (it is running right now).
-  for (let n = 0; hit && Atomics.load(w, b + WATCHPOINT.HIT_WRITE) === 0; n++) if (n > 1e6) hit = false;
+  for (let n = 0; hit && atomic_load(w, b + WATCHPOINT.HIT_WRITE) === 0; n++) if (n > 1e6) hit = false;
   const other = hit ? decoder.decode(mem.u8.slice(b * 4 + WATCHPOINT.WORDS * 4, b * 4 + WATCHPOINT_BYTES)).replace(/\0+$/, '') : '';
   const other_cpu = w[b + WATCHPOINT.HIT_CPU];
   const other_pid = w[b + WATCHPOINT.HIT_PID];
-  Atomics.store(w, b + WATCHPOINT.ADDR, 0); // only now: the slot may be claimed again at once
-  Atomics.sub(w, kc + KCSAN.ACTIVE, 1);
+  atomic_store(w, b + WATCHPOINT.ADDR, 0); // only now: the slot may be claimed again at once
+  atomic_sub(w, kc + KCSAN.ACTIVE, 1);
   if (!hit && before === after) return;
   const mine = describe(write, addr, size);
   const fn = (s: string) => s.split('\n')[1]?.trim().split(' ')[0] ?? '?';
@@ -133,37 +177,78 @@ function hex(v: number | bigint): string {
   return (typeof v === 'bigint' ? BigInt.asUintN(64, v) : v >>> 0).toString(16).padStart(8, '0');
 }
 
-function index(key: string | symbol): number {
+/**
+ * The element index a property key names, or -1: a canonical array index ("0", "17", not "017",
+ * "-1", "1.5"), read digit by digit up to 9 digits (no number-string round trip); longer keys go
+ * the slow way. A key that is not an index reaches the typed array itself (Reflect).
+ */
+export function element_index(key: string | symbol): number {
   if (typeof key !== 'string') return -1;
+  const n = key.length;
+  if (n === 0 || n > 9) return n > 9 ? long_index(key) : -1;
+  let i = key.charCodeAt(0) - 48;
+  if (i < 0 || i > 9 || (i === 0 && n > 1)) return -1;
+  for (let k = 1; k < n; k++) {
+    const d = key.charCodeAt(k) - 48;
+    if (d < 0 || d > 9) return -1;
+    i = i * 10 + d;
+  }
+  return i;
+}
+
+function long_index(key: string): number {
   const i = Number(key);
   return Number.isInteger(i) && i >= 0 && String(i) === key ? i : -1;
 }
 
+type Instrumentable = ArrayBufferView & ArrayLike<number | bigint>;
+
+/**
+ * The traps of one instrumented array, with what they need of it fixed at instrument time (a
+ * typed array over a SharedArrayBuffer never changes length or offset). One object per array,
+ * its methods shared: an access allocates nothing.
+ */
+class KcsanTraps implements ProxyHandler<Instrumentable> {
+  readonly length: number;
+  readonly size: number;
+  readonly offset: number;
+  readonly words: Int32Array;
+  readonly active: number;
+
+  constructor(ta: Instrumentable) {
+    this.length = ta.length;
+    this.size = (ta as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    this.offset = ta.byteOffset;
+    this.words = this_cpu.mem.i32;
+    this.active = active_word();
+  }
+
+  get(target: Instrumentable, key: string | symbol): unknown {
+    const i = element_index(key);
+    if (i < 0 || i >= this.length) {
+      if (key === 'length') return this.length;
+      const v = Reflect.get(target, key, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    }
+    if (atomic_load(this.words, this.active) !== 0) check(this.offset + i * this.size, this.size, false);
+    if (sample()) watch(target, i, false);
+    return target[i];
+  }
+
+  set(target: Instrumentable, key: string | symbol, value: unknown): boolean {
+    const i = element_index(key);
+    if (i < 0 || i >= this.length) return Reflect.set(target, key, value, target);
+    if (atomic_load(this.words, this.active) !== 0) check(this.offset + i * this.size, this.size, true);
+    if (sample()) watch(target, i, true);
+    (target as unknown as Record<number, unknown>)[i] = value;
+    return true;
+  }
+}
+
 /** An instrumented view of a shared typed array. */
-export function instrument<A extends ArrayBufferView & ArrayLike<number | bigint>>(ta: A): A {
+export function instrument<A extends Instrumentable>(ta: A): A {
   patch_atomics();
-  const proxy = new Proxy(ta, {
-    get(target, key) {
-      const i = index(key);
-      if (i < 0 || i >= target.length) {
-        const v = Reflect.get(target, key, target);
-        return typeof v === 'function' ? v.bind(target) : v;
-      }
-      const size = (target as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-      check(target.byteOffset + i * size, size, false);
-      if (sample()) watch(target, i, false);
-      return target[i];
-    },
-    set(target, key, value) {
-      const i = index(key);
-      if (i < 0 || i >= target.length) return Reflect.set(target, key, value, target);
-      const size = (target as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-      check(target.byteOffset + i * size, size, true);
-      if (sample()) watch(target, i, true);
-      (target as unknown as Record<number, unknown>)[i] = value;
-      return true;
-    },
-  });
+  const proxy = new Proxy(ta, new KcsanTraps(ta) as ProxyHandler<A>);
   targets.set(proxy, ta);
   return proxy;
 }
@@ -180,7 +265,17 @@ export function set_atomic_hook(fn: AtomicHook): void {
 let patched = false;
 const ATOMIC_WRITES = new Set(['add', 'and', 'compareExchange', 'exchange', 'or', 'store', 'sub', 'xor']);
 
-/** Let Atomics see through instrumented arrays (and check the watchpoints as atomic accesses). */
+/** The arguments after (ta, i) as the hook takes them; an undefined one means to Atomics what a missing one does. */
+function rest_of(a: unknown, b: unknown): unknown[] {
+  return b !== undefined ? [a, b] : a !== undefined ? [a] : [];
+}
+
+/**
+ * Let Atomics see through instrumented arrays (and check the watchpoints as atomic accesses).
+ * Every Atomics op takes at most four arguments, and passing undefined for a missing one changes
+ * nothing (a missing count or timeout is undefined too), so the wrapper has fixed parameters and
+ * a call on an array that is not instrumented costs one WeakMap lookup, no rest array.
+ */
 export function patch_atomics(): void {
   if (patched) return;
   patched = true;
@@ -189,15 +284,18 @@ export function patch_atomics(): void {
     const orig = A[name];
     if (typeof orig !== 'function') continue;
     const write = ATOMIC_WRITES.has(name);
-    A[name] = function (ta: unknown, i: unknown, ...rest: unknown[]) {
+    const checks = name !== 'notify';
+    A[name] = function (ta: unknown, i: unknown, a: unknown, b: unknown) {
       const t = targets.get(ta as object);
-      if (!t) return orig.call(Atomics, ta, i, ...rest);
-      const size = (t as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+      if (t === undefined) return orig(ta, i, a, b);
       // An atomic access sets no watchpoint; it hits those of plain accesses (a plain write racing
       // an atomic read is a data race too).
-      if (atomic_hook !== null) return atomic_hook(name, orig, t, Number(i), rest);
-      if (name !== 'notify') check(t.byteOffset + Number(i) * size, size, write);
-      return orig.call(Atomics, t, i, ...rest);
+      if (atomic_hook !== null) return atomic_hook(name, orig, t, Number(i), rest_of(a, b));
+      if (checks && atomic_load(this_cpu.mem.i32, active_word()) !== 0) {
+        const size = (t as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+        check(t.byteOffset + Number(i) * size, size, write);
+      }
+      return orig(t, i, a, b);
     };
   }
 }
