@@ -17,6 +17,7 @@
  * A Plan runs one trial alone first and makes the trials from its result (PCT's step count is
  * measured that way), on the same pool: its workers are up once.
  */
+import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Trial, TrialResult } from './task.ts';
@@ -25,6 +26,24 @@ const WORKER = new URL('./worker.mjs', import.meta.url).href;
 
 /** How long the pool's workers get to exit once the pool is destroyed. */
 const DESTROY_BOUND_MS = 5000;
+
+/** Simulated CPUs in flight per host core up to which one more job still adds throughput. */
+const CPUS_PER_CORE = 8;
+/** Trials a pool worker must run to pay for its own start. */
+const TRIALS_PER_JOB = 8;
+
+/**
+ * The default --jobs for `trials` trials of `cpus` CPUs each: one per host core, fewer when the
+ * jobs' CPUs would exceed CPUS_PER_CORE per core or a job would run fewer than TRIALS_PER_JOB
+ * trials; at least 1. Measured on 2 cores (bench/campaign.ts; README, Speed): a trial of a small
+ * module keeps about 0.7 (1 CPU) to 1.7 (16 CPUs) cores busy, its CPUs idle between boot, insmod
+ * and exit, so a second job added 13-35% throughput for trials of 1 to 8 CPUs and nothing at 16,
+ * and a third added nothing; a pool worker's start (about 0.1 s, 0.4 s of CPU) costs what it
+ * saves over some 8 trials.
+ */
+export function default_jobs(cpus: number, trials = Infinity, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, Math.floor((CPUS_PER_CORE * cores) / cpus), Math.floor(trials / TRIALS_PER_JOB)));
+}
 
 export interface PoolOptions {
   jobs: number;

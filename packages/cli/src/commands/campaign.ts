@@ -10,10 +10,9 @@
  * (143 for SIGTERM). A second one exits at once.
  */
 import { randomInt } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ROOT } from '../workspace.ts';
-import { runTrials, type Plan } from '../campaign/pool.ts';
+import { default_jobs, runTrials, type Plan } from '../campaign/pool.ts';
 import { progress, type Progress } from '../campaign/progress.ts';
 import { summarize, formatSummary, FIRST_SEEDS, type ControlledSummary } from '../campaign/summary.ts';
 import { failed, type Trial, type TrialResult } from '../campaign/task.ts';
@@ -105,7 +104,7 @@ export async function campaign(
   }, { once: true });
   try {
     const { results, cancelled } = await runTrials(run, {
-      jobs: o.jobs ?? availableParallelism(),
+      jobs: o.jobs ?? default_jobs(Array.isArray(plan) ? plan[0]?.cpus ?? 1 : plan.first.cpus, planned),
       timeout: o.timeout,
       onResult: (r) => {
         extras.onResult?.(r);
