@@ -1,7 +1,9 @@
 /**
  * The benchmark suite (run by main.ts: `pnpm bench [--quick]`, `kmodel bench`): every kmodel
- * figure beside the raw Node mechanism it is built on, measured in the same run. Progress goes to
- * stderr; the host description and the table go to stdout at the end.
+ * figure beside the raw Node mechanism it is built on, measured in the same run, and beside the C
+ * floor of the same mechanism where a C compiler is present (C_FLOORS: each runs right after the
+ * measurement whose rows it joins). Progress goes to stderr; the host description and the table go
+ * to stdout at the end.
  */
 import os from 'node:os';
 import { measureWakeup } from './wakeup.ts';
@@ -15,7 +17,8 @@ import { measureControlledTrial } from './controlled-trial.ts';
 import { measureControlledBaton } from './controlled-baton.ts';
 import { measureControlledStep } from './controlled-step.ts';
 import { renderTable } from './lib/table.ts';
-import type { Row } from './lib/row.ts';
+import { CFloors, in_unit } from './lib/cfloor.ts';
+import { noteRow, type Row } from './lib/row.ts';
 
 const MEASUREMENTS: [string, (reps: number) => Promise<Row[]>][] = [
   ['cross-CPU wakeup', measureWakeup],
@@ -29,6 +32,40 @@ const MEASUREMENTS: [string, (reps: number) => Promise<Row[]>][] = [
   ['controlled baton hand-off', measureControlledBaton],
   ['controlled step on one CPU', measureControlledStep],
 ];
+
+/** A C floor program (bench/c/NAME.c, run with ARGS) and the rows of a measurement it stands beside. */
+interface CFloor {
+  after: string;
+  program: string;
+  args: string[];
+  what: string;
+  joins(row: Row): boolean;
+}
+
+const C_FLOORS: CFloor[] = [
+  { after: 'cross-CPU wakeup', program: 'futex_pingpong', args: [], what: 'FUTEX_WAKE → FUTEX_WAIT returns',
+    joins: (r) => r.what.startsWith('cross-CPU wakeup') },
+  { after: 'context switch', program: 'swapcontext', args: [], what: 'swapcontext, 2 contexts',
+    joins: (r) => r.what.startsWith('context switch') },
+  { after: 'kthread_run + kthread_stop', program: 'pthread_cycle', args: [], what: 'pthread_create + join',
+    joins: (r) => /kthread_run \+ kthread_stop/.test(r.what) && r.unit === '/s' },
+  { after: 'spinlocks', program: 'cas_lock', args: ['1'], what: 'CAS lock, 1 thread',
+    joins: (r) => r.baseline === 'compareExchange lock, 1 thread' },
+  { after: 'spinlocks', program: 'cas_lock', args: ['2'], what: 'CAS lock, 2 threads contend',
+    joins: (r) => r.what.includes('2 CPUs contend') },
+];
+
+/** Run the C floors of measurement `name` and join them to its rows. */
+function addCFloors(floors: CFloors, name: string, rows: Row[], reps: number): void {
+  for (const f of C_FLOORS) {
+    if (f.after !== name) continue;
+    const joined = rows.filter((r) => f.joins(r) && !r.note);
+    if (!joined.length) continue;
+    const ns = floors.run(f.program, f.args, reps);
+    if (!ns) continue;
+    for (const r of joined) r.c = { what: f.what, figures: ns.map((x) => in_unit(r.unit, x)) };
+  }
+}
 
 function host(): string {
   const cpus = os.cpus();
@@ -45,24 +82,32 @@ export async function runBench(o: { quick: boolean }): Promise<number> {
   const rows: Row[] = [];
   const failures: string[] = [];
   const start = performance.now();
-  for (const [name, measure] of MEASUREMENTS) {
-    const t0 = performance.now();
-    process.stderr.write(`kmodel bench: ${name} ...`);
-    try {
-      rows.push(...(await measure(reps)));
-      process.stderr.write(` ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-    } catch (e) {
-      process.stderr.write(' failed\n');
-      failures.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+  const floors = new CFloors();
+  try {
+    for (const [name, measure] of MEASUREMENTS) {
+      const t0 = performance.now();
+      process.stderr.write(`kmodel bench: ${name} ...`);
+      try {
+        const got = await measure(reps);
+        addCFloors(floors, name, got, reps);
+        rows.push(...got);
+        process.stderr.write(` ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+      } catch (e) {
+        process.stderr.write(' failed\n');
+        failures.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
+  } finally {
+    floors.dispose();
   }
+  for (const note of floors.notes) rows.push(noteRow('C floor', note));
   const elapsed = (performance.now() - start) / 1000;
   const out = [
     `kmodel bench, ${started.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`,
     `host: ${machine}`,
-    `${reps} repetitions per figure${o.quick ? ' (--quick)' : ''}, after one warm-up repetition; raw and kmodel repetitions alternate`,
+    `${reps} repetitions per figure${o.quick ? ' (--quick)' : ''}, after one warm-up repetition; raw and kmodel repetitions alternate; the C floor (cc -O2) runs right after`,
     renderTable(rows),
-    'kmodel ÷ raw: kmodel\'s time per operation over raw\'s (for a rate: raw rate over kmodel rate); above 1, kmodel is slower.',
+    'kmodel ÷ raw (÷ C): kmodel\'s time per operation over raw\'s (over C\'s); for a rate, the other\'s rate over kmodel\'s; above 1, kmodel is slower.',
     `suite ran ${elapsed.toFixed(1)} s`,
     ...failures.map((f) => `FAILED: ${f}`),
   ];

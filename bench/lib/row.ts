@@ -1,6 +1,7 @@
 /**
  * One line of the benchmark table: a kmodel figure and the raw Node mechanism it is built on,
- * each measured several times in the same run.
+ * each measured several times in the same run, and where there is one the C floor of the same
+ * mechanism (bench/c/, lib/cfloor.ts).
  */
 
 /** ns, µs, ms: time per operation (lower is better); /s: operations per second (higher is better). */
@@ -22,6 +23,15 @@ export interface Row {
   kmodel: number[];
   raw: number[];
   target?: Target;
+  /** The C floor, in the row's unit: what it is ("swapcontext, 2 contexts") and its figures. */
+  c?: { what: string; figures: number[] };
+  /** A row that says something instead of measuring (kmodel and raw empty), e.g. why the C column is empty. */
+  note?: string;
+}
+
+/** A row that carries only a note. */
+export function noteRow(what: string, note: string): Row {
+  return { what, baseline: '', unit: 'ns', kmodel: [], raw: [], note };
 }
 
 /**

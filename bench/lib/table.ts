@@ -1,4 +1,8 @@
-/** The benchmark table: each kmodel figure beside its raw Node baseline, medians with min–max. */
+/**
+ * The benchmark table: each kmodel figure beside its raw Node baseline and, where there is one,
+ * the C floor of the same mechanism; medians with min–max, kmodel's cost over each, and the
+ * target, met or MISSED.
+ */
 import Table from 'cli-table3';
 import { summarize, type Summary } from './stats.ts';
 import { costRatio, type Row, type Unit } from './row.ts';
@@ -18,17 +22,38 @@ function ratio(r: number): string {
   return `${r >= 1 ? r.toFixed(2) : r.toPrecision(2)}×`;
 }
 
+const COLUMNS = 6;
+
 export function renderTable(rows: Row[]): string {
   const t = new Table({
-    head: ['measurement\n  vs raw Node baseline', 'kmodel\nmedian (min–max)', 'raw Node\nmedian (min–max)', 'kmodel ÷ raw\n(per op)', 'target'],
+    head: [
+      'measurement\n  vs raw Node baseline',
+      'kmodel\nmedian (min–max)',
+      'raw Node\nmedian (min–max)',
+      'C floor\nmedian (min–max)',
+      'kmodel ÷ raw\n(÷ C), per op',
+      'target',
+    ],
     style: { head: [], border: [] },
   });
   for (const row of rows) {
+    if (row.note !== undefined) {
+      t.push([row.what, { colSpan: COLUMNS - 1, content: row.note }]);
+      continue;
+    }
     const k = summarize(row.kmodel);
     const raw = summarize(row.raw);
     const r = costRatio(row.unit, k.median, raw.median);
+    const c = row.c ? summarize(row.c.figures) : null;
     const target = row.target ? `${row.target.text}: ${row.target.met(k.median, r) ? 'met' : 'MISSED'}` : '—';
-    t.push([`${row.what}\n  vs ${row.baseline}`, cell(row.unit, k), cell(row.unit, raw), ratio(r), target]);
+    t.push([
+      `${row.what}\n  vs ${row.baseline}`,
+      cell(row.unit, k),
+      cell(row.unit, raw),
+      c ? `${cell(row.unit, c)}\n${row.c!.what}` : '—',
+      c ? `${ratio(r)}\n(${ratio(costRatio(row.unit, k.median, c.median))})` : ratio(r),
+      target,
+    ]);
   }
   return t.toString();
 }
