@@ -9,6 +9,8 @@ import os from 'node:os';
 import { measureWakeup } from './wakeup.ts';
 import { measureContextSwitch } from './context-switch.ts';
 import { measureKthreadCycle } from './kthread-cycle.ts';
+import { measureThreads100k } from './threads-100k.ts';
+import { measureKthreadSoak } from './kthread-soak.ts';
 import { measureSpinlock } from './spinlock.ts';
 import { measureBoot } from './boot.ts';
 import { measureKcsan } from './kcsan.ts';
@@ -24,6 +26,8 @@ const MEASUREMENTS: [string, (reps: number) => Promise<Row[]>][] = [
   ['cross-CPU wakeup', measureWakeup],
   ['context switch', measureContextSwitch],
   ['kthread_run + kthread_stop', measureKthreadCycle],
+  ['100,000 threads', measureThreads100k],
+  ['kthread soak', measureKthreadSoak],
   ['spinlocks', measureSpinlock],
   ['boot + shutdown', measureBoot],
   ['KCSAN', measureKcsan],
@@ -48,6 +52,8 @@ const C_FLOORS: CFloor[] = [
   { after: 'context switch', program: 'swapcontext', args: [], what: 'swapcontext, 2 contexts',
     joins: (r) => r.what.startsWith('context switch') },
   { after: 'kthread_run + kthread_stop', program: 'pthread_cycle', args: [], what: 'pthread_create + join',
+    joins: (r) => /kthread_run \+ kthread_stop/.test(r.what) && r.unit === '/s' },
+  { after: 'kthread soak', program: 'pthread_cycle', args: [], what: 'pthread_create + join',
     joins: (r) => /kthread_run \+ kthread_stop/.test(r.what) && r.unit === '/s' },
   { after: 'spinlocks', program: 'cas_lock', args: ['1'], what: 'CAS lock, 1 thread',
     joins: (r) => r.baseline === 'compareExchange lock, 1 thread' },

@@ -23,6 +23,23 @@ function ratio(r: number): string {
 }
 
 const COLUMNS = 6;
+/** The first column wraps at this width (a row's description may run long). */
+const WHAT_WIDTH = 72;
+
+/** `text` in lines of at most `width` characters, broken at spaces; lines after the first start with `indent`. */
+function wrap(text: string, width: number, indent: string): string {
+  const lead = /^ */.exec(text)![0];
+  const lines: string[] = [];
+  let line = lead;
+  for (const word of text.slice(lead.length).split(' ')) {
+    if (line.trim() && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = `${indent}${word}`;
+    } else line = line.trim() ? `${line} ${word}` : `${line}${word}`;
+  }
+  lines.push(line);
+  return lines.join('\n');
+}
 
 export function renderTable(rows: Row[]): string {
   const t = new Table({
@@ -38,7 +55,7 @@ export function renderTable(rows: Row[]): string {
   });
   for (const row of rows) {
     if (row.note !== undefined) {
-      t.push([row.what, { colSpan: COLUMNS - 1, content: row.note }]);
+      t.push([wrap(row.what, WHAT_WIDTH, '  '), { colSpan: COLUMNS - 1, content: row.note }]);
       continue;
     }
     const k = summarize(row.kmodel);
@@ -47,7 +64,7 @@ export function renderTable(rows: Row[]): string {
     const c = row.c ? summarize(row.c.figures) : null;
     const target = row.target ? `${row.target.text}: ${row.target.met(k.median, r) ? 'met' : 'MISSED'}` : '—';
     t.push([
-      `${row.what}\n  vs ${row.baseline}`,
+      `${wrap(row.what, WHAT_WIDTH, '  ')}\n${wrap(`  vs ${row.baseline}`, WHAT_WIDTH, '     ')}`,
       cell(row.unit, k),
       cell(row.unit, raw),
       c ? `${cell(row.unit, c)}\n${row.c!.what}` : '—',
