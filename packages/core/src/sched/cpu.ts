@@ -48,6 +48,8 @@ const RESOLVED = Promise.resolve();
 
 /** Switches between two clock reads of the switch path (see Cpu.tick). */
 const TICK_SWITCHES = 64;
+/** How often (ms) the coordinator sets HEADER.COARSE_CLOCK_F64; a timer due within it makes the switch read the clock. */
+const COARSE_MS = 10;
 
 /** The CPU this worker is. Set once at boot. */
 export let this_cpu: Cpu;
@@ -187,14 +189,19 @@ export class Cpu {
   /**
    * The clock at a switch (a clock read costs more than the rest of a switch): read afresh every
    * TICK_SWITCHES switches, or once the coordinator's coarse clock (HEADER.COARSE_CLOCK_F64, set
-   * every 10 ms) has passed the last reading; else the last reading. So timers fire at most a few
-   * microseconds late while threads switch, and a stretch of a thread's run is charged to it at
-   * tick granularity, as Linux's tick-based accounting does. Going idle, leaving idle, a timeshare
-   * thread's switch and a controlled CPU read the clock always.
+   * every 10 ms) has passed the last reading, or while a timer may be due within COARSE_MS; else
+   * the last reading. So a timer is never served late by a stale reading, and a stretch of a
+   * thread's run is charged to it at tick granularity, as Linux's tick-based accounting does (a
+   * thread that only runs in short stretches may show no CPU time). Going idle, leaving idle, a
+   * timeshare thread's switch in or out and a controlled CPU read the clock always.
    */
   private tick(): number {
     if (this.controlled) return now(); // the virtual clock: a plain read
-    if (++this.switchesSinceTick < TICK_SWITCHES && this.mem.f64[HEADER.COARSE_CLOCK_F64 >> 1] <= this.lastTick) return this.lastTick;
+    if (
+      ++this.switchesSinceTick < TICK_SWITCHES &&
+      this.mem.f64[HEADER.COARSE_CLOCK_F64 >> 1] <= this.lastTick &&
+      this.timers.next - this.lastTick > COARSE_MS // a timer that may be due: only the clock can say
+    ) return this.lastTick;
     return this.fresh();
   }
   private fresh(): number {
@@ -247,7 +254,8 @@ export class Cpu {
     if (debug_checks) this.checkPicked(next);
     raw_spin_unlock(w, this.percpu + PERCPU.RQ_LOCK);
     if (debug_checks) report_broken();
-    if (next === NIL && !this.controlled) t = this.fresh(); // going idle: the busy time ends now
+    // Going idle: the busy time ends now. A timeshare thread next: its stretch must start exactly.
+    if (!this.controlled && (next === NIL || w[this.threadBase + next * THREAD.WORDS + THREAD.POLICY] === SCHED_TIMESHARE)) t = this.fresh();
     this.account(prev, t);
     if (next === NIL) this.enterIdle(t);
     else this.switchTo(next, prev);
