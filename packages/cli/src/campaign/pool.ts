@@ -37,7 +37,7 @@ const TRIALS_PER_JOB = 8;
  * jobs' CPUs would exceed CPUS_PER_CORE per core or a job would run fewer than TRIALS_PER_JOB
  * trials; at least 1. Measured on 2 cores (bench/campaign.ts; README, Speed): a trial of a small
  * module keeps about 0.7 (1 CPU) to 1.7 (16 CPUs) cores busy, its CPUs idle between boot, insmod
- * and exit, so a second job added 13-35% throughput for trials of 1 to 8 CPUs and nothing at 16,
+ * and exit, so a second job added 13-32% throughput for trials of 1 to 8 CPUs and nothing at 16,
  * and a third added nothing; a pool worker's start (about 0.1 s, 0.4 s of CPU) costs what it
  * saves over some 8 trials.
  */
