@@ -68,7 +68,10 @@ export class CpuControl implements CpuProtocol {
 
   /** The switch trace: [ms since boot, pid, ...] and the names of the pids in it. */
   trace(): CpuTrace {
-    return { events: this_cpu.trace?.slice() ?? [], names: [...this_cpu.traceNames] };
+    return {
+      events: this_cpu.trace?.slice() ?? [], names: [...this_cpu.traceNames],
+      wakes: this_cpu.traceWakes?.slice() ?? [], runqueue: this_cpu.traceRunqueue?.slice() ?? [],
+    };
   }
 
   controlDetail(): PointDetail[] {

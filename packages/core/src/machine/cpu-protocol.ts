@@ -31,6 +31,10 @@ import type { PointDetail } from '../sched/control-detail.ts';
 export interface CpuTrace {
   events: number[];
   names: [number, string][];
+  /** [ms, waker pid, wakee pid, wakee's CPU] per wakeup this CPU made. */
+  wakes?: number[];
+  /** [ms, threads on the run queue] at each switch. */
+  runqueue?: number[];
 }
 
 export interface CpuProtocol {

@@ -7,7 +7,8 @@ import type { CpuTrace } from './cpu-protocol.ts';
 
 /**
  * One track per CPU, a slice per stretch a thread ran (a stretch ends at the CPU's next switch, the
- * last one at `endMs`), kernel reports as instant events; times in µs since boot.
+ * last one at `endMs`), wakeups as flow arrows from waker to wakee, a run-queue length counter per
+ * CPU, kernel reports as instant events with their text; times in µs since boot.
  */
 export function chrome_trace(traces: CpuTrace[], endMs: number, log: LogRecord[]): object {
   const events: object[] = [{ name: 'process_name', ph: 'M', pid: 0, args: { name: 'kmodel machine' } }];
@@ -22,10 +23,56 @@ export function chrome_trace(traces: CpuTrace[], endMs: number, log: LogRecord[]
       events.push({ name: `${name.get(pid) ?? '?'}/${pid}`, ph: 'X', pid: 0, tid: cpu, ts: t * 1000, dur: Math.max(0, next - t) * 1000, args: { pid } });
     }
   });
+  traces.forEach(({ runqueue }, cpu) => {
+    for (let i = 0; runqueue && i < runqueue.length; i += 2) {
+      events.push({ name: `runqueue cpu${cpu}`, ph: 'C', pid: 0, tid: cpu, ts: runqueue[i] * 1000, args: { nr_running: runqueue[i + 1] } });
+    }
+  });
+  wake_flows(traces, events);
   for (const r of log) {
-    if (r.report) events.push({ name: `${r.report}: ${r.msg.split('\n').find((l) => /BUG|WARNING|INFO|Oops/.test(l)) ?? r.report}`, ph: 'i', s: 'g', pid: 0, tid: Math.max(0, r.cpu), ts: r.uptime * 1e6 });
+    if (r.report) events.push({ name: `${r.report}: ${r.msg.split('\n').find((l) => /BUG|WARNING|INFO|Oops/.test(l)) ?? r.report}`, ph: 'i', s: 'g', pid: 0, tid: Math.max(0, r.cpu), ts: r.uptime * 1e6, args: { text: r.msg } });
   }
   return { traceEvents: events, displayTimeUnit: 'ms' };
+}
+
+/**
+ * sched_wakeup as flow arrows (Chrome trace "s"/"f" events, bound to the enclosing slices): from
+ * the waker's slice on its CPU when it woke the thread, to the wakee's first slice on its CPU
+ * after that; an instant `sched_wakeup` marks the wakeup on the waker's track. A wakeup whose
+ * wakee never ran again in the trace has no arrow.
+ */
+function wake_flows(traces: CpuTrace[], events: object[]): void {
+  // Per CPU: each thread's slice starts, in time order.
+  const starts = traces.map(({ events: ev }) => {
+    const m = new Map<number, number[]>();
+    for (let j = 0; j < ev.length; j += 2) {
+      let l = m.get(ev[j + 1]);
+      if (!l) m.set(ev[j + 1], (l = []));
+      l.push(ev[j]);
+    }
+    return m;
+  });
+  let id = 0;
+  traces.forEach(({ wakes }, cpu) => {
+    for (let i = 0; wakes && i < wakes.length; i += 4) {
+      const [t, waker, wakee, target] = [wakes[i], wakes[i + 1], wakes[i + 2], wakes[i + 3]];
+      events.push({ name: 'sched_wakeup', ph: 'i', s: 't', pid: 0, tid: cpu, ts: t * 1000, args: { waker, wakee, target_cpu: target } });
+      const l = starts[target]?.get(wakee);
+      if (!l || waker === 0) continue;
+      let lo = 0;
+      let hi = l.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (l[mid] < t) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo === l.length) continue;
+      const at = l[lo];
+      id++;
+      events.push({ name: 'wakeup', cat: 'sched', ph: 's', id, pid: 0, tid: cpu, ts: t * 1000 });
+      events.push({ name: 'wakeup', cat: 'sched', ph: 'f', bp: 'e', id, pid: 0, tid: target, ts: at * 1000 });
+    }
+  });
 }
 
 /** Every CPU's chaos decisions ("pid:call#:call:decision") in one list, by pid then call count. */

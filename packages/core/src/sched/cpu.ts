@@ -28,6 +28,7 @@ import {
   debug_checks, debug_checks_init, invariant, invariant_broken, report_broken, slot_words,
 } from './invariants.ts';
 import { TASK_RUNNING } from './state.ts';
+import { trace_wakeups } from './wake.ts';
 import { signal_pending_state } from './signal-state.ts';
 import { Task, task_struct, set_handle_memory } from './task.ts';
 import { TimerList } from './timer.ts';
@@ -88,6 +89,10 @@ export class Cpu {
   readonly controlled: boolean;
   /** --trace: [time (ms since boot), pid] at every switch; pid 0 is idle. Names by pid. */
   readonly trace: number[] | null;
+  /** --trace: [time, waker pid, wakee pid, the wakee's CPU] for every wakeup this CPU made. */
+  readonly traceWakes: number[] | null;
+  /** --trace: [time, threads on the run queue] at every switch. */
+  readonly traceRunqueue: number[] | null;
   readonly traceNames = new Map<number, string>();
   private readonly percpu: number;
   /** Word index of thread record 0 (the layout's threadWord(0)), for the switch path. */
@@ -113,6 +118,9 @@ export class Cpu {
     this.lastSwitch = this.lastTick = now();
     debug_checks_init(mem);
     this.trace = mem.i32[HEADER.FLAGS] & HF_TRACE ? [] : null;
+    this.traceWakes = this.trace ? [] : null;
+    this.traceRunqueue = this.trace ? [] : null;
+    if (this.trace) trace_wakeups(this.traceWake);
     this.tasks = new Array(mem.layout.geometry.maxThreads);
     set_handle_memory(mem);
     this.idleTask = new Task(new task_struct(0, NIL), null, null, 0, 'idle');
@@ -328,10 +336,18 @@ export class Cpu {
     }
   }
 
+  private readonly traceWake = (slot: number, cpu: number): void => {
+    const wakes = this.traceWakes!;
+    if (wakes.length >= 4_000_000) return;
+    wakes.push(now() - this.mem.bootTime, this.current.pid, this.w[this.threadBase + slot * THREAD.WORDS + THREAD.PID], cpu);
+  };
+
   private traceSwitch(next: Task): void {
     const trace = this.trace!;
     if (trace.length >= 2_000_000) return; // a million switches is plenty to look at
-    trace.push(now() - this.mem.bootTime, next.pid);
+    const t = now() - this.mem.bootTime;
+    trace.push(t, next.pid);
+    this.traceRunqueue!.push(t, this.w[this.percpu + PERCPU.NR_RUNNING]);
     if (next.slot >= 0 && !this.traceNames.has(next.pid)) this.traceNames.set(next.pid, this.mem.comm(next.slot));
   }
 

@@ -23,6 +23,15 @@ import { control_released } from './control.ts';
 const INV_WOKEN_QUEUED = invariant('wakeup', 'wake.ts', 'woken_queued',
   'a thread with ON_RQ = 0 is on a run-queue list');
 
+/**
+ * --trace: called for every wakeup that queued a thread (`slot`, onto CPU `cpu`), on the waker's
+ * CPU. Set by a tracing CPU (sched/cpu.ts); null otherwise (and on the coordinator).
+ */
+let wake_traced: ((slot: number, cpu: number) => void) | null = null;
+export function trace_wakeups(fn: (slot: number, cpu: number) => void): void {
+  wake_traced = fn;
+}
+
 /** Ring CPU `cpu`'s doorbell; wake it from Atomics.wait if it idles. */
 export function ipi(mem: Memory, cpu: number): void {
   const w = mem.i32;
@@ -58,6 +67,7 @@ export function try_to_wake_up(mem: Memory, slot: number, mask: number, sleep_se
   raw_spin_unlock(w, lock);
   if (queued) {
     control_released();
+    if (wake_traced !== null) wake_traced(slot, cpu);
     ipi(mem, cpu);
   }
   return true;
