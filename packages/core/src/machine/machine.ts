@@ -26,6 +26,7 @@ import { Modules, type ModuleInfo } from './modules.ts';
 import { read_cpu_stats, read_lock_stats, read_threads } from './proc-read.ts';
 import { format_kthreads, format_lock_stat, format_modules, format_stat, type CpuStat, type LockStat, type ThreadInfo } from './proc-files.ts';
 import { chrome_trace, merge_chaos_logs } from './trace-export.ts';
+import { timeline_html, timeline_model } from './timeline.ts';
 import { Power, type ShutdownResult } from './power.ts';
 import { Halt } from './halt.ts';
 import { MachineError } from './errors.ts';
@@ -278,6 +279,15 @@ export class Machine {
     this.halt.checkUp();
     const traces = await this.workers.ask('trace', (c) => c.trace());
     return chrome_trace(traces, this.mem.clock() - this.mem.bootTime, this.dmesg());
+  }
+
+  /**
+   * The trace (boot with `trace`) as one self-contained HTML page (timeline.ts): a lane per CPU,
+   * report markers with their text. Call it before shutdown (a controlled machine: also after).
+   */
+  async timelineHTML(title = 'kmodel run'): Promise<string> {
+    const traces = this.control?.finalTrace ?? (this.halt.checkUp(), await this.workers.ask('trace', (c) => c.trace()));
+    return timeline_html(timeline_model(traces, this.mem.clock() - this.mem.bootTime, this.dmesg(), title));
   }
 
   /** Chaos decisions of every CPU ("pid:call#:call:decision"), sorted: the same for the same seed. */

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { LogRecord } from '@kmodel/core';
+import type { CpuTrace } from '@kmodel/core/internal/machine/cpu-protocol.ts';
+import { thread_colour, timeline_html, timeline_model } from '@kmodel/core/internal/machine/timeline.ts';
+import { switch_trace } from './helpers/switch-trace.ts';
+
+const report: LogRecord = {
+  seq: 7, level: 4, cpu: 1, pid: 12, comm: 'worker', uptime: 0.0025,
+  msg: 'WARNING: CPU: 1 PID: 12 at example.ts:10 demo\nCall Trace:\n  demo+0x1/0x2 </script><b>', report: 'warn',
+};
+const info: LogRecord = { seq: 8, level: 6, cpu: 0, pid: 0, comm: 'swapper', uptime: 0.003, msg: 'nothing to see' };
+
+/** cpu0: a 1.0 → 1.5, idle, b 2.0 → end; cpu1: b 1.2 → 1.8, a 1.8 → 2.5, idle. */
+const traces: CpuTrace[] = [
+  { events: [1.0, 11, 1.5, 0, 2.0, 12], names: [[11, 'a'], [12, 'b']] },
+  { events: [1.2, 12, 1.8, 11, 2.5, 0], names: [[12, 'b'], [11, 'a']] },
+];
+
+describe('timeline model', () => {
+  const m = timeline_model(traces, 3.0, [report, info], 'demo');
+
+  it('has a lane per CPU with a slice per stretch a thread ran, idle left out, the last one ending at the run end', () => {
+    expect(m.title).toBe('demo');
+    expect(m.endMs).toBe(3.0);
+    expect(m.lanes.map((l) => l.name)).toEqual(['cpu0', 'cpu1']);
+    expect(m.lanes[0].slices).toEqual([{ start: 1.0, end: 1.5, pid: 11 }, { start: 2.0, end: 3.0, pid: 12 }]);
+    expect(m.lanes[1].slices).toEqual([{ start: 1.2, end: 1.8, pid: 12 }, { start: 1.8, end: 2.5, pid: 11 }]);
+  });
+
+  it('names every thread once, in pid order, coloured by its pid alone', () => {
+    expect(m.threads).toEqual([
+      { pid: 11, name: 'a', colour: thread_colour(11) },
+      { pid: 12, name: 'b', colour: thread_colour(12) },
+    ]);
+    expect(thread_colour(11)).toMatch(/^hsl\(\d+ \d+% \d+%\)$/);
+    expect(thread_colour(11)).not.toBe(thread_colour(12));
+    expect(thread_colour(12)).toBe(thread_colour(12));
+  });
+
+  it('marks each kernel report at its time and CPU with its headline and text; no flows from switch records', () => {
+    expect(m.markers).toEqual([{ ms: 2.5, lane: 1, kind: 'warn', title: 'WARNING: CPU: 1 PID: 12 at example.ts:10 demo', text: report.msg }]);
+    expect(m.flows).toEqual([]);
+    const coordinator = timeline_model(traces, 3, [{ ...report, cpu: -1 }]);
+    expect(coordinator.markers[0].lane).toBe(-1);
+  });
+});
+
+describe('timeline HTML', () => {
+  it('is one self-contained document: no external URL, the data inline and unable to close its script', () => {
+    const html = timeline_html(timeline_model(traces, 3.0, [report], 'demo <run>'));
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain('<title>demo &lt;run&gt;</title>');
+    expect(html).not.toMatch(/\b(src|href)\s*=/i);
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(html.match(/<\/script>/g)).toHaveLength(2); // the data's and the renderer's, nothing from the report text
+    const data = JSON.parse(html.match(/<script id="data" type="application\/json">(.*?)<\/script>/s)![1]);
+    expect(data.lanes[0]).toEqual({ name: 'cpu0', s: [1000, 1000], d: [500, 1000], p: [11, 12] });
+    expect(data.lanes[1]).toEqual({ name: 'cpu1', s: [1200, 600], d: [600, 700], p: [12, 11] });
+    expect(data.markers[0].text).toBe(report.msg);
+    expect(data.threads).toEqual([[11, 'a', thread_colour(11)], [12, 'b', thread_colour(12)]]);
+  });
+
+  it('of a run with 1e5 switches is under 10 MB', () => {
+    const big = switch_trace(100_000, 4, 64);
+    const html = timeline_html(timeline_model(big, 100_000 * 0.37, [report]));
+    const mb = Buffer.byteLength(html) / 2 ** 20;
+    console.log(`timeline of 1e5 switches: ${mb.toFixed(2)} MiB`);
+    expect(mb).toBeLessThan(10);
+  });
+});
