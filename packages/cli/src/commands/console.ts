@@ -1,12 +1,20 @@
 /**
  * kmodel console: an interactive kernel console on a booted machine. Reads commands from stdin
  * (a terminal or a pipe): insmod PATH, rmmod NAME, lsmod, ps, cat /proc/NAME, dmesg [N],
- * help, stop (or quit / end of input): rmmod everything, shut down. Kernel log lines print as
- * they come (pretty on a terminal, JSON otherwise), as `kmodel run` prints them.
+ * dmesg -w, help, stop (or quit / end of input): rmmod everything, shut down. Kernel log lines
+ * print as they come (pretty on a terminal, JSON otherwise), as `kmodel run` prints them.
+ *
+ * On a terminal: readline's line editing, an in-memory history (Up/Down; not kept across
+ * sessions), Tab completion (console/complete.ts), log lines that never break into the line being
+ * typed (console/tty-output.ts), Ctrl-C clearing the line at the prompt, Ctrl-D ending the session.
  */
 import { createInterface } from 'node:readline';
 import { Machine, kernel_logger, InsmodError, MachineError, dmesg_line, type LogFormat } from '@kmodel/core';
 import { is_repeat, on_each_request } from '../signals.ts';
+import { HELP, KERNEL_PROC_FILES } from '../console/commands.ts';
+import { complete_line } from '../console/complete.ts';
+import { follow_dmesg } from '../console/follow.ts';
+import { PromptSafeOutput } from '../console/tty-output.ts';
 
 export interface ConsoleOptions {
   cpus: number;
@@ -15,21 +23,38 @@ export interface ConsoleOptions {
   logFormat?: LogFormat;
 }
 
-const HELP = [
-  'insmod PATH       load a module and run its init()',
-  'rmmod NAME        run its exit() and unload it',
-  'lsmod             the loaded modules',
-  'ps                the thread table (/proc/kthreads)',
-  'cat /proc/NAME    print a /proc file',
-  'dmesg [N]         the kernel log (the last N records)',
-  'stop              rmmod everything, shut down, exit (also: quit, exit, end of input)',
-].join('\n');
+const HISTORY_SIZE = 1000;
 
 export async function kconsole(o: ConsoleOptions): Promise<number> {
+  const tty = !!process.stdin.isTTY && !!process.stdout.isTTY;
   const format: LogFormat = o.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
-  const machine = await Machine.boot({ cpus: o.cpus, hz: o.hz, seed: o.seed, logger: kernel_logger({ format }) });
+  const screen = tty ? new PromptSafeOutput(process.stdout) : null;
+  const logger = screen ? kernel_logger({ format, destination: screen, colorize: true }) : kernel_logger({ format });
+  const machine = await Machine.boot({ cpus: o.cpus, hz: o.hz, seed: o.seed, logger });
   const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
-  const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: 'kmodel> ', terminal: !!process.stdin.isTTY });
+  // /proc names for completion without a CPU question: the kernel's own files, each loaded
+  // module's name (its conventional file), and every file read successfully in this session.
+  const procSeen = new Set<string>();
+  const procFiles = () => [...KERNEL_PROC_FILES, ...machine.loadedModules().map((m) => m.name), ...procSeen];
+  const modules = () => machine.loadedModules().map((m) => m.name);
+  const rl = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    prompt: 'kmodel> ',
+    terminal: tty,
+    historySize: HISTORY_SIZE,
+    removeHistoryDuplicates: true,
+    completer: tty ? (line: string) => complete_line(line, { procFiles, modules }) : undefined,
+  });
+  if (screen) screen.rl = rl;
+  /** The dmesg -w in progress: Ctrl-C, the end of input or a panic ends it. */
+  let following: AbortController | null = null;
+  let inputEnded = false;
+  rl.on('close', () => {
+    inputEnded = true;
+    following?.abort();
+  });
+  const offPanic = machine.onPanic(() => following?.abort());
   let failed = false;
   /** A command used wrongly is answered like an unknown one: one line, the session goes on. */
   const usage = (synopsis: string): boolean => {
@@ -52,11 +77,26 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
           return true;
         case 'lsmod': out(machine.loadedModules().map((m) => `${m.name} ${m.path}`).join('\n') || '(none)'); return true;
         case 'ps': out(await machine.readProc('/proc/kthreads')); return true;
-        case 'cat':
+        case 'cat': {
           if (args.length !== 1) return usage('cat /proc/NAME');
-          out(await machine.readProc(args[0]));
+          const text = await machine.readProc(args[0]);
+          procSeen.add(args[0].replace(/^\/?proc\//, '').replace(/^\//, ''));
+          out(text);
           return true;
+        }
         case 'dmesg': {
+          if (args.length === 1 && args[0] === '-w') {
+            if (inputEnded) return true;
+            following = new AbortController();
+            if (screen) screen.muted = true;
+            try {
+              await follow_dmesg(machine, out, following.signal);
+            } finally {
+              following = null;
+              if (screen) screen.muted = false;
+            }
+            return true;
+          }
           if (args.length > 1 || (args.length === 1 && !/^\d+$/.test(args[0]))) return usage('dmesg [N]');
           const all = machine.dmesg();
           const n = args.length ? Number(args[0]) : all.length;
@@ -75,17 +115,30 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
       throw e;
     }
   };
-  const prompt = () => process.stdin.isTTY && rl.prompt(); // no prompts into a pipe's output
+  const prompt = () => {
+    if (!tty) return; // no prompts into a pipe's output
+    if (screen) screen.atPrompt = true;
+    rl.prompt();
+  };
   // Ctrl-C while a command runs cuts it short (its init()/exit() is killed); again, later than a
   // repeat of the same press, forces the shutdown. At the prompt it clears the line on a
   // terminal; SIGTERM, a Ctrl-C from a pipe's sender, or the launcher gone end the session.
   let busy = false;
   let cutAt = 0;
   const request = (why: string) => {
+    if (following && why === 'SIGINT') {
+      out('^C');
+      following.abort();
+      return;
+    }
     if (!busy) {
-      if (why === 'SIGINT' && process.stdin.isTTY) {
+      if (why === 'SIGINT' && tty) {
+        // The typed text is dropped (as a shell does: ^C, a fresh prompt), not run.
+        if (screen) screen.atPrompt = false;
+        const typed = rl.line;
+        rl.write(null, { ctrl: true, name: 'e' });
         rl.write(null, { ctrl: true, name: 'u' });
-        out('');
+        out(`\r\x1b[K${rl.getPrompt()}${typed}^C`);
         prompt();
       } else {
         rl.close();
@@ -106,6 +159,7 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
   try {
     prompt();
     for await (const line of rl) {
+      if (screen) screen.atPrompt = false;
       busy = true;
       cutAt = 0;
       let more: boolean;
@@ -117,8 +171,11 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
       if (!more || machine.isDown) break;
       prompt();
     }
+    if (tty && inputEnded) out(''); // Ctrl-D left the cursor after the prompt
   } finally {
+    if (screen) screen.atPrompt = false;
     release();
+    offPanic();
     rl.close();
     await machine.shutdown();
   }
