@@ -69,8 +69,8 @@ export class CpuControl implements CpuProtocol {
   /** The switch trace: [ms since boot, pid, ...] and the names of the pids in it. */
   trace(): CpuTrace {
     return {
-      events: this_cpu.trace?.slice() ?? [], names: [...this_cpu.traceNames],
-      wakes: this_cpu.traceWakes?.slice() ?? [], runqueue: this_cpu.traceRunqueue?.slice() ?? [],
+      events: this_cpu.trace?.toArray() ?? [], names: [...this_cpu.traceNames],
+      wakes: this_cpu.traceWakes?.toArray() ?? [], runqueue: this_cpu.traceRunqueue?.toArray() ?? [],
     };
   }
 

@@ -44,6 +44,39 @@ const INV_RUNNING_ON_RQ = invariant('scheduler', 'cpu.ts', 'running_on_rq',
 const INV_PICKED = invariant('scheduler', 'cpu.ts', 'picked',
   'the picked thread is not ON_RQ = 1, TASK_RUNNING and of this CPU');
 
+/** A trace record buffer: a typed array that doubles up to its cap (no per-push allocation). */
+export class TraceBuffer {
+  private a = new Float64Array(1 << 12);
+  length = 0;
+  constructor(private readonly cap: number) {}
+  private room(n: number): boolean {
+    if (this.length + n <= this.a.length) return true;
+    if (this.length + n > this.cap) return false;
+    const b = new Float64Array(Math.min(this.cap, this.a.length * 2));
+    b.set(this.a);
+    this.a = b;
+    return true;
+  }
+  push2(x: number, y: number): boolean {
+    if (!this.room(2)) return false;
+    this.a[this.length++] = x;
+    this.a[this.length++] = y;
+    return true;
+  }
+  push4(x: number, y: number, z: number, u: number): boolean {
+    if (!this.room(4)) return false;
+    const a = this.a;
+    a[this.length++] = x;
+    a[this.length++] = y;
+    a[this.length++] = z;
+    a[this.length++] = u;
+    return true;
+  }
+  toArray(): number[] {
+    return Array.from(this.a.subarray(0, this.length));
+  }
+}
+
 /** Its reactions run as microtasks: the switch away (Cpu.schedule). */
 const RESOLVED = Promise.resolve();
 
@@ -88,11 +121,11 @@ export class Cpu {
   /** Under the controlled scheduler (sched/control.ts), fixed at boot. */
   readonly controlled: boolean;
   /** --trace: [time (ms since boot), pid] at every switch; pid 0 is idle. Names by pid. */
-  readonly trace: number[] | null;
+  readonly trace: TraceBuffer | null;
   /** --trace: [time, waker pid, wakee pid, the wakee's CPU] for every wakeup this CPU made. */
-  readonly traceWakes: number[] | null;
+  readonly traceWakes: TraceBuffer | null;
   /** --trace: [time, threads on the run queue] at every switch. */
-  readonly traceRunqueue: number[] | null;
+  readonly traceRunqueue: TraceBuffer | null;
   readonly traceNames = new Map<number, string>();
   private readonly percpu: number;
   /** Word index of thread record 0 (the layout's threadWord(0)), for the switch path. */
@@ -117,9 +150,9 @@ export class Cpu {
     this.controlled = controlled;
     this.lastSwitch = this.lastTick = now();
     debug_checks_init(mem);
-    this.trace = mem.i32[HEADER.FLAGS] & HF_TRACE ? [] : null;
-    this.traceWakes = this.trace ? [] : null;
-    this.traceRunqueue = this.trace ? [] : null;
+    this.trace = mem.i32[HEADER.FLAGS] & HF_TRACE ? new TraceBuffer(2_000_000) : null; // a million switches is plenty to look at
+    this.traceWakes = this.trace ? new TraceBuffer(4_000_000) : null;
+    this.traceRunqueue = this.trace ? new TraceBuffer(2_000_000) : null;
     if (this.trace) trace_wakeups(this.traceWake);
     this.tasks = new Array(mem.layout.geometry.maxThreads);
     set_handle_memory(mem);
@@ -337,18 +370,17 @@ export class Cpu {
   }
 
   private readonly traceWake = (slot: number, cpu: number): void => {
-    const wakes = this.traceWakes!;
-    if (wakes.length >= 4_000_000) return;
-    wakes.push(now() - this.mem.bootTime, this.current.pid, this.w[this.threadBase + slot * THREAD.WORDS + THREAD.PID], cpu);
+    this.traceWakes!.push4(now() - this.mem.bootTime, this.current.pid, this.w[this.threadBase + slot * THREAD.WORDS + THREAD.PID], cpu);
   };
 
   private traceSwitch(next: Task): void {
-    const trace = this.trace!;
-    if (trace.length >= 2_000_000) return; // a million switches is plenty to look at
     const t = now() - this.mem.bootTime;
-    trace.push(t, next.pid);
-    this.traceRunqueue!.push(t, this.w[this.percpu + PERCPU.NR_RUNNING]);
-    if (next.slot >= 0 && !this.traceNames.has(next.pid)) this.traceNames.set(next.pid, this.mem.comm(next.slot));
+    if (!this.trace!.push2(t, next.pid)) return;
+    this.traceRunqueue!.push2(t, this.w[this.percpu + PERCPU.NR_RUNNING]);
+    if (next.slot >= 0 && !next.traceNamed) {
+      next.traceNamed = true;
+      this.traceNames.set(next.pid, this.mem.comm(next.slot));
+    }
   }
 
   private enterIdle(t: number): void {

@@ -62,6 +62,8 @@ export class Task {
   blocks = 0;
   started = false;
   dead = false;
+  /** --trace: its name is in the CPU's trace names. */
+  traceNamed = false;
   preempt_count = 0;
   /** Set by kthread_exit: the code to exit with once the stack has unwound. */
   exit_code: number | null = null;
