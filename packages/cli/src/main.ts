@@ -46,6 +46,7 @@ export function program(): Command {
     .option('--lockup-ms <ms>', 'a CPU spinning this long on one spinlock reports "lockup suspected"', intIn('--lockup-ms', 1, 3_600_000), 1000)
     .option('--kcsan [rate]', 'KCSAN: watch every shared array for data races; 1 access in RATE (default 50) sets a watchpoint', intIn('--kcsan', 1, 1_000_000))
     .option('--trace <path>', 'write which thread ran on which CPU when (Chrome trace-event JSON: open it in Perfetto or chrome://tracing)', writablePath)
+    .option('--timeline <path>', 'write the run as one self-contained HTML timeline (CPU lanes, threads, report markers): open it in a browser', writablePath)
     .option('--lock-sites', 'spinlocks record where they were taken, for "lockup suspected" reports (slower)')
     .option('--lock-stat', 'lock hold times in /proc/lock_stat (a clock read per acquisition and release)')
     .option('--no-lockdep', 'turn lockdep and lock statistics off')

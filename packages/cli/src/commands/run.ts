@@ -9,6 +9,7 @@
  * shrinks a failing schedule (controlled.ts).
  */
 import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { kernel_logger, log_record, type BootOptions, type Machine, type LogFormat } from '@kmodel/core';
 import { count_preemptions } from '@kmodel/core/internal/sched/control-record.ts';
 import { read_schedule, check_module, ScheduleError, type ScheduleFile } from '@kmodel/core/internal/machine/schedule-file.ts';
@@ -41,6 +42,8 @@ export interface RunOptions extends ControlledFlags {
   lockSites?: boolean;
   lockStat?: boolean;
   trace?: string;
+  /** Write the run as a self-contained HTML timeline here (implies trace recording). */
+  timeline?: string;
   /** Type-check the module first; a type error fails the run (exit 1) before the machine boots. */
   typecheck?: boolean;
   /** Machine memory for shared declarations, in MiB. */
@@ -129,7 +132,10 @@ export async function run(module: string, opts: RunOptions, given: Given = () =>
     wait: (machine, name, stopped) => wait_module(machine, name, o.duration, stopped, true),
     beforeRmmod: (machine) => cat_files(machine, o.cat, format, logger),
     // A controlled machine keeps its trace when it powers off: written after the run, whatever ended it.
-    afterRmmod: o.trace && !o.controlled ? (machine) => write_trace(machine, o.trace!) : undefined,
+    afterRmmod: (o.trace || o.timeline) && !o.controlled ? async (machine) => {
+      if (o.trace) await write_trace(machine, o.trace);
+      if (o.timeline) await write_timeline(machine, o.timeline, module);
+    } : undefined,
   });
   if (!o.controlled) return verdict.status;
   return controlled_end(module, o, boot, replay, verdict.machine, verdict.status, stop.signal.aborted);
@@ -146,7 +152,7 @@ function boot_options(o: RunOptions, replay: ScheduleFile | null): BootOptions {
     chaos: o.chaos === undefined || o.chaos === false ? undefined : { level: o.chaos === true ? 2 : o.chaos },
     controlled: c && (replay ? { ...c, strategy: 'replay', schedule: replay.entries } : c),
     lockStat: o.lockStat,
-    trace: !!o.trace,
+    trace: !!o.trace || !!o.timeline,
     arenaBytes: o.arenaMb === undefined ? undefined : o.arenaMb * 2 ** 20,
     maxThreads: o.maxThreads,
     logBufLen: o.logBufLen,
@@ -189,6 +195,7 @@ async function controlled_end(
   const minimizing = o.minimize && status !== EXIT_OK && !interrupted;
   if (o.scheduleOut !== undefined && !minimizing) schedule_out(m, recorded);
   if (o.trace && !minimizing) await write_trace(m, o.trace);
+  if (o.timeline) await write_timeline(m, o.timeline, module);
   if (status !== EXIT_OK) {
     const again = replay_command(module, recorded.boot, recorded.duration);
     if (again) say(`replay: ${again}`);
@@ -273,4 +280,9 @@ async function cat_files(machine: Machine, paths: string[], format: LogFormat, l
 async function write_trace(machine: Machine, path: string): Promise<void> {
   writeFileSync(path, JSON.stringify(await machine.traceJSON()));
   machine.klog(6, `trace written to ${path}`);
+}
+
+async function write_timeline(machine: Machine, path: string, module: string): Promise<void> {
+  writeFileSync(path, await machine.timelineHTML(`kmodel run ${basename(module)} (seed ${machine.seed})`));
+  machine.klog(6, `timeline written to ${path}`);
 }
