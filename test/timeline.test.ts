@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LogRecord } from '@kmodel/core';
 import type { CpuTrace } from '@kmodel/core/internal/machine/cpu-protocol.ts';
 import { thread_colour, timeline_html, timeline_model } from '@kmodel/core/internal/machine/timeline.ts';
 import { switch_trace } from './helpers/switch-trace.ts';
+import { fixture, kmodel } from './helpers/machine.ts';
 
 const report: LogRecord = {
   seq: 7, level: 4, cpu: 1, pid: 12, comm: 'worker', uptime: 0.0025,
@@ -54,8 +58,8 @@ describe('timeline HTML', () => {
     expect(html).not.toMatch(/https?:\/\//);
     expect(html.match(/<\/script>/g)).toHaveLength(2); // the data's and the renderer's, nothing from the report text
     const data = JSON.parse(html.match(/<script id="data" type="application\/json">(.*?)<\/script>/s)![1]);
-    expect(data.lanes[0]).toEqual({ name: 'cpu0', s: [1000, 1000], d: [500, 1000], p: [11, 12] });
-    expect(data.lanes[1]).toEqual({ name: 'cpu1', s: [1200, 600], d: [600, 700], p: [12, 11] });
+    expect(data.lanes[0]).toEqual({ name: 'cpu0', s: [1e6, 1e6], d: [5e5, 1e6], p: [11, 12] });
+    expect(data.lanes[1]).toEqual({ name: 'cpu1', s: [1.2e6, 6e5], d: [6e5, 7e5], p: [12, 11] });
     expect(data.markers[0].text).toBe(report.msg);
     expect(data.threads).toEqual([[11, 'a', thread_colour(11)], [12, 'b', thread_colour(12)]]);
   });
@@ -67,4 +71,43 @@ describe('timeline HTML', () => {
     console.log(`timeline of 1e5 switches: ${mb.toFixed(2)} MiB`);
     expect(mb).toBeLessThan(10);
   });
+});
+
+/** The page's data, parsed back. */
+function page_data(file: string): { end: number; lanes: { name: string; s: number[] }[]; markers: { kind: string; text: string }[] } {
+  return JSON.parse(readFileSync(file, 'utf8').match(/<script id="data" type="application\/json">(.*?)<\/script>/s)![1]);
+}
+
+describe('--timeline', () => {
+  it('kmodel run --controlled --timeline: the page of the controlled run, lanes on the virtual clock, its lockdep report marked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmodel-timeline-'));
+    const file = join(dir, 'abba.html');
+    const r = await kmodel(['run', fixture('controlled/abba'), '--controlled', '--seed', '1', '--cpus', '2', '--timeline', file, '--log-format', 'json']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain(`timeline written to ${file}`);
+    const d = page_data(file);
+    expect(d.lanes.map((l) => l.name)).toEqual(['cpu0', 'cpu1']);
+    expect(d.lanes.reduce((n, l) => n + l.s.length, 0)).toBeGreaterThan(2);
+    expect(d.markers.map((m) => m.kind)).toContain('lockdep');
+    expect(d.markers.find((m) => m.kind === 'lockdep')!.text).toMatch(/possible circular locking dependency/);
+  }, 60_000);
+
+  it('kmodel campaign --timeline DIR: the pages of the first 5 failing seeds, named by seed, listed after the summary', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'kmodel-timeline-')), 'pages');
+    const r = await kmodel(['campaign', fixture('campaign_oops'), '--trials', '7', '--jobs', '2', '--cpus', '2', '--seed', '40', '--timeline', dir]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(readdirSync(dir).sort()).toEqual(['seed-40.html', 'seed-41.html', 'seed-42.html', 'seed-43.html', 'seed-44.html']);
+    for (const seed of [40, 41, 42, 43, 44]) expect(r.stdout).toContain(`timeline: ${join(dir, `seed-${seed}.html`)}`);
+    const d = page_data(join(dir, 'seed-42.html'));
+    expect(d.markers.map((m) => m.kind)).toEqual(['oops']);
+    expect(readFileSync(join(dir, 'seed-42.html'), 'utf8')).toContain('<title>trial seed 42: campaign_oops.ts</title>');
+  }, 120_000);
+
+  it('kmodel campaign --timeline DIR of clean trials writes nothing and says so', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'kmodel-timeline-')), 'pages');
+    const r = await kmodel(['campaign', fixture('campaign_clean'), '--trials', '2', '--jobs', '1', '--cpus', '2', '--seed', '1', '--timeline', dir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`timeline: no failing trial to draw (${dir})`);
+    expect(existsSync(dir)).toBe(false);
+  }, 120_000);
 });

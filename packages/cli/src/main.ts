@@ -95,7 +95,8 @@ export function program(): Command {
     .option('--timeout <seconds>', 'kill a trial that runs this long and count it as "timeout"', positiveSeconds, 60)
     .option('--duration <seconds>', 'run each trial this long (default: until every thread of the module has exited)', positiveSeconds)
     .option('--seed <base>', 'seed of the first trial; trial i has seed BASE+i (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1))
-    .option('--json', 'print the summary as one JSON object');
+    .option('--json', 'print the summary as one JSON object')
+    .option('--timeline <dir>', 'write the HTML timeline of each of the first failing trials into DIR (seed-S.html)');
   add_controlled_options(campaignCommand)
     .option('--schedule-dir <dir>', `with --controlled: where the schedule files of the first failing trials go (default ./${DEFAULT_SCHEDULE_DIR})`)
     .addHelpText('after', [

@@ -15,6 +15,8 @@ export interface ModuleTrial {
   chaos?: boolean | { level: number };
   /** Controlled scheduling (never with chaos): the strategy and its parameters. */
   controlled?: ControlledTrial;
+  /** Record the trace; a failing trial returns its HTML timeline. */
+  timeline?: boolean;
 }
 
 /** How a controlled trial's decisions are made: a random walk, or PCT of bug depth `depth` over `pctSteps` steps. */
@@ -56,6 +58,8 @@ export interface TrialResult {
   control?: ControlFigures;
   /** A failing controlled trial: what a schedule file needs from the run (the main thread writes a few). */
   schedule?: TrialSchedule;
+  /** A failing trial of a campaign with --timeline: its HTML timeline (the main thread writes a few). */
+  timeline?: string;
 }
 
 export interface ControlFigures {

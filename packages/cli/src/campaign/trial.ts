@@ -7,6 +7,7 @@
  * scheduler's figures and, when it failed, its step record: the campaign writes the schedule
  * files of its first failures from them.
  */
+import { basename } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { run_session, pause, wait_module } from '../session.ts';
 import { torture_session } from '../torture-session.ts';
@@ -17,21 +18,30 @@ interface ModuleOutcome {
   verdict: Verdict;
   control?: ControlFigures;
   schedule?: TrialSchedule;
+  timeline?: string;
 }
 
 async function runModule(t: ModuleTrial): Promise<ModuleOutcome> {
   // Hashed before the run: the source insmod is about to read, not whatever is there afterwards.
   const sha = t.controlled ? module_hash(t.module) : '';
+  const title = `trial seed ${t.seed}: ${basename(t.module)}`;
+  // An uncontrolled machine's trace is read before shutdown; a controlled one keeps it after.
+  let timeline: string | undefined;
   const v = await run_session(t.module, {
-    boot: { cpus: t.cpus, seed: t.seed, logger: null, chaos: t.chaos, controlled: t.controlled },
+    boot: { cpus: t.cpus, seed: t.seed, logger: null, chaos: t.chaos, controlled: t.controlled, trace: !!t.timeline },
   }, {
     wait: (machine, name, stop) => wait_module(machine, name, t.duration, stop),
+    afterRmmod: t.timeline && !t.controlled ? async (machine) => {
+      if (machine.reports().length > 0) timeline = await machine.timelineHTML(title);
+    } : undefined,
   });
   const verdict: Verdict = v.kinds.length > 0 ? v.kinds : v.name === null ? 'insmod' : 'clean';
+  if (t.timeline && t.controlled && failed(verdict) && v.machine.control?.finalTrace) timeline = await v.machine.timelineHTML(title);
   const control = v.machine.control;
-  if (!control) return { verdict };
+  if (!control) return timeline && failed(verdict) ? { verdict, timeline } : { verdict };
   const s = control.controller.stats();
   const out: ModuleOutcome = { verdict, control: { steps: s.steps, threads: s.threads, preemptions: s.preemptions } };
+  if (timeline) out.timeline = timeline;
   // A record the run outgrew (recorded < steps) would not replay: no schedule for it.
   if (failed(verdict) && s.recorded === s.steps) {
     out.schedule = { entries: control.controller.record(), module_sha256: sha, report: v.machine.reports()[0]?.report ?? null };
@@ -77,6 +87,6 @@ export default async function runTask(m: TrialMessage | BarrierMessage): Promise
   }
   return {
     seed: trial.seed, verdict: out.verdict, worker: threadId, ms: Date.now() - t0,
-    ...(error ? { error } : {}), ...(out.control ? { control: out.control } : {}), ...(out.schedule ? { schedule: out.schedule } : {}),
+    ...(error ? { error } : {}), ...(out.control ? { control: out.control } : {}), ...(out.schedule ? { schedule: out.schedule } : {}), ...(out.timeline ? { timeline: out.timeline } : {}),
   };
 }

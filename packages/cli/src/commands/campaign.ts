@@ -17,6 +17,7 @@ import { progress, type Progress } from '../campaign/progress.ts';
 import { summarize, formatSummary, FIRST_SEEDS, type ControlledSummary } from '../campaign/summary.ts';
 import { failed, type Trial, type TrialResult } from '../campaign/task.ts';
 import { ControlledPlan } from '../campaign/controlled-plan.ts';
+import { FirstTimelines } from '../campaign/timelines.ts';
 import { EXIT_OK, EXIT_FAILED } from '../exit.ts';
 import { CONTROLLED_DEFAULTS, controlled_usage, type ControlledFlags } from '../options.ts';
 import { catch_interrupt, exit_status } from '../interrupt.ts';
@@ -42,6 +43,8 @@ export interface ModuleCampaignOptions extends CampaignOptions, ControlledFlags 
   chaos?: boolean | number;
   /** Where the first failures' schedule files go, with --controlled (default ./kmodel-schedules). */
   scheduleDir?: string;
+  /** Where the first failures' HTML timelines go (seed-S.html); absent: none are recorded. */
+  timeline?: string;
 }
 
 /** Where a controlled campaign writes schedule files without --schedule-dir (relative to the working directory). */
@@ -78,6 +81,8 @@ export interface CampaignExtras {
   onResult?(r: TrialResult): void;
   /** After the pool: the controlled part of the summary. */
   controlled?(results: TrialResult[]): ControlledSummary;
+  /** After the summary: what else the campaign wrote, one line each (--json: on stderr). */
+  finish?(): string[];
 }
 
 const IDLE: Progress = { tick() {}, stop() {} };
@@ -120,6 +125,7 @@ export async function campaign(
       extras.controlled?.(results),
     );
     process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : formatSummary(s, what));
+    for (const line of extras.finish?.() ?? []) (o.json ? process.stderr : process.stdout).write(`${line}\n`);
     if (s.failed > 0) return EXIT_FAILED;
     return interrupted ? exit_status(interrupted) : EXIT_OK;
   } finally {
@@ -140,14 +146,40 @@ export function moduleCampaign(module: string, o: ModuleCampaignOptions): Promis
   if (o.controlled) return controlledCampaign(module, path, base, o);
   const chaos = o.chaos === undefined || o.chaos === false ? undefined : o.chaos === true ? true : { level: o.chaos };
   const trials: Trial[] = Array.from({ length: o.trials }, (_, i) => ({
-    kind: 'module', module: path, cpus: o.cpus, seed: base + i, duration: o.duration, chaos,
+    kind: 'module', module: path, cpus: o.cpus, seed: base + i, duration: o.duration, chaos, ...(o.timeline !== undefined ? { timeline: true } : {}),
   }));
   return campaign(trials, o, `campaign ${module}`, (seed) => [
     'run', rerunPath(module), '--seed', String(seed),
     ...(o.cpus !== 4 ? ['--cpus', String(o.cpus)] : []),
     ...(o.duration !== undefined ? ['--duration', String(o.duration)] : []),
     ...(o.chaos === true ? ['--chaos'] : typeof o.chaos === 'number' ? ['--chaos', String(o.chaos)] : []),
-  ]);
+  ], timelines(o.timeline));
+}
+
+/** With --timeline DIR: keep the first failures' pages as trials finish, write them after the summary. */
+function timelines(dir: string | undefined, extras: CampaignExtras = {}): CampaignExtras {
+  if (dir === undefined) return extras;
+  const first = new FirstTimelines(FIRST_SEEDS);
+  return {
+    ...extras,
+    onResult: (r) => {
+      first.offer(r);
+      extras.onResult?.(r);
+    },
+    finish: () => {
+      const { written, error } = first.write(resolve(dir));
+      return [
+        ...written.map((f) => `timeline: ${rerunPath(f)}`),
+        ...(error ? [`kmodel: ${error}`] : written.length === 0 ? [`timeline: no failing trial to draw (${dir})`] : []),
+      ];
+    },
+  };
+}
+
+/** Every trial of a plan records the trace for its timeline. */
+function with_timeline(plan: Trial[] | Plan): Trial[] | Plan {
+  const mark = (t: Trial): Trial => (t.kind === 'module' ? { ...t, timeline: true } : t);
+  return Array.isArray(plan) ? plan.map(mark) : { first: mark(plan.first), rest: (r) => plan.rest(r).map(mark) };
 }
 
 /** kmodel campaign MODULE --controlled ... */
@@ -162,10 +194,10 @@ function controlledCampaign(module: string, path: string, base: number, o: Modul
       if (!o.json) process.stdout.write(`${line}\n`);
     },
   });
-  return campaign(p.plan(), o, `campaign ${module}`, (seed) => p.rerun(seed), {
+  return campaign(o.timeline !== undefined ? with_timeline(p.plan()) : p.plan(), o, `campaign ${module}`, (seed) => p.rerun(seed), timelines(o.timeline, {
     onResult: (r) => p.onResult(r),
     controlled: (results) => p.summary(results),
-  });
+  }));
 }
 
 export interface TortureCampaignOptions extends CampaignOptions {

@@ -104,31 +104,32 @@ export function timeline_model(traces: CpuTrace[], endMs: number, log: LogRecord
 }
 
 /**
- * What the page's script reads: times in integer µs, each lane's starts delta-coded, so a slice
- * costs about 15 bytes (1e5 switches: about 1.5 MB).
+ * What the page's script reads: times in integer ns (a controlled run's virtual clock moves in
+ * steps of a µs or less), each lane's starts delta-coded, so a slice costs about 20 bytes
+ * (1e5 switches: about 2 MB).
  */
 function page_data(m: TimelineModel): object {
-  const us = (ms: number) => Math.round(ms * 1000);
+  const ns = (ms: number) => Math.round(ms * 1e6);
   return {
     title: m.title,
-    end: us(m.endMs),
+    end: ns(m.endMs),
     lanes: m.lanes.map((l) => {
       const s: number[] = new Array(l.slices.length);
       const d: number[] = new Array(l.slices.length);
       const p: number[] = new Array(l.slices.length);
       let last = 0;
       l.slices.forEach((x, i) => {
-        const start = us(x.start);
+        const start = ns(x.start);
         s[i] = start - last;
         last = start;
-        d[i] = Math.max(0, us(x.end) - start);
+        d[i] = Math.max(0, ns(x.end) - start);
         p[i] = x.pid;
       });
       return { name: l.name, s, d, p };
     }),
     threads: m.threads.map((t) => [t.pid, t.name, t.colour]),
-    markers: m.markers.map((k) => ({ t: us(k.ms), lane: k.lane, kind: k.kind, title: k.title, text: k.text })),
-    flows: m.flows.map((f) => ({ a: f.from.lane, ta: us(f.from.ms), b: f.to.lane, tb: us(f.to.ms), label: f.label })),
+    markers: m.markers.map((k) => ({ t: ns(k.ms), lane: k.lane, kind: k.kind, title: k.title, text: k.text })),
+    flows: m.flows.map((f) => ({ a: f.from.lane, ta: ns(f.from.ms), b: f.to.lane, tb: ns(f.to.ms), label: f.label })),
   };
 }
 
@@ -198,7 +199,7 @@ h2 { font-size: 13px; margin: 0 0 6px; }
   var LANE = 26, AXIS = 22;
   var colour = new Map(), tname = new Map();
   D.threads.forEach(function (t) { colour.set(t[0], t[2]); tname.set(t[0], t[1]); });
-  // Lanes decoded: absolute starts and ends in µs.
+  // Lanes decoded: absolute starts and ends in ns.
   var lanes = D.lanes.map(function (l) {
     var n = l.s.length, s = new Float64Array(n), e = new Float64Array(n), p = new Int32Array(n), at = 0;
     for (var i = 0; i < n; i++) { at += l.s[i]; s[i] = at; e[i] = at + l.d[i]; p[i] = l.p[i]; }
@@ -212,7 +213,7 @@ h2 { font-size: 13px; margin: 0 0 6px; }
   document.title = D.title;
   document.getElementById('title').textContent = D.title;
   document.getElementById('summary').textContent = lanes.length + ' CPUs · ' + D.threads.length + ' threads · ' + total + ' slices · '
-    + D.markers.length + ' report' + (D.markers.length === 1 ? '' : 's') + ' · ' + (end / 1000).toFixed(3) + ' ms';
+    + D.markers.length + ' report' + (D.markers.length === 1 ? '' : 's') + ' · ' + ms_text(end, 1000);
 
   var labels = document.getElementById('labels');
   lanes.forEach(function (l, i) {
@@ -257,11 +258,13 @@ h2 { font-size: 13px; margin: 0 0 6px; }
   function show(i) {
     var m = D.markers[i];
     buttons.forEach(function (b, j) { b.classList.toggle('on', j === i); });
-    document.getElementById('report-title').textContent = m.kind + ' at ' + (m.t / 1000).toFixed(3) + ' ms' + (m.lane >= 0 ? ' on ' + lanes[m.lane].name : '');
+    document.getElementById('report-title').textContent = m.kind + ' at ' + ms_text(m.t, 1000) + (m.lane >= 0 ? ' on ' + lanes[m.lane].name : '');
     var pre = document.querySelector('#report pre');
     pre.className = ''; pre.textContent = m.text;
   }
 
+  /** t ns as ms, with the decimals a resolution of res ns needs. */
+  function ms_text(t, res) { return (t / 1e6).toFixed(Math.min(6, Math.max(0, Math.ceil(6 - Math.log10(res) - 1e-9)))) + ' ms'; }
   function x_of(t) { return (t - view.a) * W / (view.b - view.a); }
   function t_of(x) { return view.a + x * (view.b - view.a) / W; }
   /** First slice of the lane that ends at or after t. */
@@ -282,8 +285,7 @@ h2 { font-size: 13px; margin: 0 0 6px; }
     for (var t = Math.ceil(view.a / step) * step; t <= view.b; t += step) {
       var x = Math.round(x_of(t)) + 0.5;
       cx.beginPath(); cx.moveTo(x, AXIS - 5); cx.lineTo(x, H); cx.stroke();
-      var ms = t / 1000, txt = step >= 1000 ? ms.toFixed(0) + ' ms' : step >= 100 ? ms.toFixed(1) + ' ms' : step >= 10 ? ms.toFixed(2) + ' ms' : ms.toFixed(3) + ' ms';
-      cx.fillText(txt, x + 3, 8);
+      cx.fillText(ms_text(t, step), x + 3, 8);
     }
   }
   function lane_draw(l, y) {
@@ -348,7 +350,7 @@ h2 { font-size: 13px; margin: 0 0 6px; }
   var pending = false;
   function redraw() { if (!pending) { pending = true; requestAnimationFrame(function () { pending = false; draw(); }); } }
   function clamp() {
-    var span = Math.min(Math.max(view.b - view.a, 0.05), end * 1.2);
+    var span = Math.min(Math.max(view.b - view.a, 20), end * 1.2);
     if (view.a < -end * 0.1) view.a = -end * 0.1;
     view.b = view.a + span;
     if (view.b > end * 1.1) { view.b = end * 1.1; view.a = view.b - span; }
@@ -371,8 +373,8 @@ h2 { font-size: 13px; margin: 0 0 6px; }
     if (x < 0 || x > W || li < 0 || li >= lanes.length) { tip.style.display = 'none'; return; }
     var l = lanes[li], t = t_of(x), i = first(l, t);
     if (i < l.s.length && l.s[i] <= t) {
-      tip.textContent = (tname.get(l.p[i]) || '?') + '/' + l.p[i] + ' on ' + l.name + '\\n' + (l.s[i] / 1000).toFixed(3) + ' – ' + (l.e[i] / 1000).toFixed(3) + ' ms';
-    } else tip.textContent = l.name + ': idle\\n' + (t / 1000).toFixed(3) + ' ms';
+      tip.textContent = (tname.get(l.p[i]) || '?') + '/' + l.p[i] + ' on ' + l.name + '\\n' + ms_text(l.s[i], 1000) + ' – ' + ms_text(l.e[i], 1000);
+    } else tip.textContent = l.name + ': idle\\n' + ms_text(t, 1000);
     tip.style.display = 'block'; tip.style.left = Math.min(x + 12, W - 200) + 'px'; tip.style.top = (y + 14) + 'px';
   });
   plot.addEventListener('mouseleave', function () { tip.style.display = 'none'; });
@@ -381,7 +383,7 @@ h2 { font-size: 13px; margin: 0 0 6px; }
   draw();
   var ms = performance.now() - t0;
   document.documentElement.dataset.renderMs = ms.toFixed(1);
-  // For a test driver: the first frame's cost and the view in µs.
+  // For a test driver: the first frame's cost and the view in ns.
   window.__timeline = { rendered: true, renderMs: ms, slices: total, view: function () { return { a: view.a, b: view.b }; } };
 })();
 </script>
