@@ -1,8 +1,10 @@
 /**
  * KCSAN's cost, one thread, no race (no report). Measured on whichever machine it is inserted in
  * (the harness boots one per sampling rate):
- * - plain: `x[0]++` on a shared array with KCSAN off (the plain typed array: nothing added);
- * - inc: `x[0]++` on an instrumented array (a read and a write through the Proxy), per increment;
+ * - plain: `x[0]++` on a shared array with KCSAN off (the plain typed array: nothing added; with
+ *   --kcsan the module is built instrumented and this is the check that finds it not instrumented);
+ * - inc: `x[0]++` on an instrumented array (a read and a write: through the Proxy, or with --kcsan
+ *   the build-time checks on the tagged array), per increment;
  * - read: `s += x[0]` on an instrumented array, per read (one access);
  * - proxy: `x[0]++` on a plain shared array behind a Proxy whose traps only forward (the floor of
  *   any Proxy: V8 runs a trap for an integer key through the runtime).

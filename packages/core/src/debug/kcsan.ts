@@ -23,9 +23,11 @@ import { decision_hash } from '../arch/hash.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-/** Proxy -> its typed array. */
+/** Proxy -> its typed array; a tagged array -> itself. */
 const targets = new WeakMap<object, ArrayBufferView>();
 const reported = new Set<string>();
+/** The tag of an instrumented plain typed array: its traps (see instrument). */
+const KCSAN_TAG = Symbol('kcsan');
 
 // The Atomics this file uses itself: taken before patch_atomics wraps the global ones.
 const atomic_load = Atomics.load;
@@ -230,27 +232,123 @@ class KcsanTraps implements ProxyHandler<Instrumentable> {
       const v = Reflect.get(target, key, target);
       return typeof v === 'function' ? v.bind(target) : v;
     }
-    if (atomic_load(this.words, this.active) !== 0) check(this.offset + i * this.size, this.size, false);
-    if (sample()) watch(target, i, false);
-    return target[i];
+    return this.read(target, i);
   }
 
   set(target: Instrumentable, key: string | symbol, value: unknown): boolean {
     const i = element_index(key);
     if (i < 0 || i >= this.length) return Reflect.set(target, key, value, target);
+    this.write(target, i, value);
+    return true;
+  }
+
+  /** The checked read of element `i` (0 <= i < length). */
+  read(target: Instrumentable, i: number): number | bigint {
+    if (atomic_load(this.words, this.active) !== 0) check(this.offset + i * this.size, this.size, false);
+    if (sample()) watch(target, i, false);
+    return target[i];
+  }
+
+  /** The checked write of element `i` (0 <= i < length). */
+  write(target: Instrumentable, i: number, value: unknown): void {
     if (atomic_load(this.words, this.active) !== 0) check(this.offset + i * this.size, this.size, true);
     if (sample()) watch(target, i, true);
     (target as unknown as Record<number, unknown>)[i] = value;
-    return true;
   }
 }
 
-/** An instrumented view of a shared typed array. */
+/**
+ * An instrumented view of a shared typed array. With KCSAN on for the whole machine (and the
+ * parallel scheduler) a module's own code is instrumented when it is built (kcsan-instrument.ts):
+ * the array itself is returned, tagged, and the compiled accesses check it (kcsan_r, kcsan_w,
+ * kcsan_rmw, kcsan_inc below). Otherwise it is a Proxy, which checks every access, from any code.
+ */
 export function instrument<A extends Instrumentable>(ta: A): A {
   patch_atomics();
-  const proxy = new Proxy(ta, new KcsanTraps(ta) as ProxyHandler<A>);
+  const traps = new KcsanTraps(ta);
+  if (kcsan_global() && !this_cpu.controlled) {
+    Object.defineProperty(ta, KCSAN_TAG, { value: traps });
+    targets.set(ta, ta);
+    return ta;
+  }
+  const proxy = new Proxy(ta, traps as ProxyHandler<A>);
   targets.set(proxy, ta);
   return proxy;
+}
+
+/** Is `x` an instrumented array: a Proxy of this file's or of the controlled scheduler's, or a tagged array? */
+export function is_instrumented(x: unknown): boolean {
+  return typeof x === 'object' && x !== null && targets.has(x);
+}
+
+/*
+ * The compile-time instrumentation's entry points: a module built with KCSAN on calls these in
+ * place of its element accesses. Each is exactly the access it replaces on anything but a tagged
+ * array (a Proxy's traps are never run for the tag: ArrayBuffer.isView is false for a Proxy), and
+ * on a tagged one the checked access of an element in range (an index out of range or not an
+ * integer is the plain access: it touches no element).
+ */
+
+/** The traps of `a` if it is a tagged array and `i` one of its elements, else undefined. */
+function tagged(a: unknown, i: unknown): KcsanTraps | undefined {
+  if (!ArrayBuffer.isView(a)) return undefined;
+  const k = (a as unknown as { [KCSAN_TAG]?: KcsanTraps })[KCSAN_TAG];
+  return k !== undefined && typeof i === 'number' && i >= 0 && i < k.length && (i | 0) === i ? k : undefined;
+}
+
+type Indexable = Record<PropertyKey, any>;
+
+/** `a[i]` in a read. */
+export function kcsan_r(a: any, i: any): unknown {
+  const k = tagged(a, i);
+  return k === undefined ? a[i] : k.read(a, i);
+}
+
+/** `a[i] = v`. */
+export function kcsan_w(a: any, i: any, v: unknown): unknown {
+  const k = tagged(a, i);
+  if (k === undefined) return (a[i] = v);
+  k.write(a, i, v);
+  return v;
+}
+
+/** `++a[i]`, `--a[i]` (post false) and `a[i]++`, `a[i]--` (post true); d is 1 or -1. */
+export function kcsan_inc(a: any, i: any, d: number, post: boolean): unknown {
+  const k = tagged(a, i);
+  if (k === undefined) return post ? (d > 0 ? (a as Indexable)[i]++ : (a as Indexable)[i]--) : d > 0 ? ++(a as Indexable)[i] : --(a as Indexable)[i];
+  const old = k.read(a, i);
+  const v = typeof old === 'bigint' ? old + BigInt(d) : old + d;
+  k.write(a, i, v);
+  return post ? old : v;
+}
+
+/** The compound assignment operators kcsan_rmw takes, by number. */
+export const RMW_OPS = ['+', '-', '*', '/', '%', '**', '<<', '>>', '>>>', '&', '|', '^'] as const;
+
+function rmw_op(op: number, x: any, v: any): any {
+  switch (op) {
+    case 0: return x + v;
+    case 1: return x - v;
+    case 2: return x * v;
+    case 3: return x / v;
+    case 4: return x % v;
+    case 5: return x ** v;
+    case 6: return x << v;
+    case 7: return x >> v;
+    case 8: return x >>> v;
+    case 9: return x & v;
+    case 10: return x | v;
+    default: return x ^ v;
+  }
+}
+
+/** `a[i] op= v` with v already evaluated (the compiler passes only a v whose evaluation has no effects). */
+export function kcsan_rmw(a: any, i: any, op: number, v: unknown): unknown {
+  const k = tagged(a, i);
+  if (k === undefined) return ((a as Indexable)[i] = rmw_op(op, (a as Indexable)[i], v));
+  const x = rmw_op(op, k.read(a, i), v);
+  k.write(a, i, x);
+  return x;
 }
 
 /** An Atomics op on an instrumented array, run by a hook in its stead: `op` does the op itself. */

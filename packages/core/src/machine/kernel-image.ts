@@ -30,6 +30,8 @@ const ENTRIES: Record<string, string> = {
   seaos: join(CORE_SRC, 'personalities', 'seaos.ts'),
   dragonos: join(CORE_SRC, 'personalities', 'dragonos.ts'),
   tru64: join(CORE_SRC, 'personalities', 'tru64', 'index.ts'),
+  // Not an import path: what a module built with KCSAN on calls in place of its element accesses.
+  kcsan: join(CORE_SRC, 'debug', 'kcsan.ts'),
 };
 
 function sourceHash(): string {

@@ -5,10 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
-import { IMPORT_PATHS, type KernelImage } from './kernel-image.ts';
+import { CORE_SRC, IMPORT_PATHS, type KernelImage } from './kernel-image.ts';
 import { InsmodError } from './errors.ts';
 import { ENOENT, ENOEXEC } from '../arch/errno.ts';
 
@@ -47,7 +48,38 @@ function build_error(file: string, path: string, name: string, errors: esbuild.M
   return new InsmodError(`insmod: ${file}: does not compile: ${where}${first ? link_error(first.text) : fallback}${more}`, -ENOEXEC, name);
 }
 
-export async function build_module(image: KernelImage, file: string): Promise<BuiltModule> {
+export interface BuildOptions {
+  /**
+   * KCSAN on for the whole machine, parallel scheduler: the module's own sources (not its
+   * node_modules, not the kernel) are instrumented at build time (debug/kcsan-instrument.ts).
+   */
+  kcsan?: boolean;
+}
+
+/** Files the KCSAN instrumentation takes: the module's own JS and TS, not packages nor the kernel. */
+const OWN_SOURCE = /\.(m|c)?(t|j)sx?$/;
+const KERNEL_SOURCE = new RegExp(`^${CORE_SRC.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}|[\\/]node_modules[\\/]|\\.d\\.ts$|\\.cjs$|\\.cts$`);
+
+function kcsan_plugin(image: KernelImage): esbuild.Plugin {
+  return {
+    name: 'kmodel-kcsan',
+    setup(b) {
+      const helpers = pathToFileURL(image.entry('kcsan')).href;
+      b.onLoad({ filter: OWN_SOURCE, namespace: 'file' }, async (args) => {
+        if (KERNEL_SOURCE.test(args.path)) return undefined;
+        const { kcsan_instrument } = await import('../debug/kcsan-instrument.ts');
+        const text = await readFile(args.path, 'utf8');
+        const out = kcsan_instrument(args.path, text, helpers);
+        if (out === null) return undefined;
+        const ext = extname(args.path).replace(/^\.[mc]?/, '');
+        return { contents: out, loader: ext as esbuild.Loader };
+      });
+      b.onResolve({ filter: /^file:/ }, (args) => (args.path === helpers ? { path: args.path, external: true } : undefined));
+    },
+  };
+}
+
+export async function build_module(image: KernelImage, file: string, o: BuildOptions = {}): Promise<BuiltModule> {
   const path = resolve(file);
   const name = module_name(path);
   if (!existsSync(path)) {
@@ -87,7 +119,7 @@ export async function build_module(image: KernelImage, file: string): Promise<Bu
       sourcemap: 'inline',
       outfile: join(image.dir, 'modules', `${name}.mjs`),
       logLevel: 'silent',
-      plugins: [link],
+      plugins: o.kcsan ? [link, kcsan_plugin(image)] : [link],
     });
   } catch (e) {
     throw build_error(file, path, name, (e as esbuild.BuildFailure).errors ?? [], (e as Error).message);

@@ -8,6 +8,7 @@
  * listed; `busy` counts the insmod and rmmod calls in progress.
  */
 import type { Memory } from '../memory/memory.ts';
+import { HEADER, HF_KCSAN } from '../memory/layout.ts';
 import { EEXIST, EINTR, ENOEXEC, errname, ETIMEDOUT } from '../arch/errno.ts';
 import { LOGLEVEL_ERR, LOGLEVEL_INFO, LOGLEVEL_WARNING } from '../printk/levels.ts';
 import { reap } from '../kthread/kthread.ts';
@@ -115,7 +116,9 @@ export class Modules {
   }
 
   private async load(path: string, cpu: number, initTimeoutMs: number): Promise<ModuleInfo> {
-    const built = await build_module(this.image, path);
+    // Global KCSAN under the parallel scheduler instruments the module's code (the controlled one keeps its Proxies).
+    const kcsan = (this.mem.i32[HEADER.FLAGS] & HF_KCSAN) !== 0 && this.mem.layout.controlBase === 0;
+    const built = await build_module(this.image, path, { kcsan });
     if (this.loaded.has(built.name)) {
       throw new InsmodError(`insmod: ${path}: module ${built.name} is already loaded (-EEXIST)`, -EEXIST, built.name);
     }

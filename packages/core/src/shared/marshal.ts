@@ -6,7 +6,7 @@
 import { serialize, deserialize } from 'node:v8';
 import type { Memory } from '../memory/memory.ts';
 import { task_struct } from '../sched/task.ts';
-import { instrument, unwrap } from '../debug/kcsan.ts';
+import { instrument, is_instrumented, unwrap } from '../debug/kcsan.ts';
 import { instrument_controlled, shared_array_kcsan, shared_array_name } from '../debug/access-points.ts';
 
 /** Marks an object that lives in machine memory: its kind and address. */
@@ -48,7 +48,7 @@ function toWire(mem: Memory, v: unknown, seen: Map<object, unknown>): unknown {
   const raw = unwrap(v);
   if (ArrayBuffer.isView(raw) && raw.buffer === mem.sab) {
     const ta = raw as unknown as { constructor: { name: string }; byteOffset: number; length: number };
-    return { [TAG]: 'typed', t: ta.constructor.name, a: ta.byteOffset, n: ta.length, k: raw !== v, nm: shared_array_name(v), kc: shared_array_kcsan(v) };
+    return { [TAG]: 'typed', t: ta.constructor.name, a: ta.byteOffset, n: ta.length, k: raw !== v || is_instrumented(v), nm: shared_array_name(v), kc: shared_array_kcsan(v) };
   }
   if (v instanceof task_struct) return { [TAG]: 'task', p: v.pid, s: v.slot };
   const wire = (v as { [WIRE]?: () => [string, unknown] })[WIRE];
