@@ -6,7 +6,7 @@
  *
  * On a terminal: readline's line editing, an in-memory history (Up/Down; not kept across
  * sessions), Tab completion (console/complete.ts), log lines that never break into the line being
- * typed (console/tty-output.ts), Ctrl-C clearing the line at the prompt, Ctrl-D ending the session.
+ * typed (console/output.ts), Ctrl-C clearing the line at the prompt, Ctrl-D ending the session.
  */
 import { createInterface } from 'node:readline';
 import { Machine, kernel_logger, InsmodError, MachineError, dmesg_line, type LogFormat } from '@kmodel/core';
@@ -14,7 +14,7 @@ import { is_repeat, on_each_request } from '../signals.ts';
 import { HELP, KERNEL_PROC_FILES } from '../console/commands.ts';
 import { complete_line } from '../console/complete.ts';
 import { follow_dmesg } from '../console/follow.ts';
-import { PromptSafeOutput } from '../console/tty-output.ts';
+import { ConsoleOutput } from '../console/output.ts';
 
 export interface ConsoleOptions {
   cpus: number;
@@ -28,8 +28,8 @@ const HISTORY_SIZE = 1000;
 export async function kconsole(o: ConsoleOptions): Promise<number> {
   const tty = !!process.stdin.isTTY && !!process.stdout.isTTY;
   const format: LogFormat = o.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
-  const screen = tty ? new PromptSafeOutput(process.stdout) : null;
-  const logger = screen ? kernel_logger({ format, destination: screen, colorize: true }) : kernel_logger({ format });
+  const screen = new ConsoleOutput(process.stdout);
+  const logger = kernel_logger({ format, destination: screen, colorize: !!process.stdout.isTTY });
   const machine = await Machine.boot({ cpus: o.cpus, hz: o.hz, seed: o.seed, logger });
   const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
   // /proc names for completion without a CPU question: the kernel's own files, each loaded
@@ -46,7 +46,7 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
     removeHistoryDuplicates: true,
     completer: tty ? (line: string) => complete_line(line, { procFiles, modules }) : undefined,
   });
-  if (screen) screen.rl = rl;
+  if (tty) screen.rl = rl;
   /** The dmesg -w in progress: Ctrl-C, the end of input or a panic ends it. */
   let following: AbortController | null = null;
   let inputEnded = false;
@@ -86,14 +86,14 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
         }
         case 'dmesg': {
           if (args.length === 1 && args[0] === '-w') {
-            if (inputEnded) return true;
             following = new AbortController();
-            if (screen) screen.muted = true;
+            if (inputEnded) following.abort(); // from a pipe already read to its end: the log so far
+            screen.muted = true;
             try {
               await follow_dmesg(machine, out, following.signal);
             } finally {
               following = null;
-              if (screen) screen.muted = false;
+              screen.muted = false;
             }
             return true;
           }
@@ -117,7 +117,7 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
   };
   const prompt = () => {
     if (!tty) return; // no prompts into a pipe's output
-    if (screen) screen.atPrompt = true;
+    screen.atPrompt = true;
     rl.prompt();
   };
   // Ctrl-C while a command runs cuts it short (its init()/exit() is killed); again, later than a
@@ -134,7 +134,7 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
     if (!busy) {
       if (why === 'SIGINT' && tty) {
         // The typed text is dropped (as a shell does: ^C, a fresh prompt), not run.
-        if (screen) screen.atPrompt = false;
+        screen.atPrompt = false;
         const typed = rl.line;
         rl.write(null, { ctrl: true, name: 'e' });
         rl.write(null, { ctrl: true, name: 'u' });
@@ -159,7 +159,7 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
   try {
     prompt();
     for await (const line of rl) {
-      if (screen) screen.atPrompt = false;
+      screen.atPrompt = false;
       busy = true;
       cutAt = 0;
       let more: boolean;
@@ -173,7 +173,7 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
     }
     if (tty && inputEnded) out(''); // Ctrl-D left the cursor after the prompt
   } finally {
-    if (screen) screen.atPrompt = false;
+    screen.atPrompt = false;
     release();
     offPanic();
     rl.close();
