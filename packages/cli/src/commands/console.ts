@@ -32,9 +32,18 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
   const logger = kernel_logger({ format, destination: screen, colorize: !!process.stdout.isTTY });
   const machine = await Machine.boot({ cpus: o.cpus, hz: o.hz, seed: o.seed, logger });
   const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
-  // /proc names for completion without a CPU question: the kernel's own files, each loaded
-  // module's name (its conventional file), and every file read successfully in this session.
+  // /proc names for completion: the kernel's own files, each loaded module's name (its
+  // conventional file), every file read in this session, and the listing asked after each command.
   const procSeen = new Set<string>();
+  /** After each command, the machine's /proc listing (a question to the CPUs) for completion. */
+  const refreshProc = async (): Promise<void> => {
+    if (!tty || machine.isDown || machine.controlled) return;
+    try {
+      for (const f of await machine.procFiles()) procSeen.add(f);
+    } catch {
+      // the machine went down meanwhile: completion keeps what it had
+    }
+  };
   const procFiles = () => [...KERNEL_PROC_FILES, ...machine.loadedModules().map((m) => m.name), ...procSeen];
   const modules = () => machine.loadedModules().map((m) => m.name);
   const rl = createInterface({
@@ -169,6 +178,7 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
         busy = false;
       }
       if (!more || machine.isDown) break;
+      await refreshProc();
       prompt();
     }
     if (tty && inputEnded) out(''); // Ctrl-D left the cursor after the prompt

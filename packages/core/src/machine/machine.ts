@@ -269,6 +269,13 @@ export class Machine {
     throw new MachineError(`/proc/${name}: no such file`);
   }
 
+  /** The /proc files: the kernel's own and those the loaded modules created, sorted. */
+  async procFiles(): Promise<string[]> {
+    this.halt.checkUp();
+    const answers = await this.workers.ask('ls /proc', (c) => c.procFiles());
+    return [...new Set(['kthreads', 'stat', 'modules', 'lock_stat', ...answers.flat()])].sort();
+  }
+
   /**
    * The trace (boot with `trace`) in the Chrome trace-event format (Perfetto, chrome://tracing):
    * one track per CPU, a slice per stretch a thread ran, kernel reports as instant events.
