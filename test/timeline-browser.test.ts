@@ -100,7 +100,7 @@ describe.skipIf(why !== null)('the HTML timeline in headless Chromium', () => {
     expect(await markers.count()).toBeGreaterThanOrEqual(1);
     expect(await markers.first().getAttribute('data-kind')).toBe('oops');
     expect(await page.locator('[data-testid=legend-thread]').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^thrower\/\d+$/)]));
-    expect(await page.locator('#flows-note').textContent()).toMatch(/none: this trace has no wakeup records/);
+    expect(await page.locator('#flows-note').textContent()).toMatch(/^Arrows: [1-9]\d* wakeups \(waker → wakee\)/); // the run's wakeups, drawn
 
     await markers.first().click();
     const text = await page.locator('[data-testid=report-text]').textContent();

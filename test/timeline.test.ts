@@ -47,6 +47,12 @@ describe('timeline model', () => {
     const coordinator = timeline_model(traces, 3, [{ ...report, cpu: -1 }]);
     expect(coordinator.markers[0].lane).toBe(-1);
   });
+
+  it('draws a recorded wakeup as an arrow from the waker\'s CPU at the wakeup to where the wakee next ran', () => {
+    // a (11) on CPU 0 wakes b (12) at 1.7 ms; b next runs on CPU 0 at 2.0 (its 1.2 slice on CPU 1 is before)
+    const woke = timeline_model([{ ...traces[0], wakes: [1.7, 11, 12, 0] }, traces[1]], 3, []);
+    expect(woke.flows).toEqual([{ from: { lane: 0, ms: 1.7 }, to: { lane: 0, ms: 2.0 }, label: 'a/11 → b/12' }]);
+  });
 });
 
 describe('timeline HTML', () => {

@@ -11,6 +11,7 @@
  * slices narrower than a pixel are decimated to one 1-pixel column each, coloured by the thread
  * that covered most of it: a frame costs O(slices in view) arithmetic and O(width) fills.
  */
+import { traced_wakeups } from './trace-export.ts';
 import type { LogRecord } from '../printk/logbuf.ts';
 import type { CpuTrace } from './cpu-protocol.ts';
 
@@ -77,8 +78,8 @@ export function report_title(r: LogRecord): string {
 
 /**
  * The model of a run: a lane per CPU with a slice per stretch a thread ran (from one switch to the
- * CPU's next, the last one to `endMs`; idle, pid 0, is left out), a marker per kernel report.
- * No flows: the switch records say who ran, not who woke whom.
+ * CPU's next, the last one to `endMs`; idle, pid 0, is left out), a marker per kernel report, an
+ * arrow per recorded wakeup from the waker's CPU to where the wakee next ran.
  */
 export function timeline_model(traces: CpuTrace[], endMs: number, log: LogRecord[], title = 'kmodel run'): TimelineModel {
   const names = new Map<number, string>();
@@ -100,7 +101,10 @@ export function timeline_model(traces: CpuTrace[], endMs: number, log: LogRecord
   const markers = log.filter((r) => r.report).map((r): TimelineMarker => ({
     ms: r.uptime * 1000, lane: r.cpu >= 0 && r.cpu < lanes.length ? r.cpu : -1, kind: String(r.report), title: report_title(r), text: r.msg,
   }));
-  return { title, endMs, lanes, threads, markers, flows: [] };
+  const flows = traced_wakeups(traces).filter((w) => w.at >= 0 && w.waker !== 0).map((w): TimelineFlow => ({
+    from: { lane: w.cpu, ms: w.ms }, to: { lane: w.target, ms: w.at }, label: `${names.get(w.waker) ?? '?'}/${w.waker} → ${names.get(w.wakee) ?? '?'}/${w.wakee}`,
+  }));
+  return { title, endMs, lanes, threads, markers, flows };
 }
 
 /**

@@ -35,14 +35,18 @@ export function chrome_trace(traces: CpuTrace[], endMs: number, log: LogRecord[]
   return { traceEvents: events, displayTimeUnit: 'ms' };
 }
 
-/**
- * sched_wakeup as flow arrows (Chrome trace "s"/"f" events, bound to the enclosing slices): from
- * the waker's slice on its CPU when it woke the thread, to the wakee's first slice on its CPU
- * after that; an instant `sched_wakeup` marks the wakeup on the waker's track. A wakeup whose
- * wakee never ran again in the trace has no arrow.
- */
-function wake_flows(traces: CpuTrace[], events: object[]): void {
-  // Per CPU: each thread's slice starts, in time order.
+/** A wakeup the trace recorded: on CPU `cpu` at `ms` thread `waker` woke `wakee`, which next ran on `target` at `at` (-1: never in the trace). */
+export interface TracedWakeup {
+  cpu: number;
+  ms: number;
+  waker: number;
+  wakee: number;
+  target: number;
+  at: number;
+}
+
+/** Every recorded wakeup with the start of the wakee's next slice on its CPU (a binary search per wakeup). */
+export function traced_wakeups(traces: CpuTrace[]): TracedWakeup[] {
   const starts = traces.map(({ events: ev }) => {
     const m = new Map<number, number[]>();
     for (let j = 0; j < ev.length; j += 2) {
@@ -52,27 +56,43 @@ function wake_flows(traces: CpuTrace[], events: object[]): void {
     }
     return m;
   });
-  let id = 0;
+  const out: TracedWakeup[] = [];
   traces.forEach(({ wakes }, cpu) => {
     for (let i = 0; wakes && i < wakes.length; i += 4) {
-      const [t, waker, wakee, target] = [wakes[i], wakes[i + 1], wakes[i + 2], wakes[i + 3]];
-      events.push({ name: 'sched_wakeup', ph: 'i', s: 't', pid: 0, tid: cpu, ts: t * 1000, args: { waker, wakee, target_cpu: target } });
+      const [ms, waker, wakee, target] = [wakes[i], wakes[i + 1], wakes[i + 2], wakes[i + 3]];
       const l = starts[target]?.get(wakee);
-      if (!l || waker === 0) continue;
-      let lo = 0;
-      let hi = l.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (l[mid] < t) lo = mid + 1;
-        else hi = mid;
+      let at = -1;
+      if (l) {
+        let lo = 0;
+        let hi = l.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (l[mid] < ms) lo = mid + 1;
+          else hi = mid;
+        }
+        if (lo < l.length) at = l[lo];
       }
-      if (lo === l.length) continue;
-      const at = l[lo];
-      id++;
-      events.push({ name: 'wakeup', cat: 'sched', ph: 's', id, pid: 0, tid: cpu, ts: t * 1000 });
-      events.push({ name: 'wakeup', cat: 'sched', ph: 'f', bp: 'e', id, pid: 0, tid: target, ts: at * 1000 });
+      out.push({ cpu, ms, waker, wakee, target, at });
     }
   });
+  return out;
+}
+
+/**
+ * sched_wakeup as flow arrows (Chrome trace "s"/"f" events, bound to the enclosing slices): from
+ * the waker's slice on its CPU when it woke the thread, to the wakee's first slice on its CPU
+ * after that; an instant `sched_wakeup` marks the wakeup on the waker's track. A wakeup whose
+ * wakee never ran again in the trace, or made outside a thread, has no arrow.
+ */
+function wake_flows(traces: CpuTrace[], events: object[]): void {
+  let id = 0;
+  for (const w of traced_wakeups(traces)) {
+    events.push({ name: 'sched_wakeup', ph: 'i', s: 't', pid: 0, tid: w.cpu, ts: w.ms * 1000, args: { waker: w.waker, wakee: w.wakee, target_cpu: w.target } });
+    if (w.at < 0 || w.waker === 0) continue;
+    id++;
+    events.push({ name: 'wakeup', cat: 'sched', ph: 's', id, pid: 0, tid: w.cpu, ts: w.ms * 1000 });
+    events.push({ name: 'wakeup', cat: 'sched', ph: 'f', bp: 'e', id, pid: 0, tid: w.target, ts: w.at * 1000 });
+  }
 }
 
 /** Every CPU's chaos decisions ("pid:call#:call:decision") in one list, by pid then call count. */
