@@ -1,22 +1,23 @@
 /**
  * --trace's Chrome trace-event JSON: CPU tracks of thread slices, sched_wakeup flow arrows from the
- * waker's slice to the wakee's, run-queue counters, reports with their text; the format's rules
- * (every event its required fields, complete events on one track never overlap).
+ * waker's slice to the wakee's, run-queue counters, reports with their text; thread tracks of states
+ * and spins, lock holds as async slices; the format's rules (every event its required fields, b/e
+ * pairs balanced per id, complete events on one track nest).
  */
 import { describe, expect, it } from 'vitest';
 import { Machine } from '@kmodel/core';
 import { fixture } from './helpers/machine.ts';
 
-interface Ev { name: string; ph: string; pid: number; tid?: number; ts?: number; dur?: number; id?: number; bp?: string; args?: Record<string, unknown> }
+interface Ev { name: string; ph: string; cat?: string; pid: number; tid?: number; ts?: number; dur?: number; id?: number | string; bp?: string; s?: string; args?: Record<string, unknown> }
 
-async function traced(): Promise<{ events: Ev[]; pidOf: (comm: string) => number }> {
+async function traced(module = 'trace_wake', done = /sleeper woke/): Promise<{ events: Ev[]; pidOf: (comm: string) => number }> {
   const m = await Machine.boot({ cpus: 2, seed: 1, trace: true });
   try {
-    await m.insmod(fixture('trace_wake'));
-    await m.waitForLog(/sleeper woke/, 10000);
+    await m.insmod(fixture(module));
+    await m.waitForLog(done, 10000);
     const ps = m.ps();
     const trace = (await m.traceJSON()) as { traceEvents: Ev[] };
-    await m.rmmod('trace_wake');
+    await m.rmmod(module);
     return { events: trace.traceEvents, pidOf: (comm) => ps.find((t) => t.comm === comm)!.pid };
   } finally {
     await m.shutdown();
@@ -28,6 +29,7 @@ describe('--trace: Chrome trace-event JSON', () => {
     const { events, pidOf } = await traced();
     const waker = pidOf('waker');
     const sleeper = pidOf('sleeper');
+    well_formed(events);
     for (const e of events) {
       expect(typeof e.name).toBe('string');
       expect(['M', 'X', 'i', 'C', 's', 'f']).toContain(e.ph);
@@ -57,4 +59,89 @@ describe('--trace: Chrome trace-event JSON', () => {
       for (let i = 1; i < xs.length; i++) expect(xs[i].ts!).toBeGreaterThanOrEqual(xs[i - 1].ts! + xs[i - 1].dur! - 1e-6);
     }
   });
+
+  it('a thread that wakes another and holds the lock it then takes: the holder\'s run, the flow, the spin, the hold, the spinner\'s run after the unlock; thread tracks nest, holds balance', async () => {
+    const { events, pidOf } = await traced('trace_lock', /spinner took the lock/);
+    const holder = pidOf('holder');
+    const spinner = pidOf('spinner');
+    well_formed(events);
+    const H = 1000 + holder;
+    const S = 1000 + spinner;
+    expect(events.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.tid === H)?.args?.name).toBe(`holder/${holder}`);
+    expect(events.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.tid === S)?.args?.name).toBe(`spinner/${spinner}`);
+    // the flow holder -> spinner
+    const s = events.find((e) => e.ph === 's' && e.tid === 0 && events.some((w) => w.name === 'sched_wakeup' && w.args?.waker === holder && w.args?.wakee === spinner && Math.abs(w.ts! - e.ts!) < 1e-6))!;
+    expect(s, 'the flow start of the holder\'s wakeup of the spinner').toBeTruthy();
+    const f = events.find((e) => e.ph === 'f' && e.id === s.id)!;
+    expect(f.tid).toBe(1);
+    const holderSlice = events.find((e) => e.ph === 'X' && e.tid === 0 && e.args?.pid === holder && e.ts! <= s.ts! && s.ts! <= e.ts! + e.dur!)!;
+    expect(holderSlice, 'the holder\'s CPU slice encloses the flow start').toBeTruthy();
+    // the holder's hold of trace_L, and the spinner's
+    const holds = events.filter((e) => e.cat === 'lock' && e.id === 'trace_L');
+    const hb = holds.find((e) => e.ph === 'b' && e.args?.holder === `holder/${holder}`)!;
+    const he = holds.find((e) => e.ph === 'e' && e.ts! >= hb.ts! && e.args?.holder === `holder/${holder}`)!;
+    expect(hb, 'the holder\'s hold begins').toBeTruthy();
+    expect(he, 'the holder\'s hold ends').toBeTruthy();
+    expect(hb.ts!).toBeLessThanOrEqual(s.ts!); // it woke the spinner holding the lock
+    expect(he.ts! - hb.ts!).toBeGreaterThanOrEqual(30_000); // the busy 30 ms
+    // the spinner's spin, on its own track, inside its running slice, from after the wakeup to the unlock
+    const spin = events.find((e) => e.ph === 'X' && e.tid === S && e.name === 'spinning on trace_L')!;
+    expect(spin, 'the spinner\'s spin').toBeTruthy();
+    expect(spin.ts!).toBeGreaterThanOrEqual(f.ts!);
+    expect(spin.ts!).toBeLessThan(he.ts!);
+    expect(spin.ts! + spin.dur!).toBeGreaterThanOrEqual(he.ts! - 1e-3);
+    const running = events.find((e) => e.ph === 'X' && e.tid === S && e.name === 'running' && e.ts! <= spin.ts! && spin.ts! + spin.dur! <= e.ts! + e.dur! + 1e-6);
+    expect(running, 'the spin is inside a running slice').toBeTruthy();
+    const sb = holds.find((e) => e.ph === 'b' && e.args?.holder === `spinner/${spinner}`)!;
+    expect(sb, 'the spinner\'s hold').toBeTruthy();
+    expect(sb.ts!).toBeGreaterThanOrEqual(he.ts!);
+    // the spinner runs after the unlock (the running slice that spun ends after it)
+    expect(running!.ts! + running!.dur!).toBeGreaterThanOrEqual(he.ts!);
+    // in order: holder's slice, flow, spin, the hold's end, the spinner's hold
+    expect(holderSlice.ts!).toBeLessThanOrEqual(s.ts!);
+    expect(s.ts!).toBeLessThanOrEqual(f.ts!);
+    expect(f.ts!).toBeLessThanOrEqual(spin.ts!);
+    expect(spin.ts!).toBeLessThanOrEqual(he.ts!);
+    expect(he.ts!).toBeLessThanOrEqual(sb.ts!);
+    // the spinner slept on its completion before it was woken
+    expect(events.some((e) => e.ph === 'X' && e.tid === S && e.name.startsWith('sleeping: ') && e.ts! + e.dur! <= f.ts! + 1e-6)).toBe(true);
+  });
 });
+
+/** The trace-event format's rules: fields per phase, b/e pairs balanced per id, X slices on a track nest. */
+function well_formed(events: Ev[]): void {
+  for (const e of events) {
+    expect(typeof e.name).toBe('string');
+    expect(['M', 'X', 'i', 'C', 's', 'f', 'b', 'e']).toContain(e.ph);
+    expect(e.pid).toBe(0);
+    if (e.ph !== 'M') expect(Number.isFinite(e.ts)).toBe(true);
+    if (e.ph !== 'M' && e.ph !== 'i' && e.ph !== 'C') expect(Number.isInteger(e.tid)).toBe(true);
+    if (e.ph === 'X') expect(e.dur).toBeGreaterThanOrEqual(0);
+    if (e.ph === 'b' || e.ph === 'e' || e.ph === 's' || e.ph === 'f') {
+      expect(e.id).toBeDefined();
+      expect(typeof e.cat).toBe('string');
+    }
+    if (e.ph === 'i') expect(['g', 'p', 't']).toContain(e.s);
+  }
+  const depth = new Map<string, number>();
+  for (const e of [...events].filter((x) => x.ph === 'b' || x.ph === 'e').sort((a, b) => a.ts! - b.ts! || (a.ph === 'e' ? -1 : 1))) {
+    const k = `${e.cat}:${e.id}`;
+    const d = (depth.get(k) ?? 0) + (e.ph === 'b' ? 1 : -1);
+    expect(d, `async ${k} at ${e.ts}`).toBeGreaterThanOrEqual(0);
+    expect(d, `async ${k} at ${e.ts}`).toBeLessThanOrEqual(1);
+    depth.set(k, d);
+  }
+  for (const [k, d] of depth) expect(d, `async ${k} balanced`).toBe(0);
+  const tracks = new Map<number, Ev[]>();
+  for (const e of events) if (e.ph === 'X') (tracks.get(e.tid!) ?? tracks.set(e.tid!, []).get(e.tid!)!).push(e);
+  for (const [tid, xs] of tracks) {
+    xs.sort((a, b) => a.ts! - b.ts! || b.dur! - a.dur!);
+    const open: Ev[] = [];
+    for (const x of xs) {
+      while (open.length && open[open.length - 1].ts! + open[open.length - 1].dur! <= x.ts! + 1e-6) open.pop();
+      const top = open[open.length - 1];
+      if (top) expect(x.ts! + x.dur!, `track ${tid}: ${x.name} at ${x.ts} nests in ${top.name} at ${top.ts}`).toBeLessThanOrEqual(top.ts! + top.dur! + 1e-6);
+      open.push(x);
+    }
+  }
+}

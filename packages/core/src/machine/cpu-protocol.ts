@@ -35,6 +35,16 @@ export interface CpuTrace {
   wakes?: number[];
   /** [ms, threads on the run queue] at each switch. */
   runqueue?: number[];
+  /** [ms, pid, 0 runnable | 1 sleeping, index in wchans] at each switch-out of a thread. */
+  states?: number[];
+  /** The wait-channel names of `states`. */
+  wchans?: [number, string][];
+  /** [ms start, ms end, pid, index in lockNames] per spin on a lock. */
+  spins?: number[];
+  /** [ms, pid, index in lockNames, 1 acquired | 0 released] per spinlock or mutex taken or released. */
+  locks?: number[];
+  /** The lock names of `spins` and `locks`. */
+  lockNames?: [number, string][];
 }
 
 export interface CpuProtocol {

@@ -8,7 +8,8 @@ import type { CpuTrace } from './cpu-protocol.ts';
 /**
  * One track per CPU, a slice per stretch a thread ran (a stretch ends at the CPU's next switch, the
  * last one at `endMs`), wakeups as flow arrows from waker to wakee, a run-queue length counter per
- * CPU, kernel reports as instant events with their text; times in µs since boot.
+ * CPU, kernel reports as instant events with their text; one track per thread (tid THREAD_TID +
+ * pid) with its states and its spins on locks; lock holds as async slices; times in µs since boot.
  */
 export function chrome_trace(traces: CpuTrace[], endMs: number, log: LogRecord[]): object {
   const events: object[] = [{ name: 'process_name', ph: 'M', pid: 0, args: { name: 'kmodel machine' } }];
@@ -29,6 +30,8 @@ export function chrome_trace(traces: CpuTrace[], endMs: number, log: LogRecord[]
     }
   });
   wake_flows(traces, events);
+  thread_tracks(traces, endMs, events);
+  lock_holds(traces, endMs, events);
   for (const r of log) {
     if (r.report) events.push({ name: `${r.report}: ${r.msg.split('\n').find((l) => /BUG|WARNING|INFO|Oops/.test(l)) ?? r.report}`, ph: 'i', s: 'g', pid: 0, tid: Math.max(0, r.cpu), ts: r.uptime * 1e6, args: { text: r.msg } });
   }
@@ -93,6 +96,155 @@ function wake_flows(traces: CpuTrace[], events: object[]): void {
     events.push({ name: 'wakeup', cat: 'sched', ph: 's', id, pid: 0, tid: w.cpu, ts: w.ms * 1000 });
     events.push({ name: 'wakeup', cat: 'sched', ph: 'f', bp: 'e', id, pid: 0, tid: w.target, ts: w.at * 1000 });
   }
+}
+
+/** A thread's track: tid THREAD_TID + pid (the CPU tracks are tids 0..cpus-1). */
+export const THREAD_TID = 1000;
+
+interface Stretch { start: number; end: number }
+
+/** Every thread's runs, from the CPU switch records, by pid, in time order. */
+function thread_runs(traces: CpuTrace[], endMs: number): Map<number, Stretch[]> {
+  const runs = new Map<number, Stretch[]>();
+  for (const { events: ev } of traces) {
+    for (let i = 0; i < ev.length; i += 2) {
+      const pid = ev[i + 1];
+      if (pid === 0) continue;
+      let l = runs.get(pid);
+      if (!l) runs.set(pid, (l = []));
+      l.push({ start: ev[i], end: i + 2 < ev.length ? ev[i + 2] : endMs });
+    }
+  }
+  for (const l of runs.values()) l.sort((a, b) => a.start - b.start);
+  return runs;
+}
+
+/**
+ * One track per thread, named "comm/pid": "running" from each switch-in to the CPU's next switch;
+ * between two runs, "sleeping: <wait channel>" from a sleeping switch-out to the thread's wakeup,
+ * then "runnable" until it runs (a preempted or yielding thread is runnable from its switch-out);
+ * "spinning on <lock>" nested in the run it happened in. The state slices only fill the gaps
+ * between runs, each clipped to its gap, so they never overlap.
+ */
+function thread_tracks(traces: CpuTrace[], endMs: number, events: object[]): void {
+  const runs = thread_runs(traces, endMs);
+  const names = new Map<number, string>();
+  for (const t of traces) for (const [pid, n] of t.names) names.set(pid, n);
+  const outs = new Map<number, { ms: number; sleeping: boolean; wchan: string }[]>();
+  for (const { states, wchans } of traces) {
+    const wchan = new Map(wchans ?? []);
+    for (let i = 0; states && i < states.length; i += 4) {
+      const pid = states[i + 1];
+      let l = outs.get(pid);
+      if (!l) outs.set(pid, (l = []));
+      l.push({ ms: states[i], sleeping: states[i + 2] === 1, wchan: wchan.get(states[i + 3]) ?? '?' });
+    }
+  }
+  for (const l of outs.values()) l.sort((a, b) => a.ms - b.ms);
+  const wakes = new Map<number, number[]>();
+  for (const { wakes: wk } of traces) {
+    for (let i = 0; wk && i < wk.length; i += 4) {
+      let l = wakes.get(wk[i + 2]);
+      if (!l) wakes.set(wk[i + 2], (l = []));
+      l.push(wk[i]);
+    }
+  }
+  for (const l of wakes.values()) l.sort((a, b) => a - b);
+  const slice = (tid: number, name: string, from: number, to: number, args?: object): void => {
+    if (to > from) events.push({ name, cat: 'thread_state', ph: 'X', pid: 0, tid, ts: from * 1000, dur: (to - from) * 1000, ...(args ? { args } : {}) });
+  };
+  for (const [pid, l] of runs) {
+    const tid = THREAD_TID + pid;
+    events.push({ name: 'thread_name', ph: 'M', pid: 0, tid, args: { name: `${names.get(pid) ?? '?'}/${pid}` } });
+    const out = outs.get(pid) ?? [];
+    const wk = wakes.get(pid) ?? [];
+    let o = 0;
+    let k = 0;
+    // before the first run: runnable from its first wakeup
+    while (k < wk.length && wk[k] <= l[0].start) k++;
+    if (k > 0) slice(tid, 'runnable', wk[0], l[0].start);
+    for (let r = 0; r < l.length; r++) {
+      const run = l[r];
+      const to = r + 1 < l.length ? l[r + 1].start : Math.max(endMs, run.end);
+      const end = Math.max(run.start, Math.min(run.end, to));
+      slice(tid, 'running', run.start, end, { pid });
+      // the run's switch-out (taken just before the CPU's next switch) says how the gap after it began
+      while (o < out.length && out[o].ms < run.start) o++;
+      let sw: (typeof out)[number] | null = null;
+      while (o < out.length && out[o].ms <= run.end) sw = out[o++];
+      if (!sw) {
+        if (r + 1 < l.length) slice(tid, 'runnable', end, to); // a re-pick or a switch-out not recorded
+        continue;
+      }
+      if (!sw.sleeping) {
+        slice(tid, 'runnable', end, to);
+        continue;
+      }
+      while (k < wk.length && wk[k] < sw.ms) k++;
+      const woke = k < wk.length && wk[k] <= to ? Math.max(end, wk[k]) : to;
+      slice(tid, `sleeping: ${sw.wchan}`, end, woke);
+      slice(tid, 'runnable', woke, to);
+    }
+  }
+  for (const { spins, lockNames } of traces) {
+    const lock = new Map(lockNames ?? []);
+    for (let i = 0; spins && i < spins.length; i += 4) {
+      const pid = spins[i + 2];
+      const run = run_at(runs.get(pid), spins[i]);
+      if (!run) continue;
+      const to = Math.min(spins[i + 1], run.end);
+      slice(THREAD_TID + pid, `spinning on ${lock.get(spins[i + 3]) ?? '?'}`, Math.max(spins[i], run.start), to, { pid });
+    }
+  }
+}
+
+/** The run of `l` (in time order) that `ms` falls in, if any: a binary search. */
+function run_at(l: Stretch[] | undefined, ms: number): Stretch | undefined {
+  if (!l) return undefined;
+  let lo = 0;
+  let hi = l.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (l[mid].start <= ms) lo = mid + 1;
+    else hi = mid;
+  }
+  const run = l[lo - 1];
+  return run && ms <= run.end ? run : undefined;
+}
+
+/**
+ * Lock holds as async slices (ph b/e, cat lock, id the lock's name), one pair per hold with its
+ * holder: they have their own tracks, so they never break the nesting of the complete events. A
+ * release without a recorded acquisition is dropped; a hold still open ends at `endMs`.
+ */
+function lock_holds(traces: CpuTrace[], endMs: number, events: object[]): void {
+  const names = new Map<number, string>();
+  for (const t of traces) for (const [pid, n] of t.names) names.set(pid, n);
+  const recs: { ms: number; pid: number; lock: string; acquired: boolean }[] = [];
+  for (const { locks, lockNames } of traces) {
+    const lock = new Map(lockNames ?? []);
+    for (let i = 0; locks && i < locks.length; i += 4) {
+      recs.push({ ms: locks[i], pid: locks[i + 1], lock: lock.get(locks[i + 2]) ?? '?', acquired: locks[i + 3] === 1 });
+    }
+  }
+  recs.sort((a, b) => a.ms - b.ms || Number(a.acquired) - Number(b.acquired)); // a release before an acquisition at the same time
+  const open = new Map<string, { pid: number; ms: number }>();
+  const holder = (pid: number) => `${names.get(pid) ?? '?'}/${pid}`;
+  const end = (lock: string, h: { pid: number }, ms: number) => {
+    events.push({ name: lock, cat: 'lock', ph: 'e', id: lock, pid: 0, tid: THREAD_TID + h.pid, ts: ms * 1000, args: { holder: holder(h.pid) } });
+  };
+  for (const r of recs) {
+    const h = open.get(r.lock);
+    if (r.acquired) {
+      if (h) end(r.lock, h, r.ms); // a release not recorded (a trylock's, an unlock by another thread)
+      open.set(r.lock, { pid: r.pid, ms: r.ms });
+      events.push({ name: r.lock, cat: 'lock', ph: 'b', id: r.lock, pid: 0, tid: THREAD_TID + r.pid, ts: r.ms * 1000, args: { holder: holder(r.pid) } });
+    } else if (h) {
+      end(r.lock, h, r.ms);
+      open.delete(r.lock);
+    }
+  }
+  for (const [lock, h] of open) end(lock, h, Math.max(endMs, h.ms));
 }
 
 /** Every CPU's chaos decisions ("pid:call#:call:decision") in one list, by pid then call count. */

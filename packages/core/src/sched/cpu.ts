@@ -127,6 +127,16 @@ export class Cpu {
   /** --trace: [time, threads on the run queue] at every switch. */
   readonly traceRunqueue: TraceBuffer | null;
   readonly traceNames = new Map<number, string>();
+  /** --trace: [time, pid, 0 runnable | 1 sleeping, wait-channel name index] at every switch-out of a thread. */
+  readonly traceStates: TraceBuffer | null;
+  /** --trace: [start, end, pid, lock name index] per spin_lock that had to spin (not controlled). */
+  readonly traceSpins: TraceBuffer | null;
+  /** --trace: [time, pid, lock name index, 1 acquired | 0 released] per spinlock or mutex taken or released. */
+  readonly traceLocks: TraceBuffer | null;
+  /** The indices of the wait-channel names in traceStates. */
+  readonly traceWchans = new Map<string, number>();
+  /** The indices of the lock names in traceSpins and traceLocks. */
+  readonly traceLockNames = new Map<string, number>();
   private readonly percpu: number;
   /** Word index of thread record 0 (the layout's threadWord(0)), for the switch path. */
   private readonly threadBase: number;
@@ -153,6 +163,9 @@ export class Cpu {
     this.trace = mem.i32[HEADER.FLAGS] & HF_TRACE ? new TraceBuffer(2_000_000) : null; // a million switches is plenty to look at
     this.traceWakes = this.trace ? new TraceBuffer(4_000_000) : null;
     this.traceRunqueue = this.trace ? new TraceBuffer(2_000_000) : null;
+    this.traceStates = this.trace ? new TraceBuffer(4_000_000) : null;
+    this.traceSpins = this.trace ? new TraceBuffer(4_000_000) : null;
+    this.traceLocks = this.trace ? new TraceBuffer(4_000_000) : null;
     if (this.trace) trace_wakeups(this.traceWake);
     this.tasks = new Array(mem.layout.geometry.maxThreads);
     set_handle_memory(mem);
@@ -278,16 +291,20 @@ export class Cpu {
     if (debug_checks) this.checkLeaving(prev);
     if (!prev.dead) {
       const state = w[pt + THREAD.STATE]; // under RQ_LOCK, as every waker writes it
-      if (state === TASK_RUNNING) enqueue_task(mem, this.id, prev.slot);
-      else if (
+      if (state === TASK_RUNNING) {
+        enqueue_task(mem, this.id, prev.slot);
+        if (this.trace !== null) this.traceSwitchOut(prev, false);
+      } else if (
         signal_pending_state(state, Atomics.load(w, pt + THREAD.SIGPENDING)) ||
         Atomics.load(w, pt + THREAD.FLAGS) & TF_KILL
       ) {
         // A signal (interruptible sleep; SIGKILL, killable) or a kill that came before the sleep: do not sleep.
         Atomics.store(w, pt + THREAD.STATE, TASK_RUNNING);
         enqueue_task(mem, this.id, prev.slot);
+        if (this.trace !== null) this.traceSwitchOut(prev, false);
       } else {
         w[pt + THREAD.ON_RQ] = 0;
+        if (this.trace !== null) this.traceSwitchOut(prev, true); // under RQ_LOCK: before any wakeup of it
         if (timeshare) timeshare_sleep(mem, prev.slot, t);
       }
     }
@@ -381,6 +398,29 @@ export class Cpu {
       next.traceNamed = true;
       this.traceNames.set(next.pid, this.mem.comm(next.slot));
     }
+  }
+
+  /** A thread leaves the CPU runnable (preempted, yielding) or asleep on the wait channel its record names. */
+  private traceSwitchOut(prev: Task, sleeping: boolean): void {
+    if (prev.slot < 0) return;
+    this.traceStates!.push4(now() - this.mem.bootTime, prev.pid, sleeping ? 1 : 0, sleeping ? this.traceIndex(this.traceWchans, this.mem.wmesg(prev.slot)) : 0);
+  }
+
+  private traceIndex(table: Map<string, number>, name: string): number {
+    let i = table.get(name);
+    if (i === undefined) table.set(name, (i = table.size));
+    return i;
+  }
+
+  /** --trace: thread `pid` spun from `start` to now (clock ms) for lock `name`. */
+  traceSpin(start: number, pid: number, name: string): void {
+    const boot = this.mem.bootTime;
+    this.traceSpins!.push4(start - boot, now() - boot, pid, this.traceIndex(this.traceLockNames, name));
+  }
+
+  /** --trace: thread `pid` took (1) or released (0) lock `name`. */
+  traceLock(pid: number, name: string, acquired: number): void {
+    this.traceLocks!.push4(now() - this.mem.bootTime, pid, this.traceIndex(this.traceLockNames, name), acquired);
   }
 
   private enterIdle(t: number): void {

@@ -40,9 +40,11 @@ export function define_kernel_mutex(key: string): mutex {
 shared_kind('mutex', (addr, name) => new mutex(addr, name));
 
 function try_acquire(m: mutex, pid: number, slot: number): boolean {
-  const w = this_cpu.mem.i32;
+  const cpu = this_cpu;
+  const w = cpu.mem.i32;
   if (Atomics.compareExchange(w, m.word + OWNER, 0, pid) !== 0) return false;
   Atomics.store(w, m.word + OWNER_SLOT, slot);
+  if (cpu.trace !== null) cpu.traceLock(pid, m.name, 1);
   return true;
 }
 
@@ -107,6 +109,7 @@ export function mutex_unlock(m: mutex): void {
     if (owner === 0) return;
   }
   if (this_cpu.lockdep) lockdep_release(t, m.addr);
+  if (this_cpu.trace !== null) this_cpu.traceLock(t.pid, m.name, 0); // before the release: a next holder's record comes after
   Atomics.store(w, m.word + OWNER_SLOT, -1);
   Atomics.store(w, m.word + OWNER, 0);
   sq_wakeup(mem, m.addr, 1, TASK_NORMAL, 0);
