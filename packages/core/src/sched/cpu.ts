@@ -391,7 +391,8 @@ export class Cpu {
   };
 
   private traceSwitch(next: Task): void {
-    const t = now() - this.mem.bootTime;
+    const t = this.traceSwitchAt >= 0 ? this.traceSwitchAt : now() - this.mem.bootTime;
+    this.traceSwitchAt = -1;
     if (!this.trace!.push2(t, next.pid)) return;
     this.traceRunqueue!.push2(t, this.w[this.percpu + PERCPU.NR_RUNNING]);
     if (next.slot >= 0 && !next.traceNamed) {
@@ -403,8 +404,12 @@ export class Cpu {
   /** A thread leaves the CPU runnable (preempted, yielding) or asleep on the wait channel its record names. */
   private traceSwitchOut(prev: Task, sleeping: boolean): void {
     if (prev.slot < 0) return;
-    this.traceStates!.push4(now() - this.mem.bootTime, prev.pid, sleeping ? 1 : 0, sleeping ? this.traceIndex(this.traceWchans, this.mem.wmesg(prev.slot)) : 0);
+    const t = now() - this.mem.bootTime;
+    this.traceSwitchAt = t; // the switch-in that follows is stamped with the same reading: one clock read a switch
+    this.traceStates!.push4(t, prev.pid, sleeping ? 1 : 0, sleeping ? this.traceIndex(this.traceWchans, this.mem.wmesg(prev.slot)) : 0);
   }
+  /** The clock reading of the switch in progress (traceSwitchOut), or -1. */
+  private traceSwitchAt = -1;
 
   private traceIndex(table: Map<string, number>, name: string): number {
     let i = table.get(name);
