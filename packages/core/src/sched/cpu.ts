@@ -44,38 +44,49 @@ const INV_RUNNING_ON_RQ = invariant('scheduler', 'cpu.ts', 'running_on_rq',
 const INV_PICKED = invariant('scheduler', 'cpu.ts', 'picked',
   'the picked thread is not ON_RQ = 1, TASK_RUNNING and of this CPU');
 
-/** A trace record buffer: a typed array that doubles up to its cap (no per-push allocation). */
+/** A trace record buffer: fixed chunks of a typed array, up to a cap (no per-push allocation, no copying). */
 export class TraceBuffer {
-  private a = new Float64Array(1 << 12);
+  private readonly chunks: Float64Array[] = [];
+  private chunk = new Float64Array(0);
+  private at = 0;
   length = 0;
   constructor(private readonly cap: number) {}
+  /** Room for n more numbers in the current chunk (a new chunk when full); false at the cap. */
   private room(n: number): boolean {
-    if (this.length + n <= this.a.length) return true;
+    if (this.at + n <= this.chunk.length) return true;
     if (this.length + n > this.cap) return false;
-    const b = new Float64Array(Math.min(this.cap, this.a.length * 2));
-    b.set(this.a);
-    this.a = b;
+    if (this.chunk.length) this.chunks.push(this.chunk.subarray(0, this.at));
+    this.chunk = new Float64Array(TRACE_CHUNK);
+    this.at = 0;
     return true;
   }
   push2(x: number, y: number): boolean {
     if (!this.room(2)) return false;
-    this.a[this.length++] = x;
-    this.a[this.length++] = y;
+    const c = this.chunk;
+    c[this.at++] = x;
+    c[this.at++] = y;
+    this.length += 2;
     return true;
   }
   push4(x: number, y: number, z: number, u: number): boolean {
     if (!this.room(4)) return false;
-    const a = this.a;
-    a[this.length++] = x;
-    a[this.length++] = y;
-    a[this.length++] = z;
-    a[this.length++] = u;
+    const c = this.chunk;
+    c[this.at++] = x;
+    c[this.at++] = y;
+    c[this.at++] = z;
+    c[this.at++] = u;
+    this.length += 4;
     return true;
   }
   toArray(): number[] {
-    return Array.from(this.a.subarray(0, this.length));
+    const out: number[] = [];
+    for (const c of this.chunks) for (let i = 0; i < c.length; i++) out.push(c[i]);
+    for (let i = 0; i < this.at; i++) out.push(this.chunk[i]);
+    return out;
   }
 }
+/** Numbers per trace chunk (a multiple of 4: records never straddle two chunks). */
+const TRACE_CHUNK = 1 << 15;
 
 /** Its reactions run as microtasks: the switch away (Cpu.schedule). */
 const RESOLVED = Promise.resolve();
