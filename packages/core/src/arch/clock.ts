@@ -9,13 +9,16 @@
  */
 let vclock: Float64Array | null = null;
 let vindex = 0;
+/** The realm's time origin and its performance object, read once: the global's getters cost ~15 ns a call. */
+const ORIGIN = performance.timeOrigin;
+const perf = performance;
 
 export function now(): number {
-  return vclock !== null ? vclock[vindex] : performance.timeOrigin + performance.now();
+  return vclock !== null ? vclock[vindex] : ORIGIN + perf.now();
 }
 
 export function wall_now(): number {
-  return performance.timeOrigin + performance.now();
+  return ORIGIN + perf.now();
 }
 
 /** From now on, now() in this realm reads f64[index] (a controlled CPU; never the coordinator). */
