@@ -41,6 +41,9 @@ describe('--trace: Chrome trace-event JSON', () => {
     expect(wake, 'the sched_wakeup instant').toBeTruthy();
     expect(wake.tid).toBe(0);
     expect(wake.args!.target_cpu).toBe(1);
+    const ipi = events.find((e) => e.name === 'ipi' && e.tid === 1 && e.ts === wake.ts)!;
+    expect(ipi, 'the IPI on the target CPU').toBeTruthy();
+    expect(ipi.args).toEqual({ from_cpu: 0, wakee: sleeper });
     const s = events.find((e) => e.ph === 's' && e.tid === 0 && Math.abs(e.ts! - wake.ts!) < 1e-6)!;
     expect(s, 'the flow start on the waker\'s CPU').toBeTruthy();
     const f = events.find((e) => e.ph === 'f' && e.id === s.id)!;

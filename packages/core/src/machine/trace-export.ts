@@ -91,6 +91,8 @@ function wake_flows(traces: CpuTrace[], events: object[]): void {
   let id = 0;
   for (const w of traced_wakeups(traces)) {
     events.push({ name: 'sched_wakeup', ph: 'i', s: 't', pid: 0, tid: w.cpu, ts: w.ms * 1000, args: { waker: w.waker, wakee: w.wakee, target_cpu: w.target } });
+    // A wakeup onto another CPU rings that CPU's doorbell: the IPI, on the target's track.
+    if (w.target !== w.cpu) events.push({ name: 'ipi', ph: 'i', s: 't', pid: 0, tid: w.target, ts: w.ms * 1000, args: { from_cpu: w.cpu, wakee: w.wakee } });
     if (w.at < 0 || w.waker === 0) continue;
     id++;
     events.push({ name: 'wakeup', cat: 'sched', ph: 's', id, pid: 0, tid: w.cpu, ts: w.ms * 1000 });
