@@ -148,3 +148,34 @@ function well_formed(events: Ev[]): void {
     }
   }
 }
+
+describe('--trace: lock holds of rwlocks', () => {
+  it('two readers of an rwlock at once: a read hold each, with its own id, both balanced; the writer\'s hold after them', async () => {
+    const m = await Machine.boot({ cpus: 2, seed: 1, trace: true });
+    let events: Ev[] = [];
+    let pids = new Map<string, number>();
+    try {
+      await m.insmod(fixture('trace_readers'));
+      await m.waitFor(() => m.liveThreads('trace_readers').length === 0, 10000, 'the readers to finish');
+      pids = new Map(m.ps().map((t) => [t.comm, t.pid]));
+      await m.rmmod('trace_readers');
+      events = ((await m.traceJSON()) as { traceEvents: Ev[] }).traceEvents;
+    } finally {
+      await m.shutdown();
+    }
+    expect(m.dmesg().some((r) => r.msg === 'readers were inside together: 2')).toBe(true);
+    well_formed(events);
+    const reads = events.filter((e) => e.cat === 'lock' && e.name === 'trace_RW (read)');
+    expect(new Set(reads.map((e) => e.id))).toEqual(new Set([`trace_RW (read) ${pids.get('reader0')}`, `trace_RW (read) ${pids.get('reader1')}`]));
+    const span = (pid: number): [number, number] => {
+      const b = reads.find((e) => e.ph === 'b' && e.tid === 1000 + pid)!;
+      const e = reads.find((x) => x.ph === 'e' && x.id === b.id)!;
+      return [b.ts!, e.ts!];
+    };
+    const [a0, a1] = span(pids.get('reader0')!);
+    const [b0, b1] = span(pids.get('reader1')!);
+    expect(Math.max(a0, b0)).toBeLessThan(Math.min(a1, b1)); // the two read holds overlap
+    const write = events.find((e) => e.cat === 'lock' && e.name === 'trace_RW' && e.ph === 'b')!;
+    expect(write.ts!).toBeGreaterThanOrEqual(Math.max(a1, b1));
+  });
+});

@@ -215,38 +215,49 @@ function run_at(l: Stretch[] | undefined, ms: number): Stretch | undefined {
 }
 
 /**
- * Lock holds as async slices (ph b/e, cat lock, id the lock's name), one pair per hold with its
- * holder: they have their own tracks, so they never break the nesting of the complete events. A
- * release without a recorded acquisition is dropped; a hold still open ends at `endMs`.
+ * Lock holds as async slices (ph b/e, cat lock), one pair per hold with its holder: they have their
+ * own tracks, so they never break the nesting of the complete events. An exclusive hold's id is the
+ * lock's name; a read hold (one of several holders of an rwlock) is "name (read)" with the holder's
+ * pid in its id, so overlapping readers each balance. A release without a recorded acquisition is
+ * dropped; a hold still open ends at `endMs`.
  */
 function lock_holds(traces: CpuTrace[], endMs: number, events: object[]): void {
   const names = new Map<number, string>();
   for (const t of traces) for (const [pid, n] of t.names) names.set(pid, n);
-  const recs: { ms: number; pid: number; lock: string; acquired: boolean }[] = [];
+  const recs: { ms: number; pid: number; lock: string; code: number }[] = [];
   for (const { locks, lockNames } of traces) {
     const lock = new Map(lockNames ?? []);
     for (let i = 0; locks && i < locks.length; i += 4) {
-      recs.push({ ms: locks[i], pid: locks[i + 1], lock: lock.get(locks[i + 2]) ?? '?', acquired: locks[i + 3] === 1 });
+      recs.push({ ms: locks[i], pid: locks[i + 1], lock: lock.get(locks[i + 2]) ?? '?', code: locks[i + 3] });
     }
   }
-  recs.sort((a, b) => a.ms - b.ms || Number(a.acquired) - Number(b.acquired)); // a release before an acquisition at the same time
-  const open = new Map<string, { pid: number; ms: number }>();
+  recs.sort((a, b) => a.ms - b.ms || Math.sign(a.code) - Math.sign(b.code)); // a release before an acquisition at the same time
+  /** Open holds by key: the lock's name (exclusive) or name + pid (read). */
+  const open = new Map<string, { pid: number; ms: number; name: string; id: string }>();
   const holder = (pid: number) => `${names.get(pid) ?? '?'}/${pid}`;
-  const end = (lock: string, h: { pid: number }, ms: number) => {
-    events.push({ name: lock, cat: 'lock', ph: 'e', id: lock, pid: 0, tid: THREAD_TID + h.pid, ts: ms * 1000, args: { holder: holder(h.pid) } });
+  const end = (h: { pid: number; name: string; id: string }, ms: number) => {
+    events.push({ name: h.name, cat: 'lock', ph: 'e', id: h.id, pid: 0, tid: THREAD_TID + h.pid, ts: ms * 1000, args: { holder: holder(h.pid) } });
   };
   for (const r of recs) {
-    const h = open.get(r.lock);
-    if (r.acquired) {
-      if (h) end(r.lock, h, r.ms); // a release not recorded (a trylock's, an unlock by another thread)
-      open.set(r.lock, { pid: r.pid, ms: r.ms });
-      events.push({ name: r.lock, cat: 'lock', ph: 'b', id: r.lock, pid: 0, tid: THREAD_TID + r.pid, ts: r.ms * 1000, args: { holder: holder(r.pid) } });
-    } else if (h) {
-      end(r.lock, h, r.ms);
-      open.delete(r.lock);
+    const readKey = `${r.lock}\u0000${r.pid}`;
+    if (r.code !== 0) {
+      const read = r.code === 2;
+      const key = read ? readKey : r.lock;
+      const h = open.get(key);
+      if (h) end(h, r.ms); // a release not recorded (a trylock's, an unlock by another thread)
+      const hold = { pid: r.pid, ms: r.ms, name: read ? `${r.lock} (read)` : r.lock, id: read ? `${r.lock} (read) ${r.pid}` : r.lock };
+      open.set(key, hold);
+      events.push({ name: hold.name, cat: 'lock', ph: 'b', id: hold.id, pid: 0, tid: THREAD_TID + r.pid, ts: r.ms * 1000, args: { holder: holder(r.pid) } });
+    } else {
+      const key = open.has(readKey) ? readKey : r.lock;
+      const h = open.get(key);
+      if (h) {
+        end(h, r.ms);
+        open.delete(key);
+      }
     }
   }
-  for (const [lock, h] of open) end(lock, h, Math.max(endMs, h.ms));
+  for (const h of open.values()) end(h, Math.max(endMs, h.ms));
 }
 
 /** Every CPU's chaos decisions ("pid:call#:call:decision") in one list, by pid then call count. */

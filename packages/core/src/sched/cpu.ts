@@ -85,6 +85,11 @@ export class TraceBuffer {
     return out;
   }
 }
+/** traceLock's codes: a lock released, held exclusively, held for reading (one of several holders). */
+export const LOCK_RELEASED = 0;
+export const LOCK_HELD = 1;
+export const LOCK_READ_HELD = 2;
+
 /** Numbers per trace chunk (a multiple of 4: records never straddle two chunks). */
 const TRACE_CHUNK = 1 << 15;
 
