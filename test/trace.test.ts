@@ -8,6 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { Machine } from '@kmodel/core';
 import { fixture } from './helpers/machine.ts';
 
+/** The CPU tracks' tids (cpu_tid: tid 0 is "no thread" to some readers). */
+const CPU0 = 1;
+const CPU1 = 2;
+
 interface Ev { name: string; ph: string; cat?: string; pid: number; tid?: number; ts?: number; dur?: number; id?: number | string; bp?: string; s?: string; args?: Record<string, unknown> }
 
 async function traced(module = 'trace_wake', done = /sleeper woke/): Promise<{ events: Ev[]; pidOf: (comm: string) => number }> {
@@ -33,31 +37,31 @@ describe('--trace: Chrome trace-event JSON', () => {
     for (const e of events) {
       expect(typeof e.name).toBe('string');
       expect(['M', 'X', 'i', 'C', 's', 'f']).toContain(e.ph);
-      expect(e.pid).toBe(0);
+      expect(e.pid).toBe(1);
       if (e.ph !== 'M') expect(Number.isFinite(e.ts)).toBe(true);
       if (e.ph === 'X') expect(e.dur).toBeGreaterThanOrEqual(0);
     }
     const wake = events.find((e) => e.name === 'sched_wakeup' && e.args?.waker === waker && e.args?.wakee === sleeper)!;
     expect(wake, 'the sched_wakeup instant').toBeTruthy();
-    expect(wake.tid).toBe(0);
+    expect(wake.tid).toBe(CPU0);
     expect(wake.args!.target_cpu).toBe(1);
-    const ipi = events.find((e) => e.name === 'ipi' && e.tid === 1 && e.ts === wake.ts)!;
+    const ipi = events.find((e) => e.name === 'ipi' && e.tid === CPU1 && e.ts === wake.ts)!;
     expect(ipi, 'the IPI on the target CPU').toBeTruthy();
     expect(ipi.args).toEqual({ from_cpu: 0, wakee: sleeper });
-    const s = events.find((e) => e.ph === 's' && e.tid === 0 && Math.abs(e.ts! - wake.ts!) < 1e-6)!;
+    const s = events.find((e) => e.ph === 's' && e.tid === CPU0 && Math.abs(e.ts! - wake.ts!) < 1e-6)!;
     expect(s, 'the flow start on the waker\'s CPU').toBeTruthy();
     const f = events.find((e) => e.ph === 'f' && e.id === s.id)!;
-    expect(f.tid).toBe(1);
+    expect(f.tid).toBe(CPU1);
     expect(f.bp).toBe('e');
     expect(f.ts!).toBeGreaterThanOrEqual(s.ts!);
     // the flow ends where the sleeper's slice on CPU 1 starts, after the waker's slice holding the start
-    const wakerSlice = events.find((e) => e.ph === 'X' && e.tid === 0 && e.args?.pid === waker && e.ts! <= s.ts! && s.ts! <= e.ts! + e.dur!);
+    const wakerSlice = events.find((e) => e.ph === 'X' && e.tid === CPU0 && e.args?.pid === waker && e.ts! <= s.ts! && s.ts! <= e.ts! + e.dur!);
     expect(wakerSlice, 'the waker\'s slice encloses the flow start').toBeTruthy();
-    const sleeperSlice = events.find((e) => e.ph === 'X' && e.tid === 1 && e.args?.pid === sleeper && e.ts === f.ts);
+    const sleeperSlice = events.find((e) => e.ph === 'X' && e.tid === CPU1 && e.args?.pid === sleeper && e.ts === f.ts);
     expect(sleeperSlice, 'the sleeper\'s slice starts at the flow end').toBeTruthy();
     expect(events.some((e) => e.ph === 'C' && e.name === 'runqueue cpu1' && typeof e.args?.nr_running === 'number')).toBe(true);
     // complete events on one track nest: here they never overlap
-    for (const tid of [0, 1]) {
+    for (const tid of [CPU0, CPU1]) {
       const xs = events.filter((e) => e.ph === 'X' && e.tid === tid).sort((a, b) => a.ts! - b.ts!);
       for (let i = 1; i < xs.length; i++) expect(xs[i].ts!).toBeGreaterThanOrEqual(xs[i - 1].ts! + xs[i - 1].dur! - 1e-6);
     }
@@ -73,11 +77,11 @@ describe('--trace: Chrome trace-event JSON', () => {
     expect(events.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.tid === H)?.args?.name).toBe(`holder/${holder}`);
     expect(events.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.tid === S)?.args?.name).toBe(`spinner/${spinner}`);
     // the flow holder -> spinner
-    const s = events.find((e) => e.ph === 's' && e.tid === 0 && events.some((w) => w.name === 'sched_wakeup' && w.args?.waker === holder && w.args?.wakee === spinner && Math.abs(w.ts! - e.ts!) < 1e-6))!;
+    const s = events.find((e) => e.ph === 's' && e.tid === CPU0 && events.some((w) => w.name === 'sched_wakeup' && w.args?.waker === holder && w.args?.wakee === spinner && Math.abs(w.ts! - e.ts!) < 1e-6))!;
     expect(s, 'the flow start of the holder\'s wakeup of the spinner').toBeTruthy();
     const f = events.find((e) => e.ph === 'f' && e.id === s.id)!;
-    expect(f.tid).toBe(1);
-    const holderSlice = events.find((e) => e.ph === 'X' && e.tid === 0 && e.args?.pid === holder && e.ts! <= s.ts! && s.ts! <= e.ts! + e.dur!)!;
+    expect(f.tid).toBe(CPU1);
+    const holderSlice = events.find((e) => e.ph === 'X' && e.tid === CPU0 && e.args?.pid === holder && e.ts! <= s.ts! && s.ts! <= e.ts! + e.dur!)!;
     expect(holderSlice, 'the holder\'s CPU slice encloses the flow start').toBeTruthy();
     // the holder's hold of trace_L, and the spinner's
     const holds = events.filter((e) => e.cat === 'lock' && e.id === 'trace_L');
@@ -116,7 +120,7 @@ function well_formed(events: Ev[]): void {
   for (const e of events) {
     expect(typeof e.name).toBe('string');
     expect(['M', 'X', 'i', 'C', 's', 'f', 'b', 'e']).toContain(e.ph);
-    expect(e.pid).toBe(0);
+    expect(e.pid).toBe(1);
     if (e.ph !== 'M') expect(Number.isFinite(e.ts)).toBe(true);
     if (e.ph !== 'M' && e.ph !== 'i' && e.ph !== 'C') expect(Number.isInteger(e.tid)).toBe(true);
     if (e.ph === 'X') expect(e.dur).toBeGreaterThanOrEqual(0);
@@ -177,5 +181,37 @@ describe('--trace: lock holds of rwlocks', () => {
     expect(Math.max(a0, b0)).toBeLessThan(Math.min(a1, b1)); // the two read holds overlap
     const write = events.find((e) => e.cat === 'lock' && e.name === 'trace_RW' && e.ph === 'b')!;
     expect(write.ts!).toBeGreaterThanOrEqual(Math.max(a1, b1));
+  });
+});
+
+describe('--trace read back by a trace-event reader (@tracerbench/trace-model)', () => {
+  it('builds the machine process with a track per CPU and per thread, every complete event placed on its track, the spin inside its running slice', async () => {
+    const { buildModel } = await import('@tracerbench/trace-model');
+    const m = await Machine.boot({ cpus: 2, seed: 1, trace: true });
+    let trace: { traceEvents: Ev[] };
+    let pids = new Map<string, number>();
+    try {
+      await m.insmod(fixture('trace_lock'));
+      await m.waitFor(() => m.liveThreads('trace_lock').length === 0, 10000, 'the threads to finish');
+      pids = new Map(m.ps().map((t) => [t.comm, t.pid]));
+      trace = (await m.traceJSON()) as { traceEvents: Ev[] };
+      await m.rmmod('trace_lock');
+    } finally {
+      await m.shutdown();
+    }
+    const model = buildModel(trace! as never);
+    const proc = model.processes.find((p) => p.id === 1)!;
+    expect(proc.name).toBe('kmodel machine');
+    const byName = new Map(proc.threads.map((t) => [t.name, t]));
+    for (const name of ['cpu0', 'cpu1', `holder/${pids.get('holder')}`, `spinner/${pids.get('spinner')}`]) {
+      expect(byName.has(name), `thread ${name} in the model`).toBe(true);
+    }
+    // every complete event of the trace is in the model, on the thread of its tid
+    const xs = trace!.traceEvents.filter((e) => e.ph === 'X').length;
+    expect(proc.threads.reduce((n, t) => n + t.events.filter((e) => e.isComplete()).length, 0)).toBe(xs);
+    // the reader nests by containment: the spin's parent is the spinner's running slice
+    const spinner = byName.get(`spinner/${pids.get('spinner')}`)!;
+    const spin = spinner.events.find((e) => e.name === 'spinning on trace_L')!;
+    expect(spin.parent?.name).toBe('running');
   });
 });

@@ -5,6 +5,14 @@
 import type { LogRecord } from '../printk/logbuf.ts';
 import type { CpuTrace } from './cpu-protocol.ts';
 
+
+/** The trace's one process, the machine (pid 0 is the idle task's and some readers skip it). */
+export const MACHINE_PID = 1;
+/** CPU n's track (tid 0 is "no thread" to some readers); threads' tracks are THREAD_TID + pid. */
+export function cpu_tid(cpu: number): number {
+  return CPU_TID + cpu;
+}
+export const CPU_TID = 1;
 /**
  * One track per CPU, a slice per stretch a thread ran (a stretch ends at the CPU's next switch, the
  * last one at `endMs`), wakeups as flow arrows from waker to wakee, a run-queue length counter per
@@ -12,28 +20,28 @@ import type { CpuTrace } from './cpu-protocol.ts';
  * pid) with its states and its spins on locks; lock holds as async slices; times in µs since boot.
  */
 export function chrome_trace(traces: CpuTrace[], endMs: number, log: LogRecord[]): object {
-  const events: object[] = [{ name: 'process_name', ph: 'M', pid: 0, args: { name: 'kmodel machine' } }];
+  const events: object[] = [{ name: 'process_name', cat: '__metadata', ph: 'M', pid: MACHINE_PID, args: { name: 'kmodel machine' } }];
   traces.forEach(({ events: ev, names }, cpu) => {
     const name = new Map(names);
-    events.push({ name: 'thread_name', ph: 'M', pid: 0, tid: cpu, args: { name: `cpu${cpu}` } });
+    events.push({ name: 'thread_name', cat: '__metadata', ph: 'M', pid: MACHINE_PID, tid: cpu_tid(cpu), args: { name: `cpu${cpu}` } });
     for (let i = 0; i < ev.length; i += 2) {
       const pid = ev[i + 1];
       if (pid === 0) continue; // idle
       const t = ev[i];
       const next = i + 2 < ev.length ? ev[i + 2] : endMs;
-      events.push({ name: `${name.get(pid) ?? '?'}/${pid}`, ph: 'X', pid: 0, tid: cpu, ts: t * 1000, dur: Math.max(0, next - t) * 1000, args: { pid } });
+      events.push({ name: `${name.get(pid) ?? '?'}/${pid}`, cat: 'sched', ph: 'X', pid: MACHINE_PID, tid: cpu_tid(cpu), ts: t * 1000, dur: Math.max(0, next - t) * 1000, args: { pid } });
     }
   });
   traces.forEach(({ runqueue }, cpu) => {
     for (let i = 0; runqueue && i < runqueue.length; i += 2) {
-      events.push({ name: `runqueue cpu${cpu}`, ph: 'C', pid: 0, tid: cpu, ts: runqueue[i] * 1000, args: { nr_running: runqueue[i + 1] } });
+      events.push({ name: `runqueue cpu${cpu}`, cat: 'sched', ph: 'C', pid: MACHINE_PID, tid: cpu_tid(cpu), ts: runqueue[i] * 1000, args: { nr_running: runqueue[i + 1] } });
     }
   });
   wake_flows(traces, events);
   thread_tracks(traces, endMs, events);
   lock_holds(traces, endMs, events);
   for (const r of log) {
-    if (r.report) events.push({ name: `${r.report}: ${r.msg.split('\n').find((l) => /BUG|WARNING|INFO|Oops/.test(l)) ?? r.report}`, ph: 'i', s: 'g', pid: 0, tid: Math.max(0, r.cpu), ts: r.uptime * 1e6, args: { text: r.msg } });
+    if (r.report) events.push({ name: `${r.report}: ${r.msg.split('\n').find((l) => /BUG|WARNING|INFO|Oops/.test(l)) ?? r.report}`, cat: 'report', ph: 'i', s: 'g', pid: MACHINE_PID, tid: cpu_tid(Math.max(0, r.cpu)), ts: r.uptime * 1e6, args: { text: r.msg } });
   }
   return { traceEvents: events, displayTimeUnit: 'ms' };
 }
@@ -90,13 +98,13 @@ export function traced_wakeups(traces: CpuTrace[]): TracedWakeup[] {
 function wake_flows(traces: CpuTrace[], events: object[]): void {
   let id = 0;
   for (const w of traced_wakeups(traces)) {
-    events.push({ name: 'sched_wakeup', ph: 'i', s: 't', pid: 0, tid: w.cpu, ts: w.ms * 1000, args: { waker: w.waker, wakee: w.wakee, target_cpu: w.target } });
+    events.push({ name: 'sched_wakeup', cat: 'sched', ph: 'i', s: 't', pid: MACHINE_PID, tid: cpu_tid(w.cpu), ts: w.ms * 1000, args: { waker: w.waker, wakee: w.wakee, target_cpu: w.target } });
     // A wakeup onto another CPU rings that CPU's doorbell: the IPI, on the target's track.
-    if (w.target !== w.cpu) events.push({ name: 'ipi', ph: 'i', s: 't', pid: 0, tid: w.target, ts: w.ms * 1000, args: { from_cpu: w.cpu, wakee: w.wakee } });
+    if (w.target !== w.cpu) events.push({ name: 'ipi', cat: 'sched', ph: 'i', s: 't', pid: MACHINE_PID, tid: cpu_tid(w.target), ts: w.ms * 1000, args: { from_cpu: w.cpu, wakee: w.wakee } });
     if (w.at < 0 || w.waker === 0) continue;
     id++;
-    events.push({ name: 'wakeup', cat: 'sched', ph: 's', id, pid: 0, tid: w.cpu, ts: w.ms * 1000 });
-    events.push({ name: 'wakeup', cat: 'sched', ph: 'f', bp: 'e', id, pid: 0, tid: w.target, ts: w.at * 1000 });
+    events.push({ name: 'wakeup', cat: 'sched', ph: 's', id, pid: MACHINE_PID, tid: cpu_tid(w.cpu), ts: w.ms * 1000 });
+    events.push({ name: 'wakeup', cat: 'sched', ph: 'f', bp: 'e', id, pid: MACHINE_PID, tid: cpu_tid(w.target), ts: w.at * 1000 });
   }
 }
 
@@ -153,11 +161,11 @@ function thread_tracks(traces: CpuTrace[], endMs: number, events: object[]): voi
   }
   for (const l of wakes.values()) l.sort((a, b) => a - b);
   const slice = (tid: number, name: string, from: number, to: number, args?: object): void => {
-    if (to > from) events.push({ name, cat: 'thread_state', ph: 'X', pid: 0, tid, ts: from * 1000, dur: (to - from) * 1000, ...(args ? { args } : {}) });
+    if (to > from) events.push({ name, cat: 'thread_state', ph: 'X', pid: MACHINE_PID, tid, ts: from * 1000, dur: (to - from) * 1000, ...(args ? { args } : {}) });
   };
   for (const [pid, l] of runs) {
     const tid = THREAD_TID + pid;
-    events.push({ name: 'thread_name', ph: 'M', pid: 0, tid, args: { name: `${names.get(pid) ?? '?'}/${pid}` } });
+    events.push({ name: 'thread_name', cat: '__metadata', ph: 'M', pid: MACHINE_PID, tid, args: { name: `${names.get(pid) ?? '?'}/${pid}` } });
     const out = outs.get(pid) ?? [];
     const wk = wakes.get(pid) ?? [];
     let o = 0;
@@ -236,7 +244,7 @@ function lock_holds(traces: CpuTrace[], endMs: number, events: object[]): void {
   const open = new Map<string, { pid: number; ms: number; name: string; id: string }>();
   const holder = (pid: number) => `${names.get(pid) ?? '?'}/${pid}`;
   const end = (h: { pid: number; name: string; id: string }, ms: number) => {
-    events.push({ name: h.name, cat: 'lock', ph: 'e', id: h.id, pid: 0, tid: THREAD_TID + h.pid, ts: ms * 1000, args: { holder: holder(h.pid) } });
+    events.push({ name: h.name, cat: 'lock', ph: 'e', id: h.id, pid: MACHINE_PID, tid: THREAD_TID + h.pid, ts: ms * 1000, args: { holder: holder(h.pid) } });
   };
   for (const r of recs) {
     const readKey = `${r.lock}\u0000${r.pid}`;
@@ -247,7 +255,7 @@ function lock_holds(traces: CpuTrace[], endMs: number, events: object[]): void {
       if (h) end(h, r.ms); // a release not recorded (a trylock's, an unlock by another thread)
       const hold = { pid: r.pid, ms: r.ms, name: read ? `${r.lock} (read)` : r.lock, id: read ? `${r.lock} (read) ${r.pid}` : r.lock };
       open.set(key, hold);
-      events.push({ name: hold.name, cat: 'lock', ph: 'b', id: hold.id, pid: 0, tid: THREAD_TID + r.pid, ts: r.ms * 1000, args: { holder: holder(r.pid) } });
+      events.push({ name: hold.name, cat: 'lock', ph: 'b', id: hold.id, pid: MACHINE_PID, tid: THREAD_TID + r.pid, ts: r.ms * 1000, args: { holder: holder(r.pid) } });
     } else {
       const key = open.has(readKey) ? readKey : r.lock;
       const h = open.get(key);
