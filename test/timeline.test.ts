@@ -98,6 +98,16 @@ describe('--timeline', () => {
     expect(d.markers.find((m) => m.kind === 'lockdep')!.text).toMatch(/possible circular locking dependency/);
   }, 60_000);
 
+  it('kmodel replay FILE --timeline: the same page as the recorded run\'s (the same run, step for step, on the virtual clock)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmodel-timeline-'));
+    const [first, again, schedule] = ['run.html', 'replay.html', 'run.json'].map((f) => join(dir, f));
+    const r = await kmodel(['run', fixture('controlled/abba'), '--controlled', '--seed', '1', '--cpus', '2', '--timeline', first, '--schedule-out', schedule, '--log-format', 'json']);
+    expect(r.code, r.stderr).toBe(1);
+    const p = await kmodel(['replay', schedule, '--timeline', again, '--log-format', 'json']);
+    expect(p.code, p.stderr).toBe(1);
+    expect(page_data(again)).toEqual(page_data(first));
+  }, 60_000);
+
   it('kmodel campaign --timeline DIR: the pages of the first 5 failing seeds, named by seed, listed after the summary', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'kmodel-timeline-')), 'pages');
     const r = await kmodel(['campaign', fixture('campaign_oops'), '--trials', '7', '--jobs', '2', '--cpus', '2', '--seed', '40', '--timeline', dir]);

@@ -77,6 +77,7 @@ export function program(): Command {
     .option('--minimize-budget <n>', `with --minimize: at most this many runs (default ${MINIMIZE_BUDGET})`, intIn('--minimize-budget', 1, 1_000_000))
     .option('--schedule-out <file>', 'write the replayed run\'s schedule (with --minimize: the minimal one)', writablePath)
     .option('--trace <path>', 'write a Chrome trace of the run (with --minimize: the minimal interleaving)', writablePath)
+    .option('--timeline <path>', 'write the replayed run as a self-contained HTML timeline', writablePath)
     .option('--cat <path>', 'print a /proc file before rmmod (repeatable)', collect, [])
     .option('--log-format <format>', 'pretty (dmesg lines, default on a terminal) or json (one object a line)', oneOf('pretty', 'json'))
     .option('--log-file <path>', 'also append JSON log lines to this file', writablePath)

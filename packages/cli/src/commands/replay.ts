@@ -12,6 +12,7 @@ export interface ReplayOptions {
   minimizeBudget?: number;
   scheduleOut?: string;
   trace?: string;
+  timeline?: string;
   cat?: string[];
   logFormat?: LogFormat;
   logFile?: string;
@@ -29,7 +30,7 @@ export async function replay(file: string, o: ReplayOptions): Promise<number> {
   // The machine's options are the file's (run() restores them); cpus and hz only stand in until then.
   const ro: RunOptions = {
     cpus: 4, hz: 250, cat: o.cat ?? [], schedule: file, scheduleOut: o.scheduleOut, minimize: o.minimize, minimizeBudget: o.minimizeBudget,
-    trace: o.trace, logFormat: o.logFormat, logFile: o.logFile,
+    trace: o.trace, timeline: o.timeline, logFormat: o.logFormat, logFile: o.logFile,
   };
   return run(module, ro);
 }
