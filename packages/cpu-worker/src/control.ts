@@ -68,13 +68,7 @@ export class CpuControl implements CpuProtocol {
 
   /** The switch trace: [ms since boot, pid, ...] and the names of the pids in it. */
   trace(): CpuTrace {
-    return {
-      events: this_cpu.trace?.toArray() ?? [], names: [...this_cpu.traceNames],
-      wakes: this_cpu.traceWakes?.toArray() ?? [], runqueue: this_cpu.traceRunqueue?.toArray() ?? [],
-      states: this_cpu.traceStates?.toArray() ?? [], wchans: [...this_cpu.traceWchans].map(([n, i]) => [i, n]),
-      spins: this_cpu.traceSpins?.toArray() ?? [], locks: this_cpu.traceLocks?.toArray() ?? [],
-      lockNames: [...this_cpu.traceLockNames].map(([n, i]) => [i, n]),
-    };
+    return this_cpu.trace?.snapshot() ?? { events: [], names: [] };
   }
 
   controlDetail(): PointDetail[] {

@@ -27,25 +27,8 @@ export interface LoadResult {
 
 import type { PointDetail } from '../sched/control-detail.ts';
 
-/** A CPU's switch trace: pairs [ms since boot, pid] (pid 0: idle), and the names of those pids. */
-export interface CpuTrace {
-  events: number[];
-  names: [number, string][];
-  /** [ms, waker pid, wakee pid, wakee's CPU] per wakeup this CPU made. */
-  wakes?: number[];
-  /** [ms, threads on the run queue] at each switch. */
-  runqueue?: number[];
-  /** [ms, pid, 0 runnable | 1 sleeping, index in wchans] at each switch-out of a thread. */
-  states?: number[];
-  /** The wait-channel names of `states`. */
-  wchans?: [number, string][];
-  /** [ms start, ms end, pid, index in lockNames] per spin on a lock. */
-  spins?: number[];
-  /** [ms, pid, index in lockNames, 1 acquired | 0 released] per spinlock or mutex taken or released. */
-  locks?: number[];
-  /** The lock names of `spins` and `locks`. */
-  lockNames?: [number, string][];
-}
+import type { CpuTrace } from '../sched/trace.ts';
+export type { CpuTrace };
 
 export interface CpuProtocol {
   /** The CPU's id: it runs and answers. */

@@ -29,6 +29,7 @@ import {
 } from './invariants.ts';
 import { TASK_RUNNING } from './state.ts';
 import { trace_wakeups } from './wake.ts';
+import { CpuTracer } from './trace.ts';
 import { signal_pending_state } from './signal-state.ts';
 import { Task, task_struct, set_handle_memory } from './task.ts';
 import { TimerList } from './timer.ts';
@@ -44,54 +45,6 @@ const INV_RUNNING_ON_RQ = invariant('scheduler', 'cpu.ts', 'running_on_rq',
 const INV_PICKED = invariant('scheduler', 'cpu.ts', 'picked',
   'the picked thread is not ON_RQ = 1, TASK_RUNNING and of this CPU');
 
-/** A trace record buffer: fixed chunks of a typed array, up to a cap (no per-push allocation, no copying). */
-export class TraceBuffer {
-  private readonly chunks: Float64Array[] = [];
-  private chunk = new Float64Array(0);
-  private at = 0;
-  length = 0;
-  constructor(private readonly cap: number) {}
-  /** Room for n more numbers in the current chunk (a new chunk when full); false at the cap. */
-  private room(n: number): boolean {
-    if (this.at + n <= this.chunk.length) return true;
-    if (this.length + n > this.cap) return false;
-    if (this.chunk.length) this.chunks.push(this.chunk.subarray(0, this.at));
-    this.chunk = new Float64Array(TRACE_CHUNK);
-    this.at = 0;
-    return true;
-  }
-  push2(x: number, y: number): boolean {
-    if (!this.room(2)) return false;
-    const c = this.chunk;
-    c[this.at++] = x;
-    c[this.at++] = y;
-    this.length += 2;
-    return true;
-  }
-  push4(x: number, y: number, z: number, u: number): boolean {
-    if (!this.room(4)) return false;
-    const c = this.chunk;
-    c[this.at++] = x;
-    c[this.at++] = y;
-    c[this.at++] = z;
-    c[this.at++] = u;
-    this.length += 4;
-    return true;
-  }
-  toArray(): number[] {
-    const out: number[] = [];
-    for (const c of this.chunks) for (let i = 0; i < c.length; i++) out.push(c[i]);
-    for (let i = 0; i < this.at; i++) out.push(this.chunk[i]);
-    return out;
-  }
-}
-/** traceLock's codes: a lock released, held exclusively, held for reading (one of several holders). */
-export const LOCK_RELEASED = 0;
-export const LOCK_HELD = 1;
-export const LOCK_READ_HELD = 2;
-
-/** Numbers per trace chunk (a multiple of 4: records never straddle two chunks). */
-const TRACE_CHUNK = 1 << 15;
 
 /** Its reactions run as microtasks: the switch away (Cpu.schedule). */
 const RESOLVED = Promise.resolve();
@@ -136,23 +89,8 @@ export class Cpu {
   readonly chaos: number;
   /** Under the controlled scheduler (sched/control.ts), fixed at boot. */
   readonly controlled: boolean;
-  /** --trace: [time (ms since boot), pid] at every switch; pid 0 is idle. Names by pid. */
-  readonly trace: TraceBuffer | null;
-  /** --trace: [time, waker pid, wakee pid, the wakee's CPU] for every wakeup this CPU made. */
-  readonly traceWakes: TraceBuffer | null;
-  /** --trace: [time, threads on the run queue] at every switch. */
-  readonly traceRunqueue: TraceBuffer | null;
-  readonly traceNames = new Map<number, string>();
-  /** --trace: [time, pid, 0 runnable | 1 sleeping, wait-channel name index] at every switch-out of a thread. */
-  readonly traceStates: TraceBuffer | null;
-  /** --trace: [start, end, pid, lock name index] per spin_lock that had to spin (not controlled). */
-  readonly traceSpins: TraceBuffer | null;
-  /** --trace: [time, pid, lock name index, 1 acquired | 0 released] per spinlock or mutex taken or released. */
-  readonly traceLocks: TraceBuffer | null;
-  /** The indices of the wait-channel names in traceStates. */
-  readonly traceWchans = new Map<string, number>();
-  /** The indices of the lock names in traceSpins and traceLocks. */
-  readonly traceLockNames = new Map<string, number>();
+  /** --trace: what this CPU records (null with trace off: one test in the paths that record). */
+  readonly trace: CpuTracer | null;
   private readonly percpu: number;
   /** Word index of thread record 0 (the layout's threadWord(0)), for the switch path. */
   private readonly threadBase: number;
@@ -176,12 +114,7 @@ export class Cpu {
     this.controlled = controlled;
     this.lastSwitch = this.lastTick = now();
     debug_checks_init(mem);
-    this.trace = mem.i32[HEADER.FLAGS] & HF_TRACE ? new TraceBuffer(2_000_000) : null; // a million switches is plenty to look at
-    this.traceWakes = this.trace ? new TraceBuffer(4_000_000) : null;
-    this.traceRunqueue = this.trace ? new TraceBuffer(2_000_000) : null;
-    this.traceStates = this.trace ? new TraceBuffer(4_000_000) : null;
-    this.traceSpins = this.trace ? new TraceBuffer(4_000_000) : null;
-    this.traceLocks = this.trace ? new TraceBuffer(4_000_000) : null;
+    this.trace = mem.i32[HEADER.FLAGS] & HF_TRACE ? new CpuTracer(mem) : null;
     if (this.trace) trace_wakeups(this.traceWake);
     this.tasks = new Array(mem.layout.geometry.maxThreads);
     set_handle_memory(mem);
@@ -309,7 +242,7 @@ export class Cpu {
       const state = w[pt + THREAD.STATE]; // under RQ_LOCK, as every waker writes it
       if (state === TASK_RUNNING) {
         enqueue_task(mem, this.id, prev.slot);
-        if (this.trace !== null) this.traceSwitchOut(prev, false);
+        if (this.trace !== null) this.trace.switchOut(prev, false);
       } else if (
         signal_pending_state(state, Atomics.load(w, pt + THREAD.SIGPENDING)) ||
         Atomics.load(w, pt + THREAD.FLAGS) & TF_KILL
@@ -317,10 +250,10 @@ export class Cpu {
         // A signal (interruptible sleep; SIGKILL, killable) or a kill that came before the sleep: do not sleep.
         Atomics.store(w, pt + THREAD.STATE, TASK_RUNNING);
         enqueue_task(mem, this.id, prev.slot);
-        if (this.trace !== null) this.traceSwitchOut(prev, false);
+        if (this.trace !== null) this.trace.switchOut(prev, false);
       } else {
         w[pt + THREAD.ON_RQ] = 0;
-        if (this.trace !== null) this.traceSwitchOut(prev, true); // under RQ_LOCK: before any wakeup of it
+        if (this.trace !== null) this.trace.switchOut(prev, true); // under RQ_LOCK: before any wakeup of it
         if (timeshare) timeshare_sleep(mem, prev.slot, t);
       }
     }
@@ -379,7 +312,7 @@ export class Cpu {
     const w = this.w;
     this.current = next;
     current = next.handle;
-    if (this.trace) this.traceSwitch(next);
+    if (this.trace) this.trace.switchIn(next, this.w[this.percpu + PERCPU.NR_RUNNING]);
     // A plain store: the others read CURRENT as a hint (watchdogs), or after a hand-off of the baton
     // (controlled), whose atomic write orders it.
     w[this.percpu + PERCPU.CURRENT] = slot;
@@ -403,49 +336,11 @@ export class Cpu {
   }
 
   private readonly traceWake = (slot: number, cpu: number): void => {
-    this.traceWakes!.push4(now() - this.mem.bootTime, this.current.pid, this.w[this.threadBase + slot * THREAD.WORDS + THREAD.PID], cpu);
+    this.trace!.wake(this.current.pid, this.w[this.threadBase + slot * THREAD.WORDS + THREAD.PID], cpu);
   };
 
-  private traceSwitch(next: Task): void {
-    const t = this.traceSwitchAt >= 0 ? this.traceSwitchAt : now() - this.mem.bootTime;
-    this.traceSwitchAt = -1;
-    if (!this.trace!.push2(t, next.pid)) return;
-    this.traceRunqueue!.push2(t, this.w[this.percpu + PERCPU.NR_RUNNING]);
-    if (next.slot >= 0 && !next.traceNamed) {
-      next.traceNamed = true;
-      this.traceNames.set(next.pid, this.mem.comm(next.slot));
-    }
-  }
-
-  /** A thread leaves the CPU runnable (preempted, yielding) or asleep on the wait channel its record names. */
-  private traceSwitchOut(prev: Task, sleeping: boolean): void {
-    if (prev.slot < 0) return;
-    const t = now() - this.mem.bootTime;
-    this.traceSwitchAt = t; // the switch-in that follows is stamped with the same reading: one clock read a switch
-    this.traceStates!.push4(t, prev.pid, sleeping ? 1 : 0, sleeping ? this.traceIndex(this.traceWchans, this.mem.wmesg(prev.slot)) : 0);
-  }
-  /** The clock reading of the switch in progress (traceSwitchOut), or -1. */
-  private traceSwitchAt = -1;
-
-  private traceIndex(table: Map<string, number>, name: string): number {
-    let i = table.get(name);
-    if (i === undefined) table.set(name, (i = table.size));
-    return i;
-  }
-
-  /** --trace: thread `pid` spun from `start` to now (clock ms) for lock `name`. */
-  traceSpin(start: number, pid: number, name: string): void {
-    const boot = this.mem.bootTime;
-    this.traceSpins!.push4(start - boot, now() - boot, pid, this.traceIndex(this.traceLockNames, name));
-  }
-
-  /** --trace: thread `pid` took (1) or released (0) lock `name`. */
-  traceLock(pid: number, name: string, acquired: number): void {
-    this.traceLocks!.push4(now() - this.mem.bootTime, pid, this.traceIndex(this.traceLockNames, name), acquired);
-  }
-
   private enterIdle(t: number): void {
-    if (this.trace) this.traceSwitch(this.idleTask);
+    if (this.trace) this.trace.switchIn(this.idleTask, this.w[this.percpu + PERCPU.NR_RUNNING]);
     this.current = this.idleTask;
     current = this.idleTask.handle;
     Atomics.store(this.mem.i32, this.percpu + PERCPU.CURRENT, NIL);

@@ -2,7 +2,8 @@
  * lockdep_map: lets a lock the kernel does not know (a user's own lock algorithm) take part in
  * lockdep: declare its class by name, and annotate taking and releasing it.
  */
-import { LOCK_HELD, LOCK_RELEASED, this_cpu } from '../sched/cpu.ts';
+import { this_cpu } from '../sched/cpu.ts';
+import { LOCK_HELD, LOCK_RELEASED } from '../sched/trace.ts';
 import { kernel_entry } from '../sched/context.ts';
 import { lockdep_acquire, lockdep_release } from './lockdep.ts';
 import { SHARED } from '../shared/marshal.ts';
@@ -23,19 +24,19 @@ export function lock_map_acquire(map: lockdep_map): void {
   const t = kernel_entry('lock_map_acquire');
   if (this_cpu.lockdep) lockdep_acquire(t, map.addr, map.name, false);
   // --trace: the hold from the annotation (the lock's own code may still wait for it) to the release.
-  if (this_cpu.trace !== null) this_cpu.traceLock(t.pid, map.name, LOCK_HELD);
+  if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, map.name, LOCK_HELD);
 }
 
 /** lock_map_acquire_try: took it with a trylock (records the hold, adds no dependency). */
 export function lock_map_acquire_try(map: lockdep_map): void {
   const t = kernel_entry('lock_map_acquire_try');
   if (this_cpu.lockdep) lockdep_acquire(t, map.addr, map.name, true);
-  if (this_cpu.trace !== null) this_cpu.traceLock(t.pid, map.name, LOCK_HELD);
+  if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, map.name, LOCK_HELD);
 }
 
 /** lock_map_release: released it. */
 export function lock_map_release(map: lockdep_map): void {
   const t = kernel_entry('lock_map_release');
-  if (this_cpu.trace !== null) this_cpu.traceLock(t.pid, map.name, LOCK_RELEASED);
+  if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, map.name, LOCK_RELEASED);
   if (this_cpu.lockdep) lockdep_release(t, map.addr);
 }

@@ -9,6 +9,7 @@ import { kernel_read_point } from '../debug/access-points.ts';
 import { NIL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
+import { LOCK_HELD, LOCK_RELEASED } from '../sched/trace.ts';
 import { block, chaos_yield, kernel_entry, might_sleep } from '../sched/context.ts';
 import { finish_wait_chan, pass_on_wakeup, prepare_to_wait_chan } from '../sched/sleep.ts';
 import { sq_wakeup } from '../sched/sleepqueue.ts';
@@ -44,7 +45,7 @@ function try_acquire(m: mutex, pid: number, slot: number): boolean {
   const w = cpu.mem.i32;
   if (Atomics.compareExchange(w, m.word + OWNER, 0, pid) !== 0) return false;
   Atomics.store(w, m.word + OWNER_SLOT, slot);
-  if (cpu.trace !== null) cpu.traceLock(pid, m.name, 1);
+  if (cpu.trace !== null) cpu.trace.lock(pid, m.name, LOCK_HELD);
   return true;
 }
 
@@ -109,7 +110,7 @@ export function mutex_unlock(m: mutex): void {
     if (owner === 0) return;
   }
   if (this_cpu.lockdep) lockdep_release(t, m.addr);
-  if (this_cpu.trace !== null) this_cpu.traceLock(t.pid, m.name, 0); // before the release: a next holder's record comes after
+  if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, m.name, LOCK_RELEASED); // before the release: a next holder's record comes after
   Atomics.store(w, m.word + OWNER_SLOT, -1);
   Atomics.store(w, m.word + OWNER, 0);
   sq_wakeup(mem, m.addr, 1, TASK_NORMAL, 0);

@@ -5,7 +5,8 @@
  *
  * Word: CNT (0 free, n > 0 readers, -1 a writer), WAITERS (CPUs asleep in Atomics.wait on CNT).
  */
-import { LOCK_HELD, LOCK_READ_HELD, LOCK_RELEASED, this_cpu } from '../sched/cpu.ts';
+import { this_cpu } from '../sched/cpu.ts';
+import { LOCK_HELD, LOCK_READ_HELD, LOCK_RELEASED } from '../sched/trace.ts';
 import { kernel_entry } from '../sched/context.ts';
 import { control_point, control_progress, control_released, controlled } from '../sched/control.ts';
 import type { Task } from '../sched/task.ts';
@@ -85,7 +86,7 @@ export function read_lock(l: rwlock_t): void {
   if (this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, false, true);
   spin(l, try_read);
   t.preempt_count++;
-  if (this_cpu.trace !== null) this_cpu.traceLock(t.pid, l.name, LOCK_READ_HELD);
+  if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, l.name, LOCK_READ_HELD);
 }
 
 export function write_lock(l: rwlock_t): void {
@@ -93,7 +94,7 @@ export function write_lock(l: rwlock_t): void {
   if (this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, false);
   spin(l, try_write);
   t.preempt_count++;
-  if (this_cpu.trace !== null) this_cpu.traceLock(t.pid, l.name, LOCK_HELD);
+  if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, l.name, LOCK_HELD);
 }
 
 /** 1 if taken, 0 if a writer holds it. */
@@ -101,7 +102,7 @@ export function read_trylock(l: rwlock_t): number {
   const t = kernel_entry('read_trylock');
   if (!try_read(this_cpu.mem.i32, l.word + CNT)) return 0;
   acquired(t, l, true);
-  if (this_cpu.trace !== null) this_cpu.traceLock(t.pid, l.name, LOCK_READ_HELD);
+  if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, l.name, LOCK_READ_HELD);
   return 1;
 }
 
@@ -110,7 +111,7 @@ export function write_trylock(l: rwlock_t): number {
   const t = kernel_entry('write_trylock');
   if (!try_write(this_cpu.mem.i32, l.word + CNT)) return 0;
   acquired(t, l, true);
-  if (this_cpu.trace !== null) this_cpu.traceLock(t.pid, l.name, LOCK_HELD);
+  if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, l.name, LOCK_HELD);
   return 1;
 }
 
@@ -119,7 +120,7 @@ export function read_unlock(l: rwlock_t): void {
   const w = this_cpu.mem.i32;
   const v = Atomics.load(w, l.word + CNT);
   if (v <= 0) return bug('read_unlock', l, v < 0 ? 'read unlock of a write lock' : 'already unlocked');
-  if (this_cpu.trace !== null) this_cpu.traceLock(t.pid, l.name, LOCK_RELEASED);
+  if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, l.name, LOCK_RELEASED);
   Atomics.sub(w, l.word + CNT, 1);
   released('read_unlock', t, l);
 }
@@ -127,7 +128,7 @@ export function read_unlock(l: rwlock_t): void {
 export function write_unlock(l: rwlock_t): void {
   const t = kernel_entry('write_unlock');
   const w = this_cpu.mem.i32;
-  if (this_cpu.trace !== null && Atomics.load(w, l.word + CNT) === -1) this_cpu.traceLock(t.pid, l.name, LOCK_RELEASED);
+  if (this_cpu.trace !== null && Atomics.load(w, l.word + CNT) === -1) this_cpu.trace.lock(t.pid, l.name, LOCK_RELEASED);
   if (Atomics.compareExchange(w, l.word + CNT, -1, 0) !== -1) return bug('write_unlock', l, 'write unlock of a lock not write-held');
   released('write_unlock', t, l);
 }

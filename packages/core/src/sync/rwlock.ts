@@ -5,7 +5,8 @@
  * the lock's address and recheck after every wakeup, so a release wakes them all.
  */
 import type { Memory } from '../memory/memory.ts';
-import { LOCK_HELD, LOCK_READ_HELD, LOCK_RELEASED, this_cpu } from '../sched/cpu.ts';
+import { this_cpu } from '../sched/cpu.ts';
+import { LOCK_HELD, LOCK_READ_HELD, LOCK_RELEASED } from '../sched/trace.ts';
 import { block, chaos_yield, kernel_entry, might_sleep } from '../sched/context.ts';
 import { prepare_to_wait_chan, finish_wait_chan } from '../sched/sleep.ts';
 import { sq_wakeup } from '../sched/sleepqueue.ts';
@@ -50,12 +51,12 @@ function try_take(l: lock_t, write: boolean, pid: number): boolean {
   if (write) {
     if (w[l.word + READERS] !== 0 || w[l.word + WRITER] !== 0) return false;
     w[l.word + WRITER] = pid;
-    if (this_cpu.trace !== null) this_cpu.traceLock(pid, l.name, LOCK_HELD);
+    if (this_cpu.trace !== null) this_cpu.trace.lock(pid, l.name, LOCK_HELD);
     return true;
   }
   if (w[l.word + WRITER] !== 0 || w[l.word + WANT_WRITE] !== 0) return false;
   w[l.word + READERS]++;
-  if (this_cpu.trace !== null) this_cpu.traceLock(pid, l.name, LOCK_READ_HELD);
+  if (this_cpu.trace !== null) this_cpu.trace.lock(pid, l.name, LOCK_READ_HELD);
   return true;
 }
 
@@ -118,7 +119,7 @@ export function rwlock_done(call: string, l: lock_t): void {
   const mem = this_cpu.mem;
   const w = mem.i32;
   raw_spin_lock(w, l.word + GUARD);
-  if (this_cpu.trace !== null) this_cpu.traceLock(t.pid, l.name, LOCK_RELEASED); // before the release, as the other locks
+  if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, l.name, LOCK_RELEASED); // before the release, as the other locks
   let ok = true;
   if (w[l.word + WRITER] !== 0) {
     if (w[l.word + WRITER] !== t.pid) ok = false;

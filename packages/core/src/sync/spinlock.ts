@@ -15,6 +15,7 @@ import { kernel_read_point } from '../debug/access-points.ts';
 import { HEADER, NIL } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from '../sched/cpu.ts';
+import { LOCK_HELD, LOCK_RELEASED } from '../sched/trace.ts';
 import { kernel_entry } from '../sched/context.ts';
 import { control_point, control_progress, control_released, controlled } from '../sched/control.ts';
 import type { Task } from '../sched/task.ts';
@@ -64,7 +65,7 @@ function spin_lock_slow(lock: spinlock_t, t: Task): void {
   for (let n = 0; n < SPINS; n++) {
     if (Atomics.load(w, i) === 0 && Atomics.compareExchange(w, i, 0, 1) === 0) {
       if (this_cpu.lockdep) lockdep_contended(lock.addr, now() - start);
-      if (this_cpu.trace !== null) this_cpu.traceSpin(start, t.pid, lock.name);
+      if (this_cpu.trace !== null) this_cpu.trace.spin(start, t.pid, lock.name);
       return;
     }
   }
@@ -84,7 +85,7 @@ function spin_lock_slow(lock: spinlock_t, t: Task): void {
     }
   }
   if (this_cpu.lockdep) lockdep_contended(lock.addr, now() - start);
-  if (this_cpu.trace !== null) this_cpu.traceSpin(start, t.pid, lock.name);
+  if (this_cpu.trace !== null) this_cpu.trace.spin(start, t.pid, lock.name);
 }
 
 /** Under the controlled scheduler: every try is a spin point, so the holder gets to run; the lockup watch reads the virtual clock. */
@@ -112,7 +113,7 @@ export function spin_lock(lock: spinlock_t): void {
   if (cpu.controlled) control_progress();
   t.preempt_count++;
   if (cls >= 0) lockdep_acquired(cls);
-  if (cpu.trace !== null) cpu.traceLock(t.pid, lock.name, 1);
+  if (cpu.trace !== null) cpu.trace.lock(t.pid, lock.name, LOCK_HELD);
   if (debug) debug_spin_lock_after(lock, t);
   if (cpu.lockSites === true) w[lock.word + SPINLOCK.SITE] = intern_site(cpu.mem, call_site()) + 1;
 }
@@ -123,7 +124,7 @@ export function spin_trylock(lock: spinlock_t): number {
   const w = this_cpu.w;
   if (Atomics.compareExchange(w, lock.word + SPINLOCK.LOCK, 0, 1) !== 0) return 0;
   t.preempt_count++;
-  if (this_cpu.trace !== null) this_cpu.traceLock(t.pid, lock.name, 1);
+  if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, lock.name, LOCK_HELD);
   if (this_cpu.spinlockDebug) debug_spin_lock_after(lock, t);
   if (this_cpu.lockdep) {
     const cls = lockdep_hold(t, lock.addr, lock.name, true);
@@ -139,7 +140,7 @@ export function spin_unlock(lock: spinlock_t): void {
   if (cpu.spinlockDebug === true && !debug_spin_unlock(lock, t)) return;
   if (t.preempt_count > 0) t.preempt_count--;
   if (cpu.lockdep === true) lockdep_release(t, lock.addr);
-  if (cpu.trace !== null) cpu.traceLock(t.pid, lock.name, 0); // before the release: a next holder's record comes after
+  if (cpu.trace !== null) cpu.trace.lock(t.pid, lock.name, LOCK_RELEASED); // before the release: a next holder's record comes after
   if (Atomics.exchange(w, lock.word + SPINLOCK.LOCK, 0) === 2) Atomics.notify(w, lock.word + SPINLOCK.LOCK, 1);
   if (cpu.controlled) control_released();
 }
