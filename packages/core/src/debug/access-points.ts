@@ -17,7 +17,7 @@ import {
 import { call_trace } from '../arch/stack.ts';
 import { now } from '../arch/clock.ts';
 import { kernel_report } from '../printk/printk.ts';
-import { register_target, set_atomic_hook } from './kcsan.ts';
+import { element_index, register_target, set_atomic_hook } from './kcsan.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -38,12 +38,6 @@ let hooked = false;
 const W_WRITE = 1;
 const W_ATOMIC = 2;
 
-function index(key: string | symbol): number {
-  if (typeof key !== 'string') return -1;
-  const i = Number(key);
-  return Number.isInteger(i) && i >= 0 && String(i) === key ? i : -1;
-}
-
 function elem_size(ta: ArrayBufferView): number {
   return (ta as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
 }
@@ -62,7 +56,7 @@ export function instrument_controlled<A extends ArrayBufferView & ArrayLike<numb
   if (kcsan) kcsanOn.add(ta);
   const proxy = new Proxy(ta, {
     get(target, key) {
-      const i = index(key);
+      const i = element_index(key);
       if (i < 0 || i >= target.length) {
         const v = Reflect.get(target, key, target);
         return typeof v === 'function' ? method(target, key, v as (...a: unknown[]) => unknown, name, kcsan) : v;
@@ -75,7 +69,7 @@ export function instrument_controlled<A extends ArrayBufferView & ArrayLike<numb
       return v;
     },
     set(target, key, value) {
-      const i = index(key);
+      const i = element_index(key);
       if (i < 0 || i >= target.length) return Reflect.set(target, key, value, target);
       if (post_pending) control_pending_point(this_cpu.current);
       if (kcsan) race_check(target, i, W_WRITE);
