@@ -18,14 +18,14 @@
  * new thread nobody will wake or reap (it exits -EINTR without running its entry, and is freed).
  */
 import {
-  PERCPU, HEADER, NIL, REQUEST, REQUEST_BYTES, REQUEST_SLOTS, REQUEST_PAYLOAD_MAX, RS_ATTACHED, RS_DONE, RS_FILLING, RS_FREE,
-  RS_PENDING, RD_FALSE, RD_NULL, RD_NUMBER, RD_SERIAL, RD_STRING, RD_TRUE, RD_UNDEFINED,
+  PERCPU, HEADER, NIL, REQUEST, REQUEST_BYTES, REQUEST_SLOTS, RS_ATTACHED, RS_DONE, RS_FILLING, RS_FREE,
+  RS_PENDING,
   THREAD, TASK_COMM_LEN, TF_BOUND, TF_DAEMON, TF_KTHREAD, TF_NOLOAD, TF_AUTOREAP, TF_SHOULD_STOP, TF_STARTED, DEFAULT_PRIO,
   SCHED_FIFO, SCHED_NORMAL,
 } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { wmesgBytes } from '../memory/memory.ts';
-import { encode_payload, decode_payload } from '../shared/marshal.ts';
+import { payload_encode, payload_read, payload_write } from './request-payload.ts';
 import { sq_wakeup } from '../sched/sleepqueue.ts';
 import { try_to_wake_up } from '../sched/wake.ts';
 import { chaos_place } from '../sched/chaos.ts';
@@ -61,48 +61,6 @@ export function request_free_chan(mem: Memory): number {
   return mem.layout.requestBase;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** How `data` travels in a request (RD_*): plain values without the serializer. */
-function data_kind(data: unknown): number {
-  if (data === null) return RD_NULL;
-  switch (typeof data) {
-    case 'undefined': return RD_UNDEFINED;
-    case 'boolean': return data ? RD_TRUE : RD_FALSE;
-    case 'number': return RD_NUMBER;
-    case 'string': return RD_STRING;
-    default: return RD_SERIAL;
-  }
-}
-
-/**
- * Write the payload of request word `q`: the entry's name, then the data's bytes if it has any.
- * False if they do not fit.
- */
-function payload_write(mem: Memory, q: number, entry: string, kind: number, data: unknown, serial: Uint8Array | null): boolean {
-  const w = mem.i32;
-  const at = (q + REQUEST.PAYLOAD) * 4;
-  const room = mem.u8.subarray(at, at + REQUEST_PAYLOAD_MAX);
-  const e = encoder.encodeInto(entry, room);
-  if (e.read < entry.length) return false;
-  let len = e.written;
-  if (kind === RD_STRING) {
-    const d = encoder.encodeInto(data as string, room.subarray(len));
-    if (d.read < (data as string).length) return false;
-    len += d.written;
-  } else if (serial) {
-    if (len + serial.length > REQUEST_PAYLOAD_MAX) return false;
-    room.set(serial, len);
-    len += serial.length;
-  }
-  w[q + REQUEST.ENTRY_LEN] = e.written;
-  w[q + REQUEST.DATA_KIND] = kind;
-  w[q + REQUEST.PAYLOAD_LEN] = len;
-  if (kind === RD_NUMBER) mem.f64[(q + REQUEST.DATA_F64) >> 1] = data as number;
-  return true;
-}
-
 /** Claim a free request slot: its index, or NIL if every slot is in use. */
 function request_claim(mem: Memory): number {
   const w = mem.i32;
@@ -120,12 +78,11 @@ function request_claim(mem: Memory): number {
  */
 export function request_fill(mem: Memory, req: CreateRequest): number {
   const w = mem.i32;
-  const kind = data_kind(req.data);
-  const serial = kind === RD_SERIAL ? encode_payload(mem, req.data) : null;
+  const data = payload_encode(mem, req.data);
   const r = request_claim(mem);
   if (r === NIL) return -EAGAIN;
   const q = mem.layout.requestWord(r);
-  if (!payload_write(mem, q, req.entry, kind, req.data, serial)) {
+  if (!payload_write(mem, q, req.entry, data)) {
     request_free(mem, r); // someone may have found no slot while this one was FILLING
     return -E2BIG;
   }
@@ -208,37 +165,9 @@ export function request_take_payload(mem: Memory, r: number): { e: string; d: un
   const w = mem.i32;
   const q = mem.layout.requestWord(r);
   if (Atomics.load(w, q + REQUEST.STATE) !== RS_ATTACHED) return null;
-  const at = (q + REQUEST.PAYLOAD) * 4;
-  const elen = w[q + REQUEST.ENTRY_LEN];
-  const end = at + w[q + REQUEST.PAYLOAD_LEN];
-  const e = entry_name(mem, at, elen);
-  let d: unknown;
-  switch (w[q + REQUEST.DATA_KIND]) {
-    case RD_NULL: d = null; break;
-    case RD_UNDEFINED: d = undefined; break;
-    case RD_FALSE: d = false; break;
-    case RD_TRUE: d = true; break;
-    case RD_NUMBER: d = mem.f64[(q + REQUEST.DATA_F64) >> 1]; break;
-    case RD_STRING: d = decoder.decode(mem.u8.slice(at + elen, end)); break;
-    default: d = decode_payload(mem, mem.u8.slice(at + elen, end));
-  }
+  const payload = payload_read(mem, q);
   request_free(mem, r);
-  return { e, d };
-}
-
-/** The last entry name decoded on this CPU, and its bytes: a CPU mostly starts the same few entries. */
-let lastEntry = '';
-let lastEntryBytes = new Uint8Array(0);
-
-/** The entry name of `len` bytes at byte `at` (decoded once for a run of the same name). */
-function entry_name(mem: Memory, at: number, len: number): string {
-  const u8 = mem.u8;
-  let same = len === lastEntryBytes.length;
-  for (let i = 0; same && i < len; i++) same = u8[at + i] === lastEntryBytes[i];
-  if (same) return lastEntry;
-  lastEntryBytes = u8.slice(at, at + len);
-  lastEntry = decoder.decode(lastEntryBytes);
-  return lastEntry;
+  return payload;
 }
 
 /**
