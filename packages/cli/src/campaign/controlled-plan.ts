@@ -13,7 +13,7 @@ import { pct_campaign_bound } from '@kmodel/core/internal/sched/strategy/pct.ts'
 import type { ScheduleBoot } from '@kmodel/core/internal/machine/schedule-file.ts';
 import { schedule_boot } from '../controlled.ts';
 import type { RunOptions } from '../commands/run.ts';
-import type { Plan } from './pool.ts';
+import type { Plan } from './plan.ts';
 import { FirstSchedules } from './schedules.ts';
 import type { ControlledSummary } from './summary.ts';
 import { failed, type ControlledTrial, type ModuleTrial, type Trial, type TrialResult } from './task.ts';

@@ -1,11 +1,12 @@
 /**
- * Trials on a piscina pool of `jobs` worker threads, one trial per worker at a time.
+ * Trials on a piscina pool of `jobs` worker threads on this host, one trial per worker at a time.
  *
  * The timeout clock of a trial starts when a worker picks it up (the worker says so on a port),
  * not when it is queued, and not while a fresh worker is still loading TypeScript. At the
  * timeout the task is aborted: piscina terminates the worker thread running it — and with it the
  * machine's CPU workers, which are that thread's children — and starts a fresh worker, so a
  * hanging trial costs its timeout and never stalls the campaign or leaks into the next trial.
+ * A trial cancelled on its own (TrialPool.run's `cancel`) is ended the same way.
  *
  * Before any trial, a barrier task on every worker waits until all `jobs` workers are up, so the
  * first `jobs` trials start on distinct workers at once.
@@ -13,14 +14,12 @@
  * When `stop` aborts, the pool is destroyed: queued trials are dropped, running ones cancelled
  * (their workers terminated, their machines' CPUs with them), and their exit is waited for at most
  * DESTROY_BOUND_MS; whatever is left dies with the process, which exits after the summary.
- *
- * A Plan runs one trial alone first and makes the trials from its result (PCT's step count is
- * measured that way), on the same pool: its workers are up once.
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Trial, TrialResult } from './task.ts';
+import { run_plan, type Plan, type PlanRun, type RunOptions, type TrialRunner, type Unfinished } from './plan.ts';
 
 const WORKER = new URL('./worker.mjs', import.meta.url).href;
 
@@ -45,102 +44,94 @@ export function default_jobs(cpus: number, trials = Infinity, cores = availableP
   return Math.max(1, Math.min(cores, Math.floor((CPUS_PER_CORE * cores) / cpus), Math.floor(trials / TRIALS_PER_JOB)));
 }
 
-export interface PoolOptions {
+export interface PoolOptions extends RunOptions {
   jobs: number;
   /** Seconds a trial may run before it is killed and counted as 'timeout'. */
   timeout: number;
-  /** Called as each trial finishes (in completion order). */
-  onResult?: (r: TrialResult) => void;
-  /** Aborted: run no more trials, cancel the running ones. */
-  stop?: AbortSignal;
 }
 
-/** Trials that depend on one run before them. */
-export interface Plan {
-  first: Trial;
-  /** The trials, from the first one's result (it is not one of them). */
-  rest(first: TrialResult): Trial[];
-}
+/** A pool of `jobs` trial workers, all up (see the barrier above) until close(). */
+export class TrialPool implements TrialRunner {
+  private destroyed: Promise<void> | null = null;
 
-export interface PoolRun {
-  /** The trials that ran to a verdict, in trial order. */
-  results: TrialResult[];
-  /** Trials cancelled while running (by `stop`). */
-  cancelled: number;
-}
+  private constructor(private readonly pool: Piscina, private readonly timeout: number) {}
 
-/** A trial that did not run to a verdict: cancelled while running, or never started. */
-type Unfinished = 'cancelled' | 'unstarted';
-
-/** Run every trial (a Plan: the first, then the rest), or until `stop`. */
-export async function runTrials(plan: Trial[] | Plan, o: PoolOptions): Promise<PoolRun> {
-  const pool = new Piscina({
-    filename: WORKER,
-    minThreads: o.jobs,
-    maxThreads: o.jobs,
-    concurrentTasksPerWorker: 1,
-    idleTimeout: Infinity,
-    // Idle workers wait on their event loop, not in Atomics.wait: a machine's last cleanup
-    // callbacks after a trial must not be frozen.
-    atomics: 'disabled',
-  });
-  let destroyed: Promise<void> | null = null;
-  const destroy = () => (destroyed ??= pool.destroy());
-  o.stop?.addEventListener('abort', destroy, { once: true });
-  try {
-    if (o.stop?.aborted) return { results: [], cancelled: 0 };
-    const barrier = new SharedArrayBuffer(4);
+  /** Start the workers and wait until all are up; null if `stop` aborted first. */
+  static async open(jobs: number, timeout: number, stop?: AbortSignal): Promise<TrialPool | null> {
+    const pool = new TrialPool(new Piscina({
+      filename: WORKER,
+      minThreads: jobs,
+      maxThreads: jobs,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Infinity,
+      // Idle workers wait on their event loop, not in Atomics.wait: a machine's last cleanup
+      // callbacks after a trial must not be frozen.
+      atomics: 'disabled',
+    }), timeout);
+    const destroy = () => void pool.close();
+    stop?.addEventListener('abort', destroy, { once: true });
     try {
-      await Promise.all(Array.from({ length: o.jobs }, () => pool.run({ barrier, parties: o.jobs })));
+      if (stop?.aborted) return (await pool.close(), null);
+      const barrier = new SharedArrayBuffer(4);
+      await Promise.all(Array.from({ length: jobs }, () => pool.pool.run({ barrier, parties: jobs })));
+      return pool;
     } catch (e) {
-      if (!o.stop?.aborted) throw e;
-      return { results: [], cancelled: 0 };
+      await pool.close();
+      if (!stop?.aborted) throw e;
+      return null;
+    } finally {
+      stop?.removeEventListener('abort', destroy);
     }
-    let trials: Trial[];
-    if (Array.isArray(plan)) trials = plan;
-    else {
-      // Not one of the trials: no onResult, and cancelled while measuring counts no trial.
-      const r = await runOne(pool, plan.first, { ...o, onResult: undefined });
-      if (typeof r !== 'object') return { results: [], cancelled: 0 };
-      trials = plan.rest(r);
+  }
+
+  /** One trial to its verdict ('timeout' at the timeout); 'cancelled' if `cancel` aborts it or the pool closes under it. */
+  async run(trial: Trial, cancel?: AbortSignal): Promise<TrialResult | Unfinished> {
+    if (this.destroyed || cancel?.aborted) return 'unstarted';
+    const { port1, port2 } = new MessageChannel();
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    let worker = 0;
+    let t0 = 0;
+    port1.on('message', (m: { started: number }) => {
+      worker = m.started;
+      t0 = Date.now();
+      timer = setTimeout(() => abort.abort(new Error('timeout')), this.timeout * 1000);
+      port1.close();
+    });
+    const cancelled = () => abort.abort(new Error('cancelled'));
+    cancel?.addEventListener('abort', cancelled, { once: true });
+    try {
+      return await this.pool.run({ trial, port: port2 }, { transferList: [port2], signal: abort.signal });
+    } catch (e) {
+      if (cancel?.aborted || this.destroyed) return worker ? 'cancelled' : 'unstarted';
+      if (abort.signal.aborted) return { seed: trial.seed, verdict: 'timeout', worker, ms: Date.now() - t0 };
+      return { seed: trial.seed, verdict: 'error', worker, ms: t0 ? Date.now() - t0 : 0, error: e instanceof Error ? e.message : String(e) };
+    } finally {
+      cancel?.removeEventListener('abort', cancelled);
+      clearTimeout(timer);
+      port1.close();
     }
-    const done = await Promise.all(trials.map((t) => runOne(pool, t, o)));
-    return {
-      results: done.filter((r): r is TrialResult => typeof r === 'object'),
-      cancelled: done.filter((r) => r === 'cancelled').length,
-    };
-  } finally {
-    o.stop?.removeEventListener('abort', destroy);
+  }
+
+  /** Destroy the pool: running trials are cancelled; their workers' exit is waited for at most DESTROY_BOUND_MS. */
+  async close(): Promise<void> {
+    this.destroyed ??= this.pool.destroy();
     let bound: NodeJS.Timeout | undefined;
-    await Promise.race([destroy(), new Promise<void>((r) => (bound = setTimeout(r, DESTROY_BOUND_MS)))]);
+    await Promise.race([this.destroyed, new Promise<void>((r) => (bound = setTimeout(r, DESTROY_BOUND_MS)))]);
     clearTimeout(bound);
   }
 }
 
-async function runOne(pool: Piscina, trial: Trial, o: PoolOptions): Promise<TrialResult | Unfinished> {
-  if (o.stop?.aborted) return 'unstarted';
-  const { port1, port2 } = new MessageChannel();
-  const abort = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  let worker = 0;
-  let t0 = 0;
-  port1.on('message', (m: { started: number }) => {
-    worker = m.started;
-    t0 = Date.now();
-    timer = setTimeout(() => abort.abort(new Error('timeout')), o.timeout * 1000);
-    port1.close();
-  });
-  let r: TrialResult;
+/** Run every trial (a Plan: the first, then the rest) on a pool of this host, or until `stop`. */
+export async function runTrials(plan: Trial[] | Plan, o: PoolOptions): Promise<PlanRun> {
+  const pool = await TrialPool.open(o.jobs, o.timeout, o.stop);
+  if (!pool) return { results: [], cancelled: 0 };
+  const close = () => void pool.close();
+  o.stop?.addEventListener('abort', close, { once: true });
   try {
-    r = await pool.run({ trial, port: port2 }, { transferList: [port2], signal: abort.signal });
-  } catch (e) {
-    if (abort.signal.aborted) r = { seed: trial.seed, verdict: 'timeout', worker, ms: Date.now() - t0 };
-    else if (o.stop?.aborted) return worker ? 'cancelled' : 'unstarted';
-    else r = { seed: trial.seed, verdict: 'error', worker, ms: t0 ? Date.now() - t0 : 0, error: e instanceof Error ? e.message : String(e) };
+    return await run_plan(plan, pool, o);
   } finally {
-    clearTimeout(timer);
-    port1.close();
+    o.stop?.removeEventListener('abort', close);
+    await pool.close();
   }
-  o.onResult?.(r);
-  return r;
 }

@@ -12,7 +12,8 @@
 import { randomInt } from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ROOT } from '../workspace.ts';
-import { default_jobs, runTrials, type Plan } from '../campaign/pool.ts';
+import { default_jobs, runTrials } from '../campaign/pool.ts';
+import type { Plan } from '../campaign/plan.ts';
 import { progress, type Progress } from '../campaign/progress.ts';
 import { summarize, formatSummary, FIRST_SEEDS, type ControlledSummary } from '../campaign/summary.ts';
 import { failed, type Trial, type TrialResult } from '../campaign/task.ts';
