@@ -12,7 +12,9 @@ import { moduleCampaign, tortureCampaign, random_seed, campaign_usage_error, DEF
 import { LOCK_TYPES, READER_TYPES } from '@kmodel/torture';
 import { DEFAULT_GEOMETRY } from '@kmodel/core/internal/memory/layout.ts';
 import { MINIMIZE_BUDGET } from '@kmodel/core/internal/machine/minimize.ts';
-import { intIn, positiveSeconds, oneOf, collect, writablePath, add_controlled_options } from './options.ts';
+import { intIn, positiveSeconds, oneOf, collect, writablePath, add_controlled_options, redisUrl } from './options.ts';
+import { worker, type WorkerOptions } from './commands/worker.ts';
+import { KMODEL_VERSION } from './version.ts';
 
 /**
  * Bounds of the machine's geometry. Every region's offset is a byte offset turned into an Int32
@@ -26,6 +28,7 @@ export function program(): Command {
   const p = new Command('kmodel')
     .description('An SMP kernel model: kernel modules in TypeScript on real parallel CPUs (worker threads)')
     .showHelpAfterError('(run with --help for usage)')
+    .version(KMODEL_VERSION)
     .exitOverride();
 
   const runCmd = p.command('run')
@@ -97,7 +100,8 @@ export function program(): Command {
     .option('--duration <seconds>', 'run each trial this long (default: until every thread of the module has exited)', positiveSeconds)
     .option('--seed <base>', 'seed of the first trial; trial i has seed BASE+i (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1))
     .option('--json', 'print the summary as one JSON object')
-    .option('--timeline <dir>', 'write the HTML timeline of each of the first failing trials into DIR (seed-S.html)');
+    .option('--timeline <dir>', 'write the HTML timeline of each of the first failing trials into DIR (seed-S.html)')
+    .option('--queue <url>', 'publish the trials as jobs on the Redis at URL (redis://HOST:PORT): `kmodel worker --queue URL` on any host runs them', redisUrl);
   add_controlled_options(campaignCommand)
     .option('--schedule-dir <dir>', `with --controlled: where the schedule files of the first failing trials go (default ./${DEFAULT_SCHEDULE_DIR})`)
     .addHelpText('after', [
@@ -111,6 +115,8 @@ export function program(): Command {
       'Ctrl-C (or SIGTERM) ends the campaign early: running trials are cancelled, the summary covers the trials',
       'that ran (--json: "interrupted": { signal, planned, cancelled }); exit 1 if any failed, else 130 (SIGTERM: 143).',
       'A second Ctrl-C exits at once.',
+      'With --queue, the same summary is gathered from the workers\' results (no Redis there: exit 2 before any trial);',
+      'Ctrl-C also takes the campaign\'s waiting jobs off the queue and ends its running ones.',
     ].join('\n'))
     .action(async (module: string, o: ModuleCampaignOptions, cmd: Command) => {
       const why = campaign_usage_error(o);
@@ -181,6 +187,22 @@ export function program(): Command {
     .addHelpText('after', '\nCommands are read from stdin (a terminal or a pipe). Exit status: 0 clean; 1 a command failed or the kernel reported a problem.')
     .action(async (o: ConsoleOptions) => {
       process.exitCode = await kconsole(o);
+    });
+
+  p.command('worker')
+    .description('run campaign trials published to a queue (kmodel campaign --queue) on this host, until Ctrl-C')
+    .requiredOption('--queue <url>', 'the Redis the campaigns publish to (redis://HOST:PORT)', redisUrl)
+    .option('--jobs <j>', 'trials at once, one pool worker each (default: the cores)', intIn('--jobs', 1, 256))
+    .option('--lock-secs <s>', 'a running trial\'s lock on the queue lasts this long unrenewed: the trials of a worker that died go back to the queue after it', intIn('--lock-secs', 1, 3600), 30)
+    .addHelpText('after', [
+      '',
+      'Each trial runs as in a local campaign (its timeout, its verdict). A job of another kmodel version, or whose',
+      'module does not arrive whole or does not build here, is refused with the reason (the campaign counts it as error).',
+      'Exit status: 0 after Ctrl-C (the running trials finish first; a second Ctrl-C abandons them to other workers);',
+      '2 bad URL or no Redis there.',
+    ].join('\n'))
+    .action(async (o: WorkerOptions) => {
+      process.exitCode = await worker(o);
     });
 
   p.command('bench')

@@ -84,8 +84,12 @@ export class TrialPool implements TrialRunner {
     }
   }
 
-  /** One trial to its verdict ('timeout' at the timeout); 'cancelled' if `cancel` aborts it or the pool closes under it. */
-  async run(trial: Trial, cancel?: AbortSignal): Promise<TrialResult | Unfinished> {
+  /**
+   * One trial to its verdict ('timeout' after `timeout` seconds, by default the pool's); 'cancelled'
+   * if `cancel` aborts it or the pool closes under it.
+   */
+  async run(trial: Trial, o: { cancel?: AbortSignal; timeout?: number } = {}): Promise<TrialResult | Unfinished> {
+    const { cancel, timeout = this.timeout } = o;
     if (this.destroyed || cancel?.aborted) return 'unstarted';
     const { port1, port2 } = new MessageChannel();
     const abort = new AbortController();
@@ -95,7 +99,7 @@ export class TrialPool implements TrialRunner {
     port1.on('message', (m: { started: number }) => {
       worker = m.started;
       t0 = Date.now();
-      timer = setTimeout(() => abort.abort(new Error('timeout')), this.timeout * 1000);
+      timer = setTimeout(() => abort.abort(new Error('timeout')), timeout * 1000);
       port1.close();
     });
     const cancelled = () => abort.abort(new Error('cancelled'));

@@ -12,6 +12,8 @@ export interface SeedResult {
   seed: number;
   verdict: Verdict;
   worker: number;
+  /** Through a queue: the kmodel worker (host name/process id) that ran it. */
+  host?: string;
   ms: number;
   error?: string;
   /** Controlled trials: scheduling points, threads (PCT's n), preemptions. */
@@ -82,7 +84,7 @@ export function summarize(results: TrialResult[], rerun: (seed: number) => strin
 function seed_result(r: TrialResult): SeedResult {
   const c = r.control;
   return {
-    seed: r.seed, verdict: r.verdict, worker: r.worker, ms: r.ms, ...(r.error ? { error: r.error } : {}),
+    seed: r.seed, verdict: r.verdict, worker: r.worker, ...(r.host ? { host: r.host } : {}), ms: r.ms, ...(r.error ? { error: r.error } : {}),
     ...(c ? { steps: c.steps, threads: c.threads, preemptions: c.preemptions } : {}),
   };
 }

@@ -52,6 +52,8 @@ export interface TrialResult {
   verdict: Verdict;
   /** threadId of the pool worker that ran it. */
   worker: number;
+  /** Through a queue: the host name and process id of the kmodel worker that ran it. */
+  host?: string;
   ms: number;
   error?: string;
   /** A controlled trial that booted: the scheduler's figures at the end of the run. */

@@ -19,7 +19,10 @@ import { summarize, formatSummary, FIRST_SEEDS, type ControlledSummary } from '.
 import { failed, type Trial, type TrialResult } from '../campaign/task.ts';
 import { ControlledPlan } from '../campaign/controlled-plan.ts';
 import { FirstTimelines } from '../campaign/timelines.ts';
-import { EXIT_OK, EXIT_FAILED } from '../exit.ts';
+import { EXIT_OK, EXIT_FAILED, EXIT_USAGE } from '../exit.ts';
+import { queueTrials } from '../campaign/queue/publisher.ts';
+import { reach } from '../campaign/queue/redis.ts';
+import { bundle_module } from '../campaign/queue/bundle.ts';
 import { CONTROLLED_DEFAULTS, controlled_usage, type ControlledFlags } from '../options.ts';
 import { catch_interrupt, exit_status } from '../interrupt.ts';
 import type { TortureParams } from '@kmodel/torture';
@@ -33,6 +36,8 @@ export interface CampaignOptions {
   /** Seconds before a trial is killed and counted as 'timeout'. */
   timeout: number;
   json?: boolean;
+  /** Publish the trials to the queue at this Redis URL instead of running them on a pool here. */
+  queue?: URL;
 }
 
 export interface ModuleCampaignOptions extends CampaignOptions, ControlledFlags {
@@ -56,6 +61,7 @@ export function campaign_usage_error(o: ModuleCampaignOptions): string | null {
   const why = controlled_usage(o);
   if (why) return `error: ${why}`;
   if (!o.controlled && o.scheduleDir !== undefined) return 'error: --schedule-dir goes with --controlled';
+  if (o.queue && o.jobs !== undefined) return 'error: --jobs sizes the pool of this host; with --queue each kmodel worker has its own --jobs';
   return null;
 }
 
@@ -109,15 +115,16 @@ export async function campaign(
     process.stderr.write(`kmodel: ${intr.received}: ending the campaign: running trials cancelled, no more started\n`);
   }, { once: true });
   try {
-    const { results, cancelled } = await runTrials(run, {
-      jobs: o.jobs ?? default_jobs(Array.isArray(plan) ? plan[0]?.cpus ?? 1 : plan.first.cpus, planned),
-      timeout: o.timeout,
-      onResult: (r) => {
+    const each = {
+      onResult: (r: TrialResult) => {
         extras.onResult?.(r);
         bar.tick(failed(r.verdict));
       },
       stop: intr.signal,
-    });
+    };
+    const { results, cancelled } = o.queue
+      ? await queueTrials(run, o.queue, { ...each, timeout: o.timeout, say: (line) => process.stderr.write(`${line}\n`) })
+      : await runTrials(run, { ...each, jobs: o.jobs ?? default_jobs(Array.isArray(plan) ? plan[0]?.cpus ?? 1 : plan.first.cpus, planned), timeout: o.timeout });
     const interrupted = intr.received;
     bar.stop();
     const s = summarize(
@@ -141,8 +148,23 @@ function command(args: string[]): string {
 }
 
 /** kmodel campaign MODULE ... */
-export function moduleCampaign(module: string, o: ModuleCampaignOptions): Promise<number> {
+export async function moduleCampaign(module: string, o: ModuleCampaignOptions): Promise<number> {
   const path = resolve(module);
+  if (o.queue) {
+    try {
+      await reach(o.queue);
+    } catch (e) {
+      process.stderr.write(`kmodel: ${(e as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+    // Workers build what the campaign sends: a module that does not build here is not published.
+    try {
+      await bundle_module(path);
+    } catch (e) {
+      process.stderr.write(`kmodel: campaign ${module}: ${(e as Error).message}: nothing published\n`);
+      return EXIT_FAILED;
+    }
+  }
   const base = o.seed ?? random_seed();
   if (o.controlled) return controlledCampaign(module, path, base, o);
   const chaos = o.chaos === undefined || o.chaos === false ? undefined : o.chaos === true ? true : { level: o.chaos };

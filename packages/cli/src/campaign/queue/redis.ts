@@ -1,0 +1,73 @@
+/**
+ * Where a queue is: a Redis URL (redis://[user:password@]host[:port][/db], or rediss:// for TLS),
+ * checked in two steps before anything runs: its form (queue_url, a usage error otherwise) and
+ * whether a Redis answers there (reach, bounded by REACH_MS). The connections BullMQ gets are
+ * made here too.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** How long reach() waits for a Redis to answer PING. */
+const REACH_MS = 3000;
+
+/** The URL if `text` is a Redis URL; throws an Error whose message is the one line to print. */
+export function queue_url(text: string): URL {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new Error(`--queue ${text}: not a URL; expected redis://HOST:PORT (e.g. redis://127.0.0.1:6379)`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+    throw new Error(`--queue ${text}: a ${u.protocol.replace(/:$/, '')}: URL; expected redis://HOST:PORT or rediss://HOST:PORT`);
+  }
+  if (!u.hostname) throw new Error(`--queue ${text}: no host; expected redis://HOST:PORT`);
+  const db = u.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d+$/.test(db)) throw new Error(`--queue ${text}: database "${db}" is not a number; expected redis://HOST:PORT/DB`);
+  return u;
+}
+
+/** The URL as it may be printed: without its password. */
+export function shown_url(u: URL): string {
+  if (!u.password) return u.href;
+  const v = new URL(u.href);
+  v.password = '***';
+  return v.href;
+}
+
+function options(u: URL): RedisOptions {
+  return {
+    // BullMQ's blocking commands need an unbounded retry per request.
+    maxRetriesPerRequest: null,
+    connectionName: 'kmodel',
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/** A connection for BullMQ (a Queue, a Worker, QueueEvents: one each). */
+export function connect(u: URL): Redis {
+  return new Redis(u.href, options(u));
+}
+
+/** Resolves if a Redis answers PING at `u` within REACH_MS; else throws the one line to print. */
+export async function reach(u: URL): Promise<void> {
+  const r = new Redis(u.href, {
+    ...options(u), lazyConnect: true, connectTimeout: REACH_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false,
+  });
+  r.on('error', () => {}); // the connect() below reports it
+  let bound: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      (async () => {
+        await r.connect();
+        await r.ping();
+      })(),
+      new Promise((_, no) => (bound = setTimeout(() => no(new Error(`no answer in ${REACH_MS / 1000} s`)), REACH_MS))),
+    ]);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new Error(`cannot reach Redis at ${shown_url(u)}: ${why}`);
+  } finally {
+    clearTimeout(bound);
+    r.disconnect();
+  }
+}
