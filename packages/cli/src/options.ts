@@ -133,6 +133,7 @@ export function redisUrl(v: string): URL {
   try {
     return queue_url(v);
   } catch (e) {
-    throw new InvalidArgumentError((e as Error).message.replace(/^--queue [^:]*: /, ''));
+    const m = (e as Error).message;
+    throw new InvalidArgumentError(m.startsWith(`--queue ${v}: `) ? m.slice(`--queue ${v}: `.length) : m);
   }
 }

@@ -53,7 +53,8 @@ export async function reach(u: URL): Promise<void> {
   const r = new Redis(u.href, {
     ...options(u), lazyConnect: true, connectTimeout: REACH_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false,
   });
-  r.on('error', () => {}); // the connect() below reports it
+  let cause: Error | null = null; // the socket's error: connect() itself only says the connection closed
+  r.on('error', (e: Error) => (cause ??= e));
   let bound: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -64,7 +65,11 @@ export async function reach(u: URL): Promise<void> {
       new Promise((_, no) => (bound = setTimeout(() => no(new Error(`no answer in ${REACH_MS / 1000} s`)), REACH_MS))),
     ]);
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    const err = (cause ?? e) as NodeJS.ErrnoException;
+    const why = err.code === 'ECONNREFUSED' ? 'connection refused (is redis-server running there?)'
+      : err.code === 'ENOTFOUND' ? `no such host ${u.hostname}`
+      : /RESP|Protocol error/i.test(err.message) ? 'something that is not Redis answers there'
+      : err.code ?? err.message;
     throw new Error(`cannot reach Redis at ${shown_url(u)}: ${why}`);
   } finally {
     clearTimeout(bound);
