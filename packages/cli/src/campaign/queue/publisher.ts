@@ -30,6 +30,8 @@ const RECONCILE_MS = 10_000;
 const RECONCILE_BATCH = 200;
 /** Jobs per addBulk. */
 const ADD_BATCH = 500;
+/** Jobs on the queue at once per campaign: a campaign of 1e6 trials does not put 1e6 jobs in Redis. */
+const WINDOW = 4096;
 /** How long cancelling may take (Redis gone: the trials settle anyway). */
 const CANCEL_BOUND_MS = 5000;
 
@@ -96,12 +98,20 @@ export class QueuePublisher implements TrialRunner {
   run(trial: Trial): Promise<TrialResult | Unfinished> {
     if (trial.kind !== 'module') throw new Error('a queue runs module trials only');
     if (this.o.stop?.aborted) return Promise.resolve('unstarted');
-    const jobId = `${this.campaign}-${++this.n}`;
     return new Promise((settle) => {
-      this.out.set(jobId, { trial, settle, active: false });
-      void this.publish(jobId, trial).catch((e: Error) => this.settle(jobId, this.error(trial, `publishing the trial failed: ${e.message}`)));
+      const go = () => {
+        if (this.o.stop?.aborted) return settle('unstarted');
+        const jobId = `${this.campaign}-${++this.n}`;
+        this.out.set(jobId, { trial, settle, active: false });
+        void this.publish(jobId, trial).catch((e: Error) => this.settle(jobId, this.error(trial, `publishing the trial failed: ${e.message}`)));
+      };
+      if (this.out.size < WINDOW) go();
+      else this.held.push(go);
     });
   }
+
+  /** Trials waiting for room in the window. */
+  private held: (() => void)[] = [];
 
   private async publish(jobId: string, trial: Extract<Trial, { kind: 'module' }>): Promise<void> {
     const b = await this.bundle(trial.module);
@@ -173,6 +183,7 @@ export class QueuePublisher implements TrialRunner {
     this.out.delete(jobId);
     this.sawWorker ||= typeof r === 'object' && r.verdict !== 'error';
     t.settle(r);
+    this.held.shift()?.();
   }
 
   /** Results whose event never came: look at some of the jobs still out. */
@@ -220,6 +231,7 @@ export class QueuePublisher implements TrialRunner {
       await Promise.race([work.catch(() => {}), new Promise<void>((r) => (bound = setTimeout(r, CANCEL_BOUND_MS)))]);
       clearTimeout(bound);
       for (const [id, t] of this.out) this.settle(id, t.active ? 'cancelled' : 'unstarted');
+      for (const go of this.held.splice(0)) go(); // each settles 'unstarted'
     })();
     return this.cancelling;
   }
