@@ -15,9 +15,14 @@ export function set_raw_contention(fn: () => void): void {
   contention = fn;
 }
 
+/** The uncontended acquisition is one compareExchange, small enough to be inlined at every call site. */
 export function raw_spin_lock(w: Int32Array, i: number): void {
-  let c = Atomics.compareExchange(w, i, 0, 1);
-  if (c === 0) return;
+  const c = Atomics.compareExchange(w, i, 0, 1);
+  if (c !== 0) raw_spin_lock_contended(w, i, c);
+}
+
+/** `c`: the word as the failed first try saw it (1 or 2). */
+function raw_spin_lock_contended(w: Int32Array, i: number, c: number): void {
   if (contention !== null) {
     while ((c = Atomics.compareExchange(w, i, 0, 1)) !== 0) contention();
     return;

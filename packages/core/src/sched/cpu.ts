@@ -23,7 +23,7 @@ import { timeshare_charge, timeshare_sleep } from './timeshare.ts';
 import type { Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
-import { dequeue_task, enqueue_task, pick_next_task, rq_contains } from './runqueue.ts';
+import { dequeue_task, enqueue_task, pick_next_task, rq_append, rq_check, rq_contains, rq_pop } from './runqueue.ts';
 import {
   debug_checks, debug_checks_init, invariant, invariant_broken, report_broken, slot_words,
 } from './invariants.ts';
@@ -193,19 +193,16 @@ export class Cpu {
    * The clock at a switch (a clock read costs more than the rest of a switch): read afresh every
    * TICK_SWITCHES switches, or once the coordinator's coarse clock (HEADER.COARSE_CLOCK_F64, set
    * every 10 ms) has passed the last reading, or while a timer may be due within COARSE_MS; else
-   * the last reading. So a timer is never served late by a stale reading, and a stretch of a
-   * thread's run is charged to it at tick granularity, as Linux's tick-based accounting does (a
-   * thread that only runs in short stretches may show no CPU time). Going idle, leaving idle, a
-   * timeshare thread's switch in or out and a controlled CPU read the clock always.
+   * the last reading (switchAway decides, inline, and calls this only for a reading). So a timer is
+   * never served late by a stale reading, and a stretch of a thread's run is charged to it at tick
+   * granularity, as Linux's tick-based accounting does (a thread that only runs in short stretches
+   * may show no CPU time). Going idle, leaving idle, a timeshare thread's switch in or out and a
+   * controlled CPU read the clock always. Runs the timers due at the reading.
    */
-  private tick(): number {
-    if (this.controlled) return now(); // the virtual clock: a plain read
-    if (
-      ++this.switchesSinceTick < TICK_SWITCHES &&
-      this.mem.f64[HEADER.COARSE_CLOCK_F64 >> 1] <= this.lastTick &&
-      this.timers.next - this.lastTick > COARSE_MS // a timer that may be due: only the clock can say
-    ) return this.lastTick;
-    return this.fresh();
+  private tick(timeshare: boolean): number {
+    const t = timeshare || !this.controlled ? this.fresh() : now(); // controlled: the virtual clock, a plain read
+    if (t >= this.timers.next) this.timers.run(t);
+    return t;
   }
   private fresh(): number {
     this.switchesSinceTick = 0;
@@ -221,52 +218,72 @@ export class Cpu {
     setImmediate(this.controlled ? this.controlledIdle : this.idleLoop);
   }
 
+  /**
+   * The switch away from the current thread. Its common case (a thread yielding or sleeping, no
+   * timeshare, trace or debug checks) runs here in one function; what is rare stays out of line
+   * (leaveAsleep, account, tick, newTask, startTask) so the compiler inlines what is left.
+   */
   private readonly switchAway = (): void => {
     const prev = this.current;
     prev.switching = false;
-    if (this.ctlPending()) {
+    const w = this.w;
+    const b = this.percpu;
+    if (w[b + PERCPU.CTL_POSTED] !== w[b + PERCPU.CTL_SEEN]) { // ctlPending()
       setImmediate(this.switchAway);
       return;
     }
     const mem = this.mem;
-    const w = mem.i32;
-    const pt = this.threadBase + prev.slot * THREAD.WORDS; // prev's record (meaningless for the idle task)
-    const timeshare = !prev.dead && prev.slot >= 0 && w[pt + THREAD.POLICY] === SCHED_TIMESHARE;
-    // A timeshare thread's priority decays with the CPU it used: its switch reads the clock.
-    let t = timeshare ? this.fresh() : this.tick();
-    if (t >= this.timers.next) this.timers.run(t);
-    if (timeshare) timeshare_charge(mem, prev.slot, t - this.lastSwitch);
-    raw_spin_lock(w, this.percpu + PERCPU.RQ_LOCK);
+    const slot = prev.slot;
+    const live = !prev.dead && slot >= 0;
+    const pt = this.threadBase + slot * THREAD.WORDS; // prev's record (meaningless for the idle task)
+    const timeshare = live && w[pt + THREAD.POLICY] === SCHED_TIMESHARE;
+    // The clock (see tick), whose reading here is mostly the last one: a timer due within
+    // COARSE_MS makes it read afresh, so none is due now when it is not. A timeshare thread's
+    // priority decays with the CPU it used: its switch reads the clock.
+    let t = this.lastTick;
+    if (timeshare || this.controlled || ++this.switchesSinceTick >= TICK_SWITCHES ||
+        this.mem.f64[HEADER.COARSE_CLOCK_F64 >> 1] > t || this.timers.next - t <= COARSE_MS) t = this.tick(timeshare);
+    if (timeshare) timeshare_charge(mem, slot, t - this.lastSwitch);
+    raw_spin_lock(w, b + PERCPU.RQ_LOCK);
     if (debug_checks) this.checkLeaving(prev);
-    if (!prev.dead) {
+    if (live) {
       const state = w[pt + THREAD.STATE]; // under RQ_LOCK, as every waker writes it
       if (state === TASK_RUNNING) {
-        enqueue_task(mem, this.id, prev.slot);
+        rq_append(w, b, this.threadBase, slot);
+        if (debug_checks) rq_check(mem, this.id);
         if (this.trace !== null) this.trace.switchOut(prev, false);
-      } else if (
-        signal_pending_state(state, Atomics.load(w, pt + THREAD.SIGPENDING)) ||
-        Atomics.load(w, pt + THREAD.FLAGS) & TF_KILL
-      ) {
-        // A signal (interruptible sleep; SIGKILL, killable) or a kill that came before the sleep: do not sleep.
-        Atomics.store(w, pt + THREAD.STATE, TASK_RUNNING);
-        enqueue_task(mem, this.id, prev.slot);
-        if (this.trace !== null) this.trace.switchOut(prev, false);
-      } else {
-        w[pt + THREAD.ON_RQ] = 0;
-        if (this.trace !== null) this.trace.switchOut(prev, true); // under RQ_LOCK: before any wakeup of it
-        if (timeshare) timeshare_sleep(mem, prev.slot, t);
-      }
+      } else this.leaveAsleep(prev, pt, state, timeshare, t);
     }
-    const next = pick_next_task(mem, this.id);
-    if (debug_checks) this.checkPicked(next);
-    raw_spin_unlock(w, this.percpu + PERCPU.RQ_LOCK);
+    const next = rq_pop(w, b, this.threadBase);
+    if (debug_checks) {
+      if (next !== NIL) rq_check(mem, this.id);
+      this.checkPicked(next);
+    }
+    raw_spin_unlock(w, b + PERCPU.RQ_LOCK);
     if (debug_checks) report_broken();
     // Going idle: the busy time ends now. A timeshare thread next: its stretch must start exactly.
     if (!this.controlled && (next === NIL || w[this.threadBase + next * THREAD.WORDS + THREAD.POLICY] === SCHED_TIMESHARE)) t = this.fresh();
-    this.account(prev, t);
+    if (t !== this.lastSwitch) this.account(prev, t); // else no clock reading since the last switch (see tick)
     if (next === NIL) this.enterIdle(t);
     else this.switchTo(next, prev);
   };
+
+  /**
+   * Under RQ_LOCK, a live thread leaving the CPU not TASK_RUNNING: it sleeps, unless a signal
+   * (interruptible sleep; SIGKILL, killable) or a kill came before the sleep.
+   */
+  private leaveAsleep(prev: Task, pt: number, state: number, timeshare: boolean, t: number): void {
+    const w = this.w;
+    if (signal_pending_state(state, Atomics.load(w, pt + THREAD.SIGPENDING)) || Atomics.load(w, pt + THREAD.FLAGS) & TF_KILL) {
+      Atomics.store(w, pt + THREAD.STATE, TASK_RUNNING);
+      enqueue_task(this.mem, this.id, prev.slot);
+      if (this.trace !== null) this.trace.switchOut(prev, false);
+    } else {
+      w[pt + THREAD.ON_RQ] = 0;
+      if (this.trace !== null) this.trace.switchOut(prev, true); // under RQ_LOCK: before any wakeup of it
+      if (timeshare) timeshare_sleep(this.mem, prev.slot, t);
+    }
+  }
 
   /** Debug, under RQ_LOCK: the thread leaving the CPU is the running one, as the header says. */
   private checkLeaving(prev: Task): void {
@@ -293,9 +310,9 @@ export class Cpu {
     }
   }
 
+  /** Charge the time since the last switch (`t` is a newer clock reading) to `prev` and the CPU's busy time. */
   private account(prev: Task, t: number): void {
     const dt = t - this.lastSwitch;
-    if (dt === 0) return; // no clock reading since the last switch (see tick)
     this.lastSwitch = t;
     if (prev === this.idleTask) return;
     const f = this.mem.f64;
@@ -304,19 +321,16 @@ export class Cpu {
   }
 
   private switchTo(slot: number, prev: Task): void {
-    let next = this.tasks[slot];
-    if (!next) {
-      next = this.hooks.createTask(slot);
-      this.tasks[slot] = next;
-    }
+    const next = this.tasks[slot] ?? this.newTask(slot);
     const w = this.w;
     this.current = next;
     current = next.handle;
-    if (this.trace) this.trace.switchIn(next, this.w[this.percpu + PERCPU.NR_RUNNING]);
+    if (this.trace !== null) this.trace.switchIn(next, w[this.percpu + PERCPU.NR_RUNNING]);
     // A plain store: the others read CURRENT as a hint (watchdogs), or after a hand-off of the baton
     // (controlled), whose atomic write orders it.
     w[this.percpu + PERCPU.CURRENT] = slot;
-    if (next.started && w[next.flagsIndex] & TF_KILL) {
+    const started = next.started;
+    if (started && w[next.flagsIndex] & TF_KILL) {
       this.hooks.reapKilled(next); // it never runs again: its coroutine is dropped, not resumed
       return;
     }
@@ -325,14 +339,23 @@ export class Cpu {
       w[this.percpu + PERCPU.NR_SWITCHES]++;
       w[this.threadBase + slot * THREAD.WORDS + THREAD.NVCSW]++;
     }
-    if (!next.started) {
-      next.started = true;
-      this.hooks.startTask(next);
-    } else {
+    if (started) {
       const r = next.resume!;
       next.resume = null;
       r();
-    }
+    } else this.startTask(next);
+  }
+
+  /** The Task of a thread this CPU runs for the first time. */
+  private newTask(slot: number): Task {
+    const t = this.hooks.createTask(slot);
+    this.tasks[slot] = t;
+    return t;
+  }
+
+  private startTask(next: Task): void {
+    next.started = true;
+    this.hooks.startTask(next);
   }
 
   private readonly traceWake = (slot: number, cpu: number): void => {

@@ -30,46 +30,59 @@ const INV_RQ_NR_RUNNING = invariant('run-queue', 'runqueue.ts', 'rq_nr_running',
 export function enqueue_task(mem: Memory, cpu: number, slot: number, atHead = false): void {
   const w = mem.i32;
   const b = mem.layout.percpuWord(cpu);
-  const t = mem.threadWord(slot);
+  const tb = mem.layout.threadWord(0);
+  const t = tb + slot * THREAD.WORDS;
+  const head = b + PERCPU.HEAD + w[t + THREAD.PRIO];
+  if (atHead && w[head] !== NIL) {
+    w[t + THREAD.RQ_NEXT] = w[head];
+    w[head] = slot;
+    w[b + PERCPU.NR_RUNNING]++;
+  } else rq_append(w, b, tb, slot); // an empty level: the same either way
+  if (debug_checks) rq_check(mem, cpu);
+}
+
+/**
+ * enqueue_task at the tail, on word indexes (the switch path's): `b` is the CPU's block
+ * (layout.percpuWord), `tb` thread record 0 (layout.threadWord(0)). No debug check: the caller's.
+ */
+export function rq_append(w: Int32Array, b: number, tb: number, slot: number): void {
+  const t = tb + slot * THREAD.WORDS;
   const prio = w[t + THREAD.PRIO];
   const head = b + PERCPU.HEAD + prio;
   const tail = b + PERCPU.TAIL + prio;
+  w[t + THREAD.RQ_NEXT] = NIL;
   if (w[head] === NIL) {
-    w[t + THREAD.RQ_NEXT] = NIL;
     w[head] = slot;
-    w[tail] = slot;
     w[b + PERCPU.BITMAP + (prio >> 5)] |= 1 << (prio & 31);
-  } else if (atHead) {
-    w[t + THREAD.RQ_NEXT] = w[head];
-    w[head] = slot;
-  } else {
-    w[t + THREAD.RQ_NEXT] = NIL;
-    w[mem.threadWord(w[tail]) + THREAD.RQ_NEXT] = slot;
-    w[tail] = slot;
-  }
+  } else w[tb + w[tail] * THREAD.WORDS + THREAD.RQ_NEXT] = slot;
+  w[tail] = slot;
   w[b + PERCPU.NR_RUNNING]++;
-  if (debug_checks) rq_check(mem, cpu);
 }
 
 /** Pop the best runnable thread (lowest priority number, FIFO within it), or NIL. */
 export function pick_next_task(mem: Memory, cpu: number): number {
-  const w = mem.i32;
-  const b = mem.layout.percpuWord(cpu);
+  const slot = rq_pop(mem.i32, mem.layout.percpuWord(cpu), mem.layout.threadWord(0));
+  if (debug_checks && slot !== NIL) rq_check(mem, cpu);
+  return slot;
+}
+
+/** pick_next_task on word indexes, as rq_append. No debug check: the caller's. */
+export function rq_pop(w: Int32Array, b: number, tb: number): number {
   for (let i = 0; i < PRIO_BITMAP_WORDS; i++) {
     const bits = w[b + PERCPU.BITMAP + i];
     if (bits === 0) continue;
     const prio = (i << 5) + (31 - Math.clz32(bits & -bits));
     const head = b + PERCPU.HEAD + prio;
     const slot = w[head];
-    const next = w[mem.threadWord(slot) + THREAD.RQ_NEXT];
+    const t = tb + slot * THREAD.WORDS;
+    const next = w[t + THREAD.RQ_NEXT];
     w[head] = next;
     if (next === NIL) {
       w[b + PERCPU.TAIL + prio] = NIL;
       w[b + PERCPU.BITMAP + i] = bits & ~(1 << (prio & 31));
     }
-    w[mem.threadWord(slot) + THREAD.RQ_NEXT] = NIL;
+    w[t + THREAD.RQ_NEXT] = NIL;
     w[b + PERCPU.NR_RUNNING]--;
-    if (debug_checks) rq_check(mem, cpu);
     return slot;
   }
   return NIL;
@@ -102,7 +115,7 @@ export function dequeue_task(mem: Memory, cpu: number, slot: number): boolean {
  * bitmap bit and TAIL, every queued thread (runnable, of this CPU, at its own level, once), and
  * NR_RUNNING. O(levels + queued threads).
  */
-function rq_check(mem: Memory, cpu: number): void {
+export function rq_check(mem: Memory, cpu: number): void {
   const w = mem.i32;
   const b = mem.layout.percpuWord(cpu);
   const heads = b + PERCPU.HEAD;
