@@ -89,9 +89,14 @@ export function bundle_fault(b: ModuleBundle): string | null {
  * return the module file's path there. The caller has checked bundle_fault(b) === null.
  */
 export function materialize(b: ModuleBundle, root: string): string {
+  return join(materialize_dir(b, root), ...b.entry.split('/'));
+}
+
+/** materialize(), returning the bundle's directory. */
+export function materialize_dir(b: ModuleBundle, root: string): string {
   const dir = join(root, b.sha256);
   const entry = join(dir, ...b.entry.split('/'));
-  if (existsSync(entry)) return entry;
+  if (existsSync(entry)) return dir;
   // Written beside, then renamed into place: a half-written bundle is never taken for a whole one.
   const tmp = `${dir}.${process.pid}.tmp`;
   for (const [p, data] of Object.entries(b.files)) {
@@ -104,13 +109,19 @@ export function materialize(b: ModuleBundle, root: string): string {
   } catch (e) {
     if (!existsSync(entry)) throw e; // else another process wrote the same bundle first
   }
-  return entry;
+  return dir;
 }
 
-/** Why the module at `entry` does not build here (esbuild's first error, with its file:line), or null. */
-export async function build_fault(entry: string): Promise<string | null> {
+/**
+ * Why the module at `entry` does not build here (esbuild's first error, with its file:line, the
+ * file named by its path in the bundle when `root` is the bundle's directory), or null.
+ */
+export async function build_fault(entry: string, root = dirname(entry)): Promise<string | null> {
   try {
-    await esbuild.build({ entryPoints: [entry], bundle: true, write: false, format: 'esm', platform: 'node', logLevel: 'silent', plugins: [KMODEL_EXTERNAL] });
+    await esbuild.build({
+      entryPoints: [entry], bundle: true, write: false, format: 'esm', platform: 'node', logLevel: 'silent',
+      absWorkingDir: root, plugins: [KMODEL_EXTERNAL],
+    });
     return null;
   } catch (e) {
     return first_error(e);

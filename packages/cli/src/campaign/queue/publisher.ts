@@ -190,24 +190,28 @@ export class QueuePublisher implements TrialRunner {
   private async reconcile(): Promise<void> {
     const ids = [...this.out.keys()].slice(0, RECONCILE_BATCH);
     for (const id of ids) {
-      let job: Job | undefined;
-      try {
-        job = await this.queue.getJob(id);
-      } catch {
-        return; // Redis away: the 'lost' line has said so
+      if (!(await this.look(id))) return; // Redis away: the 'lost' line has said so
+    }
+  }
+
+  /** Settle job `id` if it has finished (its result read from the job); false if Redis did not answer. */
+  private async look(id: string): Promise<boolean> {
+    let job: Job | undefined;
+    try {
+      job = await this.queue.getJob(id);
+    } catch {
+      return false;
+    }
+    if (!this.out.has(id)) return true;
+    if (!job) {
+      if (!this.toAdd.some((j) => j.opts.jobId === id) && this.flushing === null) {
+        this.settle(id, this.error(this.out.get(id)!.trial, `job ${id} is gone from the queue (removed by someone else?)`));
       }
-      if (!this.out.has(id)) continue;
-      if (!job) {
-        if (!this.toAdd.some((j) => j.opts.jobId === id) && this.flushing === null) {
-          const t = this.out.get(id)!;
-          this.settle(id, this.error(t.trial, `job ${id} is gone from the queue (removed by someone else?)`));
-        }
-        continue;
-      }
-      if (job.finishedOn === undefined) continue;
+    } else if (job.finishedOn !== undefined) {
       if (job.failedReason) this.failed(id, job.failedReason);
       else if (job.returnvalue) this.finished(id, job.returnvalue as WireResult);
     }
+    return true;
   }
 
   private sayOnce(key: string, line: string): void {
@@ -223,7 +227,11 @@ export class QueuePublisher implements TrialRunner {
       const work = (async () => {
         await this.kv.set(cancel_key(this.campaign), '1', 'EX', CANCEL_TTL_S);
         await Promise.all([...this.out].map(async ([id, t]) => {
-          // remove() takes a waiting job off (1); a job a worker holds stays (0): it is running.
+          // A job that has finished, its event not here yet, counts with its result.
+          const state = await this.queue.getJobState(id).catch(() => 'unknown');
+          if (state === 'completed' || state === 'failed') return this.look(id);
+          if (state === 'active') return this.settle(id, 'cancelled');
+          // remove() takes a waiting job off (1); a job a worker took meanwhile stays (0).
           const removed = await this.queue.remove(id).catch(() => 0);
           this.settle(id, removed === 1 || !t.active ? 'unstarted' : 'cancelled');
         }));
