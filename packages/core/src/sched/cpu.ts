@@ -23,7 +23,9 @@ import { timeshare_charge, timeshare_sleep } from './timeshare.ts';
 import type { Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
-import { dequeue_task, enqueue_task, pick_next_task, rq_append, rq_check, rq_contains, rq_pop } from './runqueue.ts';
+import {
+  dequeue_task, enqueue_task, pick_next_task, rq_check, rq_contains, rq_pop, rq_requeue_pick, RQ_CONST, RQ_PERCPU, RQ_THREAD,
+} from './runqueue.ts';
 import {
   debug_checks, debug_checks_init, invariant, invariant_broken, report_broken, slot_words,
 } from './invariants.ts';
@@ -228,43 +230,44 @@ export class Cpu {
     prev.switching = false;
     const w = this.w;
     const b = this.percpu;
-    if (w[b + PERCPU.CTL_POSTED] !== w[b + PERCPU.CTL_SEEN]) { // ctlPending()
+    if (w[b + RQ_PERCPU.CTL_POSTED] !== w[b + RQ_PERCPU.CTL_SEEN]) { // ctlPending()
       setImmediate(this.switchAway);
       return;
     }
     const mem = this.mem;
     const slot = prev.slot;
     const live = !prev.dead && slot >= 0;
-    const pt = this.threadBase + slot * THREAD.WORDS; // prev's record (meaningless for the idle task)
-    const timeshare = live && w[pt + THREAD.POLICY] === SCHED_TIMESHARE;
+    const tb = this.threadBase;
+    const pt = tb + slot * RQ_THREAD.WORDS; // prev's record (meaningless for the idle task)
+    const timeshare = live && w[pt + RQ_THREAD.POLICY] === RQ_CONST.SCHED_TIMESHARE;
     // The clock (see tick), whose reading here is mostly the last one: a timer due within
     // COARSE_MS makes it read afresh, so none is due now when it is not. A timeshare thread's
     // priority decays with the CPU it used: its switch reads the clock.
     let t = this.lastTick;
     if (timeshare || this.controlled || ++this.switchesSinceTick >= TICK_SWITCHES ||
-        this.mem.f64[HEADER.COARSE_CLOCK_F64 >> 1] > t || this.timers.next - t <= COARSE_MS) t = this.tick(timeshare);
+        mem.f64[RQ_CONST.COARSE_CLOCK_F64 >> 1] > t || this.timers.next - t <= COARSE_MS) t = this.tick(timeshare);
     if (timeshare) timeshare_charge(mem, slot, t - this.lastSwitch);
-    raw_spin_lock(w, b + PERCPU.RQ_LOCK);
+    raw_spin_lock(w, b + RQ_PERCPU.RQ_LOCK);
     if (debug_checks) this.checkLeaving(prev);
-    if (live) {
-      const state = w[pt + THREAD.STATE]; // under RQ_LOCK, as every waker writes it
-      if (state === TASK_RUNNING) {
-        rq_append(w, b, this.threadBase, slot);
-        if (debug_checks) rq_check(mem, this.id);
-        if (this.trace !== null) this.trace.switchOut(prev, false);
-      } else this.leaveAsleep(prev, pt, state, timeshare, t);
+    const state = live ? w[pt + RQ_THREAD.STATE] : RQ_CONST.TASK_RUNNING; // under RQ_LOCK, as every waker writes it
+    let next: number;
+    if (live && state === RQ_CONST.TASK_RUNNING) {
+      next = rq_requeue_pick(w, b, tb, slot); // a yield: prev queued, the best popped (maybe prev)
+      if (this.trace !== null) this.trace.switchOut(prev, false);
+    } else {
+      if (live) this.leaveAsleep(prev, pt, state, timeshare, t);
+      next = rq_pop(w, b, tb);
     }
-    const next = rq_pop(w, b, this.threadBase);
     if (debug_checks) {
-      if (next !== NIL) rq_check(mem, this.id);
+      rq_check(mem, this.id);
       this.checkPicked(next);
     }
-    raw_spin_unlock(w, b + PERCPU.RQ_LOCK);
+    raw_spin_unlock(w, b + RQ_PERCPU.RQ_LOCK);
     if (debug_checks) report_broken();
     // Going idle: the busy time ends now. A timeshare thread next: its stretch must start exactly.
-    if (!this.controlled && (next === NIL || w[this.threadBase + next * THREAD.WORDS + THREAD.POLICY] === SCHED_TIMESHARE)) t = this.fresh();
+    if (!this.controlled && (next === RQ_CONST.NIL || w[tb + next * RQ_THREAD.WORDS + RQ_THREAD.POLICY] === RQ_CONST.SCHED_TIMESHARE)) t = this.fresh();
     if (t !== this.lastSwitch) this.account(prev, t); // else no clock reading since the last switch (see tick)
-    if (next === NIL) this.enterIdle(t);
+    if (next === RQ_CONST.NIL) this.enterIdle(t);
     else this.switchTo(next, prev);
   };
 
@@ -325,19 +328,19 @@ export class Cpu {
     const w = this.w;
     this.current = next;
     current = next.handle;
-    if (this.trace !== null) this.trace.switchIn(next, w[this.percpu + PERCPU.NR_RUNNING]);
+    if (this.trace !== null) this.trace.switchIn(next, w[this.percpu + RQ_PERCPU.NR_RUNNING]);
     // A plain store: the others read CURRENT as a hint (watchdogs), or after a hand-off of the baton
     // (controlled), whose atomic write orders it.
-    w[this.percpu + PERCPU.CURRENT] = slot;
+    w[this.percpu + RQ_PERCPU.CURRENT] = slot;
     const started = next.started;
-    if (started && w[next.flagsIndex] & TF_KILL) {
+    if (started && w[next.flagsIndex] & RQ_CONST.TF_KILL) {
       this.hooks.reapKilled(next); // it never runs again: its coroutine is dropped, not resumed
       return;
     }
     if (next !== prev) {
       if (this.controlled) control_progress();
-      w[this.percpu + PERCPU.NR_SWITCHES]++;
-      w[this.threadBase + slot * THREAD.WORDS + THREAD.NVCSW]++;
+      w[this.percpu + RQ_PERCPU.NR_SWITCHES]++;
+      w[this.threadBase + slot * RQ_THREAD.WORDS + RQ_THREAD.NVCSW]++;
     }
     if (started) {
       const r = next.resume!;

@@ -10,10 +10,40 @@
  * Any CPU may enqueue (a wakeup); only the owning CPU picks. With debug checks on, every change is
  * followed by rq_check.
  */
-import { PERCPU, THREAD, NIL, PRIO_BITMAP_WORDS, MAX_PRIO } from '../memory/layout.ts';
+import { HEADER, PERCPU, THREAD, NIL, PRIO_BITMAP_WORDS, MAX_PRIO, SCHED_TIMESHARE, TF_KILL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { TASK_RUNNING } from './state.ts';
 import { debug_checks, invariant, invariant_broken, slot_words, walk_revisits, walk_start } from './invariants.ts';
+
+/**
+ * The words and constants of layout.ts and state.ts that the run queue and the switch path
+ * (cpu.ts) use, as enums: the kernel image's bundler writes an enum member in as a literal, where
+ * a property of an imported object is loaded and its map checked at every use, which doubled the
+ * cost of the run-queue steps of a switch. Checked equal to layout.ts's when this file loads.
+ */
+export enum RQ_PERCPU {
+  CURRENT = 2, NR_RUNNING = 3, NR_SWITCHES = 5, CTL_POSTED = 6, CTL_SEEN = 7, RQ_LOCK = 8, BITMAP = 16, HEAD = 24, TAIL = 164,
+}
+export enum RQ_THREAD { WORDS = 42, STATE = 1, PRIO = 3, RQ_NEXT = 6, NVCSW = 16, POLICY = 20 }
+export enum RQ_CONST {
+  NIL = -1, MAX_PRIO = 140, BITMAP_WORDS = 5, TASK_RUNNING = 0, SCHED_TIMESHARE = 2, TF_KILL = 1 << 7,
+  /** HEADER.COARSE_CLOCK_F64 */
+  COARSE_CLOCK_F64 = 20,
+}
+
+function check_words(): void {
+  const words: [string, number, number][] = [
+    ['NIL', RQ_CONST.NIL, NIL], ['MAX_PRIO', RQ_CONST.MAX_PRIO, MAX_PRIO], ['PRIO_BITMAP_WORDS', RQ_CONST.BITMAP_WORDS, PRIO_BITMAP_WORDS],
+    ['TASK_RUNNING', RQ_CONST.TASK_RUNNING, TASK_RUNNING], ['SCHED_TIMESHARE', RQ_CONST.SCHED_TIMESHARE, SCHED_TIMESHARE],
+    ['TF_KILL', RQ_CONST.TF_KILL, TF_KILL], ['HEADER.COARSE_CLOCK_F64', RQ_CONST.COARSE_CLOCK_F64, HEADER.COARSE_CLOCK_F64],
+  ];
+  for (const k of Object.keys(RQ_PERCPU)) if (isNaN(Number(k))) words.push([`PERCPU.${k}`, RQ_PERCPU[k as keyof typeof RQ_PERCPU], PERCPU[k as keyof typeof PERCPU]]);
+  for (const k of Object.keys(RQ_THREAD)) if (isNaN(Number(k))) words.push([`THREAD.${k}`, RQ_THREAD[k as keyof typeof RQ_THREAD], THREAD[k as keyof typeof THREAD]]);
+  for (const [name, here, layout] of words) {
+    if (here !== layout) throw new Error(`runqueue.ts: ${name} is ${here} here but ${layout} in layout.ts`);
+  }
+}
+check_words();
 
 /** What the checks in this file may find broken (debug checks, invariants.ts). */
 const INV_RQ_BITMAP = invariant('run-queue', 'runqueue.ts', 'rq_bitmap',
@@ -46,17 +76,17 @@ export function enqueue_task(mem: Memory, cpu: number, slot: number, atHead = fa
  * (layout.percpuWord), `tb` thread record 0 (layout.threadWord(0)). No debug check: the caller's.
  */
 export function rq_append(w: Int32Array, b: number, tb: number, slot: number): void {
-  const t = tb + slot * THREAD.WORDS;
-  const prio = w[t + THREAD.PRIO];
-  const head = b + PERCPU.HEAD + prio;
-  const tail = b + PERCPU.TAIL + prio;
-  w[t + THREAD.RQ_NEXT] = NIL;
-  if (w[head] === NIL) {
+  const t = tb + slot * RQ_THREAD.WORDS;
+  const prio = w[t + RQ_THREAD.PRIO];
+  const head = b + RQ_PERCPU.HEAD + prio;
+  const tail = b + RQ_PERCPU.TAIL + prio;
+  w[t + RQ_THREAD.RQ_NEXT] = RQ_CONST.NIL;
+  if (w[head] === RQ_CONST.NIL) {
     w[head] = slot;
-    w[b + PERCPU.BITMAP + (prio >> 5)] |= 1 << (prio & 31);
-  } else w[tb + w[tail] * THREAD.WORDS + THREAD.RQ_NEXT] = slot;
+    w[b + RQ_PERCPU.BITMAP + (prio >> 5)] |= 1 << (prio & 31);
+  } else w[tb + w[tail] * RQ_THREAD.WORDS + RQ_THREAD.RQ_NEXT] = slot;
   w[tail] = slot;
-  w[b + PERCPU.NR_RUNNING]++;
+  w[b + RQ_PERCPU.NR_RUNNING]++;
 }
 
 /** Pop the best runnable thread (lowest priority number, FIFO within it), or NIL. */
@@ -68,24 +98,71 @@ export function pick_next_task(mem: Memory, cpu: number): number {
 
 /** pick_next_task on word indexes, as rq_append. No debug check: the caller's. */
 export function rq_pop(w: Int32Array, b: number, tb: number): number {
-  for (let i = 0; i < PRIO_BITMAP_WORDS; i++) {
-    const bits = w[b + PERCPU.BITMAP + i];
+  for (let i = 0; i < RQ_CONST.BITMAP_WORDS; i++) {
+    const bits = w[b + RQ_PERCPU.BITMAP + i];
     if (bits === 0) continue;
     const prio = (i << 5) + (31 - Math.clz32(bits & -bits));
-    const head = b + PERCPU.HEAD + prio;
+    const head = b + RQ_PERCPU.HEAD + prio;
     const slot = w[head];
-    const t = tb + slot * THREAD.WORDS;
-    const next = w[t + THREAD.RQ_NEXT];
+    const t = tb + slot * RQ_THREAD.WORDS;
+    const next = w[t + RQ_THREAD.RQ_NEXT];
     w[head] = next;
-    if (next === NIL) {
-      w[b + PERCPU.TAIL + prio] = NIL;
-      w[b + PERCPU.BITMAP + i] = bits & ~(1 << (prio & 31));
+    if (next === RQ_CONST.NIL) {
+      w[b + RQ_PERCPU.TAIL + prio] = RQ_CONST.NIL;
+      w[b + RQ_PERCPU.BITMAP + i] = bits & ~(1 << (prio & 31));
     }
-    w[t + THREAD.RQ_NEXT] = NIL;
-    w[b + PERCPU.NR_RUNNING]--;
+    w[t + RQ_THREAD.RQ_NEXT] = RQ_CONST.NIL;
+    w[b + RQ_PERCPU.NR_RUNNING]--;
     return slot;
   }
-  return NIL;
+  return RQ_CONST.NIL;
+}
+
+/**
+ * The running thread `slot` stays runnable: queue it and pop the best thread, as rq_append then
+ * rq_pop would, in fewer steps (the switch path's yield): the result is `slot` itself, the lists
+ * untouched, when nothing queued is as good (lower or equal priority number); NR_RUNNING does not
+ * change. Word indexes as rq_append; no debug check: the caller's.
+ */
+export function rq_requeue_pick(w: Int32Array, b: number, tb: number, slot: number): number {
+  const t = tb + slot * RQ_THREAD.WORDS;
+  const p = w[t + RQ_THREAD.PRIO];
+  w[t + RQ_THREAD.RQ_NEXT] = RQ_CONST.NIL;
+  let q = RQ_CONST.MAX_PRIO as number;
+  for (let i = 0; i < RQ_CONST.BITMAP_WORDS; i++) {
+    const bits = w[b + RQ_PERCPU.BITMAP + i];
+    if (bits === 0) continue;
+    q = (i << 5) + (31 - Math.clz32(bits & -bits));
+    break;
+  }
+  if (q > p) return slot; // it is the best: it runs on
+  const head = b + RQ_PERCPU.HEAD + q;
+  const next = w[head];
+  const tn = tb + next * RQ_THREAD.WORDS;
+  const after = w[tn + RQ_THREAD.RQ_NEXT];
+  w[tn + RQ_THREAD.RQ_NEXT] = RQ_CONST.NIL;
+  const tail = b + RQ_PERCPU.TAIL + p;
+  if (q === p) { // next leaves the head of slot's own level, slot joins its tail
+    if (after === RQ_CONST.NIL) w[head] = slot;
+    else {
+      w[head] = after;
+      w[tb + w[tail] * RQ_THREAD.WORDS + RQ_THREAD.RQ_NEXT] = slot;
+    }
+    w[tail] = slot;
+    return next;
+  }
+  w[head] = after;
+  if (after === RQ_CONST.NIL) {
+    w[b + RQ_PERCPU.TAIL + q] = RQ_CONST.NIL;
+    w[b + RQ_PERCPU.BITMAP + (q >> 5)] &= ~(1 << (q & 31));
+  }
+  const headp = b + RQ_PERCPU.HEAD + p;
+  if (w[headp] === RQ_CONST.NIL) {
+    w[headp] = slot;
+    w[b + RQ_PERCPU.BITMAP + (p >> 5)] |= 1 << (p & 31);
+  } else w[tb + w[tail] * RQ_THREAD.WORDS + RQ_THREAD.RQ_NEXT] = slot;
+  w[tail] = slot;
+  return next;
 }
 
 /** Unlink a queued thread (priority change, kill). Returns false if it was not queued. */
