@@ -15,6 +15,7 @@ import { measureSpinlock } from './spinlock.ts';
 import { measureBoot } from './boot.ts';
 import { measureKcsan } from './kcsan.ts';
 import { measureCampaign } from './campaign.ts';
+import { measureQueue } from './queue.ts';
 import { measureControlledTrial } from './controlled-trial.ts';
 import { measureControlledBaton } from './controlled-baton.ts';
 import { measureControlledStep } from './controlled-step.ts';
@@ -32,6 +33,7 @@ const MEASUREMENTS: [string, (reps: number) => Promise<Row[]>][] = [
   ['boot + shutdown', measureBoot],
   ['KCSAN', measureKcsan],
   ['campaigns', measureCampaign],
+  ['campaigns through a queue', measureQueue],
   ['controlled trial', measureControlledTrial],
   ['controlled baton hand-off', measureControlledBaton],
   ['controlled step on one CPU', measureControlledStep],
