@@ -18,19 +18,20 @@ import { join } from 'node:path';
 import { ROOT, fixture, kmodel, type CliResult } from './helpers/machine.ts';
 import { redis_command, start_redis, type RedisServer } from './helpers/redis.ts';
 import { bundle_module } from '../packages/cli/src/campaign/queue/bundle.ts';
-import { bundle_key, type TrialJob } from '../packages/cli/src/campaign/queue/job.ts';
+import { alive_key, bundle_key, type TrialJob } from '../packages/cli/src/campaign/queue/job.ts';
+import { source_fingerprint } from '../packages/cli/src/campaign/queue/fingerprint.ts';
 
 /** bullmq and ioredis are the CLI's dependencies: loaded from its package, as the CLI loads them. */
 const cli_require = createRequire(join(ROOT, 'packages', 'cli', 'package.json'));
 
 /** What these tests use of bullmq's Job, Queue and of an ioredis connection. */
-interface BullJob { id?: string; failedReason?: string; getState(): Promise<string> }
+interface BullJob { id?: string; failedReason?: string; returnvalue?: unknown; getState(): Promise<string> }
 interface BullQueue {
   add(name: string, data: TrialJob, opts: { jobId: string }): Promise<BullJob>;
   getJob(id: string): Promise<BullJob | undefined>;
   close(): Promise<void>;
 }
-interface Conn { set(key: string, value: string): Promise<unknown>; disconnect(): void }
+interface Conn { set(key: string, value: string, ...expiry: (string | number)[]): Promise<unknown>; disconnect(): void }
 const { Queue } = cli_require('bullmq') as { Queue: new (name: string, o: { connection: Conn; prefix: string }) => BullQueue };
 const { Redis } = cli_require('ioredis') as { Redis: new (url: string, o: { maxRetriesPerRequest: null }) => Conn };
 
@@ -172,10 +173,11 @@ function closed_port(): Promise<number> {
 }
 
 /** A queue handle of the tests' own, as a publisher of another kmodel would have. */
-function open_queue(): { queue: BullQueue; kv: Conn; close(): Promise<void> } {
+async function open_queue(): Promise<{ queue: BullQueue; kv: Conn; close(): Promise<void> }> {
   const kv = new Redis(redis!.url, { maxRetriesPerRequest: null });
   const conn = new Redis(redis!.url, { maxRetriesPerRequest: null });
   const queue = new Queue('trials', { connection: conn, prefix: 'kmodel' });
+  await kv.set(alive_key(CAMPAIGN), '1', 'EX', 600);
   return {
     queue, kv,
     close: async () => {
@@ -193,15 +195,18 @@ async function failed_reason(queue: BullQueue, id: string, show: Proc[]): Promis
   return job!.failedReason!;
 }
 
+/** The campaign of the tests' own jobs; its liveness mark is set by open_queue (workers drop a dead campaign's jobs). */
+const CAMPAIGN = 'test0000cafe';
+
 function trial_job(over: Partial<TrialJob> & { seed?: number } = {}): TrialJob {
   const { seed = 1, ...rest } = over;
   return {
-    kmodel: VERSION, campaign: 'test0000cafe', bundle: 'f'.repeat(64),
+    kmodel: VERSION, sources: source_fingerprint(), campaign: CAMPAIGN, bundle: 'f'.repeat(64),
     trial: { kind: 'module', module: '/elsewhere/mod.ts', cpus: 1, seed }, timeout: 20, ...rest,
   };
 }
 
-/** Bundles the worker wrote under its cache (tmpdir/kmodel-worker/<sha256>): removed after the file. */
+/** Bundles the worker wrote under its cache (tmpdir/kmodel-worker-<uid>/<sha256>): removed after the file. */
 const cached: string[] = [];
 
 beforeAll(async () => {
@@ -223,7 +228,7 @@ afterAll(async () => {
   await kill_all();
   await redis?.stop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  for (const sha of cached) rmSync(join(tmpdir(), 'kmodel-worker', sha), { recursive: true, force: true });
+  for (const sha of cached) rmSync(join(tmpdir(), `kmodel-worker-${process.getuid?.() ?? 0}`, sha), { recursive: true, force: true });
 });
 
 describe('kmodel campaign --queue, kmodel worker', { timeout: 120_000 }, () => {
@@ -312,7 +317,7 @@ describe('kmodel campaign --queue, kmodel worker', { timeout: 120_000 }, () => {
 
   it('a job from another kmodel version is refused, both versions named', async () => {
     const w = await worker();
-    const q = open_queue();
+    const q = await open_queue();
     try {
       await q.queue.add('trial', trial_job({ kmodel: '0.0.0-other' }), { jobId: 'other-1' });
       const why = await failed_reason(q.queue, 'other-1', [w]);
@@ -322,6 +327,24 @@ describe('kmodel campaign --queue, kmodel worker', { timeout: 120_000 }, () => {
       await until(() => w.out.includes(why), 'the worker saying why', 10_000, [w]);
       expect(w.trials()).toBe(0);
       expect(w.p.exitCode).toBeNull();
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('a job from other sources of the same version is refused; a job of a campaign that is not alive is dropped unrun', async () => {
+    const w = await worker();
+    const q = await open_queue();
+    try {
+      await q.queue.add('trial', trial_job({ sources: 'a'.repeat(64) }), { jobId: 'sources-1' });
+      const why = await failed_reason(q.queue, 'sources-1', [w]);
+      expect(why).toBe(`refused by worker ${w.host}: kmodel ${VERSION} on both sides, but the sources differ (campaign aaaaaaaaaaaa, worker ${source_fingerprint().slice(0, 12)}): run workers of the campaign's sources`);
+      // A campaign whose publisher is gone (no liveness mark): its job completes as dropped, no trial runs.
+      await q.queue.add('trial', trial_job({ campaign: 'deadbeef0000' }), { jobId: 'dead-2' });
+      let job: BullJob | undefined;
+      await until(async () => (job = await q.queue.getJob('dead-2')) !== undefined && (await job.getState()) === 'completed', 'job dead-2 completed', 30_000, [w]);
+      expect(job!.returnvalue).toMatchObject({ cancelled: true, seed: 1 });
+      expect(w.trials()).toBe(0);
     } finally {
       await q.close();
     }
@@ -347,7 +370,7 @@ describe('kmodel campaign --queue, kmodel worker', { timeout: 120_000 }, () => {
     cached.push(orphan.sha256);
 
     const w = await worker();
-    const q = open_queue();
+    const q = await open_queue();
     try {
       await q.kv.set(bundle_key(whole.sha256), JSON.stringify(altered));
       await q.kv.set(bundle_key(orphan.sha256), JSON.stringify(orphan));

@@ -12,6 +12,8 @@ export type Unfinished = 'cancelled' | 'unstarted';
 /** Runs trials; after `stop` (RunOptions) has aborted, a run ends as cancelled or unstarted. */
 export interface TrialRunner {
   run(trial: Trial): Promise<TrialResult | Unfinished>;
+  /** Trials worth handing it at once (the rest wait here: a campaign of 1e6 trials holds no 1e6 promises). */
+  readonly capacity: number;
 }
 
 /** Trials that depend on one run before them. */
@@ -35,7 +37,7 @@ export interface PlanRun {
   cancelled: number;
 }
 
-/** Run every trial of `plan` on `runner`, all at once (the runner queues them), or until `stop`. */
+/** Run every trial of `plan` on `runner`, `runner.capacity` at a time, or until `stop`. */
 export async function run_plan(plan: Trial[] | Plan, runner: TrialRunner, o: RunOptions): Promise<PlanRun> {
   const one = async (t: Trial, report: boolean): Promise<TrialResult | Unfinished> => {
     if (o.stop?.aborted) return 'unstarted';
@@ -51,7 +53,15 @@ export async function run_plan(plan: Trial[] | Plan, runner: TrialRunner, o: Run
     if (typeof r !== 'object') return { results: [], cancelled: 0 };
     trials = plan.rest(r);
   }
-  const done = await Promise.all(trials.map((t) => one(t, true)));
+  const done: (TrialResult | Unfinished)[] = new Array(trials.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < trials.length) {
+      const i = next++;
+      done[i] = await one(trials[i], true);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(runner.capacity, trials.length)) }, lane));
   return {
     results: done.filter((r): r is TrialResult => typeof r === 'object'),
     cancelled: done.filter((r) => r === 'cancelled').length,

@@ -53,8 +53,12 @@ export interface PoolOptions extends RunOptions {
 /** A pool of `jobs` trial workers, all up (see the barrier above) until close(). */
 export class TrialPool implements TrialRunner {
   private destroyed: Promise<void> | null = null;
+  /** Twice the workers: the next trial is queued in piscina as one finishes. */
+  readonly capacity: number;
 
-  private constructor(private readonly pool: Piscina, private readonly timeout: number) {}
+  private constructor(private readonly pool: Piscina, private readonly timeout: number, jobs: number) {
+    this.capacity = 2 * jobs;
+  }
 
   /** Start the workers and wait until all are up; null if `stop` aborted first. */
   static async open(jobs: number, timeout: number, stop?: AbortSignal): Promise<TrialPool | null> {
@@ -67,7 +71,7 @@ export class TrialPool implements TrialRunner {
       // Idle workers wait on their event loop, not in Atomics.wait: a machine's last cleanup
       // callbacks after a trial must not be frozen.
       atomics: 'disabled',
-    }), timeout);
+    }), timeout, jobs);
     const destroy = () => void pool.close();
     stop?.addEventListener('abort', destroy, { once: true });
     try {

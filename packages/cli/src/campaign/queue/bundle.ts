@@ -8,7 +8,7 @@
  */
 import * as esbuild from 'esbuild';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 
 export interface ModuleBundle {
@@ -85,8 +85,9 @@ export function bundle_fault(b: ModuleBundle): string | null {
 }
 
 /**
- * Write the bundle under `root`/<sha256>/ (once: a directory already there is the same bundle) and
- * return the module file's path there. The caller has checked bundle_fault(b) === null.
+ * Write the bundle under `root`/<sha256>/ (once: a directory already there is used only if it holds
+ * the very files) and return the module file's path there. The caller has checked
+ * bundle_fault(b) === null.
  */
 export function materialize(b: ModuleBundle, root: string): string {
   return join(materialize_dir(b, root), ...b.entry.split('/'));
@@ -95,8 +96,8 @@ export function materialize(b: ModuleBundle, root: string): string {
 /** materialize(), returning the bundle's directory. */
 export function materialize_dir(b: ModuleBundle, root: string): string {
   const dir = join(root, b.sha256);
-  const entry = join(dir, ...b.entry.split('/'));
-  if (existsSync(entry)) return dir;
+  if (same_files(b, dir)) return dir;
+  rmSync(dir, { recursive: true, force: true }); // half there, or not what the hash says: written afresh
   // Written beside, then renamed into place: a half-written bundle is never taken for a whole one.
   const tmp = `${dir}.${process.pid}.tmp`;
   for (const [p, data] of Object.entries(b.files)) {
@@ -107,9 +108,19 @@ export function materialize_dir(b: ModuleBundle, root: string): string {
   try {
     renameSync(tmp, dir);
   } catch (e) {
-    if (!existsSync(entry)) throw e; // else another process wrote the same bundle first
+    rmSync(tmp, { recursive: true, force: true });
+    if (!same_files(b, dir)) throw e; // else another process wrote the same bundle first
   }
   return dir;
+}
+
+/** Does `dir` hold exactly the bundle's files, byte for byte? */
+function same_files(b: ModuleBundle, dir: string): boolean {
+  try {
+    return Object.entries(b.files).every(([p, data]) => readFileSync(join(dir, ...p.split('/'))).equals(Buffer.from(data, 'base64')));
+  } catch {
+    return false;
+  }
 }
 
 /**

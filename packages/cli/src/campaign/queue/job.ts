@@ -31,9 +31,29 @@ export function cancel_key(campaign: string): string {
   return `${PREFIX}:cancel:${campaign}`;
 }
 
+/**
+ * A campaign's liveness mark: its publisher sets it every ALIVE_EVERY_S for ALIVE_TTL_S. A worker
+ * drops the jobs of a campaign whose mark is gone (its publisher was killed, or lost Redis for
+ * longer): nobody would read their results.
+ */
+export function alive_key(campaign: string): string {
+  return `${PREFIX}:alive:${campaign}`;
+}
+export const ALIVE_EVERY_S = 10;
+export const ALIVE_TTL_S = 60;
+
+/**
+ * How often a job that a worker refuses (another version, sources that differ, a module it cannot
+ * build) is offered again, REFUSAL_DELAY_MS apart, before it fails: another worker may run it.
+ */
+export const REFUSAL_ATTEMPTS = 5;
+export const REFUSAL_DELAY_MS = 1000;
+
 export interface TrialJob {
   /** The version of the kmodel that published it: a worker of another version refuses it. */
   kmodel: string;
+  /** sha256 of the kmodel sources that published it (fingerprint.ts): a worker of other sources refuses it. */
+  sources: string;
   /** The campaign's id (random): its jobs are `${campaign}-${n}`. */
   campaign: string;
   /** sha256 of the module bundle (bundle.ts) at bundle_key(). */

@@ -1,16 +1,19 @@
 /**
  * A campaign's trials as jobs on the queue (BullMQ on Redis), run by `kmodel worker`s on any host:
- * the TrialRunner of `kmodel campaign --queue`. Each trial is one job `${campaign}-${n}`; a result
- * comes back through the queue's events (and, should an event be lost, through a periodic look
- * at the jobs still out), and settles its trial once: a job that a dead worker left and another
- * worker ran again counts once.
+ * the TrialRunner of `kmodel campaign --queue`. Each trial is one job `${campaign}-${n}`, at most
+ * WINDOW of them out at once; a result comes back through the queue's events (and, should an
+ * event be lost, through a round-robin look at the jobs still out) and settles its trial once: a
+ * job that a dead worker left and another worker ran again counts once. A settled job is taken
+ * off the queue, so Redis holds about WINDOW jobs of a campaign, whatever its size.
  *
- * Cancelling (stop): the campaign's cancel mark is set (workers drop its queued jobs and end its
- * running ones), its waiting jobs are removed, and every trial still out settles at once:
- * 'cancelled' if a worker had it, 'unstarted' otherwise.
+ * The campaign keeps its liveness mark (job.ts alive_key) while it runs: killed, it leaves jobs
+ * that workers drop once the mark expires. Cancelling (stop): publishing stops, the cancel mark is
+ * set and the liveness mark removed (workers drop its queued jobs and end its running ones), its
+ * waiting jobs are removed, and every trial still out settles at once: 'cancelled' if a worker had
+ * it, 'unstarted' otherwise, a finished one with its result.
  *
- * Every wait has a bound or a voice: no worker after NO_WORKER_MS and a lost connection are said
- * (once each) while the campaign waits; Ctrl-C ends it.
+ * Every wait has a bound or a voice: no worker (at the start, or all gone later) and a lost Redis
+ * are said while the campaign waits; Ctrl-C ends it; closing takes at most CLOSE_BOUND_MS.
  */
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { randomBytes } from 'node:crypto';
@@ -18,25 +21,33 @@ import type { Redis } from 'ioredis';
 import type { Trial, TrialResult } from '../task.ts';
 import { run_plan, type Plan, type PlanRun, type RunOptions, type TrialRunner, type Unfinished } from '../plan.ts';
 import { bundle_module, type ModuleBundle } from './bundle.ts';
-import { BUNDLE_TTL_S, CANCEL_TTL_S, KEEP_FINISHED_S, PREFIX, QUEUE, TRIAL_JOB, bundle_key, cancel_key, from_wire, type TrialJob, type WireResult } from './job.ts';
-import { connect, shown_url } from './redis.ts';
+import {
+  ALIVE_EVERY_S, ALIVE_TTL_S, BUNDLE_TTL_S, CANCEL_TTL_S, KEEP_FINISHED_S, PREFIX, QUEUE, REFUSAL_ATTEMPTS, REFUSAL_DELAY_MS, TRIAL_JOB,
+  alive_key, bundle_key, cancel_key, from_wire, type TrialJob, type WireResult,
+} from './job.ts';
+import { bullmq_connection, connect, shown_url, within } from './redis.ts';
+import { source_fingerprint } from './fingerprint.ts';
 import { KMODEL_VERSION } from '../../version.ts';
 
-/** Said when no worker has taken a trial this long after the first was published. */
+/** Jobs of a campaign on the queue at once. */
+const WINDOW = 4096;
+/** Said when no worker has taken a trial this long after the first was published, or no trial has finished this long and no worker is connected. */
 const NO_WORKER_MS = 10_000;
 /** How often the jobs still out are looked at, for a result whose event was lost. */
-const RECONCILE_MS = 10_000;
-/** Jobs looked at per reconcile. */
-const RECONCILE_BATCH = 200;
+const RECONCILE_MS = 5_000;
+/** Jobs looked at per reconcile (the next ones next time: round-robin). */
+const RECONCILE_BATCH = 500;
 /** Jobs per addBulk. */
 const ADD_BATCH = 500;
-/** Jobs on the queue at once per campaign: a campaign of 1e6 trials does not put 1e6 jobs in Redis. */
-const WINDOW = 4096;
+/** Settled jobs are taken off the queue in batches this often. */
+const REMOVE_MS = 1000;
 /** How long cancelling may take (Redis gone: the trials settle anyway). */
 const CANCEL_BOUND_MS = 5000;
+/** How long closing the connections may take (Redis gone: they are dropped). */
+const CLOSE_BOUND_MS = 2000;
 
 interface Out {
-  trial: Trial;
+  trial: Extract<Trial, { kind: 'module' }>;
   settle(r: TrialResult | Unfinished): void;
   /** A worker has taken it. */
   active: boolean;
@@ -52,26 +63,29 @@ export interface PublisherOptions {
 
 export class QueuePublisher implements TrialRunner {
   readonly campaign = randomBytes(6).toString('hex');
+  readonly capacity = WINDOW;
   private readonly out = new Map<string, Out>();
   private readonly bundles = new Map<string, Promise<ModuleBundle>>();
-  private toAdd: { name: string; data: TrialJob; opts: { jobId: string } }[] = [];
+  private toAdd: { jobId: string; data: TrialJob }[] = [];
   private flushing: Promise<void> | null = null;
+  /** Settled jobs still to take off the queue. */
+  private toRemove: string[] = [];
   private n = 0;
   private sawWorker = false;
-  private noWorker: NodeJS.Timeout | undefined;
-  private readonly reconciler: NodeJS.Timeout;
+  private lastProgress = Date.now();
+  private lastNoWorker = 0;
+  private reconciling = false;
+  private reconcileFrom = 0;
+  private readonly timers: NodeJS.Timeout[] = [];
   private readonly said = new Set<string>();
   private cancelling: Promise<void> | null = null;
+  private readonly url: URL;
 
-  /** For the keys beside BullMQ's: bundles, cancel marks. */
-  private readonly kv: Redis;
-
-  private constructor(private readonly url: URL, private readonly queue: Queue, private readonly events: QueueEvents, private readonly o: PublisherOptions) {
-    this.kv = connect(url);
+  private constructor(url: URL, private readonly queue: Queue, private readonly events: QueueEvents, private readonly kv: Redis, private readonly o: PublisherOptions) {
+    this.url = url;
     events.on('active', ({ jobId }) => this.taken(jobId));
     events.on('completed', ({ jobId, returnvalue }) => {
-      const w = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as unknown as WireResult;
-      this.finished(jobId, w);
+      this.finished(jobId, (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as unknown as WireResult);
     });
     events.on('failed', ({ jobId, failedReason }) => this.failed(jobId, failedReason));
     events.on('stalled', ({ jobId }) => {
@@ -81,46 +95,54 @@ export class QueuePublisher implements TrialRunner {
     const lost = (e: Error) => this.sayOnce('lost', `kmodel: lost Redis at ${shown_url(url)} (${(e as NodeJS.ErrnoException).code ?? e.message}): waiting for it (Ctrl-C ends the campaign)`);
     queue.on('error', lost);
     events.on('error', lost);
-    this.kv.on('error', lost);
-    this.reconciler = setInterval(() => void this.reconcile(), RECONCILE_MS);
-    this.reconciler.unref();
+    kv.on('error', lost);
+    const every = (ms: number, f: () => void) => {
+      const t = setInterval(f, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(RECONCILE_MS, () => void this.reconcile());
+    every(REMOVE_MS, () => void this.removeSettled());
+    every(ALIVE_EVERY_S * 1000, () => void this.keepAlive());
+    every(NO_WORKER_MS, () => void this.checkWorkers());
     o.stop?.addEventListener('abort', () => void this.cancel(), { once: true });
   }
 
   /** Connect to the queue at `url` (reach() has found a Redis there). */
   static async open(url: URL, o: PublisherOptions): Promise<QueuePublisher> {
-    const queue = new Queue(QUEUE, { connection: connect(url), prefix: PREFIX });
-    const events = new QueueEvents(QUEUE, { connection: connect(url), prefix: PREFIX });
+    const connection = bullmq_connection(url);
+    const queue = new Queue(QUEUE, { connection, prefix: PREFIX });
+    const events = new QueueEvents(QUEUE, { connection, prefix: PREFIX });
+    const kv = connect(url);
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-    return new QueuePublisher(url, queue, events, o);
+    const p = new QueuePublisher(url, queue, events, kv, o);
+    await p.keepAlive();
+    return p;
   }
 
   run(trial: Trial): Promise<TrialResult | Unfinished> {
     if (trial.kind !== 'module') throw new Error('a queue runs module trials only');
     if (this.o.stop?.aborted) return Promise.resolve('unstarted');
+    const jobId = `${this.campaign}-${++this.n}`;
     return new Promise((settle) => {
-      const go = () => {
-        if (this.o.stop?.aborted) return settle('unstarted');
-        const jobId = `${this.campaign}-${++this.n}`;
-        this.out.set(jobId, { trial, settle, active: false });
-        void this.publish(jobId, trial).catch((e: Error) => this.settle(jobId, this.error(trial, `publishing the trial failed: ${e.message}`)));
-      };
-      if (this.out.size < WINDOW) go();
-      else this.held.push(go);
+      this.out.set(jobId, { trial, settle, active: false });
+      void this.publish(jobId, trial);
     });
   }
 
-  /** Trials waiting for room in the window. */
-  private held: (() => void)[] = [];
-
   private async publish(jobId: string, trial: Extract<Trial, { kind: 'module' }>): Promise<void> {
-    const b = await this.bundle(trial.module);
-    this.toAdd.push({ name: TRIAL_JOB, data: { kmodel: KMODEL_VERSION, campaign: this.campaign, bundle: b.sha256, trial, timeout: this.o.timeout }, opts: { jobId } });
+    let b: ModuleBundle;
+    try {
+      b = await this.bundle(trial.module);
+    } catch (e) {
+      return this.settle(jobId, this.error(trial, `publishing the trial failed: ${(e as Error).message}`));
+    }
+    if (this.o.stop?.aborted) return this.settle(jobId, 'unstarted');
+    this.toAdd.push({ jobId, data: { kmodel: KMODEL_VERSION, sources: source_fingerprint(), campaign: this.campaign, bundle: b.sha256, trial, timeout: this.o.timeout } });
     this.flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.flush());
-    await this.flushing;
   }
 
-  /** The module's bundle, written to Redis once per campaign (its key is refreshed with it). */
+  /** The module's bundle, written to Redis once per campaign (keepAlive refreshes its expiry). */
   private bundle(module: string): Promise<ModuleBundle> {
     let b = this.bundles.get(module);
     if (!b) {
@@ -133,25 +155,54 @@ export class QueuePublisher implements TrialRunner {
     return b;
   }
 
+  /** Add the jobs gathered since the last flush, a batch at a time; a batch that fails settles its own trials as errors. */
   private async flush(): Promise<void> {
-    const jobs = this.toAdd;
-    this.toAdd = [];
-    this.flushing = null;
     const keep = { removeOnComplete: { age: KEEP_FINISHED_S }, removeOnFail: { age: KEEP_FINISHED_S } };
-    for (let i = 0; i < jobs.length; i += ADD_BATCH) {
-      await this.queue.addBulk(jobs.slice(i, i + ADD_BATCH).map((j) => ({ ...j, opts: { ...j.opts, ...keep } })));
+    const retry = { attempts: REFUSAL_ATTEMPTS, backoff: { type: 'fixed' as const, delay: REFUSAL_DELAY_MS } };
+    while (this.toAdd.length > 0) {
+      if (this.o.stop?.aborted) {
+        for (const j of this.toAdd.splice(0)) this.settle(j.jobId, 'unstarted');
+        break;
+      }
+      const batch = this.toAdd.splice(0, ADD_BATCH);
+      try {
+        await this.queue.addBulk(batch.map((j) => ({ name: TRIAL_JOB, data: j.data, opts: { jobId: j.jobId, ...keep, ...retry } })));
+      } catch (e) {
+        for (const j of batch) {
+          const t = this.out.get(j.jobId);
+          if (t) this.settle(j.jobId, this.error(t.trial, `publishing the trial failed: ${(e as Error).message}`));
+        }
+      }
     }
-    if (jobs.length > 0 && !this.sawWorker && this.noWorker === undefined) {
-      this.noWorker = setTimeout(() => void this.warnNoWorker(), NO_WORKER_MS);
-      this.noWorker.unref();
+    this.flushing = null;
+  }
+
+  /** Set the liveness mark, refresh the bundles' expiry. */
+  private async keepAlive(): Promise<void> {
+    if (this.o.stop?.aborted) return;
+    try {
+      await this.kv.set(alive_key(this.campaign), '1', 'EX', ALIVE_TTL_S);
+      for (const b of this.bundles.values()) {
+        const m = await b.catch(() => null);
+        if (m) await this.kv.expire(bundle_key(m.sha256), BUNDLE_TTL_S);
+      }
+    } catch {
+      /* Redis away: the 'lost' line says so */
     }
   }
 
-  private async warnNoWorker(): Promise<void> {
-    if (this.sawWorker || this.o.stop?.aborted) return;
+  /** No worker at all while trials wait: say so (at most every 6 × NO_WORKER_MS after the first time). */
+  private async checkWorkers(): Promise<void> {
+    if (this.o.stop?.aborted || this.out.size === 0) return;
+    const now = Date.now();
+    if (now - this.lastProgress < NO_WORKER_MS || now - this.lastNoWorker < 6 * NO_WORKER_MS) return;
     const n = await this.queue.getWorkersCount().catch(() => null);
+    if (n !== 0 && this.sawWorker) return;
+    this.lastNoWorker = now;
     const url = shown_url(this.url);
-    this.sayOnce('no-worker', `kmodel: no worker has taken a trial from ${url} in ${NO_WORKER_MS / 1000} s${n === null ? '' : ` (${n} connected)`}: start one with: kmodel worker --queue ${url}`);
+    const what = this.sawWorker ? `no worker is connected to ${url} and no trial has finished for ${Math.round((now - this.lastProgress) / 1000)} s`
+      : `no worker has taken a trial from ${url} in ${Math.round((now - this.lastProgress) / 1000)} s${n === null ? '' : ` (${n} connected)`}`;
+    this.o.say(`kmodel: ${what}: start one with: kmodel worker --queue ${url}`);
   }
 
   private taken(jobId: string): void {
@@ -159,12 +210,13 @@ export class QueuePublisher implements TrialRunner {
     if (!t) return;
     t.active = true;
     this.sawWorker = true;
+    this.lastProgress = Date.now();
   }
 
   private finished(jobId: string, w: WireResult): void {
     const t = this.out.get(jobId);
     if (!t) return;
-    if (w.cancelled) this.settle(jobId, 'unstarted');
+    if (w.cancelled) this.settle(jobId, t.active && this.o.stop?.aborted ? 'cancelled' : 'unstarted');
     else this.settle(jobId, from_wire(w));
   }
 
@@ -181,16 +233,32 @@ export class QueuePublisher implements TrialRunner {
     const t = this.out.get(jobId);
     if (!t) return;
     this.out.delete(jobId);
-    this.sawWorker ||= typeof r === 'object' && r.verdict !== 'error';
+    this.toRemove.push(jobId);
+    if (typeof r === 'object') {
+      this.lastProgress = Date.now();
+      this.sawWorker ||= r.verdict !== 'error';
+    }
     t.settle(r);
-    this.held.shift()?.();
   }
 
-  /** Results whose event never came: look at some of the jobs still out. */
+  /** Take settled jobs off the queue (a job still held by a worker stays: BullMQ removes it when it finishes). */
+  private async removeSettled(): Promise<void> {
+    const ids = this.toRemove.splice(0);
+    await Promise.all(ids.map((id) => this.queue.remove(id).catch(() => 0)));
+  }
+
+  /** Results whose event never came: look at the next RECONCILE_BATCH jobs still out. */
   private async reconcile(): Promise<void> {
-    const ids = [...this.out.keys()].slice(0, RECONCILE_BATCH);
-    for (const id of ids) {
-      if (!(await this.look(id))) return; // Redis away: the 'lost' line has said so
+    if (this.reconciling || this.out.size === 0) return;
+    this.reconciling = true;
+    try {
+      const ids = [...this.out.keys()];
+      if (this.reconcileFrom >= ids.length) this.reconcileFrom = 0;
+      const some = ids.slice(this.reconcileFrom, this.reconcileFrom + RECONCILE_BATCH);
+      this.reconcileFrom += some.length;
+      for (const id of some) if (!(await this.look(id))) return; // Redis away: the 'lost' line says so
+    } finally {
+      this.reconciling = false;
     }
   }
 
@@ -202,10 +270,12 @@ export class QueuePublisher implements TrialRunner {
     } catch {
       return false;
     }
-    if (!this.out.has(id)) return true;
+    const t = this.out.get(id);
+    if (!t) return true;
     if (!job) {
-      if (!this.toAdd.some((j) => j.opts.jobId === id) && this.flushing === null) {
-        this.settle(id, this.error(this.out.get(id)!.trial, `job ${id} is gone from the queue (removed by someone else?)`));
+      // Not published yet, or gone: Redis lost it (restarted without persistence, flushed).
+      if (this.flushing === null && !this.toAdd.some((j) => j.jobId === id)) {
+        this.settle(id, this.error(t.trial, `job ${id} is gone from the queue (did Redis restart without persistence, or was it flushed?)`));
       }
     } else if (job.finishedOn !== undefined) {
       if (job.failedReason) this.failed(id, job.failedReason);
@@ -220,34 +290,41 @@ export class QueuePublisher implements TrialRunner {
     this.o.say(line);
   }
 
-  /** End the campaign's trials: mark it cancelled, take its waiting jobs off, settle the rest. */
+  /** End the campaign's trials: no more published, marked cancelled, its waiting jobs off, the rest settled. */
   cancel(): Promise<void> {
     this.cancelling ??= (async () => {
-      let bound: NodeJS.Timeout | undefined;
       const work = (async () => {
+        await this.flushing; // it stops between batches; what it added is removed below
         await this.kv.set(cancel_key(this.campaign), '1', 'EX', CANCEL_TTL_S);
+        await this.kv.del(alive_key(this.campaign));
         await Promise.all([...this.out].map(async ([id, t]) => {
-          // A job that has finished, its event not here yet, counts with its result.
           const state = await this.queue.getJobState(id).catch(() => 'unknown');
-          if (state === 'completed' || state === 'failed') return this.look(id);
+          // A job that has finished, its event not here yet, counts with its result.
+          if (state === 'completed' || state === 'failed') return void (await this.look(id));
           if (state === 'active') return this.settle(id, 'cancelled');
           // remove() takes a waiting job off (1); a job a worker took meanwhile stays (0).
           const removed = await this.queue.remove(id).catch(() => 0);
           this.settle(id, removed === 1 || !t.active ? 'unstarted' : 'cancelled');
         }));
       })();
-      await Promise.race([work.catch(() => {}), new Promise<void>((r) => (bound = setTimeout(r, CANCEL_BOUND_MS)))]);
-      clearTimeout(bound);
+      await within(work, CANCEL_BOUND_MS);
       for (const [id, t] of this.out) this.settle(id, t.active ? 'cancelled' : 'unstarted');
-      for (const go of this.held.splice(0)) go(); // each settles 'unstarted'
     })();
     return this.cancelling;
   }
 
+  /** Close the connections (bounded: with Redis gone they are dropped). */
   async close(): Promise<void> {
-    clearInterval(this.reconciler);
-    clearTimeout(this.noWorker);
-    await Promise.allSettled([this.events.close(), this.queue.close(), this.kv.quit()]);
+    for (const t of this.timers) clearInterval(t);
+    await within((async () => {
+      await this.removeSettled();
+      if (!this.o.stop?.aborted) await this.kv.del(alive_key(this.campaign));
+      await Promise.allSettled([this.events.close(), this.queue.close()]);
+    })(), CLOSE_BOUND_MS);
+    this.kv.disconnect();
+    // With Redis gone BullMQ's own disconnect may never settle: not waited for.
+    void this.events.disconnect().catch(() => {});
+    void this.queue.disconnect().catch(() => {});
   }
 }
 

@@ -5,6 +5,7 @@
  * made here too.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import type { ConnectionOptions } from 'bullmq';
 
 /** How long reach() waits for a Redis to answer PING. */
 const REACH_MS = 3000;
@@ -34,24 +35,46 @@ export function shown_url(u: URL): string {
   return v.href;
 }
 
-function options(u: URL): RedisOptions {
+/** The connection options of `u`, for ioredis and for BullMQ (which then owns, and closes, its connections). */
+export function redis_options(u: URL): RedisOptions {
+  const db = u.pathname.replace(/^\//, '');
   return {
+    host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: u.port ? Number(u.port) : 6379,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(db ? { db: Number(db) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
     // BullMQ's blocking commands need an unbounded retry per request.
     maxRetriesPerRequest: null,
-    connectionName: 'kmodel',
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
   };
 }
 
-/** A connection for BullMQ (a Queue, a Worker, QueueEvents: one each). */
+/** redis_options for BullMQ's Queue, Worker, QueueEvents (its own type of the same options). */
+export function bullmq_connection(u: URL): ConnectionOptions {
+  return redis_options(u) as ConnectionOptions;
+}
+
+/** A connection of our own (bundles, cancel and liveness marks); the caller disconnects it. */
 export function connect(u: URL): Redis {
-  return new Redis(u.href, options(u));
+  return new Redis({ ...redis_options(u), connectionName: 'kmodel' });
+}
+
+/** Wait for `p` at most `ms`; whether it settled in time. */
+export async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let bound: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((r) => (bound = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true, () => true), timedOut]);
+  } finally {
+    clearTimeout(bound);
+  }
 }
 
 /** Resolves if a Redis answers PING at `u` within REACH_MS; else throws the one line to print. */
 export async function reach(u: URL): Promise<void> {
-  const r = new Redis(u.href, {
-    ...options(u), lazyConnect: true, connectTimeout: REACH_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false,
+  const r = new Redis({
+    ...redis_options(u), lazyConnect: true, connectTimeout: REACH_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false,
   });
   let cause: Error | null = null; // the socket's error: connect() itself only says the connection closed
   r.on('error', (e: Error) => (cause ??= e));

@@ -2,35 +2,39 @@
  * `kmodel worker --queue URL`: take trials of any campaign from the queue and run each on this
  * host's pool (pool.ts, as a local campaign does), `jobs` at a time, until `stop`.
  *
- * Before a trial runs: the job must come from this kmodel's version (else it is refused, both
- * versions named), its campaign must not be cancelled (else it is dropped), and its module must
- * arrive whole (bundle.ts: the hash) and build here (else it is refused with esbuild's words; a
- * module's bundle is fetched, written and built once). A refusal fails the job for good
- * (UnrecoverableError): the campaign counts it as 'error' with the reason.
+ * Before a trial runs: the job must come from this kmodel's version and sources (fingerprint.ts),
+ * its campaign must be alive and not cancelled (job.ts: else the job is dropped), and its module
+ * must arrive whole (bundle.ts: the hash, the very bundle the job names) and build here. A job
+ * refused for any of these goes back to the queue for another worker (REFUSAL_ATTEMPTS times, then
+ * it fails with the reason, which the campaign counts as 'error'). A module's bundle is fetched,
+ * written and built once, under a cache directory of this user only.
  *
  * A worker that dies loses nothing: it holds each job under a lock it renews every lockSecs/2;
  * another worker finds the lock expired within lockSecs and puts the job back in the queue (BullMQ's
  * stalled jobs), up to MAX_STALLED times.
  *
- * Ending: the first `stop` takes no more jobs and lets the running trials finish (each is bounded
- * by its timeout); a second request exits at once (interrupt.ts), and its jobs go back to the
- * queue as above.
+ * Ending: the first `stop` takes no more jobs and lets the running trials finish (each bounded by
+ * its timeout); then closing takes at most CLOSE_BOUND_MS (Redis gone: the connections are
+ * dropped). A second request exits at once (interrupt.ts), and its jobs go back to the queue.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
+import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { TrialPool } from '../pool.ts';
 import { failed, kinds } from '../task.ts';
 import { build_fault, bundle_fault, materialize_dir, type ModuleBundle } from './bundle.ts';
-import { PREFIX, QUEUE, bundle_key, cancel_key, to_wire, type TrialJob, type WireResult } from './job.ts';
-import { connect, shown_url } from './redis.ts';
+import { PREFIX, QUEUE, alive_key, bundle_key, cancel_key, to_wire, type TrialJob, type WireResult } from './job.ts';
+import { bullmq_connection, connect, shown_url, within } from './redis.ts';
+import { source_fingerprint } from './fingerprint.ts';
 import { KMODEL_VERSION } from '../../version.ts';
 
-/** How often a running trial's campaign is looked at for a cancel mark. */
+/** How often a running trial's campaign is looked at for a cancel mark or a lost liveness mark. */
 const CANCEL_POLL_MS = 1000;
 /** Times a job may be found stalled (its worker gone) and put back before it fails. */
-const MAX_STALLED = 3;
+const MAX_STALLED = 5;
+/** How long closing may take once the running trials are done. */
+const CLOSE_BOUND_MS = 2000;
 
 export interface ServeOptions {
   url: URL;
@@ -41,19 +45,35 @@ export interface ServeOptions {
   stop: AbortSignal;
   /** A line for the person watching (stdout). */
   say(line: string): void;
-  /** Where module bundles are written (default: <tmpdir>/kmodel-worker). */
+  /** Where module bundles are written (default: a directory of this user's under the temp directory). */
   cacheDir?: string;
+}
+
+/** <tmpdir>/kmodel-worker-<uid>, if it is this user's alone (0700); else a fresh private one. */
+function private_cache(): string {
+  const uid = process.getuid?.() ?? 0;
+  const dir = join(tmpdir(), `kmodel-worker-${uid}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = statSync(dir);
+    if (st.uid === uid && (st.mode & 0o077) === 0) return dir;
+  } catch {
+    /* fall through */
+  }
+  return mkdtempSync(join(tmpdir(), 'kmodel-worker-'));
 }
 
 /** Serve until `stop`; the number of trials run. */
 export async function serve(o: ServeOptions): Promise<number> {
   const host = `${hostname()}/${process.pid}`;
-  const cacheDir = o.cacheDir ?? join(tmpdir(), 'kmodel-worker');
+  const sources = source_fingerprint();
+  const cacheDir = o.cacheDir ?? private_cache();
   const pool = await TrialPool.open(o.jobs, 60, o.stop);
   if (!pool) return 0;
-  const kv: Redis = connect(o.url);
+  const kv = connect(o.url);
   const modules = new Map<string, Promise<string>>();
   let ran = 0;
+  let running = 0;
 
   /** The module file of bundle `sha` on this host, written and built once; throws why not. */
   const module = (sha: string, shown: string): Promise<string> => {
@@ -61,14 +81,14 @@ export async function serve(o: ServeOptions): Promise<number> {
     if (!m) {
       m = (async () => {
         const text = await kv.get(bundle_key(sha));
-        if (text === null) throw new UnrecoverableError(`worker ${host}: module ${shown} (sha256 ${sha.slice(0, 12)}) is not on the queue (expired?)`);
+        if (text === null) throw new Error(`worker ${host}: module ${shown} (sha256 ${sha.slice(0, 12)}) is not on the queue (expired?)`);
         const b = JSON.parse(text) as ModuleBundle;
-        const fault = bundle_fault(b);
-        if (fault) throw new UnrecoverableError(`worker ${host}: module ${shown} did not arrive whole: ${fault}`);
+        const fault = b.sha256 !== sha ? `the bundle is ${String(b.sha256).slice(0, 12)}, not the ${sha.slice(0, 12)} the job names` : bundle_fault(b);
+        if (fault) throw new Error(`worker ${host}: module ${shown} did not arrive whole: ${fault}`);
         const dir = materialize_dir(b, cacheDir);
         const entry = join(dir, ...b.entry.split('/'));
         const why = await build_fault(entry, dir);
-        if (why) throw new UnrecoverableError(`worker ${host} cannot build module ${shown}: ${why}`);
+        if (why) throw new Error(`worker ${host} cannot build module ${shown}: ${why}`);
         return entry;
       })();
       m.catch(() => modules.delete(sha));
@@ -77,19 +97,29 @@ export async function serve(o: ServeOptions): Promise<number> {
     return m;
   };
 
+  /** Is the campaign still wanted: alive and not cancelled? */
+  const wanted = async (campaign: string): Promise<boolean> => {
+    const [cancel, alive] = await kv.mget(cancel_key(campaign), alive_key(campaign));
+    return cancel === null && alive !== null;
+  };
+
   const processor = async (job: Job<TrialJob>): Promise<WireResult> => {
     const d = job.data;
     const shown = basename(d.trial?.module ?? '?');
     if (d.kmodel !== KMODEL_VERSION) {
-      throw new UnrecoverableError(`refused by worker ${host}: the job comes from kmodel ${d.kmodel}, this worker is kmodel ${KMODEL_VERSION}: run workers of the campaign's version`);
+      throw new Error(`refused by worker ${host}: the job comes from kmodel ${d.kmodel}, this worker is kmodel ${KMODEL_VERSION}: run workers of the campaign's version`);
+    }
+    if (d.sources !== sources) {
+      throw new Error(`refused by worker ${host}: kmodel ${KMODEL_VERSION} on both sides, but the sources differ (campaign ${String(d.sources).slice(0, 12)}, worker ${sources.slice(0, 12)}): run workers of the campaign's sources`);
     }
     const dropped: WireResult = { seed: d.trial.seed, verdict: 'clean', worker: 0, ms: 0, host, cancelled: true };
-    if (await kv.exists(cancel_key(d.campaign))) return dropped;
+    if (!(await wanted(d.campaign))) return dropped;
     const path = await module(d.bundle, shown);
     const cancel = new AbortController();
     const poll = setInterval(() => {
-      kv.exists(cancel_key(d.campaign)).then((n) => n && cancel.abort(), () => {});
+      wanted(d.campaign).then((yes) => yes || cancel.abort(), () => {});
     }, CANCEL_POLL_MS);
+    running++;
     try {
       const r = await pool.run({ ...d.trial, module: path }, { cancel: cancel.signal, timeout: d.timeout });
       if (typeof r !== 'object') return dropped;
@@ -97,31 +127,38 @@ export async function serve(o: ServeOptions): Promise<number> {
       o.say(`${shown} seed ${r.seed} (campaign ${d.campaign}): ${failed(r.verdict) ? kinds(r.verdict).join(', ') : 'clean'} in ${r.ms} ms`);
       return to_wire(r, host);
     } finally {
+      running--;
       clearInterval(poll);
     }
   };
 
   const worker = new Worker<TrialJob, WireResult>(QUEUE, processor, {
-    connection: connect(o.url), prefix: PREFIX, concurrency: o.jobs,
+    connection: bullmq_connection(o.url), prefix: PREFIX, concurrency: o.jobs, name: `kmodel@${KMODEL_VERSION}@${host}`,
     lockDuration: o.lockSecs * 1000, stalledInterval: o.lockSecs * 1000, maxStalledCount: MAX_STALLED,
   });
   const said = new Set<string>();
-  const once = (e: Error) => {
-    const line = `kmodel worker: ${shown_url(o.url)}: ${(e as NodeJS.ErrnoException).code ?? e.message}`;
+  const once = (line: string) => {
     if (!said.has(line)) o.say(line);
     said.add(line);
   };
-  worker.on('error', once);
-  kv.on('error', once);
+  const lost = (e: Error) => once(`kmodel worker: ${shown_url(o.url)}: ${(e as NodeJS.ErrnoException).code ?? e.message}`);
+  worker.on('error', lost);
+  kv.on('error', lost);
   worker.on('failed', (job, e) => {
-    if (job && e instanceof UnrecoverableError) o.say(`${basename(job.data.trial?.module ?? '?')} seed ${job.data.trial?.seed}: ${e.message}`);
+    if (job) once(`${basename(job.data.trial?.module ?? '?')} (campaign ${job.data.campaign}): ${e.message}`);
   });
   await worker.waitUntilReady();
   o.say(`kmodel worker ${host}: kmodel ${KMODEL_VERSION}, ${o.jobs} trial${o.jobs === 1 ? '' : 's'} at a time, taking trials from ${shown_url(o.url)} (Ctrl-C ends)`);
   await new Promise<void>((r) => (o.stop.aborted ? r() : o.stop.addEventListener('abort', () => r(), { once: true })));
-  o.say(`kmodel worker: taking no more trials; finishing the running ones (Ctrl-C again abandons them: they go back to the queue)`);
-  await worker.close();
-  await pool.close();
-  await kv.quit().catch(() => {});
+  o.say(running > 0
+    ? `kmodel worker: taking no more trials; finishing the ${running} running (Ctrl-C again abandons them: they go back to the queue)`
+    : 'kmodel worker: taking no more trials');
+  const closing = worker.close();
+  // Each running trial ends by its timeout at the latest (the pool's bound).
+  while (running > 0) await new Promise((r) => setTimeout(r, 50));
+  await within(closing, CLOSE_BOUND_MS);
+  // With Redis gone BullMQ's own disconnect may never settle; nothing else waits on it.
+  await Promise.allSettled([within(worker.disconnect(), CLOSE_BOUND_MS), pool.close()]);
+  kv.disconnect();
   return ran;
 }
