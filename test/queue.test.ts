@@ -413,6 +413,18 @@ describe('kmodel campaign --queue, kmodel worker', { timeout: 120_000 }, () => {
     for (const x of q.seeds) expect(x.ms).toBeGreaterThanOrEqual(1900); // killed at the timeout, not before
   });
 
+  it('Ctrl-C while a big campaign is still publishing (no worker): exit 130, and no job of it is left in Redis', async () => {
+    const k = start(['campaign', fixture('campaign_clean'), '--trials', '20000', '--cpus', '1', '--seed', '1', '--queue', redis!.url]);
+    const waiting = async () => Number((await redis_command(redis!.port, 'LLEN', 'kmodel:trials:wait')).slice(1));
+    await until(async () => (await waiting()) > 0, 'the first jobs on the queue', 60_000, [k]);
+    k.p.kill('SIGINT');
+    expect(await exited(k)).toBe(130);
+    expect(k.out).toMatch(/^interrupted \(SIGINT\): 0 of 20000 trials ran/m);
+    expect(await waiting()).toBe(0);
+    // Neither its liveness mark: a worker that comes later drops whatever it might still find.
+    expect(await redis_command(redis!.port, 'KEYS', 'kmodel:alive:*')).toBe('*0');
+  });
+
   it('Ctrl-C: the partial summary, exit 130, nothing left waiting, and the worker runs no more of the campaign', async () => {
     const w = await worker();
     const k = start(['campaign', SLEEPER, '--trials', '40', '--cpus', '1', '--seed', '100', '--queue', redis!.url]);
