@@ -27,7 +27,7 @@ const cli_require = createRequire(join(ROOT, 'packages', 'cli', 'package.json'))
 /** What these tests use of bullmq's Job, Queue and of an ioredis connection. */
 interface BullJob { id?: string; failedReason?: string; returnvalue?: unknown; getState(): Promise<string> }
 interface BullQueue {
-  add(name: string, data: TrialJob, opts: { jobId: string }): Promise<BullJob>;
+  add(name: string, data: TrialJob, opts: { jobId: string; timestamp?: number }): Promise<BullJob>;
   getJob(id: string): Promise<BullJob | undefined>;
   close(): Promise<void>;
 }
@@ -332,15 +332,16 @@ describe('kmodel campaign --queue, kmodel worker', { timeout: 120_000 }, () => {
     }
   });
 
-  it('a job from other sources of the same version is refused; a job of a campaign that is not alive is dropped unrun', async () => {
+  it('a job from other sources of the same version is refused; a job of a campaign long dead is dropped unrun', async () => {
     const w = await worker();
     const q = await open_queue();
     try {
       await q.queue.add('trial', trial_job({ sources: 'a'.repeat(64) }), { jobId: 'sources-1' });
       const why = await failed_reason(q.queue, 'sources-1', [w]);
       expect(why).toBe(`refused by worker ${w.host}: kmodel ${VERSION} on both sides, but the sources differ (campaign aaaaaaaaaaaa, worker ${source_fingerprint().slice(0, 12)}): run workers of the campaign's sources`);
-      // A campaign whose publisher is gone (no liveness mark): its job completes as dropped, no trial runs.
-      await q.queue.add('trial', trial_job({ campaign: 'deadbeef0000' }), { jobId: 'dead-2' });
+      // A campaign whose publisher is long gone (no liveness mark, a job published 10 minutes ago):
+      // its job completes as dropped, no trial runs.
+      await q.queue.add('trial', trial_job({ campaign: 'deadbeef0000' }), { jobId: 'dead-2', timestamp: Date.now() - 600_000 });
       let job: BullJob | undefined;
       await until(async () => (job = await q.queue.getJob('dead-2')) !== undefined && (await job.getState()) === 'completed', 'job dead-2 completed', 30_000, [w]);
       expect(job!.returnvalue).toMatchObject({ cancelled: true, seed: 1 });

@@ -42,12 +42,25 @@ export function alive_key(campaign: string): string {
 export const ALIVE_EVERY_S = 10;
 export const ALIVE_TTL_S = 60;
 
+/** A job whose liveness mark is missing is dropped only once it is this old (a mark can be missing a moment: Redis restarted). */
+export const DEAD_AFTER_S = 2 * ALIVE_TTL_S;
+
 /**
- * How often a job that a worker refuses (another version, sources that differ, a module it cannot
- * build) is offered again, REFUSAL_DELAY_MS apart, before it fails: another worker may run it.
+ * A job a worker refuses (another version, sources that differ, a module it cannot build) goes
+ * back to the queue REFUSAL_DELAY_MS later for another worker, without using an attempt; the
+ * workers that refused it are kept at refused_key(job) and it fails (the last reason) only once
+ * every connected worker has refused it. The latest reason of a campaign is at refusal_key(), for
+ * the campaign to say while it waits.
  */
-export const REFUSAL_ATTEMPTS = 5;
 export const REFUSAL_DELAY_MS = 1000;
+
+export function refused_key(jobId: string): string {
+  return `${PREFIX}:refused:${jobId}`;
+}
+
+export function refusal_key(campaign: string): string {
+  return `${PREFIX}:refusal:${campaign}`;
+}
 
 export interface TrialJob {
   /** The version of the kmodel that published it: a worker of another version refuses it. */

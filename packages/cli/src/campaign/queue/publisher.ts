@@ -22,8 +22,8 @@ import type { Trial, TrialResult } from '../task.ts';
 import { run_plan, type Plan, type PlanRun, type RunOptions, type TrialRunner, type Unfinished } from '../plan.ts';
 import { bundle_module, type ModuleBundle } from './bundle.ts';
 import {
-  ALIVE_EVERY_S, ALIVE_TTL_S, BUNDLE_TTL_S, CANCEL_TTL_S, KEEP_FINISHED_S, PREFIX, QUEUE, REFUSAL_ATTEMPTS, REFUSAL_DELAY_MS, TRIAL_JOB,
-  alive_key, bundle_key, cancel_key, from_wire, type TrialJob, type WireResult,
+  ALIVE_EVERY_S, ALIVE_TTL_S, BUNDLE_TTL_S, CANCEL_TTL_S, KEEP_FINISHED_S, PREFIX, QUEUE, TRIAL_JOB,
+  alive_key, bundle_key, cancel_key, from_wire, refusal_key, type TrialJob, type WireResult,
 } from './job.ts';
 import { bullmq_connection, connect, shown_url, within } from './redis.ts';
 import { source_fingerprint } from './fingerprint.ts';
@@ -67,6 +67,8 @@ export class QueuePublisher implements TrialRunner {
   private readonly out = new Map<string, Out>();
   private readonly bundles = new Map<string, Promise<ModuleBundle>>();
   private toAdd: { jobId: string; data: TrialJob }[] = [];
+  /** Jobs addBulk has put on the queue (only these can be gone from it). */
+  private readonly published = new Set<string>();
   private flushing: Promise<void> | null = null;
   /** Settled jobs still to take off the queue. */
   private toRemove: string[] = [];
@@ -84,8 +86,13 @@ export class QueuePublisher implements TrialRunner {
   private constructor(url: URL, private readonly queue: Queue, private readonly events: QueueEvents, private readonly kv: Redis, private readonly o: PublisherOptions) {
     this.url = url;
     events.on('active', ({ jobId }) => this.taken(jobId));
+    // A refused job goes back delayed: no worker holds it.
+    events.on('delayed', ({ jobId }) => {
+      const t = this.out.get(jobId);
+      if (t) t.active = false;
+    });
     events.on('completed', ({ jobId, returnvalue }) => {
-      this.finished(jobId, (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as unknown as WireResult);
+      if (this.out.has(jobId)) this.finished(jobId, (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as unknown as WireResult);
     });
     events.on('failed', ({ jobId, failedReason }) => this.failed(jobId, failedReason));
     events.on('stalled', ({ jobId }) => {
@@ -96,6 +103,7 @@ export class QueuePublisher implements TrialRunner {
     queue.on('error', lost);
     events.on('error', lost);
     kv.on('error', lost);
+    kv.on('ready', () => void this.keepAlive()); // at once after a reconnect: workers must not take the campaign for dead
     const every = (ms: number, f: () => void) => {
       const t = setInterval(f, ms);
       t.unref();
@@ -123,11 +131,14 @@ export class QueuePublisher implements TrialRunner {
   run(trial: Trial): Promise<TrialResult | Unfinished> {
     if (trial.kind !== 'module') throw new Error('a queue runs module trials only');
     if (this.o.stop?.aborted) return Promise.resolve('unstarted');
+    return new Promise((settle) => this.send(trial, settle));
+  }
+
+  /** Put `trial` on the queue as a new job; `settle` gets its outcome. */
+  private send(trial: Extract<Trial, { kind: 'module' }>, settle: Out['settle']): void {
     const jobId = `${this.campaign}-${++this.n}`;
-    return new Promise((settle) => {
-      this.out.set(jobId, { trial, settle, active: false });
-      void this.publish(jobId, trial);
-    });
+    this.out.set(jobId, { trial, settle, active: false });
+    void this.publish(jobId, trial);
   }
 
   private async publish(jobId: string, trial: Extract<Trial, { kind: 'module' }>): Promise<void> {
@@ -137,6 +148,7 @@ export class QueuePublisher implements TrialRunner {
     } catch (e) {
       return this.settle(jobId, this.error(trial, `publishing the trial failed: ${(e as Error).message}`));
     }
+    if (!this.out.has(jobId)) return; // settled meanwhile
     if (this.o.stop?.aborted) return this.settle(jobId, 'unstarted');
     this.toAdd.push({ jobId, data: { kmodel: KMODEL_VERSION, sources: source_fingerprint(), campaign: this.campaign, bundle: b.sha256, trial, timeout: this.o.timeout } });
     this.flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.flush());
@@ -158,7 +170,6 @@ export class QueuePublisher implements TrialRunner {
   /** Add the jobs gathered since the last flush, a batch at a time; a batch that fails settles its own trials as errors. */
   private async flush(): Promise<void> {
     const keep = { removeOnComplete: { age: KEEP_FINISHED_S }, removeOnFail: { age: KEEP_FINISHED_S } };
-    const retry = { attempts: REFUSAL_ATTEMPTS, backoff: { type: 'fixed' as const, delay: REFUSAL_DELAY_MS } };
     while (this.toAdd.length > 0) {
       if (this.o.stop?.aborted) {
         for (const j of this.toAdd.splice(0)) this.settle(j.jobId, 'unstarted');
@@ -166,7 +177,8 @@ export class QueuePublisher implements TrialRunner {
       }
       const batch = this.toAdd.splice(0, ADD_BATCH);
       try {
-        await this.queue.addBulk(batch.map((j) => ({ name: TRIAL_JOB, data: j.data, opts: { jobId: j.jobId, ...keep, ...retry } })));
+        await this.queue.addBulk(batch.map((j) => ({ name: TRIAL_JOB, data: j.data, opts: { jobId: j.jobId, ...keep } })));
+        for (const j of batch) this.published.add(j.jobId);
       } catch (e) {
         for (const j of batch) {
           const t = this.out.get(j.jobId);
@@ -196,6 +208,8 @@ export class QueuePublisher implements TrialRunner {
     if (this.o.stop?.aborted || this.out.size === 0) return;
     const now = Date.now();
     if (now - this.lastProgress < NO_WORKER_MS || now - this.lastNoWorker < 6 * NO_WORKER_MS) return;
+    const refused = await this.kv.get(refusal_key(this.campaign)).catch(() => null);
+    if (refused) return this.sayOnce(`refused:${refused}`, `kmodel: a worker refuses this campaign's trials (they wait for another): ${refused}`);
     const n = await this.queue.getWorkersCount().catch(() => null);
     if (n !== 0 && this.sawWorker) return;
     this.lastNoWorker = now;
@@ -216,8 +230,12 @@ export class QueuePublisher implements TrialRunner {
   private finished(jobId: string, w: WireResult): void {
     const t = this.out.get(jobId);
     if (!t) return;
-    if (w.cancelled) this.settle(jobId, t.active && this.o.stop?.aborted ? 'cancelled' : 'unstarted');
-    else this.settle(jobId, from_wire(w));
+    if (!w.cancelled) return this.settle(jobId, from_wire(w));
+    if (this.o.stop?.aborted) return this.settle(jobId, t.active ? 'cancelled' : 'unstarted');
+    // Dropped by a worker that took the campaign for dead (its mark missing a while): sent again.
+    this.out.delete(jobId);
+    this.toRemove.push(jobId);
+    this.send(t.trial, t.settle);
   }
 
   private failed(jobId: string, reason: string): void {
@@ -233,6 +251,7 @@ export class QueuePublisher implements TrialRunner {
     const t = this.out.get(jobId);
     if (!t) return;
     this.out.delete(jobId);
+    this.published.delete(jobId);
     this.toRemove.push(jobId);
     if (typeof r === 'object') {
       this.lastProgress = Date.now();
@@ -273,14 +292,19 @@ export class QueuePublisher implements TrialRunner {
     const t = this.out.get(id);
     if (!t) return true;
     if (!job) {
-      // Not published yet, or gone: Redis lost it (restarted without persistence, flushed).
-      if (this.flushing === null && !this.toAdd.some((j) => j.jobId === id)) {
-        this.settle(id, this.error(t.trial, `job ${id} is gone from the queue (did Redis restart without persistence, or was it flushed?)`));
-      }
-    } else if (job.finishedOn !== undefined) {
-      if (job.failedReason) this.failed(id, job.failedReason);
-      else if (job.returnvalue) this.finished(id, job.returnvalue as WireResult);
+      // Published and gone: Redis lost it (restarted without persistence, flushed).
+      if (this.published.has(id)) this.settle(id, this.error(t.trial, `job ${id} is gone from the queue (did Redis restart without persistence, or was it flushed?)`));
+      return true;
     }
+    // By its state: a completed job may still carry the failedReason of an attempt before.
+    let state: string;
+    try {
+      state = await job.getState();
+    } catch {
+      return false;
+    }
+    if (state === 'completed' && job.returnvalue) this.finished(id, job.returnvalue as WireResult);
+    else if (state === 'failed') this.failed(id, job.failedReason ?? 'failed');
     return true;
   }
 
@@ -294,9 +318,10 @@ export class QueuePublisher implements TrialRunner {
   cancel(): Promise<void> {
     this.cancelling ??= (async () => {
       const work = (async () => {
-        await this.flushing; // it stops between batches; what it added is removed below
+        // The marks first: workers stop taking the campaign's jobs at once.
         await this.kv.set(cancel_key(this.campaign), '1', 'EX', CANCEL_TTL_S);
         await this.kv.del(alive_key(this.campaign));
+        await this.flushing; // it stops between batches; what it added is removed below
         await Promise.all([...this.out].map(async ([id, t]) => {
           const state = await this.queue.getJobState(id).catch(() => 'unknown');
           // A job that has finished, its event not here yet, counts with its result.

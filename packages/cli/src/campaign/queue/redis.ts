@@ -84,6 +84,7 @@ export async function reach(u: URL): Promise<void> {
       (async () => {
         await r.connect();
         await r.ping();
+        if (cause) throw cause; // e.g. a database the server does not have (ioredis selects it on connect)
       })(),
       new Promise((_, no) => (bound = setTimeout(() => no(new Error(`no answer in ${REACH_MS / 1000} s`)), REACH_MS))),
     ]);
@@ -92,6 +93,8 @@ export async function reach(u: URL): Promise<void> {
     const why = err.code === 'ECONNREFUSED' ? 'connection refused (is redis-server running there?)'
       : err.code === 'ENOTFOUND' ? `no such host ${u.hostname}`
       : /RESP|Protocol error/i.test(err.message) ? 'something that is not Redis answers there'
+      : /DB index/i.test(err.message) ? `it has no database ${u.pathname.slice(1)} (${err.message})`
+      : /NOAUTH|WRONGPASS|invalid password/i.test(err.message) ? `it refuses the credentials (${err.message})`
       : err.code ?? err.message;
     throw new Error(`cannot reach Redis at ${shown_url(u)}: ${why}`);
   } finally {
