@@ -15,6 +15,7 @@ import { measureSpinlock } from './spinlock.ts';
 import { measureBoot } from './boot.ts';
 import { measureKcsan } from './kcsan.ts';
 import { measureCampaign } from './campaign.ts';
+import { measureCampaignSoak } from './campaign-soak.ts';
 import { measureQueue } from './queue.ts';
 import { measureControlledTrial } from './controlled-trial.ts';
 import { measureControlledBaton } from './controlled-baton.ts';
@@ -33,6 +34,7 @@ const MEASUREMENTS: [string, (reps: number) => Promise<Row[]>][] = [
   ['boot + shutdown', measureBoot],
   ['KCSAN', measureKcsan],
   ['campaigns', measureCampaign],
+  ['campaign soak', measureCampaignSoak],
   ['campaigns through a queue', measureQueue],
   ['controlled trial', measureControlledTrial],
   ['controlled baton hand-off', measureControlledBaton],

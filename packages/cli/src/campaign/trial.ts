@@ -2,10 +2,11 @@
  * One trial, inside a pool worker: a whole machine from boot to shutdown, the session `kmodel run`
  * (or `kmodel torture`) runs with that seed, silently (the log is kept for reportCounts and dmesg
  * only). Nothing outlives the trial but the result: the session shuts the machine down however it
- * ends, and a trial that never gets there is ended by the pool terminating this worker thread,
- * which terminates the machine's CPU workers with it. A controlled trial's result also carries the
- * scheduler's figures and, when it failed, its step record: the campaign writes the schedule
- * files of its first failures from them.
+ * ends, the trial then releases it (Machine.release: its memory goes to the next trial's machine,
+ * in a thread that boots thousands), and a trial that never gets there is ended by the pool
+ * terminating this worker thread, which terminates the machine's CPU workers with it. A controlled
+ * trial's result also carries the scheduler's figures and, when it failed, its step record: the
+ * campaign writes the schedule files of its first failures from them.
  */
 import { basename } from 'node:path';
 import { threadId } from 'node:worker_threads';
@@ -35,24 +36,29 @@ async function runModule(t: ModuleTrial): Promise<ModuleOutcome> {
       if (machine.reports().length > 0) timeline = await machine.timelineHTML(title);
     } : undefined,
   });
-  const verdict: Verdict = v.kinds.length > 0 ? v.kinds : v.name === null ? 'insmod' : 'clean';
-  if (t.timeline && t.controlled && failed(verdict) && v.machine.control?.finalTrace) timeline = await v.machine.timelineHTML(title);
-  const control = v.machine.control;
-  if (!control) return timeline && failed(verdict) ? { verdict, timeline } : { verdict };
-  const s = control.controller.stats();
-  const out: ModuleOutcome = { verdict, control: { steps: s.steps, threads: s.threads, preemptions: s.preemptions } };
-  if (timeline) out.timeline = timeline;
-  // A record the run outgrew (recorded < steps) would not replay: no schedule for it.
-  if (failed(verdict) && s.recorded === s.steps) {
-    out.schedule = { entries: control.controller.record(), module_sha256: sha, report: v.machine.reports()[0]?.report ?? null };
+  try {
+    const verdict: Verdict = v.kinds.length > 0 ? v.kinds : v.name === null ? 'insmod' : 'clean';
+    if (t.timeline && t.controlled && failed(verdict) && v.machine.control?.finalTrace) timeline = await v.machine.timelineHTML(title);
+    const control = v.machine.control;
+    if (!control) return timeline && failed(verdict) ? { verdict, timeline } : { verdict };
+    const s = control.controller.stats();
+    const out: ModuleOutcome = { verdict, control: { steps: s.steps, threads: s.threads, preemptions: s.preemptions } };
+    if (timeline) out.timeline = timeline;
+    // A record the run outgrew (recorded < steps) would not replay: no schedule for it.
+    if (failed(verdict) && s.recorded === s.steps) {
+      out.schedule = { entries: control.controller.record(), module_sha256: sha, report: v.machine.reports()[0]?.report ?? null };
+    }
+    return out;
+  } finally {
+    v.machine.release();
   }
-  return out;
 }
 
 async function runTorture(t: TortureTrial): Promise<Verdict> {
   const v = await torture_session(t.params, t.lockModule, { cpus: t.cpus, seed: t.seed, logger: null }, {
     wait: (_machine, _name, stop) => pause(t.params.shutdown_secs * 1000, stop),
   });
+  v.machine.release();
   if (v.name === null) return 'insmod';
   const kinds = [...(v.success ? [] : ['FAILURE']), ...v.kinds];
   return kinds.length > 0 ? kinds : 'clean';

@@ -58,6 +58,8 @@ export class CpuWorkers {
   private readonly unborn: (() => void)[] = [];
   /** Workers created that have not come online yet. */
   private starting = 0;
+  /** Each CPU's doorbell_endpoint cut(). */
+  private readonly cuts: (() => void)[] = [];
 
   constructor(
     private readonly mem: Memory,
@@ -85,19 +87,9 @@ export class CpuWorkers {
     };
     this.lastWords.push(port2);
     this.doing.push('');
-    const ep = nodeEndpoint(port as never);
-    const mem = this.mem;
-    const posted = mem.layout.percpuWord(cpu) + PERCPU.CTL_POSTED;
-    const ringing: Comlink.Endpoint = {
-      postMessage(msg: unknown, transfer?: never[]) {
-        Atomics.add(mem.i32, posted, 1);
-        ep.postMessage(msg, transfer);
-        ipi(mem, cpu);
-      },
-      addEventListener: ep.addEventListener.bind(ep),
-      removeEventListener: ep.removeEventListener.bind(ep),
-    };
-    this.control.push(Comlink.wrap<CpuProtocol>(ringing));
+    const ringing = doorbell_endpoint(nodeEndpoint(port as never), this.mem, cpu);
+    this.cuts.push(ringing.cut);
+    this.control.push(Comlink.wrap<CpuProtocol>(ringing.endpoint));
     this.unborn.push(() => {
       const w = new Worker(this.entry, {
         workerData: data,
@@ -149,6 +141,8 @@ export class CpuWorkers {
   }
 
   private askOne<R>(cpu: number, what: string, call: (c: CpuRemote) => Promise<R>, ms: number): Promise<R> {
+    // A halted machine's CPUs are gone (and their endpoints cut once it is released): no question goes out.
+    if (this.halt.why !== null) return Promise.reject(new MachineError(this.halt.why));
     this.doing[cpu] = what;
     return this.halt.bound(call(this.control[cpu]), ms, () => {
       const stopping = this.halt.shuttingDown;
@@ -187,9 +181,53 @@ export class CpuWorkers {
     await Promise.all(this.workers.map((wk) => wk.terminate()));
   }
 
+  /**
+   * After terminate(), for a machine that is done with (Machine.release): cut every CPU's endpoint
+   * (doorbell_endpoint), so that nothing holds the machine once its owner drops it.
+   */
+  cut(): void {
+    for (const cut of this.cuts) cut();
+  }
+
   private died(cpu: number, cause: string): void {
     if (this.halt.why !== null) return; // terminated by the coordinator
     const words = receiveMessageOnPort(this.lastWords[cpu])?.message as { cause?: string } | undefined;
     this.failures.died(cpu, words?.cause ?? cause);
   }
+}
+
+/**
+ * A CPU's control endpoint as comlink holds it: a message posted is counted in the CPU's
+ * CTL_POSTED and rings its doorbell. cut() leaves it reaching nothing. Comlink's
+ * FinalizationRegistry holds the endpoint of every proxy it makes (one per property read: `c.ping`
+ * is one) until that proxy is collected and its cleanup has run, and the CPU's root proxy lives as
+ * long as the machine; while the endpoint reaches the coordinator's objects (through `to`: the
+ * port's closures reach the CpuWorkers, which holds the root proxy), the machine, its memory
+ * included, is never collected. Cut only once the machine is released: collected earlier, its
+ * memory would be freed only when V8 next runs a full collection (see Machine.release), and a
+ * thread that boots machine after machine would hold hundreds of dead ones, each fully resident
+ * (glibc, once it has freed one such block, serves the next from its heap, zeroing every page),
+ * where a machine kept costs only the pages it touched. Only `to` and `cpu` are captured here.
+ */
+function doorbell_endpoint(ep: Comlink.Endpoint, mem: Memory, cpu: number): { endpoint: Comlink.Endpoint; cut: () => void } {
+  let to: { ep: Comlink.Endpoint; mem: Memory; posted: number } | null = { ep, mem, posted: mem.layout.percpuWord(cpu) + PERCPU.CTL_POSTED };
+  return {
+    endpoint: {
+      postMessage(msg: unknown, transfer?: never[]) {
+        if (!to) return;
+        Atomics.add(to.mem.i32, to.posted, 1);
+        to.ep.postMessage(msg, transfer);
+        ipi(to.mem, cpu);
+      },
+      addEventListener(type, listener, options) {
+        to?.ep.addEventListener(type, listener, options);
+      },
+      removeEventListener(type, listener, options) {
+        to?.ep.removeEventListener(type, listener, options);
+      },
+    },
+    cut: () => {
+      to = null;
+    },
+  };
 }

@@ -47,6 +47,7 @@ export class Machine {
   private readonly modules: Modules;
   private readonly power: Power;
   private lastChaosLog: string[] = [];
+  private released = false;
   /** A controlled machine's run (null: the parallel mode). */
   readonly control: ControlledRun | null = null;
 
@@ -320,5 +321,22 @@ export class Machine {
    */
   async forceShutdown(why: string): Promise<void> {
     return this.power.forceShutdown(why);
+  }
+
+  /**
+   * Done with a machine that is shut down: its memory goes to the next machine this thread boots,
+   * which zeroes it instead of allocating its own, and nothing holds the machine any more (until
+   * then its CPUs' proxies do: see cpu-workers.ts, doorbell_endpoint). Nothing of this machine may
+   * be used afterwards: its memory is the next one's. For a thread that boots machine after machine
+   * (a campaign's pool worker): V8 frees a machine's memory, one SharedArrayBuffer, only in a full
+   * collection, and never starts one for shared memory (it counts none as external memory), so
+   * machines merely dropped would leave their memories waiting by the hundreds.
+   */
+  release(): void {
+    if (!this.power.off) throw new MachineError('release() is for a machine that is shut down (await shutdown() first)');
+    if (this.released) return; // once: its memory may be another machine's by now
+    this.released = true;
+    this.workers.cut();
+    this.mem.recycle();
   }
 }

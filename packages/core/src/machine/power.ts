@@ -23,6 +23,8 @@ export class Power {
   beforePowerOff: (() => Promise<void>) | null = null;
   /** The halt in progress after a panic or forceShutdown(). */
   private halting: Promise<void> | null = null;
+  /** A halt has completed: the CPUs are terminated and the periodic jobs stopped. */
+  off = false;
 
   /** `panicked`: why the machine panicked, or null. */
   constructor(
@@ -92,5 +94,6 @@ export class Power {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
     this.log.flush();
+    this.off = true;
   }
 }

@@ -12,6 +12,23 @@ import { now } from '../arch/clock.ts';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/**
+ * The memory of the machine last released in this thread (recycle()), for the next create() of
+ * its size; at most one, resident until taken.
+ */
+let spare: SharedArrayBuffer | null = null;
+
+/** The spare, zeroed as a new SharedArrayBuffer is, if it has `bytes`; else a new buffer. */
+function take_buffer(bytes: number): SharedArrayBuffer {
+  const sab = spare;
+  spare = null;
+  if (!sab || sab.byteLength !== bytes) return new SharedArrayBuffer(bytes);
+  // By 8-byte words: a Uint8Array fill of shared memory is 8 times slower (22 MB: 5.5 ms against 0.7).
+  new Float64Array(sab, 0, bytes >> 3).fill(0);
+  new Uint8Array(sab, bytes & ~7).fill(0);
+  return sab;
+}
+
 export class Memory {
   readonly i32: Int32Array;
   readonly u8: Uint8Array;
@@ -25,10 +42,19 @@ export class Memory {
     this.f64 = new Float64Array(sab, 0, sab.byteLength >> 3);
   }
 
-  /** Allocate and format a new machine memory (coordinator only). */
+  /**
+   * Hand this memory to the next create() of its size in this thread, which zeroes it instead of
+   * allocating (coordinator only). Nothing may read or write it through this Memory afterwards:
+   * no CPU runs on it any more, and no wait of its coordinator is pending.
+   */
+  recycle(): void {
+    spare = this.sab;
+  }
+
+  /** Allocate (or take the recycled one) and format a new machine memory (coordinator only). */
   static create(geometry: MachineGeometry, hz: number, seed: number): Memory {
     const layout = new Layout(geometry);
-    const mem = new Memory(new SharedArrayBuffer(layout.bytes), geometry);
+    const mem = new Memory(take_buffer(layout.bytes), geometry);
     const w = mem.i32;
     w[HEADER.MAGIC] = MAGIC;
     w[HEADER.VERSION] = LAYOUT_VERSION;
