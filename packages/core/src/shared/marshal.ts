@@ -73,10 +73,17 @@ function toWire(mem: Memory, v: unknown, seen: Map<object, unknown>): unknown {
   return v;
 }
 
-function fromWire(mem: Memory, v: unknown): unknown {
+/**
+ * The wire form back to values, in place: arrays and plain objects are the decoded ones, their
+ * members replaced. `seen` holds the containers already being converted, so data that refers to
+ * itself (structured clone keeps its cycles) comes back with the same cycles.
+ */
+function fromWire(mem: Memory, v: unknown, seen: Set<object>): unknown {
   if (v === null || typeof v !== 'object') return v;
+  if (seen.has(v)) return v;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = fromWire(mem, v[i]);
+    seen.add(v);
+    for (let i = 0; i < v.length; i++) v[i] = fromWire(mem, v[i], seen);
     return v;
   }
   if (Object.getPrototypeOf(v) !== Object.prototype) return v;
@@ -92,14 +99,15 @@ function fromWire(mem: Memory, v: unknown): unknown {
   if (tag === 'wire') {
     const revive = wireRevivers.get(o.k);
     if (!revive) throw new Error(`cannot revive an object of kind '${o.k}' on this CPU`);
-    return revive(fromWire(mem, o.d));
+    return revive(fromWire(mem, o.d, seen));
   }
   if (tag) {
     const revive = revivers.get(tag);
     if (!revive) throw new Error(`cannot revive shared object of kind '${tag}'`);
     return revive(o.a, o.s);
   }
-  for (const k of Object.keys(o)) o[k] = fromWire(mem, o[k]);
+  seen.add(o);
+  for (const k of Object.keys(o)) o[k] = fromWire(mem, o[k], seen);
   return o;
 }
 
@@ -117,5 +125,5 @@ export function encode_payload(mem: Memory, value: unknown): Uint8Array {
 }
 
 export function decode_payload(mem: Memory, bytes: Uint8Array): unknown {
-  return fromWire(mem, deserialize(bytes));
+  return fromWire(mem, deserialize(bytes), new Set());
 }
