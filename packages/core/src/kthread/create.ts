@@ -42,14 +42,20 @@ export interface KthreadCreateOptions {
   via?: string;
 }
 
+/** A thread name that is no string (the module passed something else): kthread_create_core refuses it. */
+export class BadComm {
+  /** `what`: the value as a report describes it. */
+  constructor(readonly what: string) {}
+}
+
 /** A thread name as the record keeps it: at most TASK_COMM_LEN - 1 characters. */
-export function task_comm(name: string): string {
-  return name.slice(0, TASK_COMM_LEN - 1);
+export function task_comm(name: unknown): string | BadComm {
+  return typeof name === 'string' ? name.slice(0, TASK_COMM_LEN - 1) : new BadComm(describe_value(name));
 }
 
 /** A printf-style thread name (kthread_create's namefmt and its arguments), cut as task_comm. */
-export function task_comm_fmt(namefmt: string, args: readonly unknown[]): string {
-  return task_comm(vsprintf(namefmt, args));
+export function task_comm_fmt(namefmt: unknown, args: readonly unknown[]): string | BadComm {
+  return typeof namefmt === 'string' ? task_comm(vsprintf(namefmt, args)) : new BadComm(describe_value(namefmt));
 }
 
 /**
@@ -81,11 +87,15 @@ export function abandon_creation(task: Task): void {
  * Context: a kernel thread; sleeps. Returns the handle or ERR_PTR(-errno).
  */
 export async function kthread_create_core(
-  call: string, fn: ThreadFn | null, data: unknown, comm: string, opt: KthreadCreateOptions = {},
+  call: string, fn: ThreadFn | null, data: unknown, comm: string | BadComm, opt: KthreadCreateOptions = {},
 ): Promise<task_struct | ErrPtr> {
   const me = might_sleep(call);
   const cpu = this_cpu;
   const mem = cpu.mem;
+  if (comm instanceof BadComm) {
+    report_misuse(call, [`BUG: ${call}: the thread's name is ${comm.what}, not a string, at ${call_site()}`], { name: comm.what });
+    return ERR_PTR(-EINVAL);
+  }
   let entry = fn === null && opt.via ? { module: me.module, name: '' } : entry_of(fn);
   if (entry && opt.via) entry = { module: entry.module, name: `@${opt.via}` };
   if (!entry) {
@@ -98,8 +108,10 @@ export async function kthread_create_core(
     ], { entry: name });
     return ERR_PTR(-EINVAL);
   }
-  if (opt.cpu !== undefined && opt.cpu >= mem.nrCpus) {
-    report_misuse(call, [`BUG: ${call}: CPU ${opt.cpu} is not online (${mem.nrCpus} CPUs)`], { cpu: opt.cpu });
+  // C's cpu is an unsigned int: -1 is 4294967295, no online CPU either.
+  if (opt.cpu !== undefined && !(Number.isInteger(opt.cpu) && opt.cpu >= 0 && opt.cpu < mem.nrCpus)) {
+    const which = Number.isInteger(opt.cpu) ? `CPU ${opt.cpu}` : `CPU ${String(opt.cpu)} (a CPU number is an integer)`;
+    report_misuse(call, [`BUG: ${call}: ${which} is not online (${mem.nrCpus} CPUs), at ${call_site()}`], { cpu: opt.cpu });
     return ERR_PTR(-EINVAL);
   }
   let r: number;

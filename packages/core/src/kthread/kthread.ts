@@ -306,5 +306,6 @@ export function kthread_exit_task(t: Task, call: string, code: number, autoreap 
   if (t.slot < 0) outside_thread(call, `${call}() called outside a kernel thread`);
   if (autoreap) Atomics.or(this_cpu.mem.i32, this_cpu.mem.threadWord(t.slot) + THREAD.FLAGS, TF_AUTOREAP);
   t.exit_code = code | 0;
+  t.exit_call = call;
   throw new ThreadExit(t.pid, t.exit_code);
 }

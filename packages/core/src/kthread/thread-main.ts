@@ -5,13 +5,13 @@
  *
  * Invariants:
  *  - a thread stopped before it first runs exits -EINTR without running its entry; a killed one
- *    exits KILLED_EXIT_CODE;
+ *    (or, before it first runs, a terminated one) exits KILLED_EXIT_CODE;
  *  - everything that touches the record happens before EXITED is set: from then on a stopper may
  *    reap it and kthreadd may give the slot to a new thread; only reap_if_autoreap looks at it
  *    after, and it frees the record only while it still holds this thread (its PID).
  */
 import {
-  PERCPU, NIL, THREAD, TF_KILL, TF_NOLOAD, TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED,
+  PERCPU, NIL, THREAD, TF_KILL, TF_NOLOAD, TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED, TF_TERMINATE,
   HEADER,
 } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
@@ -31,7 +31,8 @@ import { public_paths } from '../module/import-paths.ts';
 import { KernelBug, MachineFrozen, ThreadExit, ThreadKilled } from '../arch/kernel-bug.ts';
 import { control_progress } from '../sched/control.ts';
 import { EFAULT, EINTR, ENOEXEC } from '../arch/errno.ts';
-import { LOGLEVEL_EMERG, LOGLEVEL_ERR } from '../printk/levels.ts';
+import { LOGLEVEL_EMERG, LOGLEVEL_ERR, LOGLEVEL_WARNING } from '../printk/levels.ts';
+import { lockdep_held_names } from '../sync/lockdep.ts';
 
 /** CpuHooks.createTask: look up the entry this CPU runs for `slot`. */
 export function create_task(slot: number): Task {
@@ -80,8 +81,8 @@ export async function kthread_main(task: Task): Promise<void> {
         bug: 'no_entry', entry: task.entryName,
       }, LOGLEVEL_ERR, task);
       code = -ENOEXEC;
-    } else if (Atomics.load(mem.i32, t + THREAD.FLAGS) & TF_KILL) {
-      code = KILLED_EXIT_CODE;
+    } else if (Atomics.load(mem.i32, t + THREAD.FLAGS) & (TF_KILL | TF_TERMINATE)) {
+      code = KILLED_EXIT_CODE; // terminated (Tru64 thread_terminate) before it ever ran: its body never runs
     } else if (Atomics.load(mem.i32, t + THREAD.FLAGS) & TF_SHOULD_STOP) {
       code = -EINTR;
     } else {
@@ -92,7 +93,7 @@ export async function kthread_main(task: Task): Promise<void> {
       if (blocking_pending(task)) missing_await_at_return(task, entry_label(task), abandoned_line(task));
       if (task.exit_code !== null) {
         kernel_report('bug', [
-          `BUG: ${mem.comm(task.slot)}/${task.pid} returned normally after kthread_exit(${task.exit_code}): the exit was caught and swallowed`,
+          `BUG: ${mem.comm(task.slot)}/${task.pid} returned normally after ${task.exit_call}(${task.exit_code}): the exit was caught and swallowed`,
         ], { bug: 'exit_swallowed' }, LOGLEVEL_ERR, task);
         code = task.exit_code;
       } else code = exit_code_of(ret);
@@ -139,10 +140,21 @@ function do_exit(task: Task, code: number): void {
   const mem = cpu.mem;
   const w = mem.i32;
   const t = mem.threadWord(task.slot);
+  // lockdep's debug_check_no_locks_held(): a sleeping lock held at exit is never released.
+  const held = task.nheld > 0 ? lockdep_held_names(task) : [];
+  const who = `${mem.comm(task.slot)}/${task.pid}`;
+  const heldLines = held.length === 0 ? [] : [
+    `${held.length} lock${held.length === 1 ? '' : 's'} held by ${who}:`, ...held.map((name, i) => ` #${i}: (${name})`),
+  ];
   if (task.preempt_count > 0) {
     kernel_report('bug', [
       `BUG: ${mem.comm(task.slot)}[${task.pid}] exited with preempt_count ${task.preempt_count}: it still holds a spinlock`,
+      ...heldLines,
     ], { bug: 'exit_atomic', preempt_count: task.preempt_count }, LOGLEVEL_EMERG, task);
+  } else if (held.length > 0) {
+    kernel_report('warn', [`WARNING: ${who} still has locks held!`, ...heldLines,
+      ' a lock held when its thread exits is never released: whoever takes it next waits forever'],
+    { bug: 'locks_held_at_exit', locks: held }, LOGLEVEL_WARNING, task);
   }
   sq_remove(mem, task.slot);
   sq_pass_on(mem, task.slot);

@@ -84,14 +84,9 @@ export class Modules {
     } finally {
       this.busy--;
     }
-    const threads = this.threadsOf(name);
+    const hasExit = m.exports.includes('exit') || m.exports.includes('module_exit');
+    const threads = this.leftBehind(m, hasExit ? `after ${this.entryName(m, 'exit')}()` : 'at rmmod (the module has no exit())', null);
     this.loaded.delete(name);
-    const live = threads.filter((t) => !t.exited);
-    if (live.length) {
-      this.log.klog(LOGLEVEL_WARNING, `rmmod: ${name}: threads still running after exit(): ${live.map((t) => `${t.comm}/${t.pid}`).join(', ')}`, 'warn', {
-        threads: live.map((t) => t.pid),
-      });
-    }
     for (const t of threads) if (t.exited) reap(t.slot, this.mem);
     this.log.klog(LOGLEVEL_INFO, `rmmod: ${name} removed`);
   }
@@ -141,18 +136,40 @@ export class Modules {
     const code = await this.call(m, 'init', initTimeoutMs);
     this.log.drain();
     if (code < 0) {
-      const why = code === -ETIMEDOUT ? `init() did not return within ${initTimeoutMs / 1000} s (--init-timeout)`
-        : code === -EINTR && (this.cut || this.halt.why) ? 'interrupted: init() was killed before it returned'
-          : `init() failed with ${errname(code)}`;
+      const init = `${this.entryName(m, 'init')}()`;
+      const why = code === -ETIMEDOUT ? `${init} did not return within ${initTimeoutMs / 1000} s (--init-timeout)`
+        : code === -EINTR && (this.cut || this.halt.why) ? `interrupted: ${init} was killed before it returned`
+          : `${init} failed with ${errname(code)}`;
+      if (code !== -ETIMEDOUT && !this.halt.why) this.leftBehind(m, `after ${init} failed`, 'stop the threads it started before it returns an error');
       return fail(why, code);
     }
     this.log.klog(LOGLEVEL_INFO, `insmod: ${m.name} loaded`);
     return m;
   }
 
-  /** init() or exit() of `m` as a kernel thread on its home CPU (SeaOS names them module_install / module_exit). */
+  /** The export that is `m`'s init() or exit() (SeaOS names them module_install / module_exit). */
+  private entryName(m: ModuleInfo, fn: 'init' | 'exit'): string {
+    return m.exports.includes(fn) ? fn : fn === 'init' ? 'module_install' : 'module_exit';
+  }
+
+  /** init() or exit() of `m` as a kernel thread on its home CPU. */
   private call(m: ModuleInfo, fn: 'init' | 'exit', timeoutMs: number): Promise<number> {
-    const f = m.exports.includes(fn) ? fn : fn === 'init' ? 'module_install' : 'module_exit';
-    return this.threads.moduleCall(m.id, m.cpu, f, fn === 'init' ? 'insmod' : 'rmmod', timeoutMs, () => this.cut);
+    return this.threads.moduleCall(m.id, m.cpu, this.entryName(m, fn), fn === 'init' ? 'insmod' : 'rmmod', timeoutMs, () => this.cut);
+  }
+
+  /**
+   * The threads of `m` (zombies included), with a warning naming those still running `when` (its
+   * code is about to be unloaded: in Linux they would run freed text); `advice` ends the line.
+   */
+  private leftBehind(m: ModuleInfo, when: string, advice: string | null): ThreadInfo[] {
+    const threads = this.threadsOf(m.name);
+    const live = threads.filter((t) => !t.exited);
+    if (live.length) {
+      const op = advice ? 'insmod' : 'rmmod';
+      this.log.klog(LOGLEVEL_WARNING, `${op}: ${m.name}: threads still running ${when}: ${live.map((t) => `${t.comm}/${t.pid}`).join(', ')}${advice ? ` (${advice})` : ''}`, 'warn', {
+        threads: live.map((t) => t.pid),
+      });
+    }
+    return threads;
   }
 }

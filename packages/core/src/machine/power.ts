@@ -62,7 +62,7 @@ export class Power {
     }
     const stragglers = await this.threads.stopAll(graceMs ?? 1500);
     if (stragglers.length) {
-      this.log.klog(LOGLEVEL_WARNING, `shutdown: ${stragglers.length} thread(s) did not stop and were terminated with their CPU: ${stragglers.join(', ')} (do they check kthread_should_stop()?)`, 'warn', {
+      this.log.klog(LOGLEVEL_WARNING, `shutdown: ${stragglers.length} thread(s) did not stop and were terminated with their CPU: ${stragglers.join(', ')} (does each return when asked, at kthread_should_stop() or tm_kthread_is_joining(), or does the module's exit() end it, with kthread_stop(), kthread_destroy() or thread_terminate()?)`, 'warn', {
         stragglers,
       });
     }

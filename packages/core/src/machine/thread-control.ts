@@ -11,7 +11,7 @@ import { EAGAIN, EINTR, errname, ETIMEDOUT } from '../arch/errno.ts';
 import {
   create_kthreadd, kthreadd_cpu, request_fill, request_result, request_state_word, request_submit, RS_PENDING,
 } from '../kthread/kthreadd.ts';
-import { thread_exit_word, thread_is_daemon, thread_live } from '../kthread/record.ts';
+import { thread_exit_word, thread_is_daemon, thread_live, thread_request_join } from '../kthread/record.ts';
 import { kthread_send_kill, kthread_send_stop, kthread_wake, reap } from '../kthread/kthread.ts';
 import { CONTROL_TIMEOUT_MS } from './cpu-workers.ts';
 import { MachineError } from './errors.ts';
@@ -72,7 +72,11 @@ export class ThreadControl {
   async stopAll(graceMs: number): Promise<string[]> {
     const mem = this.mem;
     const live = read_threads(mem, new Map()).filter((t) => !t.exited && !thread_is_daemon(t, mem));
-    for (const t of live) kthread_send_stop(mem, t.slot);
+    // Asked to stop as each personality asks: should-stop (Linux, DragonOS) and the join request (SeaOS KT_JOIN).
+    for (const t of live) {
+      thread_request_join(t, mem);
+      kthread_send_stop(mem, t.slot);
+    }
     const end = mem.clock() + graceMs;
     const stragglers: string[] = [];
     for (const t of live) {

@@ -34,15 +34,16 @@ export function might_sleep(name: string): Task {
   const t = cpu.current;
   if (t.switching) missing_await(t, name);
   if (controlled) control_point(t, 'call', name);
-  // A plain read, as in kernel_entry: the flags only go from clear to set; a late sight is the sleep's own check.
-  if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & (TF_KILL | TF_TERMINATE)) throw new ThreadKilled(t.pid);
-  if (t === cpu.idleTask) outside_thread(name, 'sleeping function called from invalid context');
+  // Before the kill flags: a swallowed thread_halt_self() follows a thread_terminate().
   if (t.exit_code !== null) {
     const comm = cpu.mem.comm(t.slot);
-    kernel_report('bug', [`BUG: ${comm}/${t.pid} called ${name}() after kthread_exit(): the exit was caught and swallowed`,
+    kernel_report('bug', [`BUG: ${comm}/${t.pid} called ${name}() after ${t.exit_call}(): the exit was caught and swallowed`,
       ...trace_lines(call_trace())], { bug: 'exit_swallowed', call: name });
     throw new ThreadExit(t.pid, t.exit_code);
   }
+  // A plain read, as in kernel_entry: the flags only go from clear to set; a late sight is the sleep's own check.
+  if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & (TF_KILL | TF_TERMINATE)) throw new ThreadKilled(t.pid);
+  if (t === cpu.idleTask) outside_thread(name, 'sleeping function called from invalid context');
   if (t.preempt_count > 0) {
     const comm = cpu.mem.comm(t.slot);
     kernel_report('bug', [

@@ -67,6 +67,8 @@ export class Task {
   preempt_count = 0;
   /** Set by kthread_exit: the code to exit with once the stack has unwound. */
   exit_code: number | null = null;
+  /** The API call that set exit_code (kthread_exit, thread_halt_self...), for the swallowed-exit report. */
+  exit_call = '';
   readonly timer: Timer;
   /** Chaos: calls made into the kernel (the decision key), and a yield decided but not yet done. */
   calls = 0;

@@ -129,6 +129,14 @@ export function lockdep_release(t: Task, addr: number): void {
   }
 }
 
+/** The classes of the locks `t` holds, in acquisition order (its held-lock stack), by name. */
+export function lockdep_held_names(t: Task): string[] {
+  const mem = this_cpu.mem;
+  const names: string[] = [];
+  for (let k = 0; k < t.nheld; k++) names.push(class_name(mem, t.held[k]));
+  return names;
+}
+
 /** A thread had to wait `ms` for the lock at `addr` (/proc/lock_stat). */
 export function lockdep_contended(addr: number, ms: number): void {
   const mem = this_cpu.mem;

@@ -17,7 +17,7 @@ type ThreadFn<D> = (data: D) => number | void | Promise<number | void>;
  * it calls allow_signal(). Set before the handle leaves the creator, so no signal is sent earlier.
  */
 async function __kthread_create<D>(
-  call: string, threadfn: ThreadFn<D>, data: D, comm: string, opt?: { cpu: number },
+  call: string, threadfn: ThreadFn<D>, data: D, comm: ReturnType<typeof task_comm_fmt>, opt?: { cpu: number },
 ): Promise<task_struct | ErrPtr> {
   const k = await kthread_create_core(call, threadfn, data, comm, opt);
   if (!IS_ERR(k)) ignore_signals(k);

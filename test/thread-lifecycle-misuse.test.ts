@@ -1,0 +1,101 @@
+/**
+ * The core's answers to misuse and leaks that any personality can meet: bad creation arguments
+ * refused with a report (never an internal TypeError), data that refers to itself, a lock held at
+ * exit (lockdep's debug_check_no_locks_held), threads left running by a failed init(), a thread
+ * terminated before it ever ran, a swallowed thread_halt_self(), and the shutdown's stop request
+ * as each personality asks for it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Machine, InsmodError, type LogRecord } from '@kmodel/core';
+import { fixture, logged } from './helpers/machine.ts';
+
+describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
+  let m: Machine;
+  let log: LogRecord[];
+  let initLeak: unknown;
+  const line = (re: RegExp) => log.filter((r) => re.test(r.msg));
+
+  beforeAll(async () => {
+    m = await Machine.boot({ cpus: 2 });
+    await m.insmod(fixture('cm_args'));
+    await m.insmod(fixture('cm_mutex_exit'));
+    initLeak = await m.insmod(fixture('cm_init_leak')).then(() => null, (e: unknown) => e);
+    await m.insmod(fixture('cm_tru64_term'));
+    await logged(m, /^never ran=/);
+    log = m.dmesg();
+  });
+  afterAll(async () => {
+    await m?.shutdown();
+  });
+
+  it('a thread name that is not a string: a BUG naming the call and the value, -EINVAL, no thread', () => {
+    expect(line(/^namefmt 42 -> -22$/)).toHaveLength(1);
+    expect(line(/^namefmt null -> -22$/)).toHaveLength(1);
+    const r = line(/^BUG: kthread_run: the thread's name is /);
+    expect(r.map((x) => x.msg.split(', at ')[0])).toEqual([
+      "BUG: kthread_run: the thread's name is 42 (a number), not a string",
+      "BUG: kthread_run: the thread's name is null, not a string",
+    ]);
+    expect(r[0].msg).toMatch(/cm_args\.ts:\d+/);
+    expect(r[0].report).toBe('bug');
+    expect(m.ps().some((t) => t.comm === '42' || t.comm === 'null')).toBe(false);
+  });
+
+  it('kthread_create_on_cpu with a negative or fractional CPU: not online, -EINVAL (as C reads -1 as an unsigned int)', () => {
+    expect(line(/^cpu -1 -> -22$/)).toHaveLength(1);
+    expect(line(/^cpu 1\.5 -> -22$/)).toHaveLength(1);
+    expect(line(/^BUG: kthread_create_on_cpu: CPU -1 is not online \(2 CPUs\), at .*cm_args\.ts:\d+/)).toHaveLength(1);
+    expect(line(/^BUG: kthread_create_on_cpu: CPU 1\.5 \(a CPU number is an integer\) is not online \(2 CPUs\)/)).toHaveLength(1);
+  });
+
+  it('data that refers to itself arrives with its cycles on the thread\'s CPU', () => {
+    expect(line(/^cyclic: name=ring self=1 list0=1$/)).toHaveLength(1);
+    expect(line(/^cyclic stop -> 7$/)).toHaveLength(1);
+  });
+
+  it('a thread that returns holding a mutex: lockdep\'s "still has locks held!" warning with the lock', () => {
+    const r = line(/^WARNING: holder\/\d+ still has locks held!/);
+    expect(r).toHaveLength(1);
+    expect(r[0].report).toBe('warn');
+    expect(r[0].fields).toMatchObject({ bug: 'locks_held_at_exit', locks: ['leaked_mutex'] });
+    expect(r[0].msg.split('\n').slice(1, 3)).toEqual([expect.stringMatching(/^1 lock held by holder\/\d+:$/), ' #0: (leaked_mutex)']);
+    expect(line(/^stop -> 0$/)).toHaveLength(1);
+  });
+
+  it('init() that fails with a thread still running: insmod fails and warns naming the thread', () => {
+    expect(initLeak).toBeInstanceOf(InsmodError);
+    expect((initLeak as InsmodError).message).toMatch(/init\(\) failed with -ENOMEM/);
+    const r = line(/^insmod: cm_init_leak: threads still running after init\(\) failed: leaked\/\d+ \(stop the threads it started before it returns an error\)$/);
+    expect(r).toHaveLength(1);
+    expect(r[0].report).toBe('warn');
+  });
+
+  it('Tru64: a thread terminated before it ever ran never runs its body', () => {
+    expect(line(/^terminate -> 0$/)).toHaveLength(1);
+    expect(line(/^never: ran$/)).toHaveLength(0);
+    expect(line(/^never ran=0 /)).toHaveLength(1);
+  });
+
+  it('Tru64: a swallowed thread_halt_self() is reported at the next sleep, naming thread_halt_self, and the thread ends there', () => {
+    expect(line(/^swallower: carried on$/)).toHaveLength(1);
+    const r = line(/^BUG: swallower\/\d+ called \w+\(\) after thread_halt_self\(\): the exit was caught and swallowed/);
+    expect(r).toHaveLength(1);
+    expect(r[0].fields).toMatchObject({ bug: 'exit_swallowed' });
+    expect(line(/ swallower past its sleep=0$/)).toHaveLength(1);
+  });
+});
+
+describe('shutdown asks every thread to stop as its personality asks (1 CPU)', () => {
+  it('a SeaOS thread that returns once tm_kthread_is_joining() holds is stopped cleanly by shutdown', async () => {
+    const m = await Machine.boot({ cpus: 1 });
+    try {
+      await m.insmod(fixture('cm_seaos_polite'));
+      await logged(m, /^installed$/);
+    } finally {
+      await m.shutdown();
+    }
+    const log = m.dmesg();
+    expect(log.filter((r) => r.msg === 'polite: asked to join, returning')).toHaveLength(1);
+    expect(log.filter((r) => /did not stop and were terminated/.test(r.msg))).toEqual([]);
+  });
+});
