@@ -22,6 +22,7 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
     initLeak = await m.insmod(fixture('cm_init_leak')).then(() => null, (e: unknown) => e);
     await m.insmod(fixture('cm_tru64_term'));
     await logged(m, /^never ran=/);
+    await m.insmod(fixture('cm_warns'));
     log = m.dmesg();
   });
   afterAll(async () => {
@@ -70,6 +71,23 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
     expect(r[0].report).toBe('warn');
   });
 
+  it('kthread_park of a thread being parked or exited, and schedule_timeout(-5): Linux\'s warnings, the same return values', () => {
+    expect(log.filter((r) => /^park( again| exited)? -> /.test(r.msg)).map((r) => r.msg)).toEqual([
+      'park -> 0', 'park again -> -16', 'park exited -> -38',
+    ]);
+    const w = line(/^WARNING: kthread_park: /);
+    expect(w.map((r) => r.msg.split('\n')[0])).toEqual([
+      expect.stringMatching(/^WARNING: kthread_park: parker\/\d+ is already being parked \(kthread_unpark\(\) it first\): returns -EBUSY$/),
+      expect.stringMatching(/^WARNING: kthread_park: quick\/\d+ has exited: returns -ENOSYS$/),
+    ]);
+    expect(w[0].report).toBe('warn');
+    expect(line(/^stop quick -> 3$/)).toHaveLength(1);
+    const t = line(/^schedule_timeout: wrong timeout value fffffffffffffffb \(-5\)/);
+    expect(t).toHaveLength(1);
+    expect(t[0].msg).toMatch(/cm_warns\.ts:\d+/);
+    expect(line(/^schedule_timeout\(-5\) -> 0$/)).toHaveLength(1);
+  });
+
   it('Tru64: a thread terminated before it ever ran never runs its body', () => {
     expect(line(/^terminate -> 0$/)).toHaveLength(1);
     expect(line(/^never: ran$/)).toHaveLength(0);
@@ -90,7 +108,7 @@ describe('shutdown asks every thread to stop as its personality asks (1 CPU)', (
     const m = await Machine.boot({ cpus: 1 });
     try {
       await m.insmod(fixture('cm_seaos_polite'));
-      await logged(m, /^installed$/);
+      await logged(m, /^polite: running$/); // a thread stopped before it first runs never runs at all
     } finally {
       await m.shutdown();
     }

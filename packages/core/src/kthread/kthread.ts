@@ -29,7 +29,7 @@ import { thread_exit_word, thread_exited, thread_is_daemon } from './record.ts';
 import { kernel_report, report_misuse } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../arch/stack.ts';
 import { ThreadExit, ThreadKilled } from '../arch/kernel-bug.ts';
-import { EBUSY, EDEADLK, EINTR, EINVAL, ENOSYS, EPERM, ESRCH } from '../arch/errno.ts';
+import { EBUSY, EDEADLK, EINTR, EINVAL, ENOSYS, EPERM, ESRCH, errname } from '../arch/errno.ts';
 import { LOGLEVEL_WARNING } from '../printk/levels.ts';
 
 /**
@@ -54,7 +54,7 @@ export function kthread_bind_core(call: string, k: task_struct, cpu: number): bo
   const mem = this_cpu.mem;
   const w = mem.i32;
   const t = mem.threadWord(k.slot);
-  if (cpu < 0 || cpu >= mem.nrCpus) {
+  if (!Number.isInteger(cpu) || cpu < 0 || cpu >= mem.nrCpus) {
     report_misuse(call, [`BUG: ${call}: CPU ${cpu} is not online (${mem.nrCpus} CPUs)`], { cpu });
     return false;
   }
@@ -192,15 +192,23 @@ export async function kthread_park_core(call: string, k: task_struct): Promise<n
   const mem = this_cpu.mem;
   const w = mem.i32;
   const t = mem.threadWord(k.slot);
-  if (Atomics.load(w, t + THREAD.EXITED)) return -ENOSYS;
+  // Linux: WARN_ON(k->flags & PF_EXITING), WARN_ON_ONCE(test_bit(KTHREAD_SHOULD_PARK, ...)).
+  if (Atomics.load(w, t + THREAD.EXITED)) return warn_park(call, k, 'has exited', -ENOSYS);
   const old = Atomics.or(w, t + THREAD.FLAGS, TF_SHOULD_PARK | TF_STARTED);
-  if (old & TF_SHOULD_PARK) return -EBUSY;
+  if (old & TF_SHOULD_PARK) return warn_park(call, k, 'is already being parked (kthread_unpark() it first)', -EBUSY);
   if (k.pid !== me.pid) {
     try_to_wake_up(mem, k.slot, TASK_NORMAL);
     const parked = (): boolean => Atomics.load(w, t + THREAD.PARKED) !== 0 || Atomics.load(w, t + THREAD.EXITED) !== 0;
     await sleep_until((t + THREAD.PARKED) * 4, TASK_UNINTERRUPTIBLE, call, parked);
   }
   return 0;
+}
+
+/** kthread_park's warning for a thread it cannot park; returns `code`. */
+function warn_park(call: string, k: task_struct, why: string, code: number): number {
+  kernel_report('warn', [`WARNING: ${call}: ${k.comm}/${k.pid} ${why}: returns ${errname(code)}`, ...trace_lines(call_trace())],
+    { call, pid: k.pid }, LOGLEVEL_WARNING);
+  return code;
 }
 
 export function kthread_unpark_core(call: string, k: task_struct): void {

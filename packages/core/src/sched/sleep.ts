@@ -12,6 +12,9 @@ import { try_to_wake_up } from './wake.ts';
 import { TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TASK_INTERRUPTIBLE } from './state.ts';
 import type { Timer } from './timer.ts';
 import { signal_pending_state } from './signal-state.ts';
+import { kernel_report } from '../printk/printk.ts';
+import { LOGLEVEL_ERR } from '../printk/levels.ts';
+import { call_trace, trace_lines } from '../arch/stack.ts';
 
 export const MAX_SCHEDULE_TIMEOUT = 0x7fffffff;
 
@@ -52,6 +55,11 @@ function process_timeout(t: Timer): void {
  */
 export function schedule_timeout_core(call: string, timeout: number): Promise<number> {
   might_sleep(call);
+  if (timeout < 0) {
+    // Linux: printk(KERN_ERR "schedule_timeout: wrong timeout value %lx\n", timeout); dump_stack().
+    kernel_report('bug', [`schedule_timeout: wrong timeout value ${BigInt.asUintN(64, BigInt(Math.trunc(timeout))).toString(16)} (${timeout}): ${call}() takes jiffies >= 0`,
+      ...trace_lines(call_trace())], { bug: 'misuse', call, timeout }, LOGLEVEL_ERR);
+  }
   return do_schedule_timeout(timeout);
 }
 
