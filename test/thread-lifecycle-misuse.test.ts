@@ -13,6 +13,7 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
   let m: Machine;
   let log: LogRecord[];
   let initLeak: unknown;
+  let exitInit: unknown;
   const line = (re: RegExp) => log.filter((r) => re.test(r.msg));
 
   beforeAll(async () => {
@@ -23,6 +24,7 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
     await m.insmod(fixture('cm_tru64_term'));
     await logged(m, /^never ran=/);
     await m.insmod(fixture('cm_warns'));
+    exitInit = await m.insmod(fixture('cm_exit_init')).then(() => null, (e: unknown) => e);
     log = m.dmesg();
   });
   afterAll(async () => {
@@ -86,6 +88,13 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
     expect(t).toHaveLength(1);
     expect(t[0].msg).toMatch(/cm_warns\.ts:\d+/);
     expect(line(/^schedule_timeout\(-5\) -> 0$/)).toHaveLength(1);
+  });
+
+  it('kthread_exit() from init(): a BUG (init is no kernel thread); init ends with that code', () => {
+    const r = line(/^BUG: kthread_exit\(5\) called from init\(\), which is no kernel thread: return from init\(\) instead/);
+    expect(r).toHaveLength(1);
+    expect(r[0].msg).toMatch(/cm_exit_init\.ts:\d+/);
+    expect(exitInit).toBeNull(); // 5 is no error: the module loaded
   });
 
   it('Tru64: a thread terminated before it ever ran never runs its body', () => {

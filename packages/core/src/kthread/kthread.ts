@@ -312,6 +312,11 @@ export function kthread_exit_core(call: string, code: number): never {
  */
 export function kthread_exit_task(t: Task, call: string, code: number, autoreap = false): never {
   if (t.slot < 0) outside_thread(call, `${call}() called outside a kernel thread`);
+  if (t.entryName === '@module_call') {
+    // Linux: init() and exit() run in insmod's and rmmod's process, no kthread (to_kthread() warns).
+    const fn = (t.data as { f?: string } | null)?.f ?? 'init';
+    report_misuse(call, [`BUG: ${call}(${code}) called from ${fn}(), which is no kernel thread: return from ${fn}() instead`], { code });
+  }
   if (autoreap) Atomics.or(this_cpu.mem.i32, this_cpu.mem.threadWord(t.slot) + THREAD.FLAGS, TF_AUTOREAP);
   t.exit_code = code | 0;
   t.exit_call = call;
