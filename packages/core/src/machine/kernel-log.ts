@@ -6,6 +6,10 @@
  * Invariants:
  *  - records are accepted in ring order with seq 1, 2, ... and no gap; each reaches the logger and
  *    every listener once, when it is accepted;
+ *  - continuation pieces (KERN_CONT) are joined to the line they continue before it is accepted
+ *    (printk/cont.ts): a line without a trailing newline is held open until a record that does not
+ *    continue it arrives, the machine halts, or its continuation window has passed; dmesg() and
+ *    waitForLog() also see the open line as it reads so far (with the seq it will be accepted with);
  *  - every report carries the machine's seed (fields.seed): it says how to run it again;
  *  - records a CPU had to drop (a coordinator silent for CONSUMER_GONE_MS) become one warn report
  *    where they would have been, so a run with an incomplete log fails.
@@ -13,8 +17,9 @@
 import type pino from 'pino';
 import { HEADER } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
-import { CONSUMER_GONE_MS, log_beat, log_drain, log_dropped, type LogRecord, type ReportKind } from '../printk/logbuf.ts';
+import { CONSUMER_GONE_MS, LOG_LINE_MAX, log_beat, log_drain, log_dropped, type LogRecord, type ReportKind } from '../printk/logbuf.ts';
 import { LOGLEVEL_WARNING } from '../printk/levels.ts';
+import { ContLines } from '../printk/cont.ts';
 import { log_backlog, log_record } from './logger.ts';
 import type { DmesgBuffer } from './dmesg-buf.ts';
 import { MachineError } from './errors.ts';
@@ -35,6 +40,7 @@ export class KernelLog {
   private dropped = 0;
   private readonly counts = new Map<string, number>();
   private readonly listeners = new Set<(r: LogRecord) => void>();
+  private readonly cont = new ContLines((r) => this.commit(r), LOG_LINE_MAX);
 
   /** `waitingOnCpus`: the coordinator waits for the CPUs to answer (see pump). */
   constructor(
@@ -46,7 +52,7 @@ export class KernelLog {
 
   /** Move every record from the printk ring to dmesg, the logger and the listeners. */
   drain(): void {
-    log_drain(this.mem, (r) => this.accept(r));
+    log_drain(this.mem, (r, flags) => this.cont.add(r, flags));
     const dropped = log_dropped(this.mem);
     if (dropped !== this.dropped) {
       // Linux's console_unlock line, where the lost records would have been.
@@ -58,6 +64,7 @@ export class KernelLog {
         report: 'warn', fields: { warn: 'printk_dropped', dropped: n },
       });
     }
+    this.cont.expire(this.uptime());
   }
 
   /**
@@ -83,10 +90,16 @@ export class KernelLog {
     });
   }
 
-  /** The newest logBufLen records, oldest first. */
+  /** The newest logBufLen records, oldest first (the open line, if any, last). */
   dmesg(): LogRecord[] {
     this.drain();
-    return this.buf.records();
+    const out = this.buf.records();
+    const open = this.openLine();
+    if (open) {
+      out.push(open);
+      if (out.length > this.buf.len) out.shift();
+    }
+    return out;
   }
 
   /** Every report since boot, optionally of one kind. */
@@ -109,7 +122,8 @@ export class KernelLog {
   waitForLog(match: RegExp | ((r: LogRecord) => boolean), timeoutMs: number): Promise<LogRecord> {
     const test = typeof match === 'function' ? match : (r: LogRecord) => match.test(r.msg);
     this.drain();
-    const hit = this.buf.find(test);
+    const open = this.openLine();
+    const hit = this.buf.find(test) ?? (open && test(open) ? open : undefined);
     if (hit) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -128,10 +142,24 @@ export class KernelLog {
   /** Drain what is left and flush the logger (the machine halts). */
   flush(): void {
     this.drain();
+    this.cont.close();
     this.logger?.flush?.();
   }
 
+  /** A record that is not from the ring: it closes the open line, then is accepted. */
   private accept(r: LogRecord): void {
+    this.cont.close();
+    this.commit(r);
+  }
+
+  /** The open line, numbered as it will be accepted, or null. */
+  private openLine(): LogRecord | null {
+    const open = this.cont.peek();
+    if (open) open.seq = this.seq + 1;
+    return open;
+  }
+
+  private commit(r: LogRecord): void {
     r.seq = ++this.seq;
     if (r.report) r.fields = { ...r.fields, seed: this.mem.i32[HEADER.SEED] };
     this.buf.push(r);

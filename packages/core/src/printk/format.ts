@@ -1,7 +1,7 @@
 /**
- * vsprintf with the kernel's conversions (lib/vsprintf.c, minus the %p extensions): flags
- * `-+ 0#`, width and precision (numbers or `*`), length modifiers hh h l ll z t j L q, and
- * d i u x X o c s p e f g E G %. Integers follow C: %u and %x of a negative int print its
+ * vsprintf with the kernel's conversions (lib/vsprintf.c): flags `-+ 0#`, width and precision
+ * (numbers or `*`), length modifiers hh h l ll z t j L q, and d i u x X o c s p e f g E G %,
+ * with the %p extensions of pointer() below. Integers follow C: %u and %x of a negative int print its
  * two's complement (32 bits; 64 with l/ll/z, as `long` is 64-bit in the kernel).
  * The parsed form of each format string is cached: printk formats are few and hot.
  *
@@ -10,6 +10,7 @@
  * and a value that cannot be converted prints as what it is.
  */
 import { describe_value } from './describe.ts';
+import { IS_ERR, errname } from '../arch/errno.ts';
 
 /** lib/vsprintf.c: the largest field width and precision a conversion takes. */
 export const FIELD_WIDTH_MAX = (1 << 23) - 1;
@@ -22,9 +23,11 @@ export type FormatWarn = (what: string) => void;
 type Spec = { lit: string } | {
   raw: string;
   flags: string; width: number | '*' | null; prec: number | '*' | null; len: string; conv: string;
+  /** %p only: the extension, every letter and digit after the p (lib/vsprintf.c skips them all). */
+  ext: string;
 };
 
-const SPEC = /%([-+ 0#]*)(\d+|\*)?(?:\.(\d*|\*))?(hh|h|ll|l|L|q|j|z|Z|t)?([diouxXeEfFgGcsp%])/g;
+const SPEC = /%([-+ 0#]*)(\d+|\*)?(?:\.(\d*|\*))?(hh|h|ll|l|L|q|j|z|Z|t)?([diouxXeEfFgGcs%]|p([A-Za-z0-9]*))/g;
 const cache = new Map<string, Spec[]>();
 
 function parse(fmt: string): Spec[] {
@@ -38,7 +41,8 @@ function parse(fmt: string): Spec[] {
       continue;
     }
     const num = (v: string | undefined): number | '*' | null => (v === undefined ? null : v === '*' ? '*' : Number(v || 0));
-    out.push({ raw: m[0], flags: m[1], width: num(m[2]), prec: num(m[3]), len: m[4] ?? '', conv: m[5] });
+    const conv = m[5][0];
+    out.push({ raw: m[0], flags: m[1], width: num(m[2]), prec: num(m[3]), len: m[4] ?? '', conv, ext: m[6] ?? '' });
   }
   if (at < fmt.length) out.push({ lit: fmt.slice(at) });
   return out;
@@ -152,6 +156,34 @@ function float(v: unknown, conv: string, flags: string, prec: number | null): st
   return s;
 }
 
+/** A machine address as kmodel prints a pointer: 0x and at least 8 hex digits (two's complement, 64 bits). */
+function address(v: unknown): string {
+  return `0x${BigInt.asUintN(64, toBig(v)).toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * %p and its extensions (pointer() in lib/vsprintf.c). As there, every letter and digit after
+ * the p belongs to the conversion; the first one selects it:
+ *  - %p, %px, %pK: the address itself, as 0x and at least 8 hex digits. Linux hashes a plain %p
+ *    (and %pK under kptr_restrict=0) so as not to leak kernel addresses; kmodel's addresses are
+ *    offsets in machine memory with nothing to hide, so all three print the raw address (%px).
+ *  - %pa, %pad, %pap: a phys_addr_t / dma_addr_t, passed by value here: as %px.
+ *  - %pS, %ps, %pB (and their suffixes R, b): a symbol. A function prints its name; a number
+ *    prints as sprint_symbol prints an address with no symbol, 0x and its hex digits.
+ *  - %pe: an error pointer prints its errno name (-ENOMEM), or its number when the errno has no
+ *    name; any other value prints as %p.
+ * Other extensions (%pI4, %pM, %pU, %ph, %pV, ...) are not supported: they print as %p, their
+ * letters consumed. A value that is no number (an object, a string) prints as %s would print it.
+ */
+function pointer(v: unknown, ext: string): string {
+  const kind = ext[0];
+  if ((kind === 'S' || kind === 's' || kind === 'B') && typeof v === 'function') return v.name || '(anonymous function)';
+  if (typeof v !== 'number' && typeof v !== 'bigint') return v === null || v === undefined ? address(0) : toStr(v);
+  if (kind === 'S' || kind === 's' || kind === 'B') return `0x${BigInt.asUintN(64, toBig(v)).toString(16)}`;
+  if (kind === 'e' && IS_ERR(v)) return errname(v);
+  return address(v);
+}
+
 export function vsprintf(fmt: string, args: readonly unknown[], warn?: FormatWarn): string {
   if (fmt.indexOf('%') < 0) return fmt;
   let specs = cache.get(fmt);
@@ -202,7 +234,7 @@ export function vsprintf(fmt: string, args: readonly unknown[], warn?: FormatWar
         numeric = false;
         break;
       case 'p':
-        body = typeof v === 'number' || typeof v === 'bigint' ? `0x${toBig(v).toString(16).padStart(8, '0')}` : toStr(v);
+        body = pointer(v, s.ext);
         numeric = false;
         break;
       default: // s

@@ -33,6 +33,25 @@ export function pino_level(level: number): 'fatal' | 'error' | 'warn' | 'info' |
   return 'debug';
 }
 
+/**
+ * A printk format's prefixes (printk_parse_prefix in kernel/printk/printk.c): any run of KERN_*
+ * levels and KERN_CONT; the first level wins, a format with none has MESSAGE_LOGLEVEL_DEFAULT.
+ */
+export function printk_parse_prefix(fmt: string): { level: number; cont: boolean; body: string } {
+  let level = -1;
+  let cont = false;
+  let at = 0;
+  while (fmt.charCodeAt(at) === 1 && at + 1 < fmt.length) {
+    const c = fmt.charCodeAt(at + 1) - 48;
+    if (c >= 0 && c <= 7) {
+      if (level < 0) level = c;
+    } else if (fmt[at + 1] === 'c') cont = true;
+    else break;
+    at += 2;
+  }
+  return { level: level < 0 ? MESSAGE_LOGLEVEL_DEFAULT : level, cont, body: at ? fmt.slice(at) : fmt };
+}
+
 /** Split a printk format into its level and the rest. */
 export function printk_get_level(fmt: string): [number, string] {
   if (fmt.charCodeAt(0) === 1 && fmt.length >= 2) {

@@ -4,7 +4,8 @@
  * A CPU that blocks in Atomics.wait or is terminated loses nothing it already logged.
  *
  * Record: a LOG_RECORD header (memory/layout.ts), then UTF-8 text "comm\0msg\0fields-json", padded
- * to 8 bytes; a PAD record (LEVEL = LEVEL_PAD) fills the tail end of the ring.
+ * to 8 bytes; a PAD record (LEVEL = LEVEL_PAD) fills the tail end of the ring. A record's LEVEL
+ * word holds its KERN_* level in LOG_LEVEL_MASK and its flags LOG_OPEN, LOG_CONT above it (cont.ts).
  * Invariants: HEAD and TAIL are byte counters (mod 2^32); 0 <= HEAD - TAIL <= size; a record
  * never wraps (PAD instead). When the ring is full, writers wait for the consumer for as long as
  * it is alive (BEAT moves: the coordinator bumps it on every pass, even one that holds records
@@ -18,6 +19,12 @@ import { wall_now as now } from '../arch/clock.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 
 const HDR = LOG_RECORD.WORDS * 4;
+/** The record's text did not end with a newline: a continuation may extend it (cont.ts). */
+export const LOG_OPEN = 0x100;
+/** The record's format began with KERN_CONT. */
+export const LOG_CONT = 0x200;
+/** The bits of a record's LEVEL word that hold its KERN_* level. */
+export const LOG_LEVEL_MASK = 0xff;
 const LEVEL_PAD = -1;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -39,9 +46,16 @@ export interface LogRecord {
   fields?: Record<string, unknown>;
 }
 
+/**
+ * The longest line printk stores (Linux's LOG_LINE_MAX, 1024 - PREFIX_MAX), in characters. A longer
+ * one is cut to it, with a WARN saying so; continuations join up to it. Kernel reports are not cut.
+ */
+export const LOG_LINE_MAX = 1024 - 32;
+
 /** A consumer whose BEAT has not moved this long is gone: a writer then drops instead of waiting. */
 export const CONSUMER_GONE_MS = 10_000;
 
+/** `level`: the KERN_* level, or'd with LOG_OPEN / LOG_CONT (cont.ts). */
 export function log_append(
   mem: Memory, level: number, cpu: number, pid: number, comm: string, uptime: number,
   msg: string, report: number, fields: string,
@@ -149,8 +163,8 @@ export function log_waiters(mem: Memory): number {
   return Atomics.load(mem.i32, mem.layout.logWord + LOG.WAITING);
 }
 
-/** Consume every committed record (coordinator only). */
-export function log_drain(mem: Memory, out: (r: LogRecord) => void): number {
+/** Consume every committed record (coordinator only); `flags`: the record's LOG_OPEN / LOG_CONT bits. */
+export function log_drain(mem: Memory, out: (r: LogRecord, flags: number) => void): number {
   const w = mem.i32;
   const base = mem.layout.logWord;
   const size = mem.layout.geometry.logBytes;
@@ -162,7 +176,8 @@ export function log_drain(mem: Memory, out: (r: LogRecord) => void): number {
     const pos = tail & (size - 1);
     const i = (mem.layout.logData + pos) >> 2;
     const len = w[i + LOG_RECORD.LEN];
-    if (w[i + LOG_RECORD.LEVEL] !== LEVEL_PAD) {
+    const word = w[i + LOG_RECORD.LEVEL];
+    if (word !== LEVEL_PAD) {
       const textLen = w[i + LOG_RECORD.TEXT_LEN];
       const start = mem.layout.logData + pos + HDR;
       const text = decoder.decode(mem.u8.slice(start, start + textLen));
@@ -170,7 +185,7 @@ export function log_drain(mem: Memory, out: (r: LogRecord) => void): number {
       const b = text.indexOf('\0', a + 1);
       const rec: LogRecord = {
         seq: 0,
-        level: w[i + LOG_RECORD.LEVEL],
+        level: word & LOG_LEVEL_MASK,
         cpu: w[i + LOG_RECORD.CPU],
         pid: w[i + LOG_RECORD.PID],
         comm: text.slice(0, a),
@@ -180,7 +195,7 @@ export function log_drain(mem: Memory, out: (r: LogRecord) => void): number {
       const kind = w[i + LOG_RECORD.REPORT];
       if (kind) rec.report = REPORT_KINDS[kind] as ReportKind;
       if (b >= 0) rec.fields = JSON.parse(text.slice(b + 1));
-      out(rec);
+      out(rec, word & ~LOG_LEVEL_MASK);
       n++;
     }
     tail = (tail + len) | 0;

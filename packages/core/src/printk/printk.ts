@@ -1,20 +1,17 @@
 /**
  * printk from a CPU: formats, stamps (uptime, cpu, current thread) and appends to the log buffer.
- * Never blocks the calling thread in the scheduler's sense; safe under spinlocks.
+ * Never blocks the calling thread in the scheduler's sense; safe under spinlocks. A record whose
+ * text does not end with a newline is LOG_OPEN, one whose format begins with KERN_CONT LOG_CONT:
+ * the coordinator joins continuations to the line they continue (cont.ts).
  */
 import { now } from '../arch/clock.ts';
 import type { Memory } from '../memory/memory.ts';
 import { vsprintf } from './format.ts';
 import { call_trace, trace_lines } from '../arch/stack.ts';
-import { printk_get_level, LOGLEVEL_INFO, LOGLEVEL_ERR, LOGLEVEL_WARNING } from './levels.ts';
+import { printk_parse_prefix, LOGLEVEL_INFO, LOGLEVEL_ERR, LOGLEVEL_WARNING } from './levels.ts';
 import { describe_value } from './describe.ts';
-import { log_append, report_code, type ReportKind } from './logbuf.ts';
+import { LOG_CONT, LOG_LINE_MAX, LOG_OPEN, log_append, report_code, type ReportKind } from './logbuf.ts';
 
-/**
- * The longest line printk stores (Linux's LOG_LINE_MAX, 1024 - PREFIX_MAX), in characters. A longer
- * one is cut to it, with a WARN saying so. Kernel reports are not cut.
- */
-const LOG_LINE_MAX = 1024 - 32;
 
 /** What a record is stamped with: a thread, by pid and thread-table slot (slot < 0: the idle task). */
 export interface Printer {
@@ -40,15 +37,17 @@ export function printk_attach(mem: Memory, cpu: number, idleComm: string, curren
 
 export function printk(fmt: string, ...args: unknown[]): number {
   if (typeof fmt !== 'string') return printk_nonstring(fmt);
-  const [level, body] = printk_get_level(fmt);
+  const { level: lvl, cont, body } = printk_parse_prefix(fmt);
   formatting = fmt;
   let msg = vsprintf(body, args, warn_format);
+  let level = cont ? lvl | LOG_CONT : lvl;
   if (msg.endsWith('\n')) msg = msg.slice(0, -1);
+  else level |= LOG_OPEN;
   if (msg.length <= LOG_LINE_MAX) {
     emit(level, msg);
     return msg.length;
   }
-  emit(level, msg.slice(0, LOG_LINE_MAX));
+  emit(level & ~LOG_OPEN, msg.slice(0, LOG_LINE_MAX));
   printk_warn(`a line of ${msg.length} characters was cut to LOG_LINE_MAX (${LOG_LINE_MAX})`, { length: msg.length, limit: LOG_LINE_MAX });
   return LOG_LINE_MAX;
 }
