@@ -11,10 +11,10 @@
  */
 import {
   kthread_create_core, kthread_stop_core, kthread_wait_exit, wake_up_process_core, task_valid, bad_handle,
-  thread_exited, ignore_signals, trampoline_target, register_builtin, entry_of, current, block, might_sleep,
-  set_current_state, define_kernel_spinlock, spin_lock, spin_unlock, define_kernel_mutex, mutex_lock, mutex_unlock,
-  kernel_int32Array, task_comm_fmt, task_struct, ERR_PTR, IS_ERR, TASK_INTERRUPTIBLE, TASK_RUNNING,
-  type spinlock_t, type mutex, type ErrPtr,
+  claim_stop, reap, thread_exited, thread_exit_code, ignore_signals, trampoline_target, register_builtin, entry_of,
+  current, block, might_sleep, misuse, set_current_state, sleep_until, define_kernel_spinlock, spin_lock, spin_unlock,
+  define_kernel_mutex, mutex_trylock, mutex_unlock, kernel_int32Array, task_comm_fmt, task_struct, ERR_PTR, IS_ERR,
+  EBUSY, EINTR, ESRCH, TASK_INTERRUPTIBLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE, type spinlock_t, type mutex, type ErrPtr,
 } from '../contract/index.ts';
 
 export { IS_ERR, PTR_ERR, ERR_PTR } from '../contract/index.ts';
@@ -28,14 +28,18 @@ const TO_SLOT = 0;
 const TO_PID = 1;
 const FROM_SLOT = 2;
 const FROM_PID = 3;
-const INFO_KIND = 4; // INFO_NULL, INFO_TASK (INFO_A = pid, INFO_B = slot), INFO_VALUE (INFO_A)
+const INFO_KIND = 4; // INFO_NULL, INFO_TASK (INFO_A = pid, INFO_B = slot), INFO_VALUE (INFO_A), INFO_BUSY
 const INFO_A = 5;
 const INFO_B = 6;
 const INFO_NULL = 0;
 const INFO_TASK = 1;
 const INFO_VALUE = 2;
+/** The answer of a started thread to another kthread_start (the patch's loop never answers one: its starter hangs). */
+const INFO_BUSY = 3;
 
-type Info = { kind: typeof INFO_NULL } | { kind: typeof INFO_TASK; task: task_struct } | { kind: typeof INFO_VALUE; value: number };
+type Info =
+  | { kind: typeof INFO_NULL } | { kind: typeof INFO_TASK; task: task_struct } | { kind: typeof INFO_VALUE; value: number }
+  | { kind: typeof INFO_BUSY };
 interface Message {
   from: task_struct | null;
   info: Info;
@@ -76,17 +80,18 @@ function read_message(): Message {
   const from = m[FROM_SLOT] >= 0 ? new task_struct(m[FROM_PID], m[FROM_SLOT]) : null;
   if (kind === INFO_TASK) return { from, info: { kind, task: new task_struct(m[INFO_A], m[INFO_B]) } };
   if (kind === INFO_VALUE) return { from, info: { kind, value: m[INFO_A] } };
+  if (kind === INFO_BUSY) return { from, info: { kind } };
   return { from, info: { kind: INFO_NULL } };
 }
 
-function addressed_to_me(): boolean {
+function addressed_to(k: task_struct): boolean {
   const m = ktm();
-  return m[TO_SLOT] === current.slot && m[TO_PID] === current.pid;
+  return m[TO_SLOT] === k.slot && m[TO_PID] === k.pid;
 }
 
 /** Under ktm_lock: the message addressed to the current thread, consumed; null if none is. */
 function ktm_take_locked(): Message | null {
-  if (!addressed_to_me()) return null;
+  if (!addressed_to(current)) return null;
   const msg = read_message();
   ktm()[TO_SLOT] = -1; // consumed
   return msg;
@@ -109,20 +114,55 @@ async function ktm_receive(): Promise<Message> {
 }
 
 /**
- * The controller's side of kthread_destroy: the thread's answer, or null if it exits without one
- * (it was already on its way out, e.g. after initfn failed, when the stop message came). The
- * core's exit wait, until a message comes.
+ * down(&kthread_control). Null if it was taken at once, else the sleep until it is. Neither this
+ * nor the waits below make entry checks (mutex_lock's would name mutex_lock, not the user's call,
+ * in a missing-await report): the caller's might_sleep made them. A caller awaits only what is
+ * returned, so a call that never sleeps runs to its end before it returns.
  */
-async function ktm_receive_or_exit(k: task_struct): Promise<Message | null> {
-  let msg: Message | null = null;
-  const answered = (): boolean => {
-    spin_lock(ktm_lock);
-    msg = ktm_take_locked();
-    spin_unlock(ktm_lock);
-    return msg !== null;
-  };
-  await kthread_wait_exit('kthread_destroy', k, TASK_INTERRUPTIBLE, answered);
-  return msg;
+function control_lock(): Promise<void> | null {
+  if (mutex_trylock(kthread_control)) return null;
+  return sleep_until(kthread_control.addr, TASK_UNINTERRUPTIBLE, kthread_control.name, () => mutex_trylock(kthread_control) === 1);
+}
+
+/**
+ * The controller's side, after ktm_send(k, ...): the thread's answer, taken; null if `k` exited
+ * without one (it died before it answered, or was already on its way out); undefined while neither
+ * holds.
+ */
+function answer_or_exit(k: task_struct): Message | null | undefined {
+  // The exit first: an answer sent before it is in the slot by then, never left behind for our next talk.
+  const exited = thread_exited(k);
+  spin_lock(ktm_lock);
+  const msg = ktm_take_locked();
+  spin_unlock(ktm_lock);
+  return msg ?? (exited ? null : undefined);
+}
+
+/** The thread exited without answering: after it took our message ('unanswered'), or before ('untaken'). */
+type NoAnswer = 'unanswered' | 'untaken';
+
+/**
+ * Wait for answer_or_exit(k) (ktm_receive, but a thread that dies cannot leave its controller
+ * asleep forever): the core's exit wait, until a message comes; no wait (and no Promise) if one
+ * has come or the thread has exited. A message of ours that a thread exited without taking is
+ * taken back. Called under kthread_control.
+ */
+function ktm_receive_or_exit(call: string, k: task_struct): Message | NoAnswer | Promise<Message | NoAnswer> {
+  const msg = answer_or_exit(k);
+  if (msg !== undefined) return msg ?? no_answer(k);
+  return (async () => {
+    let m: Message | null | undefined;
+    await kthread_wait_exit(call, k, TASK_INTERRUPTIBLE, () => (m = answer_or_exit(k)) !== undefined);
+    return m ?? no_answer(k);
+  })();
+}
+
+function no_answer(k: task_struct): NoAnswer {
+  spin_lock(ktm_lock);
+  const untaken = addressed_to(k);
+  if (untaken) ktm()[TO_SLOT] = -1; // our message died with the thread
+  spin_unlock(ktm_lock);
+  return untaken ? 'untaken' : 'unanswered';
 }
 
 /** The thread body (the patch's kthread()). */
@@ -134,6 +174,7 @@ async function kthread26(d: { i: string | null; c: string | null; d: unknown }):
   let m = await ktm_receive();
   stop: {
     if (m.info.kind === INFO_NULL) break stop;
+    // A failed initfn: the answer says so and the thread exits; its starter reaps it.
     if (initfn && (ret = await initfn(d.d)) < 0) break stop;
     ktm_send(m.from, { kind: INFO_TASK, task: current });
     for (;;) {
@@ -142,13 +183,17 @@ async function kthread26(d: { i: string | null; c: string | null; d: unknown }):
       // Check if we're being told to stop; else sleep until the next wakeup.
       spin_lock(ktm_lock);
       set_current_state(TASK_INTERRUPTIBLE);
-      if (addressed_to_me() && read_message().info.kind === INFO_NULL) {
-        m = ktm_take_locked()!;
+      const msg = ktm_take_locked();
+      if (msg?.info.kind === INFO_NULL) {
+        m = msg;
         set_current_state(TASK_RUNNING);
         spin_unlock(ktm_lock);
         break;
       }
       spin_unlock(ktm_lock);
+      // Any other message is another kthread_start: its controller, holding kthread_control, gets
+      // an answer of its own (the slot is its until then) instead of sleeping forever.
+      if (msg) ktm_send(msg.from, { kind: INFO_BUSY });
       await block();
     }
   }
@@ -162,12 +207,16 @@ register_builtin('kthread26', kthread26);
  * @initfn, @corefn: named exports of the module, or null. Returns the thread or ERR_PTR(-errno).
  * Context: may sleep.
  */
-export async function kthread_create<D>(initfn: InitFn<D>, corefn: CoreFn<D>, data: D, namefmt: string, ...args: unknown[]): Promise<task_struct | ErrPtr> {
+export function kthread_create<D>(initfn: InitFn<D>, corefn: CoreFn<D>, data: D, namefmt: string, ...args: unknown[]): Promise<task_struct | ErrPtr> {
+  return create('kthread_create', initfn, corefn, data, namefmt, args);
+}
+
+async function create<D>(call: string, initfn: InitFn<D>, corefn: CoreFn<D>, data: D, namefmt: string, args: unknown[]): Promise<task_struct | ErrPtr> {
   const i = initfn ? entry_of(initfn) : null;
   const c = corefn ? entry_of(corefn) : null;
   const missing = (initfn && !i ? initfn : null) ?? (corefn && !c ? corefn : null);
   // An unexported function goes to the core as the entry, which reports it precisely.
-  const k = await kthread_create_core('kthread_create', (missing ?? initfn ?? corefn) as never,
+  const k = await kthread_create_core(call, (missing ?? initfn ?? corefn) as never,
     { i: i?.name ?? null, c: c?.name ?? null, d: data }, task_comm_fmt(namefmt, args),
     { via: missing ? undefined : 'kthread26' });
   // kthread() blocks and flushes all signals ("we take no signals by default"): none is ever seen.
@@ -177,29 +226,75 @@ export async function kthread_create<D>(initfn: InitFn<D>, corefn: CoreFn<D>, da
 
 /**
  * kthread_start - have the thread call initfn(); returns the thread if it succeeded, otherwise
- * ERR_PTR(initfn's error). Context: may sleep.
+ * ERR_PTR(initfn's error). A thread whose initfn failed, or that died before it answered, is gone
+ * when this returns (in the patch keventd, its parent, reaps it): its handle is no thread any more.
+ * A thread is started once: another kthread_start is misuse (ERR_PTR(-EBUSY)). Context: may sleep.
  */
-export async function kthread_start(k: task_struct): Promise<task_struct | ErrPtr> {
+export function kthread_start(k: task_struct): Promise<task_struct | ErrPtr> {
   might_sleep('kthread_start');
-  if (!task_valid(k)) return ERR_PTR(bad_handle('kthread_start', k));
-  ktm();
-  await mutex_lock(kthread_control);
-  ktm_send(k, { kind: INFO_TASK, task: k });
-  const m = await ktm_receive();
-  mutex_unlock(kthread_control);
-  if (m.info.kind === INFO_TASK) return m.info.task;
-  return ERR_PTR(m.info.kind === INFO_VALUE ? m.info.value : 0);
+  return start('kthread_start', k);
 }
 
+/** kthread_start's work, under the entry checks the caller made as `call`. */
+async function start(call: string, k: task_struct): Promise<task_struct | ErrPtr> {
+  if (!task_valid(k)) return ERR_PTR(bad_handle(call, k));
+  if (k.pid === current.pid) {
+    misuse(call, `${k.comm}/${k.pid} is the calling thread, started already; start a thread once, from another thread`, { pid: k.pid });
+    return ERR_PTR(-EBUSY);
+  }
+  ktm();
+  const locked = control_lock();
+  if (locked) await locked;
+  if (thread_exited(k)) {
+    mutex_unlock(kthread_control);
+    return ERR_PTR(exited_misuse(call, k));
+  }
+  ktm_send(k, { kind: INFO_TASK, task: k });
+  let m = ktm_receive_or_exit(call, k);
+  if (m instanceof Promise) m = await m;
+  mutex_unlock(kthread_control);
+  if (m === 'untaken') return ERR_PTR(exited_misuse(call, k));
+  if (m !== 'unanswered') {
+    if (m.info.kind === INFO_TASK) return m.info.task;
+    if (m.info.kind === INFO_BUSY) {
+      misuse(call, `${k.comm}/${k.pid} was already started; start a thread once (kthread_run starts it)`, { pid: k.pid });
+      return ERR_PTR(-EBUSY);
+    }
+  }
+  // initfn failed (the answer carries its error), or the thread died in it (its exit code says
+  // how, -EINTR if that is no error): nobody else can reap it, as the caller gets no handle.
+  const code = await reap_unstarted(call, k);
+  const err = m !== 'unanswered' && m.info.kind === INFO_VALUE ? m.info.value : code;
+  return ERR_PTR(err < 0 ? err : -EINTR);
+}
+
+/**
+ * Reap a thread that exits at its start (the patch's keventd reaps its child); its exit code.
+ * The claim comes first, so a kthread_destroy racing it gets the core's report and leaves the
+ * record to this one reaper (or reaps it, if its claim came first).
+ */
+async function reap_unstarted(call: string, k: task_struct): Promise<number> {
+  if (claim_stop(call, k) !== 0) return thread_exit_code(k);
+  if (!thread_exited(k)) await kthread_wait_exit(call, k);
+  return reap(k.slot);
+}
+
+/** A start of a thread that has exited (a zombie until its kthread_destroy): reported; -ESRCH. */
+function exited_misuse(call: string, k: task_struct): number {
+  misuse(call, `${k.comm}/${k.pid} has exited (exit code ${thread_exit_code(k)}): it was started before, or is being destroyed; `
+    + 'start a thread once, before kthread_destroy()', { pid: k.pid });
+  return -ESRCH;
+}
 /** kthread_run - kthread_create() then kthread_start(). Context: may sleep. */
 export async function kthread_run<D>(initfn: InitFn<D>, corefn: CoreFn<D>, data: D, namefmt: string, ...args: unknown[]): Promise<task_struct | ErrPtr> {
-  const k = await kthread_create(initfn, corefn, data, namefmt, ...args);
-  return IS_ERR(k) ? k : kthread_start(k);
+  const k = await create('kthread_run', initfn, corefn, data, namefmt, args);
+  return IS_ERR(k) ? k : start('kthread_run', k);
 }
 
 /**
  * kthread_destroy - stop the thread (also before kthread_start) and free it. Returns corefn's
- * last return value (0 if it never ran, initfn's error if that failed). Context: may sleep.
+ * last return value (0 if it never ran), or the thread's exit code if it died first (an oops,
+ * kthread_exit in corefn). Context: may sleep.
  */
 export function kthread_destroy(k: task_struct): Promise<number> {
   return kthread_stop_core('kthread_destroy', k, ktm_stop);
@@ -212,9 +307,10 @@ export function kthread_destroy(k: task_struct): Promise<number> {
 async function ktm_stop(k: task_struct): Promise<void> {
   if (thread_exited(k)) return;
   ktm();
-  await mutex_lock(kthread_control);
+  const locked = control_lock();
+  if (locked) await locked;
   ktm_send(k, { kind: INFO_NULL });
-  const answered = await ktm_receive_or_exit(k);
-  if (!answered) ktm()[TO_SLOT] = -1; // our message died with the thread
+  const m = ktm_receive_or_exit('kthread_destroy', k);
+  if (m instanceof Promise) await m;
   mutex_unlock(kthread_control);
 }
