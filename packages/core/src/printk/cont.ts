@@ -27,10 +27,14 @@ import { LOG_CONT, LOG_OPEN, type LogRecord } from './logbuf.ts';
 
 export { LOG_CONT, LOG_OPEN };
 
-/** Seconds of uptime after a line's last piece during which a continuation still extends it. */
-export const CONT_WINDOW = 1;
+/**
+ * Seconds of uptime after a line's last piece during which a continuation still extends it: a
+ * pr_cont() follows its line in the same code path, and the last line before a quiet spell is
+ * shown no later than this (and the slack) after it was printed.
+ */
+export const CONT_WINDOW = 0.1;
 /** Further seconds an open line is held, for a piece stamped within the window but not yet in the ring. */
-export const CONT_SLACK = 0.25;
+export const CONT_SLACK = 0.05;
 
 /** Linux's caller_id: the thread, or the CPU for its idle task. */
 function caller(r: LogRecord): number {
