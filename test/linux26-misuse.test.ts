@@ -58,6 +58,29 @@ describe('linux-2.6: kthread_start of a started thread', () => {
   });
 });
 
+describe('linux-2.6: a control call from the thread its controller waits for', () => {
+  it('kthread_start and kthread_run from initfn, kthread_destroy from corefn during its own destroy: BUG, -EDEADLK, no hang', async () => {
+    await withMachine({ cpus: 4 }, async (m) => {
+      await m.insmod(fixture('l26_control_deadlock'));
+      expect(said(m, /^start from initfn/)).toBe('start from initfn -> ERR_PTR(-35)');
+      expect(said(m, /^run from initfn/)).toBe('run from initfn -> ERR_PTR(-35)');
+      expect(said(m, /^parent start/)).toBe('parent start -> a thread');
+      expect(said(m, /^destroy from corefn/)).toBe('destroy from corefn -> -35');
+      expect(said(m, /^destroy parent/)).toBe('destroy parent -> 3');
+      expect(said(m, /^corefn step/)).toBe('corefn step 2');
+      expect(said(m, /^start child/)).toBe('start child -> a thread'); // the refused calls left it alone
+      expect(said(m, /^destroy child/)).toBe('destroy child -> 0');
+      const bugs = m.reports('bug');
+      expect(bugs.map((r) => r.fields?.call)).toEqual(['kthread_start', 'kthread_run', 'kthread_destroy']);
+      for (const r of bugs) {
+        expect(r.msg).toMatch(/^BUG: kthread_\w+: l26parent\/\d+ calls it from its own initfn or corefn while a kthread_start or kthread_destroy of it holds kthread_control/);
+        expect(r.msg).toMatch(/at (async )?parent_(init|core) \(.*l26_control_deadlock\.ts:\d+:\d+\)/);
+      }
+      expect(m.ps().filter((t) => t.module === 'l26_control_deadlock')).toEqual([]);
+    });
+  });
+});
+
 describe('linux-2.6: a missing await names the patch call', () => {
   // One CPU: the thread cannot answer before its controller sleeps, so the call is pending at the next call.
   for (const call of ['kthread_start', 'kthread_destroy', 'kthread_run']) {

@@ -13,8 +13,8 @@ import {
   kthread_create_core, kthread_stop_core, kthread_wait_exit, wake_up_process_core, task_valid, bad_handle,
   claim_stop, reap, thread_exited, thread_exit_code, ignore_signals, trampoline_target, register_builtin, entry_of,
   current, block, might_sleep, misuse, set_current_state, sleep_until, define_kernel_spinlock, spin_lock, spin_unlock,
-  define_kernel_mutex, mutex_trylock, mutex_unlock, kernel_int32Array, task_comm_fmt, task_struct, ERR_PTR, IS_ERR,
-  EBUSY, EINTR, ESRCH, TASK_INTERRUPTIBLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE, type spinlock_t, type mutex, type ErrPtr,
+  define_kernel_mutex, mutex_trylock, mutex_unlock, mutex_is_locked, kernel_int32Array, task_comm_fmt, task_struct, ERR_PTR, IS_ERR,
+  EBUSY, EDEADLK, EINTR, ESRCH, TASK_INTERRUPTIBLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE, type spinlock_t, type mutex, type ErrPtr,
 } from '../contract/index.ts';
 
 export { IS_ERR, PTR_ERR, ERR_PTR } from '../contract/index.ts';
@@ -31,6 +31,8 @@ const FROM_PID = 3;
 const INFO_KIND = 4; // INFO_NULL, INFO_TASK (INFO_A = pid, INFO_B = slot), INFO_VALUE (INFO_A), INFO_BUSY
 const INFO_A = 5;
 const INFO_B = 6;
+/** Not the patch's: the pid of the thread kthread_control's holder talks to (0: none), for the deadlock check. */
+const TALKING_TO = 7;
 const INFO_NULL = 0;
 const INFO_TASK = 1;
 const INFO_VALUE = 2;
@@ -54,7 +56,10 @@ function ktm(): Int32Array {
   if (!ktm_slot) {
     ktm_lock = define_kernel_spinlock('linux-2.6:ktm_lock');
     kthread_control = define_kernel_mutex('linux-2.6:kthread_control');
-    ktm_slot = kernel_int32Array('linux-2.6:ktm', 8, (m) => m.fill(-1, 0, 4));
+    ktm_slot = kernel_int32Array('linux-2.6:ktm', 8, (m) => {
+      m.fill(-1, 0, 4);
+      m[TALKING_TO] = 0;
+    });
   }
   return ktm_slot;
 }
@@ -122,6 +127,29 @@ async function ktm_receive(): Promise<Message> {
 function control_lock(): Promise<void> | null {
   if (mutex_trylock(kthread_control)) return null;
   return sleep_until(kthread_control.addr, TASK_UNINTERRUPTIBLE, kthread_control.name, () => mutex_trylock(kthread_control) === 1);
+}
+
+/** Under kthread_control: the controller talks to `k` (up(&kthread_control) ends it). */
+function talk_to(k: task_struct): void {
+  Atomics.store(ktm(), TALKING_TO, k.pid);
+}
+function control_unlock(): void {
+  Atomics.store(ktm(), TALKING_TO, 0);
+  mutex_unlock(kthread_control);
+}
+
+/**
+ * A control call from the initfn or corefn of a thread whose controller holds kthread_control and
+ * waits for that thread's answer would wait for kthread_control forever (in the patch too): report
+ * it; -EDEADLK. 0 if it is no such call. The holder stores whom it talks to before its message
+ * and clears it before it lets go, so a thread that sees its own pid is that thread.
+ */
+function control_deadlock(call: string): number {
+  const me = current;
+  if (Atomics.load(ktm(), TALKING_TO) !== me.pid || !mutex_is_locked(kthread_control)) return 0;
+  misuse(call, `${me.comm}/${me.pid} calls it from its own initfn or corefn while a kthread_start or kthread_destroy of it `
+    + 'holds kthread_control, waiting for its answer: it would wait forever; make the call from another thread', { pid: me.pid });
+  return -EDEADLK;
 }
 
 /**
@@ -242,17 +270,19 @@ async function start(call: string, k: task_struct): Promise<task_struct | ErrPtr
     misuse(call, `${k.comm}/${k.pid} is the calling thread, started already; start a thread once, from another thread`, { pid: k.pid });
     return ERR_PTR(-EBUSY);
   }
-  ktm();
+  const deadlock = control_deadlock(call);
+  if (deadlock) return ERR_PTR(deadlock);
   const locked = control_lock();
   if (locked) await locked;
   if (thread_exited(k)) {
     mutex_unlock(kthread_control);
     return ERR_PTR(exited_misuse(call, k));
   }
+  talk_to(k);
   ktm_send(k, { kind: INFO_TASK, task: k });
   let m = ktm_receive_or_exit(call, k);
   if (m instanceof Promise) m = await m;
-  mutex_unlock(kthread_control);
+  control_unlock();
   if (m === 'untaken') return ERR_PTR(exited_misuse(call, k));
   if (m !== 'unanswered') {
     if (m.info.kind === INFO_TASK) return m.info.task;
@@ -287,6 +317,12 @@ function exited_misuse(call: string, k: task_struct): number {
 }
 /** kthread_run - kthread_create() then kthread_start(). Context: may sleep. */
 export async function kthread_run<D>(initfn: InitFn<D>, corefn: CoreFn<D>, data: D, namefmt: string, ...args: unknown[]): Promise<task_struct | ErrPtr> {
+  // Refused before the creation: the caller would get no handle of a thread nobody can start.
+  const deadlock = control_deadlock('kthread_run');
+  if (deadlock) {
+    might_sleep('kthread_run');
+    return ERR_PTR(deadlock);
+  }
   const k = await create('kthread_run', initfn, corefn, data, namefmt, args);
   return IS_ERR(k) ? k : start('kthread_run', k);
 }
@@ -296,7 +332,16 @@ export async function kthread_run<D>(initfn: InitFn<D>, corefn: CoreFn<D>, data:
  * last return value (0 if it never ran), or the thread's exit code if it died first (an oops,
  * kthread_exit in corefn). Context: may sleep.
  */
-export function kthread_destroy(k: task_struct): Promise<number> {
+export async function kthread_destroy(k: task_struct): Promise<number> {
+  // Before the core claims the thread: a refused destroy leaves it to a later one. A bad handle
+  // and a thread destroying itself are the core's reports.
+  if (task_valid(k) && k.pid !== current.pid) {
+    const deadlock = control_deadlock('kthread_destroy');
+    if (deadlock) {
+      might_sleep('kthread_destroy'); // the entry checks kthread_stop_core would make
+      return deadlock;
+    }
+  }
   return kthread_stop_core('kthread_destroy', k, ktm_stop);
 }
 
@@ -309,8 +354,9 @@ async function ktm_stop(k: task_struct): Promise<void> {
   ktm();
   const locked = control_lock();
   if (locked) await locked;
+  talk_to(k);
   ktm_send(k, { kind: INFO_NULL });
   const m = ktm_receive_or_exit('kthread_destroy', k);
   if (m instanceof Promise) await m;
-  mutex_unlock(kthread_control);
+  control_unlock();
 }
