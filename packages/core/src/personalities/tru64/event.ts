@@ -7,11 +7,13 @@
  * The core's event wait (contract: assert_event_wait, event_block, ...) is the mechanism.
  */
 import {
-  assert_event_wait, event_block, event_set_timeout, event_wakeup, clear_event_wait, kernel_entry, might_sleep,
-  task_valid, describe_handle, misuse,
+  event_block, event_set_timeout, event_wakeup, clear_event_wait, kernel_entry, might_sleep,
+  task_valid, describe_handle, misuse, TASK_RUNNING,
   WAIT_AWAKENED, WAIT_TIMED_OUT, WAIT_INTERRUPTED, WAIT_RESTART, WAIT_SHOULD_TERMINATE,
 } from '../../contract/index.ts';
 import { bad_event } from './channel.ts';
+import { thread_entry } from './context.ts';
+import { assert_wait_as, forget_wait } from './assert.ts';
 import type { thread_t } from './thread.ts';
 
 /** wait_result values (kern/sched_prim.h): the core's, by their Tru64 names. */
@@ -25,17 +27,16 @@ export const THREAD_SHOULD_TERMINATE = WAIT_SHOULD_TERMINATE;
  * assert_wait_mesg - the current thread is about to block until @event: it is queued on the
  * event now (so a wakeup from here on is not lost) but keeps running until thread_block().
  * @interruptible: TRUE lets a signal end the wait. @wmesg names the wait in /proc/kthreads.
- * Context: a thread.
+ * Asserting again before thread_block() (the first wait not yet ended) is a BUG naming both
+ * events; the thread then waits on the second only. Context: a thread.
  */
 export function assert_wait_mesg(event: number, interruptible: number | boolean, wmesg: string): void {
-  kernel_entry('assert_wait_mesg');
-  if (bad_event('assert_wait_mesg', event)) return;
-  assert_event_wait(event, !!interruptible, wmesg);
+  assert_wait_as('assert_wait_mesg', event, interruptible, wmesg);
 }
 
 /** assert_wait - assert_wait_mesg without a message. Context: a thread. */
 export function assert_wait(event: number, interruptible: number | boolean): void {
-  assert_wait_mesg(event, interruptible, 'event');
+  assert_wait_as('assert_wait', event, interruptible, 'event');
 }
 
 /**
@@ -43,7 +44,7 @@ export function assert_wait(event: number, interruptible: number | boolean): voi
  * wakes with wait_result THREAD_TIMED_OUT. Cancelled when the thread wakes first. Context: a thread.
  */
 export function thread_set_timeout(ticks: number): void {
-  kernel_entry('thread_set_timeout');
+  thread_entry('thread_set_timeout');
   if (!Number.isFinite(ticks) || ticks < 0) {
     misuse('thread_set_timeout', `timeout ${ticks} is negative or not a number: pass ticks (units of hz) >= 0`, { ticks });
     return;
@@ -57,8 +58,9 @@ export function thread_set_timeout(ticks: number): void {
  * which. Returns at once if the wakeup already came. Context: may sleep.
  */
 export async function thread_block(): Promise<void> {
-  might_sleep('thread_block');
+  const t = might_sleep('thread_block');
   await event_block();
+  forget_wait(t);
 }
 
 /**
@@ -88,10 +90,11 @@ export function thread_wakeup_one(event: number): void {
  * Context: any.
  */
 export function clear_wait(thread: thread_t, result: number, interrupt_only: number | boolean): void {
-  kernel_entry('clear_wait');
+  const me = kernel_entry('clear_wait');
   if (!task_valid(thread)) {
     misuse('clear_wait', `${describe_handle(thread)} is not a live thread`);
     return;
   }
   clear_event_wait(thread, result, !!interrupt_only);
+  if (thread.pid === me.pid && thread.__state === TASK_RUNNING) forget_wait(me);
 }

@@ -3,11 +3,13 @@
  * release the caller's lock, block, take the lock again.
  */
 import {
-  kernel_entry, signal_pending_current, spin_owner, spin_is_locked, spin_lock, spin_unlock, rwlock_holders,
+  signal_pending_current, spin_owner, spin_is_locked, spin_lock, spin_unlock, rwlock_holders,
   rwlock_done, rwlock_take, misuse, spinlock_t, type lock_t,
 } from '../../contract/index.ts';
 import { bad_event } from './channel.ts';
-import { assert_wait_mesg, thread_block, thread_set_timeout, THREAD_AWAKENED, THREAD_TIMED_OUT } from './event.ts';
+import { thread_block, thread_set_timeout, THREAD_AWAKENED, THREAD_TIMED_OUT } from './event.ts';
+import { assert_wait_as } from './assert.ts';
+import { thread_entry } from './context.ts';
 import { EINTR, EINVAL, EWOULDBLOCK } from './param.ts';
 import type { lock_data_t, simple_lock_data_t } from './lock.ts';
 
@@ -33,7 +35,7 @@ export async function mpsleep(
 ): Promise<number> {
   // Not might_sleep here: the caller holds `lockp`, which is released before thread_block sleeps
   // (thread_block makes the checks then).
-  const t = kernel_entry('mpsleep');
+  const t = thread_entry('mpsleep');
   if (bad_event('mpsleep', chan)) return EINVAL;
   if (!Number.isFinite(timo) || timo < 0) {
     misuse('mpsleep', `timeout ${timo} is negative: pass ticks (units of hz), 0 for none`, { timo });
@@ -49,7 +51,7 @@ export async function mpsleep(
   let ret = 0;
   if (catching && signal_pending_current()) ret = EINTR;
   else {
-    assert_wait_mesg(chan, catching, wmesg);
+    assert_wait_as('mpsleep', chan, catching, wmesg);
     unlock(lockp, flags);
     if (timo > 0) thread_set_timeout(timo);
     await thread_block();
