@@ -1,5 +1,5 @@
 /** The context a Tru64 call is made from. Not part of the API. */
-import { kernel_entry, kthread_exit_task, type Task } from '../../contract/index.ts';
+import { kernel_entry, outside_thread, type Task } from '../../contract/index.ts';
 
 /**
  * The entry of a call whose context is "a thread" (assert_wait_mesg, thread_set_timeout,
@@ -9,8 +9,6 @@ import { kernel_entry, kthread_exit_task, type Task } from '../../contract/index
  */
 export function thread_entry(call: string): Task {
   const t = kernel_entry(call);
-  // Outside a thread (no thread record) kthread_exit_task ends nothing: it makes the core's
-  // outside-a-thread report for `call` and throws, before it looks at anything else.
-  if (t.slot < 0) kthread_exit_task(t, call, 0);
+  if (t.slot < 0) outside_thread(call, `${call}() called outside a kernel thread`);
   return t;
 }
