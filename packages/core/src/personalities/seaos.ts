@@ -5,12 +5,19 @@
  * memory, so the creator (on one CPU) and the thread (on another) see the same KT_JOIN and
  * KT_EXITED. After tm_kthread_destroy the record is gone and the kthread keeps its last flags and
  * exit code. Calls that may block return a Promise (await them); the others are synchronous.
+ *
+ * Invariants:
+ *  - KT_JOIN, KT_EXITED and KT_WAITING are the record's words (every kthread of the thread, on any
+ *    CPU, reads the same); KT_ALLOC and the caller's own bits from tm_kthread_create's flags are
+ *    fixed at creation and travel with the thread's own kthread;
+ *  - a call given something that is not a struct kthread (or a bad name or flags) is reported in
+ *    its own name and fails as SeaOS's does (NULL, -1, 0), creating nothing.
  */
 import {
-  kthread_create_core, kthread_wait_exit, kthread_kill_core, wake_up_process_core, claim_stop, reap, kernel_entry,
-  might_sleep, task_valid, task_comm, trampoline_target, register_builtin, entry_of, current, describe_value, misuse,
-  thread_exited, thread_exit_code, thread_join_requested, thread_request_join, thread_exit_waited,
-  thread_set_exit_waited, WIRE, register_wire_kind, IS_ERR, type task_struct,
+  kthread_create_core, kthread_wait_exit, kthread_kill_core, kthread_terminate_core, wake_up_process_core, claim_stop,
+  reap, kernel_entry, might_sleep, task_valid, task_comm, trampoline_target, register_builtin, entry_of, current,
+  describe_value, misuse, thread_exited, thread_exit_code, thread_join_requested, thread_request_join, thread_exit_waited,
+  thread_set_exit_waited, WIRE, register_wire_kind, IS_ERR, KILLED_EXIT_CODE, type task_struct,
 } from '../contract/index.ts';
 
 /** kt->flags */
@@ -21,6 +28,10 @@ export const KT_WAITING = 8;
 /** tm_kthread_wait / tm_kthread_join flags */
 export const KT_WAIT_NONBLOCK = 1;
 export const KT_JOIN_NONBLOCK = 1;
+
+/** The bits of kt->flags only the kernel sets: tm_kthread_create's flags may not set them. */
+const KT_STATE = KT_ALLOC | KT_EXITED | KT_WAITING;
+const KT_NAMES: Array<[number, string]> = [[KT_ALLOC, 'KT_ALLOC'], [KT_EXITED, 'KT_EXITED'], [KT_WAITING, 'KT_WAITING']];
 
 export type kthread_entry<A> = (kt: kthread, arg: A) => number | Promise<number>;
 
@@ -33,6 +44,10 @@ export class kthread {
   name = '';
   /** @internal KT_ALLOC when tm_kthread_create allocated this object */
   alloc = 0;
+  /** @internal the caller's own bits of tm_kthread_create's flags (kt->flags |= flags), KT_* aside */
+  extra = 0;
+  /** @internal tm_kthread_kill was called on the thread through this kthread before it exited */
+  killed = false;
 
   get pid(): number {
     return this.task?.pid ?? 0;
@@ -41,11 +56,11 @@ export class kthread {
   /** KT_ALLOC | KT_JOIN | KT_EXITED | KT_WAITING, read from the thread's record. */
   get flags(): number {
     const t = this.task;
-    if (!t || !task_valid(t)) return this.lastFlags | this.alloc;
+    if (!t || !task_valid(t)) return this.lastFlags | this.alloc | this.extra;
     this.lastFlags = (thread_join_requested(t) ? KT_JOIN : 0) | (thread_exited(t) ? KT_EXITED : 0) |
       (thread_exit_waited(t) ? KT_WAITING : 0);
     if (this.lastFlags & KT_EXITED) this.lastCode = thread_exit_code(t);
-    return this.lastFlags | this.alloc;
+    return this.lastFlags | this.alloc | this.extra;
   }
 
   /** The exit code, once KT_EXITED. */
@@ -61,34 +76,64 @@ export class kthread {
     this.task = null;
   }
 
-  /** @internal the kthread of the running thread */
-  static of(task: task_struct, name: string): kthread {
+  /** @internal refer to the new thread `task` (a kthread reused after destroy forgets its old one) */
+  attach(task: task_struct, name: string, alloc: number, extra: number): void {
+    this.task = task;
+    this.name = name;
+    this.alloc = alloc;
+    this.extra = extra;
+    this.killed = false;
+    this.lastFlags = 0;
+    this.lastCode = 0;
+  }
+
+  /** @internal the kthread of the running thread; `f`: its creator's KT_ALLOC and own bits */
+  static of(task: task_struct, name: string, f: number): kthread {
     const kt = new kthread();
-    kt.task = task;
-    kt.name = name;
+    kt.attach(task, name, f & KT_ALLOC, f & ~KT_ALLOC);
     return kt;
   }
 
   /** A kthread passed in a thread's data arrives on the other CPU referring to the same thread. */
   [WIRE](): [string, unknown] {
-    return ['seaos_kthread', { t: this.task, n: this.name, a: this.alloc, f: this.lastFlags, c: this.lastCode }];
+    return ['seaos_kthread', {
+      t: this.task, n: this.name, a: this.alloc, x: this.extra, k: this.killed, f: this.lastFlags, c: this.lastCode,
+    }];
   }
 }
-register_wire_kind('seaos_kthread', (d: { t: task_struct | null; n: string; a: number; f: number; c: number }) => {
+register_wire_kind('seaos_kthread', (d: { t: task_struct | null; n: string; a: number; x?: number; k?: boolean; f: number; c: number }) => {
   const kt = new kthread();
   kt.task = d.t;
   kt.name = d.n;
   kt.alloc = d.a;
+  kt.extra = d.x ?? 0;
+  kt.killed = d.k ?? false;
   if (!d.t) kt.retire(d.c);
   return kt;
 });
 
-/** The thread body: entry(kt, arg); its return value is the exit code. */
-async function seaos_kthread(d: { e: string; a: unknown }): Promise<number> {
+/** The thread body: entry(kt, arg); its return value is the exit code. `f`: KT_ALLOC and the caller's bits. */
+async function seaos_kthread(d: { e: string; a: unknown; f?: number }): Promise<number> {
   const entry = trampoline_target(d.e) as kthread_entry<unknown>;
-  return entry(kthread.of(current, current.comm), d.a);
+  return entry(kthread.of(current, current.comm, d.f ?? 0), d.a);
 }
 register_builtin('seaos_kthread', seaos_kthread);
+
+/** Is `kt` NULL as C spells it (null, undefined or 0): tm_kthread_create allocates one. */
+function is_null(kt: unknown): boolean {
+  return kt === null || kt === undefined || kt === 0;
+}
+
+/** Why tm_kthread_create cannot take these arguments, or null. */
+function create_args_bad(kt: unknown, name: unknown, flags: unknown): string | null {
+  if (!is_null(kt) && !(kt instanceof kthread)) return `${describe_value(kt)} is not a struct kthread (pass null to have one allocated)`;
+  if (kt instanceof kthread && kt.task && task_valid(kt.task)) {
+    return `${kt.name || 'kthread'}/${kt.pid} still refers to its thread (tm_kthread_destroy it after it exits, or pass another kthread)`;
+  }
+  if (typeof name !== 'string') return `name ${describe_value(name)} is not a string`;
+  if (typeof flags !== 'number' || !Number.isInteger(flags)) return `flags ${describe_value(flags)} is not an integer`;
+  return null;
+}
 
 function live(call: string, kt: kthread | null | undefined): task_struct | null {
   if (!(kt instanceof kthread) || !kt.task || !task_valid(kt.task)) {
@@ -100,40 +145,59 @@ function live(call: string, kt: kthread | null | undefined): task_struct | null 
 
 /**
  * tm_kthread_create - create a thread running entry(kt, arg), and start it.
- * @kt: a kthread to fill out, or null to allocate one (KT_ALLOC).
- * Context: may sleep (kthreadd creates it). Returns the kthread, or null on failure.
+ * @kt: a kthread to fill out, or null (0) to allocate one (KT_ALLOC).
+ * @flags: ORed into kt->flags: KT_JOIN asks the thread to return from the start; the caller's
+ * own bits stay in kt->flags; KT_ALLOC, KT_EXITED and KT_WAITING are the kernel's (reported, ignored).
+ * Context: may sleep (kthreadd creates it). Returns the kthread, or null on failure (reported
+ * misuse creates nothing).
  */
 export async function tm_kthread_create<A>(
   kt: kthread | null, name: string, flags: number, entry: kthread_entry<A>, arg: A,
 ): Promise<kthread | null> {
+  const call = 'tm_kthread_create';
+  const bad = create_args_bad(kt, name, flags);
+  if (bad) {
+    misuse(call, `${bad}: no thread created, NULL returned`);
+    return null;
+  }
+  if (flags & KT_STATE) {
+    const names = KT_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n).join(' | ');
+    misuse(call, `flags ${'0x' + (flags >>> 0).toString(16)} set ${names}, which only the kernel sets: ignored`, { flags });
+  }
+  const alloc = is_null(kt) ? KT_ALLOC : 0;
+  const extra = flags & ~(KT_STATE | KT_JOIN);
   const ref = entry_of(entry);
-  const k = await kthread_create_core('tm_kthread_create', entry as never, { e: ref?.name, a: arg }, task_comm(name), {
+  const k = await kthread_create_core(call, entry as never, { e: ref?.name, a: arg, f: alloc | extra }, task_comm(name), {
     via: ref ? 'seaos_kthread' : undefined,
   });
   if (IS_ERR(k)) return null;
-  const out = kt ?? new kthread();
-  out.task = k;
-  out.name = name;
-  out.alloc = kt ? 0 : KT_ALLOC;
-  void flags;
+  const out = kt instanceof kthread ? kt : new kthread();
+  out.attach(k, name, alloc, extra);
+  if (flags & KT_JOIN) thread_request_join(k); // before its first run: the thread sees it at once
   wake_up_process_core(k);
   return out;
 }
 
 /**
  * tm_kthread_destroy - free an exited thread. Only after it exited: otherwise the call is
- * reported and nothing is freed (also when another caller is destroying it). Context: any.
+ * reported and nothing is freed (also when another caller is destroying it). A thread killed
+ * through this kthread counts as exited: it never runs past its next call into the kernel, its
+ * record is freed when its CPU drops it, and the kthread keeps KT_EXITED with -EINTR.
+ * Context: any.
  */
 export function tm_kthread_destroy(kt: kthread): void {
-  kernel_entry('tm_kthread_destroy');
-  const t = live('tm_kthread_destroy', kt);
+  const call = 'tm_kthread_destroy';
+  kernel_entry(call);
+  const t = live(call, kt);
   if (!t) return;
-  if (!thread_exited(t)) {
-    misuse('tm_kthread_destroy', `${kt.name}/${t.pid} has not exited: nothing freed (join or wait for it first)`, { pid: t.pid });
+  if (!thread_exited(t) && !kt.killed) {
+    misuse(call, `${kt.name}/${t.pid} has not exited: nothing freed (join or wait for it first)`, { pid: t.pid });
     return;
   }
-  if (claim_stop('tm_kthread_destroy', t)) return;
-  kt.retire(reap(t.slot));
+  if (claim_stop(call, t)) return;
+  // Killed and not yet dropped: nobody reaps it, its exit frees the record (terminate's TF_AUTOREAP).
+  if (!thread_exited(t) && kthread_terminate_core(call, t) === 0) kt.retire(KILLED_EXIT_CODE);
+  else kt.retire(task_valid(t) ? reap(t.slot) : KILLED_EXIT_CODE);
 }
 
 /** The thread to wait for, or the answer already known (a destroyed thread's code, -1 if bad). */
@@ -144,34 +208,42 @@ function wait_target(call: string, kt: kthread, blocking: boolean): task_struct 
   return live(call, kt) ?? -1;
 }
 
+/** Sleep until `t` exits, counted in KT_WAITING meanwhile (SeaOS kthread_wait). */
+async function wait_exit(call: string, t: task_struct): Promise<void> {
+  if (thread_exited(t)) return;
+  thread_set_exit_waited(t, true);
+  try {
+    await kthread_wait_exit(call, t);
+  } finally {
+    thread_set_exit_waited(t, false); // a waiter killed in the wait is no longer waiting either
+  }
+}
+
 /**
  * tm_kthread_wait - the thread's exit code if it has exited, else -1. Blocks until it exits
- * unless KT_WAIT_NONBLOCK. Context: may sleep (without KT_WAIT_NONBLOCK).
+ * unless KT_WAIT_NONBLOCK (KT_WAITING while it blocks). Context: may sleep (without KT_WAIT_NONBLOCK).
  */
 export async function tm_kthread_wait(kt: kthread, flags: number): Promise<number> {
   const t = wait_target('tm_kthread_wait', kt, !(flags & KT_WAIT_NONBLOCK));
   if (typeof t === 'number') return t;
-  if (!(flags & KT_WAIT_NONBLOCK) && !thread_exited(t)) {
-    thread_set_exit_waited(t, true);
-    try {
-      await kthread_wait_exit('tm_kthread_wait', t);
-    } finally {
-      thread_set_exit_waited(t, false); // a waiter killed in the wait is no longer waiting either
-    }
-  }
+  if (!(flags & KT_WAIT_NONBLOCK)) await wait_exit('tm_kthread_wait', t);
   return kt.flags & KT_EXITED ? kt.code : -1;
 }
 
 /**
- * tm_kthread_join - set KT_JOIN (the thread should return soon) and, unless KT_JOIN_NONBLOCK,
- * wait until it exits. Returns its exit code if it has exited by then, else -1.
+ * tm_kthread_join - set KT_JOIN (the thread should return soon), wake the thread in case it
+ * sleeps, and, unless KT_JOIN_NONBLOCK, wait until it exits (as tm_kthread_wait: KT_WAITING).
+ * Returns its exit code if it has exited by then, else -1.
  * Context: may sleep (without KT_JOIN_NONBLOCK).
  */
 export async function tm_kthread_join(kt: kthread, flags: number): Promise<number> {
   const t = wait_target('tm_kthread_join', kt, !(flags & KT_JOIN_NONBLOCK));
   if (typeof t === 'number') return t;
+  // KT_JOIN is stored before the wakeup: a sleeper that stored its sleeping state before it looked
+  // at KT_JOIN either sees it or is woken (the lost-wakeup argument of sched/wake.ts).
   thread_request_join(t);
-  if (!(flags & KT_JOIN_NONBLOCK)) await kthread_wait_exit('tm_kthread_join', t);
+  if (!thread_exited(t)) wake_up_process_core(t);
+  if (!(flags & KT_JOIN_NONBLOCK)) await wait_exit('tm_kthread_join', t);
   return kt.flags & KT_EXITED ? kt.code : -1;
 }
 
@@ -183,18 +255,26 @@ export async function tm_kthread_join(kt: kthread, flags: number): Promise<numbe
 export function tm_kthread_kill(kt: kthread, flags: number): void {
   void flags;
   const t = live('tm_kthread_kill', kt);
-  if (t) kthread_kill_core('tm_kthread_kill', t);
+  if (!t) return;
+  if (kthread_kill_core('tm_kthread_kill', t) === 0 && !thread_exited(t)) kt.killed = true;
+}
+
+/** The kthread a flag test reads, or null after reporting what it was given instead. */
+function flag_target(call: string, kt: unknown): kthread | null {
+  if (kt instanceof kthread) return kt;
+  misuse(call, `${describe_value(kt)} is not a struct kthread: 0 returned`);
+  return null;
 }
 
 /** tm_kthread_is_joining - has the creator asked the thread to return (KT_JOIN)? */
 export function tm_kthread_is_joining(kt: kthread): number {
   kernel_entry('tm_kthread_is_joining'); // a killed thread polling this dies here
-  return kt.flags & KT_JOIN;
+  return flag_target('tm_kthread_is_joining', kt)?.flags! & KT_JOIN;
 }
 
-/** tm_kthread_is_waiting - is someone blocked in tm_kthread_wait on it (KT_WAITING)? */
+/** tm_kthread_is_waiting - is someone blocked in tm_kthread_wait or tm_kthread_join on it (KT_WAITING)? */
 export function tm_kthread_is_waiting(kt: kthread): number {
-  return kt.flags & KT_WAITING;
+  return flag_target('tm_kthread_is_waiting', kt)?.flags! & KT_WAITING;
 }
 
 /** tm_schedule - give up the CPU (SeaOS's schedule()). Context: may sleep. */
