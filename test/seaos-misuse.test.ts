@@ -41,6 +41,7 @@ describe('SeaOS: tm_kthread_destroy right after tm_kthread_kill', () => {
       await m.insmod(fixture('sea_kill_destroy'), { initTimeoutMs: BOUND });
       const msgs = m.dmesg().map((r) => r.msg);
       // KT_ALLOC | KT_EXITED, code -EINTR, and both waits answer it without blocking
+      expect(msgs).toContain('killed asleep: flags 0x5 wait nonblock -4');
       expect(msgs).toContain('killed then destroyed: flags 0x5 code -4 wait nonblock -4 wait -4');
       expect(msgs).toContain('worker: join 4');
       expect(msgs.some((s) => /must not print/.test(s))).toBe(false);

@@ -20,7 +20,7 @@ import { this_cpu } from '../sched/cpu.ts';
 import { type Task, type task_struct } from '../sched/task.ts';
 import { block, kernel_entry, might_sleep, outside_thread } from '../sched/context.ts';
 import { sq_remove, sq_wakeup } from '../sched/sleepqueue.ts';
-import { try_to_wake_up } from '../sched/wake.ts';
+import { try_to_wake_up, try_to_wake_up_how, WOKE_QUEUED } from '../sched/wake.ts';
 import { set_wmesg, sleep_until } from '../sched/sleep.ts';
 import { end_wait, WAIT_SHOULD_TERMINATE } from '../sched/event.ts';
 import { TASK_NORMAL, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, __TASK_STOPPED } from '../sched/state.ts';
@@ -246,39 +246,44 @@ export const KILLED_EXIT_CODE = -EINTR;
  * Kill `k`: it never runs again. Not running: it is woken only to be reaped, its coroutine never
  * resumed. Running on a CPU: it dies at its next call into the kernel (JS cannot be interrupted
  * mid-statement); its kernel calls from cleanup code on the way out are refused too, so the
- * locks it holds stay held. Returns 0, or -ESRCH if `k` is no live thread.
+ * locks it holds stay held. Returns 1 if it was asleep (on no CPU: none of its code runs again,
+ * it is as good as exited), 0 if it was running, runnable or had exited, -ESRCH if `k` is no live
+ * thread.
  */
 export function kthread_kill_core(call: string, k: unknown): number {
   kernel_entry(call);
   if (!task_valid(k)) return bad_handle(call, k);
   const mem = this_cpu.mem;
-  if (k.pid !== this_cpu.current.pid) {
-    kthread_send_kill(mem, k.slot);
-    return 0;
-  }
+  if (k.pid !== this_cpu.current.pid) return kthread_send_kill(mem, k.slot) === KILL_ASLEEP ? 1 : 0;
   Atomics.or(mem.i32, mem.threadWord(k.slot) + THREAD.FLAGS, TF_KILL | TF_STARTED);
   throw new ThreadKilled(k.pid);
 }
+
+/** kthread_send_kill's answers: the thread had exited; it was asleep and never runs again; it was running (or runnable). */
+export const KILL_EXITED = -1;
+export const KILL_ASLEEP = 1;
+export const KILL_RUNNING = 0;
 
 /**
  * The kill, for any caller but the victim itself (a thread on another CPU, or the coordinator):
  * TF_KILL and `flags` set in one store (TF_AUTOREAP: nobody will reap it, its record is freed
  * when it exits, or here if it already has), off its sleep queue, woken from any sleep to be
- * reaped. False if it had exited.
+ * reaped. KILL_ASLEEP: it was on no CPU, so the pick that would run it next sees TF_KILL and
+ * reaps it without running any more of its code; KILL_RUNNING: it dies at its next kernel call
+ * (or when picked, if it was only runnable).
  */
-export function kthread_send_kill(mem: Memory, slot: number, flags = 0): boolean {
+export function kthread_send_kill(mem: Memory, slot: number, flags = 0): number {
   const w = mem.i32;
   const t = mem.threadWord(slot);
   const pid = Atomics.load(w, t + THREAD.PID);
   if (Atomics.load(w, t + THREAD.EXITED)) {
     if (flags & TF_AUTOREAP) Atomics.compareExchange(w, t + THREAD.PID, pid, 0);
-    return false;
+    return KILL_EXITED;
   }
   Atomics.or(w, t + THREAD.FLAGS, TF_KILL | TF_STARTED | flags);
   if (flags & TF_AUTOREAP) reap_if_autoreap(mem, slot, pid); // it may have exited since the look
   sq_remove(mem, slot);
-  try_to_wake_up(mem, slot, TASK_NORMAL | TASK_PARKED | __TASK_STOPPED);
-  return true;
+  return try_to_wake_up_how(mem, slot, TASK_NORMAL | TASK_PARKED | __TASK_STOPPED) === WOKE_QUEUED ? KILL_ASLEEP : KILL_RUNNING;
 }
 
 /**

@@ -48,6 +48,8 @@ export class kthread {
   extra = 0;
   /** @internal tm_kthread_kill was called on the thread through this kthread before it exited */
   killed = false;
+  /** @internal that kill found it asleep: none of its code runs again, it reads as exited (-EINTR) at once */
+  killedAsleep = false;
 
   get pid(): number {
     return this.task?.pid ?? 0;
@@ -57,9 +59,11 @@ export class kthread {
   get flags(): number {
     const t = this.task;
     if (!t || !task_valid(t)) return this.lastFlags | this.alloc | this.extra;
-    this.lastFlags = (thread_join_requested(t) ? KT_JOIN : 0) | (thread_exited(t) ? KT_EXITED : 0) |
+    const exited = thread_exited(t);
+    this.lastFlags = (thread_join_requested(t) ? KT_JOIN : 0) | (exited || this.killedAsleep ? KT_EXITED : 0) |
       (thread_exit_waited(t) ? KT_WAITING : 0);
-    if (this.lastFlags & KT_EXITED) this.lastCode = thread_exit_code(t);
+    if (exited) this.lastCode = thread_exit_code(t);
+    else if (this.killedAsleep) this.lastCode = KILLED_EXIT_CODE;
     return this.lastFlags | this.alloc | this.extra;
   }
 
@@ -83,6 +87,7 @@ export class kthread {
     this.alloc = alloc;
     this.extra = extra;
     this.killed = false;
+    this.killedAsleep = false;
     this.lastFlags = 0;
     this.lastCode = 0;
   }
@@ -97,17 +102,18 @@ export class kthread {
   /** A kthread passed in a thread's data arrives on the other CPU referring to the same thread. */
   [WIRE](): [string, unknown] {
     return ['seaos_kthread', {
-      t: this.task, n: this.name, a: this.alloc, x: this.extra, k: this.killed, f: this.lastFlags, c: this.lastCode,
+      t: this.task, n: this.name, a: this.alloc, x: this.extra, k: this.killed, ka: this.killedAsleep, f: this.lastFlags, c: this.lastCode,
     }];
   }
 }
-register_wire_kind('seaos_kthread', (d: { t: task_struct | null; n: string; a: number; x?: number; k?: boolean; f: number; c: number }) => {
+register_wire_kind('seaos_kthread', (d: { t: task_struct | null; n: string; a: number; x?: number; k?: boolean; ka?: boolean; f: number; c: number }) => {
   const kt = new kthread();
   kt.task = d.t;
   kt.name = d.n;
   kt.alloc = d.a;
   kt.extra = d.x ?? 0;
   kt.killed = d.k ?? false;
+  kt.killedAsleep = d.ka ?? false;
   if (!d.t) kt.retire(d.c);
   return kt;
 });
@@ -256,7 +262,10 @@ export function tm_kthread_kill(kt: kthread, flags: number): void {
   void flags;
   const t = live('tm_kthread_kill', kt);
   if (!t) return;
-  if (kthread_kill_core('tm_kthread_kill', t) === 0 && !thread_exited(t)) kt.killed = true;
+  const r = kthread_kill_core('tm_kthread_kill', t);
+  if (r < 0) return;
+  if (!thread_exited(t)) kt.killed = true;
+  if (r === 1) kt.killedAsleep = true; // DESIGN: at once for a thread that is not running
 }
 
 /** The kthread a flag test reads, or null after reporting what it was given instead. */

@@ -40,11 +40,25 @@ export function ipi(mem: Memory, cpu: number): void {
   if (Atomics.load(w, b + PERCPU.IDLE) !== 0) Atomics.notify(w, b + PERCPU.DOORBELL);
 }
 
+/** try_to_wake_up_how's answers: not woken; woken while on a CPU or a run queue; woken and queued (it was on none). */
+export const WOKE_NONE = 0;
+export const WOKE_ON_RQ = 1;
+export const WOKE_QUEUED = 2;
+
 /**
  * Wake thread `slot` if its state is in `mask` (and, given `sleep_seq`, if it is still in that
  * sleep: see THREAD.SLEEP_SEQ). Returns true if it was woken.
  */
 export function try_to_wake_up(mem: Memory, slot: number, mask: number, sleep_seq?: number): boolean {
+  return try_to_wake_up_how(mem, slot, mask, sleep_seq) !== WOKE_NONE;
+}
+
+/**
+ * try_to_wake_up, saying how: WOKE_QUEUED means the thread was on no CPU (ON_RQ = 0, decided
+ * under RQ_LOCK), so whatever its waker stored before the wakeup is seen by the pick that runs it
+ * next, before any of its code runs.
+ */
+export function try_to_wake_up_how(mem: Memory, slot: number, mask: number, sleep_seq?: number): number {
   const w = mem.i32;
   const t = mem.threadWord(slot);
   const cpu = Atomics.load(w, t + THREAD.CPU);
@@ -53,7 +67,7 @@ export function try_to_wake_up(mem: Memory, slot: number, mask: number, sleep_se
   const state = Atomics.load(w, t + THREAD.STATE);
   if ((state & mask) === 0 || (sleep_seq !== undefined && Atomics.load(w, t + THREAD.SLEEP_SEQ) !== sleep_seq)) {
     raw_spin_unlock(w, lock);
-    return false;
+    return WOKE_NONE;
   }
   Atomics.store(w, t + THREAD.STATE, TASK_RUNNING);
   let queued = false;
@@ -70,5 +84,5 @@ export function try_to_wake_up(mem: Memory, slot: number, mask: number, sleep_se
     if (wake_traced !== null) wake_traced(slot, cpu);
     ipi(mem, cpu);
   }
-  return true;
+  return queued ? WOKE_QUEUED : WOKE_ON_RQ;
 }
