@@ -99,3 +99,17 @@ describe('linux-2.6: a missing await names the patch call', () => {
     });
   }
 });
+
+describe('linux-2.6: the machine\'s stop', () => {
+  it('Linux\'s kthread_stop ends a 2.6 thread with corefn\'s last value; shutdown ends one its module never destroys', async () => {
+    let m: Machine | null = null;
+    await withMachine({ cpus: 2 }, async (mm) => {
+      m = mm;
+      await mm.insmod(fixture('l26_left_running'));
+      expect(said(mm, /^linux kthread_stop of a 2\.6 thread/)).toBe('linux kthread_stop of a 2.6 thread -> 7');
+    });
+    const log = m!.dmesg();
+    expect(log.filter((r) => /did not stop and were terminated/.test(r.msg))).toEqual([]);
+    expect(log.filter((r) => r.msg === 'corefn 9').length).toBeGreaterThanOrEqual(1);
+  });
+});

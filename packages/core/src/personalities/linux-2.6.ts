@@ -12,7 +12,7 @@
 import {
   kthread_create_core, kthread_stop_core, kthread_wait_exit, wake_up_process_core, task_valid, bad_handle,
   claim_stop, reap, thread_exited, thread_exit_code, ignore_signals, trampoline_target, register_builtin, entry_of,
-  current, block, might_sleep, misuse, set_current_state, sleep_until, define_kernel_spinlock, spin_lock, spin_unlock,
+  current, block, might_sleep, misuse, should_stop_core, set_current_state, sleep_until, define_kernel_spinlock, spin_lock, spin_unlock,
   define_kernel_mutex, mutex_trylock, mutex_unlock, mutex_is_locked, kernel_int32Array, task_comm_fmt, task_struct, ERR_PTR, IS_ERR,
   EBUSY, EDEADLK, EINTR, ESRCH, TASK_INTERRUPTIBLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE, type spinlock_t, type mutex, type ErrPtr,
 } from '../contract/index.ts';
@@ -222,6 +222,12 @@ async function kthread26(d: { i: string | null; c: string | null; d: unknown }):
       // Any other message is another kthread_start: its controller, holding kthread_control, gets
       // an answer of its own (the slot is its until then) instead of sleeping forever.
       if (msg) ktm_send(msg.from, { kind: INFO_BUSY });
+      // Not the patch's: the machine's stop (shutdown, or Linux's kthread_stop) ends the thread
+      // too, with corefn's last value; nobody waits in the message slot for it.
+      if (should_stop_core()) {
+        set_current_state(TASK_RUNNING);
+        return ret;
+      }
       await block();
     }
   }
