@@ -238,3 +238,18 @@ describe('tru64 misuse (2 CPUs)', () => {
     expect(m.reports('oops')).toEqual([]);
   });
 });
+
+describe('tru64: a missing await is told in Tru64 names', () => {
+  it('thread_block() not awaited, then printf(): "called printf() while its thread_block() is still pending"', async () => {
+    const m = await Machine.boot({ cpus: 1 });
+    try {
+      await insmodResult(m, 't64_noawait_printf');
+      const r = m.reports('bug').filter((x) => x.fields?.bug === 'missing_await');
+      expect(r).toHaveLength(1);
+      expect(r[0].fields).toMatchObject({ call: 'printf', pending: 'thread_block' });
+      expect(r[0].msg).toMatch(/^BUG: missing await: insmod\/\d+ called printf\(\) while its thread_block\(\) is still pending/);
+    } finally {
+      await m.shutdown();
+    }
+  });
+});

@@ -10,4 +10,4 @@ export * from './event.ts';
 export * from './mpsleep.ts';
 export * from './lock.ts';
 export { addressof } from '../../contract/index.ts';
-export { printk as printf } from '../linux/index.ts';
+export { printf } from './printf.ts';
