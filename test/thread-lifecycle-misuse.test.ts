@@ -25,6 +25,7 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
     await logged(m, /^never ran=/);
     await m.insmod(fixture('cm_warns'));
     exitInit = await m.insmod(fixture('cm_exit_init')).then(() => null, (e: unknown) => e);
+    await m.insmod(fixture('cm_oops2'));
     log = m.dmesg();
   });
   afterAll(async () => {
@@ -95,6 +96,11 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
     expect(r).toHaveLength(1);
     expect(r[0].msg).toMatch(/cm_exit_init\.ts:\d+/);
     expect(exitInit).toBeNull(); // 5 is no error: the module loaded
+  });
+
+  it('oopses on two CPUs are numbered machine-wide, as Linux\'s die_counter: [#1] then [#2]', () => {
+    const oopses = log.filter((r) => r.report === 'oops' && /^Oops: Error: deliberate/.test(r.msg));
+    expect(oopses.map((r) => [r.cpu, /\[#(\d+)\]/.exec(r.msg)?.[1]])).toEqual([[0, '1'], [1, '2']]);
   });
 
   it('Tru64: a thread terminated before it ever ran never runs its body', () => {

@@ -112,8 +112,6 @@ export async function kthread_main(task: Task): Promise<void> {
   do_exit(task, code);
 }
 
-let oopsCount = 0;
-
 /** A thread threw: the kernel oops. The thread dies; the machine goes on. */
 function oops(task: Task, e: unknown): void {
   const cpu = this_cpu;
@@ -122,7 +120,7 @@ function oops(task: Task, e: unknown): void {
   const frames = module_frames(err.stack);
   const message = public_paths(err.message);
   kernel_report('oops', [
-    `Oops: ${err.name}: ${message} [#${++oopsCount}] SMP`,
+    `Oops: ${err.name}: ${message} [#${Atomics.add(cpu.mem.i32, HEADER.OOPSES, 1) + 1}] SMP`,
     `CPU: ${cpu.id} PID: ${task.pid} Comm: ${comm} (kmodel)`,
     ...trace_lines(frames),
     `note: ${comm}[${task.pid}] killed; the machine goes on`,

@@ -28,6 +28,7 @@ export const HEADER = {
   HZ: 3,
   NEXT_PID: 4,
   MAX_THREADS: 5,
+  OOPSES: 6, // oopses since boot, every CPU's: Linux's die_counter, the [#N] of an oops
   KTHREADD_SLOT: 7,
   REQ_PENDING: 8, // doorbell word kthreadd sleeps on; bumped by every request
   REQ_SEQ: 9,
