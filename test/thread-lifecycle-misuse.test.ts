@@ -21,11 +21,10 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
     await m.insmod(fixture('cm_args'));
     await m.insmod(fixture('cm_mutex_exit'));
     initLeak = await m.insmod(fixture('cm_init_leak')).then(() => null, (e: unknown) => e);
-    await m.insmod(fixture('cm_tru64_term'));
-    await logged(m, /^never ran=/);
     await m.insmod(fixture('cm_warns'));
     exitInit = await m.insmod(fixture('cm_exit_init')).then(() => null, (e: unknown) => e);
     await m.insmod(fixture('cm_oops2'));
+    await m.insmod(fixture('cm_killed_creator'));
     log = m.dmesg();
   });
   afterAll(async () => {
@@ -98,9 +97,30 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
     expect(exitInit).toBeNull(); // 5 is no error: the module loaded
   });
 
+  it('kthread_run with SIGKILL pending on the creator: ERR_PTR(-EINTR), no thread', () => {
+    expect(line(/^kthread_run with SIGKILL pending -> -4$/)).toHaveLength(1);
+    expect(m.ps().some((t) => t.comm === 'killedchild')).toBe(false);
+  });
+
   it('oopses on two CPUs are numbered machine-wide, as Linux\'s die_counter: [#1] then [#2]', () => {
     const oopses = log.filter((r) => r.report === 'oops' && /^Oops: Error: deliberate/.test(r.msg));
     expect(oopses.map((r) => [r.cpu, /\[#(\d+)\]/.exec(r.msg)?.[1]])).toEqual([[0, '1'], [1, '2']]);
+  });
+
+});
+
+describe('Tru64 thread_terminate and thread_halt_self (1 CPU: the creator runs on before its new thread)', () => {
+  let log: LogRecord[];
+  const line = (re: RegExp) => log.filter((r) => re.test(r.msg));
+  beforeAll(async () => {
+    const m = await Machine.boot({ cpus: 1 });
+    try {
+      await m.insmod(fixture('cm_tru64_term'));
+      await logged(m, /^never ran=/);
+    } finally {
+      await m.shutdown();
+    }
+    log = m.dmesg();
   });
 
   it('Tru64: a thread terminated before it ever ran never runs its body', () => {

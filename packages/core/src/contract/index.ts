@@ -81,7 +81,7 @@ export {
   SCHED_NORMAL, SCHED_FIFO, SCHED_TIMESHARE, SCHED_FIXED,
 } from '../sched/prio.ts';
 export {
-  send_signal, signal_pending, flush_signals, ignore_signals, kernel_sigaction, valid_signal,
+  send_signal, signal_pending, fatal_signal_pending, flush_signals, ignore_signals, kernel_sigaction, valid_signal,
   SIGHUP, SIGINT, SIGKILL, SIGTERM, SIGUSR1, SIGUSR2,
 } from '../sched/signal.ts';
 

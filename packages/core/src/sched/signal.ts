@@ -57,6 +57,12 @@ export function signal_pending(k: task_struct): boolean {
   return k.slot >= 0 && Atomics.load(mem.i32, mem.threadWord(k.slot) + THREAD.SIGPENDING) !== 0;
 }
 
+/** Is SIGKILL pending on `k` (Linux fatal_signal_pending)? */
+export function fatal_signal_pending(k: task_struct): boolean {
+  const mem = this_cpu.mem;
+  return k.slot >= 0 && (Atomics.load(mem.i32, mem.threadWord(k.slot) + THREAD.SIGPENDING) & (1 << SIGKILL)) !== 0;
+}
+
 export function flush_signals(k: task_struct): void {
   const mem = this_cpu.mem;
   if (k.slot >= 0) Atomics.store(mem.i32, mem.threadWord(k.slot) + THREAD.SIGPENDING, 0);

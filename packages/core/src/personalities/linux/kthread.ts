@@ -6,7 +6,7 @@
 import {
   kthread_create_core, kthread_stop_core, kthread_park_core, kthread_unpark_core, kthread_parkme_core,
   kthread_exit_core, kthread_bind_core, should_stop_core, should_park_core, kernel_entry, task_valid, bad_handle,
-  ignore_signals, task_comm_fmt, IS_ERR, type ErrPtr, type task_struct,
+  ignore_signals, task_comm_fmt, fatal_signal_pending, current, ERR_PTR, EINTR, IS_ERR, type ErrPtr, type task_struct,
 } from '../../contract/index.ts';
 import { wake_up_process } from './sched.ts';
 
@@ -19,6 +19,8 @@ type ThreadFn<D> = (data: D) => number | void | Promise<number | void>;
 async function __kthread_create<D>(
   call: string, threadfn: ThreadFn<D>, data: D, comm: ReturnType<typeof task_comm_fmt>, opt?: { cpu: number },
 ): Promise<task_struct | ErrPtr> {
+  // kthread_create_on_node's wait_for_completion_killable(): a creator with SIGKILL pending gets -EINTR, and no thread.
+  if (fatal_signal_pending(current)) return ERR_PTR(-EINTR);
   const k = await kthread_create_core(call, threadfn, data, comm, opt);
   if (!IS_ERR(k)) ignore_signals(k);
   return k;
