@@ -32,7 +32,7 @@ export { LOG_CONT, LOG_OPEN };
  * pr_cont() follows its line in the same code path, and the last line before a quiet spell is
  * shown no later than this (and the slack) after it was printed.
  */
-export const CONT_WINDOW = 0.1;
+export const CONT_WINDOW = 0.25;
 /** Further seconds an open line is held, for a piece stamped within the window but not yet in the ring. */
 export const CONT_SLACK = 0.05;
 
