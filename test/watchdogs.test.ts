@@ -34,6 +34,18 @@ describe('watchdogs', () => {
     }
   });
 
+  it('a thread that works but calls schedule() is no soft lockup, alone on its CPU too (Linux\'s watchdog thread runs at its schedule())', async () => {
+    const m = await Machine.boot({ cpus: 2, softLockupSecs: 1 });
+    try {
+      await m.insmod(fixture('yielder'));
+      await m.waitForLog((x) => x.msg === 'yielder: 2.5 s of work and schedule()', 20000);
+      expect(m.reports('soft_lockup')).toEqual([]);
+    } finally {
+      const { stragglers } = await m.shutdown({ graceMs: 2000 });
+      expect(stragglers).toEqual([]);
+    }
+  });
+
   it('--softlockup-panic stops the machine instead of hanging: exit 1, no rmmod', async () => {
     const r = await kmodel(['run', fixture('spinner'), '--cpus', '2', '--softlockup-secs', '1', '--softlockup-panic', '--log-format', 'json'], { timeoutMs: 30000 });
     expect(r.code).toBe(1);

@@ -107,7 +107,8 @@ export class Watchdog {
     for (let c = 0; c < this.cpus.length; c++) {
       const b = mem.layout.percpuWord(c);
       const slot = Atomics.load(w, b + PERCPU.CURRENT);
-      const switches = Atomics.load(w, b + PERCPU.NR_SWITCHES);
+      // A schedule() that kept its thread counts too: in Linux the watchdog's own thread would have run there.
+      const switches = Atomics.load(w, b + PERCPU.NR_SWITCHES) + Atomics.load(w, b + PERCPU.NR_SELF_YIELDS);
       const e = this.cpus[c];
       if (slot === NIL || slot !== e.slot || switches !== e.switches) {
         Object.assign(e, { slot, switches, since: t, reported: false });

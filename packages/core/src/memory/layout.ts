@@ -70,6 +70,7 @@ export const PERCPU = {
   IDLE_F64: 12,
   IDLE_SINCE_F64: 14, // when the current idle period began (CURRENT = NIL)
   BITMAP: 16, // PRIO_BITMAP_WORDS words: bit p set <=> queue p non-empty
+  NR_SELF_YIELDS: 21, // schedule() calls that kept the running thread (nothing better): the soft-lockup watchdog counts them as switches
   HEAD: 24,
   TAIL: 24 + MAX_PRIO,
   WORDS: 24 + 2 * MAX_PRIO,

@@ -341,7 +341,7 @@ export class Cpu {
       if (this.controlled) control_progress();
       w[this.percpu + RQ_PERCPU.NR_SWITCHES]++;
       w[this.threadBase + slot * RQ_THREAD.WORDS + RQ_THREAD.NVCSW]++;
-    }
+    } else w[this.percpu + RQ_PERCPU.NR_SELF_YIELDS]++; // Linux's watchdog thread would have run here
     if (started) {
       const r = next.resume!;
       next.resume = null;

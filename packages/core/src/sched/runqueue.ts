@@ -22,7 +22,7 @@ import { debug_checks, invariant, invariant_broken, slot_words, walk_revisits, w
  * cost of the run-queue steps of a switch. Checked equal to layout.ts's when this file loads.
  */
 export enum RQ_PERCPU {
-  CURRENT = 2, NR_RUNNING = 3, NR_SWITCHES = 5, CTL_POSTED = 6, CTL_SEEN = 7, RQ_LOCK = 8, BITMAP = 16, HEAD = 24, TAIL = 164,
+  CURRENT = 2, NR_RUNNING = 3, NR_SWITCHES = 5, CTL_POSTED = 6, CTL_SEEN = 7, RQ_LOCK = 8, BITMAP = 16, NR_SELF_YIELDS = 21, HEAD = 24, TAIL = 164,
 }
 export enum RQ_THREAD { WORDS = 42, STATE = 1, PRIO = 3, RQ_NEXT = 6, NVCSW = 16, POLICY = 20 }
 export enum RQ_CONST {
