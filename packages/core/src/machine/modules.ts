@@ -8,7 +8,7 @@
  * listed; `busy` counts the insmod and rmmod calls in progress.
  */
 import type { Memory } from '../memory/memory.ts';
-import { HEADER, HF_KCSAN } from '../memory/layout.ts';
+import { HEADER, HF_KCSAN, THREAD, TF_NOLOAD } from '../memory/layout.ts';
 import { EEXIST, EINTR, ENOEXEC, errname, ETIMEDOUT } from '../arch/errno.ts';
 import { LOGLEVEL_ERR, LOGLEVEL_INFO, LOGLEVEL_WARNING } from '../printk/levels.ts';
 import { reap } from '../kthread/kthread.ts';
@@ -140,7 +140,7 @@ export class Modules {
       const why = code === -ETIMEDOUT ? `${init} did not return within ${initTimeoutMs / 1000} s (--init-timeout)`
         : code === -EINTR && (this.cut || this.halt.why) ? `interrupted: ${init} was killed before it returned`
           : `${init} failed with ${errname(code)}`;
-      if (code !== -ETIMEDOUT && !this.halt.why) this.leftBehind(m, `after ${init} failed`, 'stop the threads it started before it returns an error');
+      if (code !== -ETIMEDOUT && !this.cut && !this.halt.why) this.leftBehind(m, `after ${init} failed`, 'stop the threads it started before it returns an error');
       return fail(why, code);
     }
     this.log.klog(LOGLEVEL_INFO, `insmod: ${m.name} loaded`);
@@ -163,7 +163,8 @@ export class Modules {
    */
   private leftBehind(m: ModuleInfo, when: string, advice: string | null): ThreadInfo[] {
     const threads = this.threadsOf(m.name);
-    const live = threads.filter((t) => !t.exited);
+    // init() and exit() themselves (TF_NOLOAD module calls) are no threads the module started.
+    const live = threads.filter((t) => !t.exited && (Atomics.load(this.mem.i32, this.mem.threadWord(t.slot) + THREAD.FLAGS) & TF_NOLOAD) === 0);
     if (live.length) {
       const op = advice ? 'insmod' : 'rmmod';
       this.log.klog(LOGLEVEL_WARNING, `${op}: ${m.name}: threads still running ${when}: ${live.map((t) => `${t.comm}/${t.pid}`).join(', ')}${advice ? ` (${advice})` : ''}`, 'warn', {
