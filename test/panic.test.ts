@@ -142,6 +142,17 @@ describe('signals are honoured at once', () => {
     expect(lines.at(-1)?.msg).toBe('shutdown: CPUs halted');
   });
 
+  it('SIGINT before exit() runs: exit() runs within 5 s, then rmmod kills it and the run ends (not 30 s later)', async () => {
+    const k = start(['run', fixture('slow_exit'), '--cpus', '2', '--duration', '60', '--log-format', 'json']);
+    await k.until(/insmod: slow_exit loaded/);
+    k.p.kill('SIGINT');
+    expect(await ends(k, 20000)).toBe(1);
+    const msgs = jsonLines(k.out()).map((l) => l.msg);
+    expect(msgs).toContain('exit: sleeping 30 s');
+    expect(msgs).toContain('rmmod: slow_exit: exit() did not return within 5 s');
+    expect(msgs.at(-1)).toBe('shutdown: CPUs halted');
+  });
+
   it('a second SIGINT forces the shutdown (CPUs terminated) and says so', async () => {
     const k = start(['run', fixture('stuck_init'), '--cpus', '2', '--log-format', 'json']);
     await k.until(/init: spinning for ever/);

@@ -15,6 +15,9 @@
 import { Machine, InsmodError, type BootOptions } from '@kmodel/core';
 import { EXIT_OK, EXIT_FAILED } from './exit.ts';
 
+/** After an end request, how long exit() may run before rmmod kills it (rmmod's own bound is 30 s). */
+export const INTERRUPTED_EXIT_MS = 5000;
+
 export interface SessionOptions {
   boot: BootOptions;
   /** Seconds init() may run before insmod gives up on it (Machine's default: 60). */
@@ -70,7 +73,8 @@ export async function run_session(module: string, o: SessionOptions, hooks: Sess
       await hooks.wait(machine, name, stop.signal);
       if (up() && hooks.beforeRmmod) failed = !(await hooks.beforeRmmod(machine, name));
       if (up() && machine.loadedModules().some((m) => m.name === name)) {
-        await machine.rmmod(name);
+        // Asked to end (Ctrl-C, SIGTERM): exit() still runs, within a shorter bound than rmmod's own.
+        await machine.rmmod(name, stop.signal.aborted ? { exitTimeoutMs: INTERRUPTED_EXIT_MS } : {});
       }
       if (up()) await hooks.afterRmmod?.(machine);
     }
