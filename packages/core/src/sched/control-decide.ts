@@ -21,6 +21,14 @@ import { DIVERGED, KEY_COORD, STRATEGY_REPLAY, type PointContext, type Strategy 
 import { strategy_by_code } from './strategy/strategies.ts';
 
 /** A decider: the reusable context of one realm (allocated once per CPU and per coordinator). */
+/**
+ * Spin points in a row (no progress anywhere) before the clock jumps to the next timer while every
+ * thread that can run only spins: a spin loop reaches it in a few iterations, a thread that merely
+ * reads a word twice (a condition looked at again) does not, so its neighbours' timeouts keep their
+ * length.
+ */
+export const SPINS_BEFORE_TIME_PASSES = 16;
+
 export class Decider {
   readonly ctx: PointContext;
   readonly strategy: Strategy;
@@ -95,8 +103,9 @@ export class Decider {
     let next = NEXT_COORD;
     if (!this.coordinatorDue()) {
       let n = this.collect();
-      // Every thread that can run only spins: as on a real machine, time passes until a timer fires.
-      if (n > 0 && this.allSpinning) {
+      // Every thread that can run only spins, and has for a while (a flag read twice is no spin
+      // loop): as on a real machine, time passes until a timer fires.
+      if (n > 0 && this.allSpinning && w[ctl + CONTROL.NOPROGRESS] >= SPINS_BEFORE_TIME_PASSES) {
         const t = this.nextTimer();
         if (t !== Infinity && this.f64[vi] < t) {
           this.f64[vi] = Math.min(t, this.f64[(ctl + CONTROL.DEADLINE_F64) >> 1]);
