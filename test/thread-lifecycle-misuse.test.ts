@@ -139,6 +139,19 @@ describe('Tru64 thread_terminate and thread_halt_self (1 CPU: the creator runs o
 });
 
 describe('shutdown asks every thread to stop as its personality asks (1 CPU)', () => {
+  it('a thread created and never woken, left at rmmod, is stopped before it ever runs: no entry report for its unloaded module', async () => {
+    const m = await Machine.boot({ cpus: 1 });
+    try {
+      await m.insmod(fixture('cm_never_woken'));
+    } finally {
+      await m.shutdown();
+    }
+    const log = m.dmesg();
+    expect(log.filter((r) => r.msg === 'created, not woken')).toHaveLength(1);
+    expect(log.filter((r) => r.fields?.bug === 'no_entry' || r.msg === 'never_woken: ran')).toEqual([]);
+    expect(log.filter((r) => /did not stop and were terminated/.test(r.msg))).toEqual([]);
+  });
+
   it('a SeaOS thread that returns once tm_kthread_is_joining() holds is stopped cleanly by shutdown', async () => {
     const m = await Machine.boot({ cpus: 1 });
     try {

@@ -93,7 +93,7 @@ export async function kthread_create_core(
   const cpu = this_cpu;
   const mem = cpu.mem;
   if (comm instanceof BadComm) {
-    report_misuse(call, [`BUG: ${call}: the thread's name is ${comm.what}, not a string, at ${call_site()}`], { name: comm.what });
+    report_misuse(call, [`BUG: ${call}: the thread's name is ${comm.what}, not a string, at ${call_site()}`], { namefmt: comm.what });
     return ERR_PTR(-EINVAL);
   }
   let entry = fn === null && opt.via ? { module: me.module, name: '' } : entry_of(fn);

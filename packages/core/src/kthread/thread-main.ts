@@ -75,16 +75,18 @@ export async function kthread_main(task: Task): Promise<void> {
   let code = 0;
   try {
     Atomics.or(mem.i32, t + THREAD.FLAGS, TF_STARTED);
-    if (!task.fn) {
-      const mod = get_module(task.module)?.name ?? `#${task.module}`;
-      kernel_report('bug', [`BUG: ${mem.comm(task.slot)}/${task.pid}: entry '${task.entryName}' of module ${mod} is not loaded on CPU ${cpu.id}`], {
-        bug: 'no_entry', entry: task.entryName,
-      }, LOGLEVEL_ERR, task);
-      code = -ENOEXEC;
-    } else if (Atomics.load(mem.i32, t + THREAD.FLAGS) & (TF_KILL | TF_TERMINATE)) {
+    // Stopped or killed before it ever ran: it exits without its entry (which may be unloaded by now).
+    if (Atomics.load(mem.i32, t + THREAD.FLAGS) & (TF_KILL | TF_TERMINATE)) {
       code = KILLED_EXIT_CODE; // terminated (Tru64 thread_terminate) before it ever ran: its body never runs
     } else if (Atomics.load(mem.i32, t + THREAD.FLAGS) & TF_SHOULD_STOP) {
       code = -EINTR;
+    } else if (!task.fn) {
+      const mod = get_module(task.module);
+      const which = mod ? `module ${mod.name} (${mod.path})` : 'a module that is no longer loaded';
+      kernel_report('bug', [`BUG: ${mem.comm(task.slot)}/${task.pid}: entry '${task.entryName}' of ${which} is not loaded on CPU ${cpu.id}`], {
+        bug: 'no_entry', entry: task.entryName,
+      }, LOGLEVEL_ERR, task);
+      code = -ENOEXEC;
     } else {
       if (Atomics.load(mem.i32, t + THREAD.FLAGS) & TF_SHOULD_PARK) await kthread_parkme_core('kthread');
       if (cpu.chaos) chaos_start(task);
