@@ -25,6 +25,7 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
     exitInit = await m.insmod(fixture('cm_exit_init')).then(() => null, (e: unknown) => e);
     await m.insmod(fixture('cm_oops2'));
     await m.insmod(fixture('cm_killed_creator'));
+    await m.insmod(fixture('cm_should_stop_init'));
     log = m.dmesg();
   });
   afterAll(async () => {
@@ -100,6 +101,13 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
   it('kthread_run with SIGKILL pending on the creator: ERR_PTR(-EINTR), no thread', () => {
     expect(line(/^kthread_run with SIGKILL pending -> -4$/)).toHaveLength(1);
     expect(m.ps().some((t) => t.comm === 'killedchild')).toBe(false);
+  });
+
+  it('kthread_should_stop() in init(): false, with one warning (init is no kernel thread)', () => {
+    expect(line(/^(should_stop in init|again) = false$/)).toHaveLength(2);
+    const w = line(/^WARNING: kthread_should_stop\(\) called from init\(\), which is no kernel thread/);
+    expect(w).toHaveLength(1);
+    expect(w[0].msg).toMatch(/cm_should_stop_init\.ts:\d+/);
   });
 
   it('oopses on two CPUs are numbered machine-wide, as Linux\'s die_counter: [#1] then [#2]', () => {

@@ -81,14 +81,32 @@ function current_flag(flag: number): boolean {
   return t.slot >= 0 && (Atomics.load(cpu.mem.i32, cpu.mem.threadWord(t.slot) + THREAD.FLAGS) & flag) !== 0;
 }
 
-/** kthread_should_stop: has someone asked the current thread to stop? */
-export function should_stop_core(): boolean {
+/**
+ * kthread_should_stop: has someone asked the current thread to stop? `call`: the API's name, when
+ * a module asked (init() and exit() are no kernel threads: Linux's to_kthread() warns there).
+ */
+export function should_stop_core(call?: string): boolean {
+  if (call !== undefined) not_from_module_call(call);
   return current_flag(TF_SHOULD_STOP);
 }
 
-/** kthread_should_park: has someone asked the current thread to park? */
-export function should_park_core(): boolean {
+/** kthread_should_park: has someone asked the current thread to park? `call` as for should_stop_core. */
+export function should_park_core(call?: string): boolean {
+  if (call !== undefined) not_from_module_call(call);
   return current_flag(TF_SHOULD_PARK);
+}
+
+/** The init()/exit() threads already warned for asking a kthread's question. */
+const askedOutsideKthread = new WeakSet<Task>();
+
+/** Linux's WARN_ON(!(k->flags & PF_KTHREAD)) in to_kthread(), once per init() or exit(). */
+function not_from_module_call(call: string): void {
+  const t = this_cpu.current;
+  if (t.entryName !== '@module_call' || askedOutsideKthread.has(t)) return;
+  askedOutsideKthread.add(t);
+  const fn = (t.data as { f?: string } | null)?.f ?? 'init';
+  kernel_report('warn', [`WARNING: ${call}() called from ${fn}(), which is no kernel thread: it is always false there`,
+    ...trace_lines(call_trace())], { call }, LOGLEVEL_WARNING);
 }
 
 /**

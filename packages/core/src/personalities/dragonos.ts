@@ -64,7 +64,7 @@ export function kthread_stop(pcb: process_control_block): Promise<number> {
 /** kthread_should_stop - has someone asked the current thread to stop? */
 export function kthread_should_stop(): boolean {
   kernel_entry('kthread_should_stop');
-  return should_stop_core();
+  return should_stop_core('kthread_should_stop');
 }
 
 /** kthread_exit - end the current thread now, from any call depth; @result goes to kthread_stop(). */

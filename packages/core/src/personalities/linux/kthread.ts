@@ -85,7 +85,7 @@ export function kthread_stop(k: task_struct): Promise<number> {
 /** kthread_should_stop - true once kthread_stop() was called on the current thread. Context: any. */
 export function kthread_should_stop(): boolean {
   kernel_entry('kthread_should_stop');
-  return should_stop_core();
+  return should_stop_core('kthread_should_stop');
 }
 
 /**
@@ -105,7 +105,7 @@ export function kthread_unpark(k: task_struct): void {
 /** kthread_should_park - true once kthread_park() was called on the current thread. Context: any. */
 export function kthread_should_park(): boolean {
   kernel_entry('kthread_should_park');
-  return should_park_core();
+  return should_park_core('kthread_should_park');
 }
 
 /** kthread_parkme - park here while kthread_should_park(). Context: may sleep. */
@@ -116,7 +116,7 @@ export function kthread_parkme(): Promise<void> {
 /** kthread_should_stop_or_park - kthread_should_stop() || kthread_should_park(). Context: any. */
 export function kthread_should_stop_or_park(): boolean {
   kernel_entry('kthread_should_stop_or_park');
-  return should_stop_core() || should_park_core();
+  return should_stop_core('kthread_should_stop_or_park') || should_park_core('kthread_should_stop_or_park');
 }
 
 /**
