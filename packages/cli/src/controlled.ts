@@ -9,12 +9,14 @@
  * usage error); every minimizer attempt is a fresh machine running the same session as the run.
  */
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as esbuild from 'esbuild';
 import type { BootOptions, Machine } from '@kmodel/core';
 import { DEFAULT_GEOMETRY } from '@kmodel/core/internal/memory/layout.ts';
-import { count_preemptions } from '@kmodel/core/internal/sched/control-record.ts';
+import { count_preemptions, is_preemption, preempted_pid } from '@kmodel/core/internal/sched/control-record.ts';
 import type { PointDetail } from '@kmodel/core/internal/sched/control-detail.ts';
 import type { ControlledOptions } from '@kmodel/core/internal/machine/boot-config.ts';
-import { write_schedule, module_hash, type ScheduleBoot, type ScheduleFile } from '@kmodel/core/internal/machine/schedule-file.ts';
+import { check_module, write_schedule, module_hash, ScheduleError, type ScheduleBoot, type ScheduleFile } from '@kmodel/core/internal/machine/schedule-file.ts';
 import { deviations_of, minimize, MINIMIZE_BUDGET, type Attempt, type Deviation } from '@kmodel/core/internal/machine/minimize.ts';
 import { format_interleaving, interleaving_trace } from '@kmodel/core/internal/machine/interleaving.ts';
 import { CONTROLLED_DEFAULTS, CONTROLLED_FLAG_NAMES, controlled_boot, type ControlledFlags } from './options.ts';
@@ -191,6 +193,30 @@ export function replay_command(module: string, boot: ScheduleBoot, duration: num
 
 /* ------------------------------------------------------------------ the schedule file */
 
+const short_hash = (h: string) => `${h.slice(0, 12)}…`;
+
+/**
+ * `module` (the one given to `kmodel run --schedule FILE`) is the source `s` was recorded for;
+ * throws ScheduleError naming the recorded module (its path as stored in the file) if not. A
+ * module at another path with the recorded source is the same module (moved or copied).
+ */
+export function check_schedule_module(s: ScheduleFile, module: string): void {
+  const given = resolve(module);
+  if (given === s.module) return check_module(s, module);
+  let now: string | null = null;
+  try {
+    now = module_hash(given);
+  } catch {
+    /* unreadable: check_module says why */
+  }
+  if (now === null || now === s.module_sha256) return check_module(s, module);
+  const what = s.file === undefined ? 'the schedule' : `schedule ${s.file}`;
+  throw new ScheduleError(
+    `${what} was recorded for ${s.module} (sha256 ${short_hash(s.module_sha256)}); ${module} is another module (sha256 ${short_hash(now)}): ` +
+      `the replay would not be the same run (pnpm kmodel replay ${s.file ?? 'FILE'} runs the recorded one)`,
+  );
+}
+
 export interface RecordedRun {
   module: string;
   boot: ScheduleBoot;
@@ -206,6 +232,11 @@ export function first_report(m: Machine): string | null {
 export function complete_record(m: Machine): Int32Array | null {
   const s = m.control!.controller.stats();
   return s.recorded < s.steps ? null : m.control!.controller.record();
+}
+
+/** Write `entries`, a whole step record of a run of `r` that ended in `report`, as a replayable schedule. */
+export function write_entries_schedule(path: string, entries: Int32Array, report: string | null, r: RecordedRun): void {
+  write_schedule(path, { module: r.module, module_sha256: module_hash(r.module), boot: r.boot, duration: r.duration, report, entries });
 }
 
 /**
@@ -245,13 +276,28 @@ export interface MinimizeRun {
 export interface MinimalRun {
   /** The final run of the minimal schedule, with point details; shut down. */
   machine: Machine;
+  /**
+   * The minimal schedule's whole step record, of a run known to end in the kind: the final run's
+   * when it reproduced the failure, else that of the search's kept run of the same schedule.
+   */
   entries: Int32Array;
+  /** The final run's point details; [] when it did not reproduce the failure. */
   details: PointDetail[];
+  /** The final run ended in the kind. */
+  reproduced: boolean;
   deviations: Deviation[];
+  /** Machines the search ran (after an end request it runs none). */
   tries: number;
   exhausted: boolean;
   /** The minimization was cut short by an end request (the smallest schedule found so far is the result). */
   interrupted: string | null;
+}
+
+/** The search was ended (`why`) before the failure was reproduced: nothing was minimized. */
+export class MinimizeInterrupted extends Error {
+  constructor(readonly why: string) {
+    super(`${why} before the failure was reproduced: nothing minimized`);
+  }
 }
 
 export function plural(n: number, what: string): string {
@@ -276,59 +322,120 @@ function attempt_of(m: Machine, kind: string): Attempt {
 /**
  * Shrink the failing run's schedule (minimize.ts), then run the minimal one once more with point
  * details for the table. Progress goes to `say`, one line per kept improvement. A first end request
- * (Ctrl-C) ends the search with the smallest schedule found so far; a second exits at once.
+ * (Ctrl-C) ends the search with the smallest schedule found so far (every schedule the search keeps
+ * came back failing) and lets the final run finish; a second exits at once.
  */
 export async function minimize_run(r: MinimizeRun): Promise<MinimalRun> {
   const from = count_preemptions(r.entries);
   let interrupted: string | null = null;
+  let finishing = false;
   const ending = on_end_request((why) => {
     interrupted = why;
-    r.say(`minimize: ${why}: stopping the search, keeping the smallest schedule found so far (again to exit at once)`);
+    r.say(finishing
+      ? `minimize: ${why}: finishing the final run of the minimal schedule, for its table (again to exit at once)`
+      : `minimize: ${why}: stopping the search, keeping the smallest schedule found so far (again to exit at once)`);
   }, (why) => {
     process.stderr.write(`kmodel: ${why}: exiting at once\n`);
     process.exit(exit_status(why));
   });
   let tries = 0;
   const attempt = async (d: Deviation[]): Promise<Attempt> => {
-    tries++;
     // After an end request every further attempt is a quick no: the search winds down, keeping what it has.
     if (interrupted !== null) return { fails: false, entries: new Int32Array(0), preemptions: 0, steps: 0 };
+    tries++;
     return attempt_of(await guided_run(r, d, false), r.kind);
   };
-  let result;
   try {
-    result = await minimize(deviations_of(r.entries), attempt, {
-      budget: r.budget ?? MINIMIZE_BUDGET,
-      onProgress: (s) => {
-        // minimize.ts says "<preemptions> preemptions, <decisions> decisions, <steps> steps" of each schedule it keeps.
-        const m = /(\d+) preemptions, (\d+) decisions, (\d+) steps/.exec(s);
-        if (!m) return;
-        const [p, d, k] = [plural(+m[1], 'preemption'), plural(+m[2], 'decision'), plural(+m[3], 'step')];
-        if (/^minimize: try /.test(s)) r.say(`minimize: ${plural(from, 'preemption')} → ${m[1]}, ${d}, ${k} (try ${tries})`);
-        else r.say(`minimize: the ${r.kind} reproduces under the guided schedule: ${p}, ${d}, ${k}`);
-      },
-    });
-  } catch (e) {
-    if (interrupted !== null) throw new Error(`${interrupted as string} before the failure was reproduced: nothing minimized`);
-    throw e;
+    let result;
+    try {
+      result = await minimize(deviations_of(r.entries), attempt, {
+        budget: r.budget ?? MINIMIZE_BUDGET,
+        onProgress: (s) => {
+          // minimize.ts says "<preemptions> preemptions, <decisions> decisions, <steps> steps" of each schedule it keeps.
+          const m = /(\d+) preemptions, (\d+) decisions, (\d+) steps/.exec(s);
+          if (!m) return;
+          const [p, d, k] = [plural(+m[1], 'preemption'), plural(+m[2], 'decision'), plural(+m[3], 'step')];
+          if (/^minimize: try /.test(s)) r.say(`minimize: ${plural(from, 'preemption')} → ${m[1]}, ${d}, ${k} (try ${tries})`);
+          else r.say(`minimize: the ${r.kind} reproduces under the guided schedule: ${p}, ${d}, ${k}`);
+        },
+      });
+    } catch (e) {
+      if (interrupted !== null) throw new MinimizeInterrupted(interrupted);
+      throw e;
+    }
+    finishing = true;
+    let machine: Machine;
+    let reproduced: boolean;
+    for (let again = 0; ; again++) {
+      // A terminal's Ctrl-C reaches the whole process group, the module compiler's service with
+      // it: after an end request a fresh one starts at the next build.
+      if (interrupted !== null) await esbuild.stop();
+      machine = await guided_run(r, result.deviations, true);
+      reproduced = machine.reports().some((x) => x.report === r.kind);
+      // A final run that an end request cut short (its module did not compile) runs once more.
+      if (reproduced || interrupted === null || again === 1) break;
+    }
+    return {
+      machine,
+      entries: reproduced ? machine.control!.controller.record() : result.attempt.entries,
+      details: reproduced ? (machine.control!.finalDetails ?? []) : [],
+      reproduced,
+      deviations: result.deviations,
+      tries,
+      exhausted: result.exhausted,
+      interrupted,
+    };
   } finally {
     ending.dispose();
   }
-  const machine = await guided_run(r, result.deviations, true);
-  return {
-    machine,
-    entries: machine.control!.controller.record(),
-    details: machine.control!.finalDetails ?? [],
-    deviations: result.deviations,
-    tries: result.tries,
-    exhausted: result.exhausted,
-    interrupted,
-  };
+}
+
+/** A point that is a row of the interleaving table (interleaving.ts: the module's own points of a thread). */
+function is_table_row(d: PointDetail): boolean {
+  return d.pid !== 0 && d.kind !== 'idle' && d.site !== '';
+}
+
+/**
+ * The preemptions the table's `>>` marks do not show, one line each: a `>>` marks a thread's last
+ * row at or before the preemption, so one before the thread's first row (or of a thread with no
+ * row) has no mark, and a second one before the thread's next row shares the first one's mark.
+ * With these lines the table accounts for every preemption of the record.
+ */
+export function unmarked_preemptions(details: PointDetail[], entries: ArrayLike<number>): string[] {
+  const rows = details.filter(is_table_row).sort((a, b) => a.step - b.step);
+  const comm = new Map<number, string>();
+  for (const d of details) if (d.pid !== 0 && !comm.has(d.pid)) comm.set(d.pid, d.comm);
+  const hasRow = new Set(rows.map((d) => d.pid));
+  const last = new Map<number, number>();
+  const markedAt = new Set<number>();
+  const out: string[] = [];
+  for (let s = 0, i = 0; s < entries.length; s++) {
+    for (; i < rows.length && rows[i].step <= s; i++) last.set(rows[i].pid, rows[i].step);
+    if (!is_preemption(entries, s)) continue;
+    const pid = preempted_pid(entries, s);
+    const who = `${comm.get(pid) ?? 'pid'}/${pid}`;
+    const row = last.get(pid);
+    if (!hasRow.has(pid)) out.push(`step ${s}: ${who} preempted (a thread with no row: none of its points is the module's)`);
+    else if (row === undefined) out.push(`step ${s}: ${who} preempted before its first row`);
+    else if (markedAt.has(row)) out.push(`step ${s}: ${who} preempted again before its next row (the >> at step ${row} stands for both)`);
+    else markedAt.add(row);
+  }
+  return out;
+}
+
+/** The interleaving table with a line for each preemption its marks do not show. */
+export function interleaving_lines(details: PointDetail[], entries: ArrayLike<number>): string[] {
+  const table = format_interleaving(details, entries);
+  const extra = unmarked_preemptions(details, entries);
+  if (extra.length === 0) return table;
+  const notes = [`preempted where no >> shows it (${plural(extra.length, 'preemption')} of ${count_preemptions(entries)}):`, ...extra.map((l) => `  ${l}`)];
+  // Before the legend, the table's last line, when there is a table.
+  return table.length > 1 ? [...table.slice(0, -1), ...notes, table[table.length - 1]] : [...table, ...notes];
 }
 
 /** The interleaving table of a run, to stdout. */
 export function print_interleaving(details: PointDetail[], entries: ArrayLike<number>): void {
-  process.stdout.write(`${format_interleaving(details, entries).join('\n')}\n`);
+  process.stdout.write(`${interleaving_lines(details, entries).join('\n')}\n`);
 }
 
 /** The interleaving as a Chrome trace document, to `path`. */

@@ -12,13 +12,14 @@ import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { kernel_logger, log_record, type BootOptions, type Machine, type LogFormat } from '@kmodel/core';
 import { count_preemptions } from '@kmodel/core/internal/sched/control-record.ts';
-import { read_schedule, check_module, ScheduleError, type ScheduleFile } from '@kmodel/core/internal/machine/schedule-file.ts';
+import { read_schedule, ScheduleError, type ScheduleFile } from '@kmodel/core/internal/machine/schedule-file.ts';
 import { on_end_request } from '../signals.ts';
+import { exit_status } from '../interrupt.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit.ts';
 import { run_session, wait_module } from '../session.ts';
 import { controlled_boot, controlled_usage, type ControlledFlags } from '../options.ts';
 import {
-  first_report, minimize_run, plural, options_of_schedule, print_interleaving, replay_command, schedule_boot, schedule_conflict,
+  check_schedule_module, first_report, minimize_run, MinimizeInterrupted, write_entries_schedule, plural, options_of_schedule, print_interleaving, replay_command, schedule_boot, schedule_conflict,
   write_interleaving_trace, write_run_schedule, type RecordedRun,
 } from '../controlled.ts';
 
@@ -92,7 +93,7 @@ export async function run(module: string, opts: RunOptions, given: Given = () =>
   if (o.schedule !== undefined) {
     try {
       replay = read_schedule(o.schedule);
-      check_module(replay, module);
+      check_schedule_module(replay, module);
     } catch (e) {
       if (e instanceof ScheduleError) return usage_error(e.message);
       throw e;
@@ -228,23 +229,38 @@ async function controlled_end(
     } catch (e) {
       // The failure did not come back under the guided schedule of its own record, or the search was ended before it did.
       say(`minimize: ${(e as Error).message}`);
-      return EXIT_FAILED;
+      // The run's own schedule is still the failing one.
+      if (o.scheduleOut !== undefined) {
+        schedule_out(m, recorded);
+        if (written) say(`replay: pnpm kmodel replay ${written}`);
+      }
+      return e instanceof MinimizeInterrupted ? exit_status(e.why) : EXIT_FAILED;
     }
     const fm = min.machine;
-    const fails = fm.reports().some((r) => r.report === kind);
     say(`minimize: ${min.interrupted ? 'interrupted' : 'done'} after ${min.tries} tries: ${kind} with ${count(min.entries)} (from ${count(entries)})${min.exhausted ? '; the budget ran out: a smaller schedule may exist (--minimize-budget)' : ''}`);
-    if (!fails) say(`minimize: the final run of the minimal schedule did not end in ${kind} (a run that is not a function of its schedule?)`);
-    print_interleaving(min.details, min.entries);
-    if (o.trace) {
-      write_interleaving_trace(o.trace, min.details, min.entries);
-      say(`interleaving trace written to ${o.trace}`);
+    if (min.reproduced) {
+      print_interleaving(min.details, min.entries);
+      if (o.trace) {
+        write_interleaving_trace(o.trace, min.details, min.entries);
+        say(`interleaving trace written to ${o.trace}`);
+      }
+    } else if (min.interrupted) {
+      say(`minimize: the final run of the minimal schedule, for its table, was cut short by ${min.interrupted}: no table (the schedule itself is the one the search saw fail)`);
+    } else {
+      say(`minimize: the final run of the minimal schedule did not end in ${kind} (a run that is not a function of its schedule?)`);
     }
     if (o.scheduleOut !== undefined) {
-      schedule_out(fm, { ...recorded, boot: { ...recorded.boot, strategy: 'guided' } });
+      const minimal = { ...recorded, boot: { ...recorded.boot, strategy: 'guided' } };
+      // A final run cut short leaves the record of the search's kept run of the same schedule, which failed.
+      if (!min.reproduced && min.interrupted) {
+        write_entries_schedule(o.scheduleOut, min.entries, kind, minimal);
+        written = o.scheduleOut;
+      } else schedule_out(fm, minimal);
       if (written) say(`replay the minimal schedule: pnpm kmodel replay ${written}`);
     } else {
       say('the minimal schedule replays from a file: add --schedule-out FILE, then pnpm kmodel replay FILE');
     }
+    if (min.interrupted) return exit_status(min.interrupted);
   }
   return status === EXIT_OK && failed ? EXIT_FAILED : status;
 }
