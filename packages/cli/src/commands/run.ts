@@ -237,7 +237,7 @@ async function controlled_end(
       return e instanceof MinimizeInterrupted ? exit_status(e.why) : EXIT_FAILED;
     }
     const fm = min.machine;
-    say(`minimize: ${min.interrupted ? 'interrupted' : 'done'} after ${min.tries} tries: ${kind} with ${count(min.entries)} (from ${count(entries)})${min.exhausted ? '; the budget ran out: a smaller schedule may exist (--minimize-budget)' : ''}`);
+    say(`minimize: ${min.interrupted ? 'interrupted' : 'done'} after ${min.tries === 1 ? '1 try' : `${min.tries} tries`}: ${kind} with ${count(min.entries)} (from ${count(entries)})${min.exhausted ? '; the budget ran out: a smaller schedule may exist (--minimize-budget)' : ''}`);
     if (min.reproduced) {
       print_interleaving(min.details, min.entries);
       if (o.trace) {
