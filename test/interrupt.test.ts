@@ -101,8 +101,8 @@ describe('Ctrl-C during kmodel torture', { timeout: 180_000 }, () => {
     expect(await exited(k)).toBe(130);
     const msgs = messages(k);
     expect(msgs).toContainEqual(expect.stringMatching(/^SIGINT: ending the test after \d+\.\d of 60 s: rmmod locktorture$/));
-    expect(msgs).toContainEqual(expect.stringMatching(/^spin_lock-torture:Writes: {2}Total: \d+ {2}Max\/Min: \d+\/\d+ {3}Fail: 0/));
-    expect(msgs).toContainEqual(expect.stringMatching(/^spin_lock-torture:--- End of test: SUCCESS \[debug\]: torture_type=spin_lock .*shutdown_secs=60/));
+    expect(msgs).toContainEqual(expect.stringMatching(/^spin_lock-torture:Writes: {2}Total: \d+ {2}Max\/Min: \d+\/\d+ (?:\?\?\?)? {2}Fail: 0 $/));
+    expect(msgs).toContainEqual(expect.stringMatching(/^spin_lock-torture:--- End of test: SUCCESS \[debug\]: nwriters_stress=\d+ .*shutdown_secs=60/));
   });
 
   it('SIGTERM after a failure was measured: "End of test: FAILURE", exit 1', async () => {
@@ -112,7 +112,7 @@ describe('Ctrl-C during kmodel torture', { timeout: 180_000 }, () => {
     expect(await exited(k)).toBe(1);
     const msgs = messages(k);
     expect(msgs).toContainEqual(expect.stringMatching(/^SIGTERM: ending the test after/));
-    expect(msgs).toContainEqual(expect.stringMatching(/^torture_broken_lock-torture:Writes: .*Fail: [1-9]\d* .*\[!!!\]$/));
+    expect(msgs).toContainEqual(expect.stringMatching(/^torture_broken_lock-torture:Writes: .*Fail: 1 !!!$/));
     expect(msgs).toContainEqual(expect.stringMatching(/^torture_broken_lock-torture:--- End of test: FAILURE/));
   });
 

@@ -27,10 +27,22 @@ export interface TortureParams {
   stutter?: number;
 }
 
-/** lock_torture_print_module_parms: "--- TAG [debug]: torture_type=... nwriters_stress=... ..." */
+/**
+ * The types Linux prints " [debug]" for (cxt.debug_lock): the spinlock family with
+ * CONFIG_DEBUG_SPINLOCK, mutexes with CONFIG_DEBUG_MUTEXES; kmodel's spinlocks and mutexes always
+ * carry those checks. rwsem_lock, lock_busted and a user's lock module have none.
+ */
+export function debug_lock(torture_type: string): boolean {
+  return /^(spin|rw_lock|mutex|rtmutex)/.test(torture_type);
+}
+
+/**
+ * lock_torture_print_module_parms without its "TYPE-torture:" prefix:
+ * "--- TAG[ [debug]]: nwriters_stress=... nreaders_stress=... ... onoff_holdoff=0".
+ */
 export function module_parms_line(p: TortureParams, tag: string): string {
   return (
-    `--- ${tag} [debug]: torture_type=${p.torture_type} nwriters_stress=${p.nwriters_stress} ` +
+    `--- ${tag}${debug_lock(p.torture_type) ? ' [debug]' : ''}: nwriters_stress=${p.nwriters_stress} ` +
     `nreaders_stress=${p.nreaders_stress} stat_interval=${p.stat_interval} verbose=1 shuffle_interval=3 ` +
     `stutter=${p.stutter ?? 0} shutdown_secs=${p.shutdown_secs} onoff_interval=0 onoff_holdoff=0`
   );
