@@ -2,6 +2,8 @@
  * A campaign's outcome as data (what --json prints), and as the text a person reads: how many
  * trials failed, of which kind, the first failing seeds, and one command that reruns a failure.
  * An interrupted campaign summarizes the trials that ran to a verdict and says it was interrupted.
+ * A trial whose module did not load carries insmod's error line (--json: `insmod` on its seed); the
+ * text gives it once, with how many trials failed that way.
  * A controlled campaign adds its strategy, the schedule files of its first failures and, clean
  * under PCT, the probability bound it earned.
  */
@@ -16,6 +18,8 @@ export interface SeedResult {
   host?: string;
   ms: number;
   error?: string;
+  /** Verdict 'insmod': the line insmod failed with ("insmod: PATH: why"). */
+  insmod?: string;
   /** Controlled trials: scheduling points, threads (PCT's n), preemptions. */
   steps?: number;
   threads?: number;
@@ -84,7 +88,7 @@ export function summarize(results: TrialResult[], rerun: (seed: number) => strin
 function seed_result(r: TrialResult): SeedResult {
   const c = r.control;
   return {
-    seed: r.seed, verdict: r.verdict, worker: r.worker, ...(r.host ? { host: r.host } : {}), ms: r.ms, ...(r.error ? { error: r.error } : {}),
+    seed: r.seed, verdict: r.verdict, worker: r.worker, ...(r.host ? { host: r.host } : {}), ms: r.ms, ...(r.error ? { error: r.error } : {}), ...(r.insmod ? { insmod: r.insmod } : {}),
     ...(c ? { steps: c.steps, threads: c.threads, preemptions: c.preemptions } : {}),
   };
 }
@@ -117,6 +121,18 @@ function verdictText(v: Verdict): string {
   return typeof v === 'string' ? v : v.join('+');
 }
 
+/** insmod's error, once: the first failing trial's line, and how many trials failed with another. */
+function insmodLines(bad: SeedResult[]): string[] {
+  const refused = bad.filter((r) => r.verdict === 'insmod');
+  if (refused.length === 0) return [];
+  const first = refused.find((r) => r.insmod);
+  if (!first) return [];
+  const same = refused.filter((r) => r.insmod === first.insmod).length;
+  const other = refused.length - same;
+  const count = refused.length === 1 ? '' : ` (${same === refused.length ? `all ${same}` : `${same} of ${refused.length}`} insmod failures)`;
+  return [`${first.insmod}${count}${other ? `; other reasons: seed ${refused.find((r) => r.insmod !== first.insmod)!.seed}, ...` : ''}`];
+}
+
 export function formatSummary(s: Summary, what: string): string {
   const lines = [`${what}: ${s.trials} trials, ${s.failed} failed`];
   const i = s.interrupted;
@@ -136,6 +152,7 @@ export function formatSummary(s: Summary, what: string): string {
   lines.push(`first failing seeds: ${bad.slice(0, FIRST_SEEDS).map((r) => `${r.seed} (${verdictText(r.verdict)})`).join(', ')}${bad.length > FIRST_SEEDS ? ', ...' : ''}`);
   const errors = bad.filter((r) => r.error);
   if (errors.length) lines.push(`trial runner error (seed ${errors[0].seed}): ${errors[0].error}`);
+  lines.push(...insmodLines(bad));
   lines.push(`rerun: ${s.rerun}`);
   if (s.controlled) lines.push(...controlledLines(s.controlled, s.trials, s.failed));
   return `${lines.join('\n')}\n`;

@@ -56,6 +56,8 @@ export interface TrialResult {
   host?: string;
   ms: number;
   error?: string;
+  /** Verdict 'insmod': the line insmod failed with ("insmod: PATH: why"), when it logged one. */
+  insmod?: string;
   /** A controlled trial that booted: the scheduler's figures at the end of the run. */
   control?: ControlFigures;
   /** A failing controlled trial: what a schedule file needs from the run (the main thread writes a few). */

@@ -11,7 +11,8 @@
 import { basename } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { run_session, pause, wait_module } from '../session.ts';
-import { torture_session } from '../torture-session.ts';
+import { torture_session, LockModuleError } from '../torture-session.ts';
+import type { Machine } from '@kmodel/core';
 import { module_hash } from '@kmodel/core/internal/machine/schedule-file.ts';
 import { failed, type BarrierMessage, type ControlFigures, type ModuleTrial, type TortureTrial, type TrialMessage, type TrialResult, type TrialSchedule, type Verdict } from './task.ts';
 
@@ -20,6 +21,13 @@ interface ModuleOutcome {
   control?: ControlFigures;
   schedule?: TrialSchedule;
   timeline?: string;
+  /** Verdict 'insmod': insmod's error line. */
+  insmod?: string;
+}
+
+/** The line insmod logged when it failed (the last one: a module is inserted once per trial). */
+function insmod_error(machine: Machine): string | undefined {
+  return machine.dmesg().findLast((r) => r.msg.startsWith('insmod: '))?.msg.trimEnd();
 }
 
 async function runModule(t: ModuleTrial): Promise<ModuleOutcome> {
@@ -38,11 +46,13 @@ async function runModule(t: ModuleTrial): Promise<ModuleOutcome> {
   });
   try {
     const verdict: Verdict = v.kinds.length > 0 ? v.kinds : v.name === null ? 'insmod' : 'clean';
+    const insmod = v.name === null ? insmod_error(v.machine) : undefined;
     if (t.timeline && t.controlled && failed(verdict) && v.machine.control?.finalTrace) timeline = await v.machine.timelineHTML(title);
     const control = v.machine.control;
-    if (!control) return timeline && failed(verdict) ? { verdict, timeline } : { verdict };
+    const why = insmod ? { insmod } : {};
+    if (!control) return timeline && failed(verdict) ? { verdict, timeline, ...why } : { verdict, ...why };
     const s = control.controller.stats();
-    const out: ModuleOutcome = { verdict, control: { steps: s.steps, threads: s.threads, preemptions: s.preemptions } };
+    const out: ModuleOutcome = { verdict, control: { steps: s.steps, threads: s.threads, preemptions: s.preemptions }, ...why };
     if (timeline) out.timeline = timeline;
     // A record the run outgrew (recorded < steps) would not replay: no schedule for it.
     if (failed(verdict) && s.recorded === s.steps) {
@@ -54,14 +64,27 @@ async function runModule(t: ModuleTrial): Promise<ModuleOutcome> {
   }
 }
 
-async function runTorture(t: TortureTrial): Promise<Verdict> {
-  const v = await torture_session(t.params, t.lockModule, { cpus: t.cpus, seed: t.seed, logger: null }, {
-    wait: (_machine, _name, stop) => pause(t.params.shutdown_secs * 1000, stop),
-  });
-  v.machine.release();
-  if (v.name === null) return 'insmod';
-  const kinds = [...(v.success ? [] : ['FAILURE']), ...v.kinds];
-  return kinds.length > 0 ? kinds : 'clean';
+async function runTorture(t: TortureTrial): Promise<ModuleOutcome> {
+  let v;
+  try {
+    v = await torture_session(t.params, t.lockModule, { cpus: t.cpus, seed: t.seed, logger: null }, {
+      wait: (_machine, _name, stop) => pause(t.params.shutdown_secs * 1000, stop),
+    });
+  } catch (e) {
+    // The lock module was refused before the machine booted.
+    if (e instanceof LockModuleError) return { verdict: 'insmod', insmod: e.message };
+    throw e;
+  }
+  try {
+    if (v.name === null) {
+      const insmod = insmod_error(v.machine);
+      return insmod ? { verdict: 'insmod', insmod } : { verdict: 'insmod' };
+    }
+    const kinds = [...(v.success ? [] : ['FAILURE']), ...v.kinds];
+    return { verdict: kinds.length > 0 ? kinds : 'clean' };
+  } finally {
+    v.machine.release();
+  }
 }
 
 /** Hold this worker until `parties` workers have arrived (bounded: a worker that never comes is not waited for). */
@@ -86,13 +109,13 @@ export default async function runTask(m: TrialMessage | BarrierMessage): Promise
   let out: ModuleOutcome;
   let error: string | undefined;
   try {
-    out = trial.kind === 'module' ? await runModule(trial) : { verdict: await runTorture(trial) };
+    out = trial.kind === 'module' ? await runModule(trial) : await runTorture(trial);
   } catch (e) {
     out = { verdict: 'error' };
     error = e instanceof Error ? e.message : String(e);
   }
   return {
     seed: trial.seed, verdict: out.verdict, worker: threadId, ms: Date.now() - t0,
-    ...(error ? { error } : {}), ...(out.control ? { control: out.control } : {}), ...(out.schedule ? { schedule: out.schedule } : {}), ...(out.timeline ? { timeline: out.timeline } : {}),
+    ...(error ? { error } : {}), ...(out.insmod ? { insmod: out.insmod } : {}), ...(out.control ? { control: out.control } : {}), ...(out.schedule ? { schedule: out.schedule } : {}), ...(out.timeline ? { timeline: out.timeline } : {}),
   };
 }

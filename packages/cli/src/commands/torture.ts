@@ -2,7 +2,8 @@
  * kmodel torture: locktorture. Boot, insert the torture module (a generated wrapper around
  * @kmodel/torture's locktorture.ts, carrying the parameters), let the writers and readers
  * hammer the lock for --duration seconds, rmmod (which prints the final statistics and the
- * verdict), shut down. Exit 0 on "End of test: SUCCESS" with no kernel report, 1 otherwise.
+ * verdict), shut down. Exit 0 on "End of test: SUCCESS" with no kernel report, 1 otherwise
+ * (a --lock-module that does not build or lacks lock()/unlock() is refused before boot, exit 1).
  *
  * Ctrl-C (or SIGTERM) ends the test early the way Linux does, by removing the module: the
  * statistics and the verdict print for the time it ran; exit 1 if that measured a failure, else
@@ -13,7 +14,7 @@ import type { TortureParams } from '@kmodel/torture';
 import { EXIT_OK, EXIT_FAILED } from '../exit.ts';
 import { catch_interrupt, exit_status } from '../interrupt.ts';
 import { pause } from '../session.ts';
-import { torture_session } from '../torture-session.ts';
+import { torture_session, LockModuleError } from '../torture-session.ts';
 import cliProgress from 'cli-progress';
 
 export interface TortureOptions {
@@ -75,6 +76,11 @@ export async function torture(params: TortureParams, o: TortureOptions): Promise
     }, intr.signal);
     if (v.status !== EXIT_OK) return EXIT_FAILED;
     return interrupted ? exit_status(interrupted) : EXIT_OK;
+  } catch (e) {
+    // Checked before boot: the lock module does not load, as insmod failing (exit 1).
+    if (!(e instanceof LockModuleError)) throw e;
+    process.stderr.write(`kmodel: ${e.message}\n`);
+    return EXIT_FAILED;
   } finally {
     intr.release();
   }

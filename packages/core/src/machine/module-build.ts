@@ -4,12 +4,12 @@
  * every CPU then imports the same plain-JS file.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
-import { CORE_SRC, IMPORT_PATHS, type KernelImage } from './kernel-image.ts';
+import { CORE_SRC, IMPORT_PATHS, kernel_image, type KernelImage } from './kernel-image.ts';
 import { InsmodError } from './errors.ts';
 import { ENOENT, ENOEXEC } from '../arch/errno.ts';
 
@@ -54,6 +54,8 @@ export interface BuildOptions {
    * node_modules, not the kernel) are instrumented at build time (debug/kcsan-instrument.ts).
    */
   kcsan?: boolean;
+  /** A file a module imports (a torture lock module), not a module: no init() is required of it. */
+  library?: boolean;
 }
 
 /** Files the KCSAN instrumentation takes: the module's own JS and TS, not packages nor the kernel. */
@@ -84,6 +86,9 @@ export async function build_module(image: KernelImage, file: string, o: BuildOpt
   const name = module_name(path);
   if (!existsSync(path)) {
     throw new InsmodError(`insmod: ${file}: no such file`, -ENOENT, name);
+  }
+  if (statSync(path).isDirectory()) {
+    throw new InsmodError(`insmod: ${file}: is a directory, not a module file`, -ENOEXEC, name);
   }
   const link: esbuild.Plugin = {
     name: 'kmodel-core',
@@ -135,8 +140,16 @@ export async function build_module(image: KernelImage, file: string, o: BuildOpt
   const target = join(dir, `${name}-${hash}.mjs`);
   if (!existsSync(target)) writeFileSync(target, out.contents);
   const exports = meta?.exports ?? [];
-  if (!exports.includes('init') && !exports.includes('module_install')) {
+  if (!o.library && !exports.includes('init') && !exports.includes('module_install')) {
     throw new InsmodError(`insmod: ${file}: no exported init(); a module exports \`async function init()\``, -ENOEXEC, name);
   }
   return { name, path, url: pathToFileURL(target).href, exports };
+}
+
+/**
+ * Build `file` as insmod would, with no machine booted (the kernel image only): what a command
+ * checks before it boots machines for a module. Throws the InsmodError insmod would fail with.
+ */
+export async function check_module(file: string, o: BuildOptions = {}): Promise<BuiltModule> {
+  return build_module(await kernel_image(), file, o);
 }
