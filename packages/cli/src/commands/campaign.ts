@@ -26,6 +26,9 @@ import { bundle_module } from '../campaign/queue/bundle.ts';
 import { CONTROLLED_DEFAULTS, controlled_usage, type ControlledFlags } from '../options.ts';
 import { catch_interrupt, exit_status } from '../interrupt.ts';
 import type { TortureParams } from '@kmodel/torture';
+import { InsmodError } from '@kmodel/core';
+import { check_module } from '@kmodel/core/internal/machine/module-build.ts';
+import { lock_module_error } from '../torture-session.ts';
 
 /** A controlled campaign explores with PCT by default: it measures k, so its bound means something. */
 const CAMPAIGN_STRATEGY = 'pct';
@@ -165,6 +168,16 @@ export async function moduleCampaign(module: string, o: ModuleCampaignOptions): 
       return EXIT_FAILED;
     }
   }
+  if (!o.queue) {
+    // A module that does not load here would fail every trial the same way: say it once, run none.
+    try {
+      await check_module(path);
+    } catch (e) {
+      if (!(e instanceof InsmodError)) throw e;
+      process.stderr.write(`kmodel: campaign ${module}: ${e.message}: no trial run\n`);
+      return EXIT_FAILED;
+    }
+  }
   const base = o.seed ?? random_seed();
   if (o.controlled) return controlledCampaign(module, path, base, o);
   const chaos = o.chaos === undefined || o.chaos === false ? undefined : o.chaos === true ? true : { level: o.chaos };
@@ -236,7 +249,14 @@ export interface TortureCampaignOptions extends CampaignOptions {
 }
 
 /** kmodel torture ... --trials N: one locktorture run per seed; a trial fails unless SUCCESS and no report. */
-export function tortureCampaign(params: TortureParams, o: TortureCampaignOptions): Promise<number> {
+export async function tortureCampaign(params: TortureParams, o: TortureCampaignOptions): Promise<number> {
+  if (o.lockModule) {
+    const why = await lock_module_error(o.lockModule, params);
+    if (why) {
+      process.stderr.write(`kmodel: ${why}: no trial run\n`);
+      return EXIT_FAILED;
+    }
+  }
   const trials: Trial[] = Array.from({ length: o.trials }, (_, i) => ({
     kind: 'torture', cpus: o.cpus, seed: o.seed + i, params: { ...params, seed: o.seed + i },
     lockModule: o.lockModule ? resolve(o.lockModule) : undefined,
