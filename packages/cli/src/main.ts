@@ -128,8 +128,8 @@ export function program(): Command {
     .description('locktorture: writers (and readers) on every CPU hammer one lock; any overlap of holders is a failure')
     .option('--type <type>', `lock type: ${LOCK_TYPES.join(', ')} (default spin_lock)`, oneOf(...LOCK_TYPES))
     .option('--lock-module <path>', 'torture your own lock: a module exporting lock()/unlock() (and optionally read_lock()/read_unlock()), sync or async')
-    .option('--nwriters-stress <n>', 'writer threads (default 2 x CPUs)', intIn('--nwriters-stress', 1, 256))
-    .option('--nreaders-stress <n>', 'reader threads (default 0; rwsem_lock: = writers)', intIn('--nreaders-stress', 0, 256))
+    .option('--nwriters-stress <n>', 'writer threads (default 2 x CPUs; rw_lock, rwsem_lock: CPUs, as locktorture)', intIn('--nwriters-stress', 1, 256))
+    .option('--nreaders-stress <n>', 'reader threads (default 0; rw_lock, rwsem_lock: = writers)', intIn('--nreaders-stress', 0, 256))
     .option('--stat-interval <seconds>', 'print statistics every this many seconds (0: only at the end)', intIn('--stat-interval', 0, 3600), 0)
     .option('--duration <seconds>', 'run this long', positiveSeconds, 5)
     .option('--long-hold <ms>', 'now and then a writer holds the lock this long (0: never)', intIn('--long-hold', 0, 500), 100)
@@ -144,10 +144,10 @@ export function program(): Command {
     .addHelpText('after', [
       '',
       'Output (kernel log, as locktorture prints it):',
-      '  spin_lock-torture:--- Start of test [debug]: torture_type=spin_lock nwriters_stress=8 ...',
-      '  spin_lock-torture:Writes:  Total: 81234  Max/Min: 10721/9832   Fail: 0',
-      '  spin_lock-torture:--- End of test: SUCCESS [debug]: torture_type=spin_lock ...',
-      '" [???]" marks a suspicious spread between threads (or no acquisitions); " [!!!]" marks failures.',
+      '  spin_lock-torture:--- Start of test [debug]: nwriters_stress=8 nreaders_stress=0 ...',
+      '  spin_lock-torture:Writes:  Total: 81234  Max/Min: 10721/9832   Fail: 0 ',
+      '  spin_lock-torture:--- End of test: SUCCESS [debug]: nwriters_stress=8 ...',
+      '"???" marks a suspicious spread (the busiest thread more than twice the idlest); "Fail: 1 !!!" marks failures.',
       '',
       'Exit status: 0 SUCCESS; 1 FAILURE (or the module failed to load, or the kernel reported a problem); 2 usage error.',
       'Ctrl-C (or SIGTERM) ends the test early by removing the module, as in Linux: the statistics and the verdict',
@@ -158,8 +158,9 @@ export function program(): Command {
       if (o.type && o.lockModule) cmd.error('error: use either --type or --lock-module, not both', { exitCode: EXIT_USAGE });
       const type = o.lockModule ? basename(o.lockModule, extname(o.lockModule)).replace(/[^A-Za-z0-9_]/g, '_') : (o.type ?? 'spin_lock');
       const cpus = o.cpus!;
-      const nwriters = o.nwritersStress ?? 2 * cpus;
       const readers = READER_TYPES.includes(type);
+      // locktorture: a type with a read lock shares out the threads, CPUs writers and as many readers.
+      const nwriters = o.nwritersStress ?? (readers && o.nreadersStress === undefined ? cpus : 2 * cpus);
       if (!o.lockModule && !readers && (o.nreadersStress ?? 0) > 0) {
         cmd.error(`error: ${type} has no read lock; --nreaders-stress must be 0 (readers: ${READER_TYPES.join(', ')}, or a --lock-module with read_lock())`, { exitCode: EXIT_USAGE });
       }
