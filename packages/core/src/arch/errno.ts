@@ -17,6 +17,7 @@ export const EFAULT = 14;
 export const EBUSY = 16;
 export const EEXIST = 17;
 export const ENODEV = 19;
+export const EISDIR = 21;
 export const EINVAL = 22;
 export const ENOSPC = 28;
 export const EDEADLK = 35;
@@ -27,7 +28,7 @@ export const ERESTARTSYS = 512;
 const NAMES: Record<number, string> = {
   1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 4: 'EINTR', 5: 'EIO', 6: 'ENXIO', 7: 'E2BIG', 8: 'ENOEXEC',
   9: 'EBADF', 10: 'ECHILD', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES', 14: 'EFAULT', 16: 'EBUSY',
-  17: 'EEXIST', 19: 'ENODEV', 22: 'EINVAL', 28: 'ENOSPC', 35: 'EDEADLK', 38: 'ENOSYS',
+  17: 'EEXIST', 19: 'ENODEV', 21: 'EISDIR', 22: 'EINVAL', 28: 'ENOSPC', 35: 'EDEADLK', 38: 'ENOSYS',
   110: 'ETIMEDOUT', 512: 'ERESTARTSYS',
 };
 

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 import { CORE_SRC, IMPORT_PATHS, kernel_image, type KernelImage } from './kernel-image.ts';
 import { InsmodError } from './errors.ts';
-import { ENOENT, ENOEXEC } from '../arch/errno.ts';
+import { EISDIR, ENOENT, ENOEXEC } from '../arch/errno.ts';
 
 export interface BuiltModule {
   name: string;
@@ -37,6 +37,22 @@ function link_error(text: string): string {
   if (m) return `'${m[1]}' does not provide an export named '${m[2]}'`;
   m = NO_EXPORT_USE.exec(text);
   return m ? `'${m[2]}' does not provide an export named '${m[1]}'` : text;
+}
+
+/**
+ * esbuild.build, once more on a fresh service if esbuild's own process is gone: a terminal's
+ * Ctrl-C signals the whole process group, esbuild's service included, and kmodel itself may go on
+ * (a console, a campaign's summary, a minimizer's final run) and build again.
+ */
+type ModuleBuild = esbuild.BuildOptions & { write: false; metafile: true };
+async function build_with_live_service(options: ModuleBuild): Promise<esbuild.BuildResult<{ write: false; metafile: true }>> {
+  try {
+    return await esbuild.build(options);
+  } catch (e) {
+    if (!/service (is no longer running|was stopped)/.test((e as Error).message ?? '')) throw e;
+    await esbuild.stop();
+    return esbuild.build(options);
+  }
 }
 
 /** The insmod failure for a module that does not build: the first message, where it is. */
@@ -88,7 +104,7 @@ export async function build_module(image: KernelImage, file: string, o: BuildOpt
     throw new InsmodError(`insmod: ${file}: no such file`, -ENOENT, name);
   }
   if (statSync(path).isDirectory()) {
-    throw new InsmodError(`insmod: ${file}: is a directory, not a module file`, -ENOEXEC, name);
+    throw new InsmodError(`insmod: ${file}: is a directory, not a module file`, -EISDIR, name);
   }
   const link: esbuild.Plugin = {
     name: 'kmodel-core',
@@ -111,21 +127,22 @@ export async function build_module(image: KernelImage, file: string, o: BuildOpt
       b.onResolve({ filter: /^file:/, namespace: LINK_NS }, (args) => ({ path: args.path, external: true }));
     },
   };
+  const options: ModuleBuild = {
+    entryPoints: [path],
+    bundle: true,
+    write: false,
+    metafile: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'inline',
+    outfile: join(image.dir, 'modules', `${name}.mjs`),
+    logLevel: 'silent',
+    plugins: o.kcsan ? [link, kcsan_plugin(image)] : [link],
+  };
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
-    result = await esbuild.build({
-      entryPoints: [path],
-      bundle: true,
-      write: false,
-      metafile: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      sourcemap: 'inline',
-      outfile: join(image.dir, 'modules', `${name}.mjs`),
-      logLevel: 'silent',
-      plugins: o.kcsan ? [link, kcsan_plugin(image)] : [link],
-    });
+    result = await build_with_live_service(options);
   } catch (e) {
     throw build_error(file, path, name, (e as esbuild.BuildFailure).errors ?? [], (e as Error).message);
   }

@@ -1,0 +1,34 @@
+/**
+ * Building modules after esbuild's own process is gone (a terminal's Ctrl-C signals the whole
+ * process group, esbuild's service included, while kmodel goes on: a console, a minimizer).
+ */
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { Machine } from '@kmodel/core';
+import { fixture, logged } from './helpers/machine.ts';
+
+/** This process's esbuild service processes. */
+function esbuild_children(): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => /esbuild/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
+}
+
+describe('module builds', () => {
+  it('a module still builds and loads after esbuild\'s service was killed', async () => {
+    const m = await Machine.boot({ cpus: 1 });
+    try {
+      await m.insmod(fixture('campaign_clean'));
+      await logged(m, /^done$/);
+      await m.rmmod('campaign_clean');
+      const children = esbuild_children();
+      expect(children.length).toBeGreaterThan(0);
+      for (const pid of children) process.kill(pid, 'SIGKILL');
+      // Until the killed ones are reaped (bounded), so the next build meets a dead service.
+      for (let i = 0; i < 100 && esbuild_children().some((p) => children.includes(p)); i++) await new Promise((r) => setTimeout(r, 20));
+      await m.insmod(fixture('campaign_clean'));
+      expect(m.loadedModules().map((x) => x.name)).toEqual(['campaign_clean']);
+    } finally {
+      await m.shutdown();
+    }
+  });
+});
