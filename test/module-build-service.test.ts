@@ -2,15 +2,23 @@
  * Building modules after esbuild's own process is gone (a terminal's Ctrl-C signals the whole
  * process group, esbuild's service included, while kmodel goes on: a console, a minimizer).
  */
-import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Machine } from '@kmodel/core';
 import { fixture, logged } from './helpers/machine.ts';
 
-/** This process's esbuild service processes. */
+/** This process's esbuild service processes (from /proc: their parent and command line). */
 function esbuild_children(): number[] {
-  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => /esbuild/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && /esbuild/.test(readFileSync(`/proc/${d}/cmdline`, 'utf8'))) pids.push(Number(d));
+    } catch { /* gone meanwhile */ }
+  }
+  return pids;
 }
 
 describe('module builds', () => {
