@@ -20,7 +20,8 @@ import { SHARED } from '../shared/marshal.ts';
 import { SharedStruct, declare, declare_global, KIND, shared_kind } from '../shared/declare.ts';
 import { signal_pending_current } from '../sched/sleep.ts';
 import { now } from '../arch/clock.ts';
-import { EINTR } from '../arch/errno.ts';
+import { EINTR, EINVAL } from '../arch/errno.ts';
+import { bad_sync_object } from './bad-object.ts';
 import { lockdep_acquire, lockdep_contended, lockdep_release } from './lockdep.ts';
 
 const OWNER = 0;
@@ -49,8 +50,23 @@ function try_acquire(m: mutex, pid: number, slot: number): boolean {
   return true;
 }
 
+/** Is `m` a mutex? Otherwise `call` reports it, saying `outcome`. */
+function is_mutex(call: string, m: unknown, outcome: string): m is mutex {
+  if (m instanceof mutex) return true;
+  bad_sync_object(call, m, 'struct mutex', outcome);
+  return false;
+}
+
+/**
+ * Not a mutex: mutex_lock_interruptible fails with -EINTR, the one failure Linux gives it, so a
+ * caller's error path runs and it goes on without the lock it does not hold; mutex_lock (void in
+ * Linux, nothing checks its value) gives -EINVAL.
+ */
 async function lock_common(call: string, m: mutex, state: number): Promise<number> {
   const t = might_sleep(call);
+  if (!is_mutex(call, m, state & TASK_INTERRUPTIBLE ? '-EINTR returned, nothing is locked' : 'nothing is locked')) {
+    return state & TASK_INTERRUPTIBLE ? -EINTR : -EINVAL;
+  }
   const w = this_cpu.mem.i32;
   if (Atomics.load(w, m.word + OWNER) === t.pid && !this_cpu.lockdep) { // with lockdep, lockdep reports it
     kernel_report('bug', [
@@ -90,6 +106,7 @@ export function mutex_lock_interruptible(m: mutex): Promise<number> {
 /** 1 if taken, 0 if contended. */
 export function mutex_trylock(m: mutex): number {
   const t = kernel_entry('mutex_trylock');
+  if (!is_mutex('mutex_trylock', m, '0 returned, nothing is locked')) return 0;
   if (!try_acquire(m, t.pid, t.slot)) return 0;
   if (this_cpu.lockdep) lockdep_acquire(t, m.addr, m.name, true);
   return 1;
@@ -97,6 +114,7 @@ export function mutex_trylock(m: mutex): number {
 
 export function mutex_unlock(m: mutex): void {
   const t = kernel_entry('mutex_unlock');
+  if (!is_mutex('mutex_unlock', m, 'nothing is unlocked')) return;
   const mem = this_cpu.mem;
   const w = mem.i32;
   const owner = Atomics.load(w, m.word + OWNER);
@@ -118,6 +136,7 @@ export function mutex_unlock(m: mutex): void {
 }
 
 export function mutex_is_locked(m: mutex): boolean {
+  if (!is_mutex('mutex_is_locked', m, 'false returned')) return false;
   return kernel_read_point('mutex_is_locked', m.addr, Atomics.load(this_cpu.mem.i32, m.word + OWNER) !== 0);
 }
 

@@ -14,6 +14,7 @@ import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../arch/stack.ts';
 import { lockdep_acquire, lockdep_release } from './lockdep.ts';
 import { SHARED } from '../shared/marshal.ts';
+import { bad_sync_object } from './bad-object.ts';
 import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 
 const CNT = 0;
@@ -30,7 +31,15 @@ export function define_rwlock(name: string): rwlock_t {
 }
 shared_kind('rw_spinlock', (addr, name) => new rwlock_t(addr, name));
 
+/** Is `l` a reader-writer spinlock? Otherwise `call` reports it, saying `outcome`. */
+function is_rwlock(call: string, l: unknown, outcome: string): l is rwlock_t {
+  if (l instanceof rwlock_t) return true;
+  bad_sync_object(call, l, 'rwlock_t', outcome);
+  return false;
+}
+
 export function rwlock_init(l: rwlock_t): void {
+  if (!is_rwlock('rwlock_init', l, 'nothing initialised')) return;
   Atomics.store(this_cpu.mem.i32, l.word + CNT, 0);
 }
 
@@ -83,6 +92,7 @@ function bug(call: string, l: rwlock_t, what: string): void {
 
 export function read_lock(l: rwlock_t): void {
   const t = kernel_entry('read_lock');
+  if (!is_rwlock('read_lock', l, 'nothing is locked')) return;
   if (this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, false, true);
   spin(l, try_read);
   t.preempt_count++;
@@ -91,6 +101,7 @@ export function read_lock(l: rwlock_t): void {
 
 export function write_lock(l: rwlock_t): void {
   const t = kernel_entry('write_lock');
+  if (!is_rwlock('write_lock', l, 'nothing is locked')) return;
   if (this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, false);
   spin(l, try_write);
   t.preempt_count++;
@@ -100,6 +111,7 @@ export function write_lock(l: rwlock_t): void {
 /** 1 if taken, 0 if a writer holds it. */
 export function read_trylock(l: rwlock_t): number {
   const t = kernel_entry('read_trylock');
+  if (!is_rwlock('read_trylock', l, '0 returned, nothing is locked')) return 0;
   if (!try_read(this_cpu.mem.i32, l.word + CNT)) return 0;
   acquired(t, l, true);
   if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, l.name, LOCK_READ_HELD);
@@ -109,6 +121,7 @@ export function read_trylock(l: rwlock_t): number {
 /** 1 if taken, 0 if anyone holds it. */
 export function write_trylock(l: rwlock_t): number {
   const t = kernel_entry('write_trylock');
+  if (!is_rwlock('write_trylock', l, '0 returned, nothing is locked')) return 0;
   if (!try_write(this_cpu.mem.i32, l.word + CNT)) return 0;
   acquired(t, l, true);
   if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, l.name, LOCK_HELD);
@@ -117,6 +130,7 @@ export function write_trylock(l: rwlock_t): number {
 
 export function read_unlock(l: rwlock_t): void {
   const t = kernel_entry('read_unlock');
+  if (!is_rwlock('read_unlock', l, 'nothing is unlocked')) return;
   const w = this_cpu.mem.i32;
   const v = Atomics.load(w, l.word + CNT);
   if (v <= 0) return bug('read_unlock', l, v < 0 ? 'read unlock of a write lock' : 'already unlocked');
@@ -127,6 +141,7 @@ export function read_unlock(l: rwlock_t): void {
 
 export function write_unlock(l: rwlock_t): void {
   const t = kernel_entry('write_unlock');
+  if (!is_rwlock('write_unlock', l, 'nothing is unlocked')) return;
   const w = this_cpu.mem.i32;
   if (this_cpu.trace !== null && Atomics.load(w, l.word + CNT) === -1) this_cpu.trace.lock(t.pid, l.name, LOCK_RELEASED);
   if (Atomics.compareExchange(w, l.word + CNT, -1, 0) !== -1) return bug('write_unlock', l, 'write unlock of a lock not write-held');

@@ -15,6 +15,7 @@ import { TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../arch/stack.ts';
 import { SHARED } from '../shared/marshal.ts';
+import { bad_sync_object } from './bad-object.ts';
 import { now } from '../arch/clock.ts';
 import { lockdep_acquire, lockdep_contended, lockdep_release } from './lockdep.ts';
 import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
@@ -35,7 +36,16 @@ export function declare_rwlock(name: string): lock_t {
 }
 shared_kind('rwlock', (addr, name) => new lock_t(addr, name));
 
+/** Is `l` a complex lock? Otherwise `call` reports it, saying `outcome`. */
+function is_lock(call: string, l: unknown, outcome: string): l is lock_t {
+  if (l instanceof lock_t) return true;
+  bad_sync_object(call, l, 'complex lock (lock_data_t)', outcome);
+  return false;
+}
+
+/** (lock_init) */
 export function rwlock_init(l: lock_t, can_sleep: boolean): void {
+  if (!is_lock('lock_init', l, 'nothing initialised')) return;
   const w = this_cpu.mem.i32;
   w.fill(0, l.word, l.word + WORDS);
   w[l.word + CAN_SLEEP] = can_sleep ? 1 : 0;
@@ -63,6 +73,7 @@ function try_take(l: lock_t, write: boolean, pid: number): boolean {
 /** lock_write / lock_read: sleep until the lock is ours. Context: may sleep. */
 export async function rwlock_take(call: string, l: lock_t, write: boolean): Promise<void> {
   const t = might_sleep(call);
+  if (!is_lock(call, l, 'nothing is locked')) return;
   if (t.chaosYield) await chaos_yield(t);
   const w = this_cpu.mem.i32;
   const guard = l.word + GUARD;
@@ -105,6 +116,7 @@ export async function rwlock_take(call: string, l: lock_t, write: boolean): Prom
 /** lock_try_write / lock_try_read: TRUE (1) if taken, FALSE (0) otherwise. */
 export function rwlock_try(call: string, l: lock_t, write: boolean): number {
   const t = kernel_entry(call);
+  if (!is_lock(call, l, 'FALSE returned, nothing is locked')) return 0;
   const w = this_cpu.mem.i32;
   raw_spin_lock(w, l.word + GUARD);
   const ok = try_take(l, write, t.pid);
@@ -116,6 +128,7 @@ export function rwlock_try(call: string, l: lock_t, write: boolean): number {
 /** lock_done: release whichever way the caller holds it, and wake the waiters. */
 export function rwlock_done(call: string, l: lock_t): void {
   const t = kernel_entry(call);
+  if (!is_lock(call, l, 'nothing is released')) return;
   const mem = this_cpu.mem;
   const w = mem.i32;
   raw_spin_lock(w, l.word + GUARD);
@@ -136,8 +149,9 @@ export function rwlock_done(call: string, l: lock_t): void {
   sq_wakeup(mem, l.addr, 0, TASK_NORMAL, 0);
 }
 
-/** Readers and writer (pid) now: for reports and tests. */
+/** Readers and writer (pid) now: for reports and tests. Something that is not a complex lock has neither. */
 export function rwlock_holders(l: lock_t): { readers: number; writer: number } {
+  if (!(l instanceof lock_t)) return { readers: 0, writer: 0 };
   const w = this_cpu.mem.i32;
   return { readers: Atomics.load(w, l.word + READERS), writer: Atomics.load(w, l.word + WRITER) };
 }

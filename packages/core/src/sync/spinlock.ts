@@ -24,6 +24,7 @@ import { call_site } from '../arch/stack.ts';
 import { declare, declare_global, KIND, shared_kind } from '../shared/declare.ts';
 import { intern_site, lockdep_acquired, lockdep_contended, lockdep_hold, lockdep_release } from './lockdep.ts';
 import { SPINLOCK, SPINLOCK_MAGIC, spinlock_t } from './spinlock-types.ts';
+import { bad_sync_object } from './bad-object.ts';
 import { debug_spin_lock_after, debug_spin_lock_before, debug_spin_unlock, spin_lockup_suspected } from './spinlock-debug.ts';
 
 const SPINS = 200;
@@ -49,6 +50,7 @@ export function define_kernel_spinlock(key: string): spinlock_t {
 }
 
 export function spin_lock_init(lock: spinlock_t): void {
+  if (!(lock instanceof spinlock_t)) return bad_sync_object('spin_lock_init', lock, 'spinlock_t', 'nothing initialised');
   spin_lock_init_at(lock.addr);
 }
 
@@ -103,6 +105,8 @@ function spin_lock_controlled(lock: spinlock_t, t: Task, w: Int32Array, i: numbe
 
 export function spin_lock(lock: spinlock_t): void {
   const t = kernel_entry('spin_lock');
+  // The one check of the valid path: anything else has no lock words (its `word` would index the machine's header).
+  if (!(lock instanceof spinlock_t)) return bad_sync_object('spin_lock', lock, 'spinlock_t', 'nothing is locked');
   const cpu = this_cpu;
   const w = cpu.w;
   // The flags are booleans: a strict compare spares the JIT a generic truthiness test per flag.
@@ -121,6 +125,7 @@ export function spin_lock(lock: spinlock_t): void {
 /** 1 if taken, 0 if it was held. */
 export function spin_trylock(lock: spinlock_t): number {
   const t = kernel_entry('spin_trylock');
+  if (!(lock instanceof spinlock_t)) return bad_sync_object('spin_trylock', lock, 'spinlock_t', '0 returned, nothing is locked'), 0;
   const w = this_cpu.w;
   if (Atomics.compareExchange(w, lock.word + SPINLOCK.LOCK, 0, 1) !== 0) return 0;
   t.preempt_count++;
@@ -135,6 +140,7 @@ export function spin_trylock(lock: spinlock_t): number {
 
 export function spin_unlock(lock: spinlock_t): void {
   const t = kernel_entry('spin_unlock');
+  if (!(lock instanceof spinlock_t)) return bad_sync_object('spin_unlock', lock, 'spinlock_t', 'nothing is unlocked');
   const cpu = this_cpu;
   const w = cpu.w;
   if (cpu.spinlockDebug === true && !debug_spin_unlock(lock, t)) return;
@@ -146,10 +152,12 @@ export function spin_unlock(lock: spinlock_t): void {
 }
 
 export function spin_is_locked(lock: spinlock_t): boolean {
+  if (!(lock instanceof spinlock_t)) return bad_sync_object('spin_is_locked', lock, 'spinlock_t', 'false returned'), false;
   return kernel_read_point('spin_is_locked', lock.addr, Atomics.load(this_cpu.mem.i32, lock.word + SPINLOCK.LOCK) !== 0);
 }
 
 /** The holder's pid, -1 if free (for debugging tools). */
 export function spin_owner(lock: spinlock_t): number {
+  if (!(lock instanceof spinlock_t)) return -1;
   return Atomics.load(this_cpu.mem.i32, lock.word + SPINLOCK.OWNER);
 }
