@@ -91,10 +91,12 @@ describe('sync calls given something that is not a sync object (2 CPUs, spinlock
     ['lock_map_acquire(42)', 'lock_map_acquire', '42 (a number)', 'struct lockdep_map', 'undefined'],
     ['lock_map_acquire_try({})', 'lock_map_acquire_try', 'an object', 'struct lockdep_map', 'undefined'],
     ['lock_map_release(undefined)', 'lock_map_release', 'undefined', 'struct lockdep_map', 'undefined'],
-    // Tru64: simple locks are the core spinlock, complex locks the core sleeping rwlock.
-    ['simple_lock(42)', 'spin_lock', '42 (a number)', 'spinlock_t', 'undefined'],
-    ['simple_unlock({})', 'spin_unlock', 'an object', 'spinlock_t', 'undefined'],
-    ['simple_lock_try(undefined)', 'spin_trylock', 'undefined', 'spinlock_t', '0'],
+    // Tru64: simple locks are the core spinlock, complex locks the core sleeping rwlock; reported in Tru64's names.
+    ['simple_lock(42)', 'simple_lock', '42 (a number)', 'simple lock (decl_simple_lock_data)', 'undefined'],
+    ['simple_unlock({})', 'simple_unlock', 'an object', 'simple lock (decl_simple_lock_data)', 'undefined'],
+    ['simple_lock_try(undefined)', 'simple_lock_try', 'undefined', 'simple lock (decl_simple_lock_data)', '0'],
+    ['lock_done(42)', 'lock_done', '42 (a number)', 'complex lock (lock_data_t)', 'undefined'],
+    ['mpsleep(chan, complex lock, MS_LOCK_SIMPLE)', 'mpsleep', "lock_t 'sb_complex'", 'simple lock (MS_LOCK_SIMPLE)', '22'],
     ['lock_write(42)', 'lock_write', '42 (a number)', 'complex lock (lock_data_t)', 'undefined'],
     ['lock_read(simple lock)', 'lock_read', "spinlock_t 'sb_simple'", 'complex lock (lock_data_t)', 'undefined'],
     ['lock_try_write({})', 'lock_try_write', 'an object', 'complex lock (lock_data_t)', '0'],

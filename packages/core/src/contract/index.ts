@@ -92,6 +92,7 @@ export {
   spin_owner,
 } from '../sync/spinlock.ts';
 export { spinlock_t } from '../sync/spinlock-types.ts';
+export { bad_sync_object, describe_sync_value } from '../sync/bad-object.ts';
 export {
   define_rwlock, read_lock, read_unlock, write_lock, write_unlock, read_trylock, write_trylock, rwlock_init, rwlock_t,
 } from '../sync/rw_spinlock.ts';

@@ -5,8 +5,10 @@
 import {
   define_spinlock, spin_lock, spin_unlock, spin_trylock, spin_lock_init, declare_rwlock, sleeping_rwlock_init,
   rwlock_take, rwlock_try, rwlock_done, rwlock_holders, kernel_int32Array, kernel_entry, task_valid, misuse, current,
-  task_struct, type spinlock_t, type lock_t,
+  task_struct, bad_sync_object, spinlock_t, lock_t,
 } from '../../contract/index.ts';
+
+const SIMPLE = 'simple lock (decl_simple_lock_data)';
 
 /** simple_lock_data_t: a simple lock (the core spinlock, with its debug checks). */
 export type simple_lock_data_t = spinlock_t;
@@ -24,13 +26,16 @@ export function simple_lock_init(l: simple_lock_data_t): void {
 }
 /** simple_lock - spin until taken. Context: any; sleeping while holding it is reported. */
 export function simple_lock(l: simple_lock_data_t): void {
+  if (!(l instanceof spinlock_t)) return bad_sync_object('simple_lock', l, SIMPLE, 'nothing is locked');
   spin_lock(l);
 }
 export function simple_unlock(l: simple_lock_data_t): void {
+  if (!(l instanceof spinlock_t)) return bad_sync_object('simple_unlock', l, SIMPLE, 'nothing is unlocked');
   spin_unlock(l);
 }
 /** simple_lock_try - TRUE if taken, FALSE if held. */
 export function simple_lock_try(l: simple_lock_data_t): number {
+  if (!(l instanceof spinlock_t)) return bad_sync_object('simple_lock_try', l, SIMPLE, 'FALSE returned'), 0;
   return spin_trylock(l);
 }
 
@@ -56,6 +61,7 @@ export function lock_read(l: lock_data_t): Promise<void> {
  * nobody holds, is a BUG; the lock is left as it is.
  */
 export function lock_done(l: lock_data_t): void {
+  if (!(l instanceof lock_t)) return rwlock_done('lock_done', l); // its report: not a complex lock
   const h = rwlock_holders(l);
   if (h.writer !== 0 ? h.writer !== current.pid : h.readers === 0) bad_release(l, h.writer);
   else rwlock_done('lock_done', l);

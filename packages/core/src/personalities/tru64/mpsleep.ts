@@ -4,7 +4,7 @@
  */
 import {
   signal_pending_current, spin_owner, spin_is_locked, spin_lock, spin_unlock, rwlock_holders,
-  rwlock_done, rwlock_take, misuse, spinlock_t, type lock_t,
+  rwlock_done, rwlock_take, misuse, spinlock_t, lock_t, bad_sync_object,
 } from '../../contract/index.ts';
 import { bad_event } from './channel.ts';
 import { thread_block, thread_set_timeout, THREAD_AWAKENED, THREAD_TIMED_OUT } from './event.ts';
@@ -39,6 +39,11 @@ export async function mpsleep(
   if (bad_event('mpsleep', chan)) return EINVAL;
   if (!Number.isFinite(timo) || timo < 0) {
     misuse('mpsleep', `timeout ${timo} is negative: pass ticks (units of hz), 0 for none`, { timo });
+    return EINVAL;
+  }
+  if (lockp && !(flags & MS_LOCK_SIMPLE ? lockp instanceof spinlock_t : lockp instanceof lock_t || lockp instanceof spinlock_t)) {
+    const what = flags & MS_LOCK_SIMPLE ? 'simple lock (MS_LOCK_SIMPLE)' : 'simple or complex lock';
+    bad_sync_object('mpsleep', lockp, what, 'EINVAL returned, nothing released');
     return EINVAL;
   }
   if (lockp && !lock_held(lockp, flags, t.pid)) {
