@@ -26,6 +26,7 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
     await m.insmod(fixture('cm_oops2'));
     await m.insmod(fixture('cm_killed_creator'));
     await m.insmod(fixture('cm_should_stop_init'));
+    await m.insmod(fixture('cm_timeouts'));
     log = m.dmesg();
   });
   afterAll(async () => {
@@ -85,7 +86,7 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
     ]);
     expect(w[0].report).toBe('warn');
     expect(line(/^stop quick -> 3$/)).toHaveLength(1);
-    const t = line(/^schedule_timeout: wrong timeout value fffffffffffffffb \(-5\)/);
+    const t = line(/^schedule_timeout: wrong timeout value fffffffffffffffb \(-5\): schedule_timeout\(\)/);
     expect(t).toHaveLength(1);
     expect(t[0].msg).toMatch(/cm_warns\.ts:\d+/);
     expect(line(/^schedule_timeout\(-5\) -> 0$/)).toHaveLength(1);
@@ -108,6 +109,14 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
     const w = line(/^WARNING: kthread_should_stop\(\) called from init\(\), which is no kernel thread/);
     expect(w).toHaveLength(1);
     expect(w[0].msg).toMatch(/cm_should_stop_init\.ts:\d+/);
+  });
+
+  it('waits with no time to wait: 0 for a zero timeout even with a signal pending; a negative one is schedule_timeout\'s wrong value', () => {
+    expect(line(/^wait_event_interruptible_timeout\(false, 0\), signal pending = 0$/)).toHaveLength(1);
+    expect(line(/^wait_event_timeout\(false, -5\) = 0$/)).toHaveLength(1);
+    expect(line(/^wait_for_completion_timeout\(-5\) = 0$/)).toHaveLength(1);
+    const w = line(/^schedule_timeout: wrong timeout value fffffffffffffffb \(-5\): (wait_event_timeout|wait_for_completion_timeout)\(\)/);
+    expect(w.map((r) => r.fields?.call)).toEqual(['wait_event_timeout', 'wait_for_completion_timeout']);
   });
 
   it('oopses on two CPUs are numbered machine-wide, as Linux\'s die_counter: [#1] then [#2]', () => {

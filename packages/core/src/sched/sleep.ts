@@ -55,12 +55,14 @@ function process_timeout(t: Timer): void {
  */
 export function schedule_timeout_core(call: string, timeout: number): Promise<number> {
   might_sleep(call);
-  if (timeout < 0) {
-    // Linux: printk(KERN_ERR "schedule_timeout: wrong timeout value %lx\n", timeout); dump_stack().
-    kernel_report('bug', [`schedule_timeout: wrong timeout value ${BigInt.asUintN(64, BigInt(Math.trunc(timeout))).toString(16)} (${timeout}): ${call}() takes jiffies >= 0`,
-      ...trace_lines(call_trace())], { bug: 'misuse', call, timeout }, LOGLEVEL_ERR);
-  }
+  if (timeout < 0) wrong_timeout(call, timeout);
   return do_schedule_timeout(timeout);
+}
+
+/** Linux's schedule_timeout(): printk(KERN_ERR "schedule_timeout: wrong timeout value %lx\n", timeout); dump_stack(). */
+function wrong_timeout(call: string, timeout: number): void {
+  kernel_report('bug', [`schedule_timeout: wrong timeout value ${BigInt.asUintN(64, BigInt(Math.trunc(timeout))).toString(16)} (${timeout}): ${call}() takes jiffies >= 0`,
+    ...trace_lines(call_trace())], { bug: 'misuse', call, timeout }, LOGLEVEL_ERR);
 }
 
 /** schedule_timeout without the entry checks (for callers that made them). */
@@ -182,6 +184,12 @@ export async function wait_chan_event(
   const t = might_sleep(name);
   if (t.chaosYield) await chaos_yield(t);
   if (cond()) return Math.max(1, timeout);
+  // No time to wait (Linux's ___wait_cond_timeout: `cond || !timeout`): 0, a signal pending or not;
+  // a negative one is schedule_timeout()'s wrong value, said as it says it.
+  if (timeout <= 0) {
+    if (timeout < 0) wrong_timeout(name, timeout);
+    return 0;
+  }
   // A thread with a signal pending is never put (back) into a sleep it ends: the signal is
   // looked at before every prepare, as Linux's prepare_to_wait_event does, so once send_sig has
   // woken a sleeper it is not seen asleep again. One sent after the look is not lost either:
