@@ -9,7 +9,7 @@ import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
 import { Task, task_struct } from '@kmodel/core/internal/sched/task.ts';
 import { sq_add } from '@kmodel/core/internal/sched/sleepqueue.ts';
 import { send_signal, SIGKILL, SIGUSR1 } from '@kmodel/core/internal/sched/signal.ts';
-import { wait_chan_event } from '@kmodel/core/internal/sched/sleep.ts';
+import { MAX_SCHEDULE_TIMEOUT, wait_chan_event } from '@kmodel/core/internal/sched/sleep.ts';
 import { TASK_KILLABLE, TASK_RUNNING } from '@kmodel/core/internal/sched/state.ts';
 import { machine_memory } from './helpers.ts';
 
@@ -43,7 +43,7 @@ describe('a killable sleep', () => {
   it('is not entered with SIGKILL pending: the wait ends as a signal ends it', async () => {
     const { mem } = machine();
     mem.i32[mem.threadWord(0) + THREAD.SIGPENDING] = 1 << SIGKILL;
-    expect(await wait_chan_event('wait_event_killable', CHAN, 'w', TASK_KILLABLE, 0, () => false)).toBe(-1);
+    expect(await wait_chan_event('wait_event_killable', CHAN, 'w', TASK_KILLABLE, MAX_SCHEDULE_TIMEOUT, () => false)).toBe(-1);
   });
 
   it('with only another signal pending waits on (here: times out)', async () => {
