@@ -88,7 +88,9 @@ export function lockdep_hold(t: Task, addr: number, name: string, trylock: boole
     for (let k = 0; k < t.nheld; k++) {
       const a = t.held[k];
       if (a === b) {
-        if (!read) report_recursion(mem, t, b); // a second reader of a read lock is fine
+        // A read lock too: readers wait behind a waiting writer (Linux's queued rwlock in process
+        // context, Tru64's complex locks), so taking it again can deadlock (read_lock_is_recursive() is false).
+        report_recursion(mem, t, b);
       } else if (!has_edge(mem, a, b)) add_edge(mem, t, a, b);
     }
   }

@@ -1,9 +1,11 @@
 /**
  * Reader-writer spinlocks (Linux rwlock_t): readers share, a writer excludes everyone; both spin,
- * and holding either raises the preempt count (atomic context). Reader-preferring, like Linux's
- * rwlock when readers keep coming: a writer may wait while readers come and go.
+ * and holding either raises the preempt count (atomic context). Fair to writers as Linux's queued
+ * rwlock (qrwlock) is in process context: once a writer waits, new readers wait behind it (a
+ * reader taking the lock again while a writer waits deadlocks, as there; lockdep says so).
  *
- * Word: CNT (0 free, n > 0 readers, -1 a writer), WAITERS (CPUs asleep in Atomics.wait on CNT).
+ * Word: CNT (0 free, n > 0 readers, -1 a writer), WAITERS (CPUs asleep in Atomics.wait on CNT),
+ * WRITERS_WAITING (writers spinning for it: readers do not enter while it is > 0).
  */
 import { this_cpu } from '../sched/cpu.ts';
 import { LOCK_HELD, LOCK_READ_HELD, LOCK_RELEASED } from '../sched/trace.ts';
@@ -19,6 +21,7 @@ import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 
 const CNT = 0;
 const WAITERS = 1;
+const WRITERS_WAITING = 2;
 const WORDS = 4;
 const SPINS = 200;
 
@@ -43,9 +46,10 @@ export function rwlock_init(l: rwlock_t): void {
   Atomics.store(this_cpu.mem.i32, l.word + CNT, 0);
 }
 
+/** `i`: the CNT word; WRITERS_WAITING follows it. */
 function try_read(w: Int32Array, i: number): boolean {
   const v = Atomics.load(w, i);
-  return v >= 0 && Atomics.compareExchange(w, i, v, v + 1) === v;
+  return v >= 0 && Atomics.load(w, i + WRITERS_WAITING - CNT) === 0 && Atomics.compareExchange(w, i, v, v + 1) === v;
 }
 
 function try_write(w: Int32Array, i: number): boolean {
@@ -103,7 +107,14 @@ export function write_lock(l: rwlock_t): void {
   const t = kernel_entry('write_lock');
   if (!is_rwlock('write_lock', l, 'nothing is locked')) return;
   if (this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, false);
-  spin(l, try_write);
+  const w = this_cpu.mem.i32;
+  if (!try_write(w, l.word + CNT)) {
+    // Waiting: new readers now wait behind this writer (qrwlock's _QW_WAITING).
+    Atomics.add(w, l.word + WRITERS_WAITING, 1);
+    spin(l, try_write);
+    Atomics.sub(w, l.word + WRITERS_WAITING, 1);
+    if (Atomics.load(w, l.word + WAITERS) > 0) Atomics.notify(w, l.word + CNT); // readers may look again
+  }
   t.preempt_count++;
   if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, l.name, LOCK_HELD);
 }
