@@ -9,7 +9,7 @@ describe('KCSAN', () => {
       const r = await m.waitForLog((x) => x.report === 'kcsan', 20000);
       const [bar, title] = r.msg.split('\n');
       expect(bar).toMatch(/^=+$/);
-      expect(title).toMatch(/^BUG: KCSAN: data-race in (bump_plain \/ bump_too|bump_too \/ bump_plain)$/);
+      expect(title).toBe('BUG: KCSAN: data-race in bump_plain / bump_too'); // sorted, as Linux's titles
       expect(r.msg).toMatch(/(write|read) to 0x[0-9a-f]+ of 4 bytes by task \d+ \(bump_(plain|too)\) on cpu [01]:/);
       expect(r.fields).toMatchObject({ bug: 'data_race', size: 4, unknown_origin: false });
       expect(r.fields?.other_cpu).not.toBe(r.cpu);

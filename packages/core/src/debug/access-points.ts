@@ -200,11 +200,12 @@ function describe(how: number, addr: number, size: number, name: string, i: numb
 
 function report(mine: string, other: string, addr: number, size: number, otherCpu: number, otherPid: number): void {
   const fn = (s: string) => s.split('\n')[1]?.trim().split(' ')[0] ?? '?';
-  const key = `${fn(mine)}|${fn(other)}`;
+  const pair = [fn(mine), fn(other)].sort(); // Linux's consistent title (kcsan/report.c sorts the names)
+  const key = `${pair[0]}|${pair[1]}`;
   if (reported.has(key)) return;
   reported.add(key);
   const bar = '==================================================================';
-  kernel_report('kcsan', [bar, `BUG: KCSAN: data-race in ${fn(mine)} / ${fn(other)}`, '', mine, '', other, '',
+  kernel_report('kcsan', [bar, `BUG: KCSAN: data-race in ${pair[0]} / ${pair[1]}`, '', mine, '', other, '',
     'the two accesses are adjacent steps of the controlled schedule', bar], {
     bug: 'data_race', addr, size, other_cpu: otherCpu, other_pid: otherPid, unknown_origin: false, exact: true,
   });

@@ -160,12 +160,14 @@ function watch(ta: ArrayBufferView & ArrayLike<number | bigint>, i: number, writ
   if (!hit && before === after) return;
   const mine = describe(write, addr, size);
   const fn = (s: string) => s.split('\n')[1]?.trim().split(' ')[0] ?? '?';
-  const key = `${fn(mine)}|${hit ? fn(other) : '?'}`;
+  // Linux sorts the two functions' names for a consistent title (kcsan/report.c): one per pair, either way round.
+  const pair = hit ? [fn(mine), fn(other)].sort() : [fn(mine)];
+  const key = `${pair[0]}|${pair[1] ?? '?'}`;
   if (reported.has(key)) return; // one report per pair of functions, as KCSAN rate-limits
   reported.add(key);
   const bar = '==================================================================';
   const lines = hit
-    ? [bar, `BUG: KCSAN: data-race in ${fn(mine)} / ${fn(other)}`, '', mine, '', other]
+    ? [bar, `BUG: KCSAN: data-race in ${pair[0]} / ${pair[1]}`, '', mine, '', other]
     : [bar, `BUG: KCSAN: data-race in ${fn(mine)}`, '', `race at unknown origin, with ${mine}`];
   if (before !== after) lines.push('', `value changed: 0x${hex(before)} -> 0x${hex(after)}`);
   lines.push(bar);
