@@ -155,6 +155,19 @@ describe('Tru64 thread_terminate and thread_halt_self (1 CPU: the creator runs o
   });
 });
 
+describe('lockup watch with spinlock debug off', () => {
+  it('"lockup suspected" says the owner is not known (only spinlock debug records it), not "<none> is none"', async () => {
+    const m = await Machine.boot({ cpus: 2, spinlockDebug: false, lockdep: false, lockupMs: 300 });
+    try {
+      await m.insmod(fixture('cm_self_deadlock'));
+      const r = await m.waitForLog((x) => x.report === 'spinlock' && /lockup suspected/.test(x.msg), 20000);
+      expect(r.msg.split('\n')[2]).toBe(' the owner is not known: spinlock debug is off (--no-spinlock-debug), and only it records who holds a lock');
+    } finally {
+      await m.shutdown({ graceMs: 300 });
+    }
+  });
+});
+
 describe('shutdown asks every thread to stop as its personality asks (1 CPU)', () => {
   it('a thread created and never woken, left at rmmod, is stopped before it ever runs: no entry report for its unloaded module', async () => {
     const m = await Machine.boot({ cpus: 1 });

@@ -104,10 +104,14 @@ export function spin_lockup_suspected(lock: spinlock_t, t: Task): void {
   const state = pid < 0 ? 'none' : thread_condition(cpu.mem, slot, pid);
   const site = w[lock.word + SPINLOCK.SITE] - 1;
   const taken_at = site >= 0 ? site_text(cpu.mem, site) : 'unknown (boot with lockSites / run with --lock-sites to record it)';
+  // Without spinlock debug no owner is recorded: say so rather than name "<none>".
+  const owner_line = pid >= 0 ? ` the owner ${owner_desc(lock)} is ${state}${state === 'killed' || state === 'dead' ? ': it will never unlock' : ''}`
+    : cpu.spinlockDebug ? ' no owner recorded: the lock was taken without spin_lock (or its holder already unlocked it)'
+      : ' the owner is not known: spinlock debug is off (--no-spinlock-debug), and only it records who holds a lock';
   kernel_report('spinlock', [
     `BUG: spinlock lockup suspected on CPU#${cpu.id}, ${comm}/${t.pid}`,
     ` lock: ${lock.name}, .magic: ${(w[lock.word + SPINLOCK.MAGIC] >>> 0).toString(16)}, .owner: ${owner_desc(lock)}, .owner_cpu: ${w[lock.word + SPINLOCK.OWNER_CPU]}`,
-    ` the owner ${owner_desc(lock)} is ${state}${state === 'killed' || state === 'dead' ? ': it will never unlock' : ''}`,
+    owner_line,
     ` it took the lock at: ${taken_at}`,
     ...trace_lines(call_trace()),
   ], {
