@@ -8,6 +8,9 @@
  * WRITERS_WAITING (writers spinning for it: readers do not enter while it is > 0).
  */
 import { this_cpu } from '../sched/cpu.ts';
+import { HEADER } from '../memory/layout.ts';
+import { now } from '../arch/clock.ts';
+import { LOGLEVEL_EMERG } from '../printk/levels.ts';
 import { LOCK_HELD, LOCK_READ_HELD, LOCK_RELEASED } from '../sched/trace.ts';
 import { kernel_entry } from '../sched/context.ts';
 import { control_point, control_progress, control_released, controlled } from '../sched/control.ts';
@@ -56,12 +59,24 @@ function try_write(w: Int32Array, i: number): boolean {
   return Atomics.compareExchange(w, i, 0, -1) === 0;
 }
 
-function spin(l: rwlock_t, take: (w: Int32Array, i: number) => boolean): void {
+function spin(l: rwlock_t, take: (w: Int32Array, i: number) => boolean, call: string): void {
   const w = this_cpu.mem.i32;
   const i = l.word + CNT;
+  const start = now();
+  let reported = false;
+  // As the spinlock's: a CPU spinning on it longer than LOCKUP_MS is reported once (the virtual clock when controlled).
+  const watch = (): void => {
+    if (!reported && now() - start > w[HEADER.LOCKUP_MS]) {
+      reported = true;
+      lockup_suspected(l, call);
+    }
+  };
   if (controlled) {
     const t = this_cpu.current;
-    while (!take(w, i)) control_point(t, 'spin', 'rwlock', true);
+    while (!take(w, i)) {
+      control_point(t, 'spin', 'rwlock', true);
+      watch();
+    }
     control_progress();
     return;
   }
@@ -70,8 +85,20 @@ function spin(l: rwlock_t, take: (w: Int32Array, i: number) => boolean): void {
   while (!take(w, i)) {
     const v = Atomics.load(w, i);
     if (v !== 0) Atomics.wait(w, i, v, 1);
+    watch();
   }
   Atomics.sub(w, l.word + WAITERS, 1);
+}
+
+/** Linux's old rwlock debug ("read-lock lockup"): who spins, on what, and how the lock is held. */
+function lockup_suspected(l: rwlock_t, call: string): void {
+  const cpu = this_cpu;
+  const t = cpu.current;
+  const v = Atomics.load(cpu.mem.i32, l.word + CNT);
+  const held = v < 0 ? 'write-held' : v > 0 ? `read-held by ${v} reader${v === 1 ? '' : 's'}` : 'free, with a writer waiting';
+  const comm = t.slot >= 0 ? cpu.mem.comm(t.slot) : cpu.idleComm;
+  kernel_report('spinlock', [`BUG: rwlock lockup suspected on CPU#${cpu.id}, ${comm}/${t.pid} (${call})`, ` lock: ${l.name}, ${held}`,
+    ...trace_lines(call_trace())], { bug: 'lockup_suspected', lock: l.name, call, held }, LOGLEVEL_EMERG);
 }
 
 function acquired(t: Task, l: rwlock_t, trylock: boolean): void {
@@ -98,7 +125,7 @@ export function read_lock(l: rwlock_t): void {
   const t = kernel_entry('read_lock');
   if (!is_rwlock('read_lock', l, 'nothing is locked')) return;
   if (this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, false, true);
-  spin(l, try_read);
+  spin(l, try_read, 'read_lock');
   t.preempt_count++;
   if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, l.name, LOCK_READ_HELD);
 }
@@ -111,7 +138,7 @@ export function write_lock(l: rwlock_t): void {
   if (!try_write(w, l.word + CNT)) {
     // Waiting: new readers now wait behind this writer (qrwlock's _QW_WAITING).
     Atomics.add(w, l.word + WRITERS_WAITING, 1);
-    spin(l, try_write);
+    spin(l, try_write, 'write_lock');
     Atomics.sub(w, l.word + WRITERS_WAITING, 1);
     if (Atomics.load(w, l.word + WAITERS) > 0) Atomics.notify(w, l.word + CNT); // readers may look again
   }
