@@ -20,7 +20,10 @@ describe('lockdep', () => {
       expect(r.msg).toMatch(/-> #1 \(lock_B\):\n {7}at a_then_b \(.*abba\.ts:\d+:\d+\)/);
       expect(r.msg).toMatch(/-> #0 \(lock_A\):\n {7}at b_then_a/);
       expect(r.msg).toContain('  lock(lock_B);\n                               lock(lock_A);\n                               lock(lock_B);\n  lock(lock_A);');
-      expect(lines.at(-1)).toBe(' *** DEADLOCK ***');
+      // After the scenario, as Linux: the locks the task holds, then its backtrace.
+      const at = lines.indexOf(' *** DEADLOCK ***');
+      expect(lines.slice(at, at + 4)).toEqual([' *** DEADLOCK ***', '', expect.stringMatching(/^1 lock held by ba\/\d+:$/), ' #0: (lock_B)']);
+      expect(lines.slice(at + 5)).toContain('stack backtrace:');
       expect(m.dmesg().some((x) => /both orders taken, no deadlock happened: 0 0/.test(x.msg))).toBe(true);
     });
   });

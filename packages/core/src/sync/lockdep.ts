@@ -259,8 +259,19 @@ function report_recursion(mem: Memory, t: Task, cls: number): void {
     `  (${B}), at: ${frames[0]?.slice(3) ?? '?'}`, '', 'but task is already holding lock:', `  (${B})`, '',
     'other info that might help us debug this:', ' Possible unsafe locking scenario:', '',
     '       CPU0', '       ----', `  lock(${B});`, `  lock(${B});`, '', ' *** DEADLOCK ***', '',
-    ' May be due to missing lock nesting notation',
+    ' May be due to missing lock nesting notation', '', ...held_lines(t, comm), ...backtrace(frames),
   ], { bug: 'recursive_locking', acquiring: B, holding: B }, LOGLEVEL_WARNING);
+}
+
+/** Linux's lockdep_print_held_locks(): the locks `t` holds, after a report's scenario. */
+function held_lines(t: Task, comm: string): string[] {
+  const held = lockdep_held_names(t);
+  return [`${held.length} lock${held.length === 1 ? '' : 's'} held by ${comm}/${t.pid}:`, ...held.map((n, i) => ` #${i}: (${n})`), ''];
+}
+
+/** The report's "stack backtrace:", the module's frames. */
+function backtrace(frames: string[]): string[] {
+  return frames.length ? ['stack backtrace:', ...frames.slice(0, 8).map((f) => `  ${f.trim()}`)] : [];
 }
 
 /** Linux's "possible circular locking dependency detected" report. */
@@ -288,7 +299,7 @@ function report_cycle(mem: Memory, t: Task, held: number, wanted: number, path: 
     ' Possible unsafe locking scenario:', '',
     '       CPU0                    CPU1', '       ----                    ----',
     `  lock(${A});`, `                               lock(${other});`, `                               lock(${A});`,
-    `  lock(${B});`, '', ' *** DEADLOCK ***',
+    `  lock(${B});`, '', ' *** DEADLOCK ***', '', ...held_lines(t, comm), ...backtrace(frames),
   );
   kernel_report('lockdep', lines, {
     bug: 'circular_locking_dependency', acquiring: B, holding: A, chain: [...path, wanted].map((c) => class_name(mem, c)),
