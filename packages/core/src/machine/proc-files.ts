@@ -58,11 +58,11 @@ export interface LockStat {
   holdMaxMs: number;
 }
 
-/** /proc/lock_stat: per lock class, after Linux's (times in ms; hold times with lockStat). */
+/** /proc/lock_stat: per lock class, after Linux's (times in µs with two decimals, as Linux's; hold times with lockStat). */
 export function format_lock_stat(ls: LockStat[]): string {
   const cols = ['contentions', 'waittime-max', 'waittime-total', 'waittime-avg', 'acquisitions', 'holdtime-max', 'holdtime-total', 'holdtime-avg'];
   const head = `lock_stat version 0.4 (kmodel)\n${'class name'.padEnd(32)} ${cols.map((c) => c.padStart(14)).join(' ')}\n`;
-  const f = (n: number) => n.toFixed(3).padStart(14);
+  const f = (ms: number) => (ms * 1000).toFixed(2).padStart(14);
   return head + ls.map((l) =>
     `${l.name.padEnd(32)} ${String(l.contentions).padStart(14)} ${f(l.waitMaxMs)} ${f(l.waitTotalMs)} ${f(l.contentions ? l.waitTotalMs / l.contentions : 0)} ` +
     `${String(l.acquisitions).padStart(14)} ${f(l.holdMaxMs)} ${f(l.holdTotalMs)} ${f(l.acquisitions ? l.holdTotalMs / l.acquisitions : 0)}\n`,
