@@ -102,7 +102,7 @@ describe('misuse in threads, init() and module top level (2 CPUs)', () => {
     const badImport = loaded.misuse_bad_import as Error;
     expect(badImport).toBeInstanceOf(InsmodError);
     expect(badImport.message).toMatch(
-      /^insmod: .*misuse_bad_import\.ts: does not compile: .*misuse_bad_import\.ts:3:19: '@kmodel\/core\/linux' does not provide an export named 'wait_event_killable'$/,
+      /^insmod: .*misuse_bad_import\.ts: does not compile: .*misuse_bad_import\.ts:3:19: '@kmodel\/core\/linux' does not provide an export named 'wait_event_freezable'$/,
     );
     expect(badImport.message).not.toMatch(/kernel-image|linux\.js/);
     expect(line('bad import init ran')).toBeUndefined();
@@ -112,7 +112,7 @@ describe('misuse in threads, init() and module top level (2 CPUs)', () => {
     const e = loaded.misuse_bad_namespace as Error;
     expect(e).toBeInstanceOf(InsmodError);
     expect(e.message).toMatch(
-      /^insmod: .*misuse_bad_namespace\.ts: does not compile: .*misuse_bad_namespace\.ts:7:\d+: '@kmodel\/core\/linux' does not provide an export named 'wait_event_killable'$/,
+      /^insmod: .*misuse_bad_namespace\.ts: does not compile: .*misuse_bad_namespace\.ts:7:\d+: '@kmodel\/core\/linux' does not provide an export named 'wait_event_freezable'$/,
     );
     expect(line('bad namespace init ran')).toBeUndefined();
   });
@@ -214,6 +214,6 @@ describe('kmodel run: misuse ends the run with exit 1, never a hang', () => {
     const r = await kmodel(['run', fixture('misuse_bad_import'), '--cpus', '2', '--log-format', 'json'], { timeoutMs: 45000 });
     expect(r.code).toBe(1);
     const err = jsonLines(r.stdout).find((l) => l.level === 50)?.msg as string;
-    expect(err).toMatch(/misuse_bad_import\.ts:3:19: '@kmodel\/core\/linux' does not provide an export named 'wait_event_killable'/);
+    expect(err).toMatch(/misuse_bad_import\.ts:3:19: '@kmodel\/core\/linux' does not provide an export named 'wait_event_freezable'/);
   });
 });

@@ -27,6 +27,7 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
     await m.insmod(fixture('cm_killed_creator'));
     await m.insmod(fixture('cm_should_stop_init'));
     await m.insmod(fixture('cm_timeouts'));
+    await m.insmod(fixture('cm_killable'));
     log = m.dmesg();
   });
   afterAll(async () => {
@@ -117,6 +118,21 @@ describe('thread creation, exit and shutdown misuse (2 CPUs)', () => {
     expect(line(/^wait_for_completion_timeout\(-5\) = 0$/)).toHaveLength(1);
     const w = line(/^schedule_timeout: wrong timeout value fffffffffffffffb \(-5\): (wait_event_timeout|wait_for_completion_timeout)\(\)/);
     expect(w.map((r) => r.fields?.call)).toEqual(['wait_event_timeout', 'wait_for_completion_timeout']);
+  });
+
+  it('the killable waits and try_wait_for_completion: SIGKILL ends a killable wait, SIGUSR1 does not', () => {
+    const said = log.filter((r) => /^(try_wait|interruptible_timeout|killable|wait_event_killable|mutex_lock_killable|stop holder)/.test(r.msg)).map((r) => r.msg);
+    expect(said).toEqual([
+      'try_wait_for_completion, none -> false',
+      'try_wait_for_completion, one -> true',
+      'interruptible_timeout with SIGUSR1 -> -512',
+      'killable_timeout with SIGUSR1 -> 0',
+      'killable with SIGKILL -> -512',
+      'wait_event_killable with SIGKILL -> -512',
+      'mutex_lock_killable with SIGKILL, mutex held -> -4',
+      'mutex_lock_killable, no signal -> 0',
+      'stop holder -> 0',
+    ]);
   });
 
   it('oopses on two CPUs are numbered machine-wide, as Linux\'s die_counter: [#1] then [#2]', () => {

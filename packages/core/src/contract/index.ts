@@ -97,7 +97,7 @@ export {
   define_rwlock, read_lock, read_unlock, write_lock, write_unlock, read_trylock, write_trylock, rwlock_init, rwlock_t,
 } from '../sync/rw_spinlock.ts';
 export {
-  define_mutex, define_kernel_mutex, mutex, mutex_lock, mutex_lock_interruptible, mutex_unlock, mutex_trylock,
+  define_mutex, define_kernel_mutex, mutex, mutex_lock, mutex_lock_interruptible, mutex_lock_killable, mutex_unlock, mutex_trylock,
   mutex_is_locked,
 } from '../sync/mutex.ts';
 /** Sleeping reader-writer locks (Tru64 complex locks). */
@@ -109,7 +109,7 @@ export {
   prepare_to_wait_exclusive, finish_wait, waitqueue_active,
 } from '../sync/waitqueue.ts';
 export {
-  declare_completion, completion, wait_for_completion_common, complete, complete_all, reinit_completion,
+  declare_completion, completion, wait_for_completion_common, try_wait_for_completion_core, complete, complete_all, reinit_completion,
   completion_done,
 } from '../sync/completion.ts';
 export { define_lockdep_map, lock_map_acquire, lock_map_acquire_try, lock_map_release, lockdep_map } from '../sync/lockdep-map.ts';

@@ -112,7 +112,7 @@ export function signal_pending_current(): boolean {
 }
 
 /** Would a signal pending on the current thread end its sleep in `state` (signal_pending_state)? */
-function signal_ends(state: number): boolean {
+export function signal_ends(state: number): boolean {
   const cpu = this_cpu;
   const t = cpu.current;
   return t.slot >= 0 && signal_pending_state(state, Atomics.load(cpu.mem.i32, cpu.mem.threadWord(t.slot) + THREAD.SIGPENDING));

@@ -63,6 +63,13 @@ export async function wait_for_completion_common(
   return r < 0 ? -ERESTARTSYS : r;
 }
 
+/** try_wait_for_completion: consume one completion if there is one, without sleeping; false if none (or not a completion). */
+export function try_wait_for_completion_core(call: string, c: completion): boolean {
+  kernel_entry(call);
+  if (!is_completion(call, c, 'false returned')) return false;
+  return kernel_read_point(call, c.addr, try_consume(c));
+}
+
 export function complete(c: completion): void {
   kernel_entry('complete');
   if (!is_completion('complete', c, 'nobody woken')) return;

@@ -13,12 +13,12 @@ import { LOCK_HELD, LOCK_RELEASED } from '../sched/trace.ts';
 import { block, chaos_yield, kernel_entry, might_sleep } from '../sched/context.ts';
 import { finish_wait_chan, pass_on_wakeup, prepare_to_wait_chan } from '../sched/sleep.ts';
 import { sq_wakeup } from '../sched/sleepqueue.ts';
-import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
+import { TASK_INTERRUPTIBLE, TASK_KILLABLE, TASK_NORMAL, TASK_UNINTERRUPTIBLE, TASK_WAKEKILL } from '../sched/state.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../arch/stack.ts';
 import { SHARED } from '../shared/marshal.ts';
 import { SharedStruct, declare, declare_global, KIND, shared_kind } from '../shared/declare.ts';
-import { signal_pending_current } from '../sched/sleep.ts';
+import { signal_ends } from '../sched/sleep.ts';
 import { now } from '../arch/clock.ts';
 import { EINTR, EINVAL } from '../arch/errno.ts';
 import { bad_sync_object } from './bad-object.ts';
@@ -64,8 +64,9 @@ function is_mutex(call: string, m: unknown, outcome: string): m is mutex {
  */
 async function lock_common(call: string, m: mutex, state: number): Promise<number> {
   const t = might_sleep(call);
-  if (!is_mutex(call, m, state & TASK_INTERRUPTIBLE ? '-EINTR returned, nothing is locked' : 'nothing is locked')) {
-    return state & TASK_INTERRUPTIBLE ? -EINTR : -EINVAL;
+  const breakable = (state & (TASK_INTERRUPTIBLE | TASK_WAKEKILL)) !== 0;
+  if (!is_mutex(call, m, breakable ? '-EINTR returned, nothing is locked' : 'nothing is locked')) {
+    return breakable ? -EINTR : -EINVAL;
   }
   const w = this_cpu.mem.i32;
   if (Atomics.load(w, m.word + OWNER) === t.pid && !this_cpu.lockdep) { // with lockdep, lockdep reports it
@@ -82,7 +83,7 @@ async function lock_common(call: string, m: mutex, state: number): Promise<numbe
   for (;;) {
     prepare_to_wait_chan(m.addr, state, m.name, true);
     if (try_acquire(m, t.pid, t.slot)) break;
-    if (state & TASK_INTERRUPTIBLE && signal_pending_current()) {
+    if (breakable && signal_ends(state)) { // any signal (interruptible), SIGKILL (killable)
       const queued = finish_wait_chan();
       if (try_acquire(m, t.pid, t.slot)) return 0; // free after all: take it
       if (!queued) pass_on_wakeup(m.addr); // a wakeup was spent on us: the next waiter gets it
@@ -101,6 +102,10 @@ export function mutex_lock(m: mutex): Promise<number> {
 }
 export function mutex_lock_interruptible(m: mutex): Promise<number> {
   return lock_common('mutex_lock_interruptible', m, TASK_INTERRUPTIBLE);
+}
+/** mutex_lock_killable: as mutex_lock, but SIGKILL ends the wait (-EINTR). */
+export function mutex_lock_killable(m: mutex): Promise<number> {
+  return lock_common('mutex_lock_killable', m, TASK_KILLABLE);
 }
 
 /** 1 if taken, 0 if contended. */

@@ -6,7 +6,7 @@
  */
 import {
   declare_wait_queue_head, wake_up_common, wait_event_common, MAX_SCHEDULE_TIMEOUT, ERESTARTSYS,
-  TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, TASK_NORMAL, type wait_queue_head_t,
+  TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, TASK_KILLABLE, TASK_NORMAL, type wait_queue_head_t,
 } from '../../contract/index.ts';
 
 export {
@@ -52,6 +52,11 @@ export async function wait_event_interruptible_timeout(wq: wait_queue_head_t, co
  */
 export async function wait_event_interruptible_exclusive(wq: wait_queue_head_t, condition: () => unknown): Promise<number> {
   const r = await wait_event_common('wait_event_interruptible_exclusive', wq, condition, TASK_INTERRUPTIBLE, MAX_SCHEDULE_TIMEOUT, true);
+  return restartsys(r, 0);
+}
+/** wait_event_killable - sleep until @condition() or SIGKILL. Returns 0, or -ERESTARTSYS if SIGKILL ended it. Context: may sleep. */
+export async function wait_event_killable(wq: wait_queue_head_t, condition: () => unknown): Promise<number> {
+  const r = await wait_event_common('wait_event_killable', wq, condition, TASK_KILLABLE);
   return restartsys(r, 0);
 }
 /** wait_event_exclusive - uninterruptible exclusive wait. Context: may sleep. */
