@@ -142,6 +142,15 @@ describe('signals are honoured at once', () => {
     expect(lines.at(-1)?.msg).toBe('shutdown: CPUs halted');
   });
 
+  it('an init() still running after 3 s is named with its state and wait channel, and what ends it', async () => {
+    const k = start(['run', fixture('sleepy_init'), '--cpus', '2', '--duration', '1', '--log-format', 'json']);
+    await k.until(/init\(\) has not returned after 3 s/);
+    k.p.kill('SIGINT');
+    expect(await ends(k, 20000)).toBe(1);
+    const notice = jsonLines(k.out()).map((l) => l.msg).filter((m) => /init\(\) has not returned/.test(m));
+    expect(notice).toEqual([expect.stringMatching(/^insmod: init\(\) has not returned after 3 s: insmod\/\d+ \(D in msleep\); --duration counts from its return, --init-timeout \(60 s\) ends it, Ctrl-C ends it now$/)]);
+  });
+
   it('SIGINT before exit() runs: exit() runs within 5 s, then rmmod kills it and the run ends (not 30 s later)', async () => {
     const k = start(['run', fixture('slow_exit'), '--cpus', '2', '--duration', '60', '--log-format', 'json']);
     await k.until(/insmod: slow_exit loaded/);

@@ -64,10 +64,14 @@ export async function run_session(module: string, o: SessionOptions, hooks: Sess
   let release: (() => void) | void = undefined;
   try {
     release = hooks.booted?.(machine);
+    // init() that has not returned after a few seconds: say what it is doing (--duration starts after it).
+    const slow = machine.controlled ? null : setTimeout(() => init_notice(machine, o.initTimeout ?? 60), WAITING_NOTICE_MS);
     try {
       name = (await machine.insmod(module, { initTimeoutMs: o.initTimeout === undefined ? undefined : o.initTimeout * 1000 })).name;
     } catch (e) {
       if (!(e instanceof InsmodError)) throw e;
+    } finally {
+      if (slow) clearTimeout(slow);
     }
     if (name !== null) {
       await hooks.wait(machine, name, stop.signal);
@@ -108,6 +112,14 @@ export function pause(ms: number, stop: AbortSignal): Promise<void> {
 
 /** After this long without a duration, `kmodel run` says which threads it is waiting for. */
 const WAITING_NOTICE_MS = 3000;
+
+/** The line for an init() still running: its thread's state and wait channel, and the bound. */
+function init_notice(machine: Machine, initTimeoutS: number): void {
+  if (machine.isDown) return;
+  const init = machine.ps().filter((t) => t.comm === 'insmod' && !t.exited);
+  const who = init.map((t) => `${t.comm}/${t.pid} (${t.state}${t.wchan !== '-' ? ` in ${t.wchan}` : ''})`).join(', ') || 'insmod';
+  machine.klog(5, `insmod: init() has not returned after ${WAITING_NOTICE_MS / 1000} s: ${who}; --duration counts from its return, --init-timeout (${initTimeoutS} s) ends it, Ctrl-C ends it now`);
+}
 
 /**
  * The wait of a module run: `seconds`, or without, until every thread of module `name` has
