@@ -1,7 +1,8 @@
 /**
  * A data race KCSAN-style: two threads on two CPUs update one counter with a plain
  * read-modify-write on an instrumented shared array; a third counter is updated with
- * Atomics.add and never reported. Run: pnpm kmodel run examples/locks/kcsan_race.ts --cpus 2
+ * Atomics.add and never reported. Run: pnpm kmodel run examples/locks/kcsan_race.ts --cpus 2 --duration 2
+ * (its threads loop until exit() stops them: without --duration the run waits for them).
  * (the array opts in with { kcsan: true }; `--kcsan` instruments every shared array).
  */
 import { kthread_create_on_cpu, wake_up_process, kthread_stop, kthread_should_stop, pr_info, IS_ERR, schedule } from '@kmodel/core/linux';
