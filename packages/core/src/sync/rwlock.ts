@@ -18,6 +18,7 @@ import { SHARED } from '../shared/marshal.ts';
 import { bad_sync_object } from './bad-object.ts';
 import { now } from '../arch/clock.ts';
 import { lockdep_acquire, lockdep_contended, lockdep_release } from './lockdep.ts';
+import type { Task } from '../sched/task.ts';
 import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 
 const GUARD = 0;
@@ -25,6 +26,7 @@ const READERS = 1;
 const WRITER = 2; // pid of the writer, 0 none
 const WANT_WRITE = 3; // writers waiting
 const CAN_SLEEP = 4;
+const WRITER_SLOT = 5; // thread-table slot of the writer (meaningful while WRITER is set): reports name it
 const WORDS = 8;
 
 export class lock_t extends SharedStruct {
@@ -56,11 +58,13 @@ function bug(call: string, l: lock_t, what: string): void {
 }
 
 /** Try to take it; under GUARD. */
-function try_take(l: lock_t, write: boolean, pid: number): boolean {
+function try_take(l: lock_t, write: boolean, t: Task): boolean {
   const w = this_cpu.mem.i32;
+  const pid = t.pid;
   if (write) {
     if (w[l.word + READERS] !== 0 || w[l.word + WRITER] !== 0) return false;
     w[l.word + WRITER] = pid;
+    w[l.word + WRITER_SLOT] = t.slot;
     if (this_cpu.trace !== null) this_cpu.trace.lock(pid, l.name, LOCK_HELD);
     return true;
   }
@@ -83,7 +87,7 @@ export async function rwlock_take(call: string, l: lock_t, write: boolean): Prom
     bug(call, l, `${this_cpu.mem.comm(t.slot)}/${t.pid} already holds it for writing: recursive locking deadlocks`);
   }
   raw_spin_lock(w, guard);
-  if (try_take(l, write, t.pid)) {
+  if (try_take(l, write, t)) {
     raw_spin_unlock(w, guard);
     return;
   }
@@ -105,7 +109,7 @@ export async function rwlock_take(call: string, l: lock_t, write: boolean): Prom
     }
     raw_spin_lock(w, guard);
     if (write) w[l.word + WANT_WRITE]--;
-    if (try_take(l, write, t.pid)) break;
+    if (try_take(l, write, t)) break;
     if (write) w[l.word + WANT_WRITE]++;
   }
   raw_spin_unlock(w, guard);
@@ -119,7 +123,7 @@ export function rwlock_try(call: string, l: lock_t, write: boolean): number {
   if (!is_lock(call, l, 'FALSE returned, nothing is locked')) return 0;
   const w = this_cpu.mem.i32;
   raw_spin_lock(w, l.word + GUARD);
-  const ok = try_take(l, write, t.pid);
+  const ok = try_take(l, write, t);
   raw_spin_unlock(w, l.word + GUARD);
   if (ok && this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, true);
   return ok ? 1 : 0;
@@ -150,10 +154,11 @@ export function rwlock_done(call: string, l: lock_t): void {
 }
 
 /** Readers and writer (pid) now: for reports and tests. Something that is not a complex lock has neither. */
-export function rwlock_holders(l: lock_t): { readers: number; writer: number } {
-  if (!(l instanceof lock_t)) return { readers: 0, writer: 0 };
+export function rwlock_holders(l: lock_t): { readers: number; writer: number; writerSlot: number } {
+  if (!(l instanceof lock_t)) return { readers: 0, writer: 0, writerSlot: -1 };
   const w = this_cpu.mem.i32;
-  return { readers: Atomics.load(w, l.word + READERS), writer: Atomics.load(w, l.word + WRITER) };
+  const writer = Atomics.load(w, l.word + WRITER);
+  return { readers: Atomics.load(w, l.word + READERS), writer, writerSlot: writer ? Atomics.load(w, l.word + WRITER_SLOT) : -1 };
 }
 
 /**

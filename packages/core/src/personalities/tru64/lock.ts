@@ -4,7 +4,7 @@
  */
 import {
   define_spinlock, spin_lock, spin_unlock, spin_trylock, spin_lock_init, declare_rwlock, sleeping_rwlock_init,
-  rwlock_take, rwlock_try, rwlock_done, rwlock_holders, kernel_int32Array, kernel_entry, task_valid, misuse, current,
+  rwlock_take, rwlock_try, rwlock_done, rwlock_holders, kernel_entry, task_valid, misuse, current,
   task_struct, bad_sync_object, spinlock_t, lock_t,
 } from '../../contract/index.ts';
 
@@ -49,7 +49,6 @@ export function lock_init(l: lock_data_t, can_sleep: number | boolean): void {
 }
 /** lock_write - take for writing, sleeping while readers or a writer hold it. Context: may sleep. */
 export function lock_write(l: lock_data_t): Promise<void> {
-  note_writer();
   return rwlock_take('lock_write', l, true);
 }
 /** lock_read - take for reading, sleeping while a writer holds or waits for it. Context: may sleep. */
@@ -63,12 +62,11 @@ export function lock_read(l: lock_data_t): Promise<void> {
 export function lock_done(l: lock_data_t): void {
   if (!(l instanceof lock_t)) return rwlock_done('lock_done', l); // its report: not a complex lock
   const h = rwlock_holders(l);
-  if (h.writer !== 0 ? h.writer !== current.pid : h.readers === 0) bad_release(l, h.writer);
+  if (h.writer !== 0 ? h.writer !== current.pid : h.readers === 0) bad_release(l, h.writer, h.writerSlot);
   else rwlock_done('lock_done', l);
 }
 /** lock_try_write - TRUE if taken for writing, FALSE if held. */
 export function lock_try_write(l: lock_data_t): number {
-  note_writer();
   return rwlock_try('lock_try_write', l, true);
 }
 /** lock_try_read - TRUE if taken for reading, FALSE if a writer holds or waits for it. */
@@ -76,49 +74,21 @@ export function lock_try_read(l: lock_data_t): number {
   return rwlock_try('lock_try_read', l, false);
 }
 
-/**
- * The thread-table slot of each thread that took a complex lock for writing, by pid (the lock
- * keeps its writer's pid only): entry pid % WRITERS holds [pid, slot]. Written before the thread
- * takes its first lock, so a writer is in it; read only to name a lock's writer in a report, and
- * trusted only while that slot still holds that pid (an entry may since have gone to another pid).
- */
-const WRITERS = 4096;
-let writers: Int32Array | null = null;
-
-function writer_table(): Int32Array {
-  return writers ?? (writers = kernel_int32Array('tru64:lock_writers', 2 * WRITERS));
-}
-
-function note_writer(): void {
-  const me = current;
-  if (me.slot < 0) return; // outside a thread: the lock call reports it
-  const w = writer_table();
-  const i = (me.pid % WRITERS) * 2;
-  if (Atomics.load(w, i) === me.pid && Atomics.load(w, i + 1) === me.slot) return;
-  Atomics.store(w, i + 1, me.slot);
-  Atomics.store(w, i, me.pid);
-}
-
-/** `comm/pid` of the writer `pid`, as far as the table still knows it. */
-function writer_name(pid: number): string {
-  const w = writer_table();
-  const i = (pid % WRITERS) * 2;
-  if (Atomics.load(w, i) === pid) {
-    const k = new task_struct(pid, Atomics.load(w, i + 1));
-    if (task_valid(k)) return `${k.comm}/${pid}`;
-  }
-  return `pid ${pid}`;
+/** `comm/pid` of the writer `pid` in thread-table slot `slot`, while that slot still holds it. */
+function writer_name(pid: number, slot: number): string {
+  const k = new task_struct(pid, slot);
+  return slot >= 0 && task_valid(k) ? `${k.comm}/${pid}` : `pid ${pid}`;
 }
 
 /** lock_done of a lock another thread holds for writing (`writer`), or that nobody holds (0): the lock is left as it is. */
-function bad_release(l: lock_data_t, writer: number): void {
+function bad_release(l: lock_data_t, writer: number, slot: number): void {
   const t = kernel_entry('lock_done');
   const me = t.slot < 0 ? 'code outside any thread' : `${t.handle.comm}/${t.pid}`;
   if (writer === 0) {
     misuse('lock_done', `${me} releases complex lock ${l.name}, which nobody holds: lock_done() only a lock taken with `
       + `lock_write() or lock_read() (a second lock_done() of one hold is this too)`, { bug: 'rwlock', lock: l.name });
   } else {
-    misuse('lock_done', `${me} releases complex lock ${l.name}, which is write-held by ${writer_name(writer)}: only the thread `
+    misuse('lock_done', `${me} releases complex lock ${l.name}, which is write-held by ${writer_name(writer, slot)}: only the thread `
       + `that took it with lock_write() may lock_done() it; the lock stays write-held`, { bug: 'rwlock', lock: l.name, writer });
   }
 }
