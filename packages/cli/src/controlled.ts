@@ -10,15 +10,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import * as esbuild from 'esbuild';
 import type { BootOptions, Machine } from '@kmodel/core';
 import { DEFAULT_GEOMETRY } from '@kmodel/core/internal/memory/layout.ts';
-import { count_preemptions, is_preemption, preempted_pid } from '@kmodel/core/internal/sched/control-record.ts';
+import { count_preemptions } from '@kmodel/core/internal/sched/control-record.ts';
 import type { PointDetail } from '@kmodel/core/internal/sched/control-detail.ts';
 import type { ControlledOptions } from '@kmodel/core/internal/machine/boot-config.ts';
 import { check_module, write_schedule, module_hash, ScheduleError, type ScheduleBoot, type ScheduleFile } from '@kmodel/core/internal/machine/schedule-file.ts';
 import { deviations_of, minimize, MINIMIZE_BUDGET, type Attempt, type Deviation } from '@kmodel/core/internal/machine/minimize.ts';
-import { format_interleaving, interleaving_trace } from '@kmodel/core/internal/machine/interleaving.ts';
+import { interleaving_lines, interleaving_trace } from '@kmodel/core/internal/machine/interleaving.ts';
 import { CONTROLLED_DEFAULTS, CONTROLLED_FLAG_NAMES, controlled_boot, type ControlledFlags } from './options.ts';
 import { run_session, wait_module } from './session.ts';
 import { on_end_request } from './signals.ts';
@@ -364,17 +363,9 @@ export async function minimize_run(r: MinimizeRun): Promise<MinimalRun> {
       throw e;
     }
     finishing = true;
-    let machine: Machine;
-    let reproduced: boolean;
-    for (let again = 0; ; again++) {
-      // A terminal's Ctrl-C reaches the whole process group, the module compiler's service with
-      // it: after an end request a fresh one starts at the next build.
-      if (interrupted !== null) await esbuild.stop();
-      machine = await guided_run(r, result.deviations, true);
-      reproduced = machine.reports().some((x) => x.report === r.kind);
-      // A final run that an end request cut short (its module did not compile) runs once more.
-      if (reproduced || interrupted === null || again === 1) break;
-    }
+    // (A terminal's Ctrl-C also kills the module compiler's service: module-build.ts starts a fresh one.)
+    const machine = await guided_run(r, result.deviations, true);
+    const reproduced = machine.reports().some((x) => x.report === r.kind);
     return {
       machine,
       entries: reproduced ? machine.control!.controller.record() : result.attempt.entries,
@@ -388,49 +379,6 @@ export async function minimize_run(r: MinimizeRun): Promise<MinimalRun> {
   } finally {
     ending.dispose();
   }
-}
-
-/** A point that is a row of the interleaving table (interleaving.ts: the module's own points of a thread). */
-function is_table_row(d: PointDetail): boolean {
-  return d.pid !== 0 && d.kind !== 'idle' && d.site !== '';
-}
-
-/**
- * The preemptions the table's `>>` marks do not show, one line each: a `>>` marks a thread's last
- * row at or before the preemption, so one before the thread's first row (or of a thread with no
- * row) has no mark, and a second one before the thread's next row shares the first one's mark.
- * With these lines the table accounts for every preemption of the record.
- */
-export function unmarked_preemptions(details: PointDetail[], entries: ArrayLike<number>): string[] {
-  const rows = details.filter(is_table_row).sort((a, b) => a.step - b.step);
-  const comm = new Map<number, string>();
-  for (const d of details) if (d.pid !== 0 && !comm.has(d.pid)) comm.set(d.pid, d.comm);
-  const hasRow = new Set(rows.map((d) => d.pid));
-  const last = new Map<number, number>();
-  const markedAt = new Set<number>();
-  const out: string[] = [];
-  for (let s = 0, i = 0; s < entries.length; s++) {
-    for (; i < rows.length && rows[i].step <= s; i++) last.set(rows[i].pid, rows[i].step);
-    if (!is_preemption(entries, s)) continue;
-    const pid = preempted_pid(entries, s);
-    const who = `${comm.get(pid) ?? 'pid'}/${pid}`;
-    const row = last.get(pid);
-    if (!hasRow.has(pid)) out.push(`step ${s}: ${who} preempted (a thread with no row: none of its points is the module's)`);
-    else if (row === undefined) out.push(`step ${s}: ${who} preempted before its first row`);
-    else if (markedAt.has(row)) out.push(`step ${s}: ${who} preempted again before its next row (the >> at step ${row} stands for both)`);
-    else markedAt.add(row);
-  }
-  return out;
-}
-
-/** The interleaving table with a line for each preemption its marks do not show. */
-export function interleaving_lines(details: PointDetail[], entries: ArrayLike<number>): string[] {
-  const table = format_interleaving(details, entries);
-  const extra = unmarked_preemptions(details, entries);
-  if (extra.length === 0) return table;
-  const notes = [`preempted where no >> shows it (${plural(extra.length, 'preemption')} of ${count_preemptions(entries)}):`, ...extra.map((l) => `  ${l}`)];
-  // Before the legend, the table's last line, when there is a table.
-  return table.length > 1 ? [...table.slice(0, -1), ...notes, table[table.length - 1]] : [...table, ...notes];
 }
 
 /** The interleaving table of a run, to stdout. */

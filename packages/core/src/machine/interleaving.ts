@@ -5,7 +5,7 @@
  * rows also become a Chrome trace-event document, one track per thread.
  */
 import type { PointDetail } from '../sched/control-detail.ts';
-import { is_preemption, preempted_pid } from '../sched/control-record.ts';
+import { count_preemptions, is_preemption, preempted_pid } from '../sched/control-record.ts';
 
 export const INTERLEAVING_LEGEND = '>> = preempted here (switched away while it could go on)';
 /** A cell's width at most, ellipsis included. */
@@ -195,4 +195,42 @@ export function interleaving_trace(details: PointDetail[], entries: ArrayLike<nu
     events.push({ name: 'preempted', ph: 'i', s: 't', pid: 0, tid: r.pids[r.preemptions[i + 1]], ts: step, args: { step } });
   }
   return { traceEvents: events, displayTimeUnit: 'ns' };
+}
+
+/**
+ * The preemptions the table's `>>` marks do not show, one line each: a `>>` marks a thread's last
+ * row at or before the preemption, so one before the thread's first row (or of a thread with no
+ * row) has no mark, and a second one before the thread's next row shares the first one's mark.
+ * With these lines the table accounts for every preemption of the record.
+ */
+export function unmarked_preemptions(details: PointDetail[], entries: ArrayLike<number>): string[] {
+  const rows = details.filter(is_row).sort((a, b) => a.step - b.step);
+  const comm = new Map<number, string>();
+  for (const d of details) if (d.pid !== 0 && !comm.has(d.pid)) comm.set(d.pid, d.comm);
+  const hasRow = new Set(rows.map((d) => d.pid));
+  const last = new Map<number, number>();
+  const markedAt = new Set<number>();
+  const out: string[] = [];
+  for (let s = 0, i = 0; s < entries.length; s++) {
+    for (; i < rows.length && rows[i].step <= s; i++) last.set(rows[i].pid, rows[i].step);
+    if (!is_preemption(entries, s)) continue;
+    const pid = preempted_pid(entries, s);
+    const who = `${comm.get(pid) ?? 'pid'}/${pid}`;
+    const row = last.get(pid);
+    if (!hasRow.has(pid)) out.push(`step ${s}: ${who} preempted (a thread with no row: none of its points is the module's)`);
+    else if (row === undefined) out.push(`step ${s}: ${who} preempted before its first row`);
+    else if (markedAt.has(row)) out.push(`step ${s}: ${who} preempted again before its next row (the >> at step ${row} stands for both)`);
+    else markedAt.add(row);
+  }
+  return out;
+}
+
+/** The interleaving table with a line for each preemption its marks do not show. */
+export function interleaving_lines(details: PointDetail[], entries: ArrayLike<number>): string[] {
+  const table = format_interleaving(details, entries);
+  const extra = unmarked_preemptions(details, entries);
+  if (extra.length === 0) return table;
+  const notes = [`preempted where no >> shows it (${extra.length} preemption${extra.length === 1 ? '' : 's'} of ${count_preemptions(entries)}):`, ...extra.map((l) => `  ${l}`)];
+  // Before the legend, the table's last line, when there is a table.
+  return table.length > 1 ? [...table.slice(0, -1), ...notes, table[table.length - 1]] : [...table, ...notes];
 }
