@@ -278,12 +278,12 @@ function flag_target(call: string, kt: unknown): kthread | null {
 /** tm_kthread_is_joining - has the creator asked the thread to return (KT_JOIN)? */
 export function tm_kthread_is_joining(kt: kthread): number {
   kernel_entry('tm_kthread_is_joining'); // a killed thread polling this dies here
-  return flag_target('tm_kthread_is_joining', kt)?.flags! & KT_JOIN;
+  return (flag_target('tm_kthread_is_joining', kt)?.flags ?? 0) & KT_JOIN;
 }
 
 /** tm_kthread_is_waiting - is someone blocked in tm_kthread_wait or tm_kthread_join on it (KT_WAITING)? */
 export function tm_kthread_is_waiting(kt: kthread): number {
-  return flag_target('tm_kthread_is_waiting', kt)?.flags! & KT_WAITING;
+  return (flag_target('tm_kthread_is_waiting', kt)?.flags ?? 0) & KT_WAITING;
 }
 
 /** tm_schedule - give up the CPU (SeaOS's schedule()). Context: may sleep. */
