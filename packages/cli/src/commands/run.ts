@@ -19,9 +19,10 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit.ts';
 import { run_session, wait_module } from '../session.ts';
 import { controlled_boot, controlled_usage, type ControlledFlags } from '../options.ts';
 import {
-  check_schedule_module, first_report, minimize_run, MinimizeInterrupted, write_entries_schedule, plural, options_of_schedule, print_interleaving, replay_command, schedule_boot, schedule_conflict,
-  write_interleaving_trace, write_run_schedule, type RecordedRun,
+  check_schedule_module, first_report, write_entries_schedule, options_of_schedule, print_interleaving, replay_command, schedule_boot,
+  schedule_conflict, write_interleaving_trace, write_run_schedule, type RecordedRun,
 } from '../controlled.ts';
+import { minimize_run, MinimizeInterrupted, plural } from '../minimize-run.ts';
 
 export interface RunOptions extends ControlledFlags {
   cpus: number;
