@@ -188,11 +188,21 @@ async function open_queue(): Promise<{ queue: BullQueue; kv: Conn; close(): Prom
   };
 }
 
+/**
+ * A job read once it is in `state` (bounded). Read again after its state holds: a job read while
+ * active has no result yet, even if it completes before getState() answers.
+ */
+async function job_in_state(queue: BullQueue, id: string, state: 'failed' | 'completed', show: Proc[]): Promise<BullJob> {
+  await until(async () => {
+    const job = await queue.getJob(id);
+    return job !== undefined && (await job.getState()) === state;
+  }, `job ${id} ${state}`, 30_000, show);
+  return (await queue.getJob(id))!;
+}
+
 /** A job's failedReason once it has failed (bounded). */
 async function failed_reason(queue: BullQueue, id: string, show: Proc[]): Promise<string> {
-  let job: BullJob | undefined;
-  await until(async () => (job = await queue.getJob(id)) !== undefined && (await job.getState()) === 'failed', `job ${id} failed`, 30_000, show);
-  return job!.failedReason!;
+  return (await job_in_state(queue, id, 'failed', show)).failedReason!;
 }
 
 /** The campaign of the tests' own jobs; its liveness mark is set by open_queue (workers drop a dead campaign's jobs). */
@@ -342,9 +352,8 @@ describe('kmodel campaign --queue, kmodel worker', { timeout: 120_000 }, () => {
       // A campaign whose publisher is long gone (no liveness mark, a job published 10 minutes ago):
       // its job completes as dropped, no trial runs.
       await q.queue.add('trial', trial_job({ campaign: 'deadbeef0000' }), { jobId: 'dead-2', timestamp: Date.now() - 600_000 });
-      let job: BullJob | undefined;
-      await until(async () => (job = await q.queue.getJob('dead-2')) !== undefined && (await job.getState()) === 'completed', 'job dead-2 completed', 30_000, [w]);
-      expect(job!.returnvalue).toMatchObject({ cancelled: true, seed: 1 });
+      const job = await job_in_state(q.queue, 'dead-2', 'completed', [w]);
+      expect(job.returnvalue).toMatchObject({ cancelled: true, seed: 1 });
       expect(w.trials()).toBe(0);
     } finally {
       await q.close();
