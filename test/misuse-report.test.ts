@@ -125,7 +125,7 @@ describe('misuse in threads, init() and module top level (2 CPUs)', () => {
       'BUG: kthread_stop: null is not a live thread (never created, or already stopped and reaped)',
       'BUG: kthread_stop: undefined is not a live thread (never created, or already stopped and reaped)',
       'BUG: kthread_stop: ERR_PTR(-ENOMEM) is not a live thread (never created, or already stopped and reaped)',
-      'BUG: wake_up_process: an object with pid 7, not a task_struct is not a live thread (never created, or already stopped and reaped)',
+      'BUG: wake_up_process: an object with pid 7 (not a thread handle) is not a live thread (never created, or already stopped and reaped)',
     ]);
     expect(line('number -> -3')).toBeDefined();
     expect(line('wake -> 0')).toBeDefined();

@@ -78,7 +78,7 @@ export {
 
 export {
   set_thread_prio, rt_to_prio, nice_to_prio, prio_to_nice, MAX_RT_PRIO, NICE_0_PRIO,
-  SCHED_NORMAL, SCHED_FIFO, SCHED_TIMESHARE, SCHED_FIXED,
+  SCHED_NORMAL, SCHED_FIFO, SCHED_TIMESHARE, SCHED_FIXED, SCHED_RR,
 } from '../sched/prio.ts';
 export {
   send_signal, signal_pending, fatal_signal_pending, flush_signals, ignore_signals, kernel_sigaction, valid_signal,

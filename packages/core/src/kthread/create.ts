@@ -4,7 +4,8 @@
  * until someone wakes it.
  *
  * Invariants:
- *  - a creator sleeps on its request slot's STATE word until kthreadd answers (DONE or ATTACHED);
+ *  - a creator sleeps on its request slot's STATE word until kthreadd answers (DONE or ATTACHED),
+ *    and gives up the CPU at least once even if the answer came first;
  *  - while it sleeps its request is in `creating`: a creator that exits first abandons the request
  *    (do_exit), so the thread nobody will wake is stopped and freed.
  */
@@ -136,7 +137,9 @@ export async function kthread_create_core(
   }
   creating.set(me, r);
   request_submit(mem, r);
-  await sleep_until(request_chan(mem, r), TASK_UNINTERRUPTIBLE, 'kthreadd', () => request_answered(mem, r));
+  // kthreadd on another CPU may answer before this look: the creator gives up the CPU anyway, so
+  // a caller that does not await the call exits with the request still in `creating` (abandoned).
+  await sleep_until(request_chan(mem, r), TASK_UNINTERRUPTIBLE, 'kthreadd', () => request_answered(mem, r), true);
   creating.delete(me);
   const [slot, pid] = request_result(mem, r);
   if (slot < 0) return ERR_PTR(slot);

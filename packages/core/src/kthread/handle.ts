@@ -21,7 +21,7 @@ export function describe_handle(k: unknown): string {
   if (k instanceof task_struct) return `pid ${k.pid}`;
   if (typeof k === 'object' && k !== null && !Array.isArray(k)) {
     const pid = (k as { pid?: unknown }).pid;
-    return pid === undefined ? `${describe_value(k)} without a pid` : `${describe_value(k)} with pid ${String(pid)}, not a task_struct`;
+    return pid === undefined ? `${describe_value(k)} without a pid` : `${describe_value(k)} with pid ${String(pid)} (not a thread handle)`;
   }
   return describe_value(k);
 }

@@ -9,7 +9,7 @@ import { task_state_letter } from '../sched/state.ts';
 import type { CpuStat, LockStat, ThreadInfo } from './proc-files.ts';
 
 /** ps CLS by SCHED_* policy. */
-const CLASSES = ['N', 'FF', 'TS', 'FX'];
+const CLASSES = ['N', 'FF', 'TS', 'FX', 'RR'];
 
 /** The thread table, by pid; `modules` names module ids (0 is the kernel). */
 export function read_threads(mem: Memory, modules: ReadonlyMap<number, string>): ThreadInfo[] {

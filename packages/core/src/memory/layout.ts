@@ -120,6 +120,7 @@ export const SCHED_NORMAL = 0; // Linux normal: the priority changes only when a
 export const SCHED_FIFO = 1; // realtime
 export const SCHED_TIMESHARE = 2; // Tru64 kernel_thread_w_arg: loses priority as it uses CPU
 export const SCHED_FIXED = 3; // Tru64 kernel_isrthread: fixed priority
+export const SCHED_RR = 4; // realtime, round robin: as SCHED_FIFO here (a running thread is never preempted, so its slice never ends it)
 
 /**
  * Thread FLAGS bits. Read and set through named accessors (kthread/record.ts, kthread/kthread.ts);

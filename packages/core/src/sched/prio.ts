@@ -4,7 +4,7 @@
  * onto the same range. Changing the priority of a queued thread moves it to the tail of its new
  * level; the running thread keeps the CPU until its next scheduling point (no preemption).
  */
-import { PERCPU, THREAD, MAX_PRIO, SCHED_FIFO, SCHED_NORMAL } from '../memory/layout.ts';
+import { PERCPU, THREAD, MAX_PRIO, SCHED_FIFO, SCHED_NORMAL, SCHED_RR } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { dequeue_task, enqueue_task } from './runqueue.ts';
@@ -12,7 +12,7 @@ import { this_cpu } from './cpu.ts';
 import type { task_struct } from './task.ts';
 
 /** The scheduling classes (a thread's policy, the CLS column of /proc/kthreads). */
-export { SCHED_NORMAL, SCHED_FIFO, SCHED_TIMESHARE, SCHED_FIXED } from '../memory/layout.ts';
+export { SCHED_NORMAL, SCHED_FIFO, SCHED_TIMESHARE, SCHED_FIXED, SCHED_RR } from '../memory/layout.ts';
 
 export const MAX_RT_PRIO = 100;
 export const NICE_0_PRIO = 120;
@@ -47,7 +47,7 @@ export function set_task_prio(mem: Memory, slot: number, prio: number, policy?: 
   if (!only) Atomics.store(w, t + THREAD.BASE_PRIO, p);
   if (!only) {
     const was = w[t + THREAD.POLICY];
-    Atomics.store(w, t + THREAD.POLICY, policy ?? (p < MAX_RT_PRIO ? SCHED_FIFO : was === SCHED_FIFO ? SCHED_NORMAL : was));
+    Atomics.store(w, t + THREAD.POLICY, policy ?? (p < MAX_RT_PRIO ? (was === SCHED_RR ? SCHED_RR : SCHED_FIFO) : was === SCHED_FIFO || was === SCHED_RR ? SCHED_NORMAL : was));
   }
   if (queued) enqueue_task(mem, cpu, slot);
   raw_spin_unlock(w, lock);

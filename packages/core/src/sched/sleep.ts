@@ -149,17 +149,29 @@ export function finish_wait_chan(): boolean {
  * Sleep on the word behind `chan` until `cond()` holds (Linux wait_var_event): queued in `state`
  * before each look, so a waker that makes the word true and then wakes `chan` is never missed;
  * back TASK_RUNNING and off the queue when it returns. `wmesg` names the wait (null: the name
- * stays). No entry checks: the caller made them (might_sleep). Context: a kernel thread; sleeps.
+ * stays); `always_yield` gives up the CPU once even when `cond` holds at the first look. No entry
+ * checks: the caller made them (might_sleep). Context: a kernel thread; sleeps.
  */
-export async function sleep_until(chan: number, state: number, wmesg: string | null, cond: () => boolean): Promise<void> {
+export async function sleep_until(
+  chan: number, state: number, wmesg: string | null, cond: () => boolean, always_yield = false,
+): Promise<void> {
   const cpu = this_cpu;
   const mem = cpu.mem;
   const slot = cpu.current.slot;
   if (wmesg !== null) mem.setWmesg(slot, wmesgBytes(wmesg));
+  sq_add(mem, slot, chan, state);
+  if (cond()) {
+    finish_wait_chan();
+    // `always_yield`: the call is pending when it returns to its caller even if `cond` held at
+    // once, so a caller that does not await it is caught (blocking_pending) before the call's
+    // remaining work runs without it.
+    if (always_yield) await block();
+    return;
+  }
   for (;;) {
+    await block();
     sq_add(mem, slot, chan, state);
     if (cond()) break;
-    await block();
   }
   finish_wait_chan();
 }

@@ -118,7 +118,7 @@ export function encode_payload(mem: Memory, value: unknown): Uint8Array {
     return serialize(toWire(mem, value, new Map()));
   } catch (e) {
     throw new MarshalError(
-      `thread data cannot be sent to another CPU: ${(e as Error).message}; pass plain data, ` +
+      `thread data cannot be sent to another CPU: ${(e as Error).message.replace(/\.$/, '')}; pass plain data, ` +
         `shared arrays, locks or thread handles (functions and class instances do not travel)`,
     );
   }
