@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { example, fixture, jsonLines, kmodel } from './helpers/machine.ts';
+import { spawn } from 'node:child_process';
+import { ROOT, example, fixture, jsonLines, kmodel } from './helpers/machine.ts';
 
 describe('kmodel run', () => {
   it('runs Example5 with pretty dmesg lines and prints the --cat file; exit 0', async () => {
@@ -129,5 +130,18 @@ describe('usage errors exit 2 with a message saying what was wrong', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Usage: kmodel/);
     }
+  });
+
+  it('--help into a reader that reads one line and goes (| head -1): exit 0, no EPIPE crash', async () => {
+    const r = await new Promise<{ code: string; err: string }>((resolve) => {
+      const sh = spawn('bash', ['-c', `"${process.execPath}" packages/cli/bin/kmodel.mjs run --help | head -1 >/dev/null; echo "\${PIPESTATUS[0]}"`], { cwd: ROOT });
+      let code = '';
+      let err = '';
+      sh.stdout.on('data', (d) => (code += d));
+      sh.stderr.on('data', (d) => (err += d));
+      sh.on('close', () => resolve({ code: code.trim(), err }));
+    });
+    expect(r.err).toBe('');
+    expect(r.code).toBe('0');
   });
 });

@@ -228,6 +228,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that went away (EPIPE: `kmodel run --help | head -1`) takes nothing more: the rest is
+// dropped and the exit code stays what the command made it.
+for (const s of [process.stdout, process.stderr]) s.on('error', () => {});
 const code = await main(process.argv.slice(2));
 // process.exit() discards what stdout and stderr still queue for a slow reader (a pipe): the
 // tail of the log. An empty write completes after everything queued before it.
