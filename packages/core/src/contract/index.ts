@@ -49,7 +49,7 @@ export {
   kthread_park_core, kthread_unpark_core, kthread_parkme_core,
   kthread_kill_core, kthread_terminate_core, kthread_exit_core, kthread_exit_task, KILLED_EXIT_CODE,
 } from '../kthread/kthread.ts';
-export { task_valid, describe_handle, bad_handle } from '../kthread/handle.ts';
+export { task_valid, describe_handle, bad_handle, idle_handle_misuse } from '../kthread/handle.ts';
 /** Per-thread state by name: exit, daemon, and what personalities keep in the core (join, exit waiters, terminate). */
 export {
   thread_exited, thread_exit_code, thread_is_daemon, thread_join_requested, thread_request_join,

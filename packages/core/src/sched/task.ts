@@ -15,26 +15,28 @@ export class task_struct {
     readonly slot: number,
   ) {}
   get comm(): string {
+    if (this.slot < 0) return 'swapper'; // an idle task's (pid 0; Linux's swapper/N)
     return handleMemory ? handleMemory.comm(this.slot) : '';
   }
   /** The TASK_* state word (0 = TASK_RUNNING). */
   get __state(): number {
-    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.threadWord(this.slot) + THREAD.STATE) : 0;
+    return handleMemory && this.slot >= 0 ? Atomics.load(handleMemory.i32, handleMemory.threadWord(this.slot) + THREAD.STATE) : 0;
   }
   get state(): string {
     if (!handleMemory) return '?';
+    if (this.slot < 0) return 'R'; // an idle task runs whenever its CPU has nothing else
     const t = handleMemory.threadWord(this.slot);
     return task_state_letter(this.__state, Atomics.load(handleMemory.i32, t + THREAD.EXITED) === 1);
   }
   get cpu(): number {
-    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.threadWord(this.slot) + THREAD.CPU) : -1;
+    return handleMemory && this.slot >= 0 ? Atomics.load(handleMemory.i32, handleMemory.threadWord(this.slot) + THREAD.CPU) : -1;
   }
   get prio(): number {
-    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.threadWord(this.slot) + THREAD.PRIO) : -1;
+    return handleMemory && this.slot >= 0 ? Atomics.load(handleMemory.i32, handleMemory.threadWord(this.slot) + THREAD.PRIO) : -1;
   }
   /** Tru64: the result of the thread's last wait (THREAD_AWAKENED, THREAD_TIMED_OUT, ...). */
   get wait_result(): number {
-    return handleMemory ? Atomics.load(handleMemory.i32, handleMemory.threadWord(this.slot) + THREAD.WAIT_RESULT) : 0;
+    return handleMemory && this.slot >= 0 ? Atomics.load(handleMemory.i32, handleMemory.threadWord(this.slot) + THREAD.WAIT_RESULT) : 0;
   }
   toString(): string {
     return `${this.comm}/${this.pid}`;

@@ -5,7 +5,7 @@
  */
 import {
   send_signal, signal_pending as core_signal_pending, flush_signals as core_flush_signals, kernel_sigaction,
-  valid_signal, kernel_entry, task_valid, bad_handle, misuse, type task_struct,
+  valid_signal, kernel_entry, task_valid, bad_handle, idle_handle_misuse, misuse, type task_struct,
 } from '../../contract/index.ts';
 
 export { SIGHUP, SIGINT, SIGKILL, SIGTERM, SIGUSR1, SIGUSR2 } from '../../contract/index.ts';
@@ -41,9 +41,11 @@ function sigaction_checked(call: string, slot: number, sig: number): boolean {
 }
 /** signal_pending - has @p a signal pending? Context: any. */
 export function signal_pending(p: task_struct): boolean {
+  if (idle_handle_misuse('signal_pending', p)) return false;
   return core_signal_pending(p);
 }
 /** flush_signals - forget @p's pending signals. Context: any. */
 export function flush_signals(p: task_struct): void {
+  if (idle_handle_misuse('flush_signals', p)) return;
   core_flush_signals(p);
 }
