@@ -9,7 +9,7 @@ interface Summary {
   trials: number;
   failed: number;
   byKind: Record<string, number>;
-  seeds: { seed: number; verdict: string | string[]; worker: number; ms: number }[];
+  seeds: { seed: number; verdict: string | string[]; worker: number; ms: number; reports?: string[]; stuck?: string }[];
   rerun: string | null;
 }
 
@@ -57,6 +57,18 @@ describe('kmodel campaign', () => {
     expect(r.summary).toMatchObject({ trials: 3, failed: 3, byKind: { timeout: 3 } });
     expect(r.summary.seeds.map((s) => s.verdict)).toEqual(['timeout', 'timeout', 'timeout']);
     for (const s of r.summary.seeds) expect(s.ms).toBeGreaterThanOrEqual(1900); // killed at the timeout, not before (timers may round by a ms)
+    for (const s of r.summary.seeds) {
+      expect(s.reports).toBeUndefined();
+      expect(s.stuck).toMatch(/^spin\/\d+ \(R, CPU [01]\)$/);
+    }
+  });
+
+  it('a trial killed at --timeout keeps the reports it printed before and names what it was still running', async () => {
+    const r = await kmodel(['campaign', fixture('campaign_warn_hang'), '--trials', '1', '--jobs', '1', '--timeout', '2', '--cpus', '2', '--seed', '4']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^timeout \(seed 4\): killed after \d+\.\d s; reports before it: warn; still running: spinner\/\d+ \(R, CPU [01]\)$/m);
+    const j = await campaign([fixture('campaign_warn_hang'), '--trials', '1', '--jobs', '1', '--timeout', '2', '--cpus', '2', '--seed', '4']);
+    expect(j.summary.seeds).toEqual([expect.objectContaining({ seed: 4, verdict: 'timeout', reports: ['warn'], stuck: expect.stringMatching(/^spinner\/\d+ \(R, CPU [01]\)$/) })]);
   });
 
   it('with --jobs 2 both pool workers run trials', async () => {

@@ -6,6 +6,9 @@
  * timeout the task is aborted: piscina terminates the worker thread running it — and with it the
  * machine's CPU workers, which are that thread's children — and starts a fresh worker, so a
  * hanging trial costs its timeout and never stalls the campaign or leaks into the next trial.
+ * Its result keeps what the trial said on the port before: the kinds of report it printed, and,
+ * asked at the timeout (answered within STUCK_ANSWER_MS, or said to be unknown), the threads it
+ * was still running.
  * A trial cancelled on its own (TrialPool.run's `cancel`) is ended the same way.
  *
  * Before any trial, a barrier task on every worker waits until all `jobs` workers are up, so the
@@ -18,10 +21,13 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { Trial, TrialResult } from './task.ts';
+import type { Trial, TrialNews, TrialQuestion, TrialResult } from './task.ts';
 import { run_plan, type Plan, type PlanRun, type RunOptions, type TrialRunner, type Unfinished } from './plan.ts';
 
 const WORKER = new URL('./worker.mjs', import.meta.url).href;
+
+/** How long a trial at its timeout gets to say what it is still running before it is killed. */
+const STUCK_ANSWER_MS = 1000;
 
 /** How long the pool's workers get to exit once the pool is destroyed. */
 const DESTROY_BOUND_MS = 5000;
@@ -100,11 +106,23 @@ export class TrialPool implements TrialRunner {
     let timer: NodeJS.Timeout | undefined;
     let worker = 0;
     let t0 = 0;
-    port1.on('message', (m: { started: number }) => {
-      worker = m.started;
-      t0 = Date.now();
-      timer = setTimeout(() => abort.abort(new Error('timeout')), timeout * 1000);
-      port1.close();
+    const reports: string[] = [];
+    let stuck = `no answer within ${STUCK_ANSWER_MS} ms (the trial's machine did not get to its event loop)`;
+    const kill = () => abort.abort(new Error('timeout'));
+    port1.on('message', (m: TrialNews) => {
+      if ('started' in m) {
+        worker = m.started;
+        t0 = Date.now();
+        timer = setTimeout(() => {
+          port1.postMessage({ describe: true } satisfies TrialQuestion);
+          timer = setTimeout(kill, STUCK_ANSWER_MS);
+        }, timeout * 1000);
+      } else if ('report' in m) {
+        reports.push(m.report);
+      } else {
+        stuck = m.stuck;
+        kill();
+      }
     });
     const cancelled = () => abort.abort(new Error('cancelled'));
     cancel?.addEventListener('abort', cancelled, { once: true });
@@ -112,7 +130,7 @@ export class TrialPool implements TrialRunner {
       return await this.pool.run({ trial, port: port2 }, { transferList: [port2], signal: abort.signal });
     } catch (e) {
       if (cancel?.aborted || this.destroyed) return worker ? 'cancelled' : 'unstarted';
-      if (abort.signal.aborted) return { seed: trial.seed, verdict: 'timeout', worker, ms: Date.now() - t0 };
+      if (abort.signal.aborted) return { seed: trial.seed, verdict: 'timeout', worker, ms: Date.now() - t0, ...(reports.length ? { reports } : {}), stuck };
       return { seed: trial.seed, verdict: 'error', worker, ms: t0 ? Date.now() - t0 : 0, error: e instanceof Error ? e.message : String(e) };
     } finally {
       cancel?.removeEventListener('abort', cancelled);

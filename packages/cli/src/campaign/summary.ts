@@ -3,7 +3,9 @@
  * trials failed, of which kind, the first failing seeds, and one command that reruns a failure.
  * An interrupted campaign summarizes the trials that ran to a verdict and says it was interrupted.
  * A trial whose module did not load carries insmod's error line (--json: `insmod` on its seed); the
- * text gives it once, with how many trials failed that way.
+ * text gives it once, with how many trials failed that way. A trial killed at --timeout carries
+ * the kinds of report it printed before and what it was still running (`reports`, `stuck`); the
+ * text gives the first such trial's.
  * A controlled campaign adds its strategy, the schedule files of its first failures and, clean
  * under PCT, the probability bound it earned.
  */
@@ -20,6 +22,9 @@ export interface SeedResult {
   error?: string;
   /** Verdict 'insmod': the line insmod failed with ("insmod: PATH: why"). */
   insmod?: string;
+  /** Verdict 'timeout': the kinds of report printed before the kill, and what was still running. */
+  reports?: string[];
+  stuck?: string;
   /** Controlled trials: scheduling points, threads (PCT's n), preemptions. */
   steps?: number;
   threads?: number;
@@ -89,6 +94,7 @@ function seed_result(r: TrialResult): SeedResult {
   const c = r.control;
   return {
     seed: r.seed, verdict: r.verdict, worker: r.worker, ...(r.host ? { host: r.host } : {}), ms: r.ms, ...(r.error ? { error: r.error } : {}), ...(r.insmod ? { insmod: r.insmod } : {}),
+    ...(r.reports ? { reports: r.reports } : {}), ...(r.stuck ? { stuck: r.stuck } : {}),
     ...(c ? { steps: c.steps, threads: c.threads, preemptions: c.preemptions } : {}),
   };
 }
@@ -119,6 +125,14 @@ function controlledLines(c: ControlledSummary, trials: number, failures: number)
 
 function verdictText(v: Verdict): string {
   return typeof v === 'string' ? v : v.join('+');
+}
+
+/** The first trial killed at its timeout: what it printed before, and what it was still running. */
+function timeoutLines(bad: SeedResult[]): string[] {
+  const first = bad.find((r) => r.verdict === 'timeout');
+  if (!first) return [];
+  const printed = first.reports?.length ? `reports before it: ${first.reports.join(', ')}` : 'no report before it';
+  return [`timeout (seed ${first.seed}): killed after ${(first.ms / 1000).toFixed(1)} s; ${printed}; still running: ${first.stuck ?? 'unknown'}`];
 }
 
 /** insmod's error, once: the first failing trial's line, and how many trials failed with another. */
@@ -153,6 +167,7 @@ export function formatSummary(s: Summary, what: string): string {
   const errors = bad.filter((r) => r.error);
   if (errors.length) lines.push(`trial runner error (seed ${errors[0].seed}): ${errors[0].error}`);
   lines.push(...insmodLines(bad));
+  lines.push(...timeoutLines(bad));
   lines.push(`rerun: ${s.rerun}`);
   if (s.controlled) lines.push(...controlledLines(s.controlled, s.trials, s.failed));
   return `${lines.join('\n')}\n`;

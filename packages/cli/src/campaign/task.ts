@@ -64,7 +64,16 @@ export interface TrialResult {
   schedule?: TrialSchedule;
   /** A failing trial of a campaign with --timeline: its HTML timeline (the main thread writes a few). */
   timeline?: string;
+  /** Verdict 'timeout': the kinds of report the trial printed before it was killed, in order. */
+  reports?: string[];
+  /** Verdict 'timeout': what the trial was still running when killed (its threads, or why that is unknown). */
+  stuck?: string;
 }
+
+/** What a trial tells the pool on its port while it runs. */
+export type TrialNews = { started: number } | { report: string } | { stuck: string };
+/** What the pool asks a trial on its port: at the timeout, what it is still running. */
+export interface TrialQuestion { describe: true }
 
 export interface ControlFigures {
   /** Scheduling points taken. */

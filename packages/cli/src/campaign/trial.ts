@@ -9,12 +9,15 @@
  * campaign writes the schedule files of its first failures from them.
  */
 import { basename } from 'node:path';
-import { threadId } from 'node:worker_threads';
+import { threadId, type MessagePort } from 'node:worker_threads';
 import { run_session, pause, wait_module } from '../session.ts';
 import { torture_session, LockModuleError } from '../torture-session.ts';
 import type { Machine } from '@kmodel/core';
 import { module_hash } from '@kmodel/core/internal/machine/schedule-file.ts';
-import { failed, type BarrierMessage, type ControlFigures, type ModuleTrial, type TortureTrial, type TrialMessage, type TrialResult, type TrialSchedule, type Verdict } from './task.ts';
+import {
+  failed, type BarrierMessage, type ControlFigures, type ModuleTrial, type TortureTrial, type TrialMessage, type TrialNews,
+  type TrialQuestion, type TrialResult, type TrialSchedule, type Verdict,
+} from './task.ts';
 
 interface ModuleOutcome {
   verdict: Verdict;
@@ -30,7 +33,39 @@ function insmod_error(machine: Machine): string | undefined {
   return machine.dmesg().findLast((r) => r.msg.startsWith('insmod: '))?.msg.trimEnd();
 }
 
-async function runModule(t: ModuleTrial): Promise<ModuleOutcome> {
+/**
+ * The trial's side of its port while the machine is up: each new kind of report as it is printed,
+ * and, asked at the timeout, the threads still alive (the pool kills the trial right after).
+ */
+function watch(port: MessagePort): (machine: Machine) => () => void {
+  return (machine) => {
+    const seen = new Set<string>();
+    const tell = (m: TrialNews) => port.postMessage(m);
+    const off = machine.onLog((r) => {
+      if (r.report && !seen.has(r.report)) {
+        seen.add(r.report);
+        tell({ report: r.report });
+      }
+    });
+    const ask = (_q: TrialQuestion) => tell({ stuck: still_running(machine) });
+    port.on('message', ask);
+    return () => {
+      off();
+      port.off('message', ask);
+    };
+  };
+}
+
+/** The threads still alive but the machine's own (kthreadd), as ps shows them. */
+function still_running(machine: Machine): string {
+  if (machine.isDown) return 'the machine is down';
+  const live = machine.ps().filter((t) => !t.exited && t.comm !== 'kthreadd');
+  if (live.length === 0) return 'no thread (the machine itself did not end)';
+  const shown = live.slice(0, 6).map((t) => `${t.comm}/${t.pid} (${t.state}${t.wchan !== '-' ? ` in ${t.wchan}` : ''}, CPU ${t.cpu})`);
+  return shown.join(', ') + (live.length > shown.length ? `, and ${live.length - shown.length} more` : '');
+}
+
+async function runModule(t: ModuleTrial, port: MessagePort): Promise<ModuleOutcome> {
   // Hashed before the run: the source insmod is about to read, not whatever is there afterwards.
   const sha = t.controlled ? module_hash(t.module) : '';
   const title = `trial seed ${t.seed}: ${basename(t.module)}`;
@@ -39,6 +74,7 @@ async function runModule(t: ModuleTrial): Promise<ModuleOutcome> {
   const v = await run_session(t.module, {
     boot: { cpus: t.cpus, seed: t.seed, logger: null, chaos: t.chaos, controlled: t.controlled, trace: !!t.timeline },
   }, {
+    booted: watch(port),
     wait: (machine, name, stop) => wait_module(machine, name, t.duration, stop),
     afterRmmod: t.timeline && !t.controlled ? async (machine) => {
       if (machine.reports().length > 0) timeline = await machine.timelineHTML(title);
@@ -64,10 +100,11 @@ async function runModule(t: ModuleTrial): Promise<ModuleOutcome> {
   }
 }
 
-async function runTorture(t: TortureTrial): Promise<ModuleOutcome> {
+async function runTorture(t: TortureTrial, port: MessagePort): Promise<ModuleOutcome> {
   let v;
   try {
     v = await torture_session(t.params, t.lockModule, { cpus: t.cpus, seed: t.seed, logger: null }, {
+      booted: watch(port),
       wait: (_machine, _name, stop) => pause(t.params.shutdown_secs * 1000, stop),
     });
   } catch (e) {
@@ -103,16 +140,17 @@ function barrier(m: BarrierMessage): number {
 export default async function runTask(m: TrialMessage | BarrierMessage): Promise<TrialResult | number> {
   if ('barrier' in m) return barrier(m);
   const { trial, port } = m;
-  port.postMessage({ started: threadId });
-  port.close();
+  port.postMessage({ started: threadId } satisfies TrialNews);
   const t0 = Date.now();
   let out: ModuleOutcome;
   let error: string | undefined;
   try {
-    out = trial.kind === 'module' ? await runModule(trial) : await runTorture(trial);
+    out = trial.kind === 'module' ? await runModule(trial, port) : await runTorture(trial, port);
   } catch (e) {
     out = { verdict: 'error' };
     error = e instanceof Error ? e.message : String(e);
+  } finally {
+    port.close();
   }
   return {
     seed: trial.seed, verdict: out.verdict, worker: threadId, ms: Date.now() - t0,
