@@ -114,19 +114,39 @@ export async function kthread_main(task: Task): Promise<void> {
   do_exit(task, code);
 }
 
-/** A thread threw: the kernel oops. The thread dies; the machine goes on. */
+/** The most of a thrown string an oops quotes. */
+const THROWN_STRING_MAX = 200;
+
+/**
+ * A thrown value that is no Error, as what it is: a string quoted in full (up to
+ * THROWN_STRING_MAX), a number as written (-22, not ERR_PTR(-EINVAL)), an object with a string
+ * `message` with that message; anything else as describe_value says it.
+ */
+function describe_thrown(v: unknown): string {
+  if (typeof v === 'string') {
+    return `'${v.length > THROWN_STRING_MAX ? `${v.slice(0, THROWN_STRING_MAX)}…` : v}' (a string)`;
+  }
+  if (typeof v === 'number') return `${v} (a number)`;
+  const message = typeof v === 'object' && v !== null ? (v as { message?: unknown }).message : undefined;
+  return typeof message === 'string' ? `${describe_value(v)} with message '${message}'` : describe_value(v);
+}
+
+/**
+ * A thread threw: the kernel oops. The thread dies; the machine goes on. An Error reads as
+ * "NAME: MESSAGE" with its module frames; any other value (it has no stack) reads as
+ * "VALUE thrown by ENTRY() of module M (PATH)", never as if an Error had been thrown.
+ */
 function oops(task: Task, e: unknown): void {
   const cpu = this_cpu;
   const comm = cpu.mem.comm(task.slot);
-  const err = e instanceof Error ? e : new Error(typeof e === 'string' ? e : `${describe_value(e)} thrown`);
-  const frames = module_frames(err.stack);
-  const message = public_paths(err.message);
+  const frames = e instanceof Error ? module_frames(e.stack) : [];
+  const error = public_paths(e instanceof Error ? `${e.name}: ${e.message}` : `${describe_thrown(e)} thrown by ${entry_label(task)}`);
   kernel_report('oops', [
-    `Oops: ${err.name}: ${message} [#${Atomics.add(cpu.mem.i32, HEADER.OOPSES, 1) + 1}] SMP`,
+    `Oops: ${error} [#${Atomics.add(cpu.mem.i32, HEADER.OOPSES, 1) + 1}] SMP`,
     `CPU: ${cpu.id} PID: ${task.pid} Comm: ${comm} (kmodel)`,
     ...trace_lines(frames),
     `note: ${comm}[${task.pid}] killed; the machine goes on`,
-  ], { error: `${err.name}: ${message}`, stack: frames }, LOGLEVEL_EMERG, task);
+  ], { error, stack: frames }, LOGLEVEL_EMERG, task);
 }
 
 /** CpuHooks.reapKilled: a killed thread the CPU was about to resume exits instead. */
