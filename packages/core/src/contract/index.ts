@@ -106,7 +106,7 @@ export {
 } from '../sync/rwlock.ts';
 export {
   declare_wait_queue_head, wait_queue_head_t, wake_up_common, wait_event_common, prepare_to_wait,
-  prepare_to_wait_exclusive, finish_wait, waitqueue_active,
+  prepare_to_wait_exclusive, finish_wait, waitqueue_active, DEFINE_WAIT, wait_queue_entry,
 } from '../sync/waitqueue.ts';
 export {
   declare_completion, completion, wait_for_completion_common, try_wait_for_completion_core, complete, complete_all, reinit_completion,

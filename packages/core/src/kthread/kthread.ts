@@ -100,12 +100,12 @@ export function should_park_core(call?: string): boolean {
 const askedOutsideKthread = new WeakSet<Task>();
 
 /** Linux's WARN_ON(!(k->flags & PF_KTHREAD)) in to_kthread(), once per init() or exit(). */
-function not_from_module_call(call: string): void {
+function not_from_module_call(call: string, what = 'it is always false there'): void {
   const t = this_cpu.current;
   if (t.entryName !== '@module_call' || askedOutsideKthread.has(t)) return;
   askedOutsideKthread.add(t);
   const fn = (t.data as { f?: string } | null)?.f ?? 'init';
-  kernel_report('warn', [`WARNING: ${call}() called from ${fn}(), which is no kernel thread: it is always false there`,
+  kernel_report('warn', [`WARNING: ${call}() called from ${fn}(), which is no kernel thread: ${what}`,
     ...trace_lines(call_trace())], { call }, LOGLEVEL_WARNING);
 }
 
@@ -218,6 +218,10 @@ export async function kthread_park_core(call: string, k: task_struct): Promise<n
     try_to_wake_up(mem, k.slot, TASK_NORMAL);
     const parked = (): boolean => Atomics.load(w, t + THREAD.PARKED) !== 0 || Atomics.load(w, t + THREAD.EXITED) !== 0;
     await sleep_until((t + THREAD.PARKED) * 4, TASK_UNINTERRUPTIBLE, call, parked);
+    // Linux would wait forever for a thread that exits instead of parking: kmodel answers as for one that had exited.
+    if (Atomics.load(w, t + THREAD.PARKED) === 0 && Atomics.load(w, t + THREAD.EXITED) !== 0) {
+      return warn_park(call, k, 'exited instead of parking', -ENOSYS);
+    }
   }
   return 0;
 }
@@ -241,6 +245,7 @@ export function kthread_unpark_core(call: string, k: task_struct): void {
 /** Park the current thread while it should park (kthread_parkme). */
 export async function kthread_parkme_core(call: string): Promise<void> {
   const me = might_sleep(call);
+  not_from_module_call(call, 'it returns at once there');
   const mem = this_cpu.mem;
   const w = mem.i32;
   const t = mem.threadWord(me.slot);

@@ -140,7 +140,10 @@ export class Modules {
       const why = code === -ETIMEDOUT ? `${init} did not return within ${initTimeoutMs / 1000} s (--init-timeout)`
         : code === -EINTR && (this.cut || this.halt.why) ? `interrupted: ${init} was killed before it returned`
           : `${init} failed with ${errname(code)}`;
-      if (code !== -ETIMEDOUT && !this.cut && !this.halt.why) this.leftBehind(m, `after ${init} failed`, 'stop the threads it started before it returns an error');
+      if (!this.cut && !this.halt.why) {
+        if (code === -ETIMEDOUT) this.leftBehind(m, `when ${init} timed out`, `${init} never got to stop them`);
+        else this.leftBehind(m, `after ${init} failed`, 'stop the threads it started before it returns an error');
+      }
       return fail(why, code);
     }
     this.log.klog(LOGLEVEL_INFO, `insmod: ${m.name} loaded`);

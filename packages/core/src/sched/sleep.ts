@@ -93,7 +93,6 @@ async function do_schedule_timeout(timeout: number): Promise<number> {
 /** Sleep at least `ms` milliseconds (Linux msleep: the timeout rounds up, plus one jiffy). */
 export async function msleep_core(call: string, ms: number, state = TASK_UNINTERRUPTIBLE): Promise<number> {
   might_sleep(call);
-  const end = now() + ms;
   let timeout = msecs_to_jiffies(ms) + 1;
   set_wmesg(call);
   // Linux msleep_interruptible: the signal is looked at before each sleep, never after setting the state.
@@ -102,7 +101,7 @@ export async function msleep_core(call: string, ms: number, state = TASK_UNINTER
     set_current_state(state);
     timeout = await do_schedule_timeout(timeout);
   }
-  return Math.max(0, Math.ceil(end - now()));
+  return jiffies_to_msecs(timeout); // Linux's: the jiffies left, one more than asked if none passed
 }
 
 export function signal_pending_current(): boolean {

@@ -10,7 +10,7 @@ import {
 } from '../../contract/index.ts';
 
 export {
-  wait_queue_head_t, prepare_to_wait, prepare_to_wait_exclusive, finish_wait, waitqueue_active,
+  wait_queue_head_t, prepare_to_wait, prepare_to_wait_exclusive, finish_wait, waitqueue_active, DEFINE_WAIT, wait_queue_entry,
 } from '../../contract/index.ts';
 
 /** A signal ended an interruptible wait: the core's -1 is Linux's -ERESTARTSYS. */
