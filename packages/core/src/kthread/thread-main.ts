@@ -8,8 +8,14 @@
  *    (or, before it first runs, a terminated one) exits KILLED_EXIT_CODE;
  *  - everything that touches the record happens before EXITED is set: from then on a stopper may
  *    reap it and kthreadd may give the slot to a new thread; only reap_if_autoreap looks at it
- *    after, and it frees the record only while it still holds this thread (its PID).
+ *    after, and it frees the record only while it still holds this thread (its PID);
+ *  - in a CPU worker (this file is loaded there before any module), a module's process.kill()
+ *    aimed at kmodel's own process ends only its CPU, as its process.exit() does: a panic naming
+ *    the caller's file:line (guard_process_kill).
  */
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { isMainThread, MessagePort, workerData } from 'node:worker_threads';
 import {
   PERCPU, NIL, THREAD, TF_KILL, TF_NOLOAD, TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED, TF_TERMINATE,
   HEADER,
@@ -193,3 +199,58 @@ function do_exit(task: Task, code: number): void {
   reap_if_autoreap(mem, task.slot, task.pid); // TF_AUTOREAP may be set after EXITED was
   cpu.leaveTask(task);
 }
+
+/** kmodel's process group (/proc/self/stat's pgrp), or null where that cannot be read. */
+function own_pgrp(): number | null {
+  try {
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so count after its last ')'.
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    return Number.isInteger(pgrp) && pgrp > 0 ? pgrp : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whom process.kill(`pid`) reaches of kmodel's own process, or null when it spares it. kmodel is
+ * one process (its CPUs and a campaign's trials are threads of it): its pid, 0 (the caller's
+ * process group), -1 (every process it may signal) and minus its process group reach it (any
+ * negative pid, where the group cannot be read). Its parent (a shell, pnpm) and any other process
+ * are not kmodel's.
+ */
+function kills_kmodel(pid: number): string | null {
+  if (pid === process.pid) return "kmodel's own process";
+  if (pid === 0) return "kmodel's process group";
+  if (pid === -1) return "every process, kmodel's included";
+  if (pid < 0) {
+    const pgrp = own_pgrp();
+    if (pgrp === null || -pid === pgrp) return "kmodel's process group";
+  }
+  return null;
+}
+
+/**
+ * A module's process.kill() of kmodel's own process (kills_kmodel) with a signal ends only this
+ * CPU, as process.exit() does: its last words name the call and its module file:line, and the
+ * coordinator panics. Signal 0 (a probe), an unknown signal name (Node refuses it) and any other
+ * process go to Node's process.kill unchanged.
+ */
+export function guard_process_kill(lastWords: MessagePort): void {
+  const kill = process.kill.bind(process);
+  const exit = process.exit.bind(process);
+  process.kill = ((pid: number, signal?: string | number) => {
+    const sig = signal ?? 'SIGTERM';
+    const known = typeof sig === 'number' ? sig !== 0 : Object.hasOwn(constants.signals, sig);
+    const whom = known ? kills_kmodel(Number(pid)) : null;
+    if (whom === null) return kill(pid, signal);
+    const where = module_frames(new Error().stack, 1)[0];
+    const shown = typeof sig === 'number' ? sig : `'${sig}'`;
+    lastWords.postMessage({ cause: `process.kill(${pid}, ${shown}) called${where ? ` ${where}` : ''}: a signal to ${whom}` });
+    return exit(1);
+  }) as typeof process.kill;
+}
+
+// A CPU worker is given its last-words port in its workerData (CpuWorkerData.lastWords).
+const lastWords = isMainThread ? undefined : (workerData as { lastWords?: unknown } | null)?.lastWords;
+if (lastWords instanceof MessagePort) guard_process_kill(lastWords);
