@@ -216,9 +216,42 @@ export interface RecordedRun {
   duration: number | null;
 }
 
-/** The first report kind of the run (the one that ended it, for a schedule), or null. */
-export function first_report(m: Machine): string | null {
-  return m.reports()[0]?.report ?? null;
+/**
+ * Report kinds, the most severe first: what a run's schedule is "the failure of" when the run
+ * printed several (--minimize keeps it, a schedule file's `report` names it). A machine or thread
+ * that cannot go on (panic, oops, BUG, deadlock, livelock) comes first, then a CPU or thread stuck
+ * (soft lockup, hung task, a spinlock lockup or misuse), then a detector's warning of a bug that
+ * may show (a data race, a lock order), then a plain WARN. A kind not listed ranks last.
+ */
+export const REPORT_SEVERITY: readonly string[] = [
+  'panic', 'oops', 'bug', 'deadlock', 'livelock', 'soft_lockup', 'hung_task', 'spinlock', 'kcsan', 'lockdep', 'warn',
+];
+
+function severity(kind: string): number {
+  const i = REPORT_SEVERITY.indexOf(kind);
+  return i < 0 ? REPORT_SEVERITY.length : i;
+}
+
+/** The distinct report kinds of `kinds`, in the order first seen. */
+export function distinct_kinds(kinds: Iterable<string>): string[] {
+  return [...new Set(kinds)];
+}
+
+/** The most severe of `kinds` (REPORT_SEVERITY; of equals, the first seen), or null for none. */
+export function worst_kind(kinds: Iterable<string>): string | null {
+  let worst: string | null = null;
+  for (const k of kinds) if (worst === null || severity(k) < severity(worst)) worst = k;
+  return worst;
+}
+
+/** The report kinds the run printed, in the order first seen. */
+export function report_kinds(m: Machine): string[] {
+  return distinct_kinds(m.reports().flatMap((r) => (r.report ? [r.report] : [])));
+}
+
+/** The run's most severe report kind (the failure its schedule is kept for), or null. */
+export function worst_report(m: Machine): string | null {
+  return worst_kind(report_kinds(m));
 }
 
 /** A run's whole step record, or null if the run outgrew the record's capacity. */
@@ -233,17 +266,18 @@ export function write_entries_schedule(path: string, entries: Int32Array, report
 }
 
 /**
- * Write the run's step record as a replayable schedule; null if written, else why not (the record
- * is incomplete: the run outgrew the step record's capacity).
+ * Write the run's step record as a replayable schedule, its `report` the run's most severe kind
+ * (or `report`); null if written, else why not (the record is incomplete: the run outgrew the step
+ * record's capacity).
  */
-export function write_run_schedule(path: string, m: Machine, r: RecordedRun): string | null {
+export function write_run_schedule(path: string, m: Machine, r: RecordedRun, report?: string): string | null {
   const entries = complete_record(m);
   if (!entries) {
     const s = m.control!.controller.stats();
     return `--schedule-out ${path}: not written: the run took ${s.steps} scheduling points and the step record holds only the first ${s.recorded}; a schedule must hold them all to replay`;
   }
   write_schedule(path, {
-    module: r.module, module_sha256: module_hash(r.module), boot: r.boot, duration: r.duration, report: first_report(m), entries,
+    module: r.module, module_sha256: module_hash(r.module), boot: r.boot, duration: r.duration, report: report ?? worst_report(m), entries,
   });
   return null;
 }

@@ -11,6 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { write_schedule, type ScheduleBoot } from '@kmodel/core/internal/machine/schedule-file.ts';
+import { worst_kind } from '../controlled.ts';
 import type { TrialResult } from './task.ts';
 
 export interface WrittenSchedule {
@@ -61,8 +62,10 @@ export class FirstSchedules {
       for (const r of this.kept) {
         const s = r.schedule!;
         const file = join(dir, schedule_name(r.seed));
+        // The trial's most severe report kind, as kmodel run --schedule-out records it (not merely its first).
+        const report = (Array.isArray(r.verdict) ? worst_kind(r.verdict) : null) ?? s.report;
         write_schedule(file, {
-          module: c.module, module_sha256: s.module_sha256, boot: c.boot(r.seed), duration: c.duration, report: s.report, entries: s.entries,
+          module: c.module, module_sha256: s.module_sha256, boot: c.boot(r.seed), duration: c.duration, report, entries: s.entries,
         });
         written.push({ seed: r.seed, file });
       }

@@ -19,7 +19,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit.ts';
 import { run_session, wait_module } from '../session.ts';
 import { controlled_boot, controlled_usage, type ControlledFlags } from '../options.ts';
 import {
-  check_schedule_module, first_report, write_entries_schedule, options_of_schedule, print_interleaving, replay_command, schedule_boot,
+  check_schedule_module, report_kinds, worst_kind, REPORT_SEVERITY, write_entries_schedule, options_of_schedule, print_interleaving, replay_command, schedule_boot,
   schedule_conflict, write_interleaving_trace, write_run_schedule, type RecordedRun,
 } from '../controlled.ts';
 import { minimize_run, MinimizeInterrupted, plural } from '../minimize-run.ts';
@@ -187,8 +187,8 @@ async function controlled_end(
   };
   let written: string | null = null;
   let failed = false;
-  const schedule_out = (machine: Machine, r: RecordedRun) => {
-    const why = write_run_schedule(o.scheduleOut!, machine, r);
+  const schedule_out = (machine: Machine, r: RecordedRun, report?: string) => {
+    const why = write_run_schedule(o.scheduleOut!, machine, r, report);
     if (why) {
       say(why);
       failed = true;
@@ -210,10 +210,16 @@ async function controlled_end(
       say('--minimize: the run did not fail: nothing to minimize');
       return failed ? EXIT_FAILED : EXIT_OK;
     }
-    const kind = first_report(m);
+    // The failure kept is the run's most severe report kind (REPORT_SEVERITY), not its first:
+    // a deadlock that lockdep warned of first is minimized as the deadlock.
+    const kinds = report_kinds(m);
+    const kind = worst_kind(kinds);
     if (kind === null) {
       say('--minimize: the run failed without a kernel report (insmod failed?): nothing to minimize');
       return EXIT_FAILED;
+    }
+    if (kinds.length > 1) {
+      say(`minimize: the run printed ${kinds.join(', ')}: keeping the ${kind}, the most severe (in the order ${REPORT_SEVERITY.join(' > ')})`);
     }
     const entries = ctl.controller.record();
     const s = ctl.controller.stats();
@@ -256,7 +262,7 @@ async function controlled_end(
       if (!min.reproduced && min.interrupted) {
         write_entries_schedule(o.scheduleOut, min.entries, kind, minimal);
         written = o.scheduleOut;
-      } else schedule_out(fm, minimal);
+      } else schedule_out(fm, minimal, min.reproduced ? kind : undefined);
       if (written) say(`replay the minimal schedule: pnpm kmodel replay ${written}`);
     } else {
       say('the minimal schedule replays from a file: add --schedule-out FILE, then pnpm kmodel replay FILE');
