@@ -6,8 +6,16 @@
  * first and its step count becomes every trial's k (the default k if it took none). The replay command names k (and every other
  * option that decides the schedule) explicitly, so it replays whatever the defaults are.
  *
- * Invariants: `k` is fixed before the first trial starts and never changes; `threads` is the most
- * threads any finished trial's scheduler saw (n of the bound).
+ * The bound of a clean campaign uses n, the most threads any trial's scheduler saw, and k, the
+ * larger of the k the change points were drawn over and the most steps any trial took: a measured
+ * k comes from one run, and a trial that took more steps than it was drawn over has no change point
+ * in its later steps, so the drawing k would print a probability higher than the trials earned.
+ * The summary's pctSteps is that k of the bound when there is one (a clean campaign, which has no
+ * rerun command), else the drawing k the rerun commands and schedule files name; a line after the
+ * summary says when the two differ.
+ *
+ * Invariants: `k` is fixed before the first trial starts and never changes; `threads` and `steps`
+ * are the most threads and steps any finished trial's scheduler saw.
  */
 import { pct_campaign_bound } from '@kmodel/core/internal/sched/strategy/pct.ts';
 import type { ScheduleBoot } from '@kmodel/core/internal/machine/schedule-file.ts';
@@ -51,6 +59,7 @@ export class ControlledPlan {
   private k: number | undefined;
   private kFrom: ControlledSummary['pctStepsFrom'];
   private threads = 0;
+  private steps = 0;
   private readonly first: FirstSchedules;
 
   constructor(private readonly o: ControlledCampaignOptions) {
@@ -88,7 +97,10 @@ export class ControlledPlan {
 
   /** Each finished trial, in completion order. */
   onResult(r: TrialResult): void {
-    if (r.control) this.threads = Math.max(this.threads, r.control.threads);
+    if (r.control) {
+      this.threads = Math.max(this.threads, r.control.threads);
+      this.steps = Math.max(this.steps, r.control.steps);
+    }
     this.first.offer(r);
   }
 
@@ -100,17 +112,39 @@ export class ControlledPlan {
     });
     const clean = results.every((r) => !failed(r.verdict));
     const pct = o.strategy === 'pct';
+    const bounded = pct && clean && results.length > 0 && this.threads > 0;
+    const k = bounded ? this.bound_steps() : this.k;
     return {
       strategy: o.strategy,
-      ...(pct ? { depth: o.depth, pctSteps: this.k, pctStepsFrom: this.kFrom } : {}),
+      ...(pct ? { depth: o.depth, pctSteps: k, pctStepsFrom: this.kFrom } : {}),
       threads: this.threads,
-      bound: pct && clean && results.length > 0 && this.threads > 0 ? pct_campaign_bound(this.threads, this.k!, o.depth, results.length) : null,
+      bound: bounded ? pct_campaign_bound(this.threads, k!, o.depth, results.length) : null,
       schedules: w.written.map((x) => {
         const file = o.show(x.file);
         return { seed: x.seed, file, replay: o.command(['replay', file]) };
       }),
       ...(w.error ? { scheduleError: w.error } : {}),
     };
+  }
+
+  /** k of the bound: the drawing k, or the most steps a trial took if more. */
+  private bound_steps(): number {
+    return Math.max(this.k!, this.steps);
+  }
+
+  /**
+   * After the summary of a clean PCT campaign whose trials took more steps than the change points
+   * were drawn over: the line that says the bound used the trials' steps, and how to draw over them.
+   */
+  notes(results: TrialResult[]): string[] {
+    const o = this.o;
+    if (o.strategy !== 'pct' || this.k === undefined || this.steps <= this.k || this.threads === 0) return [];
+    if (results.length === 0 || !results.every((r) => !failed(r.verdict))) return [];
+    return [
+      `pct: the trials took up to ${this.steps} steps, more than the k = ${this.k} the change points were drawn over` +
+        `${this.kFrom === 'measured' ? ' (measured by one run)' : ''}: the bound above uses k = ${this.steps};` +
+        ` a bug that needs a change point after step ${this.k} was not explored (--pct-steps ${this.steps} draws over them all)`,
+    ];
   }
 
   /**

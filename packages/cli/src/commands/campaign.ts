@@ -205,6 +205,7 @@ function timelines(dir: string | undefined, extras: CampaignExtras = {}): Campai
     finish: () => {
       const { written, error } = first.write(resolve(dir));
       return [
+        ...(extras.finish?.() ?? []),
         ...written.map((f) => `timeline: ${rerunPath(f)}`),
         ...(error ? [`kmodel: ${error}`] : written.length === 0 ? [`timeline: no failing trial to draw (${dir})`] : []),
       ];
@@ -230,9 +231,14 @@ function controlledCampaign(module: string, path: string, base: number, o: Modul
       if (!o.json) process.stdout.write(`${line}\n`);
     },
   });
+  let notes: string[] = [];
   return campaign(o.timeline !== undefined ? with_timeline(p.plan()) : p.plan(), o, `campaign ${module}`, (seed) => p.rerun(seed), timelines(o.timeline, {
     onResult: (r) => p.onResult(r),
-    controlled: (results) => p.summary(results),
+    controlled: (results) => {
+      notes = p.notes(results);
+      return p.summary(results);
+    },
+    finish: () => notes,
   }));
 }
 
