@@ -131,7 +131,9 @@ export async function run(module: string, opts: RunOptions, given: Given = () =>
       });
       return () => ending.dispose();
     },
-    wait: (machine, name, stopped) => wait_module(machine, name, o.duration, stopped, true),
+    wait: (machine, name, stopped) => (o.controlled && o.duration === undefined
+      ? controlled_wait(machine, name, stopped)
+      : wait_module(machine, name, o.duration, stopped, true)),
     beforeRmmod: (machine) => cat_files(machine, o.cat, format, logger),
     // A controlled machine keeps its trace when it powers off: written after the run, whatever ended it.
     afterRmmod: (o.trace || o.timeline) && !o.controlled ? async (machine) => {
@@ -141,6 +143,35 @@ export async function run(module: string, opts: RunOptions, given: Given = () =>
   });
   if (!o.controlled) return verdict.status;
   return controlled_end(module, o, boot, replay, verdict.machine, verdict.status, stop.signal.aborted);
+}
+
+/** Host milliseconds a controlled run without --duration runs before it says what it waits for (as the parallel mode's notice). */
+export const CONTROLLED_NOTICE_MS = 3000;
+
+/**
+ * A controlled run without --duration: the module's threads run until they have all exited, in
+ * virtual time, which a thread looping on msleep() makes pass for ever. After CONTROLLED_NOTICE_MS
+ * of host time with threads still live, one line on stderr names them and the virtual time reached.
+ * It goes to stderr, not the kernel log: what a controlled run logs is a function of its seed, and
+ * host time is not.
+ */
+async function controlled_wait(machine: Machine, name: string, stop: AbortSignal): Promise<void> {
+  const notice = setTimeout(() => {
+    const live = machine.liveThreads(name);
+    if (live.length === 0 || stop.aborted || machine.isDown) return;
+    const who = live.map((t) => `${t.comm}/${t.pid} (${t.state}${t.wchan !== '-' ? ` in ${t.wchan}` : ''})`).join(', ');
+    const ctl = machine.control;
+    const at = ctl ? ` after ${((ctl.controller.clock - machine.mem.bootTime) / 1000).toFixed(3)} s of virtual time` : '';
+    process.stderr.write(
+      `kmodel: waiting for the threads of ${name} to exit${at}: ${who}; without --duration the run ends when they have all exited` +
+        ` (virtual time passes as fast as the threads sleep): Ctrl-C runs rmmod and ends it\n`,
+    );
+  }, CONTROLLED_NOTICE_MS);
+  try {
+    await wait_module(machine, name, undefined, stop, true);
+  } finally {
+    clearTimeout(notice);
+  }
 }
 
 /** The machine's boot options for these run options (no logger); a replay boots with its schedule. */
