@@ -26,11 +26,27 @@ describe('watchdogs', () => {
     try {
       await m.insmod(fixture('spinner'));
       const r = await m.waitForLog((x) => x.report === 'soft_lockup', 20000);
-      expect(r.msg).toMatch(/^BUG: soft lockup - CPU#1 stuck for \ds! \[spinner:\d+\]/);
+      expect(r.msg).toMatch(/^BUG: soft lockup - CPU#1 stuck for \ds! \[spinner:\d+\]\n spinner\/\d+ has not left CPU#1: a loop that never blocks/);
+      expect(r.fields!.awaiting).toBeUndefined();
       expect(r).toMatchObject({ cpu: 1, comm: 'spinner' });
     } finally {
       const { stragglers } = await m.shutdown({ graceMs: 300 });
       expect(stragglers).toEqual([expect.stringMatching(/^spinner\/\d+$/)]);
+    }
+  });
+
+  it('a thread that awaits a promise of its own is a soft lockup that says so (its CPU is not busy), not a loop; the shutdown names it', async () => {
+    const m = await Machine.boot({ cpus: 2, softLockupSecs: 1 });
+    try {
+      await m.insmod(fixture('foreign_await'));
+      const r = await m.waitForLog((x) => x.report === 'soft_lockup', 20000);
+      const [head, why] = r.msg.split('\n');
+      expect(head).toMatch(/^BUG: soft lockup - CPU#\d stuck for \ds! \[waiter:\d+\]$/);
+      expect(why).toMatch(/^ waiter\/\d+ has not left CPU#\d, though its CPU is not busy: it awaits something that is not the kernel's \(a promise of its own, a timer, I\/O\); a kernel thread waits only through kernel calls/);
+      expect(r.fields).toMatchObject({ task: 'waiter', awaiting: true });
+    } finally {
+      const { stragglers } = await m.shutdown({ graceMs: 300 });
+      expect(stragglers).toEqual([expect.stringMatching(/^waiter\/\d+$/)]);
     }
   });
 

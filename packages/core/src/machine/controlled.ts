@@ -25,6 +25,7 @@ import { write_guided } from '../sched/strategy/guided.ts';
 import type { ControlledOptions } from './boot-config.ts';
 import type { Halt } from './halt.ts';
 import { log_waiters } from '../printk/logbuf.ts';
+import { awaiting_text, cpu_awaits, loop_beat } from './loop-beat.ts';
 
 /** How a run of the machine ended, for the coordinator. */
 export type RunEnd = 'watch' | 'deadline' | 'quiescent' | 'livelock' | 'diverged' | 'cut' | 'settled' | 'halted';
@@ -173,6 +174,8 @@ export class Controller {
     const ctl = this.ctl;
     let step = w[ctl + CONTROL.STEP];
     let since = Date.now();
+    let tracked = Atomics.load(w, ctl + CONTROL.BATON); // the CPU holding the baton since `since`
+    let beat = tracked >= 0 ? loop_beat(this.mem, tracked) : 0;
     for (;;) {
       const baton = Atomics.load(w, ctl + CONTROL.BATON);
       if (baton === BATON_COORD) return w[ctl + CONTROL.REASON];
@@ -188,12 +191,16 @@ export class Controller {
       }
       this.hooks.pump();
       const now = w[ctl + CONTROL.STEP];
-      if (now !== step || log_waiters(this.mem) > 0) {
+      const holder = Atomics.load(w, ctl + CONTROL.BATON);
+      if (now !== step || log_waiters(this.mem) > 0 || holder !== tracked) {
         step = now;
         since = Date.now();
+        tracked = holder;
+        beat = holder >= 0 ? loop_beat(this.mem, holder) : 0;
       } else if (Date.now() - since > STUCK_MS) {
-        const cpu = Atomics.load(w, ctl + CONTROL.BATON);
-        this.hooks.stuck(cpu, `ran ${STUCK_MS / 1000} s without reaching a scheduling point (a loop with no kernel call and no shared access?)`);
+        this.hooks.stuck(holder, holder >= 0 && cpu_awaits(this.mem, holder, beat, Date.now() - since)
+          ? `reached no scheduling point for ${STUCK_MS / 1000} s, ${awaiting_text}`
+          : `ran ${STUCK_MS / 1000} s without reaching a scheduling point (a loop with no kernel call and no shared access?)`);
         return -1;
       }
     }

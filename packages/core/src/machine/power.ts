@@ -62,7 +62,7 @@ export class Power {
     }
     const stragglers = await this.threads.stopAll(graceMs ?? 1500);
     if (stragglers.length) {
-      this.log.klog(LOGLEVEL_WARNING, `shutdown: ${stragglers.length} thread(s) did not stop and were terminated with their CPU: ${stragglers.join(', ')} (does each return when asked, at kthread_should_stop() or tm_kthread_is_joining(), or does the module's exit() end it, with kthread_stop(), kthread_destroy() or thread_terminate()?)`, 'warn', {
+      this.log.klog(LOGLEVEL_WARNING, `shutdown: ${stragglers.length} thread(s) did not stop and were terminated with their CPU: ${stragglers.join(', ')} (${straggler_advice(stragglers)})`, 'warn', {
         stragglers,
       });
     }
@@ -96,4 +96,17 @@ export class Power {
     this.log.flush();
     this.off = true;
   }
+}
+
+/**
+ * What the shutdown warning asks about its stragglers: a module's init() or exit() (insmod/N,
+ * rmmod/N) that never returned, or threads that were never told to end or did not listen.
+ */
+function straggler_advice(stragglers: string[]): string {
+  const calls = stragglers.filter((s) => /^(insmod|rmmod)\/\d+$/.test(s)).length;
+  const calls_text = 'did init() or exit() await something that never came?';
+  const threads_text = 'does each return when asked, at kthread_should_stop() or tm_kthread_is_joining(), or does the module\'s exit() end it, '
+    + 'with kthread_stop(), kthread_destroy() or thread_terminate()?';
+  if (calls === stragglers.length) return calls_text;
+  return calls > 0 ? `${threads_text} For insmod/rmmod: ${calls_text}` : threads_text;
 }

@@ -7,6 +7,7 @@
  *    (a thread that never yields, or a CPU spinning on a lock) is reported once per episode.
  */
 import { PERCPU, NIL, THREAD, TF_STARTED } from '../memory/layout.ts';
+import { cpu_awaits, awaiting_text } from './loop-beat.ts';
 import { type Memory } from '../memory/memory.ts';
 import { log_waiters, type LogRecord } from '../printk/logbuf.ts';
 import { LOGLEVEL_EMERG, LOGLEVEL_ERR } from '../printk/levels.ts';
@@ -34,12 +35,12 @@ export class Watchdog {
   /** per thread slot: [pid, switch count, since (ms), reported] */
   private readonly seen = new Map<number, { pid: number; nvcsw: number; since: number; reported: boolean }>();
   /** per CPU: current slot and switch count since when */
-  private readonly cpus: { slot: number; switches: number; since: number; reported: boolean }[];
+  private readonly cpus: { slot: number; switches: number; since: number; beat: number; reported: boolean }[];
 
   constructor(private readonly mem: Memory, o: WatchdogOptions = {}) {
     this.hungMs = (o.hungTaskSecs ?? 120) * 1000;
     this.lockupMs = (o.softLockupSecs ?? 20) * 1000;
-    this.cpus = Array.from({ length: mem.nrCpus }, () => ({ slot: NIL, switches: -1, since: mem.clock(), reported: false }));
+    this.cpus = Array.from({ length: mem.nrCpus }, () => ({ slot: NIL, switches: -1, since: mem.clock(), beat: 0, reported: false }));
   }
 
   /** One look at the machine; the reports to print. */
@@ -111,7 +112,7 @@ export class Watchdog {
       const switches = Atomics.load(w, b + PERCPU.NR_SWITCHES) + Atomics.load(w, b + PERCPU.NR_SELF_YIELDS);
       const e = this.cpus[c];
       if (slot === NIL || slot !== e.slot || switches !== e.switches) {
-        Object.assign(e, { slot, switches, since: t, reported: false });
+        Object.assign(e, { slot, switches, since: t, beat: Atomics.load(w, b + PERCPU.LOOP_BEAT), reported: false });
         continue;
       }
       if (e.reported || t - e.since < this.lockupMs) continue;
@@ -119,11 +120,13 @@ export class Watchdog {
       const pid = w[mem.threadWord(slot) + THREAD.PID];
       const comm = mem.comm(slot);
       const secs = Math.floor((t - e.since) / 1000);
+      const awaits = cpu_awaits(mem, c, e.beat, t - e.since);
       out.push({
         kind: 'soft_lockup',
         lines: [`BUG: soft lockup - CPU#${c} stuck for ${secs}s! [${comm}:${pid}]`,
-          ` ${comm}/${pid} has not left CPU#${c}: a loop that never blocks or calls schedule(), or a spin on a lock`],
-        fields: { stuck_cpu: c, task: comm, task_pid: pid, seconds: secs },
+          awaits ? ` ${comm}/${pid} has not left CPU#${c}, ${awaiting_text}`
+            : ` ${comm}/${pid} has not left CPU#${c}: a loop that never blocks or calls schedule(), or a spin on a lock`],
+        fields: { stuck_cpu: c, task: comm, task_pid: pid, seconds: secs, ...(awaits ? { awaiting: true } : {}) },
         level: LOGLEVEL_EMERG,
         who: { cpu: c, pid, comm },
       });

@@ -55,6 +55,9 @@ export const HF_TRACE = 1 << 5; // CPUs record which thread runs when (kmodel ru
 export const HF_DEBUG_CHECKS = 1 << 6; // the scheduler asserts its invariants (sched/invariants.ts)
 
 /** Per-CPU block. */
+/** How often (ms) a CPU's event loop bumps PERCPU.LOOP_BEAT. */
+export const LOOP_BEAT_MS = 100;
+
 export const PERCPU = {
   DOORBELL: 0, // bumped by every IPI; the idle loop Atomics.waits on it
   IDLE: 1, // 1 while the CPU sleeps in its idle loop
@@ -71,6 +74,7 @@ export const PERCPU = {
   IDLE_SINCE_F64: 14, // when the current idle period began (CURRENT = NIL)
   BITMAP: 16, // PRIO_BITMAP_WORDS words: bit p set <=> queue p non-empty
   NR_SELF_YIELDS: 21, // schedule() calls that kept the running thread (nothing better): the soft-lockup watchdog counts them as switches
+  LOOP_BEAT: 22, // bumped by the CPU's event loop every LOOP_BEAT_MS while it turns: a thread that keeps its CPU while this moves awaits a promise, it does not loop
   HEAD: 24,
   TAIL: 24 + MAX_PRIO,
   WORDS: 24 + 2 * MAX_PRIO,

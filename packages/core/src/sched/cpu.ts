@@ -17,7 +17,7 @@
  * With debug checks on (invariants.ts) the switch asserts the first two, under RQ_LOCK.
  */
 import {
-  PERCPU, HEADER, HF_LOCKDEP, HF_LOCK_SITES, HF_LOCK_STAT, HF_SPINLOCK_DEBUG, HF_TRACE, THREAD, NIL, TF_KILL, SCHED_TIMESHARE,
+  PERCPU, LOOP_BEAT_MS, HEADER, HF_LOCKDEP, HF_LOCK_SITES, HF_LOCK_STAT, HF_SPINLOCK_DEBUG, HF_TRACE, THREAD, NIL, TF_KILL, SCHED_TIMESHARE,
 } from '../memory/layout.ts';
 import { timeshare_charge, timeshare_sleep } from './timeshare.ts';
 import type { Memory } from '../memory/memory.ts';
@@ -218,6 +218,8 @@ export class Cpu {
     this.idleSince = now();
     this.mem.f64[(this.percpu + PERCPU.IDLE_SINCE_F64) >> 1] = this.idleSince;
     setImmediate(this.controlled ? this.controlledIdle : this.idleLoop);
+    const beat = this.percpu + PERCPU.LOOP_BEAT;
+    setInterval(() => Atomics.add(this.w, beat, 1), LOOP_BEAT_MS).unref();
   }
 
   /**
