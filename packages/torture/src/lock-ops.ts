@@ -88,17 +88,43 @@ export interface UserLockModule {
   read_unlock?: unknown;
 }
 
-/**
- * The ops of a user's lock module, or a message saying what it lacks. Its calls may be
- * synchronous or return a Promise; a lock() that returns a Promise marks the lock as sleeping.
- */
-export function user_ops(name: string, m: UserLockModule): lock_torture_ops | string {
-  if (typeof m.lock !== 'function' || typeof m.unlock !== 'function') {
-    return `lock module ${name} must export functions lock() and unlock()`;
+/** A value a lock module exported where a function belongs, as what it is: `42 (a number)`. */
+function describe_export(v: unknown): string {
+  switch (typeof v) {
+    case 'string': return `'${v.length > 40 ? `${v.slice(0, 40)}…` : v}' (a string)`;
+    case 'number': case 'boolean': return `${String(v)} (a ${typeof v})`;
+    case 'bigint': return `${v}n (a bigint)`;
+    case 'symbol': return `${String(v)} (a symbol)`;
+    case 'undefined': return 'undefined';
   }
-  const fn = (f: unknown): LockCall | undefined => (typeof f === 'function' ? (f as LockCall) : undefined);
-  const readlock = fn(m.read_lock);
-  const readunlock = fn(m.read_unlock);
-  if (!!readlock !== !!readunlock) return `lock module ${name} must export both read_lock() and read_unlock(), or neither`;
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  const name = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name;
+  return name && name !== 'Object' ? `an object (${name})` : 'an object';
+}
+
+const CONTRACT = 'a lock module exports functions lock() and unlock() (and optionally read_lock() and read_unlock())';
+
+/**
+ * The ops of a user's lock module, or what is wrong with it, in its own terms: "lock module FILE:
+ * exports lock = 42 (a number), not a function; ..." (`file`: the module as the user named it).
+ * Its calls may be synchronous or return a Promise; a lock() that returns a Promise marks the
+ * lock as sleeping.
+ */
+export function user_ops(name: string, m: UserLockModule, file: string = name): lock_torture_ops | string {
+  const prefix = `lock module ${file}`;
+  for (const f of ['lock', 'unlock'] as const) {
+    if (m[f] === undefined) return `${prefix}: exports no ${f}(); ${CONTRACT}`;
+  }
+  for (const f of ['lock', 'unlock', 'read_lock', 'read_unlock'] as const) {
+    if (m[f] !== undefined && typeof m[f] !== 'function') {
+      return `${prefix}: exports ${f} = ${describe_export(m[f])}, not a function; ${CONTRACT}`;
+    }
+  }
+  const readlock = m.read_lock as LockCall | undefined;
+  const readunlock = m.read_unlock as LockCall | undefined;
+  if (!!readlock !== !!readunlock) {
+    return `${prefix}: exports ${readlock ? 'read_lock() but no read_unlock()' : 'read_unlock() but no read_lock()'}; export both or neither`;
+  }
   return { name, writelock: m.lock as LockCall, writeunlock: m.unlock as LockCall, readlock, readunlock, sleeps: false };
 }

@@ -40,10 +40,13 @@ let readers: task_struct[] = [];
 let stats_task: task_struct | null = null;
 let stutter_task: task_struct | null = null;
 
-/** Called by the wrapper at load time, on every CPU, with the same arguments. */
-export function torture_setup(params: TortureParams, user: UserLockModule | null): void {
+/**
+ * Called by the wrapper at load time, on every CPU, with the same arguments; `userFile` names the
+ * user's lock module as the user gave it, for what is wrong with it.
+ */
+export function torture_setup(params: TortureParams, user: UserLockModule | null, userFile?: string): void {
   P = params;
-  const o = user ? user_ops(params.torture_type, user) : builtin_ops(params.torture_type);
+  const o = user ? user_ops(params.torture_type, user, userFile) : builtin_ops(params.torture_type);
   if (typeof o === 'string') setup_error = o;
   else if (!o) setup_error = `invalid torture_type ${params.torture_type}`;
   else ops = o;

@@ -9,19 +9,30 @@
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TortureParams } from './params.ts';
 
 const LOCKTORTURE = join(dirname(fileURLToPath(import.meta.url)), 'locktorture.ts');
 
-/** The wrapper's source text. */
+/** A path as the user would write it: relative to the working directory when under it. */
+export function shown_path(file: string): string {
+  const rel = relative(process.cwd(), resolve(file));
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+/**
+ * The wrapper's source text. A user's lock module is named to locktorture as the user would
+ * write it (shown_path), so that what is wrong with it is told in the user's terms.
+ */
 export function wrapper_source(params: TortureParams, lockModule?: string): string {
   const lt = JSON.stringify(LOCKTORTURE);
   return [
     `import { torture_setup } from ${lt};`,
     lockModule ? `import * as user from ${JSON.stringify(resolve(lockModule))};` : '',
-    `torture_setup(${JSON.stringify(params)}, ${lockModule ? 'user' : 'null'});`,
+    lockModule
+      ? `torture_setup(${JSON.stringify(params)}, user, ${JSON.stringify(shown_path(lockModule))});`
+      : `torture_setup(${JSON.stringify(params)}, null);`,
     `export { init, exit, lock_torture_writer, lock_torture_reader, lock_torture_stats, torture_stutter } from ${lt};`,
     '',
   ].join('\n');
