@@ -29,4 +29,13 @@ describe('torture --lock-module with an export that is no function', () => {
       line: `locktorture: lock module test/fixtures/flt_tl_readlock_notfn.ts: exports read_lock = 'not a function' (a string), not a function; ${CONTRACT}`,
     });
   });
+
+  it('the run says it on stderr in the module\'s terms; --trials 2 gives one reason for both trials', async () => {
+    const one = await kmodel(['torture', '--lock-module', 'test/fixtures/flt_tl_notfn.ts', '--cpus', '2', '--duration', '1']);
+    expect(one.code).toBe(1);
+    expect(one.stderr.trim()).toBe(`kmodel: locktorture: lock module test/fixtures/flt_tl_notfn.ts: exports lock = 42 (a number), not a function; ${CONTRACT}`);
+    const two = await kmodel(['torture', '--lock-module', 'test/fixtures/flt_tl_notfn.ts', '--cpus', '2', '--duration', '1', '--trials', '2', '--jobs', '1'], { timeoutMs: 120_000 });
+    expect(two.code).toBe(1);
+    expect(two.stdout).toContain(`locktorture: lock module test/fixtures/flt_tl_notfn.ts: exports lock = 42 (a number), not a function; ${CONTRACT} (all 2 insmod failures)`);
+  });
 });

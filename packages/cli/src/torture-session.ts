@@ -74,6 +74,13 @@ export async function torture_session(
   const wrapper = write_wrapper(params, lockModule);
   try {
     const v = await run_session(wrapper, { boot, stop }, hooks);
+    // locktorture refused what the lock module exports (a lock that is no function): its own line
+    // names the module's file, where insmod's names the generated wrapper.
+    const refused = v.name === null ? v.machine.dmesg().find((r) => r.msg.startsWith('locktorture: lock module '))?.msg.trimEnd() : undefined;
+    if (refused) {
+      v.machine.release();
+      throw new LockModuleError(refused);
+    }
     const success = v.machine.dmesg().some((r) => r.msg.includes('--- End of test: SUCCESS'));
     return { ...v, success, status: success ? v.status : EXIT_FAILED };
   } finally {

@@ -16,6 +16,7 @@ import { death_cause } from '@kmodel/core/internal/debug/last-words.ts';
 import { is_kernel_unwind } from '@kmodel/core/internal/arch/kernel-bug.ts';
 import type { CpuWorkerData } from '@kmodel/core/internal/machine/cpu-protocol.ts';
 import { CpuControl } from './control.ts';
+import { guard_process_kill } from '@kmodel/core/internal/kthread/thread-main.ts';
 
 const { sab, geometry, cpu: id, lastWords } = workerData as CpuWorkerData;
 process.setSourceMapsEnabled(true);
@@ -28,6 +29,8 @@ process.exit = ((code?: number) => {
   lastWords.postMessage({ cause: `process.exit(${code ?? ''}) called${where ? ` ${where}` : ''}` });
   exit(code);
 }) as typeof process.exit;
+// So does a process.kill() of kmodel's own process (its pid, 0, -1, its process group).
+guard_process_kill(lastWords, exit);
 // An error no thread catches (a rejected promise nobody awaits, a throw in a timer callback)
 // ends this CPU; say which before going.
 process.on('uncaughtException', (e) => {

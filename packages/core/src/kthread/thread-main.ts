@@ -15,7 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { isMainThread, MessagePort, workerData } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import {
   PERCPU, NIL, THREAD, TF_KILL, TF_NOLOAD, TF_SHOULD_PARK, TF_SHOULD_STOP, TF_STARTED, TF_TERMINATE,
   HEADER,
@@ -234,11 +234,11 @@ function kills_kmodel(pid: number): string | null {
  * A module's process.kill() of kmodel's own process (kills_kmodel) with a signal ends only this
  * CPU, as process.exit() does: its last words name the call and its module file:line, and the
  * coordinator panics. Signal 0 (a probe), an unknown signal name (Node refuses it) and any other
- * process go to Node's process.kill unchanged.
+ * process go to Node's process.kill unchanged. `exit` is Node's own process.exit (the CPU worker's
+ * override of it would say process.exit was called).
  */
-export function guard_process_kill(lastWords: MessagePort): void {
+export function guard_process_kill(lastWords: MessagePort, exit: (code: number) => never): void {
   const kill = process.kill.bind(process);
-  const exit = process.exit.bind(process);
   process.kill = ((pid: number, signal?: string | number) => {
     const sig = signal ?? 'SIGTERM';
     const known = typeof sig === 'number' ? sig !== 0 : Object.hasOwn(constants.signals, sig);
@@ -251,6 +251,3 @@ export function guard_process_kill(lastWords: MessagePort): void {
   }) as typeof process.kill;
 }
 
-// A CPU worker is given its last-words port in its workerData (CpuWorkerData.lastWords).
-const lastWords = isMainThread ? undefined : (workerData as { lastWords?: unknown } | null)?.lastWords;
-if (lastWords instanceof MessagePort) guard_process_kill(lastWords);
