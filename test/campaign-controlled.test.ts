@@ -114,6 +114,20 @@ describe('kmodel campaign --controlled', () => {
     expect(kinds(run)).toEqual(s.seeds[0].verdict);
   });
 
+  it('--no-lockdep: the AB-BA campaign finds the deadlock as itself (no lockdep report first); rerun and schedule file carry it and replay the deadlock', async () => {
+    const dir = scratch();
+    const s = await campaign([fixture('ctl2_abba_mutex'), '--controlled', '--trials', '12', '--seed', '1', '--cpus', '2', '--duration', '0.1', '--jobs', '2', '--no-lockdep', '--schedule-dir', dir]);
+    expect(s.failed).toBeGreaterThan(0);
+    const bad = s.seeds.filter((x) => x.verdict !== 'clean');
+    for (const x of bad) expect(x.verdict).toEqual(['deadlock']);
+    expect(s.rerun).toMatch(/ --no-lockdep --duration 0\.1$/);
+    const file = s.controlled.schedules[0].file;
+    expect(JSON.parse(readFileSync(file, 'utf8')).boot).toMatchObject({ lockdep: false });
+    const replay = await kmodel(['replay', file, '--log-format', 'json'], { timeoutMs: 60_000 });
+    expect(replay.code).toBe(1);
+    expect(kinds(replay)).toEqual(['deadlock']);
+  });
+
   it('the same campaign gives the same verdicts, schedules and schedule files, with 1 job or 2', async () => {
     const [d1, d2] = [scratch(), scratch()];
     const args = [LOST, '--controlled', '--trials', '20', '--strategy', 'random', '--seed', '1'];

@@ -79,6 +79,24 @@ describe('kmodel campaign', () => {
     expect(new Set(r.summary.seeds.map((s) => s.worker)).size).toBe(2);
   });
 
+  it('--no-lockdep turns lockdep off in every trial: a lock-order cycle is lockdep with it, clean without; the rerun command says so', async () => {
+    const on = await campaign([fixture('lockdep_user'), '--trials', '2', '--jobs', '1', '--cpus', '1', '--seed', '3']);
+    expect(on.summary.seeds.map((s) => s.verdict)).toEqual([['lockdep'], ['lockdep']]);
+    expect(on.summary.rerun).not.toContain('--no-lockdep');
+    const off = await campaign([fixture('lockdep_user'), '--trials', '2', '--jobs', '1', '--cpus', '1', '--seed', '3', '--no-lockdep']);
+    expect(off.code).toBe(0);
+    expect(off.summary.seeds.map((s) => s.verdict)).toEqual(['clean', 'clean']);
+    const bad = await campaign([fixture('campaign_oops'), '--trials', '1', '--jobs', '1', '--cpus', '1', '--seed', '3', '--no-lockdep']);
+    expect(bad.summary.rerun).toMatch(/ --no-lockdep$/);
+  });
+
+  it('an init() that throws: the trial is oops and insmod, and the summary gives insmod\'s line', async () => {
+    const r = await kmodel(['campaign', fixture('flt_init_throws'), '--trials', '2', '--jobs', '1', '--cpus', '1', '--seed', '1']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('first failing seeds: 1 (oops+insmod), 2 (oops+insmod)');
+    expect(r.stdout).toMatch(/^insmod: .*flt_init_throws\.ts: init\(\) failed with -EFAULT \(all 2 insmod failures\)$/m);
+  });
+
   it('a module that does not load: verdict insmod', async () => {
     const r = await campaign([fixture('init_fails'), '--trials', '2', '--jobs', '1', '--cpus', '1']);
     expect(r.code).toBe(1);

@@ -1,9 +1,9 @@
 /** kmodel console, driven through a pipe as a script would. */
 import { describe, expect, it } from 'vitest';
-import { example, kmodel } from './helpers/machine.ts';
+import { example, fixture, kmodel } from './helpers/machine.ts';
 
-function session(lines: string[]) {
-  return kmodel(['console', '--cpus', '2', '--log-format', 'pretty'], {
+function session(lines: string[], flags: string[] = []) {
+  return kmodel(['console', '--cpus', '2', '--log-format', 'pretty', ...flags], {
     onSpawn: (p) => {
       p.stdin!.write(lines.join('\n') + '\n');
       p.stdin!.end();
@@ -27,6 +27,12 @@ describe('kmodel console', () => {
     const r = await session(['frobnicate', 'insmod /nonexistent/mod.ts']);
     expect(r.stdout).toMatch(/^unknown command 'frobnicate': type help$/m);
     expect(r.stdout).toMatch(/^insmod: \/nonexistent\/mod\.ts: no such file$/m);
+    expect(r.code).toBe(1);
+  });
+
+  it('--init-timeout bounds an insmod whose init() never returns, as run\'s does', async () => {
+    const r = await session([`insmod ${fixture('init_stuck_leak')}`, 'stop'], ['--init-timeout', '1']);
+    expect(r.stdout).toMatch(/^insmod: .*init_stuck_leak\.ts: init\(\) did not return within 1 s \(--init-timeout\)$/m);
     expect(r.code).toBe(1);
   });
 });

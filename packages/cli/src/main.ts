@@ -61,7 +61,7 @@ export function program(): Command {
   add_controlled_options(runCmd)
     .option('--schedule <file>', 'replay a schedule file (--schedule-out of a controlled run): the same choices at every step, the file\'s boot options (implies --controlled)')
     .option('--schedule-out <file>', 'controlled: write the run\'s schedule (its every choice) for kmodel replay', writablePath)
-    .option('--minimize', 'controlled: on a failure, shrink the schedule (fewest preemptions, then steps) keeping the report kind; print the interleaving (--trace: as a trace, --schedule-out: the minimal schedule)')
+    .option('--minimize', 'controlled: on a failure, shrink the schedule (ddmin over its preemptions, then its other choices: a local minimum, not the fewest possible) keeping the most severe report kind; print the interleaving (--trace: as a trace, --schedule-out: the minimal schedule)')
     .option('--minimize-budget <n>', `with --minimize: at most this many runs (default ${MINIMIZE_BUDGET})`, intIn('--minimize-budget', 1, 1_000_000))
     .addHelpText('after', [
       '',
@@ -76,7 +76,7 @@ export function program(): Command {
   p.command('replay')
     .description('replay a schedule file written by kmodel run --controlled --schedule-out: the same run, step for step (= kmodel run <its module> --schedule FILE)')
     .argument('<file>', 'a schedule file')
-    .option('--minimize', 'on a failure, shrink the schedule keeping the report kind and print the minimal interleaving')
+    .option('--minimize', 'on a failure, shrink the schedule (ddmin: a local minimum) keeping the most severe report kind and print the minimal interleaving')
     .option('--minimize-budget <n>', `with --minimize: at most this many runs (default ${MINIMIZE_BUDGET})`, intIn('--minimize-budget', 1, 1_000_000))
     .option('--schedule-out <file>', 'write the replayed run\'s schedule (with --minimize: the minimal one)', writablePath)
     .option('--trace <path>', 'write a Chrome trace of the run (with --minimize: the minimal interleaving)', writablePath)
@@ -98,6 +98,7 @@ export function program(): Command {
     .option('--cpus <n>', 'CPUs of each machine (1-64)', intIn('--cpus', 1, 64), 4)
     .option('--timeout <seconds>', 'kill a trial that runs this long and count it as "timeout"', positiveSeconds, 60)
     .option('--duration <seconds>', 'run each trial this long (default: until every thread of the module has exited)', positiveSeconds)
+    .option('--no-lockdep', 'turn lockdep and lock statistics off in every trial (a deadlock is then found as itself, not warned of first)')
     .option('--seed <base>', 'seed of the first trial; trial i has seed BASE+i (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1))
     .option('--json', 'print the summary as one JSON object')
     .option('--timeline <dir>', 'write the HTML timeline of each of the first failing trials into DIR (seed-S.html)')
@@ -106,8 +107,9 @@ export function program(): Command {
     .option('--schedule-dir <dir>', `with --controlled: where the schedule files of the first failing trials go (default ./${DEFAULT_SCHEDULE_DIR})`)
     .addHelpText('after', [
       '',
-      'Verdict of a trial: clean; the kinds of report it printed (oops, bug, warn, spinlock, lockdep, kcsan,',
-      'hung_task, soft_lockup, deadlock, livelock); insmod (did not load); timeout (killed at --timeout).',
+      'Verdict of a trial: clean; the kinds of report it printed (panic, oops, bug, warn, spinlock, lockdep, kcsan,',
+      'hung_task, soft_lockup, deadlock, livelock), with insmod if the module did not load; insmod alone (did not',
+      'load, no report); timeout (killed at --timeout: the reports it printed before and what it still ran are kept).',
       'With --controlled, every trial is a controlled run (its own seed); PCT without --pct-steps measures k in a',
       'first run. A failure prints the kmodel run command that replays it and its schedule file (kmodel replay);',
       'a clean PCT campaign prints the probability with which it would have found a bug of depth --depth.',
@@ -185,6 +187,7 @@ export function program(): Command {
     .option('--hz <n>', 'timer ticks per second', intIn('--hz', 1, 10000), 250)
     .option('--seed <n>', 'seed of every random decision of the machine (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1))
     .option('--log-format <format>', 'pretty (dmesg lines, default on a terminal) or json (one object a line)', oneOf('pretty', 'json'))
+    .option('--init-timeout <seconds>', 'insmod fails if init() has not returned after this long', positiveSeconds, 60)
     .addHelpText('after', '\nCommands are read from stdin (a terminal or a pipe). Exit status: 0 clean; 1 a command failed or the kernel reported a problem.')
     .action(async (o: ConsoleOptions) => {
       process.exitCode = await kconsole(o);

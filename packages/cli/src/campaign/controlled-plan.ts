@@ -43,6 +43,8 @@ export interface ControlledCampaignOptions {
   defaultPctSteps: number;
   /** --livelock-steps; absent: the core's default. */
   livelockSteps?: number;
+  /** false: --no-lockdep in every trial. */
+  lockdep?: boolean;
   /** Where the first failures' schedule files go (absolute). */
   scheduleDir: string;
   /** How many failures get a schedule file. */
@@ -91,6 +93,7 @@ export class ControlledPlan {
       ...(o.strategy === 'pct' ? ['--depth', String(o.depth), '--pct-steps', String(this.k)] : []),
       '--cpus', String(o.cpus),
       ...(o.livelockSteps !== undefined ? ['--livelock-steps', String(o.livelockSteps)] : []),
+      ...(o.lockdep === false ? ['--no-lockdep'] : []),
       ...(o.duration !== undefined ? ['--duration', String(o.duration)] : []),
     ];
   }
@@ -154,7 +157,9 @@ export class ControlledPlan {
    */
   private boot(seed: number): ScheduleBoot {
     const o = this.o;
-    const run: Partial<RunOptions> = { cpus: o.cpus, controlled: true, strategy: o.strategy, depth: o.depth, pctSteps: this.k, livelockSteps: o.livelockSteps };
+    const run: Partial<RunOptions> = {
+      cpus: o.cpus, controlled: true, strategy: o.strategy, depth: o.depth, pctSteps: this.k, livelockSteps: o.livelockSteps, lockdep: o.lockdep !== false,
+    };
     return schedule_boot(run as RunOptions, seed, o.strategy);
   }
 
@@ -171,7 +176,9 @@ export class ControlledPlan {
   }
 
   private trial(seed: number, controlled: ControlledTrial): ModuleTrial {
-    return { kind: 'module', module: this.o.module, cpus: this.o.cpus, seed, duration: this.o.duration, controlled };
+    return {
+      kind: 'module', module: this.o.module, cpus: this.o.cpus, seed, duration: this.o.duration, controlled, ...(this.o.lockdep === false ? { lockdep: false } : {}),
+    };
   }
 
   /** k from the measuring run: its step count, rounded up (at least 1); the core's default if it took none. */

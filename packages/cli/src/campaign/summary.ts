@@ -137,7 +137,7 @@ function timeoutLines(bad: SeedResult[]): string[] {
 
 /** insmod's error, once: the first failing trial's line, and how many trials failed with another. */
 function insmodLines(bad: SeedResult[]): string[] {
-  const refused = bad.filter((r) => r.verdict === 'insmod');
+  const refused = bad.filter((r) => kinds(r.verdict).includes('insmod'));
   if (refused.length === 0) return [];
   const first = refused.find((r) => r.insmod);
   if (!first) return [];

@@ -17,6 +17,8 @@ export interface ModuleTrial {
   controlled?: ControlledTrial;
   /** Record the trace; a failing trial returns its HTML timeline. */
   timeline?: boolean;
+  /** false: lockdep and lock statistics off (--no-lockdep). */
+  lockdep?: false;
 }
 
 /** How a controlled trial's decisions are made: a random walk, or PCT of bug depth `depth` over `pctSteps` steps. */
@@ -42,7 +44,7 @@ export type Trial = ModuleTrial | TortureTrial;
 
 /**
  * 'clean'; or the kinds of report the kernel printed (oops, bug, lockdep, ...; a torture run that
- * did not end in SUCCESS adds 'FAILURE'); or 'insmod' (the module did not load); 'timeout' (killed
+ * did not end in SUCCESS adds 'FAILURE'); or 'insmod' (the module did not load; after the kinds when it printed reports first); 'timeout' (killed
  * at --timeout); 'error' (the trial runner itself failed: a bug of kmodel, message in `error`).
  */
 export type Verdict = 'clean' | 'insmod' | 'timeout' | 'error' | string[];

@@ -72,7 +72,7 @@ async function runModule(t: ModuleTrial, port: MessagePort): Promise<ModuleOutco
   // An uncontrolled machine's trace is read before shutdown; a controlled one keeps it after.
   let timeline: string | undefined;
   const v = await run_session(t.module, {
-    boot: { cpus: t.cpus, seed: t.seed, logger: null, chaos: t.chaos, controlled: t.controlled, trace: !!t.timeline },
+    boot: { cpus: t.cpus, seed: t.seed, logger: null, chaos: t.chaos, controlled: t.controlled, trace: !!t.timeline, ...(t.lockdep === false ? { lockdep: false } : {}) },
   }, {
     booted: watch(port),
     wait: (machine, name, stop) => wait_module(machine, name, t.duration, stop),
@@ -81,7 +81,8 @@ async function runModule(t: ModuleTrial, port: MessagePort): Promise<ModuleOutco
     } : undefined,
   });
   try {
-    const verdict: Verdict = v.kinds.length > 0 ? v.kinds : v.name === null ? 'insmod' : 'clean';
+    // A module that did not load after reports (an init() that oopsed) fails as both.
+    const verdict: Verdict = v.kinds.length > 0 ? (v.name === null ? [...v.kinds, 'insmod'] : v.kinds) : v.name === null ? 'insmod' : 'clean';
     const insmod = v.name === null ? insmod_error(v.machine) : undefined;
     if (t.timeline && t.controlled && failed(verdict) && v.machine.control?.finalTrace) timeline = await v.machine.timelineHTML(title);
     const control = v.machine.control;
@@ -115,7 +116,8 @@ async function runTorture(t: TortureTrial, port: MessagePort): Promise<ModuleOut
   try {
     if (v.name === null) {
       const insmod = insmod_error(v.machine);
-      return insmod ? { verdict: 'insmod', insmod } : { verdict: 'insmod' };
+      const verdict: Verdict = v.kinds.length > 0 ? [...v.kinds, 'insmod'] : 'insmod';
+      return insmod ? { verdict, insmod } : { verdict };
     }
     const kinds = [...(v.success ? [] : ['FAILURE']), ...v.kinds];
     return { verdict: kinds.length > 0 ? kinds : 'clean' };

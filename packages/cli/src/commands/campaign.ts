@@ -50,6 +50,8 @@ export interface ModuleCampaignOptions extends CampaignOptions, ControlledFlags 
   duration?: number;
   /** true (default level) or a level 1..3 */
   chaos?: boolean | number;
+  /** false: --no-lockdep (lockdep and lock statistics off in every trial). */
+  lockdep?: boolean;
   /** Where the first failures' schedule files go, with --controlled (default ./kmodel-schedules). */
   scheduleDir?: string;
   /** Where the first failures' HTML timelines go (seed-S.html); absent: none are recorded. */
@@ -183,12 +185,14 @@ export async function moduleCampaign(module: string, o: ModuleCampaignOptions): 
   const chaos = o.chaos === undefined || o.chaos === false ? undefined : o.chaos === true ? true : { level: o.chaos };
   const trials: Trial[] = Array.from({ length: o.trials }, (_, i) => ({
     kind: 'module', module: path, cpus: o.cpus, seed: base + i, duration: o.duration, chaos, ...(o.timeline !== undefined ? { timeline: true } : {}),
+    ...(o.lockdep === false ? { lockdep: false as const } : {}),
   }));
   return campaign(trials, o, `campaign ${module}`, (seed) => [
     'run', rerunPath(module), '--seed', String(seed),
     ...(o.cpus !== 4 ? ['--cpus', String(o.cpus)] : []),
     ...(o.duration !== undefined ? ['--duration', String(o.duration)] : []),
     ...(o.chaos === true ? ['--chaos'] : typeof o.chaos === 'number' ? ['--chaos', String(o.chaos)] : []),
+    ...(o.lockdep === false ? ['--no-lockdep'] : []),
   ], timelines(o.timeline));
 }
 
@@ -224,7 +228,7 @@ function controlledCampaign(module: string, path: string, base: number, o: Modul
   const p = new ControlledPlan({
     module: path, shown: rerunPath(module), cpus: o.cpus, base, trials: o.trials, duration: o.duration,
     strategy: o.strategy ?? CAMPAIGN_STRATEGY, depth: o.depth ?? CONTROLLED_DEFAULTS.depth, pctSteps: o.pctSteps,
-    livelockSteps: o.livelockSteps, defaultPctSteps: CONTROLLED_DEFAULTS.pctSteps,
+    livelockSteps: o.livelockSteps, lockdep: o.lockdep, defaultPctSteps: CONTROLLED_DEFAULTS.pctSteps,
     scheduleDir: resolve(o.scheduleDir ?? DEFAULT_SCHEDULE_DIR), schedules: FIRST_SEEDS,
     show: rerunPath, command,
     say: (line) => {

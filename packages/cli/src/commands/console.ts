@@ -21,6 +21,8 @@ export interface ConsoleOptions {
   hz: number;
   seed?: number;
   logFormat?: LogFormat;
+  /** Seconds insmod waits for init() (--init-timeout). */
+  initTimeout?: number;
 }
 
 const HISTORY_SIZE = 1000;
@@ -78,7 +80,7 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
         case 'help': out(HELP); return true;
         case 'insmod':
           if (args.length !== 1) return usage('insmod PATH');
-          out(`${(await machine.insmod(args[0])).name} loaded`);
+          out(`${(await machine.insmod(args[0], o.initTimeout === undefined ? {} : { initTimeoutMs: o.initTimeout * 1000 })).name} loaded`);
           return true;
         case 'rmmod':
           if (args.length !== 1) return usage('rmmod NAME');
