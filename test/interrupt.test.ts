@@ -184,3 +184,17 @@ describe('Ctrl-C during a campaign', { timeout: 180_000 }, () => {
     expect(await survivors(m.env)).toEqual([]);
   });
 });
+
+describe('SIGTERM during a stuck init()', { timeout: 120_000 }, () => {
+  it('after the signal no notice advises Ctrl-C any more: the run is already ending', async () => {
+    const l = start(['run', fixture('init_busy_loop'), '--cpus', '2', '--log-format', 'json']);
+    await until(l, () => messages(l).includes('init loops'), 'init() running');
+    l.p.kill('SIGTERM');
+    await until(l, () => messages(l).some((m) => m.startsWith('SIGTERM: ')), 'the SIGTERM line');
+    expect(await exited(l, 60_000)).toBe(1);
+    const msgs = messages(l);
+    const after = msgs.slice(msgs.findIndex((m) => m.startsWith('SIGTERM: ')));
+    expect(after.filter((m) => /init\(\) has not returned after/.test(m))).toEqual([]);
+    expect(after.some((m) => /^insmod: .*init_busy_loop\.ts: interrupted/.test(m))).toBe(true);
+  });
+});

@@ -65,7 +65,10 @@ export async function run_session(module: string, o: SessionOptions, hooks: Sess
   try {
     release = hooks.booted?.(machine);
     // init() that has not returned after a few seconds: say what it is doing (--duration starts after it).
-    const slow = machine.controlled ? null : setTimeout(() => init_notice(machine, o.initTimeout ?? 60), WAITING_NOTICE_MS);
+    // Not once the run is ending (Ctrl-C, SIGTERM): its advice would be stale.
+    const slow = machine.controlled ? null : setTimeout(() => {
+      if (!stop.signal.aborted) init_notice(machine, o.initTimeout ?? 60);
+    }, WAITING_NOTICE_MS);
     try {
       name = (await machine.insmod(module, { initTimeoutMs: o.initTimeout === undefined ? undefined : o.initTimeout * 1000 })).name;
     } catch (e) {
