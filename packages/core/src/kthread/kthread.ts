@@ -29,7 +29,7 @@ import { thread_exit_word, thread_exited, thread_is_daemon } from './record.ts';
 import { kernel_report, report_misuse } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../arch/stack.ts';
 import { ThreadExit, ThreadKilled } from '../arch/kernel-bug.ts';
-import { EBUSY, EDEADLK, EINTR, EINVAL, ENOSYS, EPERM, ESRCH, errname } from '../arch/errno.ts';
+import { EBUSY, EDEADLK, EFAULT, EINTR, EINVAL, ENOSYS, EPERM, ESRCH, errname } from '../arch/errno.ts';
 import { LOGLEVEL_WARNING } from '../printk/levels.ts';
 
 /**
@@ -340,13 +340,17 @@ export function kthread_exit_core(call: string, code: number): never {
  */
 export function kthread_exit_task(t: Task, call: string, code: number, autoreap = false): never {
   if (t.slot < 0) outside_thread(call, `${call}() called outside a kernel thread`);
+  let exit_code = code | 0;
   if (t.entryName === '@module_call') {
-    // Linux: init() and exit() run in insmod's and rmmod's process, no kthread (to_kthread() warns).
+    // Linux: init() and exit() run in insmod's and rmmod's process, no kthread (to_kthread() warns),
+    // and the exit ends that process: an init() cut short this way never loads its module.
     const fn = (t.data as { f?: string } | null)?.f ?? 'init';
-    report_misuse(call, [`BUG: ${call}(${code}) called from ${fn}(), which is no kernel thread: return from ${fn}() instead`], { code });
+    const outcome = fn === 'init' && exit_code >= 0 ? ': the rest of init() never runs, so the module does not load (-EFAULT)' : '';
+    report_misuse(call, [`BUG: ${call}(${code}) called from ${fn}(), which is no kernel thread: return from ${fn}() instead${outcome}`], { code });
+    if (outcome) exit_code = -EFAULT;
   }
   if (autoreap) Atomics.or(this_cpu.mem.i32, this_cpu.mem.threadWord(t.slot) + THREAD.FLAGS, TF_AUTOREAP);
-  t.exit_code = code | 0;
+  t.exit_code = exit_code;
   t.exit_call = call;
   throw new ThreadExit(t.pid, t.exit_code);
 }
