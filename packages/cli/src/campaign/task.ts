@@ -38,6 +38,26 @@ export interface TortureTrial {
   seed: number;
   params: TortureParams;
   lockModule?: string;
+  /** The debug knobs torture takes (--lock-sites, --lockup-ms, --softlockup-secs, --hung-task-secs). */
+  debug?: TortureDebug;
+}
+
+/** Boot options of a torture machine a user may set (each absent: the machine's default). */
+export interface TortureDebug {
+  lockSites?: boolean;
+  lockupMs?: number;
+  softLockupSecs?: number;
+  hungTaskSecs?: number;
+}
+
+/** The flags that set `d` again, for a printed rerun command. */
+export function torture_debug_args(d: TortureDebug): string[] {
+  return [
+    ...(d.lockSites ? ['--lock-sites'] : []),
+    ...(d.lockupMs !== undefined ? ['--lockup-ms', String(d.lockupMs)] : []),
+    ...(d.softLockupSecs !== undefined ? ['--softlockup-secs', String(d.softLockupSecs)] : []),
+    ...(d.hungTaskSecs !== undefined ? ['--hung-task-secs', String(d.hungTaskSecs)] : []),
+  ];
 }
 
 export type Trial = ModuleTrial | TortureTrial;

@@ -104,7 +104,7 @@ async function runModule(t: ModuleTrial, port: MessagePort): Promise<ModuleOutco
 async function runTorture(t: TortureTrial, port: MessagePort): Promise<ModuleOutcome> {
   let v;
   try {
-    v = await torture_session(t.params, t.lockModule, { cpus: t.cpus, seed: t.seed, logger: null }, {
+    v = await torture_session(t.params, t.lockModule, { cpus: t.cpus, seed: t.seed, logger: null, ...t.debug }, {
       booted: watch(port),
       wait: (_machine, _name, stop) => pause(t.params.shutdown_secs * 1000, stop),
     });

@@ -16,7 +16,8 @@ import { default_jobs, runTrials } from '../campaign/pool.ts';
 import type { Plan } from '../campaign/plan.ts';
 import { progress, type Progress } from '../campaign/progress.ts';
 import { summarize, formatSummary, FIRST_SEEDS, type ControlledSummary } from '../campaign/summary.ts';
-import { failed, type Trial, type TrialResult } from '../campaign/task.ts';
+import { failed, torture_debug_args, type Trial, type TrialResult } from '../campaign/task.ts';
+import { torture_debug } from './torture.ts';
 import { ControlledPlan } from '../campaign/controlled-plan.ts';
 import { FirstTimelines } from '../campaign/timelines.ts';
 import { EXIT_OK, EXIT_FAILED, EXIT_USAGE } from '../exit.ts';
@@ -256,6 +257,10 @@ export interface TortureCampaignOptions extends CampaignOptions {
   nreadersStress?: number;
   longHold: number;
   stutter?: number;
+  lockSites?: boolean;
+  lockupMs?: number;
+  softlockupSecs?: number;
+  hungTaskSecs?: number;
 }
 
 /** kmodel torture ... --trials N: one locktorture run per seed; a trial fails unless SUCCESS and no report. */
@@ -267,9 +272,10 @@ export async function tortureCampaign(params: TortureParams, o: TortureCampaignO
       return EXIT_FAILED;
     }
   }
+  const debug = torture_debug(o);
   const trials: Trial[] = Array.from({ length: o.trials }, (_, i) => ({
     kind: 'torture', cpus: o.cpus, seed: o.seed + i, params: { ...params, seed: o.seed + i },
-    lockModule: o.lockModule ? resolve(o.lockModule) : undefined,
+    lockModule: o.lockModule ? resolve(o.lockModule) : undefined, debug,
   }));
   return campaign(trials, o, `torture ${params.torture_type}`, (seed) => [
     'torture',
@@ -281,5 +287,6 @@ export async function tortureCampaign(params: TortureParams, o: TortureCampaignO
     ...(o.nreadersStress !== undefined ? ['--nreaders-stress', String(o.nreadersStress)] : []),
     ...(o.longHold !== 100 ? ['--long-hold', String(o.longHold)] : []),
     ...(o.stutter ? ['--stutter', String(o.stutter)] : []),
+    ...torture_debug_args(debug),
   ]);
 }

@@ -16,6 +16,7 @@ import { catch_interrupt, exit_status } from '../interrupt.ts';
 import { pause } from '../session.ts';
 import { torture_session, LockModuleError } from '../torture-session.ts';
 import cliProgress from 'cli-progress';
+import type { TortureDebug } from '../campaign/task.ts';
 
 export interface TortureOptions {
   type: string;
@@ -29,6 +30,20 @@ export interface TortureOptions {
   cpus: number;
   seed: number;
   logFormat?: LogFormat;
+  lockSites?: boolean;
+  lockupMs?: number;
+  softlockupSecs?: number;
+  hungTaskSecs?: number;
+}
+
+/** The debug knobs of `o` as boot options (absent ones keep the machine's defaults). */
+export function torture_debug(o: Pick<TortureOptions, 'lockSites' | 'lockupMs' | 'softlockupSecs' | 'hungTaskSecs'>): TortureDebug {
+  return {
+    ...(o.lockSites ? { lockSites: true } : {}),
+    ...(o.lockupMs !== undefined ? { lockupMs: o.lockupMs } : {}),
+    ...(o.softlockupSecs !== undefined ? { softLockupSecs: o.softlockupSecs } : {}),
+    ...(o.hungTaskSecs !== undefined ? { hungTaskSecs: o.hungTaskSecs } : {}),
+  };
 }
 
 /**
@@ -61,7 +76,7 @@ export async function torture(params: TortureParams, o: TortureOptions): Promise
   /** The request that cut the test short; one during rmmod comes after the whole test ran. */
   let interrupted: string | null = null;
   try {
-    const v = await torture_session(params, o.lockModule, { cpus: o.cpus, seed: o.seed, logger: kernel_logger({ format }) }, {
+    const v = await torture_session(params, o.lockModule, { cpus: o.cpus, seed: o.seed, logger: kernel_logger({ format }), ...torture_debug(o) }, {
       booted: (m) => {
         running = m;
       },
