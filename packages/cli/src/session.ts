@@ -36,7 +36,7 @@ export interface SessionHooks {
   wait(machine: Machine, name: string, stop: AbortSignal): Promise<void>;
   /** After the wait, before rmmod; false: the session failed (a --cat file that could not be read). */
   beforeRmmod?(machine: Machine, name: string): Promise<boolean>;
-  /** After rmmod. */
+  /** After rmmod, or after an insmod that failed: the module is gone, the machine still up. */
   afterRmmod?(machine: Machine): Promise<void>;
 }
 
@@ -83,8 +83,8 @@ export async function run_session(module: string, o: SessionOptions, hooks: Sess
         // Asked to end (Ctrl-C, SIGTERM): exit() still runs, within a shorter bound than rmmod's own.
         await machine.rmmod(name, stop.signal.aborted ? { exitTimeoutMs: INTERRUPTED_EXIT_MS } : {});
       }
-      if (up()) await hooks.afterRmmod?.(machine);
     }
+    if (up()) await hooks.afterRmmod?.(machine);
   } catch (e) {
     if (!machine.isDown) throw e;
   } finally {

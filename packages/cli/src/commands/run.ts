@@ -141,7 +141,12 @@ export async function run(module: string, opts: RunOptions, given: Given = () =>
       if (o.timeline) await write_timeline(machine, o.timeline, module);
     } : undefined,
   });
-  if (!o.controlled) return verdict.status;
+  if (!o.controlled) {
+    // The CPUs keep the trace; a panic halts them before it can be read.
+    const lost = [o.trace && '--trace', o.timeline && '--timeline'].filter(Boolean).join(' and ');
+    if (lost && verdict.machine.panicked) process.stderr.write(`kmodel: ${lost}: not written: the machine panicked, and its CPUs' trace went with them (a controlled run keeps it)\n`);
+    return verdict.status;
+  }
   return controlled_end(module, o, boot, replay, verdict.machine, verdict.status, stop.signal.aborted);
 }
 
