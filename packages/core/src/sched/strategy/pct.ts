@@ -22,6 +22,15 @@
  * spinning high-priority thread run forever while the thread it waits for, lower, never gets a
  * step: a livelock the scheduler made, not the program. The counter is decremented before use
  * because 0 means "not drawn yet".
+ *
+ * The starvation rule (bounded starvation across CPUs): on a real SMP machine every CPU makes
+ * progress, so a thread runnable on its own CPU is never held back for ever by a thread of another
+ * CPU, however high that one's priority and whether or not its loop makes progress (a poller that
+ * writes a counter and calls schedule() is no spinner). Once the same thread has been picked
+ * PCT_STARVE_POINTS points in a row while another CPU had a thread to run, it is deprioritized as
+ * a spinner is (to --PCT_LOW), so the waiting CPU runs; two such threads take turns of that many
+ * points. The run length lives in machine memory (PCT_RUN_SLOT, PCT_RUN_COUNT), so the rule is a
+ * function of the seed like every other choice. A CPU picked only for a timer leaves it as it is.
  */
 import { CONTROL, MAX_PCT_DEPTH, THREAD } from '../../memory/layout.ts';
 import { decision_hash } from '../../arch/hash.ts';
@@ -35,6 +44,23 @@ const SALT_PRIO = 13;
 const SALT_CHANGE = 14;
 /** Draws per change point before a duplicate step is accepted (only when steps is tiny). */
 const CHANGE_TRIES = 64;
+
+/**
+ * Points in a row one thread may be picked while another CPU has a thread to run, before it is
+ * deprioritized (the starvation rule): well above SPIN_POINTS, so a lock holder's critical section
+ * and the interleavings PCT's change points make are left alone.
+ */
+export const PCT_STARVE_POINTS = 256;
+
+/**
+ * The starvation rule's two CONTROL words: the slot + 1 of the thread picked last (0: none) and how
+ * many points in a row it has been picked with another CPU waiting. They sit after the change
+ * points (CHANGE .. CHANGE + MAX_PCT_DEPTH - 2), in the words before NEXT_TIMER_F64 that no
+ * other field uses.
+ */
+export const PCT_RUN_SLOT = CONTROL.CHANGE + MAX_PCT_DEPTH - 1;
+export const PCT_RUN_COUNT = PCT_RUN_SLOT + 1;
+if (PCT_RUN_COUNT >= CONTROL.NEXT_TIMER_F64) throw new Error('pct: the starvation rule\'s words overlap NEXT_TIMER_F64');
 
 /** Thread pid's initial priority under this seed: in [PRIO_DRAWN, 2^31 - 1). */
 export function pct_prio(seed: number, pid: number): number {
@@ -55,6 +81,8 @@ export function pct_setup(mem: Memory, ctl: number, seed: number, depth: number,
   w[ctl + CONTROL.DEPTH] = depth;
   w[ctl + CONTROL.PCT_STEPS] = steps;
   w[ctl + CONTROL.PCT_LOW] = 0;
+  w[ctl + PCT_RUN_SLOT] = 0;
+  w[ctl + PCT_RUN_COUNT] = 0;
   w.fill(0, ctl + CONTROL.CHANGE, ctl + CONTROL.CHANGE + MAX_PCT_DEPTH - 1);
   for (let i = 0; i < depth - 1; i++) {
     let k = 0;
@@ -66,6 +94,29 @@ export function pct_setup(mem: Memory, ctl: number, seed: number, depth: number,
     }
     w[ctl + CONTROL.CHANGE + i] = k;
   }
+}
+
+/**
+ * The enabled CPU whose next thread has the highest priority (ties to the lowest CPU), or a CPU
+ * with only a timer due (drawing a thread's priority on its first sight).
+ */
+function highest(p: PointContext): number {
+  const w = p.mem.i32;
+  let best = p.enabled[0];
+  let bestPrio = 0;
+  for (let i = 0; i < p.n; i++) {
+    const c = p.enabled[i];
+    const s = p.slotOn(c);
+    if (s < 0) return c;
+    const t = p.mem.threadWord(s);
+    let prio = w[t + THREAD.PCT_PRIO];
+    if (prio === 0) w[t + THREAD.PCT_PRIO] = prio = pct_prio(p.seed, w[t + THREAD.PID]);
+    if (i === 0 || prio > bestPrio) {
+      best = c;
+      bestPrio = prio;
+    }
+  }
+  return best;
 }
 
 export const pct_strategy: Strategy = {
@@ -80,20 +131,27 @@ export const pct_strategy: Strategy = {
       for (let i = 0; i < changes; i++) if (w[ctl + CONTROL.CHANGE + i] === p.step) w[prio] = i + 1;
       if (p.spinning) w[prio] = --w[ctl + CONTROL.PCT_LOW];
     }
-    let best = p.enabled[0];
-    let bestPrio = 0;
-    for (let i = 0; i < p.n; i++) {
-      const c = p.enabled[i];
-      const s = p.slotOn(c);
-      if (s < 0) return c;
-      const t = p.mem.threadWord(s);
-      let prio = w[t + THREAD.PCT_PRIO];
-      if (prio === 0) w[t + THREAD.PCT_PRIO] = prio = pct_prio(p.seed, w[t + THREAD.PID]);
-      if (i === 0 || prio > bestPrio) {
-        best = c;
-        bestPrio = prio;
-      }
+    let best = highest(p);
+    const s = p.slotOn(best);
+    if (s < 0) return best; // a timer: the clock, not an interleaving; the run length stays
+    // The starvation rule: only while another enabled CPU has a thread that waits.
+    let waiting = false;
+    for (let i = 0; i < p.n; i++) if (p.enabled[i] !== best && p.slotOn(p.enabled[i]) >= 0) waiting = true;
+    if (!waiting) {
+      w[ctl + PCT_RUN_SLOT] = s + 1;
+      w[ctl + PCT_RUN_COUNT] = 0;
+      return best;
     }
+    if (w[ctl + PCT_RUN_SLOT] !== s + 1) {
+      w[ctl + PCT_RUN_SLOT] = s + 1;
+      w[ctl + PCT_RUN_COUNT] = 1;
+      return best;
+    }
+    if (++w[ctl + PCT_RUN_COUNT] <= PCT_STARVE_POINTS) return best;
+    w[p.mem.threadWord(s) + THREAD.PCT_PRIO] = --w[ctl + CONTROL.PCT_LOW];
+    best = highest(p);
+    w[ctl + PCT_RUN_SLOT] = p.slotOn(best) + 1;
+    w[ctl + PCT_RUN_COUNT] = 1;
     return best;
   },
 };
