@@ -73,6 +73,34 @@ async function guided_run(r: MinimizeRun, d: Deviation[], detail: boolean): Prom
   return s.machine;
 }
 
+/**
+ * A panic halts every CPU at once and the one that died takes its points' descriptions with it,
+ * so the final run of a panicking schedule leaves none. They come from one more run: a replay of
+ * the same step record without its last entry, which stops (diverges) at that last point, before
+ * the step that panicked, with every CPU alive to give its descriptions. Says so on `say`; []
+ * (said why) when that replay did not get as far.
+ */
+async function details_before_panic(r: MinimizeRun, entries: Int32Array): Promise<PointDetail[]> {
+  const last = entries.length - 1;
+  if (last < 0) return [];
+  const c = controlled_boot({ ...r.controlled, controlled: true })!;
+  const controlled: ControlledOptions = {
+    strategy: 'replay', schedule: entries.subarray(0, last), depth: c.depth, pctSteps: c.pctSteps, livelockSteps: c.livelockSteps, detail: true,
+  };
+  const s = await run_session(r.module, { boot: { ...r.boot, logger: null, trace: false, controlled }, initTimeout: r.initTimeout }, {
+    wait: (m, name, stop) => wait_module(m, name, r.duration, stop),
+  });
+  const ctl = s.machine.control!;
+  const d = ctl.controller.divergence();
+  const details = ctl.finalDetails ?? [];
+  if (s.machine.panicked !== null || d?.step !== last || details.length === 0) {
+    r.say(`minimize: no table: the panic halted every CPU before they gave the descriptions of their points, and a replay stopped before step ${last} ${s.machine.panicked !== null ? 'panicked too' : `ended at step ${d?.step ?? ctl.controller.steps}`}`);
+    return [];
+  }
+  r.say(`minimize: a panic halts every CPU, and the one that died takes the descriptions of its points with it: the table is of a replay of the minimal schedule stopped at its last point (step ${last}), before the step that panicked`);
+  return details;
+}
+
 function attempt_of(m: Machine, kind: string): Attempt {
   const entries = m.control!.controller.record();
   return { fails: m.reports().some((x) => x.report === kind), entries, preemptions: count_preemptions(entries), steps: entries.length };
@@ -126,10 +154,13 @@ export async function minimize_run(r: MinimizeRun): Promise<MinimalRun> {
     // (A terminal's Ctrl-C also kills the module compiler's service: module-build.ts starts a fresh one.)
     const machine = await guided_run(r, result.deviations, true);
     const reproduced = machine.reports().some((x) => x.report === r.kind);
+    const entries = reproduced ? machine.control!.controller.record() : result.attempt.entries;
+    let details = reproduced ? (machine.control!.finalDetails ?? []) : [];
+    if (reproduced && machine.panicked !== null) details = await details_before_panic(r, entries);
     return {
       machine,
-      entries: reproduced ? machine.control!.controller.record() : result.attempt.entries,
-      details: reproduced ? (machine.control!.finalDetails ?? []) : [],
+      entries,
+      details,
       reproduced,
       deviations: result.deviations,
       tries,

@@ -4,9 +4,16 @@
  * replay's divergence: reported, then the machine halts) and what a run leaves (the step record,
  * the points described, the trace), gathered from the CPUs before they are terminated.
  */
-import { HEADER, NIL, PERCPU } from '../memory/layout.ts';
+import { CONTROL, HEADER, LOCKDEP, LOCK_CLASS_NAME, NIL, PERCPU, SYMBOL, SYMBOL_SLOTS, THREAD } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
+import { OBJ_CLASS, OBJ_KIND } from '../memory/arena.ts';
 import { LOGLEVEL_EMERG, LOGLEVEL_ERR, LOGLEVEL_WARNING } from '../printk/levels.ts';
+import { SPIN_LOCK } from '../sched/control-decide.ts';
+import { thread_condition } from '../sched/condition.ts';
+import { task_state_letter } from '../sched/state.ts';
+import { KIND } from '../shared/declare.ts';
+import { site_text } from '../sync/lockdep.ts';
+import { SPINLOCK } from '../sync/spinlock-types.ts';
 
 const SETTLE_TEXT = '100 ms of virtual time';
 import type { PointDetail } from '../sched/control-detail.ts';
@@ -69,12 +76,14 @@ export class ControlledRun implements ControlledWaits {
       this.endedBy = 'deadlock';
     } else if (end === 'livelock') {
       const s = c.stats();
-      const spinning = this.running();
+      const spinning = this.running(true);
+      const stuck = this.stuckSpinlocks();
       this.log.klog(LOGLEVEL_EMERG, [
         `INFO: livelock: no thread made progress in ${s.livelockSteps} scheduling points (the livelock bound)`,
         ...spinning.map((t) => `  ${t} kept running without progress`),
+        ...stuck.lines,
         ' progress is a write to shared memory, a lock taken, a wakeup, a context switch or an exit',
-      ].join('\n'), 'livelock', { bound: s.livelockSteps, step: c.steps, threads: spinning });
+      ].join('\n'), 'livelock', { bound: s.livelockSteps, step: c.steps, threads: spinning, ...(stuck.locks.length > 0 ? { locks: stuck.locks } : {}) });
       this.endedBy = 'livelock';
     } else if (end === 'diverged') {
       const d = c.divergence();
@@ -114,18 +123,99 @@ export class ControlledRun implements ControlledWaits {
     }
   }
 
-  /** Threads stopped in the middle of their run, "comm/pid on CPU n". */
-  private running(): string[] {
+  /**
+   * Threads stopped in the middle of their run, "comm/pid on CPU n"; with `spinning`, only those
+   * whose last point was a spin (CONTROL.SPINNING + n): the threads a livelock is made of.
+   */
+  private running(spinning = false): string[] {
     const out: string[] = [];
+    const ctl = this.mem.layout.controlWord;
     for (let c = 0; c < this.mem.nrCpus; c++) {
       const slot = Atomics.load(this.mem.i32, this.mem.layout.percpuWord(c) + PERCPU.CURRENT);
       if (slot === NIL) continue;
+      if (spinning && this.mem.i32[ctl + CONTROL.SPINNING + c] === 0) continue;
       out.push(`${this.mem.comm(slot)}/${this.mem.i32[this.mem.threadWord(slot)]} on CPU ${c}`);
     }
     return out;
   }
 
+  /**
+   * A livelock whose spinners spin in spin_lock: every held spinlock whose owner cannot unlock it
+   * (it is dead, or sleeps on no CPU while the machine only spins), as the parallel mode's
+   * "lockup suspected" says it. The spinners' own locks are not listed, nor a lock whose owner is
+   * on a CPU (then it spins too: an AB-BA livelock). Which lock each spinner waits for is not
+   * recorded, so the lines say who spins in spin_lock and which locks cannot be released. A pure
+   * function of machine memory (the CPUs are stopped), so the same schedule gives the same lines.
+   */
+  private stuckSpinlocks(): { lines: string[]; locks: Record<string, unknown>[] } {
+    const mem = this.mem;
+    const w = mem.i32;
+    const ctl = mem.layout.controlWord;
+    const spinners: string[] = [];
+    const mine = new Set<number>();
+    const oncpu = new Set<number>();
+    for (let c = 0; c < mem.nrCpus; c++) {
+      const slot = Atomics.load(w, mem.layout.percpuWord(c) + PERCPU.CURRENT);
+      if (slot === NIL) continue;
+      const pid = w[mem.threadWord(slot) + THREAD.PID];
+      oncpu.add(pid);
+      if (w[ctl + CONTROL.SPINNING + c] !== SPIN_LOCK) continue;
+      spinners.push(`${mem.comm(slot)}/${pid}`);
+      mine.add(pid);
+    }
+    const lines: string[] = [];
+    const locks: Record<string, unknown>[] = [];
+    if (spinners.length === 0) return { lines, locks };
+    const found: { addr: number; name: string }[] = [];
+    for (let i = 0; i < SYMBOL_SLOTS; i++) {
+      const sw = mem.layout.symbolWord(i);
+      if (w[sw + SYMBOL.HASH] === 0) continue;
+      const addr = w[sw + SYMBOL.ADDR];
+      if (w[(addr >> 2) + OBJ_KIND] !== KIND.spinlock) continue;
+      const at = w[sw + SYMBOL.NAME];
+      found.push({ addr, name: lock_name(mem, addr, decoder.decode(mem.u8.slice(at, at + w[sw + SYMBOL.NAME_LEN]))) });
+    }
+    found.sort((a, b) => a.addr - b.addr);
+    for (const { addr, name } of found) {
+      const lw = addr >> 2;
+      if (Atomics.load(w, lw + SPINLOCK.LOCK) === 0) continue;
+      const pid = Atomics.load(w, lw + SPINLOCK.OWNER);
+      const slot = Atomics.load(w, lw + SPINLOCK.OWNER_SLOT);
+      if (pid < 0 || mine.has(pid) || oncpu.has(pid)) continue; // no owner recorded (spinlock debug off), or one that spins
+      const state = thread_condition(mem, slot, pid);
+      if (state === 'running') continue; // runnable: it gets the CPU once the spinners yield
+      // A freed slot keeps its comm (as the parallel report reads it); one reused by another thread does not name the owner.
+      const held = slot >= 0 ? w[mem.threadWord(slot) + THREAD.PID] : -1;
+      const owner = `${held === pid || held === 0 ? mem.comm(slot) : '?'}/${pid}`;
+      const cpu = w[lw + SPINLOCK.OWNER_CPU];
+      const site = w[lw + SPINLOCK.SITE] - 1;
+      const taken_at = site >= 0 ? site_text(mem, site) : 'unknown (boot with lockSites / run with --lock-sites to record it)';
+      const why = state === 'sleeping'
+        ? `is sleeping (${task_state_letter(w[mem.threadWord(slot) + THREAD.STATE], false)}) on no CPU: it cannot unlock until something wakes it`
+        : `is ${state}: it will never unlock`;
+      lines.push(
+        `  ${spinners.join(', ')} ${spinners.length === 1 ? 'spins' : 'spin'} in spin_lock; lock: ${name}, .owner: ${owner}, .owner_cpu: ${cpu}`,
+        `  the owner ${owner} ${why}`,
+        `  it took the lock at: ${taken_at}`,
+      );
+      locks.push({ lock: name, owner, owner_cpu: cpu, owner_state: state, taken_at });
+    }
+    return { lines, locks };
+  }
+
   private uptime(): string {
     return ((this.mem.clock() - this.mem.bootTime) / 1000).toFixed(6);
   }
+}
+
+const decoder = new TextDecoder();
+
+/** A lock's name: its lockdep class's if it has one, else its declared name without the namespace. */
+function lock_name(mem: Memory, addr: number, key: string): string {
+  const cls = mem.i32[(addr >> 2) + OBJ_CLASS] - 1;
+  if (cls >= 0 && cls < mem.i32[(mem.layout.lockdepBase >> 2) + LOCKDEP.NCLASSES]) {
+    const n = mem.readString(mem.layout.classNames + cls * LOCK_CLASS_NAME, LOCK_CLASS_NAME);
+    if (n) return n;
+  }
+  return key.replace(/^[^:]*#\d+:/, '').replace(/^kernel:/, '');
 }

@@ -29,6 +29,10 @@ import { strategy_by_code } from './strategy/strategies.ts';
  */
 export const SPINS_BEFORE_TIME_PASSES = 16;
 
+/** CONTROL.SPINNING + c: CPU c's thread's last point was no spin (0), a spin (SPIN_ANY), a spin in spin_lock (SPIN_LOCK). */
+export const SPIN_ANY = 1;
+export const SPIN_LOCK = 2;
+
 export class Decider {
   readonly ctx: PointContext;
   readonly strategy: Strategy;
@@ -71,10 +75,11 @@ export class Decider {
 
   /**
    * Take a point. `taker`: the CPU taking it (-1: the coordinator); `slot`/`pid`: its thread
-   * (-1/0 for an idle point or the coordinator); `current`: the taker's CPU if it can go on, else -1.
+   * (-1/0 for an idle point or the coordinator); `current`: the taker's CPU if it can go on, else -1;
+   * `spinKind`: what a spin point spins in (SPIN_ANY, SPIN_LOCK), kept in CONTROL.SPINNING for the livelock report.
    * Returns the CPU to run next, or NEXT_COORD (then `reason` says why).
    */
-  decide(taker: number, slot: number, pid: number, current: number, spinning: boolean, progress: boolean, spin = false): number {
+  decide(taker: number, slot: number, pid: number, current: number, spinning: boolean, progress: boolean, spin = false, spinKind = SPIN_ANY): number {
     const w = this.w;
     const ctl = this.ctl;
     const ctx = this.ctx;
@@ -85,7 +90,7 @@ export class Decider {
     // Only spinning counts towards a livelock: work that reads new words is not one.
     if (progress || !spin) w[ctl + CONTROL.NOPROGRESS] = 0;
     else w[ctl + CONTROL.NOPROGRESS]++;
-    if (taker >= 0) w[ctl + CONTROL.SPINNING + taker] = spin ? 1 : 0;
+    if (taker >= 0) w[ctl + CONTROL.SPINNING + taker] = spin ? spinKind : 0;
     let key: number;
     let count: number;
     if (slot >= 0) {

@@ -23,7 +23,7 @@ import { module_frames } from '../arch/stack.ts';
 import { set_raw_contention } from '../arch/rawlock.ts';
 import { NEXT_COORD } from './control-record.ts';
 import type { PointDetail, PointKind } from './control-detail.ts';
-import { Decider } from './control-decide.ts';
+import { Decider, SPIN_ANY, SPIN_LOCK } from './control-decide.ts';
 import type { Task } from './task.ts';
 import type { TimerList } from './timer.ts';
 
@@ -116,7 +116,8 @@ export function control_point(t: Task, kind: PointKind, what: string, spin = fal
   if (fair) spins = 0;
   if (detail && !quiet) describe(t, kind, index >= 0 ? `${what}[${index}]` : what);
   f64[timerWord] = timers.next < waitDeadline ? timers.next : waitDeadline;
-  const next = decider.decide(me, t.slot, t.pid, me, fair, progress, spin);
+  // A spin in spin_lock is marked as such: the livelock report looks for the spinlock's owner.
+  const next = decider.decide(me, t.slot, t.pid, me, fair, progress, spin, spin && kind === 'spin' && what === 'spin_lock' ? SPIN_LOCK : SPIN_ANY);
   progress = false;
   if (next === me) return;
   if (next === NEXT_COORD && decider.reason === CR_DIVERGED) diverged(t, what);
