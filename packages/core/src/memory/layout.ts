@@ -208,9 +208,22 @@ export const LOG_RECORD = {
   WORDS: 8,
 } as const;
 
-/** lockdep: lock classes, their statistics, the dependency graph and the sites of its edges. */
-export const LOCKDEP = { LOCK: 0, NCLASSES: 1, NSITES: 2, REPORTS: 3, WORDS: 8 } as const;
-export const MAX_LOCK_CLASSES = 256;
+/**
+ * lockdep: lock classes, their statistics, the dependency graph and the sites of its edges. OFF:
+ * 1 once a table filled up (reported once): lockdep then validates nothing more, as Linux's
+ * debug_locks_off(). NEDGES: edges in the edge-site table.
+ */
+export const LOCKDEP = { LOCK: 0, NCLASSES: 1, NSITES: 2, REPORTS: 3, OFF: 4, NEDGES: 5, WORDS: 8 } as const;
+/**
+ * Linux's MAX_LOCKDEP_KEYS. Memory: the dependency bitmap is MAX_LOCK_CLASSES^2 bits (8 MiB), a
+ * class's name and statistics 72 bytes (576 KiB), the edge-site table 256 KiB: 8.8 MiB in all.
+ */
+export const MAX_LOCK_CLASSES = 8192;
+/** The edge-site table: open addressing, KEY = a * MAX_LOCK_CLASSES + b + 1 (0: empty), SITE = site id + 1. */
+export const LOCK_EDGE = { KEY: 0, SITE: 1, WORDS: 2 } as const;
+export const LOCK_EDGE_SLOTS = 1 << 15;
+/** Linux's MAX_LOCKDEP_ENTRIES is 32768 list entries, two per edge: 16384 edges (the table half full at most). */
+export const MAX_LOCK_EDGES = LOCK_EDGE_SLOTS >> 1;
 export const LOCK_CLASS_NAME = 32; // bytes per class name
 export const LOCK_SITES = 4096;
 /** A lock site: where its text (a call trace) is in the arena, and its length in bytes. */
@@ -220,12 +233,16 @@ export const LOCK_STAT = {
   ACQUISITIONS: 0, CONTENTIONS: 1, WAIT_F64: 2, WAIT_MAX_F64: 4, HOLD_F64: 6, HOLD_MAX_F64: 8, WORDS: 10,
 } as const;
 
-/** KCSAN soft watchpoints: a header, then slots of [words][text of the racing access]. */
+/**
+ * KCSAN soft watchpoints: a header, then slots of [words][text of the racing access], then the
+ * reported pairs (KCSAN_REPORTED words: a hash of each pair of functions reported, 0 empty).
+ */
 export const KCSAN = { ACTIVE: 0, RATE: 1, STALL_US: 2, WORDS: 8 } as const;
 export const WATCHPOINT = { ADDR: 0, SIZE: 1, WRITE: 2, CPU: 3, HIT: 4, HIT_PID: 5, HIT_CPU: 6, HIT_WRITE: 7, WORDS: 8 } as const;
 export const WATCHPOINT_SLOTS = 64;
 export const WATCHPOINT_TEXT = 256;
 export const WATCHPOINT_BYTES = WATCHPOINT.WORDS * 4 + WATCHPOINT_TEXT;
+export const KCSAN_REPORTED = 1024;
 
 /**
  * Controlled scheduling (sched/control.ts): the baton (the one CPU allowed to run between two
@@ -262,6 +279,8 @@ export const CONTROL = {
   SETTLE: 27, // 1: the coordinator wants the baton back once no CPU is in the middle of a thread (CR_SETTLED)
   RESUME: 26, // the CPU whose thread's point gave the baton to the coordinator (-1: none): going on with it is no preemption
   CHANGE: 32, // PCT: the DEPTH - 1 change points (step numbers), MAX_PCT_DEPTH - 1 words
+  PCT_RUN_SLOT: 40, // PCT's starvation rule: the slot + 1 picked in a row while another CPU waits (0: none)
+  PCT_RUN_COUNT: 41, // and how many times in a row
   NEXT_TIMER_F64: 48, // per CPU: its earliest timer on the virtual clock (Infinity: none), 2 words each
   IDLE_POINTS: 48 + 2 * MAX_CPUS, // per CPU: idle points it took (guided keys)
   SPINNING: 48 + 3 * MAX_CPUS, // per CPU: 1 if its thread's last point was a spin (a spin-wait, or a re-read of an unchanged word)
@@ -318,7 +337,7 @@ export class Layout {
   readonly classNames: number;
   readonly classStats: number;
   readonly depGraph: number; // MAX_LOCK_CLASSES^2 bits: edge a -> b (b taken while a held)
-  readonly edgeSites: number; // MAX_LOCK_CLASSES^2 words: site id + 1 of the edge's first taking
+  readonly edgeSites: number; // LOCK_EDGE_SLOTS x LOCK_EDGE: site id + 1 of each edge's first taking
   readonly sites: number; // LOCK_SITES x LOCK_SITE
   readonly kcsanBase: number;
   /** Controlled mode: the CONTROL record, the step record and the schedule (0 when not controlled). */
@@ -347,10 +366,10 @@ export class Layout {
     this.classStats = this.classNames + MAX_LOCK_CLASSES * LOCK_CLASS_NAME;
     this.depGraph = this.classStats + MAX_LOCK_CLASSES * LOCK_STAT.WORDS * 4;
     this.edgeSites = this.depGraph + (MAX_LOCK_CLASSES * MAX_LOCK_CLASSES) / 8;
-    this.sites = this.edgeSites + MAX_LOCK_CLASSES * MAX_LOCK_CLASSES * 4;
+    this.sites = this.edgeSites + LOCK_EDGE_SLOTS * LOCK_EDGE.WORDS * 4;
     at = this.sites + LOCK_SITES * LOCK_SITE.WORDS * 4;
     this.kcsanBase = align(at, 64);
-    at = this.kcsanBase + KCSAN.WORDS * 4 + WATCHPOINT_SLOTS * WATCHPOINT_BYTES;
+    at = this.kcsanBase + KCSAN.WORDS * 4 + WATCHPOINT_SLOTS * WATCHPOINT_BYTES + KCSAN_REPORTED * 4;
     const steps = geometry.controlSteps ?? 0;
     this.controlBase = steps > 0 ? align(at, 64) : 0;
     this.recordBase = steps > 0 ? this.controlBase + CONTROL.WORDS * 4 : 0;

@@ -54,13 +54,10 @@ export const PCT_STARVE_POINTS = 256;
 
 /**
  * The starvation rule's two CONTROL words: the slot + 1 of the thread picked last (0: none) and how
- * many points in a row it has been picked with another CPU waiting. They sit after the change
- * points (CHANGE .. CHANGE + MAX_PCT_DEPTH - 2), in the words before NEXT_TIMER_F64 that no
- * other field uses.
+ * many points in a row it has been picked with another CPU waiting.
  */
-export const PCT_RUN_SLOT = CONTROL.CHANGE + MAX_PCT_DEPTH - 1;
-export const PCT_RUN_COUNT = PCT_RUN_SLOT + 1;
-if (PCT_RUN_COUNT >= CONTROL.NEXT_TIMER_F64) throw new Error('pct: the starvation rule\'s words overlap NEXT_TIMER_F64');
+export const PCT_RUN_SLOT = CONTROL.PCT_RUN_SLOT;
+export const PCT_RUN_COUNT = CONTROL.PCT_RUN_COUNT;
 
 /** Thread pid's initial priority under this seed: in [PRIO_DRAWN, 2^31 - 1). */
 export function pct_prio(seed: number, pid: number): number {
