@@ -124,9 +124,10 @@ describe('Linux personality, remaining calls (2 CPUs)', () => {
     expect(v.warn_false).toBe('false');
     const warns = s.m.reports('warn').filter((r) => r.comm === 'warn');
     expect(warns.map((r) => r.msg.split('\n')[0])).toEqual([
-      expect.stringMatching(/^WARNING: CPU: \d+ PID: \d+ at WARN_ON\(\)$/),
+      expect.stringMatching(/^WARNING: CPU: \d+ PID: \d+ at .*linux-api\.ts:\d+:\d+\)?$/),
       'WARNING: api warn 5/x',
     ]);
+    expect(warns[1].msg.split('\n')[1]).toMatch(/^ CPU: \d+ PID: \d+ at .*linux-api\.ts:\d+:\d+\)?$/);
     expect(v.before_bug).toBe('true');
     expect(v.after_bug).toBeUndefined();
     expect(v.bug_stop).not.toBe('0');

@@ -83,9 +83,12 @@ export class KernelLog {
 
   /** A record from the coordinator itself, or on behalf of a CPU's thread (`who`). */
   klog(level: number, msg: string, report?: ReportKind, fields?: Record<string, unknown>, who: LogOrigin = COORDINATOR): void {
+    // Stamped before the drain: what the CPUs store while it runs is newer, and follows this line.
+    const uptime = this.uptime();
     this.drain();
+    this.cont.close(); // another record: a line left open is handed on first, so lines leave in time order
     this.accept({
-      seq: 0, level, ...who, uptime: this.uptime(), msg,
+      seq: 0, level, ...who, uptime, msg,
       ...(report ? { report } : {}), ...(fields ? { fields } : {}),
     });
   }

@@ -15,7 +15,7 @@
  */
 import { LOG, LOG_RECORD } from '../memory/layout.ts';
 import { type Memory } from '../memory/memory.ts';
-import { wall_now as now } from '../arch/clock.ts';
+import { now, wall_now } from '../arch/clock.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 
 const HDR = LOG_RECORD.WORDS * 4;
@@ -73,7 +73,10 @@ export function log_append(
   }
 }
 
-/** Append one record if it fits; false if the ring is full. */
+/**
+ * Append one record if it fits; false if the ring is full. Stamped under the ring's lock (at least
+ * `uptime`): uptimes never go back in ring order, however long a writer waited for the lock or for room.
+ */
 function log_store(
   mem: Memory, need: number, level: number, cpu: number, pid: number, report: number,
   text: Uint8Array, uptime: number,
@@ -96,7 +99,7 @@ function log_store(
     at = (at + pad) | 0;
   }
   const p = at & (size - 1);
-  writeHeader(mem, p, need, level, cpu, pid, report, text.length, uptime);
+  writeHeader(mem, p, need, level, cpu, pid, report, text.length, Math.max(uptime, (now() - mem.bootTime) / 1000));
   mem.u8.set(text, mem.layout.logData + p + HDR);
   Atomics.store(w, base + LOG.HEAD, (at + need) | 0);
   Atomics.add(w, base + LOG.SEQ, 1);
@@ -113,15 +116,15 @@ function log_wait_store(
   const base = mem.layout.logWord;
   Atomics.add(w, base + LOG.WAITING, 1);
   let beat = Atomics.load(w, base + LOG.BEAT);
-  let since = now();
+  let since = wall_now();
   for (;;) {
     const tail = Atomics.load(w, base + LOG.TAIL);
     if (log_store(mem, need, level, cpu, pid, report, text, uptime)) break;
     const b = Atomics.load(w, base + LOG.BEAT);
     if (b !== beat) {
       beat = b;
-      since = now();
-    } else if (Atomics.load(w, base + LOG.STALE) === beat + 1 || now() - since > CONSUMER_GONE_MS) {
+      since = wall_now();
+    } else if (Atomics.load(w, base + LOG.STALE) === beat + 1 || wall_now() - since > CONSUMER_GONE_MS) {
       Atomics.store(w, base + LOG.STALE, beat + 1);
       Atomics.add(w, base + LOG.DROPPED, 1);
       break;

@@ -4,7 +4,6 @@
  * text does not end with a newline is LOG_OPEN, one whose format begins with KERN_CONT LOG_CONT:
  * the coordinator joins continuations to the line they continue (cont.ts).
  */
-import { now } from '../arch/clock.ts';
 import type { Memory } from '../memory/memory.ts';
 import { vsprintf } from './format.ts';
 import { call_trace, trace_lines } from '../arch/stack.ts';
@@ -81,9 +80,8 @@ function printk_warn(what: string, fields: object = {}): void {
 function emit(level: number, msg: string, report?: ReportKind, fields?: object, task?: Printer): void {
   const t = task ?? printk_current();
   const comm = t.slot < 0 ? idle_comm : log_mem.comm(t.slot);
-  const uptime = (now() - log_mem.bootTime) / 1000;
-  log_append(
-    log_mem, level, log_cpu, t.pid, comm, uptime, msg, report ? report_code(report) : 0,
+  log_append( // stamped as it is stored (log_store)
+    log_mem, level, log_cpu, t.pid, comm, 0, msg, report ? report_code(report) : 0,
     fields ? JSON.stringify(fields) : '',
   );
 }

@@ -6,16 +6,23 @@ import {
   kernel_report, call_trace, trace_lines, vsprintf, smp_processor_id, current, KernelBug, LOGLEVEL_WARNING,
 } from '../../contract/index.ts';
 
+/** Linux's "CPU: N PID: P at SITE" of a warning, SITE the module line that warned. */
+function warned_at(frames: string[]): string {
+  return `CPU: ${smp_processor_id()} PID: ${current.pid} at ${frames[0]?.slice(3) ?? '?'}`;
+}
+
 /** WARN_ON - report a warning (with call trace) if @condition; returns it. */
 export function WARN_ON(condition: unknown): boolean {
   if (!condition) return false;
-  kernel_report('warn', [`WARNING: CPU: ${smp_processor_id()} PID: ${current.pid} at WARN_ON()`, ...trace_lines(call_trace())], {}, LOGLEVEL_WARNING);
+  const frames = call_trace();
+  kernel_report('warn', [`WARNING: ${warned_at(frames)}`, ...trace_lines(frames)], {}, LOGLEVEL_WARNING);
   return true;
 }
-/** WARN - like WARN_ON, with a printf-style message. */
+/** WARN - like WARN_ON, with a printf-style message (its own line first; a trailing newline ends it). */
 export function WARN(condition: unknown, fmt: string, ...args: unknown[]): boolean {
   if (!condition) return false;
-  kernel_report('warn', [`WARNING: ${vsprintf(fmt, args)}`, ...trace_lines(call_trace())], {}, LOGLEVEL_WARNING);
+  const frames = call_trace();
+  kernel_report('warn', [`WARNING: ${vsprintf(fmt, args).replace(/\n$/, '')}`, ` ${warned_at(frames)}`, ...trace_lines(frames)], {}, LOGLEVEL_WARNING);
   return true;
 }
 /** BUG_ON - if @condition: report "kernel BUG" and kill the current thread (the machine goes on). */
