@@ -34,7 +34,7 @@ export function dmesg_time(uptime: number): string {
 
 /** One record as dmesg lines (a multi-line report gets the prefix on every line). */
 export function dmesg_line(r: { uptime: number; cpu: number; pid: number; comm: string; msg: string }): string {
-  const who = r.cpu < 0 ? 'kmodel' : `cpu${r.cpu} ${r.comm}/${r.pid}`;
+  const who = r.cpu < 0 ? r.comm || 'kmodel' : `cpu${r.cpu} ${r.comm}/${r.pid}`; // a CPU-less record: the coordinator, or its khungtaskd
   const prefix = `${dmesg_time(r.uptime)} ${who}: `;
   return r.msg.split('\n').map((l) => prefix + l).join('\n');
 }
