@@ -58,10 +58,10 @@ describe("lockdep's held locks and acquisition count", () => {
     g.take(1, 'B'); // closes B -> C -> D -> B: the path goes through C, there is no edge B -> D
     g.drop(1, 'B');
     g.drop(1, 'D');
-    expect(g.cycles()).toEqual([['B', 'C', 'D', 'B']]);
+    expect(g.cycles()).toEqual([['B', 'C', 'D']]);
     g.take(1, 'D');
     g.take(1, 'A'); // A -> D is an edge of its own
-    expect(g.cycles()).toEqual([['A', 'D', 'A']]);
+    expect(g.cycles()).toEqual([['A', 'D']]);
   });
 
   it('every acquisition is counted once: lockdep_acquire, a trylock, and the spinlock split', () => {

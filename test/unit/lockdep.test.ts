@@ -44,12 +44,12 @@ function graph(): Graph {
 }
 
 describe("lockdep's cycle search", () => {
-  it('AB-BA: the second order closes a cycle, reported once with the chain A -> B -> A', () => {
+  it('AB-BA: the second order closes a cycle, reported once with the chain A, B (A -> B, closed by B -> A)', () => {
     const g = graph();
     g.nest(0, 'A', 'B');
     expect(g.cycles()).toEqual([]);
     g.nest(1, 'B', 'A');
-    expect(g.cycles()).toEqual([['A', 'B', 'A']]);
+    expect(g.cycles()).toEqual([['A', 'B']]);
     g.nest(1, 'B', 'A'); // the edge exists now: no second report
     g.nest(0, 'A', 'B');
     expect(g.cycles()).toEqual([]);
@@ -61,7 +61,7 @@ describe("lockdep's cycle search", () => {
     g.nest(1, 'B', 'C');
     expect(g.cycles()).toEqual([]);
     g.nest(2, 'C', 'A');
-    expect(g.cycles()).toEqual([['A', 'B', 'C', 'A']]);
+    expect(g.cycles()).toEqual([['A', 'B', 'C']]);
   });
 
   it('a cycle through a long chain: L0 -> L1 -> ... -> L9, then L9 -> L0', () => {
@@ -70,7 +70,7 @@ describe("lockdep's cycle search", () => {
     for (let i = 0; i + 1 < names.length; i++) g.nest(i % 4, names[i], names[i + 1]);
     expect(g.cycles()).toEqual([]);
     g.nest(3, 'L9', 'L0');
-    expect(g.cycles()).toEqual([[...names, 'L0']]);
+    expect(g.cycles()).toEqual([names]);
   });
 
   it('a DAG is no cycle: a chain taken in one order, a diamond, and one thread nesting A, B, C', () => {
@@ -95,6 +95,6 @@ describe("lockdep's cycle search", () => {
     g.drop(1, 'B');
     expect(g.cycles()).toEqual([]);
     g.nest(2, 'B', 'A');
-    expect(g.cycles()).toEqual([['A', 'B', 'A']]);
+    expect(g.cycles()).toEqual([['A', 'B']]);
   });
 });

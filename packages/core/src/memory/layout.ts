@@ -215,10 +215,12 @@ export const LOG_RECORD = {
  */
 export const LOCKDEP = { LOCK: 0, NCLASSES: 1, NSITES: 2, REPORTS: 3, OFF: 4, NEDGES: 5, WORDS: 8 } as const;
 /**
- * Linux's MAX_LOCKDEP_KEYS. Memory: the dependency bitmap is MAX_LOCK_CLASSES^2 bits (8 MiB), a
- * class's name and statistics 72 bytes (576 KiB), the edge-site table 256 KiB: 8.8 MiB in all.
+ * Lock classes (Linux's MAX_LOCKDEP_KEYS, 8192 there): SYMBOL_SLOTS, as every lock is a declared
+ * shared object with its own class, so the class table holds every lock a machine can declare.
+ * Memory: the dependency bitmap is MAX_LOCK_CLASSES^2 bits (2 MiB), a class's name and statistics
+ * 72 bytes (288 KiB), the edge-site table 256 KiB: 2.5 MiB in all.
  */
-export const MAX_LOCK_CLASSES = 8192;
+export const MAX_LOCK_CLASSES = 4096;
 /** The edge-site table: open addressing, KEY = a * MAX_LOCK_CLASSES + b + 1 (0: empty), SITE = site id + 1. */
 export const LOCK_EDGE = { KEY: 0, SITE: 1, WORDS: 2 } as const;
 export const LOCK_EDGE_SLOTS = 1 << 15;

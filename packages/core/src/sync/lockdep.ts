@@ -13,8 +13,16 @@
  * per held lock, with plain loads: it takes no lock, makes no atomic read-modify-write and
  * allocates nothing. The acquisitions count of an exclusive lock (lockdep_hold, then
  * lockdep_acquired once it is taken) is a plain add serialised by that lock itself.
+ *
+ * A held-lock entry is its class, or'd with HELD_READ for a read hold (the scenario's rlock()).
+ * When the class table (MAX_LOCK_CLASSES) or the edge table (MAX_LOCK_EDGES) is full, the CPU
+ * that finds it so sets LOCKDEP.OFF under the lockdep lock and reports it, once; from then on no
+ * edge is added and nothing is reported (Linux's debug_locks_off()), though held-lock stacks are
+ * still kept for the other reports' "locks held" lines.
  */
-import { LOCKDEP, LOCK_STAT, LOCK_CLASS_NAME, LOCK_SITE, LOCK_SITES, MAX_LOCK_CLASSES } from '../memory/layout.ts';
+import {
+  LOCKDEP, LOCK_STAT, LOCK_CLASS_NAME, LOCK_EDGE, LOCK_EDGE_SLOTS, LOCK_SITE, LOCK_SITES, MAX_LOCK_CLASSES, MAX_LOCK_EDGES,
+} from '../memory/layout.ts';
 import { type Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { OBJ_CLASS, arena_alloc } from '../memory/arena.ts';
@@ -22,10 +30,13 @@ import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import type { Task } from '../sched/task.ts';
 import { kernel_report } from '../printk/printk.ts';
-import { call_trace } from '../arch/stack.ts';
+import { call_trace, trace_lines } from '../arch/stack.ts';
 import { LOGLEVEL_WARNING } from '../printk/levels.ts';
 
 const MAX_LOCK_DEPTH = 48;
+/** A held-lock entry: the class in the low bits (MAX_LOCK_CLASSES <= CLASS_MASK + 1), HELD_READ for a read hold. */
+const CLASS_MASK = 0xffff;
+const HELD_READ = 1 << 16;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -42,15 +53,50 @@ function register_class(mem: Memory, addr: number, name: string): number {
   const ld = mem.layout.lockdepBase >> 2;
   raw_spin_lock(w, ld + LOCKDEP.LOCK);
   let cls = Atomics.load(w, i) - 1;
+  let full = false;
   if (cls === -1) {
     if (w[ld + LOCKDEP.NCLASSES] < MAX_LOCK_CLASSES) {
       cls = w[ld + LOCKDEP.NCLASSES]++;
       mem.writeString(mem.layout.classNames + cls * LOCK_CLASS_NAME, LOCK_CLASS_NAME, name);
-    } else cls = -2; // the class table is full: this lock stays out of lockdep, remembered as such
+    } else {
+      cls = -2; // the class table is full: this lock stays out of lockdep, remembered as such
+      full = lockdep_off(mem);
+    }
     Atomics.store(w, i, cls + 1);
   }
   raw_spin_unlock(w, ld + LOCKDEP.LOCK);
+  if (full) {
+    report_off('BUG: MAX_LOCKDEP_KEYS too low!', 'max_lockdep_keys', [
+      ` lock: ${name}: the class table is full (${MAX_LOCK_CLASSES} classes, one per lock)`,
+    ], { lock: name, max: MAX_LOCK_CLASSES });
+  }
   return cls;
+}
+
+/** Under the lockdep lock: turn lockdep off. True for the one caller that turned it off (it reports). */
+function lockdep_off(mem: Memory): boolean {
+  const w = mem.i32;
+  const ld = mem.layout.lockdepBase >> 2;
+  if (w[ld + LOCKDEP.OFF] !== 0) return false;
+  Atomics.store(w, ld + LOCKDEP.OFF, 1);
+  return true;
+}
+
+/** Is lockdep off (a table filled up)? Plain load: the flag only goes from 0 to 1. */
+function is_off(mem: Memory): boolean {
+  return mem.i32[(mem.layout.lockdepBase >> 2) + LOCKDEP.OFF] !== 0;
+}
+
+/** Linux's print_lockdep_off() and dump_stack(): a table is full, lockdep turns itself off. */
+function report_off(msg: string, bug: string, detail: string[], fields: object): void {
+  const cpu = this_cpu;
+  const t = cpu.current;
+  const comm = t.slot >= 0 ? cpu.mem.comm(t.slot) : cpu.idleComm;
+  kernel_report('lockdep', [
+    msg, 'turning off the locking correctness validator.', ...detail,
+    ' lockdep checks nothing more in this run: no lock order or recursion is reported from here on',
+    `CPU: ${cpu.id} PID: ${t.pid} Comm: ${comm}`, ...trace_lines(call_trace()),
+  ], { bug, ...fields });
 }
 
 function class_name(mem: Memory, cls: number): string {
@@ -86,18 +132,18 @@ export function lockdep_hold(t: Task, addr: number, name: string, trylock: boole
   if (b < 0) return -1; // -2: no class (table full)
   if (!trylock) {
     for (let k = 0; k < t.nheld; k++) {
-      const a = t.held[k];
+      const a = t.held[k] & CLASS_MASK;
       if (a === b) {
         // A read lock too: readers wait behind a waiting writer (Linux's queued rwlock in process
         // context, Tru64's complex locks), so taking it again can deadlock (read_lock_is_recursive() is false).
         report_recursion(mem, t, b);
-      } else if (!has_edge(mem, a, b)) add_edge(mem, t, a, b);
+      } else if (!has_edge(mem, a, b)) add_edge(mem, t, a, b, (t.held[k] & HELD_READ) !== 0, read);
     }
   }
   const n = t.nheld;
   if (n < MAX_LOCK_DEPTH) {
     if (this_cpu.lockStat) t.heldAt[n] = now();
-    t.held[n] = b;
+    t.held[n] = read ? b | HELD_READ : b;
     t.nheld = n + 1;
   }
   return b;
@@ -120,7 +166,7 @@ export function lockdep_release(t: Task, addr: number): void {
   if (n === 0) return;
   const held = t.held;
   for (let k = n - 1; k >= 0; k--) {
-    if (held[k] !== c) continue;
+    if ((held[k] & CLASS_MASK) !== c) continue;
     if (this_cpu.lockStat) {
       add_time(this_cpu.mem, c, LOCK_STAT.HOLD_F64, LOCK_STAT.HOLD_MAX_F64, now() - t.heldAt[k]);
       for (let j = k + 1; j < n; j++) t.heldAt[j - 1] = t.heldAt[j];
@@ -135,7 +181,7 @@ export function lockdep_release(t: Task, addr: number): void {
 export function lockdep_held_names(t: Task): string[] {
   const mem = this_cpu.mem;
   const names: string[] = [];
-  for (let k = 0; k < t.nheld; k++) names.push(class_name(mem, t.held[k]));
+  for (let k = 0; k < t.nheld; k++) names.push(class_name(mem, t.held[k] & CLASS_MASK));
   return names;
 }
 
@@ -158,22 +204,57 @@ function add_time(mem: Memory, cls: number, total: number, max: number, ms: numb
   raw_spin_unlock(mem.i32, ld + LOCKDEP.LOCK);
 }
 
-function add_edge(mem: Memory, t: Task, a: number, b: number): void {
+/**
+ * A new edge a -> b (b taken while a held; `aRead`: a is read-held, `bRead`: b is taken for
+ * reading): recorded with its site, and reported if it closes a cycle. Nothing once lockdep is off.
+ */
+function add_edge(mem: Memory, t: Task, a: number, b: number, aRead: boolean, bRead: boolean): void {
+  if (is_off(mem)) return;
   const w = mem.i32;
   const ld = mem.layout.lockdepBase >> 2;
   const frames = call_trace();
   raw_spin_lock(w, ld + LOCKDEP.LOCK);
-  if (has_edge(mem, a, b)) {
+  if (has_edge(mem, a, b) || is_off(mem)) {
     raw_spin_unlock(w, ld + LOCKDEP.LOCK);
+    return;
+  }
+  if (w[ld + LOCKDEP.NEDGES] >= MAX_LOCK_EDGES) {
+    const first = lockdep_off(mem);
+    raw_spin_unlock(w, ld + LOCKDEP.LOCK);
+    if (first) {
+      report_off('BUG: MAX_LOCKDEP_ENTRIES too low!', 'max_lockdep_entries', [
+        ` the dependency table is full (${MAX_LOCK_EDGES} lock orders) at ${class_name(mem, a)} -> ${class_name(mem, b)}`,
+      ], { holding: class_name(mem, a), acquiring: class_name(mem, b), max: MAX_LOCK_EDGES });
+    }
     return;
   }
   const cycle = find_path(mem, b, a); // b ->* a: with a -> b, a cycle
   const bit = a * MAX_LOCK_CLASSES + b;
   w[(mem.layout.depGraph >> 2) + (bit >> 5)] |= 1 << (bit & 31);
   const site = add_site(mem, frames.slice(0, 4).join('\n'));
-  w[(mem.layout.edgeSites >> 2) + bit] = site + 1;
+  edge_slot_set(mem, bit + 1, site + 1);
+  w[ld + LOCKDEP.NEDGES]++;
   raw_spin_unlock(w, ld + LOCKDEP.LOCK);
-  if (cycle) report_cycle(mem, t, a, b, cycle, frames);
+  if (cycle) report_cycle(mem, t, a, b, cycle, frames, aRead, bRead);
+}
+
+/** The edge-site table's slot for `key` (a * MAX_LOCK_CLASSES + b + 1): where it is, or the empty one it would take. */
+function edge_slot(mem: Memory, key: number): number {
+  const base = mem.layout.edgeSites >> 2;
+  let i = Math.imul(key, 0x9e3779b1) >>> 17; // 15 bits: LOCK_EDGE_SLOTS
+  for (;;) {
+    const s = base + (i & (LOCK_EDGE_SLOTS - 1)) * LOCK_EDGE.WORDS;
+    const k = mem.i32[s + LOCK_EDGE.KEY];
+    if (k === key || k === 0) return s;
+    i++; // never full: at most MAX_LOCK_EDGES (half the slots) are taken
+  }
+}
+
+/** Under the lockdep lock: record the site of a new edge. */
+function edge_slot_set(mem: Memory, key: number, site: number): void {
+  const s = edge_slot(mem, key);
+  mem.i32[s + LOCK_EDGE.SITE] = site;
+  Atomics.store(mem.i32, s + LOCK_EDGE.KEY, key);
 }
 
 const siteCache = new Map<string, number>();
@@ -220,27 +301,44 @@ function add_site(mem: Memory, text: string): number {
 }
 
 function edge_site(mem: Memory, a: number, b: number): string[] {
-  const id = mem.i32[(mem.layout.edgeSites >> 2) + a * MAX_LOCK_CLASSES + b] - 1;
+  const s = edge_slot(mem, a * MAX_LOCK_CLASSES + b + 1);
+  const id = mem.i32[s + LOCK_EDGE.KEY] === 0 ? -1 : mem.i32[s + LOCK_EDGE.SITE] - 1;
   return id < 0 ? [] : site_text(mem, id).split('\n');
 }
 
-/** A path from -> ... -> to in the dependency graph (class ids), or null. */
+/**
+ * A path from -> ... -> to in the dependency graph (class ids), or null: a breadth-first search
+ * that reads each visited class's row of the bitmap a word at a time (zero words skipped).
+ */
 function find_path(mem: Memory, from: number, to: number): number[] | null {
   const n = mem.i32[(mem.layout.lockdepBase >> 2) + LOCKDEP.NCLASSES];
+  const words = (n + 31) >> 5;
+  const g = mem.layout.depGraph >> 2;
+  const w = mem.i32;
   const prev = new Int16Array(n).fill(-1);
-  const queue = [from];
+  const queue = new Int16Array(n);
+  let head = 0;
+  let tail = 0;
+  queue[tail++] = from;
   prev[from] = from;
-  while (queue.length) {
-    const x = queue.shift()!;
+  while (head < tail) {
+    const x = queue[head++];
     if (x === to) {
       const path = [to];
       for (let y = to; y !== from; y = prev[y]) path.unshift(prev[y]);
       return path;
     }
-    for (let y = 0; y < n; y++) {
-      if (prev[y] < 0 && has_edge(mem, x, y)) {
-        prev[y] = x;
-        queue.push(y);
+    const row = g + x * (MAX_LOCK_CLASSES >> 5);
+    for (let k = 0; k < words; k++) {
+      let bits = w[row + k];
+      while (bits !== 0) {
+        const low = bits & -bits;
+        const y = (k << 5) + 31 - Math.clz32(low);
+        bits ^= low;
+        if (prev[y] < 0) {
+          prev[y] = x;
+          queue[tail++] = y;
+        }
       }
     }
   }
@@ -249,6 +347,7 @@ function find_path(mem: Memory, from: number, to: number): number[] | null {
 
 /** Linux's "possible recursive locking detected" report: the same class taken twice. */
 function report_recursion(mem: Memory, t: Task, cls: number): void {
+  if (is_off(mem)) return;
   const cpu = this_cpu;
   const comm = t.slot >= 0 ? mem.comm(t.slot) : cpu.idleComm;
   const B = class_name(mem, cls);
@@ -274,8 +373,14 @@ function backtrace(frames: string[]): string[] {
   return frames.length ? ['stack backtrace:', ...frames.slice(0, 8).map((f) => `  ${f.trim()}`)] : [];
 }
 
-/** Linux's "possible circular locking dependency detected" report. */
-function report_cycle(mem: Memory, t: Task, held: number, wanted: number, path: number[], frames: string[]): void {
+/**
+ * Linux's "possible circular locking dependency detected" report. `path`: wanted = p0 -> ... ->
+ * pk = held, closed by the new edge held -> wanted; `heldRead` / `wantedRead`: the scenario's
+ * rlock() (print_circular_lock_scenario's tgt->read and src->read).
+ */
+function report_cycle(
+  mem: Memory, t: Task, held: number, wanted: number, path: number[], frames: string[], heldRead: boolean, wantedRead: boolean,
+): void {
   const cpu = this_cpu;
   const comm = t.slot >= 0 ? mem.comm(t.slot) : cpu.idleComm;
   const A = class_name(mem, held);
@@ -293,15 +398,16 @@ function report_cycle(mem: Memory, t: Task, held: number, wanted: number, path: 
     lines.push('', `-> #${i} (${class_name(mem, path[i])}):`, ...edge_site(mem, path[i - 1], path[i]).map((f) => `       ${f}`));
   }
   lines.push('', `-> #0 (${B}):`, ...frames.slice(0, 4).map((f) => `       ${f}`), '', 'other info that might help us debug this:', '');
-  if (path.length > 2) lines.push(' Chain exists of:', `   ${[...path, wanted].map((c) => class_name(mem, c)).join(' --> ')}`, '');
-  const other = class_name(mem, path[path.length - 2]); // what CPU1 holds while it wants A
+  const other = class_name(mem, path[path.length - 2]); // the parent: what CPU1 holds while it wants A
+  // As Linux: source --> parent --> target, only when the parent is not the source (a longer chain).
+  if (path.length > 2) lines.push('Chain exists of:', `  ${B} --> ${other} --> ${A}`, '');
   lines.push(
     ' Possible unsafe locking scenario:', '',
     '       CPU0                    CPU1', '       ----                    ----',
-    `  lock(${A});`, `                               lock(${other});`, `                               lock(${A});`,
-    `  lock(${B});`, '', ' *** DEADLOCK ***', '', ...held_lines(t, comm), ...backtrace(frames),
+    `  ${heldRead ? 'rlock' : 'lock'}(${A});`, `                               lock(${other});`, `                               lock(${A});`,
+    `  ${wantedRead ? 'rlock' : 'lock'}(${B});`, '', ' *** DEADLOCK ***', '', ...held_lines(t, comm), ...backtrace(frames),
   );
   kernel_report('lockdep', lines, {
-    bug: 'circular_locking_dependency', acquiring: B, holding: A, chain: [...path, wanted].map((c) => class_name(mem, c)),
+    bug: 'circular_locking_dependency', acquiring: B, holding: A, chain: path.map((c) => class_name(mem, c)),
   }, LOGLEVEL_WARNING);
 }
