@@ -132,6 +132,13 @@ describe('usage errors exit 2 with a message saying what was wrong', () => {
     }
   });
 
+  it('--log-format json: `loglevel` carries the KERN_* level that pino\'s `level` folds', async () => {
+    const r = await kmodel(['run', fixture('log_levels'), '--cpus', '1', '--log-format', 'json']);
+    expect(r.code).toBe(0);
+    const lv = jsonLines(r.stdout).filter((l) => /^lv /.test(l.msg)).map((l) => [l.msg, l.level, l.loglevel]);
+    expect(lv).toEqual([['lv emerg', 60, 0], ['lv crit', 60, 2], ['lv err', 50, 3], ['lv info', 30, 6], ['lv debug', 20, 7]]);
+  });
+
   it('--help into a reader that reads one line and goes (| head -1): exit 0, no EPIPE crash', async () => {
     const r = await new Promise<{ code: string; err: string }>((resolve) => {
       const sh = spawn('bash', ['-c', `"${process.execPath}" packages/cli/bin/kmodel.mjs run --help | head -1 >/dev/null; echo "\${PIPESTATUS[0]}"`], { cwd: ROOT });

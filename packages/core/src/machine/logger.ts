@@ -81,7 +81,7 @@ export function kernel_logger(o: LoggerOptions = {}): pino.Logger {
     const pretty = prettyFactory({
       colorize: false,
       hideObject: true,
-      ignore: 'time,level,uptime,cpu,pid,comm,report,fields',
+      ignore: 'time,level,uptime,cpu,pid,comm,loglevel,report,fields',
       messageFormat: (log: Record<string, unknown>) => {
         const line = dmesg_line(log as never);
         const c = COLORS[log.level as number];
@@ -110,7 +110,8 @@ export function log_backlog(logger: pino.Logger): number {
 
 /** Hand one kernel record to pino. */
 export function log_record(logger: pino.Logger, r: LogRecord): void {
-  const obj: Record<string, unknown> = { uptime: Number(r.uptime.toFixed(6)), cpu: r.cpu, pid: r.pid, comm: r.comm };
+  // loglevel: the KERN_* level (0 KERN_EMERG .. 7 KERN_DEBUG), which pino's `level` folds (emerg, alert and crit are all 60).
+  const obj: Record<string, unknown> = { uptime: Number(r.uptime.toFixed(6)), cpu: r.cpu, pid: r.pid, comm: r.comm, loglevel: r.level };
   if (r.report) obj.report = r.report;
   if (r.fields) for (const [k, v] of Object.entries(r.fields)) if (!(k in obj)) obj[k] = v;
   logger[pino_level(r.level)](obj, r.msg);
