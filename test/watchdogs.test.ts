@@ -21,6 +21,21 @@ describe('watchdogs', () => {
     }
   });
 
+  it('a hung task says what it waits for and who holds it (a mutex held by a thread that waits for a completion)', async () => {
+    const m = await Machine.boot({ cpus: 2, hungTaskSecs: 1 });
+    try {
+      await m.insmod(fixture('hung_mutex_completion'));
+      await m.waitFor(() => m.reports('hung_task').length === 2, 30000, 'both threads reported');
+      const by = Object.fromEntries(m.reports('hung_task').map((r) => [r.fields!.task as string, r]));
+      const waiter = m.ps().find((t) => t.comm === 'mc_waiter')!;
+      expect(by.mc_completer.msg.split('\n')[4]).toMatch(new RegExp(`^ mc_completer/\\d+ waits for mutex mc_M \\(0x[0-9a-f]+\\), held by mc_waiter/${waiter.pid}$`));
+      expect(by.mc_completer.fields!.holder_pid).toBe(waiter.pid);
+      expect(by.mc_waiter.msg.split('\n')[4]).toMatch(/^ mc_waiter\/\d+ waits .*mc_C/);
+    } finally {
+      await m.shutdown({ graceMs: 300 });
+    }
+  });
+
   it('a thread that never leaves its CPU is a soft lockup, reported from that CPU and naming it', async () => {
     const m = await Machine.boot({ cpus: 2, softLockupSecs: 1 });
     try {

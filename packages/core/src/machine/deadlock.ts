@@ -314,6 +314,16 @@ export function describe_deadlock(mem: Memory, modules: ReadonlyMap<number, stri
 }
 
 /**
+ * What thread `slot` sleeps waiting for, as the deadlock report says it ("waits for mutex M (0x...),
+ * held by owner/4"), and the pid of the thread it waits on (a lock's holder), or null: for the
+ * hung-task report, Linux's debug_show_all_locks() in kmodel's terms.
+ */
+export function blocked_on(mem: Memory, slot: number): { text: string; holder_pid: number | null } {
+  const wait = describe_wait(mem, symbols(mem), slot);
+  return { text: wait.text, holder_pid: wait.holder };
+}
+
+/**
  * Does a live thread sleep waiting for a lock (a mutex, or a sleeping rwlock: Tru64's complex
  * lock)? Tells a deadlock from a machine whose threads merely sleep until rmmod stops them.
  * (kmodel has no rw semaphore; a user's own lock under lockdep_map sleeps on a channel of its own

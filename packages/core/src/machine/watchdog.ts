@@ -8,6 +8,7 @@
  */
 import { PERCPU, NIL, THREAD, TF_STARTED } from '../memory/layout.ts';
 import { cpu_awaits, awaiting_text } from './loop-beat.ts';
+import { blocked_on } from './deadlock.ts';
 import { type Memory } from '../memory/memory.ts';
 import { log_waiters, type LogRecord } from '../printk/logbuf.ts';
 import { LOGLEVEL_EMERG, LOGLEVEL_ERR } from '../printk/levels.ts';
@@ -87,6 +88,7 @@ export class Watchdog {
       const comm = mem.comm(s);
       const secs = Math.round(this.hungMs / 1000);
       const wchan = mem.wmesg(s) || '-';
+      const on = blocked_on(mem, s);
       out.push({
         kind: 'hung_task',
         lines: [
@@ -94,8 +96,9 @@ export class Watchdog {
           '      Not tainted (kmodel)',
           '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
           `task:${comm.padEnd(15)} state:D cpu:${w[r + THREAD.CPU]} pid:${pid} wchan:${wchan}`,
+          ` ${comm}/${pid} ${on.text}`,
         ],
-        fields: { task: comm, pid, cpu: w[r + THREAD.CPU], wchan, seconds: secs },
+        fields: { task: comm, pid, cpu: w[r + THREAD.CPU], wchan, seconds: secs, ...(on.holder_pid !== null ? { holder_pid: on.holder_pid } : {}) },
         level: LOGLEVEL_ERR,
         who: { cpu: -1, pid: 0, comm: 'khungtaskd' },
       });
