@@ -5,7 +5,11 @@
  * reader taking the lock again while a writer waits deadlocks, as there; lockdep says so).
  *
  * Word: CNT (0 free, n > 0 readers, -1 a writer), WAITERS (CPUs asleep in Atomics.wait on CNT),
- * WRITERS_WAITING (writers spinning for it: readers do not enter while it is > 0).
+ * WRITERS_WAITING (writers spinning for it: readers do not enter while it is > 0); with spinlock
+ * debug on, the writer's OWNER (pid), OWNER_SLOT and OWNER_CPU (-1: none), written by the writer
+ * right after taking CNT and cleared right before releasing it, as the spinlock's (Linux
+ * spinlock_debug.c's debug_write_lock_after / debug_write_unlock: unlocking checks them, "wrong
+ * owner" / "wrong CPU"; the read side checks only the magic there, which a declared lock always has).
  */
 import { this_cpu } from '../sched/cpu.ts';
 import { HEADER } from '../memory/layout.ts';
@@ -16,7 +20,7 @@ import { kernel_entry } from '../sched/context.ts';
 import { control_point, control_progress, control_released, controlled } from '../sched/control.ts';
 import type { Task } from '../sched/task.ts';
 import { kernel_report } from '../printk/printk.ts';
-import { call_trace, trace_lines } from '../arch/stack.ts';
+import { call_site, call_trace, trace_lines } from '../arch/stack.ts';
 import { lockdep_acquire, lockdep_release } from './lockdep.ts';
 import { SHARED } from '../shared/marshal.ts';
 import { bad_sync_object } from './bad-object.ts';
@@ -25,15 +29,27 @@ import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 const CNT = 0;
 const WAITERS = 1;
 const WRITERS_WAITING = 2;
-const WORDS = 4;
+const OWNER = 3;
+const OWNER_SLOT = 4;
+const OWNER_CPU = 5;
+const WORDS = 8;
 const SPINS = 200;
 
 export class rwlock_t extends SharedStruct {
   readonly [SHARED] = 'rw_spinlock';
 }
 
+function rwlock_init_at(addr: number): void {
+  const w = this_cpu.mem.i32;
+  const i = addr >> 2;
+  w[i + CNT] = 0;
+  w[i + OWNER] = -1;
+  w[i + OWNER_SLOT] = -1; // NIL
+  w[i + OWNER_CPU] = -1;
+}
+
 export function define_rwlock(name: string): rwlock_t {
-  return new rwlock_t(declare(name, KIND.rw_spinlock, WORDS * 4), name);
+  return new rwlock_t(declare(name, KIND.rw_spinlock, WORDS * 4, rwlock_init_at), name);
 }
 shared_kind('rw_spinlock', (addr, name) => new rwlock_t(addr, name));
 
@@ -46,6 +62,7 @@ function is_rwlock(call: string, l: unknown, outcome: string): l is rwlock_t {
 
 export function rwlock_init(l: rwlock_t): void {
   if (!is_rwlock('rwlock_init', l, 'nothing initialised')) return;
+  rwlock_init_at(l.addr);
   Atomics.store(this_cpu.mem.i32, l.word + CNT, 0);
 }
 
@@ -115,10 +132,33 @@ function released(call: string, t: Task, l: rwlock_t): void {
   void call;
 }
 
+/** The writer as spin_dump names a spinlock's owner: comm/pid, or <none>/-1. */
+function owner_desc(l: rwlock_t): string {
+  const mem = this_cpu.mem;
+  const pid = Atomics.load(mem.i32, l.word + OWNER);
+  const slot = Atomics.load(mem.i32, l.word + OWNER_SLOT);
+  return pid < 0 ? '<none>/-1' : `${slot >= 0 ? mem.comm(slot) : '?'}/${pid}`;
+}
+
+/** Linux's rwlock_bug(): "BUG: rwlock MSG on CPU#N, comm/pid", then (debug on) the writer, and the call trace. */
 function bug(call: string, l: rwlock_t, what: string): void {
-  kernel_report('spinlock', [`BUG: rwlock ${what} on CPU#${this_cpu.id} (${call})`, ` lock: ${l.name}`, ...trace_lines(call_trace())], {
-    bug: `rwlock_${what.replace(/ /g, '_')}`, lock: l.name, call,
-  });
+  const cpu = this_cpu;
+  const t = cpu.current;
+  const comm = t.slot >= 0 ? cpu.mem.comm(t.slot) : cpu.idleComm;
+  const owner = cpu.spinlockDebug ? { owner: owner_desc(l), owner_cpu: cpu.mem.i32[l.word + OWNER_CPU] } : null;
+  kernel_report('spinlock', [
+    `BUG: rwlock ${what} on CPU#${cpu.id}, ${comm}/${t.pid} (${call})`,
+    owner ? ` lock: ${l.name}, .owner: ${owner.owner}, .owner_cpu: ${owner.owner_cpu}` : ` lock: ${l.name}`,
+    ...trace_lines(call_trace()),
+  ], { bug: `rwlock_${what.replace(/ /g, '_')}`, lock: l.name, call, ...owner, site: call_site() }, LOGLEVEL_EMERG);
+}
+
+/** Spinlock debug: the writer took the lock (debug_write_lock_after). */
+function write_owner_set(l: rwlock_t, t: Task): void {
+  const w = this_cpu.w;
+  w[l.word + OWNER] = t.pid;
+  w[l.word + OWNER_SLOT] = t.slot;
+  w[l.word + OWNER_CPU] = this_cpu.id;
 }
 
 export function read_lock(l: rwlock_t): void {
@@ -143,6 +183,7 @@ export function write_lock(l: rwlock_t): void {
     if (Atomics.load(w, l.word + WAITERS) > 0) Atomics.notify(w, l.word + CNT); // readers may look again
   }
   t.preempt_count++;
+  if (this_cpu.spinlockDebug) write_owner_set(l, t);
   if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, l.name, LOCK_HELD);
 }
 
@@ -161,6 +202,7 @@ export function write_trylock(l: rwlock_t): number {
   const t = kernel_entry('write_trylock');
   if (!is_rwlock('write_trylock', l, '0 returned, nothing is locked')) return 0;
   if (!try_write(this_cpu.mem.i32, l.word + CNT)) return 0;
+  if (this_cpu.spinlockDebug) write_owner_set(l, t);
   acquired(t, l, true);
   if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, l.name, LOCK_HELD);
   return 1;
@@ -181,7 +223,16 @@ export function write_unlock(l: rwlock_t): void {
   const t = kernel_entry('write_unlock');
   if (!is_rwlock('write_unlock', l, 'nothing is unlocked')) return;
   const w = this_cpu.mem.i32;
-  if (this_cpu.trace !== null && Atomics.load(w, l.word + CNT) === -1) this_cpu.trace.lock(t.pid, l.name, LOCK_RELEASED);
+  if (Atomics.load(w, l.word + CNT) !== -1) return bug('write_unlock', l, 'write unlock of a lock not write-held');
+  if (this_cpu.spinlockDebug) {
+    // debug_write_unlock: reported, then released all the same, as Linux's RWLOCK_BUG_ON goes on.
+    if (w[l.word + OWNER] !== t.pid) bug('write_unlock', l, 'wrong owner');
+    else if (w[l.word + OWNER_CPU] !== this_cpu.id) bug('write_unlock', l, 'wrong CPU');
+    w[l.word + OWNER] = -1;
+    w[l.word + OWNER_SLOT] = -1;
+    w[l.word + OWNER_CPU] = -1;
+  }
+  if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, l.name, LOCK_RELEASED);
   if (Atomics.compareExchange(w, l.word + CNT, -1, 0) !== -1) return bug('write_unlock', l, 'write unlock of a lock not write-held');
   released('write_unlock', t, l);
 }

@@ -32,19 +32,29 @@ function owner_desc(lock: spinlock_t): string {
   return `${slot >= 0 ? mem.comm(slot) : '?'}/${pid}`;
 }
 
-/** Linux spin_dump(): the report's first two lines, then the call trace. */
-function spin_bug(lock: spinlock_t, msg: string, t: Task): void {
+/** Linux spin_dump(): the report's first two lines, then `extra` (kmodel's own words), then the call trace. */
+function spin_bug(lock: spinlock_t, msg: string, t: Task, extra: string[] = [], fields: object = {}): void {
   const cpu = this_cpu;
   const w = cpu.mem.i32;
   const comm = t.slot >= 0 ? cpu.mem.comm(t.slot) : cpu.idleComm;
   kernel_report('spinlock', [
     `BUG: spinlock ${msg} on CPU#${cpu.id}, ${comm}/${t.pid}`,
     ` lock: ${lock.name}, .magic: ${(w[lock.word + SPINLOCK.MAGIC] >>> 0).toString(16).padStart(8, '0')}, .owner: ${owner_desc(lock)}, .owner_cpu: ${w[lock.word + SPINLOCK.OWNER_CPU]}`,
+    ...extra,
     ...trace_lines(call_trace()),
   ], {
     bug: msg.replace(/ /g, '_'), lock: lock.name, owner: owner_desc(lock), owner_cpu: w[lock.word + SPINLOCK.OWNER_CPU],
-    site: call_site(),
+    site: call_site(), ...fields,
   }, LOGLEVEL_EMERG);
+}
+
+/**
+ * What becomes of the thread after a recursion report. Linux prints and the CPU spins on for
+ * ever (a lockup, then the soft-lockup watchdog); here nothing else could run on that CPU again,
+ * so the thread is ended instead (KernelBug: its exit code is -EFAULT, as after BUG()).
+ */
+function ended(whose: string): string[] {
+  return [` the thread would spin for ever on a lock ${whose}: it is ended here, exit code -EFAULT (in Linux the CPU spins on: a lockup)`];
 }
 
 /** Before taking the lock: a bad magic is reported; recursion is reported and ends the thread. */
@@ -54,11 +64,11 @@ export function debug_spin_lock_before(lock: spinlock_t, t: Task): void {
   const i = lock.word;
   if (w[i + SPINLOCK.MAGIC] !== SPINLOCK_MAGIC) spin_bug(lock, 'bad magic', t);
   if (w[i + SPINLOCK.OWNER] === t.pid && t.pid !== 0 && Atomics.load(w, i + SPINLOCK.LOCK) !== 0) {
-    spin_bug(lock, 'recursion', t);
+    spin_bug(lock, 'recursion', t, ended('it holds itself'), { ended: true });
     throw new KernelBug('spinlock recursion');
   }
   if (w[i + SPINLOCK.OWNER_CPU] === cpu.id && Atomics.load(w, i + SPINLOCK.LOCK) !== 0) {
-    spin_bug(lock, 'cpu recursion', t);
+    spin_bug(lock, 'cpu recursion', t, ended('its own CPU holds'), { ended: true });
     throw new KernelBug('spinlock cpu recursion');
   }
 }
