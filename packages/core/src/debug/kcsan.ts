@@ -13,19 +13,18 @@
  * watched access: no hash, no allocation, no closure. With KCSAN on, the global Atomics is
  * wrapped on that CPU to see through the Proxies; this file keeps the unwrapped ones for itself.
  */
-import { KCSAN, WATCHPOINT, WATCHPOINT_BYTES, WATCHPOINT_SLOTS, WATCHPOINT_TEXT, HEADER, HF_KCSAN } from '../memory/layout.ts';
+import { KCSAN, KCSAN_REPORTED, WATCHPOINT, WATCHPOINT_BYTES, WATCHPOINT_SLOTS, WATCHPOINT_TEXT, HEADER, HF_KCSAN } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import type { Task } from '../sched/task.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace } from '../arch/stack.ts';
-import { decision_hash } from '../arch/hash.ts';
+import { decision_hash, fnv1a } from '../arch/hash.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Proxy -> its typed array; a tagged array -> itself. */
 const targets = new WeakMap<object, ArrayBufferView>();
-const reported = new Set<string>();
 /** The tag of an instrumented plain typed array: its traps (see instrument). */
 const KCSAN_TAG = Symbol('kcsan');
 
@@ -162,14 +161,12 @@ function watch(ta: ArrayBufferView & ArrayLike<number | bigint>, i: number, writ
   const fn = (s: string) => s.split('\n')[1]?.trim().split(' ')[0] ?? '?';
   // Linux sorts the two functions' names for a consistent title (kcsan/report.c): one per pair, either way round.
   const pair = hit ? [fn(mine), fn(other)].sort() : [fn(mine)];
-  const key = `${pair[0]}|${pair[1] ?? '?'}`;
-  if (reported.has(key)) return; // one report per pair of functions, as KCSAN rate-limits
-  reported.add(key);
+  if (!kcsan_first_report(pair[0], pair[1] ?? null)) return; // one report per pair of functions, machine-wide
   const bar = '==================================================================';
   const lines = hit
     ? [bar, `BUG: KCSAN: data-race in ${pair[0]} / ${pair[1]}`, '', mine, '', other]
     : [bar, `BUG: KCSAN: data-race in ${fn(mine)}`, '', `race at unknown origin, with ${mine}`];
-  if (before !== after) lines.push('', `value changed: 0x${hex(before)} -> 0x${hex(after)}`);
+  if (before !== after) lines.push('', `value changed: 0x${kcsan_value_hex(ta, before)} -> 0x${kcsan_value_hex(ta, after)}`);
   lines.push(bar);
   kernel_report('kcsan', lines, {
     bug: 'data_race', addr, size, value_before: String(before), value_after: String(after),
@@ -177,8 +174,37 @@ function watch(ta: ArrayBufferView & ArrayLike<number | bigint>, i: number, writ
   });
 }
 
-function hex(v: number | bigint): string {
-  return (typeof v === 'bigint' ? BigInt.asUintN(64, v) : v >>> 0).toString(16).padStart(8, '0');
+/**
+ * Is this the first report of the race between functions `f` and `g` (null: unknown origin) on
+ * the whole machine? Either way round is one pair. The reported pairs are a hash set in machine
+ * memory after the watchpoints (KCSAN_REPORTED words of fnv1a hashes, 0 empty), claimed by
+ * compareExchange, so every CPU sees every other's. With the set full, every race is reported.
+ */
+export function kcsan_first_report(f: string, g: string | null): boolean {
+  const key = g === null ? `${f}|?` : f < g ? `${f}|${g}` : `${g}|${f}`;
+  const w = this_cpu.mem.i32;
+  const base = (this_cpu.mem.layout.kcsanBase + KCSAN.WORDS * 4 + WATCHPOINT_SLOTS * WATCHPOINT_BYTES) >> 2;
+  const h = fnv1a(key); // never 0
+  for (let n = 0; n < KCSAN_REPORTED; n++) {
+    const v = atomic_cas(w, base + ((h + n) & (KCSAN_REPORTED - 1)), 0, h);
+    if (v === 0) return true;
+    if (v === h) return false;
+  }
+  return true;
+}
+
+/**
+ * An element's value as Linux prints it, the access's bytes in hex (2 digits a byte: a 1-byte
+ * 0xb5, an 8-byte 0x0000001100000011): the raw bits of an element of `ta`'s type, so a negative
+ * or floating-point element prints as its bytes (the host is little-endian, as every Node host).
+ */
+export function kcsan_value_hex(ta: ArrayBufferView, v: number | bigint): string {
+  const one = new (ta.constructor as new (n: number) => ArrayBufferView & { [i: number]: number | bigint })(1);
+  one[0] = v;
+  const bytes = new Uint8Array(one.buffer);
+  let s = '';
+  for (let k = bytes.length - 1; k >= 0; k--) s += bytes[k].toString(16).padStart(2, '0');
+  return s;
 }
 
 /**
