@@ -6,6 +6,8 @@
  * Invariants:
  *  - a thread stopped before it first runs exits -EINTR without running its entry; a killed one
  *    (or, before it first runs, a terminated one) exits KILLED_EXIT_CODE;
+ *  - a thread that exits inside a sleeping lock's wait (killed asleep there) is out of that wait
+ *    before the held-locks check: the lock it waited for is not counted as held;
  *  - everything that touches the record happens before EXITED is set: from then on a stopper may
  *    reap it and kthreadd may give the slot to a new thread; only reap_if_autoreap looks at it
  *    after, and it frees the record only while it still holds this thread (its PID);
@@ -39,6 +41,7 @@ import { control_progress } from '../sched/control.ts';
 import { EFAULT, EINTR, ENOEXEC } from '../arch/errno.ts';
 import { LOGLEVEL_EMERG, LOGLEVEL_ERR, LOGLEVEL_WARNING } from '../printk/levels.ts';
 import { lockdep_held_names } from '../sync/lockdep.ts';
+import { lock_wait_abandon } from '../sync/mutex.ts';
 
 /** CpuHooks.createTask: look up the entry this CPU runs for `slot`. */
 export function create_task(slot: number): Task {
@@ -166,6 +169,8 @@ function do_exit(task: Task, code: number): void {
   const mem = cpu.mem;
   const w = mem.i32;
   const t = mem.threadWord(task.slot);
+  // Dropped asleep in a sleeping lock's wait (killed): it never got that lock, so it holds it not.
+  lock_wait_abandon(task);
   // lockdep's debug_check_no_locks_held(): a sleeping lock held at exit is never released.
   const held = task.nheld > 0 ? lockdep_held_names(task) : [];
   const who = `${mem.comm(task.slot)}/${task.pid}`;

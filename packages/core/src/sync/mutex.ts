@@ -3,6 +3,12 @@
  * mutex's address. Unlock hands nothing over: it frees the word and wakes the longest waiter,
  * which competes again (a woken waiter that loses simply sleeps again, so no wakeup is lost:
  * every unlock is followed by a wakeup while anyone waits).
+ *
+ * Invariants:
+ *  - lockdep records the acquisition before the wait (a deadlock is reported before it happens);
+ *    every way out of the wait without the lock releases it again: the -EINTR of the breakable
+ *    waits, and the exit of a thread dropped asleep in it (killed: its code never runs on), which
+ *    undoes the wait it registered (lock_wait_begin) — it never held the lock.
  */
 import { control_released } from '../sched/control.ts';
 import { kernel_read_point } from '../debug/access-points.ts';
@@ -23,6 +29,7 @@ import { now } from '../arch/clock.ts';
 import { EINTR, EINVAL } from '../arch/errno.ts';
 import { bad_sync_object } from './bad-object.ts';
 import { lockdep_acquire, lockdep_contended, lockdep_release } from './lockdep.ts';
+import type { Task } from '../sched/task.ts';
 
 const OWNER = 0;
 const OWNER_SLOT = 1;
@@ -40,6 +47,38 @@ export function define_kernel_mutex(key: string): mutex {
   return new mutex(declare_global(key, KIND.mutex, WORDS * 4, (a) => { this_cpu.mem.i32[(a >> 2) + OWNER_SLOT] = NIL; }), key);
 }
 shared_kind('mutex', (addr, name) => new mutex(addr, name));
+
+/** A sleeping lock's wait a thread is in: what its exit undoes if it is dropped in the wait. */
+interface LockWait {
+  undo: (t: Task, lock: never) => void;
+  lock: SharedStruct;
+}
+/** The threads of this CPU in a sleeping lock's wait (a thread is in at most one). */
+const lockWaits = new WeakMap<Task, LockWait>();
+
+/**
+ * `t` enters the wait for `lock`: should it exit before lock_wait_end (killed asleep, so the
+ * lock's code never runs on), its exit calls undo(t, lock) (lock_wait_abandon).
+ */
+export function lock_wait_begin<L extends SharedStruct>(t: Task, undo: (t: Task, lock: L) => void, lock: L): void {
+  lockWaits.set(t, { undo: undo as (t: Task, lock: never) => void, lock });
+}
+/** `t` left the wait on its own (with the lock, or with an error its caller sees). */
+export function lock_wait_end(t: Task): void {
+  lockWaits.delete(t);
+}
+/** The exiting thread `t` (do_exit): undo the sleeping lock's wait it was dropped in, if any. */
+export function lock_wait_abandon(t: Task): void {
+  const lw = lockWaits.get(t);
+  if (lw === undefined) return;
+  lockWaits.delete(t);
+  lw.undo(t, lw.lock as never);
+}
+
+/** A mutex waiter dropped in the wait never held it: lockdep forgets the acquisition recorded before the wait. */
+function undo_mutex_wait(t: Task, m: mutex): void {
+  if (this_cpu.lockdep) lockdep_release(t, m.addr);
+}
 
 function try_acquire(m: mutex, pid: number, slot: number): boolean {
   const cpu = this_cpu;
@@ -80,11 +119,13 @@ async function lock_common(call: string, m: mutex, state: number): Promise<numbe
   if (lockdep) lockdep_acquire(t, m.addr, m.name, false);
   if (try_acquire(m, t.pid, t.slot)) return 0;
   const start = lockdep ? now() : 0;
+  if (lockdep) lock_wait_begin(t, undo_mutex_wait, m); // without lockdep a dropped waiter leaves nothing to undo
   for (;;) {
     prepare_to_wait_chan(m.addr, state, m.name, true);
     if (try_acquire(m, t.pid, t.slot)) break;
     if (breakable && signal_ends(state)) { // any signal (interruptible), SIGKILL (killable)
       const queued = finish_wait_chan();
+      if (lockdep) lock_wait_end(t);
       if (try_acquire(m, t.pid, t.slot)) return 0; // free after all: take it
       if (!queued) pass_on_wakeup(m.addr); // a wakeup was spent on us: the next waiter gets it
       if (lockdep) lockdep_release(t, m.addr);
@@ -92,6 +133,7 @@ async function lock_common(call: string, m: mutex, state: number): Promise<numbe
     }
     await block();
   }
+  if (lockdep) lock_wait_end(t);
   finish_wait_chan();
   if (lockdep) lockdep_contended(m.addr, now() - start);
   return 0;

@@ -56,13 +56,13 @@ export function lock_read(l: lock_data_t): Promise<void> {
   return rwlock_take('lock_read', l, false);
 }
 /**
- * lock_done - release (read or write). Releasing a lock another thread holds for writing, or one
- * nobody holds, is a BUG; the lock is left as it is.
+ * lock_done - release (read or write). Releasing a lock another thread holds for writing, one
+ * only other threads hold for reading, or one nobody holds, is a BUG; the lock is left as it is.
  */
 export function lock_done(l: lock_data_t): void {
   if (!(l instanceof lock_t)) return rwlock_done('lock_done', l); // its report: not a complex lock
   const h = rwlock_holders(l);
-  if (h.writer !== 0 ? h.writer !== current.pid : h.readers === 0) bad_release(l, h.writer, h.writerSlot);
+  if (h.writer !== 0 ? h.writer !== current.pid : h.mine === 0) bad_release(l, h.writer, h.writerSlot, h.readers);
   else rwlock_done('lock_done', l);
 }
 /** lock_try_write - TRUE if taken for writing, FALSE if held. */
@@ -80,11 +80,18 @@ function writer_name(pid: number, slot: number): string {
   return slot >= 0 && task_valid(k) ? `${k.comm}/${pid}` : `pid ${pid}`;
 }
 
-/** lock_done of a lock another thread holds for writing (`writer`), or that nobody holds (0): the lock is left as it is. */
-function bad_release(l: lock_data_t, writer: number, slot: number): void {
+/**
+ * lock_done of a lock another thread holds for writing (`writer`), or that only other threads
+ * (`readers` of them) or nobody hold for reading: the lock is left as it is.
+ */
+function bad_release(l: lock_data_t, writer: number, slot: number, readers: number): void {
   const t = kernel_entry('lock_done');
   const me = t.slot < 0 ? 'code outside any thread' : `${t.handle.comm}/${t.pid}`;
-  if (writer === 0) {
+  if (writer === 0 && readers > 0) {
+    const others = `${readers} other thread${readers === 1 ? '' : 's'}`;
+    misuse('lock_done', `${me} releases complex lock ${l.name}, which it does not hold: it is read-held by ${others}; only a thread `
+      + `that took it with lock_read() may lock_done() its hold, so theirs stay`, { bug: 'rwlock', lock: l.name, readers });
+  } else if (writer === 0) {
     misuse('lock_done', `${me} releases complex lock ${l.name}, which nobody holds: lock_done() only a lock taken with `
       + `lock_write() or lock_read() (a second lock_done() of one hold is this too)`, { bug: 'rwlock', lock: l.name });
   } else {

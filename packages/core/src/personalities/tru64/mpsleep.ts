@@ -47,9 +47,8 @@ export async function mpsleep(
     return EINVAL;
   }
   if (lockp && !lock_held(lockp, flags, t.pid)) {
-    misuse('mpsleep', `${lockp.name} is not held by the caller: mpsleep releases the lock it is given, so take it first`, {
-      lock: lockp.name,
-    });
+    misuse('mpsleep', `${lockp.name} is not held by the caller${held_by_others(lockp, flags)}: mpsleep releases the lock it is given, so take it first; `
+      + 'EINVAL returned, nothing released', { lock: lockp.name });
     return EINVAL;
   }
   const catching = (pri & PCATCH) !== 0;
@@ -75,7 +74,15 @@ function lock_held(lockp: simple_lock_data_t | lock_data_t, flags: number, pid: 
     return owner >= 0 ? owner === pid : spin_is_locked(lockp as spinlock_t);
   }
   const h = rwlock_holders(lockp as lock_t);
-  return flags & MS_LOCK_READ ? h.readers > 0 : h.writer === pid;
+  return flags & MS_LOCK_READ ? h.mine > 0 : h.writer === pid; // another thread's read hold is not the caller's to give up
+}
+
+/** ", which N other threads read-hold" for a complex lock given with MS_LOCK_READ that others hold; else "". */
+function held_by_others(lockp: simple_lock_data_t | lock_data_t, flags: number): string {
+  if (flags & MS_LOCK_SIMPLE || !(lockp instanceof lock_t) || !(flags & MS_LOCK_READ)) return '';
+  const h = rwlock_holders(lockp);
+  if (h.readers > 0) return ` (MS_LOCK_READ), which ${h.readers} other thread${h.readers === 1 ? '' : 's'} read-hold${h.readers === 1 ? 's' : ''}`;
+  return h.writer !== 0 ? ' (MS_LOCK_READ): it is write-held' : ' (MS_LOCK_READ)';
 }
 
 function unlock(lockp: simple_lock_data_t | lock_data_t | null, flags: number): void {
