@@ -11,13 +11,21 @@
  *    CPU, reads the same); KT_ALLOC and the caller's own bits from tm_kthread_create's flags are
  *    fixed at creation and travel with the thread's own kthread;
  *  - a call given something that is not a struct kthread (or a bad name or flags) is reported in
- *    its own name and fails as SeaOS's does (NULL, -1, 0), creating nothing.
+ *    its own name and fails as SeaOS's does (NULL, -1, 0), creating nothing;
+ *  - a waiter in tm_kthread_wait / tm_kthread_join counts in its target's KT_WAITING until it leaves
+ *    the wait or is killed: each wait has an entry in the kernel-wide table below, and whoever
+ *    takes the entry (the waiter leaving, or tm_kthread_kill of the waiter, whose victim may never
+ *    run again) takes the count back, exactly once;
+ *  - a thread's return sets KT_EXITED with its code in its struct kthread (the document) also when
+ *    its record is freed behind the kthread's back (Tru64 thread_terminate frees a thread at its
+ *    exit): a terminated thread leaves its code in the table's ring of recent terminations.
  */
 import {
   kthread_create_core, kthread_wait_exit, kthread_kill_core, kthread_terminate_core, wake_up_process_core, claim_stop,
   reap, kernel_entry, might_sleep, task_valid, task_comm, trampoline_target, register_builtin, entry_of, current,
   describe_value, misuse, thread_exited, thread_exit_code, thread_join_requested, thread_request_join, thread_exit_waited,
-  thread_set_exit_waited, WIRE, register_wire_kind, IS_ERR, KILLED_EXIT_CODE, type task_struct,
+  thread_set_exit_waited, thread_terminating, kernel_int32Array, WIRE, register_wire_kind, IS_ERR, KILLED_EXIT_CODE, KernelBug,
+  EFAULT, task_struct,
 } from '../contract/index.ts';
 
 /** kt->flags */
@@ -50,6 +58,8 @@ export class kthread {
   killed = false;
   /** @internal that kill found it asleep: none of its code runs again, it reads as exited (-EINTR) at once */
   killedAsleep = false;
+  /** @internal its record was freed by another kernel's call (the ring gave its code): a destroy has nothing left to free */
+  freedElsewhere = false;
 
   get pid(): number {
     return this.task?.pid ?? 0;
@@ -58,6 +68,7 @@ export class kthread {
   /** KT_ALLOC | KT_JOIN | KT_EXITED | KT_WAITING, read from the thread's record. */
   get flags(): number {
     const t = this.task;
+    if (t && !task_valid(t)) this.freed(t);
     if (!t || !task_valid(t)) return this.lastFlags | this.alloc | this.extra;
     const exited = thread_exited(t);
     this.lastFlags = (thread_join_requested(t) ? KT_JOIN : 0) | (exited || this.killedAsleep ? KT_EXITED : 0) |
@@ -71,6 +82,18 @@ export class kthread {
   get code(): number {
     void this.flags;
     return this.lastCode;
+  }
+
+  /**
+   * @internal the record of `t` was freed behind this kthread's back: a terminated thread's code
+   * is in the ring (KT_EXITED with it, as after a destroy); otherwise the kthread keeps referring
+   * to it, so the calls that need the thread report what happened.
+   */
+  private freed(t: task_struct): void {
+    const code = termination_code(t.pid);
+    if (code === null) return;
+    this.retire(code);
+    this.freedElsewhere = true;
   }
 
   /** @internal remember the final state (the record is about to be freed) */
@@ -88,6 +111,7 @@ export class kthread {
     this.extra = extra;
     this.killed = false;
     this.killedAsleep = false;
+    this.freedElsewhere = false;
     this.lastFlags = 0;
     this.lastCode = 0;
   }
@@ -118,10 +142,96 @@ register_wire_kind('seaos_kthread', (d: { t: task_struct | null; n: string; a: n
   return kt;
 });
 
-/** The thread body: entry(kt, arg); its return value is the exit code. `f`: KT_ALLOC and the caller's bits. */
+/* SeaOS's kernel-wide state in machine memory: the exit waits in progress, and recent terminations. */
+/** Exit-wait entries: [key, target slot, target pid, -]; key: the waiter's pid, 0 free, RESERVED while being filled or taken. */
+const WAITS = 1024;
+const WAIT_WORDS = 4;
+const RESERVED = -1;
+/** The ring of terminated threads' exits: [pid, code]; the next entry's index is the ring's first word. */
+const TERMS = 256;
+const RING = WAITS * WAIT_WORDS;
+let state: Int32Array | null = null;
+
+function sea_state(): Int32Array {
+  return state ??= kernel_int32Array('seaos:kthread_state', RING + 1 + TERMS * 2);
+}
+
+/** Enter a wait for `t`'s exit: counted in KT_WAITING, with an entry (its index, -1 if the table is full). */
+function exit_wait_begin(me: number, t: task_struct): number {
+  const w = sea_state();
+  thread_set_exit_waited(t, true);
+  for (let k = 0; k < WAITS; k++) {
+    const e = ((me + k) % WAITS) * WAIT_WORDS;
+    if (Atomics.compareExchange(w, e, 0, RESERVED) !== 0) continue;
+    w[e + 1] = t.slot;
+    w[e + 2] = t.pid;
+    Atomics.store(w, e, me);
+    return e;
+  }
+  return -1; // more than WAITS waits at once: this one is counted without an entry (a kill of it leaves it counted)
+}
+
+/** Take the entry `e` of waiter `pid` and end its wait; false if someone else took it first. */
+function exit_wait_take(w: Int32Array, e: number, pid: number): boolean {
+  if (Atomics.compareExchange(w, e, pid, RESERVED) !== pid) return false;
+  const target = new task_struct(w[e + 2], w[e + 1]);
+  Atomics.store(w, e, 0);
+  thread_set_exit_waited(target, false);
+  return true;
+}
+
+/** The waiter `me` leaves its wait for `t` (entry `e` from exit_wait_begin). */
+function exit_wait_end(me: number, t: task_struct, e: number): void {
+  if (e < 0) thread_set_exit_waited(t, false);
+  else exit_wait_take(sea_state(), e, me);
+}
+
+/** tm_kthread_kill of `pid`: a wait for an exit it was in ends now (it may never run its own end of it). */
+function exit_waits_of_killed(pid: number): void {
+  const w = sea_state();
+  for (let e = 0; e < RING; e += WAIT_WORDS) if (Atomics.load(w, e) === pid) exit_wait_take(w, e, pid);
+}
+
+/** A terminated thread's exit code, kept past its record (freed at its exit). */
+function remember_termination(pid: number, code: number): void {
+  const w = sea_state();
+  const i = RING + 1 + (Atomics.add(w, RING, 1) % TERMS) * 2;
+  Atomics.store(w, i, 0);
+  Atomics.store(w, i + 1, code);
+  Atomics.store(w, i, pid);
+}
+
+/** The exit code thread `pid` left when it was terminated, or null if it is not in the ring (any more). */
+function termination_code(pid: number): number | null {
+  const w = sea_state();
+  for (let i = RING + 1; i < RING + 1 + TERMS * 2; i += 2) if (Atomics.load(w, i) === pid) return Atomics.load(w, i + 1);
+  return null;
+}
+
+/** The code a thread ends with when its entry throws `e` (kthread_main's rule): its own exit's, the terminate's, or an oops'. */
+function thrown_exit_code(e: unknown): number {
+  if (e instanceof KernelBug || e instanceof Error || typeof e !== 'object' || e === null) return -EFAULT;
+  const c = (e as { code?: unknown }).code;
+  return typeof c === 'number' ? c : KILLED_EXIT_CODE;
+}
+
+/**
+ * The thread body: entry(kt, arg); its return value is the exit code. `f`: KT_ALLOC and the
+ * caller's bits. A terminated thread's code goes to the ring: its record is freed at its exit.
+ */
 async function seaos_kthread(d: { e: string; a: unknown; f?: number }): Promise<number> {
   const entry = trampoline_target(d.e) as kthread_entry<unknown>;
-  return entry(kthread.of(current, current.comm, d.f ?? 0), d.a);
+  const me = current;
+  let code: number;
+  try {
+    const ret = await entry(kthread.of(me, me.comm, d.f ?? 0), d.a);
+    code = typeof ret === 'number' && Number.isFinite(ret) ? ret | 0 : 0;
+    if (thread_terminating(me)) remember_termination(me.pid, code);
+    return ret;
+  } catch (e) {
+    if (thread_terminating(me)) remember_termination(me.pid, thrown_exit_code(e));
+    throw e;
+  }
 }
 register_builtin('seaos_kthread', seaos_kthread);
 
@@ -143,7 +253,11 @@ function create_args_bad(kt: unknown, name: unknown, flags: unknown): string | n
 
 function live(call: string, kt: kthread | null | undefined): task_struct | null {
   if (!(kt instanceof kthread) || !kt.task || !task_valid(kt.task)) {
-    misuse(call, kt instanceof kthread ? `${kt.name || 'kthread'} is not a live thread (never created, or destroyed)` : `${describe_value(kt)} is not a struct kthread`);
+    misuse(call, !(kt instanceof kthread) ? `${describe_value(kt)} is not a struct kthread`
+      : kt.task ? `${kt.name || 'kthread'}/${kt.task.pid} has exited and its record was freed without this kthread: by tm_kthread_destroy `
+        + 'through another struct kthread of it, or by another kernel (Tru64 thread_terminate frees the thread at its exit); '
+        + 'its exit code is not known here'
+        : `${kt.name || 'kthread'} is not a live thread (never created, or destroyed)`);
     return null;
   }
   return kt.task;
@@ -188,12 +302,17 @@ export async function tm_kthread_create<A>(
  * tm_kthread_destroy - free an exited thread. Only after it exited: otherwise the call is
  * reported and nothing is freed (also when another caller is destroying it). A thread killed
  * through this kthread counts as exited: it never runs past its next call into the kernel, its
- * record is freed when its CPU drops it, and the kthread keeps KT_EXITED with -EINTR.
- * Context: any.
+ * record is freed when its CPU drops it, and the kthread keeps KT_EXITED with -EINTR. A thread
+ * whose record another kernel freed at its exit (Tru64 thread_terminate) is destroyed already: the
+ * call only ends the kthread's use. Context: any.
  */
 export function tm_kthread_destroy(kt: kthread): void {
   const call = 'tm_kthread_destroy';
   kernel_entry(call);
+  if (kt instanceof kthread && kt.flags & KT_EXITED && kt.freedElsewhere) { // the flags read retires a freed one
+    kt.freedElsewhere = false; // freed already (thread_terminate): this destroy ends the kthread's use; a second is reported
+    return;
+  }
   const t = live(call, kt);
   if (!t) return;
   if (!thread_exited(t) && !kt.killed) {
@@ -210,18 +329,21 @@ export function tm_kthread_destroy(kt: kthread): void {
 function wait_target(call: string, kt: kthread, blocking: boolean): task_struct | number {
   if (blocking) might_sleep(call);
   else kernel_entry(call);
-  if (kt instanceof kthread && kt.task === null && kt.flags & KT_EXITED) return kt.code;
+  if (kt instanceof kthread && (kt.flags & KT_EXITED) !== 0 && kt.task === null) return kt.code; // flags first: it may retire a freed one
   return live(call, kt) ?? -1;
 }
 
 /** Sleep until `t` exits, counted in KT_WAITING meanwhile (SeaOS kthread_wait). */
 async function wait_exit(call: string, t: task_struct): Promise<void> {
   if (thread_exited(t)) return;
-  thread_set_exit_waited(t, true);
+  const me = current.pid;
+  const e = exit_wait_begin(me, t);
   try {
+    // A kill between the entry and the sleep: its killer may have looked for the entry before it was there.
+    kernel_entry(call);
     await kthread_wait_exit(call, t);
   } finally {
-    thread_set_exit_waited(t, false); // a waiter killed in the wait is no longer waiting either
+    exit_wait_end(me, t, e); // a waiter killed in the wait is no longer waiting either
   }
 }
 
@@ -264,6 +386,7 @@ export function tm_kthread_kill(kt: kthread, flags: number): void {
   if (!t) return;
   const r = kthread_kill_core('tm_kthread_kill', t);
   if (r < 0) return;
+  exit_waits_of_killed(t.pid); // a killed waiter is no longer waiting, whether or not its code runs again
   if (!thread_exited(t)) kt.killed = true;
   if (r === 1) kt.killedAsleep = true; // DESIGN: at once for a thread that is not running
 }
