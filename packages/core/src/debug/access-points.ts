@@ -17,7 +17,7 @@ import {
 import { call_trace } from '../arch/stack.ts';
 import { now } from '../arch/clock.ts';
 import { kernel_report } from '../printk/printk.ts';
-import { element_index, register_target, set_atomic_hook } from './kcsan.ts';
+import { element_index, kcsan_first_report, register_target, set_atomic_hook } from './kcsan.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -32,7 +32,6 @@ export function shared_array_name(v: unknown): string | undefined {
 export function shared_array_kcsan(v: unknown): boolean {
   return typeof v === 'object' && v !== null ? proxies.get(v)?.kcsan === true : false;
 }
-const reported = new Set<string>();
 let hooked = false;
 
 const W_WRITE = 1;
@@ -201,9 +200,7 @@ function describe(how: number, addr: number, size: number, name: string, i: numb
 function report(mine: string, other: string, addr: number, size: number, otherCpu: number, otherPid: number): void {
   const fn = (s: string) => s.split('\n')[1]?.trim().split(' ')[0] ?? '?';
   const pair = [fn(mine), fn(other)].sort(); // Linux's consistent title (kcsan/report.c sorts the names)
-  const key = `${pair[0]}|${pair[1]}`;
-  if (reported.has(key)) return;
-  reported.add(key);
+  if (!kcsan_first_report(pair[0], pair[1])) return; // once a pair on the whole machine, as the parallel mode
   const bar = '==================================================================';
   kernel_report('kcsan', [bar, `BUG: KCSAN: data-race in ${pair[0]} / ${pair[1]}`, '', mine, '', other, '',
     'the two accesses are adjacent steps of the controlled schedule', bar], {
