@@ -74,7 +74,7 @@ describe('printk continuation lines', () => {
     const byMsg = (msg: string) => lines.filter((l) => l.msg === msg);
     const start = byMsg('line start and continuation [done]');
     expect(start).toHaveLength(1);
-    expect(Object.keys(start[0]).sort()).toEqual(['comm', 'cpu', 'level', 'msg', 'pid', 'time', 'uptime']);
+    expect(Object.keys(start[0]).sort()).toEqual(['comm', 'cpu', 'level', 'loglevel', 'msg', 'pid', 'time', 'uptime']);
     expect(start[0].level).toBe(30);
     expect(byMsg('vals: 0 1 2').map((l) => l.level)).toEqual([30]);
     expect(byMsg('orphan').map((l) => l.level)).toEqual([40]);
