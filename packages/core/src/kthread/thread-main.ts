@@ -172,21 +172,7 @@ function do_exit(task: Task, code: number): void {
   // Dropped asleep in a sleeping lock's wait (killed): it never got that lock, so it holds it not.
   lock_wait_abandon(task);
   // lockdep's debug_check_no_locks_held(): a sleeping lock held at exit is never released.
-  const held = task.nheld > 0 ? lockdep_held_names(task) : [];
-  const who = `${mem.comm(task.slot)}/${task.pid}`;
-  const heldLines = held.length === 0 ? [] : [
-    `${held.length} lock${held.length === 1 ? '' : 's'} held by ${who}:`, ...held.map((name, i) => ` #${i}: (${name})`),
-  ];
-  if (task.preempt_count > 0) {
-    kernel_report('bug', [
-      `BUG: ${mem.comm(task.slot)}[${task.pid}] exited with preempt_count ${task.preempt_count}: it still holds a spinlock`,
-      ...heldLines,
-    ], { bug: 'exit_atomic', preempt_count: task.preempt_count }, LOGLEVEL_EMERG, task);
-  } else if (held.length > 0) {
-    kernel_report('warn', [`WARNING: ${who} still has locks held!`, ...heldLines,
-      ' a lock held when its thread exits is never released: whoever takes it next waits forever'],
-    { bug: 'locks_held_at_exit', locks: held }, LOGLEVEL_WARNING, task);
-  }
+  if (task.preempt_count > 0 || task.nheld > 0) exit_holding(task);
   sq_remove(mem, task.slot);
   sq_pass_on(mem, task.slot);
   abandon_creation(task);
@@ -203,6 +189,29 @@ function do_exit(task: Task, code: number): void {
   sq_wakeup(mem, (t + THREAD.PARKED) * 4, 0, TASK_NORMAL, 0);
   reap_if_autoreap(mem, task.slot, task.pid); // TF_AUTOREAP may be set after EXITED was
   cpu.leaveTask(task);
+}
+
+/**
+ * do_exit's reports for a thread that exits holding locks (out of line: the common exit builds
+ * no strings and no arrays).
+ */
+function exit_holding(task: Task): void {
+  const mem = this_cpu.mem;
+  const held = task.nheld > 0 ? lockdep_held_names(task) : [];
+  const who = `${mem.comm(task.slot)}/${task.pid}`;
+  const heldLines = held.length === 0 ? [] : [
+    `${held.length} lock${held.length === 1 ? '' : 's'} held by ${who}:`, ...held.map((name, i) => ` #${i}: (${name})`),
+  ];
+  if (task.preempt_count > 0) {
+    kernel_report('bug', [
+      `BUG: ${mem.comm(task.slot)}[${task.pid}] exited with preempt_count ${task.preempt_count}: it still holds a spinlock`,
+      ...heldLines,
+    ], { bug: 'exit_atomic', preempt_count: task.preempt_count }, LOGLEVEL_EMERG, task);
+  } else if (held.length > 0) {
+    kernel_report('warn', [`WARNING: ${who} still has locks held!`, ...heldLines,
+      ' a lock held when its thread exits is never released: whoever takes it next waits forever'],
+    { bug: 'locks_held_at_exit', locks: held }, LOGLEVEL_WARNING, task);
+  }
 }
 
 /** kmodel's process group (/proc/self/stat's pgrp), or null where that cannot be read. */
