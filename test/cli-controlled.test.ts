@@ -122,8 +122,9 @@ describe('kmodel run --controlled', () => {
     const f = await failing_seed();
     const out = join(dir, 'minimal.json');
     const trace = join(dir, 'minimal.trace.json');
+    const page = join(dir, 'minimal.html');
     const r = await kmodel(['run', LOST_UPDATE, '--controlled', '--strategy', 'random', '--seed', String(f.seed), '--cpus', '2', '--log-format', 'json',
-      '--minimize', '--schedule-out', out, '--trace', trace]);
+      '--minimize', '--schedule-out', out, '--trace', trace, '--timeline', page]);
     expect(r.code).toBe(1);
     const table = r.stdout.split('\n').filter((l) => !l.startsWith('{'));
     const head = table.find((l) => /^\s*step\s/.test(l))!;
@@ -138,10 +139,13 @@ describe('kmodel run --controlled', () => {
     expect(minimal.preemptions).toBeLessThanOrEqual(read_schedule(f.file).preemptions);
     const events = JSON.parse(readFileSync(trace, 'utf8')).traceEvents as { ph: string; args?: { site?: string } }[];
     expect(events.some((e) => e.ph === 'X' && /lost_update\.ts:1[12]/.test(e.args?.site ?? ''))).toBe(true);
-    // The minimal schedule still fails, the same way.
-    const again = await kmodel(['replay', out, '--log-format', 'json']);
+    // The minimal schedule still fails, the same way; --timeline drew that minimal run (the replay's page, byte for byte).
+    const replayed = join(dir, 'minimal-replayed.html');
+    const again = await kmodel(['replay', out, '--log-format', 'json', '--timeline', replayed]);
     expect(again.code).toBe(1);
     expect(kinds(again.stdout)).toEqual(['oops']);
+    expect(r.stderr).toContain(`timeline of the minimal run written to ${page}`);
+    expect(readFileSync(page, 'utf8')).toBe(readFileSync(replayed, 'utf8'));
   });
 
   it('--minimize on a run that does not fail: says so, exit 0', async () => {

@@ -29,6 +29,8 @@ export interface MinimizeRun {
   /** The failing run's step record. */
   entries: Int32Array;
   budget?: number;
+  /** The final run of the minimal schedule records its trace (for --timeline). */
+  trace?: boolean;
   say(line: string): void;
 }
 
@@ -67,7 +69,7 @@ export function plural(n: number, what: string): string {
 async function guided_run(r: MinimizeRun, d: Deviation[], detail: boolean): Promise<Machine> {
   const c = controlled_boot({ ...r.controlled, controlled: true })!;
   const controlled: ControlledOptions = { strategy: 'guided', deviations: d, depth: c.depth, pctSteps: c.pctSteps, livelockSteps: c.livelockSteps, detail };
-  const s = await run_session(r.module, { boot: { ...r.boot, logger: null, trace: false, controlled }, initTimeout: r.initTimeout }, {
+  const s = await run_session(r.module, { boot: { ...r.boot, logger: null, trace: detail && !!r.trace, controlled }, initTimeout: r.initTimeout }, {
     wait: (m, name, stop) => wait_module(m, name, r.duration, stop),
   });
   return s.machine;

@@ -233,7 +233,7 @@ async function controlled_end(
   const minimizing = o.minimize && status !== EXIT_OK && !interrupted;
   if (o.scheduleOut !== undefined && !minimizing) schedule_out(m, recorded);
   if (o.trace && !minimizing) await write_trace(m, o.trace);
-  if (o.timeline) await write_timeline(m, o.timeline, module);
+  if (o.timeline && !minimizing) await write_timeline(m, o.timeline, module);
   if (status !== EXIT_OK) {
     const again = replay_command(module, recorded.boot, recorded.duration);
     if (again) say(`replay: ${again}`);
@@ -251,6 +251,7 @@ async function controlled_end(
     const kinds = report_kinds(m);
     const kind = worst_kind(kinds);
     if (kind === null) {
+      if (o.timeline) await write_timeline(m, o.timeline, module);
       say('--minimize: the run failed without a kernel report (insmod failed?): nothing to minimize');
       return EXIT_FAILED;
     }
@@ -260,6 +261,7 @@ async function controlled_end(
     const entries = ctl.controller.record();
     const s = ctl.controller.stats();
     if (s.recorded < s.steps) {
+      if (o.timeline) await write_timeline(m, o.timeline, module);
       say(`--minimize: the run took ${s.steps} scheduling points and the step record holds only the first ${s.recorded}: nothing to minimize`);
       return EXIT_FAILED;
     }
@@ -267,12 +269,13 @@ async function controlled_end(
     try {
       min = await minimize_run({
         module, boot: { ...boot, seed: m.seed }, controlled: o, initTimeout: o.initTimeout ?? 60, duration: o.duration,
-        kind, entries, budget: o.minimizeBudget, say,
+        kind, entries, budget: o.minimizeBudget, say, trace: !!o.timeline,
       });
     } catch (e) {
       // The failure did not come back under the guided schedule of its own record, or the search was ended before it did.
       say(`minimize: ${(e as Error).message}`);
       // The run's own schedule is still the failing one.
+      if (o.timeline) await write_timeline(m, o.timeline, module);
       if (o.scheduleOut !== undefined) {
         schedule_out(m, recorded);
         if (written) say(`replay: pnpm kmodel replay ${written}`);
@@ -281,6 +284,11 @@ async function controlled_end(
     }
     const fm = min.machine;
     say(`minimize: ${min.interrupted ? 'interrupted' : 'done'} after ${min.tries === 1 ? '1 try' : `${min.tries} tries`}: ${kind} with ${count(min.entries)} (from ${count(entries)})${min.exhausted ? '; the budget ran out: a smaller schedule may exist (--minimize-budget)' : ''}`);
+    // --timeline draws the minimal run when there is one, else the run itself.
+    if (o.timeline) {
+      await write_timeline(min.reproduced ? fm : m, o.timeline, module);
+      say(`timeline of the ${min.reproduced ? 'minimal run' : 'run (not minimized)'} written to ${o.timeline}`);
+    }
     if (min.reproduced) {
       print_interleaving(min.details, min.entries);
       if (o.trace) {
