@@ -132,6 +132,7 @@ describe('kmodel run --controlled', () => {
     expect(head).toMatch(/adder-b\/\d+/);
     expect(table.some((l) => /lost_update\.ts:1[12]/.test(l))).toBe(true);
     expect(table.some((l) => /^\s*\d+ >>/.test(l))).toBe(true);
+    expect(table).toContainEqual(expect.stringMatching(/^ends in the oops: Oops: Error: lost update \[#1\] SMP \(\w+\/\d+ on CPU \d\)$/));
     expect(r.stderr).toMatch(/minimize: done after \d+ tries: oops with/);
     expect(r.stderr).toContain(`replay the minimal schedule: pnpm kmodel replay ${out}`);
     const minimal = read_schedule(out);

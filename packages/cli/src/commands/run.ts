@@ -291,6 +291,12 @@ async function controlled_end(
     }
     if (min.reproduced) {
       print_interleaving(min.details, min.entries);
+      // The table's points end where the failure was printed: say what it was, and by whom.
+      const report = fm.reports().find((r) => r.report === kind);
+      if (report) {
+        const by = report.cpu >= 0 ? ` (${report.comm}/${report.pid} on CPU ${report.cpu})` : '';
+        process.stdout.write(`ends in the ${kind}: ${report.msg.split('\n')[0]}${by}\n`);
+      }
       if (o.trace) {
         write_interleaving_trace(o.trace, min.details, min.entries);
         say(`interleaving trace written to ${o.trace}`);
