@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
-import { kcsan_first_report, kcsan_value_hex } from '@kmodel/core/internal/debug/kcsan.ts';
+import { kcsan_first_report, kcsan_value_hex } from '@kmodel/core/internal/debug/kcsan-report.ts';
 import { machine_memory } from './unit/helpers.ts';
 
 function cpu0() {

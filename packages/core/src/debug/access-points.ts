@@ -17,7 +17,8 @@ import {
 import { call_trace } from '../arch/stack.ts';
 import { now } from '../arch/clock.ts';
 import { kernel_report } from '../printk/printk.ts';
-import { element_index, kcsan_first_report, register_target, set_atomic_hook } from './kcsan.ts';
+import { element_index, register_target, set_atomic_hook } from './kcsan.ts';
+import { kcsan_first_report } from './kcsan-report.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
