@@ -41,7 +41,7 @@ import { control_progress } from '../sched/control.ts';
 import { EFAULT, EINTR, ENOEXEC } from '../arch/errno.ts';
 import { LOGLEVEL_EMERG, LOGLEVEL_ERR, LOGLEVEL_WARNING } from '../printk/levels.ts';
 import { lockdep_held_names } from '../sync/lockdep.ts';
-import { lock_wait_abandon } from '../sync/mutex.ts';
+import { lock_wait_abandon } from '../sync/lock-wait.ts';
 
 /** CpuHooks.createTask: look up the entry this CPU runs for `slot`. */
 export function create_task(slot: number): Task {

@@ -11,6 +11,7 @@
  *    undoes the wait it registered (lock_wait_begin) — it never held the lock.
  */
 import { control_released } from '../sched/control.ts';
+import { lock_wait_begin, lock_wait_end } from './lock-wait.ts';
 import { kernel_read_point } from '../debug/access-points.ts';
 import { NIL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
@@ -47,33 +48,6 @@ export function define_kernel_mutex(key: string): mutex {
   return new mutex(declare_global(key, KIND.mutex, WORDS * 4, (a) => { this_cpu.mem.i32[(a >> 2) + OWNER_SLOT] = NIL; }), key);
 }
 shared_kind('mutex', (addr, name) => new mutex(addr, name));
-
-/** A sleeping lock's wait a thread is in: what its exit undoes if it is dropped in the wait. */
-interface LockWait {
-  undo: (t: Task, lock: never) => void;
-  lock: SharedStruct;
-}
-/** The threads of this CPU in a sleeping lock's wait (a thread is in at most one). */
-const lockWaits = new WeakMap<Task, LockWait>();
-
-/**
- * `t` enters the wait for `lock`: should it exit before lock_wait_end (killed asleep, so the
- * lock's code never runs on), its exit calls undo(t, lock) (lock_wait_abandon).
- */
-export function lock_wait_begin<L extends SharedStruct>(t: Task, undo: (t: Task, lock: L) => void, lock: L): void {
-  lockWaits.set(t, { undo: undo as (t: Task, lock: never) => void, lock });
-}
-/** `t` left the wait on its own (with the lock, or with an error its caller sees). */
-export function lock_wait_end(t: Task): void {
-  lockWaits.delete(t);
-}
-/** The exiting thread `t` (do_exit): undo the sleeping lock's wait it was dropped in, if any. */
-export function lock_wait_abandon(t: Task): void {
-  const lw = lockWaits.get(t);
-  if (lw === undefined) return;
-  lockWaits.delete(t);
-  lw.undo(t, lw.lock as never);
-}
 
 /** A mutex waiter dropped in the wait never held it: lockdep forgets the acquisition recorded before the wait. */
 function undo_mutex_wait(t: Task, m: mutex): void {

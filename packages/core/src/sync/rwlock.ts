@@ -26,7 +26,7 @@ import { SHARED } from '../shared/marshal.ts';
 import { bad_sync_object } from './bad-object.ts';
 import { now } from '../arch/clock.ts';
 import { lockdep_acquire, lockdep_contended, lockdep_release } from './lockdep.ts';
-import { lock_wait_begin, lock_wait_end } from './mutex.ts';
+import { lock_wait_begin, lock_wait_end } from './lock-wait.ts';
 import type { Task } from '../sched/task.ts';
 import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 
