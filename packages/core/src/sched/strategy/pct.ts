@@ -29,7 +29,7 @@
  * writes a counter and calls schedule() is no spinner). Once the same thread has been picked
  * PCT_STARVE_POINTS points in a row while another CPU had a thread to run, it is deprioritized as
  * a spinner is (to --PCT_LOW), so the waiting CPU runs; two such threads take turns of that many
- * points. The run length lives in machine memory (PCT_RUN_SLOT, PCT_RUN_COUNT), so the rule is a
+ * points. The run length lives in machine memory (CONTROL.PCT_RUN_SLOT and PCT_RUN_COUNT), so the rule is a
  * function of the seed like every other choice. A CPU picked only for a timer leaves it as it is.
  */
 import { CONTROL, MAX_PCT_DEPTH, THREAD } from '../../memory/layout.ts';
@@ -52,13 +52,6 @@ const CHANGE_TRIES = 64;
  */
 export const PCT_STARVE_POINTS = 256;
 
-/**
- * The starvation rule's two CONTROL words: the slot + 1 of the thread picked last (0: none) and how
- * many points in a row it has been picked with another CPU waiting.
- */
-export const PCT_RUN_SLOT = CONTROL.PCT_RUN_SLOT;
-export const PCT_RUN_COUNT = CONTROL.PCT_RUN_COUNT;
-
 /** Thread pid's initial priority under this seed: in [PRIO_DRAWN, 2^31 - 1). */
 export function pct_prio(seed: number, pid: number): number {
   return PRIO_DRAWN + (decision_hash(seed, pid, 0, SALT_PRIO) % PRIO_SPAN);
@@ -78,8 +71,8 @@ export function pct_setup(mem: Memory, ctl: number, seed: number, depth: number,
   w[ctl + CONTROL.DEPTH] = depth;
   w[ctl + CONTROL.PCT_STEPS] = steps;
   w[ctl + CONTROL.PCT_LOW] = 0;
-  w[ctl + PCT_RUN_SLOT] = 0;
-  w[ctl + PCT_RUN_COUNT] = 0;
+  w[ctl + CONTROL.PCT_RUN_SLOT] = 0;
+  w[ctl + CONTROL.PCT_RUN_COUNT] = 0;
   w.fill(0, ctl + CONTROL.CHANGE, ctl + CONTROL.CHANGE + MAX_PCT_DEPTH - 1);
   for (let i = 0; i < depth - 1; i++) {
     let k = 0;
@@ -135,20 +128,20 @@ export const pct_strategy: Strategy = {
     let waiting = false;
     for (let i = 0; i < p.n; i++) if (p.enabled[i] !== best && p.slotOn(p.enabled[i]) >= 0) waiting = true;
     if (!waiting) {
-      w[ctl + PCT_RUN_SLOT] = s + 1;
-      w[ctl + PCT_RUN_COUNT] = 0;
+      w[ctl + CONTROL.PCT_RUN_SLOT] = s + 1;
+      w[ctl + CONTROL.PCT_RUN_COUNT] = 0;
       return best;
     }
-    if (w[ctl + PCT_RUN_SLOT] !== s + 1) {
-      w[ctl + PCT_RUN_SLOT] = s + 1;
-      w[ctl + PCT_RUN_COUNT] = 1;
+    if (w[ctl + CONTROL.PCT_RUN_SLOT] !== s + 1) {
+      w[ctl + CONTROL.PCT_RUN_SLOT] = s + 1;
+      w[ctl + CONTROL.PCT_RUN_COUNT] = 1;
       return best;
     }
-    if (++w[ctl + PCT_RUN_COUNT] <= PCT_STARVE_POINTS) return best;
+    if (++w[ctl + CONTROL.PCT_RUN_COUNT] <= PCT_STARVE_POINTS) return best;
     w[p.mem.threadWord(s) + THREAD.PCT_PRIO] = --w[ctl + CONTROL.PCT_LOW];
     best = highest(p);
-    w[ctl + PCT_RUN_SLOT] = p.slotOn(best) + 1;
-    w[ctl + PCT_RUN_COUNT] = 1;
+    w[ctl + CONTROL.PCT_RUN_SLOT] = p.slotOn(best) + 1;
+    w[ctl + CONTROL.PCT_RUN_COUNT] = 1;
     return best;
   },
 };
