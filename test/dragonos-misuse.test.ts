@@ -34,7 +34,8 @@ describe('DragonOS misuse', () => {
   it('/proc/kthreads shows a kthread_run_rt thread as RR at realtime priority 49', async () => {
     await withMachine({ cpus: 2 }, async (m) => {
       const ins = m.insmod(fixture('dragonos_misuse'));
-      await m.waitFor(() => m.ps().some((t) => t.comm === 'dg_rt'), 20000, 'dg_rt to exist');
+      // kthreadd creates it a normal thread; kthread_run_rt makes it realtime before it wakes it.
+      await m.waitFor(() => m.ps().some((t) => t.comm === 'dg_rt' && t.cls !== 'N'), 20000, 'dg_rt made realtime');
       const rt = m.ps().find((t) => t.comm === 'dg_rt')!;
       expect([rt.cls, rt.prio]).toEqual(['RR', 49]);
       await ins;
