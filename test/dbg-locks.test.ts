@@ -61,3 +61,23 @@ describe('spinlock recursion: the report says the thread is ended', () => {
     });
   });
 });
+
+describe('rwlock_t write_lock recursion (debug_write_lock_before)', () => {
+  it('a writer spinning on a write lock its own CPU holds (cpu recursion) or it holds itself (recursion): BUG: rwlock ..., the thread ended with -EFAULT', async () => {
+    await withMachine({ cpus: 2 }, async (m) => {
+      await m.insmod(fixture('dbg_rwlock_recursion'));
+      const [cpu, self] = m.reports('spinlock').filter((r) => /recursion/.test(String(r.fields?.bug)));
+      expect(cpu.fields).toMatchObject({ bug: 'rwlock_cpu_recursion', lock: 'dbg_rwcr_lk', call: 'write_lock', owner_cpu: 1, ended: true });
+      expect(cpu.msg.split('\n').slice(0, 3)).toEqual([
+        expect.stringMatching(/^BUG: rwlock cpu recursion on CPU#1, spinner\/\d+ \(write_lock\)$/),
+        expect.stringMatching(/^ lock: dbg_rwcr_lk, \.owner: holder\/\d+, \.owner_cpu: 1$/),
+        ' the thread would spin for ever on a lock its own CPU holds: it is ended here, exit code -EFAULT (in Linux the CPU spins on: a lockup)',
+      ]);
+      expect(self.fields).toMatchObject({ bug: 'rwlock_recursion', lock: 'dbg_rwtwice_lk', ended: true });
+      expect(self.msg.split('\n')[0]).toMatch(/^BUG: rwlock recursion on CPU#1, recursor\/\d+ \(write_lock\)$/);
+      const msgs = m.dmesg().map((x) => x.msg);
+      expect(msgs).toContain('dbg rw spinner -> -14, holder -> 0');
+      expect(msgs).toContain('dbg rw recursor -> -14');
+    });
+  });
+});

@@ -8,7 +8,8 @@
  * WRITERS_WAITING (writers spinning for it: readers do not enter while it is > 0); with spinlock
  * debug on, the writer's OWNER (pid), OWNER_SLOT and OWNER_CPU (-1: none), written by the writer
  * right after taking CNT and cleared right before releasing it, as the spinlock's (Linux
- * spinlock_debug.c's debug_write_lock_after / debug_write_unlock: unlocking checks them, "wrong
+ * spinlock_debug.c's debug_write_lock_before / _after / debug_write_unlock: a writer spinning on
+ * its own or its CPU's write hold is "recursion" / "cpu recursion", unlocking checks them, "wrong
  * owner" / "wrong CPU"; the read side checks only the magic there, which a declared lock always has).
  */
 import { this_cpu } from '../sched/cpu.ts';
@@ -24,6 +25,8 @@ import { call_site, call_trace, trace_lines } from '../arch/stack.ts';
 import { lockdep_acquire, lockdep_release } from './lockdep.ts';
 import { SHARED } from '../shared/marshal.ts';
 import { bad_sync_object } from './bad-object.ts';
+import { ended } from './spinlock-debug.ts';
+import { KernelBug } from '../arch/kernel-bug.ts';
 import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 
 const CNT = 0;
@@ -141,7 +144,7 @@ function owner_desc(l: rwlock_t): string {
 }
 
 /** Linux's rwlock_bug(): "BUG: rwlock MSG on CPU#N, comm/pid", then (debug on) the writer, and the call trace. */
-function bug(call: string, l: rwlock_t, what: string): void {
+function bug(call: string, l: rwlock_t, what: string, extra: string[] = [], fields: object = {}): void {
   const cpu = this_cpu;
   const t = cpu.current;
   const comm = t.slot >= 0 ? cpu.mem.comm(t.slot) : cpu.idleComm;
@@ -149,8 +152,27 @@ function bug(call: string, l: rwlock_t, what: string): void {
   kernel_report('spinlock', [
     `BUG: rwlock ${what} on CPU#${cpu.id}, ${comm}/${t.pid} (${call})`,
     owner ? ` lock: ${l.name}, .owner: ${owner.owner}, .owner_cpu: ${owner.owner_cpu}` : ` lock: ${l.name}`,
+    ...extra,
     ...trace_lines(call_trace()),
-  ], { bug: `rwlock_${what.replace(/ /g, '_')}`, lock: l.name, call, ...owner, site: call_site() }, LOGLEVEL_EMERG);
+  ], { bug: `rwlock_${what.replace(/ /g, '_')}`, lock: l.name, call, ...owner, site: call_site(), ...fields }, LOGLEVEL_EMERG);
+}
+
+/**
+ * Spinlock debug, before a writer spins (debug_write_lock_before): the lock write-held by this
+ * thread ("recursion") or by its own CPU ("cpu recursion") can never be released while it spins.
+ * Reported, and the thread ended as after a spinlock recursion (spinlock-debug.ts).
+ */
+function debug_write_lock_before(l: rwlock_t, t: Task): void {
+  const w = this_cpu.w;
+  if (Atomics.load(w, l.word + CNT) !== -1) return;
+  if (w[l.word + OWNER] === t.pid && t.pid !== 0) {
+    bug('write_lock', l, 'recursion', ended('it holds itself'), { ended: true });
+    throw new KernelBug('rwlock recursion');
+  }
+  if (w[l.word + OWNER_CPU] === this_cpu.id) {
+    bug('write_lock', l, 'cpu recursion', ended('its own CPU holds'), { ended: true });
+    throw new KernelBug('rwlock cpu recursion');
+  }
 }
 
 /** Spinlock debug: the writer took the lock (debug_write_lock_after). */
@@ -173,6 +195,7 @@ export function read_lock(l: rwlock_t): void {
 export function write_lock(l: rwlock_t): void {
   const t = kernel_entry('write_lock');
   if (!is_rwlock('write_lock', l, 'nothing is locked')) return;
+  if (this_cpu.spinlockDebug) debug_write_lock_before(l, t);
   if (this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, false);
   const w = this_cpu.mem.i32;
   if (!try_write(w, l.word + CNT)) {

@@ -53,7 +53,7 @@ function spin_bug(lock: spinlock_t, msg: string, t: Task, extra: string[] = [], 
  * ever (a lockup, then the soft-lockup watchdog); here nothing else could run on that CPU again,
  * so the thread is ended instead (KernelBug: its exit code is -EFAULT, as after BUG()).
  */
-function ended(whose: string): string[] {
+export function ended(whose: string): string[] {
   return [` the thread would spin for ever on a lock ${whose}: it is ended here, exit code -EFAULT (in Linux the CPU spins on: a lockup)`];
 }
 
