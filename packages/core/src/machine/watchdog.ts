@@ -2,9 +2,12 @@
  * The coordinator's watchdogs, reading heartbeats from machine memory (Linux kernel/hung_task.c
  * and kernel/watchdog.c):
  *  - hung task: a started thread in TASK_UNINTERRUPTIBLE whose switch count has not moved for
- *    `hungTaskSecs` is reported once (until it runs again);
+ *    `hungTaskSecs` is reported, and again each `hungTaskSecs` it stays so, with the time it has
+ *    been blocked; HUNG_TASK_WARNINGS reports in all (Linux's hung_task_warnings), the last one
+ *    saying the rest are suppressed;
  *  - soft lockup: a CPU running the same thread with the same switch count for `softLockupSecs`
- *    (a thread that never yields, or a CPU spinning on a lock) is reported once per episode.
+ *    (a thread that never yields, or a CPU spinning on a lock) is reported, and again each
+ *    `softLockupSecs` the episode goes on, with the time it has been stuck (Linux's report_ts).
  */
 import { PERCPU, NIL, THREAD, TF_STARTED } from '../memory/layout.ts';
 import { cpu_awaits, awaiting_text } from './loop-beat.ts';
@@ -13,6 +16,9 @@ import { type Memory } from '../memory/memory.ts';
 import { log_waiters, type LogRecord } from '../printk/logbuf.ts';
 import { LOGLEVEL_EMERG, LOGLEVEL_ERR } from '../printk/levels.ts';
 import { TASK_NOLOAD, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
+
+/** Linux's sysctl kernel.hung_task_warnings default: hung-task reports in a machine's life. */
+export const HUNG_TASK_WARNINGS = 10;
 
 export interface WatchdogOptions {
   /** hung_task_timeout_secs (default 120; 0 disables). */
@@ -33,15 +39,17 @@ export interface WatchdogReport {
 export class Watchdog {
   private readonly hungMs: number;
   private readonly lockupMs: number;
-  /** per thread slot: [pid, switch count, since (ms), reported] */
-  private readonly seen = new Map<number, { pid: number; nvcsw: number; since: number; reported: boolean }>();
-  /** per CPU: current slot and switch count since when */
-  private readonly cpus: { slot: number; switches: number; since: number; beat: number; reported: boolean }[];
+  /** per thread slot: pid, switch count, blocked since (ms), last reported (ms; -1: not yet) */
+  private readonly seen = new Map<number, { pid: number; nvcsw: number; since: number; reported: number }>();
+  /** per CPU: current slot and switch count since when, last reported (ms; -1: not in this episode) */
+  private readonly cpus: { slot: number; switches: number; since: number; beat: number; reported: number }[];
+  /** Hung-task reports still to be printed (Linux's hung_task_warnings). */
+  private hungWarnings = HUNG_TASK_WARNINGS;
 
   constructor(private readonly mem: Memory, o: WatchdogOptions = {}) {
     this.hungMs = (o.hungTaskSecs ?? 120) * 1000;
     this.lockupMs = (o.softLockupSecs ?? 20) * 1000;
-    this.cpus = Array.from({ length: mem.nrCpus }, () => ({ slot: NIL, switches: -1, since: mem.clock(), beat: 0, reported: false }));
+    this.cpus = Array.from({ length: mem.nrCpus }, () => ({ slot: NIL, switches: -1, since: mem.clock(), beat: 0, reported: -1 }));
   }
 
   /** One look at the machine; the reports to print. */
@@ -62,6 +70,7 @@ export class Watchdog {
   private touch(t: number): void {
     for (const e of this.cpus) e.since = t;
     for (const e of this.seen.values()) e.since = t;
+    for (const e of this.cpus) e.reported = -1;
   }
 
   private checkHung(t: number, out: WatchdogReport[]): void {
@@ -80,13 +89,14 @@ export class Watchdog {
       const nvcsw = w[r + THREAD.NVCSW];
       const e = this.seen.get(s);
       if (!e || e.pid !== pid || e.nvcsw !== nvcsw) {
-        this.seen.set(s, { pid, nvcsw, since: t, reported: false });
+        this.seen.set(s, { pid, nvcsw, since: t, reported: -1 });
         continue;
       }
-      if (e.reported || t - e.since < this.hungMs) continue;
-      e.reported = true;
+      if (this.hungWarnings === 0 || t - (e.reported >= 0 ? e.reported : e.since) < this.hungMs) continue;
+      e.reported = t;
+      this.hungWarnings--;
       const comm = mem.comm(s);
-      const secs = Math.round(this.hungMs / 1000);
+      const secs = Math.floor((t - e.since) / 1000);
       const wchan = mem.wmesg(s) || '-';
       const on = blocked_on(mem, s);
       out.push({
@@ -97,6 +107,7 @@ export class Watchdog {
           '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
           `task:${comm.padEnd(15)} state:D cpu:${w[r + THREAD.CPU]} pid:${pid} wchan:${wchan}`,
           ` ${comm}/${pid} ${on.text}`,
+          ...(this.hungWarnings === 0 ? ['Future hung task reports are suppressed, see sysctl kernel.hung_task_warnings'] : []),
         ],
         fields: { task: comm, pid, cpu: w[r + THREAD.CPU], wchan, seconds: secs, ...(on.holder_pid !== null ? { holder_pid: on.holder_pid } : {}) },
         level: LOGLEVEL_ERR,
@@ -115,11 +126,11 @@ export class Watchdog {
       const switches = Atomics.load(w, b + PERCPU.NR_SWITCHES) + Atomics.load(w, b + PERCPU.NR_SELF_YIELDS);
       const e = this.cpus[c];
       if (slot === NIL || slot !== e.slot || switches !== e.switches) {
-        Object.assign(e, { slot, switches, since: t, beat: Atomics.load(w, b + PERCPU.LOOP_BEAT), reported: false });
+        Object.assign(e, { slot, switches, since: t, beat: Atomics.load(w, b + PERCPU.LOOP_BEAT), reported: -1 });
         continue;
       }
-      if (e.reported || t - e.since < this.lockupMs) continue;
-      e.reported = true;
+      if (t - (e.reported >= 0 ? e.reported : e.since) < this.lockupMs) continue;
+      e.reported = t;
       const pid = w[mem.threadWord(slot) + THREAD.PID];
       const comm = mem.comm(slot);
       const secs = Math.floor((t - e.since) / 1000);
