@@ -94,6 +94,17 @@ describe('Linux personality, remaining calls (2 CPUs)', () => {
     expect(v.active_after).toBe('false');
   });
 
+  it('a sleep in bare schedule() on no wait queue shows the thread function as its wchan (Linux: schedule()\'s caller), not the msleep before it', async () => {
+    await s.start('bare_sleep');
+    await s.paused('bare_sleep');
+    const t = await kthread(s.m, 'baresleep');
+    expect(t.state).toBe('S');
+    expect(t.wchan).toBe('bare_sleeper');
+    await s.resume('bare_sleep');
+    const v = await s.done('bare_sleep');
+    expect(v.bare_sleeper_done).toBe('true');
+  });
+
   it('completion_done / reinit_completion; wait_for_completion_interruptible returns 0, or -ERESTARTSYS on a signal', async () => {
     const v = await s.run('completion');
     expect(v.done_initially).toBe('false');

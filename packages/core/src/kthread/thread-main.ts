@@ -59,9 +59,7 @@ export function create_task(slot: number): Task {
 
 /** The function a thread runs, in the module's terms: "init() of module m (/path/m.ts)". */
 function entry_label(task: Task): string {
-  const d = task.data as { f?: unknown; e?: unknown } | null;
-  const fn = !task.entryName.startsWith('@') ? task.entryName
-    : typeof d?.f === 'string' ? d.f : typeof d?.e === 'string' ? d.e : '';
+  const fn = task.fnName;
   const mod = get_module(task.module);
   const of = mod ? ` of module ${mod.name} (${mod.path})` : '';
   return fn ? `${fn}()${of}` : `its thread function${of}`;

@@ -11,6 +11,7 @@ import { sq_add, sq_sleep_over, sq_remove, sq_wakeup } from './sleepqueue.ts';
 import { try_to_wake_up } from './wake.ts';
 import { TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TASK_INTERRUPTIBLE } from './state.ts';
 import type { Timer } from './timer.ts';
+import type { Task } from './task.ts';
 import { signal_pending_state } from './signal-state.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { LOGLEVEL_ERR } from '../printk/levels.ts';
@@ -34,8 +35,22 @@ export function jiffies_to_msecs(j: number): number {
 
 /** Give up the CPU; back when runnable again (at once if still TASK_RUNNING). `call` is the API's name. */
 export function schedule_core(call: string): Promise<void> {
-  might_sleep(call);
+  const t = might_sleep(call);
+  if (t.flagsIndex >= 0 && this_cpu.w[t.flagsIndex + STATE_FROM_FLAGS] !== TASK_RUNNING) name_bare_sleep(t);
   return this_cpu.schedule();
+}
+
+/** THREAD.STATE's word from THREAD.FLAGS' (Task.flagsIndex). */
+const STATE_FROM_FLAGS = THREAD.STATE - THREAD.FLAGS;
+
+/**
+ * A sleep in schedule()/schedule_timeout() itself, on no sleep queue: its wait channel is the
+ * thread's function, as Linux's wchan names schedule()'s caller (a sleep on a queue keeps the
+ * queue's name, kmodel's wait channel; a sleep in a blocking call, that call's).
+ */
+function name_bare_sleep(t: Task): void {
+  const mem = this_cpu.mem;
+  if (mem.i32[mem.threadWord(t.slot) + THREAD.WCHAN] === 0) mem.setWmesg(t.slot, wmesgBytes(t.fnName || 'schedule'));
 }
 
 export function set_current_state(state: number): void {
@@ -54,7 +69,8 @@ function process_timeout(t: Timer): void {
  * just yield). Returns the jiffies left (0 when it timed out).
  */
 export function schedule_timeout_core(call: string, timeout: number): Promise<number> {
-  might_sleep(call);
+  const t = might_sleep(call);
+  if (t.flagsIndex >= 0 && this_cpu.w[t.flagsIndex + STATE_FROM_FLAGS] !== TASK_RUNNING) name_bare_sleep(t);
   if (timeout < 0) wrong_timeout(call, timeout);
   return do_schedule_timeout(timeout);
 }

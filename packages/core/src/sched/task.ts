@@ -112,6 +112,12 @@ export class Task {
   get pid(): number {
     return this.handle.pid;
   }
+  /** The thread's function by name ('' if anonymous): a module call's ('@'-entries) is in its data. */
+  get fnName(): string {
+    if (!this.entryName.startsWith('@')) return this.entryName;
+    const d = this.data as { f?: unknown; e?: unknown } | null;
+    return typeof d?.f === 'string' ? d.f : typeof d?.e === 'string' ? d.e : '';
+  }
   /**
    * The thread has exited (do_exit), its coroutine is done or dropped: its lock stacks go to the
    * next threads of this CPU. A later look at `held` makes a stack of its own, never shares one.
