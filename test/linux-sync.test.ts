@@ -64,8 +64,12 @@ describe('Linux locks, wait queues, completions and atomics (4 CPUs)', () => {
     const bugs = s.m.reports().filter((r) => r.comm === 'wrong_unlock');
     expect(bugs).toHaveLength(1);
     expect(bugs[0].pid).toBe(Number(v.wrong_unlocker_pid));
-    expect(bugs[0].msg).toContain(`held by pid ${v.owner_pid}`);
-    expect(bugs[0].fields).toMatchObject({ bug: 'mutex_wrong_owner', lock: 'owned_mutex' });
+    expect(bugs[0].msg.split('\n')[0]).toMatch(new RegExp(`unlocks mutex owned_mutex held by \\S+/${v.owner_pid}$`));
+    expect(bugs[0].fields).toMatchObject({ bug: 'mutex_wrong_owner', lock: 'owned_mutex', owner_pid: Number(v.owner_pid) });
+    // The owner's own unlock after it: "not locked", and the owner's hold ends there (no "still has locks held" at its exit).
+    expect(v.locked_after_wrong_unlock).toBe('false');
+    const own = s.m.reports().filter((r) => r.pid === Number(v.owner_pid));
+    expect(own.map((r) => r.fields?.bug)).toEqual(['mutex_not_locked']);
   });
 
   it('wait_event sleeps (state D, wchan = the wait queue\'s name) until the condition holds and wake_up comes from another CPU', async () => {

@@ -139,16 +139,19 @@ export function mutex_unlock(m: mutex): void {
   const mem = this_cpu.mem;
   const w = mem.i32;
   const owner = Atomics.load(w, m.word + OWNER);
+  // First, as Linux's mutex_release(): the caller's own hold ends even when the mutex was already
+  // released under it (by a thread that did not own it).
+  if (this_cpu.lockdep) lockdep_release(t, m.addr);
   if (owner !== t.pid) {
+    const slot = Atomics.load(w, m.word + OWNER_SLOT);
     kernel_report('bug', [
       owner === 0
         ? `BUG: mutex_unlock: mutex ${m.name} is not locked`
-        : `BUG: mutex_unlock: ${mem.comm(t.slot)}/${t.pid} unlocks mutex ${m.name} held by pid ${owner}`,
+        : `BUG: mutex_unlock: ${mem.comm(t.slot)}/${t.pid} unlocks mutex ${m.name} held by ${slot >= 0 ? mem.comm(slot) : 'pid'}/${owner}`,
       ...trace_lines(call_trace()),
-    ], { bug: owner === 0 ? 'mutex_not_locked' : 'mutex_wrong_owner', lock: m.name });
+    ], { bug: owner === 0 ? 'mutex_not_locked' : 'mutex_wrong_owner', lock: m.name, ...(owner !== 0 ? { owner_pid: owner } : {}) });
     if (owner === 0) return;
   }
-  if (this_cpu.lockdep) lockdep_release(t, m.addr);
   if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, m.name, LOCK_RELEASED); // before the release: a next holder's record comes after
   Atomics.store(w, m.word + OWNER_SLOT, -1);
   Atomics.store(w, m.word + OWNER, 0);
