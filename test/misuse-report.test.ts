@@ -27,7 +27,7 @@ describe('misuse in threads, init() and module top level (2 CPUs)', () => {
     m = await Machine.boot({ cpus: 2 });
     // Each fixture on its own: one that fails to behave must not hide the others.
     for (const name of [
-      'misuse_unawaited', 'misuse_init_msleep', 'misuse_init_kthread_run', 'misuse_toplevel_await', 'misuse_bad_import', 'misuse_bad_namespace',
+      'misuse_unawaited', 'misuse_fastpath', 'misuse_init_msleep', 'misuse_init_kthread_run', 'misuse_toplevel_await', 'misuse_bad_import', 'misuse_bad_namespace',
       'misuse_handles', 'misuse_printk', 'misuse_toplevel',
     ]) {
       loaded[name] = await insmodResult(m, name);
@@ -50,6 +50,21 @@ describe('misuse in threads, init() and module top level (2 CPUs)', () => {
       /^BUG: missing await: sleeper\/\d+: sleeper\(\) of module misuse_unawaited \(.*misuse_unawaited\.ts\) returned while its msleep\(\) is still pending\n.*write `await msleep\(\.\.\.\)`/,
     );
     expect(line('sleeper -> 0')).toBeDefined();
+  });
+
+  it('a blocking call that did not have to wait (free mutex, condition already true), not awaited: caught at the next call, saying so; awaited, nothing', () => {
+    expect(loaded.misuse_fastpath).toBeNull();
+    const [lk] = bugs(/missing await: fp_locker\//);
+    expect(lk.fields).toMatchObject({ bug: 'missing_await', call: 'mutex_unlock', pending: 'mutex_lock', blocked: false });
+    expect(lk.msg.split('\n')[0]).toMatch(/^BUG: missing await: fp_locker\/\d+ called mutex_unlock\(\) right after its mutex_lock\(\), without awaiting it$/);
+    expect(lk.msg).toContain('write `await mutex_lock(...)` (it did not have to wait this time; when it does, the code after it runs too early)');
+    expect(lk.msg).toMatch(/at locker \(.*misuse_fastpath\.ts:14:/);
+    const [wt] = bugs(/missing await: fp_waiter\//);
+    expect(wt.fields).toMatchObject({ call: 'printk', pending: 'wait_event', blocked: false });
+    expect(bugs(/fp_good/)).toEqual([]);
+    expect(line('fp good done')).toBeDefined();
+    expect(line('fp waiter went on')).toBeUndefined();
+    expect(line('fp results -14 -14 0')).toBeDefined();
   });
 
   it('a thread that returns while its un-awaited kthread_run() is pending: reported, and the thread being created never runs and is freed', () => {

@@ -21,7 +21,7 @@ import { control_point, controlled } from './control.ts';
 export function kernel_entry(name: string): Task {
   const cpu = this_cpu;
   const t = cpu.current;
-  if (t.switching) missing_await(t, name);
+  if (t.switching || t.unawaited) missing_await(t, name);
   if (controlled) control_point(t, 'call', name);
   // A plain read: the flag only ever goes from clear to set, and a late sight is the next call's.
   if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & TF_KILL) throw new ThreadKilled(t.pid);
@@ -32,7 +32,7 @@ export function kernel_entry(name: string): Task {
 export function might_sleep(name: string): Task {
   const cpu = this_cpu;
   const t = cpu.current;
-  if (t.switching) missing_await(t, name);
+  if (t.switching || t.unawaited) missing_await(t, name);
   if (controlled) control_point(t, 'call', name);
   // Before the kill flags: a swallowed thread_halt_self() follows a thread_terminate().
   if (t.exit_code !== null) {
@@ -55,6 +55,20 @@ export function might_sleep(name: string): Task {
   t.blocking = name;
   if (cpu.chaos && chaos_point(t, name, true)) t.chaosYield = true;
   return t;
+}
+
+/** Its reactions run as microtasks (returned_without_blocking). */
+const RESOLVED = Promise.resolve();
+
+/**
+ * A blocking call of `t` returns without having blocked (a free mutex, a condition already true):
+ * until a microtask has run, a kernel call of `t` is its code running on after this call without
+ * awaiting it, caught as a missing await as if the call had blocked. Any `await` of the call's
+ * promise resumes after that microtask (queued first), so awaited code never sees the mark.
+ */
+export function returned_without_blocking(t: Task): void {
+  t.unawaited = true;
+  RESOLVED.then(t.awaited);
 }
 
 /** A yield chaos decided at the entry of a call that may block (done before its fast path). */
@@ -133,9 +147,11 @@ function missing_await(t: Task, name: string): never {
   unawaited.add(t);
   const comm = cpu.mem.comm(t.slot);
   kernel_report('bug', [
-    `BUG: missing await: ${comm}/${t.pid} called ${name}() while its ${t.blocking}() is still pending`,
-    ` CPU: ${cpu.id} PID: ${t.pid} Comm: ${comm}: a blocking call returns a Promise; write \`await ${t.blocking}(...)\``,
+    t.switching ? `BUG: missing await: ${comm}/${t.pid} called ${name}() while its ${t.blocking}() is still pending`
+      : `BUG: missing await: ${comm}/${t.pid} called ${name}() right after its ${t.blocking}(), without awaiting it`,
+    ` CPU: ${cpu.id} PID: ${t.pid} Comm: ${comm}: a blocking call returns a Promise; write \`await ${t.blocking}(...)\`${
+      t.switching ? '' : ' (it did not have to wait this time; when it does, the code after it runs too early)'}`,
     ...trace_lines(call_trace()),
-  ], { bug: 'missing_await', call: name, pending: t.blocking }, LOGLEVEL_EMERG);
+  ], { bug: 'missing_await', call: name, pending: t.blocking, ...(t.switching ? {} : { blocked: false }) }, LOGLEVEL_EMERG);
   throw new KernelBug(`missing await on ${t.blocking}()`);
 }

@@ -6,7 +6,7 @@ import { THREAD } from '../memory/layout.ts';
 import { wmesgBytes } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from './cpu.ts';
-import { block, chaos_yield, might_sleep } from './context.ts';
+import { block, chaos_yield, might_sleep, returned_without_blocking } from './context.ts';
 import { sq_add, sq_sleep_over, sq_remove, sq_wakeup } from './sleepqueue.ts';
 import { try_to_wake_up } from './wake.ts';
 import { TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TASK_INTERRUPTIBLE } from './state.ts';
@@ -210,18 +210,25 @@ export async function wait_chan_event(
 ): Promise<number> {
   const t = might_sleep(name);
   if (t.chaosYield) await chaos_yield(t);
-  if (cond()) return Math.max(1, timeout);
+  if (cond()) {
+    returned_without_blocking(t);
+    return Math.max(1, timeout);
+  }
   // No time to wait (Linux's ___wait_cond_timeout: `cond || !timeout`): 0, a signal pending or not;
   // a negative one is schedule_timeout()'s wrong value, said as it says it.
   if (timeout <= 0) {
     if (timeout < 0) wrong_timeout(name, timeout);
+    returned_without_blocking(t);
     return 0;
   }
   // A thread with a signal pending is never put (back) into a sleep it ends: the signal is
   // looked at before every prepare, as Linux's prepare_to_wait_event does, so once send_sig has
   // woken a sleeper it is not seen asleep again. One sent after the look is not lost either:
   // schedule() does not put a thread with a signal pending to sleep (Cpu.switchAway).
-  if (signal_ends(state)) return -1;
+  if (signal_ends(state)) {
+    returned_without_blocking(t);
+    return -1;
+  }
   let left = timeout;
   for (;;) {
     prepare_to_wait_chan(chan, state, wmesg, exclusive);

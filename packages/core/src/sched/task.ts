@@ -58,6 +58,16 @@ export class Task {
   resume: (() => void) | null = null;
   /** A blocking call returned its promise and the switch away is still pending. */
   switching = false;
+  /**
+   * A blocking call returned without blocking (its fast path) and its caller has not yet taken
+   * the result: cleared by a microtask queued before the caller's `await` can resume it, so code
+   * that still sees it set runs on after the call without awaiting it (context.ts).
+   */
+  unawaited = false;
+  /** Clears `unawaited` (made once, so a fast path allocates no closure). */
+  readonly awaited = (): void => {
+    this.unawaited = false;
+  };
   /** Name of the blocking call in progress (for the missing-await report). */
   blocking = '';
   /** Kernel sleeps (block()) entered and not yet come back from: > 0 when the thread ends is a missing await. */

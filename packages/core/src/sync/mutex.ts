@@ -17,7 +17,7 @@ import { NIL } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { LOCK_HELD, LOCK_RELEASED } from '../sched/trace.ts';
-import { block, chaos_yield, kernel_entry, might_sleep } from '../sched/context.ts';
+import { block, chaos_yield, kernel_entry, might_sleep, returned_without_blocking } from '../sched/context.ts';
 import { finish_wait_chan, pass_on_wakeup, prepare_to_wait_chan } from '../sched/sleep.ts';
 import { sq_wakeup } from '../sched/sleepqueue.ts';
 import { TASK_INTERRUPTIBLE, TASK_KILLABLE, TASK_NORMAL, TASK_UNINTERRUPTIBLE, TASK_WAKEKILL } from '../sched/state.ts';
@@ -91,7 +91,10 @@ async function lock_common(call: string, m: mutex, state: number): Promise<numbe
   if (t.chaosYield) await chaos_yield(t);
   const lockdep = this_cpu.lockdep;
   if (lockdep) lockdep_acquire(t, m.addr, m.name, false);
-  if (try_acquire(m, t.pid, t.slot)) return 0;
+  if (try_acquire(m, t.pid, t.slot)) {
+    returned_without_blocking(t);
+    return 0;
+  }
   const start = lockdep ? now() : 0;
   if (lockdep) lock_wait_begin(t, undo_mutex_wait, m); // without lockdep a dropped waiter leaves nothing to undo
   for (;;) {
