@@ -112,6 +112,9 @@ export {
   declare_completion, completion, wait_for_completion_common, try_wait_for_completion_core, complete, complete_all, reinit_completion,
   completion_done,
 } from '../sync/completion.ts';
+export {
+  define_semaphore, semaphore, sema_init, down_common, down_trylock, up, ETIME,
+} from '../sync/semaphore.ts';
 export { define_lockdep_map, lock_map_acquire, lock_map_acquire_try, lock_map_release, lockdep_map } from '../sync/lockdep-map.ts';
 export * from './atomic.ts';
 

@@ -23,6 +23,7 @@ export * from './lockdep.ts';
 export * from './atomic.ts';
 export * from './wait.ts';
 export * from './completion.ts';
+export * from './semaphore.ts';
 export * from './printk.ts';
 export * from './bug.ts';
 export * from './proc.ts';
