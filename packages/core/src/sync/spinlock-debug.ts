@@ -92,7 +92,7 @@ export function debug_spin_unlock(lock: spinlock_t, t: Task): boolean {
   const w = cpu.w;
   const i = lock.word;
   if (w[i + SPINLOCK.MAGIC] !== SPINLOCK_MAGIC) spin_bug(lock, 'bad magic', t);
-  if (w[i + SPINLOCK.LOCK] === 0) {
+  if (w[i + SPINLOCK.LOCK] === 0 || w[i + SPINLOCK.LOCK] === 3) { // 3: handed to a waiter (spinlock.ts), not held
     spin_bug(lock, 'already unlocked', t);
     return false;
   }

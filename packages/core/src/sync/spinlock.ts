@@ -28,6 +28,12 @@ import { bad_sync_object } from './bad-object.ts';
 import { debug_spin_lock_after, debug_spin_lock_before, debug_spin_unlock, spin_lockup_suspected } from './spinlock-debug.ts';
 
 const SPINS = 200;
+/** LOCK: released by its holder to the waiter SPINLOCK.HANDOFF names, which alone may take it. */
+const HANDED = 3;
+/** LOCK: held, and the waiter SPINLOCK.HANDOFF names asks for it at the release. */
+const HANDOFF_WANTED = 4;
+/** A waiter that has waited this long (ms) for the lock asks for it to be handed over. */
+const STARVED_MS = 2;
 
 function spin_lock_init_at(addr: number): void {
   const w = this_cpu.mem.i32;
@@ -73,11 +79,28 @@ function spin_lock_slow(lock: spinlock_t, t: Task): void {
   }
   let reported = false;
   let since = start;
-  let c = Atomics.exchange(w, i, 2);
-  while (c !== 0) {
-    Atomics.wait(w, i, 2, 50);
-    c = Atomics.exchange(w, i, 2);
-    if (c !== 0 && !reported && now() - since > this_cpu.mem.i32[HEADER.LOCKUP_MS]) {
+  const pid = t.pid;
+  const handoff = lock.word + SPINLOCK.HANDOFF;
+  for (;;) {
+    let c = Atomics.load(w, i);
+    if (c === 0) {
+      if (Atomics.compareExchange(w, i, 0, 2) === 0) break; // 2: others may sleep on it too
+      continue;
+    }
+    if (c === HANDED) {
+      if (w[handoff] === pid && Atomics.compareExchange(w, i, HANDED, 2) === HANDED) break;
+    } else {
+      // Held. Waited STARVED_MS: ask the holder to hand it over at its release (one waiter at a
+      // time), so a holder that takes it again at once cannot keep it for ever (qspinlock is FIFO).
+      if (pid > 0 && w[handoff] === 0 && now() - start > STARVED_MS) Atomics.compareExchange(w, handoff, 0, pid);
+      const want = Atomics.load(w, handoff) === pid ? HANDOFF_WANTED : 2;
+      if (c !== want && c !== HANDOFF_WANTED) {
+        if (Atomics.compareExchange(w, i, c, want) !== c) continue;
+        c = want;
+      }
+    }
+    Atomics.wait(w, i, c, 50);
+    if (!reported && now() - since > this_cpu.mem.i32[HEADER.LOCKUP_MS]) {
       if (log_waiters(this_cpu.mem) > 0) {
         since = now(); // the owner may be in printk, waiting for a slow console: not a lockup
       } else {
@@ -86,6 +109,7 @@ function spin_lock_slow(lock: spinlock_t, t: Task): void {
       }
     }
   }
+  if (w[handoff] === pid) Atomics.store(w, handoff, 0);
   if (this_cpu.lockdep) lockdep_contended(lock.addr, now() - start);
   if (this_cpu.trace !== null) this_cpu.trace.spin(start, t.pid, lock.name);
 }
@@ -147,8 +171,28 @@ export function spin_unlock(lock: spinlock_t): void {
   if (t.preempt_count > 0) t.preempt_count--;
   if (cpu.lockdep === true) lockdep_release(t, lock.addr);
   if (cpu.trace !== null) cpu.trace.lock(t.pid, lock.name, LOCK_RELEASED); // before the release: a next holder's record comes after
-  if (Atomics.exchange(w, lock.word + SPINLOCK.LOCK, 0) === 2) Atomics.notify(w, lock.word + SPINLOCK.LOCK, 1);
+  if (Atomics.compareExchange(w, lock.word + SPINLOCK.LOCK, 1, 0) !== 1) spin_unlock_contended(w, lock.word + SPINLOCK.LOCK);
   if (cpu.controlled) control_released();
+}
+
+/**
+ * The release with a waiter asleep on the lock: free it and wake one (2), or hand it to the
+ * starved waiter that asked (HANDOFF_WANTED: HANDED, all woken, that one takes it). 0 or HANDED:
+ * not held (a second unlock with debug off), nothing to do.
+ */
+function spin_unlock_contended(w: Int32Array, i: number): void {
+  for (;;) {
+    const c = Atomics.load(w, i);
+    if (c === HANDOFF_WANTED) {
+      if (Atomics.compareExchange(w, i, HANDOFF_WANTED, HANDED) !== HANDOFF_WANTED) continue;
+      Atomics.notify(w, i);
+      return;
+    }
+    if (c !== 1 && c !== 2) return;
+    if (Atomics.compareExchange(w, i, c, 0) !== c) continue;
+    if (c === 2) Atomics.notify(w, i, 1);
+    return;
+  }
 }
 
 export function spin_is_locked(lock: spinlock_t): boolean {
