@@ -39,6 +39,18 @@ describe('watchdogs', () => {
     }
   });
 
+  it('a hung task asleep in down() says which semaphore, how many units are free and how many wait', async () => {
+    const m = await Machine.boot({ cpus: 2, hungTaskSecs: 1 });
+    try {
+      await m.insmod(fixture('hung_sem'));
+      const r = await m.waitForLog((x) => x.report === 'hung_task', 20000);
+      expect(r.fields).toMatchObject({ task: 'sem_hungry', wchan: 'never_sem' });
+      expect(r.msg.split('\n')[4]).toMatch(/^ sem_hungry\/\d+ waits for semaphore never_sem \(0x[0-9a-f]+\), 0 free, 1 waiting$/);
+    } finally {
+      await m.shutdown({ graceMs: 300 });
+    }
+  });
+
   it('a thread that never leaves its CPU is a soft lockup, reported from that CPU and naming it', async () => {
     const m = await Machine.boot({ cpus: 2, softLockupSecs: 1 });
     try {

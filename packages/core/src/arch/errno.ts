@@ -22,6 +22,8 @@ export const EINVAL = 22;
 export const ENOSPC = 28;
 export const EDEADLK = 35;
 export const ENOSYS = 38;
+/** Timer expired (down_timeout). */
+export const ETIME = 62;
 export const ETIMEDOUT = 110;
 export const ERESTARTSYS = 512;
 
@@ -29,7 +31,7 @@ const NAMES: Record<number, string> = {
   1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 4: 'EINTR', 5: 'EIO', 6: 'ENXIO', 7: 'E2BIG', 8: 'ENOEXEC',
   9: 'EBADF', 10: 'ECHILD', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES', 14: 'EFAULT', 16: 'EBUSY',
   17: 'EEXIST', 19: 'ENODEV', 21: 'EISDIR', 22: 'EINVAL', 28: 'ENOSPC', 35: 'EDEADLK', 38: 'ENOSYS',
-  110: 'ETIMEDOUT', 512: 'ERESTARTSYS',
+  62: 'ETIME',  110: 'ETIMEDOUT', 512: 'ERESTARTSYS',
 };
 
 /** "-EINVAL" for -22; the number itself when it has no name. */

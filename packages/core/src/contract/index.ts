@@ -113,7 +113,7 @@ export {
   completion_done,
 } from '../sync/completion.ts';
 export {
-  define_semaphore, semaphore, sema_init, down_common, down_trylock, up, ETIME,
+  define_semaphore, semaphore, sema_init, down_common, down_trylock, up,
 } from '../sync/semaphore.ts';
 export { define_lockdep_map, lock_map_acquire, lock_map_acquire_try, lock_map_release, lockdep_map } from '../sync/lockdep-map.ts';
 export * from './atomic.ts';

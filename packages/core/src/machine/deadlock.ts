@@ -26,8 +26,9 @@ import { KIND } from '../shared/declare.ts';
 import { mutex_owner_at } from '../sync/mutex.ts';
 import { rwlock_state_at } from '../sync/rwlock.ts';
 import { completion_done_at } from '../sync/completion.ts';
+import { semaphore_state_at } from '../sync/semaphore.ts';
 
-export type WaitKind = 'mutex' | 'rwlock' | 'completion' | 'wait_channel' | 'thread' | 'event' | 'sleep';
+export type WaitKind = 'mutex' | 'rwlock' | 'completion' | 'semaphore' | 'wait_channel' | 'thread' | 'event' | 'sleep';
 
 export interface BlockedThread {
   pid: number;
@@ -193,6 +194,11 @@ function object_wait(mem: Memory, sym: SharedSym, chan: number): Wait | null {
       const name = short_name(sym.key);
       const done = completion_done_at(mem, chan) !== 0 ? ', which is already complete' : '';
       return { waits: 'completion', on: name, holder: null, text: `waits for completion ${name} (${at})${done}` };
+    }
+    case KIND.semaphore: { // no owner: never a link of a deadlock cycle
+      const name = short_name(sym.key);
+      const st = semaphore_state_at(mem, chan);
+      return { waits: 'semaphore', on: name, holder: null, text: `waits for semaphore ${name} (${at}), ${st.count} free, ${st.waiters} waiting` };
     }
     case KIND.wait_queue: {
       const name = short_name(sym.key);

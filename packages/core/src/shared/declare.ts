@@ -14,7 +14,7 @@ import { instrument_controlled } from '../debug/access-points.ts';
 
 export const KIND = {
   int32Array: 1, float64Array: 2, bigInt64Array: 3, uint8Array: 4, uint32Array: 5,
-  spinlock: 10, mutex: 11, wait_queue: 12, completion: 13, atomic: 14, rwlock: 15, taskvar: 16, lockdep_map: 17, rw_spinlock: 18,
+  spinlock: 10, mutex: 11, wait_queue: 12, completion: 13, atomic: 14, rwlock: 15, taskvar: 16, lockdep_map: 17, rw_spinlock: 18, semaphore: 19,
 } as const;
 
 /**

@@ -19,7 +19,7 @@
  * No owner and no lockdep (Linux does not track semaphores): up() from any thread is legal.
  */
 import { now } from '../arch/clock.ts';
-import { EINTR, EINVAL } from '../arch/errno.ts';
+import { EINTR, EINVAL, ETIME } from '../arch/errno.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import type { Memory } from '../memory/memory.ts';
 import { report_misuse } from '../printk/printk.ts';
@@ -34,15 +34,10 @@ import type { Task } from '../sched/task.ts';
 import type { Timer } from '../sched/timer.ts';
 import { try_to_wake_up } from '../sched/wake.ts';
 import { SHARED } from '../shared/marshal.ts';
-import { SharedStruct, declare, shared_kind } from '../shared/declare.ts';
+import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 import { bad_sync_object } from './bad-object.ts';
 import { lock_wait_begin, lock_wait_end } from './lock-wait.ts';
 
-/** Linux's ETIME (include/uapi/asm-generic/errno.h): down_timeout's "timer expired". */
-export const ETIME = 62;
-
-/** The arena kind code of a semaphore (next to shared/declare.ts' KIND codes, which end at 18). */
-export const KIND_SEMAPHORE = 19;
 
 const LOCK = 0;
 const COUNT = 1;
@@ -68,7 +63,7 @@ function initial_count(call: string, count: unknown): number {
 /** The semaphore `name` (DEFINE_SEMAPHORE), `count` units free at its first declaration. */
 export function define_semaphore(name: string, count: unknown = 1, call = 'DEFINE_SEMAPHORE'): semaphore {
   const n = initial_count(call, count);
-  return new semaphore(declare(name, KIND_SEMAPHORE, WORDS * 4, (a) => {
+  return new semaphore(declare(name, KIND.semaphore, WORDS * 4, (a) => {
     this_cpu.mem.i32[(a >> 2) + COUNT] = n;
   }), name);
 }

@@ -8,7 +8,7 @@ import {
   define_semaphore, down_common, TASK_INTERRUPTIBLE, TASK_KILLABLE, TASK_UNINTERRUPTIBLE, type semaphore,
 } from '../../contract/index.ts';
 
-export { semaphore, sema_init, down_trylock, up, ETIME } from '../../contract/index.ts';
+export { semaphore, sema_init, down_trylock, up } from '../../contract/index.ts';
 
 /**
  * DEFINE_SEMAPHORE - the semaphore @name, the same object on every CPU, with @count units free
