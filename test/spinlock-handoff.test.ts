@@ -2,8 +2,9 @@
  * Unit test of the spinlock's hand-over (fairness, as Linux's FIFO qspinlock): a waiter that has
  * waited long asks for the lock (LOCK = 4, HANDOFF = its pid); the holder's release then hands it
  * to that waiter alone (LOCK = 3): the releasing thread's own trylock fails, as any other's does,
- * until the waiter has taken it (machine memory and one CPU, no workers); and a whole machine
- * where the other waiter used to be held off by a holder re-taking the lock at once.
+ * until the waiter has taken it. Machine memory and one CPU, no workers. (A whole machine shows it
+ * too, examples/locks/fair_counter.ts under --kcsan: but how long a waiter waits there is the host's
+ * scheduling, so it is no test.)
  */
 import { describe, expect, it } from 'vitest';
 import { Memory } from '@kmodel/core/internal/memory/memory.ts';
@@ -12,7 +13,6 @@ import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
 import { Task, task_struct } from '@kmodel/core/internal/sched/task.ts';
 import { define_spinlock, spin_lock, spin_trylock, spin_unlock, spin_is_locked } from '@kmodel/core/internal/sync/spinlock.ts';
 import { SPINLOCK } from '@kmodel/core/internal/sync/spinlock-types.ts';
-import { fixture, jsonLines, kmodel } from './helpers/machine.ts';
 
 function cpu(): Cpu {
   const mem = Memory.create({ cpus: 1, maxThreads: 8, logBytes: 1 << 16, arenaBytes: 1 << 20 }, 250, 1);
@@ -48,12 +48,3 @@ describe('spinlock hand-over to a starved waiter', () => {
   });
 });
 
-describe('spinlock fairness on a whole machine', () => {
-  it('two threads on one spinlock under --kcsan (the holder stalls inside, then re-takes at once): no lockup suspected, the counter exact', async () => {
-    const r = await kmodel(['run', fixture('spin_fair_kcsan'), '--cpus', '4', '--duration', '1', '--kcsan', '5'], { timeoutMs: 60000 });
-    const lines = jsonLines(r.stdout);
-    expect(lines.filter((l) => l.report === 'spinlock').map((l) => l.msg)).toEqual([]);
-    expect(lines.some((l) => l.msg === 'counter = 400000, expected 400000, lost 0')).toBe(true);
-    expect(r.code).toBe(0);
-  });
-});
