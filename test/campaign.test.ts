@@ -71,6 +71,13 @@ describe('kmodel campaign', () => {
     expect(j.summary.seeds).toEqual([expect.objectContaining({ seed: 4, verdict: 'timeout', reports: ['warn'], stuck: expect.stringMatching(/^spinner\/\d+ \(R, CPU [01]\)$/) })]);
   });
 
+  it('--jobs beyond --trials boots only as many workers as trials (--jobs 64, 2 trials: two workers)', async () => {
+    const r = await campaign([fixture('campaign_clean'), '--trials', '2', '--jobs', '64', '--cpus', '1']);
+    expect(r.code).toBe(0);
+    expect(r.summary).toMatchObject({ trials: 2, failed: 0 });
+    expect(new Set(r.summary.seeds.map((s) => s.worker)).size).toBeLessThanOrEqual(2);
+  });
+
   it('with --jobs 2 both pool workers run trials', async () => {
     // Both workers are up before the first trial (the pool's barrier), and a trial holds its
     // worker for at least 300 ms: the first two trials start at once on distinct workers.

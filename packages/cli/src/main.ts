@@ -93,7 +93,7 @@ export function program(): Command {
     .description('run MODULE in N independent trials (a whole machine each, seeds BASE, BASE+1, ...) on a pool of workers; summarize the failures')
     .argument('<module>', 'a module file (.ts or .js) anywhere on disk')
     .requiredOption('--trials <n>', 'number of trials', intIn('--trials', 1, 1_000_000))
-    .option('--jobs <j>', 'trials in parallel, one pool worker each (default: the cores, at most 8 x cores / --cpus and --trials / 8, at least 1)', intIn('--jobs', 1, 256))
+    .option('--jobs <j>', 'trials in parallel, one pool worker each (default: the cores, at most 8 x cores / --cpus and --trials / 8, at least 1; never more than --trials)', intIn('--jobs', 1, 256))
     .option('--chaos [level]', 'chaos scheduling in every trial, level 1 (light) to 3 (heavy)', intIn('--chaos', 1, 3))
     .option('--cpus <n>', 'CPUs of each machine (1-64)', intIn('--cpus', 1, 64), 4)
     .option('--timeout <seconds>', 'kill a trial that runs this long and count it as "timeout"', positiveSeconds, 60)
@@ -144,7 +144,7 @@ export function program(): Command {
     .option('--seed <n>', 'seed for the machine and the threads\' random choices (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1))
     .option('--log-format <format>', 'pretty (dmesg lines, default on a terminal) or json (one object a line)', oneOf('pretty', 'json'))
     .option('--trials <n>', 'a campaign: N runs with seeds BASE, BASE+1, ... on a pool of workers, then a summary', intIn('--trials', 1, 1_000_000))
-    .option('--jobs <j>', 'with --trials: runs in parallel (default: the cores, at most 8 x cores / --cpus and --trials / 8, at least 1)', intIn('--jobs', 1, 256))
+    .option('--jobs <j>', 'with --trials: runs in parallel (default: the cores, at most 8 x cores / --cpus and --trials / 8, at least 1; never more than --trials)', intIn('--jobs', 1, 256))
     .option('--timeout <seconds>', 'with --trials: kill a run after this long, counted as "timeout" (default: --duration + 60)', positiveSeconds)
     .option('--json', 'with --trials: print the summary as one JSON object')
     .addHelpText('after', [

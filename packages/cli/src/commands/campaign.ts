@@ -130,7 +130,8 @@ export async function campaign(
     };
     const { results, cancelled } = o.queue
       ? await queueTrials(run, o.queue, { ...each, timeout: o.timeout, say: (line) => process.stderr.write(`${line}\n`) })
-      : await runTrials(run, { ...each, jobs: o.jobs ?? default_jobs(Array.isArray(plan) ? plan[0]?.cpus ?? 1 : plan.first.cpus, planned), timeout: o.timeout });
+      // More workers than trials would only be booted to idle: --jobs is capped at the trials.
+      : await runTrials(run, { ...each, jobs: Math.max(1, Math.min(o.jobs ?? default_jobs(Array.isArray(plan) ? plan[0]?.cpus ?? 1 : plan.first.cpus, planned), planned)), timeout: o.timeout });
     const interrupted = intr.received;
     bar.stop();
     const s = summarize(
