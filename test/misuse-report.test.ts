@@ -194,6 +194,22 @@ describe('limits name the options that raise them', () => {
     }
   });
 
+  it('a table full of threads that returned and were never stopped: kthreadd says how many are zombies and that kthread_stop() reaps them', async () => {
+    const m = await Machine.boot({ cpus: 2, maxThreads: 8 });
+    try {
+      await m.insmod(fixture('misuse_table_zombies'));
+      const log = m.dmesg();
+      expect(log.filter((r) => /thread table full/.test(r.msg)).map((r) => r.msg)).toEqual([
+        'kthreadd: thread table full (8 threads, 6 of them exited and not reaped: kthread_stop() reaps a thread that returned, rmmod its module\'s): ' +
+          'creating a thread fails with -ENOMEM; boot with more: kmodel run --max-threads <N> (BootOptions.maxThreads)',
+      ]);
+      expect(log.some((r) => r.msg === 'zombies: 6 created, then -12')).toBe(true);
+      expect(log.some((r) => r.msg === 'after stopping them: created')).toBe(true);
+    } finally {
+      await m.shutdown();
+    }
+  });
+
   it('an arena too small: insmod fails naming --arena-mb and BootOptions.arenaBytes', async () => {
     const m = await Machine.boot({ cpus: 2, arenaBytes: 4 << 20 });
     try {

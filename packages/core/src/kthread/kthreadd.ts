@@ -319,8 +319,19 @@ let tableFull = false;
 function table_full(mem: Memory): void {
   if (tableFull) return;
   tableFull = true;
-  printk(`${KERN_ERR}kthreadd: thread table full (%d threads): creating a thread fails with -ENOMEM; ` +
-    'boot with more: kmodel run --max-threads <N> (BootOptions.maxThreads)\n', mem.layout.geometry.maxThreads);
+  const w = mem.i32;
+  const max = mem.layout.geometry.maxThreads;
+  let zombies = 0;
+  for (let s = 0; s < max; s++) {
+    const t = mem.threadWord(s);
+    if (Atomics.load(w, t + THREAD.PID) !== 0 && Atomics.load(w, t + THREAD.EXITED)) zombies++;
+  }
+  // A thread that returns stays a zombie until kthread_stop() (or rmmod) reaps it: say so when they fill it.
+  const why = zombies > 0
+    ? `, ${zombies} of them exited and not reaped: kthread_stop() reaps a thread that returned, rmmod its module's`
+    : '';
+  printk(`${KERN_ERR}kthreadd: thread table full (%d threads%s): creating a thread fails with -ENOMEM; ` +
+    'boot with more: kmodel run --max-threads <N> (BootOptions.maxThreads)\n', max, why);
 }
 
 /**
