@@ -78,6 +78,19 @@ describe('kmodel campaign', () => {
     expect(new Set(r.summary.seeds.map((s) => s.worker)).size).toBeLessThanOrEqual(2);
   });
 
+  it('--max-threads sizes every trial\'s thread table, and the rerun command carries it (local and controlled)', async () => {
+    const small = await campaign([fixture('campaign_needs_threads'), '--trials', '2', '--cpus', '1', '--duration', '0.2', '--max-threads', '16', '--seed', '1']);
+    expect(small.code).toBe(1);
+    expect(small.summary.seeds.map((s) => s.verdict)).toEqual(['insmod', 'insmod']);
+    expect(small.summary.rerun).toBe('pnpm kmodel run test/fixtures/campaign_needs_threads.ts --seed 1 --cpus 1 --duration 0.2 --max-threads 16');
+    const big = await campaign([fixture('campaign_needs_threads'), '--trials', '2', '--cpus', '1', '--duration', '0.2', '--max-threads', '64', '--seed', '1']);
+    expect(big.code).toBe(0);
+    expect(big.summary.seeds.map((s) => s.verdict)).toEqual(['clean', 'clean']);
+    const ctl = await campaign([fixture('campaign_needs_threads'), '--controlled', '--trials', '2', '--cpus', '1', '--duration', '0.2', '--max-threads', '64', '--seed', '1']);
+    expect(ctl.code).toBe(0);
+    expect(ctl.summary.seeds.map((s) => s.verdict)).toEqual(['clean', 'clean']);
+  });
+
   it('with --jobs 2 both pool workers run trials', async () => {
     // Both workers are up before the first trial (the pool's barrier), and a trial holds its
     // worker for at least 300 ms: the first two trials start at once on distinct workers.

@@ -45,6 +45,8 @@ export interface ControlledCampaignOptions {
   livelockSteps?: number;
   /** false: --no-lockdep in every trial. */
   lockdep?: boolean;
+  /** --max-threads of every trial (absent: the default). */
+  maxThreads?: number;
   /** Where the first failures' schedule files go (absolute). */
   scheduleDir: string;
   /** How many failures get a schedule file. */
@@ -94,6 +96,7 @@ export class ControlledPlan {
       '--cpus', String(o.cpus),
       ...(o.livelockSteps !== undefined ? ['--livelock-steps', String(o.livelockSteps)] : []),
       ...(o.lockdep === false ? ['--no-lockdep'] : []),
+      ...(o.maxThreads !== undefined ? ['--max-threads', String(o.maxThreads)] : []),
       ...(o.duration !== undefined ? ['--duration', String(o.duration)] : []),
     ];
   }
@@ -159,6 +162,7 @@ export class ControlledPlan {
     const o = this.o;
     const run: Partial<RunOptions> = {
       cpus: o.cpus, controlled: true, strategy: o.strategy, depth: o.depth, pctSteps: this.k, livelockSteps: o.livelockSteps, lockdep: o.lockdep !== false,
+      ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads } : {}),
     };
     return schedule_boot(run as RunOptions, seed, o.strategy);
   }
@@ -178,6 +182,7 @@ export class ControlledPlan {
   private trial(seed: number, controlled: ControlledTrial): ModuleTrial {
     return {
       kind: 'module', module: this.o.module, cpus: this.o.cpus, seed, duration: this.o.duration, controlled, ...(this.o.lockdep === false ? { lockdep: false } : {}),
+      ...(this.o.maxThreads !== undefined ? { maxThreads: this.o.maxThreads } : {}),
     };
   }
 

@@ -19,6 +19,8 @@ export interface ModuleTrial {
   timeline?: boolean;
   /** false: lockdep and lock statistics off (--no-lockdep). */
   lockdep?: false;
+  /** --max-threads (absent: the default table). */
+  maxThreads?: number;
 }
 
 /** How a controlled trial's decisions are made: a random walk, or PCT of bug depth `depth` over `pctSteps` steps. */

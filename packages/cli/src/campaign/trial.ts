@@ -72,7 +72,8 @@ async function runModule(t: ModuleTrial, port: MessagePort): Promise<ModuleOutco
   // An uncontrolled machine's trace is read before shutdown; a controlled one keeps it after.
   let timeline: string | undefined;
   const v = await run_session(t.module, {
-    boot: { cpus: t.cpus, seed: t.seed, logger: null, chaos: t.chaos, controlled: t.controlled, trace: !!t.timeline, ...(t.lockdep === false ? { lockdep: false } : {}) },
+    boot: { cpus: t.cpus, seed: t.seed, logger: null, chaos: t.chaos, controlled: t.controlled, trace: !!t.timeline, ...(t.lockdep === false ? { lockdep: false } : {}),
+      ...(t.maxThreads !== undefined ? { maxThreads: t.maxThreads } : {}) },
   }, {
     booted: watch(port),
     wait: (machine, name, stop) => wait_module(machine, name, t.duration, stop),

@@ -53,6 +53,8 @@ export interface ModuleCampaignOptions extends CampaignOptions, ControlledFlags 
   chaos?: boolean | number;
   /** false: --no-lockdep (lockdep and lock statistics off in every trial). */
   lockdep?: boolean;
+  /** --max-threads: every trial's thread table size (absent: the default). */
+  maxThreads?: number;
   /** Where the first failures' schedule files go, with --controlled (default ./kmodel-schedules). */
   scheduleDir?: string;
   /** Where the first failures' HTML timelines go (seed-S.html); absent: none are recorded. */
@@ -188,6 +190,7 @@ export async function moduleCampaign(module: string, o: ModuleCampaignOptions): 
   const trials: Trial[] = Array.from({ length: o.trials }, (_, i) => ({
     kind: 'module', module: path, cpus: o.cpus, seed: base + i, duration: o.duration, chaos, ...(o.timeline !== undefined ? { timeline: true } : {}),
     ...(o.lockdep === false ? { lockdep: false as const } : {}),
+    ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads } : {}),
   }));
   return campaign(trials, o, `campaign ${module}`, (seed) => [
     'run', rerunPath(module), '--seed', String(seed),
@@ -195,6 +198,7 @@ export async function moduleCampaign(module: string, o: ModuleCampaignOptions): 
     ...(o.duration !== undefined ? ['--duration', String(o.duration)] : []),
     ...(o.chaos === true ? ['--chaos'] : typeof o.chaos === 'number' ? ['--chaos', String(o.chaos)] : []),
     ...(o.lockdep === false ? ['--no-lockdep'] : []),
+    ...(o.maxThreads !== undefined ? ['--max-threads', String(o.maxThreads)] : []),
   ], timelines(o.timeline));
 }
 
@@ -230,7 +234,7 @@ function controlledCampaign(module: string, path: string, base: number, o: Modul
   const p = new ControlledPlan({
     module: path, shown: rerunPath(module), cpus: o.cpus, base, trials: o.trials, duration: o.duration,
     strategy: o.strategy ?? CAMPAIGN_STRATEGY, depth: o.depth ?? CONTROLLED_DEFAULTS.depth, pctSteps: o.pctSteps,
-    livelockSteps: o.livelockSteps, lockdep: o.lockdep, defaultPctSteps: CONTROLLED_DEFAULTS.pctSteps,
+    livelockSteps: o.livelockSteps, lockdep: o.lockdep, maxThreads: o.maxThreads, defaultPctSteps: CONTROLLED_DEFAULTS.pctSteps,
     scheduleDir: resolve(o.scheduleDir ?? DEFAULT_SCHEDULE_DIR), schedules: FIRST_SEEDS,
     show: rerunPath, command,
     say: (line) => {
