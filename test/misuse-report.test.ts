@@ -210,6 +210,15 @@ describe('limits name the options that raise them', () => {
     }
   });
 
+  it('a table the module filled after insmod: rmmod cannot start, and says the table is full and exit() did not run; exit 1', async () => {
+    const r = await kmodel(['run', fixture('misuse_fill_rmmod'), '--cpus', '2', '--duration', '0.5', '--max-threads', '16']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("kmodel: kthreadd: cannot create rmmod (-ENOMEM): the thread table (16 records) is full: the module's exit() did not run; boot with more: --max-threads <N>");
+    const lines = jsonLines(r.stdout);
+    expect(lines.some((l) => /^fill: table full after \d+$/.test(l.msg))).toBe(true);
+    expect(lines.some((l) => l.msg === 'exit: running')).toBe(false);
+  });
+
   it('an arena too small: insmod fails naming --arena-mb and BootOptions.arenaBytes', async () => {
     const m = await Machine.boot({ cpus: 2, arenaBytes: 4 << 20 });
     try {

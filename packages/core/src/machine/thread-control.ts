@@ -7,7 +7,7 @@
  */
 import { TF_AUTOREAP, TF_NOLOAD } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
-import { EAGAIN, EINTR, errname, ETIMEDOUT } from '../arch/errno.ts';
+import { EAGAIN, EINTR, ENOMEM, errname, ETIMEDOUT } from '../arch/errno.ts';
 import {
   create_kthreadd, kthreadd_cpu, request_fill, request_result, request_state_word, request_submit, RS_PENDING,
 } from '../kthread/kthreadd.ts';
@@ -107,6 +107,12 @@ export class ThreadControl {
       throw new MachineError(`kthreadd did not answer: ${this.panic.why}`);
     }
     const [slot, pid] = request_result(mem, r);
+    if (slot === -ENOMEM) {
+      // The module's own threads hold every record: the trampoline has none, the module's function does not run.
+      const what = comm === 'rmmod' ? ': the module\'s exit() did not run' : comm === 'insmod' ? ': the module\'s init() did not run' : '';
+      throw new MachineError(`kthreadd: cannot create ${comm} (-ENOMEM): the thread table (${mem.layout.geometry.maxThreads} records) is full${what}; ` +
+        'boot with more: --max-threads <N>');
+    }
     if (slot < 0) throw new MachineError(`kthreadd: cannot create ${comm} (${errname(slot)})`);
     return [slot, pid];
   }
