@@ -35,4 +35,13 @@ describe('kmodel console', () => {
     expect(r.stdout).toMatch(/^insmod: .*init_stuck_leak\.ts: init\(\) did not return within 1 s \(--init-timeout\)$/m);
     expect(r.code).toBe(1);
   });
+
+  it('--max-threads sizes the machine as run\'s does: a module needing 20 threads fails with 16 records, loads with 64', async () => {
+    const small = await session([`insmod ${fixture('campaign_needs_threads')}`, 'stop'], ['--max-threads', '16']);
+    expect(small.stdout).toMatch(/^insmod: .*campaign_needs_threads\.ts: init\(\) failed with -ENOMEM$/m);
+    expect(small.code).toBe(1);
+    const big = await session([`insmod ${fixture('campaign_needs_threads')}`, 'rmmod campaign_needs_threads', 'stop'], ['--max-threads', '64']);
+    expect(big.stdout).toMatch(/^campaign_needs_threads loaded$/m);
+    expect(big.code).toBe(0);
+  });
 });

@@ -193,6 +193,8 @@ export function program(): Command {
     .option('--seed <n>', 'seed of every random decision of the machine (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1))
     .option('--log-format <format>', 'pretty (dmesg lines, default on a terminal) or json (one object a line)', oneOf('pretty', 'json'))
     .option('--init-timeout <seconds>', 'insmod fails if init() has not returned after this long', positiveSeconds, 60)
+    .option('--max-threads <n>', `thread table size, as run's (${MAX_THREADS.min}-${MAX_THREADS.max}; default ${DEFAULT_GEOMETRY.maxThreads})`, intIn('--max-threads', MAX_THREADS.min, MAX_THREADS.max))
+    .option('--arena-mb <MB>', `machine memory for shared declarations, as run's (${ARENA_MB.min}-${ARENA_MB.max})`, intIn('--arena-mb', ARENA_MB.min, ARENA_MB.max))
     .addHelpText('after', '\nCommands are read from stdin (a terminal or a pipe). Exit status: 0 clean; 1 a command failed or the kernel reported a problem.')
     .action(async (o: ConsoleOptions) => {
       process.exitCode = await kconsole(o);

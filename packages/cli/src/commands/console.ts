@@ -23,6 +23,9 @@ export interface ConsoleOptions {
   logFormat?: LogFormat;
   /** Seconds insmod waits for init() (--init-timeout). */
   initTimeout?: number;
+  /** --max-threads, --arena-mb: the machine's geometry, as run's. */
+  maxThreads?: number;
+  arenaMb?: number;
 }
 
 const HISTORY_SIZE = 1000;
@@ -32,7 +35,9 @@ export async function kconsole(o: ConsoleOptions): Promise<number> {
   const format: LogFormat = o.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const screen = new ConsoleOutput(process.stdout);
   const logger = kernel_logger({ format, destination: screen, colorize: !!process.stdout.isTTY });
-  const machine = await Machine.boot({ cpus: o.cpus, hz: o.hz, seed: o.seed, logger });
+  const machine = await Machine.boot({
+    cpus: o.cpus, hz: o.hz, seed: o.seed, logger, maxThreads: o.maxThreads, arenaBytes: o.arenaMb === undefined ? undefined : o.arenaMb * 2 ** 20,
+  });
   const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
   // /proc names for completion: the kernel's own files, each loaded module's name (its
   // conventional file), every file read in this session, and the listing asked after each command.
