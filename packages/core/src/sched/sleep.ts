@@ -81,8 +81,8 @@ function wrong_timeout(call: string, timeout: number): void {
     ...trace_lines(call_trace())], { bug: 'misuse', call, timeout }, LOGLEVEL_ERR);
 }
 
-/** schedule_timeout without the entry checks (for callers that made them). */
-async function do_schedule_timeout(timeout: number): Promise<number> {
+/** schedule_timeout without the entry checks (for callers that made them): the jiffies left. */
+export async function do_schedule_timeout(timeout: number): Promise<number> {
   const cpu = this_cpu;
   const task = cpu.current;
   if (timeout >= MAX_SCHEDULE_TIMEOUT) {

@@ -18,7 +18,6 @@
  *    (lock_wait_begin): without a unit, or giving back the one it was handed.
  * No owner and no lockdep (Linux does not track semaphores): up() from any thread is legal.
  */
-import { now } from '../arch/clock.ts';
 import { EINTR, EINVAL, ETIME } from '../arch/errno.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import type { Memory } from '../memory/memory.ts';
@@ -27,17 +26,14 @@ import { describe_value } from '../printk/describe.ts';
 import { block, chaos_yield, kernel_entry, might_sleep, returned_without_blocking } from '../sched/context.ts';
 import { control_released } from '../sched/control.ts';
 import { this_cpu } from '../sched/cpu.ts';
-import { finish_wait_chan, MAX_SCHEDULE_TIMEOUT, prepare_to_wait_chan, signal_ends } from '../sched/sleep.ts';
+import { do_schedule_timeout, finish_wait_chan, MAX_SCHEDULE_TIMEOUT, prepare_to_wait_chan, signal_ends } from '../sched/sleep.ts';
 import { sq_wakeup } from '../sched/sleepqueue.ts';
 import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_WAKEKILL } from '../sched/state.ts';
 import type { Task } from '../sched/task.ts';
-import type { Timer } from '../sched/timer.ts';
-import { try_to_wake_up } from '../sched/wake.ts';
 import { SHARED } from '../shared/marshal.ts';
 import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 import { bad_sync_object } from './bad-object.ts';
 import { lock_wait_begin, lock_wait_end } from './lock-wait.ts';
-
 
 const LOCK = 0;
 const COUNT = 1;
@@ -117,30 +113,6 @@ function undo_down_wait(_t: Task, s: semaphore): void {
   raw_spin_unlock(w, s.word + LOCK);
 }
 
-function down_timer(tm: Timer): void {
-  try_to_wake_up(this_cpu.mem, tm.data, TASK_NORMAL);
-}
-
-/** Sleep (in the state already set) until woken or `left` jiffies pass; the jiffies left. */
-async function sleep_jiffies(t: Task, left: number): Promise<number> {
-  if (left >= MAX_SCHEDULE_TIMEOUT) {
-    await block();
-    return left;
-  }
-  const cpu = this_cpu;
-  const expires = now() + (left * 1000) / cpu.mem.hz;
-  const timer = t.timer;
-  timer.fn = down_timer;
-  cpu.timers.add(timer, expires);
-  try {
-    await block();
-  } finally {
-    cpu.timers.del(timer);
-  }
-  const rest = expires - now();
-  return rest > 0 ? Math.ceil((rest * cpu.mem.hz) / 1000) : 0;
-}
-
 /** The contended path (Linux's ___down_common): 0, -EINTR (a signal `state` lets end it) or -ETIME. */
 async function down_slow(call: string, t: Task, s: semaphore, state: number, timeout: number): Promise<number> {
   const w = this_cpu.mem.i32;
@@ -173,7 +145,7 @@ async function down_slow(call: string, t: Task, s: semaphore, state: number, tim
   for (;;) {
     prepare_to_wait_chan(s.addr, state, s.name, true);
     raw_spin_unlock(w, lock);
-    left = await sleep_jiffies(t, left);
+    left = await do_schedule_timeout(left);
     raw_spin_lock(w, lock);
     if (w[s.word + GRANTS] > 0) {
       w[s.word + GRANTS]--;
