@@ -35,22 +35,25 @@ export function jiffies_to_msecs(j: number): number {
 
 /** Give up the CPU; back when runnable again (at once if still TASK_RUNNING). `call` is the API's name. */
 export function schedule_core(call: string): Promise<void> {
-  const t = might_sleep(call);
-  if (t.flagsIndex >= 0 && this_cpu.w[t.flagsIndex + STATE_FROM_FLAGS] !== TASK_RUNNING) name_bare_sleep(t);
+  name_bare_sleep(might_sleep(call));
   return this_cpu.schedule();
 }
 
-/** THREAD.STATE's word from THREAD.FLAGS' (Task.flagsIndex). */
+/** THREAD.STATE's and THREAD.WCHAN's words from THREAD.FLAGS' (Task.flagsIndex). */
 const STATE_FROM_FLAGS = THREAD.STATE - THREAD.FLAGS;
+const WCHAN_FROM_FLAGS = THREAD.WCHAN - THREAD.FLAGS;
 
 /**
- * A sleep in schedule()/schedule_timeout() itself, on no sleep queue: its wait channel is the
- * thread's function, as Linux's wchan names schedule()'s caller (a sleep on a queue keeps the
- * queue's name, kmodel's wait channel; a sleep in a blocking call, that call's).
+ * Before schedule()/schedule_timeout() gives up the CPU: a sleep in the call itself, on no sleep
+ * queue (not TASK_RUNNING, no WCHAN), names the thread's function as its wait channel, as Linux's
+ * wchan names schedule()'s caller (a sleep on a queue keeps the queue's name, kmodel's wait
+ * channel; a sleep in a blocking call, that call's).
  */
 function name_bare_sleep(t: Task): void {
-  const mem = this_cpu.mem;
-  if (mem.i32[mem.threadWord(t.slot) + THREAD.WCHAN] === 0) mem.setWmesg(t.slot, wmesgBytes(t.fnName || 'schedule'));
+  if (t.flagsIndex < 0) return;
+  const w = this_cpu.w;
+  if (w[t.flagsIndex + STATE_FROM_FLAGS] === TASK_RUNNING || w[t.flagsIndex + WCHAN_FROM_FLAGS] !== 0) return; // a yield; a queue's sleep
+  this_cpu.mem.setWmesg(t.slot, wmesgBytes(t.fnName || 'schedule'));
 }
 
 export function set_current_state(state: number): void {
@@ -69,8 +72,7 @@ function process_timeout(t: Timer): void {
  * just yield). Returns the jiffies left (0 when it timed out).
  */
 export function schedule_timeout_core(call: string, timeout: number): Promise<number> {
-  const t = might_sleep(call);
-  if (t.flagsIndex >= 0 && this_cpu.w[t.flagsIndex + STATE_FROM_FLAGS] !== TASK_RUNNING) name_bare_sleep(t);
+  name_bare_sleep(might_sleep(call));
   if (timeout < 0) wrong_timeout(call, timeout);
   return do_schedule_timeout(timeout);
 }
