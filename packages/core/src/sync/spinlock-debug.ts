@@ -21,7 +21,7 @@ import { LOGLEVEL_EMERG } from '../printk/levels.ts';
 import { call_site, call_trace, trace_lines } from '../arch/stack.ts';
 import { KernelBug } from '../arch/kernel-bug.ts';
 import { site_text } from './lockdep.ts';
-import { SPINLOCK, SPINLOCK_MAGIC, type spinlock_t } from './spinlock-types.ts';
+import { SPINLOCK, SPINLOCK_MAGIC, SPIN_HANDED, type spinlock_t } from './spinlock-types.ts';
 
 function owner_desc(lock: spinlock_t): string {
   const mem = this_cpu.mem;
@@ -92,7 +92,7 @@ export function debug_spin_unlock(lock: spinlock_t, t: Task): boolean {
   const w = cpu.w;
   const i = lock.word;
   if (w[i + SPINLOCK.MAGIC] !== SPINLOCK_MAGIC) spin_bug(lock, 'bad magic', t);
-  if (w[i + SPINLOCK.LOCK] === 0 || w[i + SPINLOCK.LOCK] === 3) { // 3: handed to a waiter (spinlock.ts), not held
+  if (w[i + SPINLOCK.LOCK] === 0 || w[i + SPINLOCK.LOCK] === SPIN_HANDED) { // handed to a waiter, not held
     spin_bug(lock, 'already unlocked', t);
     return false;
   }

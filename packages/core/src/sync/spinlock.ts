@@ -23,15 +23,11 @@ import { log_waiters } from '../printk/logbuf.ts';
 import { call_site } from '../arch/stack.ts';
 import { declare, declare_global, KIND, shared_kind } from '../shared/declare.ts';
 import { intern_site, lockdep_acquired, lockdep_contended, lockdep_hold, lockdep_release } from './lockdep.ts';
-import { SPINLOCK, SPINLOCK_MAGIC, spinlock_t } from './spinlock-types.ts';
+import { SPINLOCK, SPINLOCK_MAGIC, SPIN_HANDED, SPIN_HANDOFF_WANTED, spinlock_t } from './spinlock-types.ts';
 import { bad_sync_object } from './bad-object.ts';
 import { debug_spin_lock_after, debug_spin_lock_before, debug_spin_unlock, spin_lockup_suspected } from './spinlock-debug.ts';
 
 const SPINS = 200;
-/** LOCK: released by its holder to the waiter SPINLOCK.HANDOFF names, which alone may take it. */
-const HANDED = 3;
-/** LOCK: held, and the waiter SPINLOCK.HANDOFF names asks for it at the release. */
-const HANDOFF_WANTED = 4;
 /** A waiter that has waited this long (ms) for the lock asks for it to be handed over. */
 const STARVED_MS = 2;
 
@@ -87,14 +83,14 @@ function spin_lock_slow(lock: spinlock_t, t: Task): void {
       if (Atomics.compareExchange(w, i, 0, 2) === 0) break; // 2: others may sleep on it too
       continue;
     }
-    if (c === HANDED) {
-      if (w[handoff] === pid && Atomics.compareExchange(w, i, HANDED, 2) === HANDED) break;
+    if (c === SPIN_HANDED) {
+      if (w[handoff] === pid && Atomics.compareExchange(w, i, SPIN_HANDED, 2) === SPIN_HANDED) break;
     } else {
       // Held. Waited STARVED_MS: ask the holder to hand it over at its release (one waiter at a
       // time), so a holder that takes it again at once cannot keep it for ever (qspinlock is FIFO).
       if (pid > 0 && w[handoff] === 0 && now() - start > STARVED_MS) Atomics.compareExchange(w, handoff, 0, pid);
-      const want = Atomics.load(w, handoff) === pid ? HANDOFF_WANTED : 2;
-      if (c !== want && c !== HANDOFF_WANTED) {
+      const want = Atomics.load(w, handoff) === pid ? SPIN_HANDOFF_WANTED : 2;
+      if (c !== want && c !== SPIN_HANDOFF_WANTED) {
         if (Atomics.compareExchange(w, i, c, want) !== c) continue;
         c = want;
       }
@@ -177,14 +173,14 @@ export function spin_unlock(lock: spinlock_t): void {
 
 /**
  * The release with a waiter asleep on the lock: free it and wake one (2), or hand it to the
- * starved waiter that asked (HANDOFF_WANTED: HANDED, all woken, that one takes it). 0 or HANDED:
- * not held (a second unlock with debug off), nothing to do.
+ * starved waiter that asked (SPIN_HANDOFF_WANTED becomes SPIN_HANDED, all woken, that one takes
+ * it). 0 or SPIN_HANDED: not held (a second unlock with debug off), nothing to do.
  */
 function spin_unlock_contended(w: Int32Array, i: number): void {
   for (;;) {
     const c = Atomics.load(w, i);
-    if (c === HANDOFF_WANTED) {
-      if (Atomics.compareExchange(w, i, HANDOFF_WANTED, HANDED) !== HANDOFF_WANTED) continue;
+    if (c === SPIN_HANDOFF_WANTED) {
+      if (Atomics.compareExchange(w, i, SPIN_HANDOFF_WANTED, SPIN_HANDED) !== SPIN_HANDOFF_WANTED) continue;
       Atomics.notify(w, i);
       return;
     }
