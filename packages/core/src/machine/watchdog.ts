@@ -39,17 +39,17 @@ export interface WatchdogReport {
 export class Watchdog {
   private readonly hungMs: number;
   private readonly lockupMs: number;
-  /** per thread slot: pid, switch count, blocked since (ms), last reported (ms; -1: not yet) */
-  private readonly seen = new Map<number, { pid: number; nvcsw: number; since: number; reported: number }>();
-  /** per CPU: current slot and switch count since when, last reported (ms; -1: not in this episode) */
-  private readonly cpus: { slot: number; switches: number; since: number; beat: number; reported: number }[];
+  /** per thread slot: pid, switch count, blocked since (ms), when its next report is due (ms) */
+  private readonly seen = new Map<number, { pid: number; nvcsw: number; since: number; due: number }>();
+  /** per CPU: current slot and switch count since when, when the next report is due (ms) */
+  private readonly cpus: { slot: number; switches: number; since: number; beat: number; due: number }[];
   /** Hung-task reports still to be printed (Linux's hung_task_warnings). */
   private hungWarnings = HUNG_TASK_WARNINGS;
 
   constructor(private readonly mem: Memory, o: WatchdogOptions = {}) {
     this.hungMs = (o.hungTaskSecs ?? 120) * 1000;
     this.lockupMs = (o.softLockupSecs ?? 20) * 1000;
-    this.cpus = Array.from({ length: mem.nrCpus }, () => ({ slot: NIL, switches: -1, since: mem.clock(), beat: 0, reported: -1 }));
+    this.cpus = Array.from({ length: mem.nrCpus }, () => ({ slot: NIL, switches: -1, since: mem.clock(), beat: 0, due: Infinity }));
   }
 
   /** One look at the machine; the reports to print. */
@@ -68,9 +68,8 @@ export class Watchdog {
   }
 
   private touch(t: number): void {
-    for (const e of this.cpus) e.since = t;
-    for (const e of this.seen.values()) e.since = t;
-    for (const e of this.cpus) e.reported = -1;
+    for (const e of this.cpus) Object.assign(e, { since: t, due: t + this.lockupMs });
+    for (const e of this.seen.values()) Object.assign(e, { since: t, due: t + this.hungMs });
   }
 
   private checkHung(t: number, out: WatchdogReport[]): void {
@@ -89,11 +88,11 @@ export class Watchdog {
       const nvcsw = w[r + THREAD.NVCSW];
       const e = this.seen.get(s);
       if (!e || e.pid !== pid || e.nvcsw !== nvcsw) {
-        this.seen.set(s, { pid, nvcsw, since: t, reported: -1 });
+        this.seen.set(s, { pid, nvcsw, since: t, due: t + this.hungMs });
         continue;
       }
-      if (this.hungWarnings === 0 || t - (e.reported >= 0 ? e.reported : e.since) < this.hungMs) continue;
-      e.reported = t;
+      if (this.hungWarnings === 0 || t < e.due) continue;
+      e.due = t + this.hungMs;
       this.hungWarnings--;
       const comm = mem.comm(s);
       const secs = Math.floor((t - e.since) / 1000);
@@ -126,11 +125,11 @@ export class Watchdog {
       const switches = Atomics.load(w, b + PERCPU.NR_SWITCHES) + Atomics.load(w, b + PERCPU.NR_SELF_YIELDS);
       const e = this.cpus[c];
       if (slot === NIL || slot !== e.slot || switches !== e.switches) {
-        Object.assign(e, { slot, switches, since: t, beat: Atomics.load(w, b + PERCPU.LOOP_BEAT), reported: -1 });
+        Object.assign(e, { slot, switches, since: t, beat: Atomics.load(w, b + PERCPU.LOOP_BEAT), due: t + this.lockupMs });
         continue;
       }
-      if (t - (e.reported >= 0 ? e.reported : e.since) < this.lockupMs) continue;
-      e.reported = t;
+      if (t < e.due) continue;
+      e.due = t + this.lockupMs;
       const pid = w[mem.threadWord(slot) + THREAD.PID];
       const comm = mem.comm(slot);
       const secs = Math.floor((t - e.since) / 1000);
