@@ -3,7 +3,7 @@
  * (modules/kthread_soak.ts), the new thread running its entry every cycle. The module prints its
  * rate every 100,000 cycles; at each of those lines the harness takes the process's RSS (the
  * machine's CPU worker and the coordinator) and the thread table's live records, which it also
- * samples every few milliseconds throughout for their high-water. The first 100,000 cycles are the
+ * samples every few milliseconds throughout for their high-water (liveRecords). The first 100,000 cycles are the
  * warm-up; the figures are the rates of the nine stretches after it, and the row says, for the
  * early and the late half of those stretches, RSS's peak, the CPU heap's floor and the table's
  * high-water. Beside it, the coroutine a kmodel
@@ -53,12 +53,26 @@ async function rawCycles(n: number): Promise<number> {
   return n / ((clock() - t0) / 1000);
 }
 
-/** Live records in the thread table (PID != 0). */
+/** Slots seen live by liveRecords' scan (reused: the sampler allocates nothing per scan). */
+const seen: number[] = [];
+
+/**
+ * Records in the thread table live through a whole scan of it (PID != 0 when the scan passes the
+ * slot and the same PID when it ends). The scan runs beside the CPU, which frees a record and
+ * allocates the next one at the slot after it (kthreadd's cursor) several times a scan: counting
+ * each slot as it passes would count one thread twice when it moves ahead of the scan. A record
+ * that leaks lives through every scan, so it is always counted.
+ */
 function liveRecords(m: Machine): number {
   const w = m.mem.i32;
   const max = w[HEADER.MAX_THREADS];
+  seen.length = 0;
+  for (let s = 0; s < max; s++) {
+    const pid = Atomics.load(w, m.mem.threadWord(s) + THREAD.PID);
+    if (pid !== 0) seen.push(s, pid);
+  }
   let n = 0;
-  for (let s = 0; s < max; s++) if (Atomics.load(w, m.mem.threadWord(s) + THREAD.PID) !== 0) n++;
+  for (let i = 0; i < seen.length; i += 2) if (Atomics.load(w, m.mem.threadWord(seen[i]) + THREAD.PID) === seen[i + 1]) n++;
   return n;
 }
 
