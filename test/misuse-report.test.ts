@@ -52,7 +52,7 @@ describe('misuse in threads, init() and module top level (2 CPUs)', () => {
     expect(line('sleeper -> 0')).toBeDefined();
   });
 
-  it('a blocking call that did not have to wait (free mutex, condition already true), not awaited: caught at the next call, saying so; awaited, nothing', () => {
+  it('a blocking call that did not have to wait (free mutex, condition already true, stop of a thread that has exited), not awaited: caught at the next call, saying so; awaited, nothing', () => {
     expect(loaded.misuse_fastpath).toBeNull();
     const [lk] = bugs(/missing await: fp_locker\//);
     expect(lk.fields).toMatchObject({ bug: 'missing_await', call: 'mutex_unlock', pending: 'mutex_lock', blocked: false });
@@ -64,7 +64,10 @@ describe('misuse in threads, init() and module top level (2 CPUs)', () => {
     expect(bugs(/fp_good/)).toEqual([]);
     expect(line('fp good done')).toBeDefined();
     expect(line('fp waiter went on')).toBeUndefined();
-    expect(line('fp results -14 -14 0')).toBeDefined();
+    const [st] = bugs(/missing await: fp_stopper\//);
+    expect(st.fields).toMatchObject({ call: 'printk', pending: 'kthread_stop', blocked: false });
+    expect(line('fp stopper went on')).toBeUndefined();
+    expect(line('fp results -14 -14 0 -14')).toBeDefined();
   });
 
   it('a thread that returns while its un-awaited kthread_run() is pending: reported, and the thread being created never runs and is freed', () => {

@@ -34,11 +34,13 @@ describe('tru64 misuse (2 CPUs)', () => {
   beforeAll(async () => {
     m = await Machine.boot({ cpus: 2 });
     // Each fixture on its own: one that fails to behave must not hide the others.
-    for (const name of [...TOPLEVEL, 't64_double_assert', 't64_create', 't64_lock_done', 't64_halt_swallow']) {
+    for (const name of [...TOPLEVEL, 't64_double_assert', 't64_create', 't64_lock_done', 't64_halt_swallow', 't64_unawaited_lock']) {
       loaded[name] = await insmodResult(m, name);
     }
     await m.waitForLog(/^first_task from another thread -> /, BOUND);
     await m.waitForLog(/^foreign: lock_try_write after /, BOUND);
+    await m.waitForLog(/^awaiter done$/, BOUND);
+    await m.waitFor(() => !m.ps().some((t) => t.comm === 'writer'), BOUND, 'the unawaited writer gone');
     await m.waitFor(() => !m.ps().some((t) => t.comm === 'sleeper' || t.comm === 'returner'), BOUND, 'the halting threads gone');
     log = m.dmesg();
   }, 3 * BOUND);
@@ -231,6 +233,14 @@ describe('tru64 misuse (2 CPUs)', () => {
       expect(log.filter((x) => /kthread_exit/.test(x.msg))).toEqual([]);
       expect(loaded.t64_halt_swallow).toBeNull();
     });
+  });
+
+  it('lock_write of a free complex lock, not awaited: caught at the next call (lock_done), saying it did not have to wait; awaited lock_read/lock_write: nothing', () => {
+    const [r] = after('unawaited lock_write');
+    expect(r.fields).toMatchObject({ bug: 'missing_await', call: 'lock_done', pending: 'lock_write', blocked: false });
+    expect(r.msg.split('\n')[0]).toMatch(/^BUG: missing await: writer\/\d+ called lock_done\(\) right after its lock_write\(\), without awaiting it$/);
+    expect(r.msg).toMatch(/at writer \(.*t64_unawaited_lock\.ts:16:/);
+    expect(after('awaited lock_read')).toEqual([]);
   });
 
   it('no CPU died, nothing was oopsed', () => {

@@ -181,8 +181,10 @@ export async function sleep_until(
     finish_wait_chan();
     // `always_yield`: the call is pending when it returns to its caller even if `cond` held at
     // once, so a caller that does not await it is caught (blocking_pending) before the call's
-    // remaining work runs without it.
+    // remaining work runs without it. Else the caller's next kernel call before a microtask has
+    // run is caught (returned_without_blocking), as if the call had slept.
     if (always_yield) await block();
+    else returned_without_blocking(cpu.current);
     return;
   }
   for (;;) {

@@ -15,7 +15,7 @@
 import type { Memory } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { LOCK_HELD, LOCK_READ_HELD, LOCK_RELEASED } from '../sched/trace.ts';
-import { block, chaos_yield, kernel_entry, might_sleep } from '../sched/context.ts';
+import { block, chaos_yield, returned_without_blocking, kernel_entry, might_sleep } from '../sched/context.ts';
 import { prepare_to_wait_chan, finish_wait_chan } from '../sched/sleep.ts';
 import { sq_wakeup } from '../sched/sleepqueue.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
@@ -120,6 +120,7 @@ export async function rwlock_take(call: string, l: lock_t, write: boolean): Prom
   raw_spin_lock(w, guard);
   if (try_take(l, write, t)) {
     raw_spin_unlock(w, guard);
+    returned_without_blocking(t);
     return;
   }
   const start = lockdep ? now() : 0;
