@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { Memory } from '@kmodel/core/internal/memory/memory.ts';
 import { PERCPU, THREAD, TF_STARTED } from '@kmodel/core/internal/memory/layout.ts';
-import { TASK_UNINTERRUPTIBLE } from '@kmodel/core/internal/sched/state.ts';
+import { TASK_IDLE, TASK_KILLABLE, TASK_UNINTERRUPTIBLE } from '@kmodel/core/internal/sched/state.ts';
 import { HUNG_TASK_WARNINGS, Watchdog } from '@kmodel/core/internal/machine/watchdog.ts';
 
 function machine(): { mem: Memory; at: (ms: number) => void } {
@@ -17,11 +17,11 @@ function machine(): { mem: Memory; at: (ms: number) => void } {
   return { mem, at: (ms) => { t = 1_000_000 + ms; } };
 }
 
-/** Thread slot `s` with pid `pid`, started and asleep in TASK_UNINTERRUPTIBLE. */
-function blocked(mem: Memory, s: number, pid: number): void {
+/** Thread slot `s` with pid `pid`, started and asleep in `state` (TASK_UNINTERRUPTIBLE). */
+function blocked(mem: Memory, s: number, pid: number, state = TASK_UNINTERRUPTIBLE): void {
   const r = mem.threadWord(s);
   mem.i32[r + THREAD.PID] = pid;
-  mem.i32[r + THREAD.STATE] = TASK_UNINTERRUPTIBLE;
+  mem.i32[r + THREAD.STATE] = state;
   mem.i32[r + THREAD.FLAGS] = TF_STARTED;
 }
 
@@ -51,6 +51,18 @@ describe('watchdog repeats', () => {
     expect(heads[0]).toMatch(/^INFO: task .*:41 blocked for more than 2 seconds\.$/);
     expect(heads[9]).toMatch(/^INFO: task .*:41 blocked for more than 20 seconds\.$/);
     expect(last.at(-1)).toBe('Future hung task reports are suppressed, see sysctl kernel.hung_task_warnings');
+  });
+
+  it('only TASK_UNINTERRUPTIBLE sleepers are hung tasks: a TASK_KILLABLE one can be killed, a TASK_IDLE one waits by design (Linux skips both)', () => {
+    const { mem, at } = machine();
+    const dog = new Watchdog(mem, { hungTaskSecs: 2, softLockupSecs: 0 });
+    blocked(mem, 1, 41, TASK_KILLABLE);
+    blocked(mem, 2, 42, TASK_IDLE);
+    blocked(mem, 3, 43);
+    at(0);
+    dog.check();
+    at(5000);
+    expect(dog.check().map((r) => r.fields.pid)).toEqual([43]);
   });
 
   it('a task that ran in between starts over: its next report counts from its new blocking', () => {

@@ -15,7 +15,7 @@ import { blocked_on } from './deadlock.ts';
 import { type Memory } from '../memory/memory.ts';
 import { log_waiters, type LogRecord } from '../printk/logbuf.ts';
 import { LOGLEVEL_EMERG, LOGLEVEL_ERR } from '../printk/levels.ts';
-import { TASK_NOLOAD, TASK_UNINTERRUPTIBLE } from '../sched/state.ts';
+import { TASK_NOLOAD, TASK_UNINTERRUPTIBLE, TASK_WAKEKILL } from '../sched/state.ts';
 
 /** Linux's sysctl kernel.hung_task_warnings default: hung-task reports in a machine's life. */
 export const HUNG_TASK_WARNINGS = 10;
@@ -79,7 +79,9 @@ export class Watchdog {
       const r = mem.threadWord(s);
       const pid = Atomics.load(w, r + THREAD.PID);
       const state = Atomics.load(w, r + THREAD.STATE);
-      const hung = pid !== 0 && state & TASK_UNINTERRUPTIBLE && !(state & TASK_NOLOAD) &&
+      // Linux's check_hung_uninterruptible_tasks: TASK_UNINTERRUPTIBLE alone; a TASK_KILLABLE
+      // sleeper can be killed, a TASK_IDLE one (NOLOAD) waits by design.
+      const hung = pid !== 0 && state & TASK_UNINTERRUPTIBLE && !(state & (TASK_WAKEKILL | TASK_NOLOAD)) &&
         !Atomics.load(w, r + THREAD.EXITED) && w[r + THREAD.FLAGS] & TF_STARTED;
       if (!hung) {
         this.seen.delete(s);
