@@ -202,6 +202,17 @@ describe('controlled: deadlock', () => {
     expect(new Set(d.reports.map((x) => x.report))).toEqual(new Set(['deadlock', 'lockdep']));
   });
 
+  it('AB-BA on two semaphores: the deadlock report at once in virtual time, each thread waiting for the semaphore the other took', async () => {
+    const d = await trial(ctl('sem_abba'), { seed: 3 });
+    expect(d.endedBy).toBe('deadlock');
+    expect(d.end).toBe('quiescent');
+    const [r] = d.reports.filter((x) => x.report === 'deadlock');
+    expect(r.msg.split('\n')[0]).toBe('INFO: deadlock: no thread can run and no timer is pending');
+    expect(r.msg).toMatch(/^ {2}sem-a\/\d+ \(D\) waits for semaphore sem_b \(0x[0-9a-f]+\), 0 free, 1 waiting$/m);
+    expect(r.msg).toMatch(/^ {2}sem-b\/\d+ \(D\) waits for semaphore sem_a \(0x[0-9a-f]+\), 0 free, 1 waiting$/m);
+    expect(r.uptime).toBeLessThan(1);
+  });
+
   it('a module taking the same two locks in one order finishes on 20 seeds with no deadlock report', async () => {
     for (let seed = 1; seed <= 20; seed++) {
       const t = await trial(ctl('lock_order'), { seed, controlled: { strategy: seed % 2 ? 'random' : 'pct' } });

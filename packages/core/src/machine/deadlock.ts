@@ -330,8 +330,8 @@ export function blocked_on(mem: Memory, slot: number): { text: string; holder_pi
 }
 
 /**
- * Does a live thread sleep waiting for a lock (a mutex, or a sleeping rwlock: Tru64's complex
- * lock)? Tells a deadlock from a machine whose threads merely sleep until rmmod stops them.
+ * Does a live thread sleep waiting for a lock (a mutex, a counting semaphore, or a sleeping
+ * rwlock: Tru64's complex lock)? Tells a deadlock from a machine whose threads merely sleep until rmmod stops them.
  * (kmodel has no rw semaphore; a user's own lock under lockdep_map sleeps on a channel of its own
  * choosing, which does not say it is a lock.)
  */
@@ -343,7 +343,7 @@ export function blocked_on_lock(mem: Memory): boolean {
     if (chan === 0) continue;
     syms ??= symbols(mem);
     const sym = symbol_at(syms, chan);
-    if (sym && sym.addr === chan && (sym.kind === KIND.mutex || sym.kind === KIND.rwlock)) return true;
+    if (sym && sym.addr === chan && (sym.kind === KIND.mutex || sym.kind === KIND.rwlock || sym.kind === KIND.semaphore)) return true;
   }
   return false;
 }
