@@ -52,7 +52,7 @@ describe('misuse in threads, init() and module top level (2 CPUs)', () => {
     expect(line('sleeper -> 0')).toBeDefined();
   });
 
-  it('a blocking call that did not have to wait (free mutex, condition already true, stop of a thread that has exited), not awaited: caught at the next call, saying so; awaited, nothing', () => {
+  it('a blocking call that did not have to wait (free mutex, condition already true, stop of a thread that has exited, a self-park), not awaited: caught at the next call or the return, saying so; awaited, nothing', () => {
     expect(loaded.misuse_fastpath).toBeNull();
     const [lk] = bugs(/missing await: fp_locker\//);
     expect(lk.fields).toMatchObject({ bug: 'missing_await', call: 'mutex_unlock', pending: 'mutex_lock', blocked: false });
@@ -67,7 +67,14 @@ describe('misuse in threads, init() and module top level (2 CPUs)', () => {
     const [st] = bugs(/missing await: fp_stopper\//);
     expect(st.fields).toMatchObject({ call: 'printk', pending: 'kthread_stop', blocked: false });
     expect(line('fp stopper went on')).toBeUndefined();
-    expect(line('fp results -14 -14 0 -14')).toBeDefined();
+    const [rt] = bugs(/missing await: fp_returner\//);
+    expect(rt.fields).toMatchObject({ call: 'return', pending: 'wait_event', blocked: false });
+    expect(rt.msg.split('\n')[0]).toMatch(/^BUG: missing await: fp_returner\/\d+: returner\(\) of module misuse_fastpath \(.*\) returned right after its wait_event\(\), without awaiting it$/);
+    const [sp] = bugs(/missing await: fp_selfpark\//);
+    expect(sp.fields).toMatchObject({ call: 'printk', pending: 'kthread_park', blocked: false });
+    expect(line('fp selfpark went on')).toBeUndefined();
+    expect(bugs(/fp_good_last/)).toEqual([]);
+    expect(line('fp results -14 -14 0 -14 0 -14 0')).toBeDefined();
   });
 
   it('a thread that returns while its un-awaited kthread_run() is pending: reported, and the thread being created never runs and is freed', () => {

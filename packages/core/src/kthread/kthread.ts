@@ -18,7 +18,7 @@ import {
 import type { Memory } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { type Task, type task_struct } from '../sched/task.ts';
-import { block, kernel_entry, might_sleep, outside_thread } from '../sched/context.ts';
+import { block, kernel_entry, might_sleep, outside_thread, returned_without_blocking } from '../sched/context.ts';
 import { sq_remove, sq_wakeup } from '../sched/sleepqueue.ts';
 import { try_to_wake_up, try_to_wake_up_how, WOKE_QUEUED } from '../sched/wake.ts';
 import { set_wmesg, sleep_until } from '../sched/sleep.ts';
@@ -222,12 +222,13 @@ export async function kthread_park_core(call: string, k: task_struct): Promise<n
     if (Atomics.load(w, t + THREAD.PARKED) === 0 && Atomics.load(w, t + THREAD.EXITED) !== 0) {
       return warn_park(call, k, 'exited instead of parking', -ENOSYS);
     }
-  }
+  } else returned_without_blocking(me); // Linux parks itself later, at its kthread_parkme()
   return 0;
 }
 
-/** kthread_park's warning for a thread it cannot park; returns `code`. */
+/** kthread_park's warning for a thread it cannot park; returns `code`, the call done without a wait. */
 function warn_park(call: string, k: task_struct, why: string, code: number): number {
+  returned_without_blocking(this_cpu.current);
   kernel_report('warn', [`WARNING: ${call}: ${k.comm}/${k.pid} ${why}: returns ${errname(code)}`, ...trace_lines(call_trace())],
     { call, pid: k.pid }, LOGLEVEL_WARNING);
   return code;

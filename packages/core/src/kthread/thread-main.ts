@@ -99,7 +99,7 @@ export async function kthread_main(task: Task): Promise<void> {
       if (cpu.chaos) chaos_start(task);
       const fn = task.fn; // a plain call: traces show the entry's own name
       const ret = await fn(task.data);
-      if (blocking_pending(task)) missing_await_at_return(task, entry_label(task), abandoned_line(task));
+      if (blocking_pending(task) || task.unawaitedReturn) missing_await_at_return(task, entry_label(task), abandoned_line(task));
       if (task.exit_code !== null) {
         kernel_report('bug', [
           `BUG: ${mem.comm(task.slot)}/${task.pid} returned normally after ${task.exit_call}(${task.exit_code}): the exit was caught and swallowed`,

@@ -68,6 +68,7 @@ const RESOLVED = Promise.resolve();
  */
 export function returned_without_blocking(t: Task): void {
   t.unawaited = true;
+  t.unawaitedReturn = true;
   RESOLVED.then(t.awaited);
 }
 
@@ -129,17 +130,24 @@ export function blocking_pending(t: Task): boolean {
   return t.blocks > 0 || t.switching || t.resume !== null;
 }
 
-/** The thread's function returned (as `what`) with a blocking call pending: report it once. */
+/**
+ * The thread's function returned (as `what`) with a blocking call pending, or right after one that
+ * did not have to block (Task.unawaitedReturn) without awaiting it: report it once. `detail`: what
+ * the pending call leaves behind.
+ */
 export function missing_await_at_return(t: Task, what: string, detail: string[] = []): void {
   if (unawaited.has(t)) return;
   unawaited.add(t);
   const cpu = this_cpu;
   const comm = cpu.mem.comm(t.slot);
+  const pending = blocking_pending(t);
   kernel_report('bug', [
-    `BUG: missing await: ${comm}/${t.pid}: ${what} returned while its ${t.blocking}() is still pending`,
-    ` CPU: ${cpu.id} PID: ${t.pid} Comm: ${comm}: a blocking call returns a Promise; write \`await ${t.blocking}(...)\``,
-    ...detail,
-  ], { bug: 'missing_await', call: 'return', pending: t.blocking }, LOGLEVEL_EMERG, t);
+    pending ? `BUG: missing await: ${comm}/${t.pid}: ${what} returned while its ${t.blocking}() is still pending`
+      : `BUG: missing await: ${comm}/${t.pid}: ${what} returned right after its ${t.blocking}(), without awaiting it`,
+    ` CPU: ${cpu.id} PID: ${t.pid} Comm: ${comm}: a blocking call returns a Promise; write \`await ${t.blocking}(...)\`${
+      pending ? '' : ' (it did not have to wait this time; when it does, the thread ends before the call is done)'}`,
+    ...(pending ? detail : []),
+  ], { bug: 'missing_await', call: 'return', pending: t.blocking, ...(pending ? {} : { blocked: false }) }, LOGLEVEL_EMERG, t);
 }
 
 function missing_await(t: Task, name: string): never {

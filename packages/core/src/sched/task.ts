@@ -53,6 +53,9 @@ export function set_handle_memory(mem: Memory): void {
 
 export type ThreadFn = (data: any) => unknown;
 
+/** Its reactions run as microtasks (Task.awaited). */
+const RESOLVED = Promise.resolve();
+
 export class Task {
   /** Resolves the promise the thread awaits in schedule(); null while it runs. */
   resume: (() => void) | null = null;
@@ -64,9 +67,19 @@ export class Task {
    * that still sees it set runs on after the call without awaiting it (context.ts).
    */
   unawaited = false;
-  /** Clears `unawaited` (made once, so a fast path allocates no closure). */
+  /**
+   * Set with `unawaited` and cleared one microtask after it: the thread's function returning while
+   * it is still set returned right after the call, not after awaiting it (an await resumes the
+   * function between the two microtasks, so its return comes after the second).
+   */
+  unawaitedReturn = false;
+  /** Clears `unawaited`, then `unawaitedReturn` (made once, so a fast path allocates no closure). */
   readonly awaited = (): void => {
     this.unawaited = false;
+    RESOLVED.then(this.settled);
+  };
+  private readonly settled = (): void => {
+    this.unawaitedReturn = false;
   };
   /** Name of the blocking call in progress (for the missing-await report). */
   blocking = '';
