@@ -113,3 +113,30 @@ describe('kmodel run --controlled without --duration, a thread that never exits'
     expect(code).toBe(0);
   }, 90_000);
 });
+
+describe('kmodel run --controlled, a wait that takes long in host time', () => {
+  it('every 10 s of host time: a line on stderr with the virtual time, the step, what the run waits for and the live threads', async () => {
+    const p = spawn(process.execPath, [join(ROOT, 'packages', 'cli', 'bin', 'kmodel.mjs'), 'run', fixture('ctl2_yield_forever'), '--controlled', '--cpus', '2',
+      '--seed', '1', '--duration', '0.01', '--log-format', 'pretty'], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, detached: true });
+    let stdout = '';
+    let stderr = '';
+    p.stdout!.on('data', (d) => (stdout += d));
+    await new Promise<void>((resolve) => {
+      const bound = setTimeout(resolve, 60_000);
+      p.stderr!.on('data', (d) => {
+        stderr += d;
+        if (/^kmodel: controlled run: /m.test(stderr)) {
+          clearTimeout(bound);
+          resolve();
+        }
+      });
+      p.on('close', () => resolve());
+    });
+    process.kill(-p.pid!, 'SIGKILL');
+    const line = /^kmodel: controlled run: .*$/m.exec(stderr)?.[0];
+    expect(line, stdout + stderr).toBeDefined();
+    expect(line).toMatch(/^kmodel: controlled run: \d+ s of host time, \d+\.\d{3} s of virtual time \(step \d+\), waiting for (the run|rmmod: exit\(\) of ctl2_yield_forever \(bounded at 30 s of virtual time\)); live threads of ctl2_yield_forever: yf_poller\/\d+ \(R\)/);
+    expect(line).toMatch(/Ctrl-C ends the run$/);
+    expect(stdout).not.toContain('controlled run:');
+  }, 90_000);
+});

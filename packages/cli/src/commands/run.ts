@@ -17,6 +17,8 @@ import { on_end_request } from '../signals.ts';
 import { exit_status } from '../interrupt.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit.ts';
 import { run_session, wait_module } from '../session.ts';
+import { module_name } from '@kmodel/core/internal/machine/module-build.ts';
+import { controlled_progress } from './controlled-progress.ts';
 import { controlled_boot, controlled_usage, type ControlledFlags } from '../options.ts';
 import {
   check_schedule_module, report_kinds, worst_kind, REPORT_SEVERITY, write_entries_schedule, options_of_schedule, print_interleaving, replay_command, schedule_boot,
@@ -129,7 +131,11 @@ export async function run(module: string, opts: RunOptions, given: Given = () =>
         process.stderr.write(`kmodel: ${why}: forcing the shutdown\n`);
         void machine.forceShutdown(why);
       });
-      return () => ending.dispose();
+      const progress = o.controlled ? controlled_progress(machine, () => module_name(module)) : null;
+      return () => {
+        progress?.();
+        ending.dispose();
+      };
     },
     wait: (machine, name, stopped) => (o.controlled && o.duration === undefined
       ? controlled_wait(machine, name, stopped)
