@@ -15,6 +15,7 @@ import { controlled_boot, type ControlledFlags } from './options.ts';
 import { run_session, wait_module } from './session.ts';
 import { on_end_request } from './signals.ts';
 import { exit_status } from './interrupt.ts';
+import { worst_report } from './controlled.ts';
 
 export interface MinimizeRun {
   module: string;
@@ -105,7 +106,7 @@ async function details_before_panic(r: MinimizeRun, entries: Int32Array): Promis
 
 function attempt_of(m: Machine, kind: string): Attempt {
   const entries = m.control!.controller.record();
-  return { fails: m.reports().some((x) => x.report === kind), entries, preemptions: count_preemptions(entries), steps: entries.length };
+  return { fails: worst_report(m) === kind, entries, preemptions: count_preemptions(entries), steps: entries.length };
 }
 
 /**
@@ -155,7 +156,7 @@ export async function minimize_run(r: MinimizeRun): Promise<MinimalRun> {
     finishing = true;
     // (A terminal's Ctrl-C also kills the module compiler's service: module-build.ts starts a fresh one.)
     const machine = await guided_run(r, result.deviations, true);
-    const reproduced = machine.reports().some((x) => x.report === r.kind);
+    const reproduced = worst_report(machine) === r.kind;
     const entries = reproduced ? machine.control!.controller.record() : result.attempt.entries;
     let details = reproduced ? (machine.control!.finalDetails ?? []) : [];
     if (reproduced && machine.panicked !== null) details = await details_before_panic(r, entries);

@@ -113,7 +113,7 @@ export const THREAD = {
   // that dies first passes the wakeup on (sq_pass_on), or the next exclusive waiter sleeps on.
   WOKEN_CHAN: 36,
   EXIT_WAITERS: 37, // threads blocked waiting for this one's exit (SeaOS KT_WAITING while > 0)
-  PCT_PRIO: 38, // controlled mode, PCT: the thread's priority (higher runs first; 0: not drawn yet)
+  PCT_PRIO: 38, // controlled mode, the strategy's per-thread word: PCT's priority (higher runs first; 0: not drawn yet); guided: 1 + the thread's last point
   POINTS: 39, // controlled mode: scheduling points this thread has taken
   SQ_PREV: 40, // the slot before it on its sleep-queue bucket list (NIL: it is the head); meaningful while WCHAN != 0
   WORDS: 42, // even: the *_F64 fields stay 8-byte aligned in every record
