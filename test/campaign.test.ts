@@ -2,6 +2,9 @@
  * kmodel campaign / kmodel torture --trials: many independent machines on a piscina pool, one
  * verdict per seed, a summary, exit 1 when any trial failed.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { kmodel, fixture } from './helpers/machine.ts';
 
@@ -89,6 +92,25 @@ describe('kmodel campaign', () => {
     const ctl = await campaign([fixture('campaign_needs_threads'), '--controlled', '--trials', '2', '--cpus', '1', '--duration', '0.2', '--max-threads', '64', '--seed', '1']);
     expect(ctl.code).toBe(0);
     expect(ctl.summary.seeds.map((s) => s.verdict)).toEqual(['clean', 'clean']);
+  });
+
+  it('--kcsan [rate] turns KCSAN on in every trial: a racy module fails as kcsan (controlled: every seed), the rerun command and the schedule files carry it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmodel-kcsan-'));
+    try {
+      const args = [fixture('campaign_race'), '--controlled', '--strategy', 'random', '--trials', '2', '--cpus', '2', '--duration', '0.3', '--seed', '1', '--schedule-dir', dir];
+      const on = await campaign([...args, '--kcsan', '1']);
+      expect(on.code).toBe(1);
+      expect(on.summary.seeds.map((s) => s.verdict)).toEqual([['kcsan'], ['kcsan']]);
+      expect(on.summary.rerun).toMatch(/^pnpm kmodel run test\/fixtures\/campaign_race\.ts --controlled --seed 1 .*--kcsan 1/);
+      expect(JSON.parse(readFileSync(join(dir, 'seed-1.json'), 'utf8')).boot.kcsan).toEqual({ rate: 1 });
+      const off = await campaign(args);
+      expect(off.code).toBe(0);
+      expect(off.summary.seeds.map((s) => s.verdict)).toEqual(['clean', 'clean']);
+      const local = await campaign([fixture('campaign_oops'), '--trials', '1', '--cpus', '2', '--seed', '10', '--kcsan']);
+      expect(local.summary.rerun).toBe('pnpm kmodel run test/fixtures/campaign_oops.ts --seed 10 --cpus 2 --kcsan');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('with --jobs 2 both pool workers run trials', async () => {

@@ -99,6 +99,7 @@ export function program(): Command {
     .option('--timeout <seconds>', 'kill a trial that runs this long and count it as "timeout"', positiveSeconds, 60)
     .option('--duration <seconds>', 'run each trial this long (default: until every thread of the module has exited)', positiveSeconds)
     .option('--no-lockdep', 'turn lockdep and lock statistics off in every trial (a deadlock is then found as itself, not warned of first)')
+    .option('--kcsan [rate]', 'KCSAN in every trial, as run\'s: 1 access in RATE (default 50) of every shared array sets a watchpoint', intIn('--kcsan', 1, 1_000_000))
     .option('--max-threads <n>', `thread table size of every trial, as run's (${MAX_THREADS.min}-${MAX_THREADS.max}; default ${DEFAULT_GEOMETRY.maxThreads})`, intIn('--max-threads', MAX_THREADS.min, MAX_THREADS.max))
     .option('--seed <base>', 'seed of the first trial; trial i has seed BASE+i (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1))
     .option('--json', 'print the summary as one JSON object')

@@ -21,6 +21,8 @@ export interface ModuleTrial {
   lockdep?: false;
   /** --max-threads (absent: the default table). */
   maxThreads?: number;
+  /** --kcsan: true (the default rate) or the rate (absent: off). */
+  kcsan?: true | number;
 }
 
 /** How a controlled trial's decisions are made: a random walk, or PCT of bug depth `depth` over `pctSteps` steps. */

@@ -73,7 +73,8 @@ async function runModule(t: ModuleTrial, port: MessagePort): Promise<ModuleOutco
   let timeline: string | undefined;
   const v = await run_session(t.module, {
     boot: { cpus: t.cpus, seed: t.seed, logger: null, chaos: t.chaos, controlled: t.controlled, trace: !!t.timeline, ...(t.lockdep === false ? { lockdep: false } : {}),
-      ...(t.maxThreads !== undefined ? { maxThreads: t.maxThreads } : {}) },
+      ...(t.maxThreads !== undefined ? { maxThreads: t.maxThreads } : {}),
+      ...(t.kcsan !== undefined ? { kcsan: t.kcsan === true ? true : { rate: t.kcsan } } : {}) },
   }, {
     booted: watch(port),
     wait: (machine, name, stop) => wait_module(machine, name, t.duration, stop),

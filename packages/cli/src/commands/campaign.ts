@@ -55,6 +55,8 @@ export interface ModuleCampaignOptions extends CampaignOptions, ControlledFlags 
   lockdep?: boolean;
   /** --max-threads: every trial's thread table size (absent: the default). */
   maxThreads?: number;
+  /** --kcsan [rate]: KCSAN in every trial (true: the default rate). */
+  kcsan?: boolean | number;
   /** Where the first failures' schedule files go, with --controlled (default ./kmodel-schedules). */
   scheduleDir?: string;
   /** Where the first failures' HTML timelines go (seed-S.html); absent: none are recorded. */
@@ -187,10 +189,12 @@ export async function moduleCampaign(module: string, o: ModuleCampaignOptions): 
   const base = o.seed ?? random_seed();
   if (o.controlled) return controlledCampaign(module, path, base, o);
   const chaos = o.chaos === undefined || o.chaos === false ? undefined : o.chaos === true ? true : { level: o.chaos };
+  const kcsan = kcsan_of(o);
   const trials: Trial[] = Array.from({ length: o.trials }, (_, i) => ({
     kind: 'module', module: path, cpus: o.cpus, seed: base + i, duration: o.duration, chaos, ...(o.timeline !== undefined ? { timeline: true } : {}),
     ...(o.lockdep === false ? { lockdep: false as const } : {}),
     ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads } : {}),
+    ...(kcsan !== undefined ? { kcsan } : {}),
   }));
   return campaign(trials, o, `campaign ${module}`, (seed) => [
     'run', rerunPath(module), '--seed', String(seed),
@@ -199,6 +203,7 @@ export async function moduleCampaign(module: string, o: ModuleCampaignOptions): 
     ...(o.chaos === true ? ['--chaos'] : typeof o.chaos === 'number' ? ['--chaos', String(o.chaos)] : []),
     ...(o.lockdep === false ? ['--no-lockdep'] : []),
     ...(o.maxThreads !== undefined ? ['--max-threads', String(o.maxThreads)] : []),
+    ...(kcsan === true ? ['--kcsan'] : kcsan !== undefined ? ['--kcsan', String(kcsan)] : []),
   ], timelines(o.timeline));
 }
 
@@ -234,7 +239,7 @@ function controlledCampaign(module: string, path: string, base: number, o: Modul
   const p = new ControlledPlan({
     module: path, shown: rerunPath(module), cpus: o.cpus, base, trials: o.trials, duration: o.duration,
     strategy: o.strategy ?? CAMPAIGN_STRATEGY, depth: o.depth ?? CONTROLLED_DEFAULTS.depth, pctSteps: o.pctSteps,
-    livelockSteps: o.livelockSteps, lockdep: o.lockdep, maxThreads: o.maxThreads, defaultPctSteps: CONTROLLED_DEFAULTS.pctSteps,
+    livelockSteps: o.livelockSteps, lockdep: o.lockdep, maxThreads: o.maxThreads, kcsan: kcsan_of(o), defaultPctSteps: CONTROLLED_DEFAULTS.pctSteps,
     scheduleDir: resolve(o.scheduleDir ?? DEFAULT_SCHEDULE_DIR), schedules: FIRST_SEEDS,
     show: rerunPath, command,
     say: (line) => {
@@ -266,6 +271,11 @@ export interface TortureCampaignOptions extends CampaignOptions {
   lockupMs?: number;
   softlockupSecs?: number;
   hungTaskSecs?: number;
+}
+
+/** --kcsan as a trial carries it: true (the default rate), the rate, or undefined (off). */
+function kcsan_of(o: ModuleCampaignOptions): true | number | undefined {
+  return o.kcsan === undefined || o.kcsan === false ? undefined : o.kcsan;
 }
 
 /** kmodel torture ... --trials N: one locktorture run per seed; a trial fails unless SUCCESS and no report. */
