@@ -235,8 +235,12 @@ describe('controlled: livelock and fairness', () => {
       const r = reps[0];
       expect(r.msg.split('\n')[0]).toBe('INFO: livelock: no thread made progress in 5000 scheduling points (the livelock bound)');
       expect(r.msg).toMatch(/^ {2}spin-a\/\d+ on CPU 0 kept running without progress$/m);
-      expect(r.msg).toMatch(/^ {2}spin-b\/\d+ on CPU 1 kept running without progress$/m);
+      expect(r.msg).toMatch(/^ {2}spin-b\/\d+ on CPU 1 kept running without progress\n {4}spinning on never_set\[0\] = 0 at spin_forever\.ts:10$/m);
+      expect(r.msg).toMatch(/^ {2}spin-a\/\d+ on CPU 0 kept running without progress\n {4}spinning on never_set\[0\] = 0 at spin_forever\.ts:10$/m);
       expect(r.fields).toMatchObject({ bound: 5000 });
+      expect((r.fields!.spins as { what: string; value: string; site: string }[]).map((x) => [x.what, x.value, x.site])).toEqual([
+        ['never_set[0]', '0', 'spin_forever.ts:10'], ['never_set[0]', '0', 'spin_forever.ts:10'],
+      ]);
       expect((r.fields!.threads as string[]).length).toBe(2);
       expect(t.stats.noProgress).toBeGreaterThanOrEqual(5000);
       expect(t.reports.map((x) => x.report)).toEqual(['livelock']);

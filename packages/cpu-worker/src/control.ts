@@ -3,8 +3,8 @@
  * the protocol core defines (machine/cpu-protocol.ts). Control calls run between threads (in the
  * CPU's idle context), never inside one.
  */
-import { point_details } from '@kmodel/core/internal/sched/control.ts';
-import type { PointDetail } from '@kmodel/core/internal/sched/control-detail.ts';
+import { point_details, spin_site } from '@kmodel/core/internal/sched/control.ts';
+import type { PointDetail, SpinSite } from '@kmodel/core/internal/sched/control-detail.ts';
 import { fileURLToPath } from 'node:url';
 import { add_module, remove_module, set_loading, type LoadedModule } from '@kmodel/core/internal/module/registry.ts';
 import { proc_read_local, proc_remove_module, proc_list_local } from '@kmodel/core/internal/proc/procfs.ts';
@@ -73,6 +73,10 @@ export class CpuControl implements CpuProtocol {
 
   controlDetail(): PointDetail[] {
     return point_details;
+  }
+
+  spinSite(): SpinSite | null {
+    return spin_site();
   }
 
   chaosLog(): string[] {

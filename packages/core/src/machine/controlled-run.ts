@@ -16,7 +16,7 @@ import { site_text } from '../sync/lockdep.ts';
 import { SPINLOCK } from '../sync/spinlock-types.ts';
 
 const SETTLE_TEXT = '100 ms of virtual time';
-import type { PointDetail } from '../sched/control-detail.ts';
+import type { PointDetail, SpinSite } from '../sched/control-detail.ts';
 import type { CpuTrace } from './cpu-protocol.ts';
 import type { Controller, RunEnd } from './controlled.ts';
 import type { CpuWorkers } from './cpu-workers.ts';
@@ -78,12 +78,20 @@ export class ControlledRun implements ControlledWaits {
       const s = c.stats();
       const spinning = this.running(true);
       const stuck = this.stuckSpinlocks();
+      const sites = await this.spinSites(); // freezes the run: the CPUs answer once their threads stop
+      const where = (pid: number): string[] => {
+        const x = sites.find((y) => y.pid === pid);
+        return x ? [`    spinning on ${x.what}${x.value !== '' ? ` = ${x.value}` : ''}${x.site !== '' ? ` at ${x.site}` : ''}`] : [];
+      };
       this.log.klog(LOGLEVEL_EMERG, [
         `INFO: livelock: no thread made progress in ${s.livelockSteps} scheduling points (the livelock bound)`,
-        ...spinning.map((t) => `  ${t} kept running without progress`),
+        ...spinning.flatMap((t) => [`  ${t.text} kept running without progress`, ...where(t.pid)]),
         ...stuck.lines,
         ' progress is a write to shared memory, a lock taken, a wakeup, a context switch or an exit',
-      ].join('\n'), 'livelock', { bound: s.livelockSteps, step: c.steps, threads: spinning, ...(stuck.locks.length > 0 ? { locks: stuck.locks } : {}) });
+      ].join('\n'), 'livelock', {
+        bound: s.livelockSteps, step: c.steps, threads: spinning.map((t) => t.text),
+        ...(sites.length > 0 ? { spins: sites } : {}), ...(stuck.locks.length > 0 ? { locks: stuck.locks } : {}),
+      });
       this.endedBy = 'livelock';
     } else if (end === 'diverged') {
       const d = c.divergence();
@@ -106,7 +114,7 @@ export class ControlledRun implements ControlledWaits {
     if (this.controller.serviceable) return;
     if (this.halt.why === null && (await this.controller.settle())) return;
     if (this.controller.serviceable) return;
-    const who = this.running();
+    const who = this.running().map((t) => t.text);
     this.controller.freeze();
     this.log.klog(LOGLEVEL_WARNING, `controlled: the run was ended to answer the coordinator: ${who.join(', ')} did not stop running within ${SETTLE_TEXT}`);
   }
@@ -127,16 +135,27 @@ export class ControlledRun implements ControlledWaits {
    * Threads stopped in the middle of their run, "comm/pid on CPU n"; with `spinning`, only those
    * whose last point was a spin (CONTROL.SPINNING + n): the threads a livelock is made of.
    */
-  private running(spinning = false): string[] {
-    const out: string[] = [];
+  private running(spinning = false): { text: string; pid: number }[] {
+    const out: { text: string; pid: number }[] = [];
     const ctl = this.mem.layout.controlWord;
     for (let c = 0; c < this.mem.nrCpus; c++) {
       const slot = Atomics.load(this.mem.i32, this.mem.layout.percpuWord(c) + PERCPU.CURRENT);
       if (slot === NIL) continue;
       if (spinning && this.mem.i32[ctl + CONTROL.SPINNING + c] === 0) continue;
-      out.push(`${this.mem.comm(slot)}/${this.mem.i32[this.mem.threadWord(slot)]} on CPU ${c}`);
+      const pid = this.mem.i32[this.mem.threadWord(slot) + THREAD.PID];
+      out.push({ text: `${this.mem.comm(slot)}/${pid} on CPU ${c}`, pid });
     }
     return out;
+  }
+
+  /** Where the CPUs' threads spin (sched/control.ts spin_site), asked once the run is frozen; [] if they cannot say. */
+  private async spinSites(): Promise<SpinSite[]> {
+    this.controller.freeze();
+    try {
+      return (await this.workers.ask('spin sites', (cpu) => cpu.spinSite())).filter((x): x is SpinSite => x !== null);
+    } catch {
+      return [];
+    }
   }
 
   /**

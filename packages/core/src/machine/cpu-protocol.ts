@@ -25,7 +25,7 @@ export interface LoadResult {
   exports?: string[];
 }
 
-import type { PointDetail } from '../sched/control-detail.ts';
+import type { PointDetail, SpinSite } from '../sched/control-detail.ts';
 
 import type { CpuTrace } from '../sched/trace.ts';
 export type { CpuTrace };
@@ -45,6 +45,8 @@ export interface CpuProtocol {
   chaosLog(): string[];
   /** Controlled mode with detail: this CPU's scheduling points, described. */
   controlDetail(): PointDetail[];
+  /** Controlled mode: where this CPU's thread spins (after a long run of spin points), or null. */
+  spinSite(): SpinSite | null;
   /** The module /proc files this CPU holds. */
   procFiles(): string[];
 }

@@ -19,3 +19,14 @@ export interface PointDetail {
   /** The value read or written (an access), as text; undefined for a call. */
   value?: string;
 }
+
+/** Where a CPU's thread spins (the livelock report), taken after a long run of its spin points. */
+export interface SpinSite {
+  pid: number;
+  /** The access (`Atomics.load flag[0]`, `turn[0]`) or call (`spin_lock`). */
+  what: string;
+  /** The value it read, as text ('' for a call). */
+  value: string;
+  /** The module's line (`lock.ts:17`), '' when none is in a module. */
+  site: string;
+}

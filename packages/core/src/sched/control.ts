@@ -22,7 +22,7 @@ import { MachineFrozen } from '../arch/kernel-bug.ts';
 import { module_frames } from '../arch/stack.ts';
 import { set_raw_contention } from '../arch/rawlock.ts';
 import { NEXT_COORD } from './control-record.ts';
-import type { PointDetail, PointKind } from './control-detail.ts';
+import type { PointDetail, PointKind, SpinSite } from './control-detail.ts';
 import { Decider, SPIN_ANY, SPIN_LOCK } from './control-decide.ts';
 import type { Task } from './task.ts';
 import type { TimerList } from './timer.ts';
@@ -48,6 +48,18 @@ let detail = false;
 export const point_details: PointDetail[] = [];
 /** The description of the point just taken, so the access can add the value it read or wrote. */
 export let last_detail: PointDetail | null = null;
+
+/** Spin points in a row before the site is taken (one stack capture per such run, none in a short spin). */
+const SPIN_SITE_AFTER = 1024;
+/** This CPU's spin points since its last point that was no spin. */
+let spinRun = 0;
+let spinSite: SpinSite | null = null;
+/** The value of the read point being taken (control_read), for its spin site. */
+let readValue: unknown;
+/** Where this CPU's thread spins, for the livelock report: taken at its SPIN_SITE_AFTER-th spin point in a row. */
+export function spin_site(): SpinSite | null {
+  return spinSite;
+}
 
 /** At a CPU's start: is the machine controlled? Then switch this realm to the virtual clock. */
 export function control_init(mem: Memory, id: number, cpuTimers: TimerList): void {
@@ -111,6 +123,10 @@ export function control_point(t: Task, kind: PointKind, what: string, spin = fal
     spins = 0;
     seen = 0;
   } else spins++;
+  if (!spin) {
+    spinRun = 0;
+    spinSite = null;
+  } else if (++spinRun === SPIN_SITE_AFTER) spinSite = spin_site_of(t, what, index);
   // The fairness rule (PCT): a spin, or SPIN_POINTS points in a row without progress.
   const fair = spin || spins >= SPIN_POINTS;
   if (fair) spins = 0;
@@ -146,7 +162,22 @@ export function control_read(t: Task, kind: PointKind, what: string, index: numb
     seenAddr[k] = addr;
     seenValue[k] = value;
   }
+  readValue = value;
   control_point(t, kind, what, spin, index);
+  readValue = undefined;
+}
+
+function spin_site_of(t: Task, what: string, index: number): SpinSite {
+  const frame = module_frames(new Error().stack, 1)[0] ?? '';
+  return {
+    pid: t.pid, what: index >= 0 ? `${what}[${index}]` : what, value: readValue === undefined ? '' : String(readValue),
+    site: site_of(frame),
+  };
+}
+
+/** `at fn (/path/to/lock.ts:17:9)` → `lock.ts:17`. */
+function site_of(frame: string): string {
+  return frame.replace(/^at /, '').replace(/^.*\((.*)\)$/, '$1').replace(/^.*[\\/]/, '').replace(/:\d+$/, '');
 }
 
 /** The virtual time an emulated Atomics.wait of this CPU's thread gives up at (a timer of its own). */
@@ -193,7 +224,7 @@ function describe(t: Task, kind: PointKind, what: string): void {
   const site = module_frames(new Error().stack, 1)[0] ?? '';
   const d: PointDetail = {
     step: w[decider.ctl + CONTROL.STEP], cpu: me, pid: t.pid, comm: decider.mem.comm(t.slot), kind, what,
-    site: site.replace(/^at /, '').replace(/^.*\((.*)\)$/, '$1').replace(/^.*[\\/]/, '').replace(/:\d+$/, ''),
+    site: site_of(site),
   };
   point_details.push(d);
   last_detail = d;
