@@ -5,7 +5,10 @@
  * reader taking the lock again while a writer waits deadlocks, as there; lockdep says so).
  *
  * Word: CNT (0 free, n > 0 readers, -1 a writer), WAITERS (CPUs asleep in Atomics.wait on CNT),
- * WRITERS_WAITING (writers spinning for it: readers do not enter while it is > 0); with spinlock
+ * WRITERS_WAITING (writers spinning for it: readers do not enter while it is > 0), HANDOFF (the pid
+ * of a waiter held off STARVED_MS, who alone may take the lock next, ignoring WRITERS_WAITING if it
+ * reads; 0: none): qrwlock queues its waiters in order, so a holder re-taking the lock at once
+ * cannot keep another CPU out, and neither can a stream of writers keep a reader out; with spinlock
  * debug on, the writer's OWNER (pid), OWNER_SLOT and OWNER_CPU (-1: none), written by the writer
  * right after taking CNT and cleared right before releasing it, as the spinlock's (Linux
  * spinlock_debug.c's debug_write_lock_before / _after / debug_write_unlock: a writer spinning on
@@ -29,14 +32,12 @@ import { ended } from './spinlock-debug.ts';
 import { KernelBug } from '../arch/kernel-bug.ts';
 import { SharedStruct, declare, KIND, shared_kind } from '../shared/declare.ts';
 
-const CNT = 0;
-const WAITERS = 1;
-const WRITERS_WAITING = 2;
-const OWNER = 3;
-const OWNER_SLOT = 4;
-const OWNER_CPU = 5;
-const WORDS = 8;
+/** The lock's words (see the header). */
+export const RWLOCK = { CNT: 0, WAITERS: 1, WRITERS_WAITING: 2, OWNER: 3, OWNER_SLOT: 4, OWNER_CPU: 5, HANDOFF: 6, WORDS: 8 } as const;
+const { CNT, WAITERS, WRITERS_WAITING, OWNER, OWNER_SLOT, OWNER_CPU, HANDOFF, WORDS } = RWLOCK;
 const SPINS = 200;
+/** A waiter held off this long (ms) claims HANDOFF. */
+const STARVED_MS = 2;
 
 export class rwlock_t extends SharedStruct {
   readonly [SHARED] = 'rw_spinlock';
@@ -49,6 +50,7 @@ function rwlock_init_at(addr: number): void {
   w[i + OWNER] = -1;
   w[i + OWNER_SLOT] = -1; // NIL
   w[i + OWNER_CPU] = -1;
+  w[i + HANDOFF] = 0;
 }
 
 export function define_rwlock(name: string): rwlock_t {
@@ -69,19 +71,23 @@ export function rwlock_init(l: rwlock_t): void {
   Atomics.store(this_cpu.mem.i32, l.word + CNT, 0);
 }
 
-/** `i`: the CNT word; WRITERS_WAITING follows it. */
-function try_read(w: Int32Array, i: number): boolean {
+/** `i`: the CNT word; `me`: the taker's pid (a HANDOFF to another thread holds it off). */
+function try_read(w: Int32Array, i: number, me: number): boolean {
+  const h = Atomics.load(w, i + HANDOFF - CNT);
+  if (h !== 0 && h !== me) return false;
   const v = Atomics.load(w, i);
-  return v >= 0 && Atomics.load(w, i + WRITERS_WAITING - CNT) === 0 && Atomics.compareExchange(w, i, v, v + 1) === v;
+  return v >= 0 && (h === me || Atomics.load(w, i + WRITERS_WAITING - CNT) === 0) && Atomics.compareExchange(w, i, v, v + 1) === v;
 }
 
-function try_write(w: Int32Array, i: number): boolean {
-  return Atomics.compareExchange(w, i, 0, -1) === 0;
+function try_write(w: Int32Array, i: number, me: number): boolean {
+  const h = Atomics.load(w, i + HANDOFF - CNT);
+  return (h === 0 || h === me) && Atomics.compareExchange(w, i, 0, -1) === 0;
 }
 
-function spin(l: rwlock_t, take: (w: Int32Array, i: number) => boolean, call: string): void {
+function spin(l: rwlock_t, take: (w: Int32Array, i: number, me: number) => boolean, call: string): void {
   const w = this_cpu.mem.i32;
   const i = l.word + CNT;
+  const me = this_cpu.current.pid;
   const start = now();
   let reported = false;
   // As the spinlock's: a CPU spinning on it longer than LOCKUP_MS is reported once (the virtual clock when controlled).
@@ -93,21 +99,28 @@ function spin(l: rwlock_t, take: (w: Int32Array, i: number) => boolean, call: st
   };
   if (controlled) {
     const t = this_cpu.current;
-    while (!take(w, i)) {
+    while (!take(w, i, me)) {
       control_point(t, 'spin', 'rwlock', true);
       watch();
     }
     control_progress();
     return;
   }
-  for (let n = 0; n < SPINS; n++) if (take(w, i)) return;
+  for (let n = 0; n < SPINS; n++) if (take(w, i, me)) return;
   Atomics.add(w, l.word + WAITERS, 1);
-  while (!take(w, i)) {
+  const handoff = l.word + HANDOFF;
+  let claimed = false;
+  while (!take(w, i, me)) {
     const v = Atomics.load(w, i);
     if (v !== 0) Atomics.wait(w, i, v, 1);
     watch();
+    // Held off STARVED_MS: claim the next turn (one waiter at a time; the others wait behind it).
+    if (!claimed && me > 0 && Atomics.load(w, handoff) === 0 && now() - start > STARVED_MS) {
+      claimed = Atomics.compareExchange(w, handoff, 0, me) === 0;
+    }
   }
-  Atomics.sub(w, l.word + WAITERS, 1);
+  if (claimed) Atomics.store(w, handoff, 0);
+  if (Atomics.sub(w, l.word + WAITERS, 1) > 1 && claimed) Atomics.notify(w, i); // the others may look again
 }
 
 /** Linux's old rwlock debug ("read-lock lockup"): who spins, on what, and how the lock is held. */
@@ -198,7 +211,7 @@ export function write_lock(l: rwlock_t): void {
   if (this_cpu.spinlockDebug) debug_write_lock_before(l, t);
   if (this_cpu.lockdep) lockdep_acquire(t, l.addr, l.name, false);
   const w = this_cpu.mem.i32;
-  if (!try_write(w, l.word + CNT)) {
+  if (!try_write(w, l.word + CNT, t.pid)) {
     // Waiting: new readers now wait behind this writer (qrwlock's _QW_WAITING).
     Atomics.add(w, l.word + WRITERS_WAITING, 1);
     spin(l, try_write, 'write_lock');
@@ -214,7 +227,7 @@ export function write_lock(l: rwlock_t): void {
 export function read_trylock(l: rwlock_t): number {
   const t = kernel_entry('read_trylock');
   if (!is_rwlock('read_trylock', l, '0 returned, nothing is locked')) return 0;
-  if (!try_read(this_cpu.mem.i32, l.word + CNT)) return 0;
+  if (!try_read(this_cpu.mem.i32, l.word + CNT, t.pid)) return 0;
   acquired(t, l, true);
   if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, l.name, LOCK_READ_HELD);
   return 1;
@@ -224,7 +237,7 @@ export function read_trylock(l: rwlock_t): number {
 export function write_trylock(l: rwlock_t): number {
   const t = kernel_entry('write_trylock');
   if (!is_rwlock('write_trylock', l, '0 returned, nothing is locked')) return 0;
-  if (!try_write(this_cpu.mem.i32, l.word + CNT)) return 0;
+  if (!try_write(this_cpu.mem.i32, l.word + CNT, t.pid)) return 0;
   if (this_cpu.spinlockDebug) write_owner_set(l, t);
   acquired(t, l, true);
   if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, l.name, LOCK_HELD);
