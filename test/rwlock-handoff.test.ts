@@ -7,25 +7,14 @@
  * keeping a reader out past the lockup threshold, depends on the host's scheduling: no test.)
  */
 import { describe, expect, it } from 'vitest';
-import { Memory } from '@kmodel/core/internal/memory/memory.ts';
-import { THREAD } from '@kmodel/core/internal/memory/layout.ts';
-import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
-import { Task, task_struct } from '@kmodel/core/internal/sched/task.ts';
+import { one_cpu } from './helpers/one-cpu.ts';
 import {
   define_rwlock, read_trylock, read_unlock, write_trylock, write_unlock, RWLOCK,
 } from '@kmodel/core/internal/sync/rw_spinlock.ts';
 
-function cpu(): Cpu {
-  const mem = Memory.create({ cpus: 1, maxThreads: 8, logBytes: 1 << 16, arenaBytes: 1 << 20 }, 250, 1);
-  const c = new Cpu(mem, 0, { createTask: () => { throw new Error('no threads here'); }, startTask: () => {}, reapKilled: () => {} });
-  mem.i32[mem.threadWord(1) + THREAD.PID] = 5;
-  c.current = new Task(new task_struct(5, 1), null, null, 0, 'taker');
-  return c;
-}
-
 describe('rwlock_t hand-over to a starved waiter', () => {
   it('HANDOFF naming another thread holds off every taker; naming this one, it reads past waiting writers; clear, readers wait behind writers', () => {
-    const c = cpu();
+    const c = one_cpu('taker');
     const w = c.mem.i32;
     const l = define_rwlock('handoff_rw');
     const at = (k: number): number => l.word + k;

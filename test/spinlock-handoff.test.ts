@@ -7,24 +7,13 @@
  * scheduling, so it is no test.)
  */
 import { describe, expect, it } from 'vitest';
-import { Memory } from '@kmodel/core/internal/memory/memory.ts';
-import { THREAD } from '@kmodel/core/internal/memory/layout.ts';
-import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
-import { Task, task_struct } from '@kmodel/core/internal/sched/task.ts';
+import { one_cpu } from './helpers/one-cpu.ts';
 import { define_spinlock, spin_lock, spin_trylock, spin_unlock, spin_is_locked } from '@kmodel/core/internal/sync/spinlock.ts';
 import { SPINLOCK } from '@kmodel/core/internal/sync/spinlock-types.ts';
 
-function cpu(): Cpu {
-  const mem = Memory.create({ cpus: 1, maxThreads: 8, logBytes: 1 << 16, arenaBytes: 1 << 20 }, 250, 1);
-  const c = new Cpu(mem, 0, { createTask: () => { throw new Error('no threads here'); }, startTask: () => {}, reapKilled: () => {} });
-  mem.i32[mem.threadWord(1) + THREAD.PID] = 5;
-  c.current = new Task(new task_struct(5, 1), null, null, 0, 'holder');
-  return c;
-}
-
 describe('spinlock hand-over to a starved waiter', () => {
   it('a release with a waiter asking hands the lock to it: nobody else, the releaser included, can take it', () => {
-    const c = cpu();
+    const c = one_cpu('holder');
     const w = c.mem.i32;
     const lk = define_spinlock('handoff_lk');
     const at = lk.word + SPINLOCK.LOCK;
