@@ -66,6 +66,9 @@ function entry_label(task: Task): string {
 }
 
 /** The report's line for a thread being created that its creator will never wake. */
+/** The constructor of every `async function` (not a global). */
+const AsyncFunction = (async () => {}).constructor;
+
 function abandoned_line(task: Task): string[] {
   return is_creating(task) ? [' the thread it was creating is stopped before it runs and freed'] : [];
 }
@@ -99,7 +102,11 @@ export async function kthread_main(task: Task): Promise<void> {
       if (cpu.chaos) chaos_start(task);
       const fn = task.fn; // a plain call: traces show the entry's own name
       const ret = await fn(task.data);
-      if (blocking_pending(task) || task.unawaitedReturn) missing_await_at_return(task, entry_label(task), abandoned_line(task));
+      // After a call that did not block: an async entry's return comes right after it only without
+      // an await; a plain function may return the call's own promise, which the await above took.
+      if (blocking_pending(task) || task.unawaitedReturn && fn instanceof AsyncFunction) {
+        missing_await_at_return(task, entry_label(task), abandoned_line(task));
+      }
       if (task.exit_code !== null) {
         kernel_report('bug', [
           `BUG: ${mem.comm(task.slot)}/${task.pid} returned normally after ${task.exit_call}(${task.exit_code}): the exit was caught and swallowed`,
