@@ -58,7 +58,7 @@ describe('misuse in threads, init() and module top level (2 CPUs)', () => {
     expect(lk.fields).toMatchObject({ bug: 'missing_await', call: 'mutex_unlock', pending: 'mutex_lock', blocked: false });
     expect(lk.msg.split('\n')[0]).toMatch(/^BUG: missing await: fp_locker\/\d+ called mutex_unlock\(\) right after its mutex_lock\(\), without awaiting it$/);
     expect(lk.msg).toContain('write `await mutex_lock(...)` (it did not have to wait this time; when it does, the code after it runs too early)');
-    expect(lk.msg).toMatch(/at locker \(.*misuse_fastpath\.ts:14:/);
+    expect(lk.msg).toMatch(/at locker \(.*misuse_fastpath\.ts:15:/);
     const [wt] = bugs(/missing await: fp_waiter\//);
     expect(wt.fields).toMatchObject({ call: 'printk', pending: 'wait_event', blocked: false });
     expect(bugs(/fp_good/)).toEqual([]);
