@@ -128,3 +128,19 @@ describe('SeaOS: tm_kthread_create\'s flags (kt->flags |= flags) and KT_WAITING 
     });
   });
 });
+
+describe('SeaOS: a wait for a thread that has exited, not awaited', () => {
+  it('tm_kthread_wait with nothing to wait for, then a kernel call: BUG missing await, saying it did not have to wait; awaited, nothing', async () => {
+    await run(async (m) => {
+      await m.insmod(fixture('sea_unawaited_join'), { initTimeoutMs: BOUND });
+      await m.waitForLog(/^good wait 3$/, BOUND);
+      await m.waitFor(() => m.reports('bug').length > 0, BOUND, 'the missing-await report');
+      const [r, ...more] = m.reports('bug');
+      expect(more).toEqual([]);
+      expect(r.fields).toMatchObject({ bug: 'missing_await', call: 'printk', pending: 'tm_kthread_wait', blocked: false });
+      expect(r.comm).toBe('sea_waiter');
+      expect(r.msg).toMatch(/at waiter \(.*sea_unawaited_join\.ts:17:/);
+      expect(m.dmesg().some((x) => x.msg === 'unawaited wait went on')).toBe(false);
+    });
+  });
+});

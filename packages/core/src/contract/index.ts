@@ -25,7 +25,9 @@ import { declare_global, KIND } from '../shared/declare.ts';
 export { current } from '../sched/cpu.ts';
 export { task_struct, type Task, type ThreadFn } from '../sched/task.ts';
 /** kernel_entry: checks at any call; might_sleep: at a call that may sleep. Both return `current`'s Task. */
-export { kernel_entry, might_sleep, block, outside_thread, blocking_pending, missing_await_at_return } from '../sched/context.ts';
+export {
+  kernel_entry, might_sleep, block, outside_thread, blocking_pending, missing_await_at_return, returned_without_blocking,
+} from '../sched/context.ts';
 
 /** The CPU the current thread runs on. */
 export function smp_processor_id(): number {

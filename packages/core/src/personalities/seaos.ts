@@ -22,7 +22,7 @@
  */
 import {
   kthread_create_core, kthread_wait_exit, kthread_kill_core, kthread_terminate_core, wake_up_process_core, claim_stop,
-  reap, kernel_entry, might_sleep, task_valid, task_comm, trampoline_target, register_builtin, entry_of, current,
+  reap, kernel_entry, might_sleep, returned_without_blocking, task_valid, task_comm, trampoline_target, register_builtin, entry_of, current,
   describe_value, misuse, thread_exited, thread_exit_code, thread_join_requested, thread_request_join, thread_exit_waited,
   thread_set_exit_waited, thread_terminating, kernel_int32Array, WIRE, register_wire_kind, IS_ERR, KILLED_EXIT_CODE, KernelBug,
   EFAULT, task_struct,
@@ -325,12 +325,17 @@ export function tm_kthread_destroy(kt: kthread): void {
   else kt.retire(task_valid(t) ? reap(t.slot) : KILLED_EXIT_CODE);
 }
 
-/** The thread to wait for, or the answer already known (a destroyed thread's code, -1 if bad). */
+/**
+ * The thread to wait for, or the answer already known (a destroyed thread's code, -1 if bad).
+ * A blocking wait that has nothing to wait for marks the caller (returned_without_blocking): an
+ * un-awaited one is caught all the same.
+ */
 function wait_target(call: string, kt: kthread, blocking: boolean): task_struct | number {
-  if (blocking) might_sleep(call);
-  else kernel_entry(call);
-  if (kt instanceof kthread && (kt.flags & KT_EXITED) !== 0 && kt.task === null) return kt.code; // flags first: it may retire a freed one
-  return live(call, kt) ?? -1;
+  const me = blocking ? might_sleep(call) : kernel_entry(call);
+  const known = kt instanceof kthread && (kt.flags & KT_EXITED) !== 0 && kt.task === null ? kt.code // flags first: it may retire a freed one
+    : live(call, kt) ?? -1;
+  if (blocking && (typeof known === 'number' || thread_exited(known))) returned_without_blocking(me);
+  return known;
 }
 
 /** Sleep until `t` exits, counted in KT_WAITING meanwhile (SeaOS kthread_wait). */
