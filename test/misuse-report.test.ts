@@ -27,7 +27,7 @@ describe('misuse in threads, init() and module top level (2 CPUs)', () => {
     m = await Machine.boot({ cpus: 2 });
     // Each fixture on its own: one that fails to behave must not hide the others.
     for (const name of [
-      'misuse_unawaited', 'misuse_fastpath', 'misuse_init_msleep', 'misuse_init_kthread_run', 'misuse_toplevel_await', 'misuse_bad_import', 'misuse_bad_namespace',
+      'misuse_unawaited', 'misuse_fastpath', 'misuse_init_fastpath', 'misuse_init_msleep', 'misuse_init_kthread_run', 'misuse_toplevel_await', 'misuse_bad_import', 'misuse_bad_namespace',
       'misuse_handles', 'misuse_printk', 'misuse_toplevel',
     ]) {
       loaded[name] = await insmodResult(m, name);
@@ -75,6 +75,14 @@ describe('misuse in threads, init() and module top level (2 CPUs)', () => {
     expect(line('fp selfpark went on')).toBeUndefined();
     expect(bugs(/fp_good_last|fp_good_plain/)).toEqual([]);
     expect(line('fp results -14 -14 0 -14 0 -14 0 0')).toBeDefined();
+  });
+
+  it('init() returning right after a down() that did not have to wait, not awaited: BUG naming init(), the module and the call', () => {
+    expect(loaded.misuse_init_fastpath).toBeNull();
+    const [r, ...more] = bugs(/init\(\) of module misuse_init_fastpath/);
+    expect(more).toEqual([]);
+    expect(r.fields).toMatchObject({ bug: 'missing_await', call: 'return', pending: 'down', blocked: false });
+    expect(r.msg.split('\n')[0]).toMatch(/^BUG: missing await: insmod\/\d+: init\(\) of module misuse_init_fastpath \(.*misuse_init_fastpath\.ts\) returned right after its down\(\), without awaiting it$/);
   });
 
   it('a thread that returns while its un-awaited kthread_run() is pending: reported, and the thread being created never runs and is freed', () => {

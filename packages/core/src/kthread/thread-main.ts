@@ -24,7 +24,7 @@ import {
 } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { Task, task_struct, type ThreadFn } from '../sched/task.ts';
-import { blocking_pending, missing_await_at_return } from '../sched/context.ts';
+import { blocking_pending, is_async_function, missing_await_at_return } from '../sched/context.ts';
 import { chaos_start } from '../sched/chaos.ts';
 import { sq_pass_on, sq_remove, sq_wakeup } from '../sched/sleepqueue.ts';
 import { TASK_DEAD, TASK_NORMAL } from '../sched/state.ts';
@@ -66,9 +66,6 @@ function entry_label(task: Task): string {
 }
 
 /** The report's line for a thread being created that its creator will never wake. */
-/** The constructor of every `async function` (not a global). */
-const AsyncFunction = (async () => {}).constructor;
-
 function abandoned_line(task: Task): string[] {
   return is_creating(task) ? [' the thread it was creating is stopped before it runs and freed'] : [];
 }
@@ -104,7 +101,7 @@ export async function kthread_main(task: Task): Promise<void> {
       const ret = await fn(task.data);
       // After a call that did not block: an async entry's return comes right after it only without
       // an await; a plain function may return the call's own promise, which the await above took.
-      if (blocking_pending(task) || task.unawaitedReturn && fn instanceof AsyncFunction) {
+      if (blocking_pending(task) || task.unawaitedReturn && is_async_function(fn)) {
         missing_await_at_return(task, entry_label(task), abandoned_line(task));
       }
       if (task.exit_code !== null) {

@@ -130,6 +130,17 @@ export function blocking_pending(t: Task): boolean {
   return t.blocks > 0 || t.switching || t.resume !== null;
 }
 
+/** The constructor of every `async function` (not a global). */
+const AsyncFunction = (async () => {}).constructor;
+
+/**
+ * Is `fn` an async function? Only its return can come right after a call that did not block
+ * without an await: a plain function may return the call's own promise, which its caller awaits.
+ */
+export function is_async_function(fn: unknown): boolean {
+  return fn instanceof AsyncFunction;
+}
+
 /**
  * The thread's function returned (as `what`) with a blocking call pending, or right after one that
  * did not have to block (Task.unawaitedReturn) without awaiting it: report it once. `detail`: what
