@@ -262,4 +262,16 @@ describe('tru64: a missing await is told in Tru64 names', () => {
       await m.shutdown();
     }
   });
+
+  it('thread_block() not awaited, then thread_wakeup(): the report names thread_wakeup, not the thread_wakeup_prim behind it', async () => {
+    const m = await Machine.boot({ cpus: 1 });
+    try {
+      await insmodResult(m, 't64_noawait_wakeup');
+      const r = m.reports('bug').filter((x) => x.fields?.bug === 'missing_await');
+      expect(r).toHaveLength(1);
+      expect(r[0].fields).toMatchObject({ call: 'thread_wakeup', pending: 'thread_block' });
+    } finally {
+      await m.shutdown();
+    }
+  });
 });

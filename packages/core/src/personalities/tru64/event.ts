@@ -68,19 +68,24 @@ export async function thread_block(): Promise<void> {
  * else all; each wakes with wait_result @result. Context: any.
  */
 export function thread_wakeup_prim(event: number, one_thread: number | boolean, result: number): void {
-  kernel_entry('thread_wakeup_prim');
-  if (bad_event(one_thread ? 'thread_wakeup_one' : 'thread_wakeup', event)) return;
-  event_wakeup(event, one_thread ? 1 : 0, result);
+  wakeup_as('thread_wakeup_prim', event, one_thread, result);
 }
 
 /** thread_wakeup - wake every thread waiting for @event (THREAD_AWAKENED). Context: any. */
 export function thread_wakeup(event: number): void {
-  thread_wakeup_prim(event, false, THREAD_AWAKENED);
+  wakeup_as('thread_wakeup', event, false, THREAD_AWAKENED);
 }
 
 /** thread_wakeup_one - wake the first thread waiting for @event (THREAD_AWAKENED). Context: any. */
 export function thread_wakeup_one(event: number): void {
-  thread_wakeup_prim(event, true, THREAD_AWAKENED);
+  wakeup_as('thread_wakeup_one', event, true, THREAD_AWAKENED);
+}
+
+/** The wakeup behind the three calls, checked and reported under the name the module called. */
+function wakeup_as(call: string, event: number, one_thread: number | boolean, result: number): void {
+  kernel_entry(call);
+  if (bad_event(call, event)) return;
+  event_wakeup(event, one_thread ? 1 : 0, result);
 }
 
 /**
