@@ -8,7 +8,7 @@ import { prepare_to_wait_chan, finish_wait_chan } from '../sched/sleep.ts';
 import { TASK_INTERRUPTIBLE } from '../sched/state.ts';
 import { kthreadd_chan, kthreadd_serve } from './kthreadd.ts';
 import { get_module, register_builtin } from '../module/registry.ts';
-import { is_async_function, missing_await_at_return } from '../sched/context.ts';
+import { missing_await_at_return, returned_unawaited } from '../sched/context.ts';
 
 export async function kthreadd(): Promise<number> {
   const cpu = this_cpu;
@@ -31,7 +31,7 @@ export async function module_call(data: { m: number; f: string }): Promise<numbe
   // The awaits between init()'s return and the thread's own check clear the mark of a call that
   // did not block (Task.unawaitedReturn): looked at here, right after the function's own return.
   const t = this_cpu.current;
-  if (t.unawaitedReturn && is_async_function(fn)) missing_await_at_return(t, `${data.f}() of module ${mod!.name} (${mod!.path})`);
+  if (returned_unawaited(t, fn)) missing_await_at_return(t, `${data.f}() of module ${mod!.name} (${mod!.path})`);
   return typeof r === 'number' ? r | 0 : 0;
 }
 

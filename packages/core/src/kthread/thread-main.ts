@@ -24,7 +24,7 @@ import {
 } from '../memory/layout.ts';
 import { this_cpu } from '../sched/cpu.ts';
 import { Task, task_struct, type ThreadFn } from '../sched/task.ts';
-import { blocking_pending, is_async_function, missing_await_at_return } from '../sched/context.ts';
+import { blocking_pending, missing_await_at_return, returned_unawaited } from '../sched/context.ts';
 import { chaos_start } from '../sched/chaos.ts';
 import { sq_pass_on, sq_remove, sq_wakeup } from '../sched/sleepqueue.ts';
 import { TASK_DEAD, TASK_NORMAL } from '../sched/state.ts';
@@ -99,9 +99,7 @@ export async function kthread_main(task: Task): Promise<void> {
       if (cpu.chaos) chaos_start(task);
       const fn = task.fn; // a plain call: traces show the entry's own name
       const ret = await fn(task.data);
-      // After a call that did not block: an async entry's return comes right after it only without
-      // an await; a plain function may return the call's own promise, which the await above took.
-      if (blocking_pending(task) || task.unawaitedReturn && is_async_function(fn)) {
+      if (blocking_pending(task) || returned_unawaited(task, fn)) {
         missing_await_at_return(task, entry_label(task), abandoned_line(task));
       }
       if (task.exit_code !== null) {

@@ -134,11 +134,12 @@ export function blocking_pending(t: Task): boolean {
 const AsyncFunction = (async () => {}).constructor;
 
 /**
- * Is `fn` an async function? Only its return can come right after a call that did not block
- * without an await: a plain function may return the call's own promise, which its caller awaits.
+ * Did `fn`, which `t` just returned from, return right after a call that did not block, without
+ * awaiting it (Task.unawaitedReturn)? Only an async function's can: a plain function may return
+ * the call's own promise, which its caller awaits.
  */
-export function is_async_function(fn: unknown): boolean {
-  return fn instanceof AsyncFunction;
+export function returned_unawaited(t: Task, fn: unknown): boolean {
+  return t.unawaitedReturn && fn instanceof AsyncFunction;
 }
 
 /**

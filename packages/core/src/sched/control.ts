@@ -168,15 +168,15 @@ export function control_read(t: Task, kind: PointKind, what: string, index: numb
 }
 
 function spin_site_of(t: Task, what: string, index: number): SpinSite {
-  const frame = module_frames(new Error().stack, 1)[0] ?? '';
   return {
     pid: t.pid, what: index >= 0 ? `${what}[${index}]` : what, value: readValue === undefined ? '' : String(readValue),
-    site: site_of(frame),
+    site: module_site(),
   };
 }
 
-/** `at fn (/path/to/lock.ts:17:9)` → `lock.ts:17`. */
-function site_of(frame: string): string {
+/** The module line that led here (`lock.ts:17`, from `at fn (/path/to/lock.ts:17:9)`), '' when none. */
+function module_site(): string {
+  const frame = module_frames(new Error().stack, 1)[0] ?? '';
   return frame.replace(/^at /, '').replace(/^.*\((.*)\)$/, '$1').replace(/^.*[\\/]/, '').replace(/:\d+$/, '');
 }
 
@@ -221,10 +221,9 @@ function control_raw_contention(): void {
 }
 
 function describe(t: Task, kind: PointKind, what: string): void {
-  const site = module_frames(new Error().stack, 1)[0] ?? '';
   const d: PointDetail = {
     step: w[decider.ctl + CONTROL.STEP], cpu: me, pid: t.pid, comm: decider.mem.comm(t.slot), kind, what,
-    site: site_of(site),
+    site: module_site(),
   };
   point_details.push(d);
   last_detail = d;
