@@ -68,13 +68,17 @@ export class kthread {
   /** KT_ALLOC | KT_JOIN | KT_EXITED | KT_WAITING, read from the thread's record. */
   get flags(): number {
     const t = this.task;
-    if (t && !task_valid(t)) this.freed(t);
-    if (!t || !task_valid(t)) return this.lastFlags | this.alloc | this.extra;
+    // The record is looked at once: a terminated thread's exit on another CPU may free it at any time.
+    if (t === null || !task_valid(t)) {
+      if (t !== null) this.freed(t);
+      return this.lastFlags | this.alloc | this.extra;
+    }
     const exited = thread_exited(t);
     this.lastFlags = (thread_join_requested(t) ? KT_JOIN : 0) | (exited || this.killedAsleep ? KT_EXITED : 0) |
       (thread_exit_waited(t) ? KT_WAITING : 0);
     if (exited) this.lastCode = thread_exit_code(t);
     else if (this.killedAsleep) this.lastCode = KILLED_EXIT_CODE;
+    if (exited && !task_valid(t)) this.freed(t); // freed while read: the ring's code is the one it left
     return this.lastFlags | this.alloc | this.extra;
   }
 
@@ -252,15 +256,29 @@ function create_args_bad(kt: unknown, name: unknown, flags: unknown): string | n
 }
 
 function live(call: string, kt: kthread | null | undefined): task_struct | null {
-  if (!(kt instanceof kthread) || !kt.task || !task_valid(kt.task)) {
-    misuse(call, !(kt instanceof kthread) ? `${describe_value(kt)} is not a struct kthread`
-      : kt.task ? `${kt.name || 'kthread'}/${kt.task.pid} has exited and its record was freed without this kthread: by tm_kthread_destroy `
+  const was = kt instanceof kthread ? kt.task : null;
+  const t = look(kt);
+  if (t instanceof task_struct) return t;
+  misuse(call, !(kt instanceof kthread) ? `${describe_value(kt)} is not a struct kthread`
+    : was && kt.freedElsewhere ? `${kt.name || 'kthread'}/${was.pid} has exited and its record was freed at its exit (Tru64 thread_terminate)`
+      : was ? `${kt.name || 'kthread'}/${was.pid} has exited and its record was freed without this kthread: by tm_kthread_destroy `
         + 'through another struct kthread of it, or by another kernel (Tru64 thread_terminate frees the thread at its exit); '
         + 'its exit code is not known here'
         : `${kt.name || 'kthread'} is not a live thread (never created, or destroyed)`);
-    return null;
-  }
-  return kt.task;
+  return null;
+}
+
+/**
+ * What `kt` refers to, its record looked at once: the thread while the record holds it, else the
+ * exit code the kthread keeps (destroyed, or freed at its exit by another kernel), else null. A
+ * terminated thread's code is in the ring before its record is freed, so the flags read after a
+ * failed look finds it however late the free came.
+ */
+function look(kt: unknown): task_struct | number | null {
+  if (!(kt instanceof kthread)) return null;
+  const t = kt.task;
+  if (t !== null && task_valid(t)) return t;
+  return kt.flags & KT_EXITED && kt.task === null ? kt.code : null;
 }
 
 /**
@@ -309,7 +327,7 @@ export async function tm_kthread_create<A>(
 export function tm_kthread_destroy(kt: kthread): void {
   const call = 'tm_kthread_destroy';
   kernel_entry(call);
-  if (kt instanceof kthread && kt.flags & KT_EXITED && kt.freedElsewhere) { // the flags read retires a freed one
+  if (typeof look(kt) === 'number' && kt.freedElsewhere) {
     kt.freedElsewhere = false; // freed already (thread_terminate): this destroy ends the kthread's use; a second is reported
     return;
   }
@@ -332,8 +350,8 @@ export function tm_kthread_destroy(kt: kthread): void {
  */
 function wait_target(call: string, kt: kthread, blocking: boolean): task_struct | number {
   const me = blocking ? might_sleep(call) : kernel_entry(call);
-  const known = kt instanceof kthread && (kt.flags & KT_EXITED) !== 0 && kt.task === null ? kt.code // flags first: it may retire a freed one
-    : live(call, kt) ?? -1;
+  const seen = look(kt);
+  const known = seen ?? (live(call, kt) ?? -1); // live() reports what look() could not find
   if (blocking && (typeof known === 'number' || thread_exited(known))) returned_without_blocking(me);
   return known;
 }
