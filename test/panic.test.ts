@@ -176,7 +176,7 @@ describe('signals are honoured at once', () => {
 
   it('a forced shutdown is never a clean run: exit 1 even when nothing was reported', async () => {
     const k = start(['run', fixture('stuck_exit'), '--cpus', '2', '--duration', '60', '--log-format', 'json']);
-    await k.until(/insmod: stuck_exit loaded/);
+    await k.until(/deaf: running/);
     k.p.kill('SIGINT');
     await k.until(/exit: stopping deaf/);
     await new Promise((r) => setTimeout(r, 1200));
