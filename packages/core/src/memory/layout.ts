@@ -278,6 +278,7 @@ export const CONTROL = {
   CALL: 23, // 1: the coordinator asks for the baton at the next point (a user's interrupt)
   COORD_POINTS: 24, // points the coordinator took (its releases), for guided keys
   SPINS: 25, // points the running thread took in a row without progress (the fairness rule)
+  STALL: 28, // points in a row without progress that were spins or yields (a schedule() still TASK_RUNNING): time may pass
   SETTLE: 27, // 1: the coordinator wants the baton back once no CPU is in the middle of a thread (CR_SETTLED)
   RESUME: 26, // the CPU whose thread's point gave the baton to the coordinator (-1: none): going on with it is no preemption
   CHANGE: 32, // PCT: the DEPTH - 1 change points (step numbers), MAX_PCT_DEPTH - 1 words
@@ -286,8 +287,9 @@ export const CONTROL = {
   NEXT_TIMER_F64: 48, // per CPU: its earliest timer on the virtual clock (Infinity: none), 2 words each
   IDLE_POINTS: 48 + 2 * MAX_CPUS, // per CPU: idle points it took (guided keys)
   SPINNING: 48 + 3 * MAX_CPUS, // per CPU: 1 if its thread's last point was a spin (a spin-wait, or a re-read of an unchanged word)
-  TEXT: 48 + 4 * MAX_CPUS, // CONTROL_TEXT bytes: what the diverging step was, in words
-  WORDS: 48 + 4 * MAX_CPUS + 64,
+  STALLED: 48 + 4 * MAX_CPUS, // per CPU: 1 if its thread's last point was a spin or a yield (it waits for something to change)
+  TEXT: 48 + 5 * MAX_CPUS, // CONTROL_TEXT bytes: what the diverging step was, in words
+  WORDS: 48 + 5 * MAX_CPUS + 64,
 } as const;
 export const CONTROL_TEXT = 256;
 export const MAX_PCT_DEPTH = 9;

@@ -29,11 +29,12 @@ export function kernel_entry(name: string): Task {
   return t;
 }
 
-export function might_sleep(name: string): Task {
+/** `yields`: the call is a schedule() in TASK_RUNNING (a controlled run lets time pass over a poll of them). */
+export function might_sleep(name: string, yields = false): Task {
   const cpu = this_cpu;
   const t = cpu.current;
   if (t.switching || t.unawaited) missing_await(t, name);
-  if (controlled) control_point(t, 'call', name);
+  if (controlled) control_point(t, 'call', name, false, -1, false, yields);
   // Before the kill flags: a swallowed thread_halt_self() follows a thread_terminate().
   if (t.exit_code !== null) {
     const comm = cpu.mem.comm(t.slot);

@@ -2,7 +2,7 @@
  * One scheduling point's decision, the same code wherever it is taken (a CPU holding the baton,
  * or the coordinator releasing it): count the step, advance the virtual clock, see whether the
  * coordinator must have the baton back, else let the strategy pick among the enabled CPUs (jumping
- * the clock to the next timer when none is), and record the entry. Everything it reads and writes
+ * the clock to the next timer when none is, or when every one only spins or yields), and record the entry. Everything it reads and writes
  * is machine memory, so every decider agrees.
  *
  * Invariants: only the baton holder calls it (a hand-off is a compare-and-swap from the holder,
@@ -22,10 +22,10 @@ import { strategy_by_code } from './strategy/strategies.ts';
 
 /** A decider: the reusable context of one realm (allocated once per CPU and per coordinator). */
 /**
- * Spin points in a row (no progress anywhere) before the clock jumps to the next timer while every
- * thread that can run only spins: a spin loop reaches it in a few iterations, a thread that merely
- * reads a word twice (a condition looked at again) does not, so its neighbours' timeouts keep their
- * length.
+ * Spin or yield points in a row (no progress anywhere) before the clock jumps to the next timer
+ * while every thread that can run only spins or yields (`while (!flag) await schedule();`): a
+ * polling loop reaches it in a few iterations, a thread that merely reads a word twice (a
+ * condition looked at again) does not, so its neighbours' timeouts keep their length.
  */
 export const SPINS_BEFORE_TIME_PASSES = 16;
 
@@ -79,7 +79,7 @@ export class Decider {
    * `spinKind`: what a spin point spins in (SPIN_ANY, SPIN_LOCK), kept in CONTROL.SPINNING for the livelock report.
    * Returns the CPU to run next, or NEXT_COORD (then `reason` says why).
    */
-  decide(taker: number, slot: number, pid: number, current: number, spinning: boolean, progress: boolean, spin = false, spinKind = SPIN_ANY): number {
+  decide(taker: number, slot: number, pid: number, current: number, spinning: boolean, progress: boolean, spin = false, spinKind = SPIN_ANY, yields = false): number {
     const w = this.w;
     const ctl = this.ctl;
     const ctx = this.ctx;
@@ -90,7 +90,15 @@ export class Decider {
     // Only spinning counts towards a livelock: work that reads new words is not one.
     if (progress || !spin) w[ctl + CONTROL.NOPROGRESS] = 0;
     else w[ctl + CONTROL.NOPROGRESS]++;
-    if (taker >= 0) w[ctl + CONTROL.SPINNING + taker] = spin ? spinKind : 0;
+    // A yield (schedule() still TASK_RUNNING) changes nothing either, but is no livelock: a poll
+    // of a flag that a timer or the coordinator will set. It only lets time pass.
+    const stall = spin || yields;
+    if (progress || !stall) w[ctl + CONTROL.STALL] = 0;
+    else w[ctl + CONTROL.STALL]++;
+    if (taker >= 0) {
+      w[ctl + CONTROL.SPINNING + taker] = spin ? spinKind : 0;
+      w[ctl + CONTROL.STALLED + taker] = stall ? 1 : 0;
+    }
     let key: number;
     let count: number;
     if (slot >= 0) {
@@ -108,10 +116,13 @@ export class Decider {
     let next = NEXT_COORD;
     if (!this.coordinatorDue()) {
       let n = this.collect();
-      // Every thread that can run only spins, and has for a while (a flag read twice is no spin
-      // loop): as on a real machine, time passes until a timer fires.
-      if (n > 0 && this.allSpinning && w[ctl + CONTROL.NOPROGRESS] >= SPINS_BEFORE_TIME_PASSES) {
-        const t = this.nextTimer();
+      // Every thread that can run only spins or yields, and has for a while (a flag read twice is
+      // no spin loop): as on a real machine, time passes until a timer fires.
+      if (n > 0 && this.allStalled && w[ctl + CONTROL.STALL] >= SPINS_BEFORE_TIME_PASSES) {
+        // With nothing timed, spinning alone heads for the livelock bound; a poll that yields
+        // waits for the coordinator (rmmod's exit(), the run's end): its deadline comes.
+        const pureSpin = w[ctl + CONTROL.NOPROGRESS] === w[ctl + CONTROL.STALL];
+        const t = Math.min(this.nextTimer(), pureSpin ? Infinity : this.f64[(ctl + CONTROL.DEADLINE_F64) >> 1]);
         if (t !== Infinity && this.f64[vi] < t) {
           this.f64[vi] = Math.min(t, this.f64[(ctl + CONTROL.DEADLINE_F64) >> 1]);
           n = this.collect();
@@ -211,8 +222,8 @@ export class Decider {
     return true;
   }
 
-  /** Set by collect(): every enabled CPU is in the middle of a thread whose last point was a spin. */
-  private allSpinning = false;
+  /** Set by collect(): every enabled CPU is in the middle of a thread whose last point was a spin or a yield. */
+  private allStalled = false;
 
   /** Fill ctx.enabled with the enabled CPUs; their number. */
   private collect(): number {
@@ -221,7 +232,7 @@ export class Decider {
     const clock = this.f64[(this.ctl + CONTROL.VCLOCK_F64) >> 1];
     const timers = (this.ctl + CONTROL.NEXT_TIMER_F64) >> 1;
     const e = this.ctx.enabled;
-    const spinning = this.ctl + CONTROL.SPINNING;
+    const stalled = this.ctl + CONTROL.STALLED;
     let n = 0;
     let all = true;
     for (let c = 0; c < this.ncpus; c++) {
@@ -229,10 +240,10 @@ export class Decider {
       const mid = Atomics.load(w, b + PERCPU.CURRENT) !== NIL;
       if (mid || Atomics.load(w, b + PERCPU.NR_RUNNING) > 0 || this.f64[timers + c] <= clock) {
         e[n++] = c;
-        if (!mid || w[spinning + c] === 0) all = false;
+        if (!mid || w[stalled + c] === 0) all = false;
       }
     }
-    this.allSpinning = all;
+    this.allStalled = all;
     return n;
   }
 

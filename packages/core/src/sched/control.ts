@@ -109,9 +109,10 @@ export function control_frozen(): boolean {
 
 /**
  * A scheduling point of thread `t` (running on this CPU): `kind` and `what` describe it; `spin`:
- * a spin-wait iteration (the thread waits for another to move). Returns when this CPU runs again.
+ * a spin-wait iteration (the thread waits for another to move); `yields`: a schedule() in
+ * TASK_RUNNING (it changes nothing, but is no spin). Returns when this CPU runs again.
  */
-export function control_point(t: Task, kind: PointKind, what: string, spin = false, index = -1, quiet = false): void {
+export function control_point(t: Task, kind: PointKind, what: string, spin = false, index = -1, quiet = false, yields = false): void {
   if (t.slot < 0) return; // outside a thread (a module's top level, a /proc show function): no point
   post_pending = false;
   if (Atomics.load(w, batonWord) !== me) throw new MachineFrozen(t.pid); // the run is over (see wait_baton)
@@ -133,7 +134,7 @@ export function control_point(t: Task, kind: PointKind, what: string, spin = fal
   if (detail && !quiet) describe(t, kind, index >= 0 ? `${what}[${index}]` : what);
   f64[timerWord] = timers.next < waitDeadline ? timers.next : waitDeadline;
   // A spin in spin_lock is marked as such: the livelock report looks for the spinlock's owner.
-  const next = decider.decide(me, t.slot, t.pid, me, fair, progress, spin, spin && kind === 'spin' && what === 'spin_lock' ? SPIN_LOCK : SPIN_ANY);
+  const next = decider.decide(me, t.slot, t.pid, me, fair, progress, spin, spin && kind === 'spin' && what === 'spin_lock' ? SPIN_LOCK : SPIN_ANY, yields);
   progress = false;
   if (next === me) return;
   if (next === NEXT_COORD && decider.reason === CR_DIVERGED) diverged(t, what);
