@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Machine, InsmodError, type LogRecord } from '@kmodel/core';
-import { fixture, jsonLines, kmodel } from './helpers/machine.ts';
+import { fixture, jsonLines, kmodel, withMachine } from './helpers/machine.ts';
 
 /** insmod `name`; its error, or null if it loaded. */
 const insmodResult = (m: Machine, name: string): Promise<unknown> => m.insmod(fixture(name)).then(() => null, (e: unknown) => e);
@@ -189,6 +189,18 @@ describe('misuse in threads, init() and module top level (2 CPUs)', () => {
     expect(w).toHaveLength(1);
     expect(w[0].fields).toMatchObject({ length: 5005, limit: 992 });
     expect(line('still printing')).toBeDefined();
+  });
+});
+
+describe('a yield not awaited, alone on its CPU (1 CPU)', () => {
+  it('schedule() came back at once (nothing else to run), then the thread returned: BUG missing await naming schedule(), as a call that did not block', async () => {
+    await withMachine({ cpus: 1 }, async (m) => {
+      await m.insmod(fixture('misuse_yield_return'));
+      const r = m.reports('bug').filter((x) => x.fields?.bug === 'missing_await');
+      expect(r.map((x) => x.fields)).toEqual([expect.objectContaining({ call: 'return', pending: 'schedule', blocked: false })]);
+      expect(r[0].msg.split('\n')[0]).toMatch(/^BUG: missing await: yielder\/\d+: yielder\(\) of module misuse_yield_return \(.*\) returned right after its schedule\(\), without awaiting it$/);
+      expect(m.dmesg().map((x) => x.msg)).toContain('kthread_stop(yielder) -> 0');
+    });
   });
 });
 

@@ -343,7 +343,14 @@ export class Cpu {
       if (this.controlled) control_progress();
       w[this.percpu + RQ_PERCPU.NR_SWITCHES]++;
       w[this.threadBase + slot * RQ_THREAD.WORDS + RQ_THREAD.NVCSW]++;
-    } else w[this.percpu + RQ_PERCPU.NR_SELF_YIELDS]++; // Linux's watchdog thread would have run here
+    } else {
+      w[this.percpu + RQ_PERCPU.NR_SELF_YIELDS]++; // Linux's watchdog thread would have run here
+      // Back at once, as a call that did not block (returned_without_blocking): a thread whose
+      // code went on without awaiting the yield (`schedule(); return 0;`) is caught all the same.
+      next.unawaited = true;
+      next.unawaitedReturn = true;
+      RESOLVED.then(next.awaited);
+    }
     if (started) {
       const r = next.resume!;
       next.resume = null;
