@@ -27,6 +27,7 @@ describe('DragonOS misuse', () => {
       const msgs = m.reports('bug').map((r) => r.msg.split('\n')[0]);
       expect(msgs).toContain('BUG: process_wakeup: the pcb is null');
       expect(msgs).toContain('BUG: process_wakeup: an object with pid 4 (not a thread handle) is not a live thread (never created, or already stopped and reaped)');
+      await m.rmmod('dragonos_misuse'); // its exit() stops dg_rt
       expect(said(/^rt stop/)).toBe('rt stop -> 3');
     });
   });
