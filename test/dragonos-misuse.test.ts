@@ -11,7 +11,7 @@ describe('DragonOS misuse', () => {
       expect(bugs.map((r) => r.fields!.pending).sort()).toEqual(
         ['kthread_run', 'kthread_run', 'kthread_run', 'kthread_run', 'kthread_run', 'kthread_run_rt', 'kthread_run_rt', 'kthread_run_rt'],
       );
-      for (const b of bugs) expect(b.msg).toMatch(/^BUG: missing await: creator\d\/\d+ called printk\(\) while its kthread_run(_rt)?\(\) is still pending/);
+      for (const b of bugs) expect(b.msg).toMatch(/^BUG: missing await: creator\d\/\d+ called pr_info\(\) while its kthread_run(_rt)?\(\) is still pending/);
       expect(m.dmesg().some((r) => r.msg === 'orphan ran')).toBe(false);
       expect(m.dmesg().some((r) => /^creator \d goes on/.test(r.msg))).toBe(false);
       expect(m.ps().filter((t) => t.comm === 'orphan')).toEqual([]);

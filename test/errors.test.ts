@@ -69,8 +69,8 @@ describe('thread misuse is reported, and the machine goes on', () => {
 
   it('a missing await: BUG naming the pending call and the call that exposed it', () => {
     const r = reports(/missing await/)[0];
-    expect(r.fields).toMatchObject({ bug: 'missing_await', call: 'printk', pending: 'msleep' });
-    expect(r.msg).toMatch(/^BUG: missing await: no_await\/\d+ called printk\(\) while its msleep\(\) is still pending/);
+    expect(r.fields).toMatchObject({ bug: 'missing_await', call: 'pr_info', pending: 'msleep' });
+    expect(r.msg).toMatch(/^BUG: missing await: no_await\/\d+ called pr_info\(\) while its msleep\(\) is still pending/);
     expect(log.some((x) => x.msg === 'after the missing await')).toBe(false);
   });
 

@@ -84,15 +84,15 @@ describe('linux-2.6: a control call from the thread its controller waits for', (
 describe('linux-2.6: a missing await names the patch call', () => {
   // One CPU: the thread cannot answer before its controller sleeps, so the call is pending at the next call.
   for (const call of ['kthread_start', 'kthread_destroy', 'kthread_run']) {
-    it(`${call} not awaited, then printk: "called printk() while its ${call}() is still pending"`, async () => {
+    it(`${call} not awaited, then pr_info: "called pr_info() while its ${call}() is still pending"`, async () => {
       await withMachine({ cpus: 1 }, async (m) => {
         const e = await m.insmod(fixture(`l26_noawait_${call.slice('kthread_'.length)}`)).then(() => null, (x: unknown) => x);
         expect(e).toBeInstanceOf(InsmodError);
         expect((e as InsmodError).errno).toBe(-14);
         const r = m.reports('bug').filter((x) => x.fields?.bug === 'missing_await');
         expect(r).toHaveLength(1);
-        expect(r[0].fields).toMatchObject({ call: 'printk', pending: call });
-        expect(r[0].msg).toMatch(new RegExp(`^BUG: missing await: insmod/\\d+ called printk\\(\\) while its ${call}\\(\\) is still pending\\n.*write \`await ${call}\\(\\.\\.\\.\\)\``));
+        expect(r[0].fields).toMatchObject({ call: 'pr_info', pending: call });
+        expect(r[0].msg).toMatch(new RegExp(`^BUG: missing await: insmod/\\d+ called pr_info\\(\\) while its ${call}\\(\\) is still pending\\n.*write \`await ${call}\\(\\.\\.\\.\\)\``));
         expect(r[0].msg).toMatch(new RegExp(`at init \\(.*l26_noawait_${call.slice('kthread_'.length)}\\.ts:\\d+:\\d+\\)`));
         expect(said(m, /^after the un-awaited/)).toBeUndefined();
       });

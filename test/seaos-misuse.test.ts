@@ -137,7 +137,7 @@ describe('SeaOS: a wait for a thread that has exited, not awaited', () => {
       await m.waitFor(() => m.reports('bug').length > 0, BOUND, 'the missing-await report');
       const [r, ...more] = m.reports('bug');
       expect(more).toEqual([]);
-      expect(r.fields).toMatchObject({ bug: 'missing_await', call: 'printk', pending: 'tm_kthread_wait', blocked: false });
+      expect(r.fields).toMatchObject({ bug: 'missing_await', call: 'pr_info', pending: 'tm_kthread_wait', blocked: false });
       expect(r.comm).toBe('sea_waiter');
       expect(r.msg).toMatch(/at waiter \(.*sea_unawaited_join\.ts:17:/);
       expect(m.dmesg().some((x) => x.msg === 'unawaited wait went on')).toBe(false);

@@ -9,14 +9,18 @@ export function printk(fmt: string, ...args: unknown[]): number {
   kernel_entry('printk');
   return core_printk(fmt, ...args);
 }
-const level = (l: string) => (fmt: string, ...args: unknown[]): number => printk(l + fmt, ...args);
-export const pr_emerg = level('\x010');
-export const pr_alert = level('\x011');
-export const pr_crit = level('\x012');
-export const pr_err = level('\x013');
-export const pr_warn = level('\x014');
+/** pr_<level>: printk at that level, entering the kernel under its own name (a report names the call the module made). */
+const level = (name: string, l: string) => (fmt: string, ...args: unknown[]): number => {
+  kernel_entry(name);
+  return core_printk(l + fmt, ...args);
+};
+export const pr_emerg = level('pr_emerg', '\x010');
+export const pr_alert = level('pr_alert', '\x011');
+export const pr_crit = level('pr_crit', '\x012');
+export const pr_err = level('pr_err', '\x013');
+export const pr_warn = level('pr_warn', '\x014');
 export const pr_warning = pr_warn;
-export const pr_notice = level('\x015');
-export const pr_info = level('\x016');
-export const pr_debug = level('\x017');
-export const pr_cont = level('\x01c');
+export const pr_notice = level('pr_notice', '\x015');
+export const pr_info = level('pr_info', '\x016');
+export const pr_debug = level('pr_debug', '\x017');
+export const pr_cont = level('pr_cont', '\x01c');
