@@ -118,7 +118,8 @@ describe('Ctrl-C during kmodel torture', { timeout: 180_000 }, () => {
 
   it('a second SIGINT while rmmod waits for stuck writers exits at once, saying so on stderr', async () => {
     const k = start(['torture', '--lock-module', fixture('interrupt_stuck_lock'), '--duration', '60', '--cpus', '2', '--log-format', 'json']);
-    await until(k, () => k.out.includes('Start of test'), 'Start of test');
+    // A writer has the lock: its next lock() never returns (a SIGINT before any writer ran would stop them all at once).
+    await until(k, () => k.out.includes('stuck lock: taken'), 'a writer holding the stuck lock');
     k.p.kill('SIGINT');
     await until(k, () => k.out.includes('SIGINT: ending the test'), 'the first SIGINT taken');
     await pause(1500); // past the window in which a repeat counts as the same press

@@ -241,7 +241,8 @@ describe('limits name the options that raise them', () => {
   });
 
   it('a table the module filled after insmod: rmmod cannot start, and says the table is full and exit() did not run; exit 1', async () => {
-    const r = await kmodel(['run', fixture('misuse_fill_rmmod'), '--cpus', '2', '--duration', '0.5', '--max-threads', '16']);
+    // Controlled: the filler's msleep and the 0.5 s are virtual, so the table is full by then on any host.
+    const r = await kmodel(['run', fixture('misuse_fill_rmmod'), '--cpus', '2', '--controlled', '--seed', '1', '--duration', '0.5', '--max-threads', '16']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("kmodel: kthreadd: cannot create rmmod (-ENOMEM): the thread table (16 records) is full: the module's exit() did not run; boot with more: --max-threads <N>");
     const lines = jsonLines(r.stdout);
