@@ -47,7 +47,7 @@ export {
 } from '../kthread/create.ts';
 export {
   wake_up_process_core, kthread_bind_core, should_stop_core, should_park_core,
-  kthread_stop_core, claim_stop, kthread_wait_exit, reap,
+  kthread_stop_core, claim_stop, kthread_wait_exit, reap, reap_task,
   kthread_park_core, kthread_unpark_core, kthread_parkme_core,
   kthread_kill_core, kthread_terminate_core, kthread_exit_core, kthread_exit_task, KILLED_EXIT_CODE,
 } from '../kthread/kthread.ts';

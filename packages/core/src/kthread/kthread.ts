@@ -121,6 +121,17 @@ export function kthread_wait_exit(call: string, k: task_struct, state = TASK_UNI
   return sleep_until(word * 4, state, call, until ? () => until() || exited() : exited);
 }
 
+/**
+ * Free exited thread `k`'s record if it still holds `k`; its exit code, or null if it was freed
+ * already (an exit with TF_AUTOREAP frees it, and kthreadd may have given the slot to a new thread
+ * since: a plain reap() would free that one).
+ */
+export function reap_task(k: task_struct, mem: Memory = this_cpu.mem): number | null {
+  const t = mem.threadWord(k.slot);
+  const code = mem.i32[t + THREAD.EXIT_CODE]; // ours while PID is: a new owner writes only after the free
+  return Atomics.compareExchange(mem.i32, t + THREAD.PID, k.pid, 0) === k.pid ? code : null;
+}
+
 /** Free an exited thread's record; its exit code. */
 export function reap(slot: number, mem: Memory = this_cpu.mem): number {
   const t = mem.threadWord(slot);

@@ -22,7 +22,7 @@
  */
 import {
   kthread_create_core, kthread_wait_exit, kthread_kill_core, kthread_terminate_core, wake_up_process_core, claim_stop,
-  reap, kernel_entry, might_sleep, returned_without_blocking, task_valid, task_comm, trampoline_target, register_builtin, entry_of, current,
+  reap_task, kernel_entry, might_sleep, returned_without_blocking, task_valid, task_comm, trampoline_target, register_builtin, entry_of, current,
   describe_value, misuse, thread_exited, thread_exit_code, thread_join_requested, thread_request_join, thread_exit_waited,
   thread_set_exit_waited, thread_terminating, kernel_int32Array, WIRE, register_wire_kind, IS_ERR, KILLED_EXIT_CODE, KernelBug,
   EFAULT, task_struct,
@@ -340,7 +340,7 @@ export function tm_kthread_destroy(kt: kthread): void {
   if (claim_stop(call, t)) return;
   // Killed and not yet dropped: nobody reaps it, its exit frees the record (terminate's TF_AUTOREAP).
   if (!thread_exited(t) && kthread_terminate_core(call, t) === 0) kt.retire(KILLED_EXIT_CODE);
-  else kt.retire(task_valid(t) ? reap(t.slot) : KILLED_EXIT_CODE);
+  else kt.retire(reap_task(t) ?? termination_code(t.pid) ?? KILLED_EXIT_CODE); // freed at its exit since: terminated
 }
 
 /**
