@@ -12,6 +12,7 @@ import { measureKthreadCycle } from './kthread-cycle.ts';
 import { measureThreads100k } from './threads-100k.ts';
 import { measureKthreadSoak } from './kthread-soak.ts';
 import { measureSpinlock } from './spinlock.ts';
+import { measureMutex } from './mutex.ts';
 import { measureBoot } from './boot.ts';
 import { measureKcsan } from './kcsan.ts';
 import { measureCampaign } from './campaign.ts';
@@ -31,6 +32,7 @@ const MEASUREMENTS: [string, (reps: number) => Promise<Row[]>][] = [
   ['100,000 threads', measureThreads100k],
   ['kthread soak', measureKthreadSoak],
   ['spinlocks', measureSpinlock],
+  ['mutexes', measureMutex],
   ['boot + shutdown', measureBoot],
   ['KCSAN', measureKcsan],
   ['campaigns', measureCampaign],
