@@ -5,6 +5,11 @@
  * every unlock is followed by a wakeup while anyone waits).
  *
  * Invariants:
+ *  - WAITERS counts the threads between their entry into the wait and their way out of it (a
+ *    thread dropped asleep in the wait leaves it counted: too many only costs an unlock a wakeup
+ *    of nobody). A waiter counts itself before it looks at OWNER, and unlock frees OWNER before it
+ *    looks at WAITERS (all sequentially consistent): either the unlock sees the waiter and wakes
+ *    the queue, or the waiter sees the mutex free; so an unlock that sees 0 may skip the wakeup;
  *  - lockdep records the acquisition before the wait (a deadlock is reported before it happens);
  *    every way out of the wait without the lock releases it again: the -EINTR of the breakable
  *    waits, and the exit of a thread dropped asleep in it (killed: its code never runs on), which
@@ -34,6 +39,7 @@ import type { Task } from '../sched/task.ts';
 
 const OWNER = 0;
 const OWNER_SLOT = 1;
+const WAITERS = 2;
 const WORDS = 4;
 
 export class mutex extends SharedStruct {
@@ -97,12 +103,14 @@ async function lock_common(call: string, m: mutex, state: number): Promise<numbe
   }
   const start = lockdep ? now() : 0;
   if (lockdep) lock_wait_begin(t, undo_mutex_wait, m); // without lockdep a dropped waiter leaves nothing to undo
+  Atomics.add(w, m.word + WAITERS, 1);
   for (;;) {
     prepare_to_wait_chan(m.addr, state, m.name, true);
     if (try_acquire(m, t.pid, t.slot)) break;
     if (breakable && signal_ends(state)) { // any signal (interruptible), SIGKILL (killable)
       const queued = finish_wait_chan();
       if (lockdep) lock_wait_end(t);
+      Atomics.sub(w, m.word + WAITERS, 1);
       if (try_acquire(m, t.pid, t.slot)) return 0; // free after all: take it
       if (!queued) pass_on_wakeup(m.addr); // a wakeup was spent on us: the next waiter gets it
       if (lockdep) lockdep_release(t, m.addr);
@@ -112,6 +120,7 @@ async function lock_common(call: string, m: mutex, state: number): Promise<numbe
   }
   if (lockdep) lock_wait_end(t);
   finish_wait_chan();
+  Atomics.sub(w, m.word + WAITERS, 1);
   if (lockdep) lockdep_contended(m.addr, now() - start);
   return 0;
 }
@@ -158,7 +167,7 @@ export function mutex_unlock(m: mutex): void {
   if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, m.name, LOCK_RELEASED); // before the release: a next holder's record comes after
   Atomics.store(w, m.word + OWNER_SLOT, -1);
   Atomics.store(w, m.word + OWNER, 0);
-  sq_wakeup(mem, m.addr, 1, TASK_NORMAL, 0);
+  if (Atomics.load(w, m.word + WAITERS) !== 0) sq_wakeup(mem, m.addr, 1, TASK_NORMAL, 0);
   if (this_cpu.controlled) control_released();
 }
 
