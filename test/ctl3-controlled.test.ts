@@ -16,6 +16,7 @@ const SPIN_RETURN = fixture('ctl3_spin_return');
 const SPIN_STACK = fixture('ctl3_spin_stack');
 const BYSTANDER = fixture('ctl3_bystander');
 const PEXIT = fixture('ctl3_thread_pexit');
+const TAS_YIELD = fixture('controlled/tas_yield');
 
 /** The --json summary of a controlled campaign. */
 async function campaign(args: string[]): Promise<{ failed: number; byKind: Record<string, number>; seeds: { seed: number; verdict: unknown }[] }> {
@@ -37,6 +38,16 @@ describe('PCT: a thread runnable on its CPU is not starved by a higher-priority 
       expect(+/did (\d+)/.exec(done!.msg)![1]).toBeGreaterThan(PCT_STARVE_POINTS / 2);
     }
   }, 120_000);
+
+  it('two threads of one CPU yielding to each other (a test-and-set lock polled with cond_resched) do not hold off the lock holder on the other CPU', async () => {
+    // The starvation run is the CPU's: counted per thread, it restarted at every switch between
+    // the two pollers, CPU 0 got no step and its holder was reported as a soft lockup, then a panic.
+    const r = await kmodel(['run', TAS_YIELD, '--controlled', '--strategy', 'pct', '--seed', '294604028', '--depth', '3', '--pct-steps', '880', '--cpus', '2', '--duration', '30'], { timeoutMs: 60_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const recs = jsonLines(r.stdout);
+    expect(recs.filter((x) => x.report).map((x) => x.report)).toEqual([]);
+    expect(recs.map((x) => x.msg)).toContain('counter = 150 OK');
+  }, 90_000);
 
   it('campaign over seeds 1-20: the polling module and a correct park/unpark module are clean', async () => {
     for (const m of [STARVE, PARK]) {

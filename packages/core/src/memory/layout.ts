@@ -282,7 +282,7 @@ export const CONTROL = {
   SETTLE: 27, // 1: the coordinator wants the baton back once no CPU is in the middle of a thread (CR_SETTLED)
   RESUME: 26, // the CPU whose thread's point gave the baton to the coordinator (-1: none): going on with it is no preemption
   CHANGE: 32, // PCT: the DEPTH - 1 change points (step numbers), MAX_PCT_DEPTH - 1 words
-  PCT_RUN_SLOT: 40, // PCT's starvation rule: the slot + 1 picked in a row while another CPU waits (0: none)
+  PCT_RUN_CPU: 40, // PCT's starvation rule: the CPU + 1 picked in a row while another CPU waits (0: none)
   PCT_RUN_COUNT: 41, // and how many times in a row
   NEXT_TIMER_F64: 48, // per CPU: its earliest timer on the virtual clock (Infinity: none), 2 words each
   IDLE_POINTS: 48 + 2 * MAX_CPUS, // per CPU: idle points it took (guided keys)

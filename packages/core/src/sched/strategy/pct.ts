@@ -26,10 +26,12 @@
  * The starvation rule (bounded starvation across CPUs): on a real SMP machine every CPU makes
  * progress, so a thread runnable on its own CPU is never held back for ever by a thread of another
  * CPU, however high that one's priority and whether or not its loop makes progress (a poller that
- * writes a counter and calls schedule() is no spinner). Once the same thread has been picked
- * PCT_STARVE_POINTS points in a row while another CPU had a thread to run, it is deprioritized as
- * a spinner is (to --PCT_LOW), so the waiting CPU runs; two such threads take turns of that many
- * points. The run length lives in machine memory (CONTROL.PCT_RUN_SLOT and PCT_RUN_COUNT), so the rule is a
+ * writes a counter and calls schedule() is no spinner). Once the same CPU has been picked
+ * PCT_STARVE_POINTS points in a row while another CPU had a thread to run, its thread is
+ * deprioritized as a spinner is (to --PCT_LOW), so the waiting CPU runs; two such CPUs take turns
+ * of that many points. The run is the CPU's, not its thread's: two threads of one CPU yielding to
+ * each other would otherwise restart it at every switch and hold the other CPU off for ever. The
+ * run length lives in machine memory (CONTROL.PCT_RUN_CPU and PCT_RUN_COUNT), so the rule is a
  * function of the seed like every other choice. A CPU picked only for a timer leaves it as it is.
  */
 import { CONTROL, MAX_PCT_DEPTH, THREAD } from '../../memory/layout.ts';
@@ -46,7 +48,7 @@ const SALT_CHANGE = 14;
 const CHANGE_TRIES = 64;
 
 /**
- * Points in a row one thread may be picked while another CPU has a thread to run, before it is
+ * Points in a row one CPU may be picked while another CPU has a thread to run, before its thread is
  * deprioritized (the starvation rule): well above SPIN_POINTS, so a lock holder's critical section
  * and the interleavings PCT's change points make are left alone.
  */
@@ -71,7 +73,7 @@ export function pct_setup(mem: Memory, ctl: number, seed: number, depth: number,
   w[ctl + CONTROL.DEPTH] = depth;
   w[ctl + CONTROL.PCT_STEPS] = steps;
   w[ctl + CONTROL.PCT_LOW] = 0;
-  w[ctl + CONTROL.PCT_RUN_SLOT] = 0;
+  w[ctl + CONTROL.PCT_RUN_CPU] = 0;
   w[ctl + CONTROL.PCT_RUN_COUNT] = 0;
   w.fill(0, ctl + CONTROL.CHANGE, ctl + CONTROL.CHANGE + MAX_PCT_DEPTH - 1);
   for (let i = 0; i < depth - 1; i++) {
@@ -128,19 +130,19 @@ export const pct_strategy: Strategy = {
     let waiting = false;
     for (let i = 0; i < p.n; i++) if (p.enabled[i] !== best && p.slotOn(p.enabled[i]) >= 0) waiting = true;
     if (!waiting) {
-      w[ctl + CONTROL.PCT_RUN_SLOT] = s + 1;
+      w[ctl + CONTROL.PCT_RUN_CPU] = best + 1;
       w[ctl + CONTROL.PCT_RUN_COUNT] = 0;
       return best;
     }
-    if (w[ctl + CONTROL.PCT_RUN_SLOT] !== s + 1) {
-      w[ctl + CONTROL.PCT_RUN_SLOT] = s + 1;
+    if (w[ctl + CONTROL.PCT_RUN_CPU] !== best + 1) {
+      w[ctl + CONTROL.PCT_RUN_CPU] = best + 1;
       w[ctl + CONTROL.PCT_RUN_COUNT] = 1;
       return best;
     }
     if (++w[ctl + CONTROL.PCT_RUN_COUNT] <= PCT_STARVE_POINTS) return best;
     w[p.mem.threadWord(s) + THREAD.PCT_PRIO] = --w[ctl + CONTROL.PCT_LOW];
     best = highest(p);
-    w[ctl + CONTROL.PCT_RUN_SLOT] = p.slotOn(best) + 1;
+    w[ctl + CONTROL.PCT_RUN_CPU] = best + 1;
     w[ctl + CONTROL.PCT_RUN_COUNT] = 1;
     return best;
   },
