@@ -20,6 +20,6 @@ describe('--trace and --timeline whatever the run ends in', () => {
     const r = await kmodel(['run', fixture('panic_exit_thread'), '--cpus', '2', '--duration', '5', '--trace', join(d, 'p.json'), '--timeline', join(d, 'p.html')]);
     expect(r.code).toBe(1);
     expect(existsSync(join(d, 'p.json'))).toBe(false);
-    expect(r.stderr).toContain('kmodel: --trace and --timeline: not written: the machine panicked, and its CPUs\' trace went with them (a controlled run keeps it)');
+    expect(r.stderr).toContain('kmodel: --trace and --timeline: not written: the machine panicked, and its CPUs\' trace went with them (a controlled run that ends without a panic keeps it)');
   });
 });

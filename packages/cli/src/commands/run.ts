@@ -150,7 +150,7 @@ export async function run(module: string, opts: RunOptions, given: Given = () =>
   if (!o.controlled) {
     // The CPUs keep the trace; a panic halts them before it can be read.
     const lost = [o.trace && '--trace', o.timeline && '--timeline'].filter(Boolean).join(' and ');
-    if (lost && verdict.machine.panicked) process.stderr.write(`kmodel: ${lost}: not written: the machine panicked, and its CPUs' trace went with them (a controlled run keeps it)\n`);
+    if (lost && verdict.machine.panicked) process.stderr.write(`kmodel: ${lost}: not written: the machine panicked, and its CPUs' trace went with them (a controlled run that ends without a panic keeps it)\n`);
     return verdict.status;
   }
   return controlled_end(module, o, boot, replay, verdict.machine, verdict.status, stop.signal.aborted);
@@ -238,8 +238,13 @@ async function controlled_end(
   };
   const minimizing = o.minimize && status !== EXIT_OK && !interrupted;
   if (o.scheduleOut !== undefined && !minimizing) schedule_out(m, recorded);
-  if (o.trace && !minimizing) await write_trace(m, o.trace);
-  if (o.timeline && !minimizing) await write_timeline(m, o.timeline, module);
+  // A panic halts the CPUs before they hand their trace over (a stuck CPU could not answer).
+  const lost = m.panicked && !ctl.finalTrace ? [o.trace && '--trace', o.timeline && '--timeline'].filter(Boolean).join(' and ') : '';
+  if (lost) say(`${lost}: not written: the machine panicked, and its CPUs' trace went with them (the replay command below runs it again)`);
+  else {
+    if (o.trace && !minimizing) await write_trace(m, o.trace);
+    if (o.timeline && !minimizing) await write_timeline(m, o.timeline, module);
+  }
   if (status !== EXIT_OK) {
     const again = replay_command(module, recorded.boot, recorded.duration);
     if (again) say(`replay: ${again}`);
