@@ -2,8 +2,8 @@
  * One scheduling point's decision, the same code wherever it is taken (a CPU holding the baton,
  * or the coordinator releasing it): count the step, advance the virtual clock, see whether the
  * coordinator must have the baton back, else let the strategy pick among the enabled CPUs (jumping
- * the clock to the next timer when none is, or when every one only spins or yields), and record the entry. Everything it reads and writes
- * is machine memory, so every decider agrees.
+ * the clock to the next timer when none is, or when every one only spins or yields), and record
+ * the entry. Everything it reads and writes is machine memory, so every decider agrees.
  *
  * Invariants: only the baton holder calls it (a hand-off is a compare-and-swap from the holder,
  * so a freeze is never overwritten); STEP counts the points; entry s of the step record
