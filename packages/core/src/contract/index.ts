@@ -55,7 +55,7 @@ export { task_valid, describe_handle, bad_handle, idle_handle_misuse } from '../
 /** Per-thread state by name: exit, daemon, and what personalities keep in the core (join, exit waiters, terminate). */
 export {
   thread_exited, thread_exit_code, thread_is_daemon, thread_join_requested, thread_request_join,
-  thread_exit_waited, thread_set_exit_waited, thread_terminating,
+  thread_exit_waited, thread_set_exit_waited, thread_terminating, thread_on_cpu,
 } from '../kthread/record.ts';
 /** Kernel text: a personality's trampoline is a built-in entry; a module's functions are named by export name. */
 export { register_builtin, entry_of } from '../module/registry.ts';

@@ -11,7 +11,7 @@
  *  - EXIT_WAITERS counts the threads in a wait for the exit: each adds itself and takes itself
  *    off, the latter only while the record still holds the thread (a reaped slot may be reused).
  */
-import { THREAD, TF_DAEMON, TF_JOIN, TF_TERMINATE } from '../memory/layout.ts';
+import { PERCPU, THREAD, TF_DAEMON, TF_JOIN, TF_TERMINATE } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { this_cpu } from '../sched/cpu.ts';
 
@@ -21,6 +21,15 @@ type Thread = { readonly slot: number };
 /** Does the record still hold this thread (not reaped, the slot not given to another)? */
 export function thread_live(k: Thread & { readonly pid: number }, mem: Memory = this_cpu.mem): boolean {
   return Atomics.load(mem.i32, mem.threadWord(k.slot) + THREAD.PID) === k.pid;
+}
+
+/**
+ * Is the thread its CPU's running one (Linux's task_curr)? A thread that stored a sleeping state
+ * is still so until its schedule() switches away; once not, a wakeup queues it.
+ */
+export function thread_on_cpu(k: Thread, mem: Memory = this_cpu.mem): boolean {
+  const cpu = Atomics.load(mem.i32, mem.threadWord(k.slot) + THREAD.CPU);
+  return Atomics.load(mem.i32, mem.layout.percpuWord(cpu) + PERCPU.CURRENT) === k.slot;
 }
 
 /** Word index of the thread's EXITED word (the exit message): stoppers sleep on its address. */

@@ -5,7 +5,7 @@
  */
 import {
   schedule_core, schedule_timeout_core, set_current_state as core_set_state, set_thread_prio, rt_to_prio, nice_to_prio,
-  prio_to_nice, wake_up_process_core, kernel_entry, task_valid, bad_handle, smp_processor_id,
+  prio_to_nice, wake_up_process_core, kernel_entry, task_valid, bad_handle, smp_processor_id, thread_on_cpu,
   TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, type task_struct,
 } from '../../contract/index.ts';
 
@@ -63,6 +63,17 @@ export function set_current_state(state: number): void {
 export const __set_current_state = set_current_state;
 
 export const raw_smp_processor_id = smp_processor_id;
+
+/**
+ * task_curr - is @p running on its CPU right now? 1 or 0. A thread that set a sleeping state is
+ * still running until its schedule() switches away: a waker that needs it asleep (off its CPU, so
+ * a wakeup queues it) looks for its state and !task_curr(). Context: any.
+ */
+export function task_curr(p: task_struct): number {
+  kernel_entry('task_curr');
+  if (!task_valid(p)) return bad_handle('task_curr', p), 0;
+  return thread_on_cpu(p) ? 1 : 0;
+}
 
 /** sched_set_fifo - make @p realtime (SCHED_FIFO, priority 50): it runs before every normal thread. */
 export function sched_set_fifo(p: task_struct): void {
