@@ -149,7 +149,7 @@ export async function run(module: string, opts: RunOptions, given: Given = () =>
   });
   if (!o.controlled) {
     // The CPUs keep the trace; a panic halts them before it can be read.
-    const lost = [o.trace && '--trace', o.timeline && '--timeline'].filter(Boolean).join(' and ');
+    const lost = trace_outputs(o);
     if (lost && verdict.machine.panicked) process.stderr.write(`kmodel: ${lost}: not written: the machine panicked, and its CPUs' trace went with them (a controlled run that ends without a panic keeps it)\n`);
     return verdict.status;
   }
@@ -239,7 +239,7 @@ async function controlled_end(
   const minimizing = o.minimize && status !== EXIT_OK && !interrupted;
   if (o.scheduleOut !== undefined && !minimizing) schedule_out(m, recorded);
   // A panic halts the CPUs before they hand their trace over (a stuck CPU could not answer).
-  const lost = m.panicked && !ctl.finalTrace ? [o.trace && '--trace', o.timeline && '--timeline'].filter(Boolean).join(' and ') : '';
+  const lost = m.panicked && !ctl.finalTrace ? trace_outputs(o) : '';
   if (lost) say(`${lost}: not written: the machine panicked, and its CPUs' trace went with them (the replay command below runs it again)`);
   else {
     if (o.trace && !minimizing) await write_trace(m, o.trace);
@@ -359,6 +359,11 @@ async function cat_files(machine: Machine, paths: string[], format: LogFormat, l
     }
   }
   return ok;
+}
+
+/** The trace files asked for, as the options read ('--trace and --timeline'), '' if none. */
+function trace_outputs(o: RunOptions): string {
+  return [o.trace && '--trace', o.timeline && '--timeline'].filter(Boolean).join(' and ');
 }
 
 async function write_trace(machine: Machine, path: string): Promise<void> {

@@ -278,9 +278,9 @@ export const CONTROL = {
   CALL: 23, // 1: the coordinator asks for the baton at the next point (a user's interrupt)
   COORD_POINTS: 24, // points the coordinator took (its releases), for guided keys
   SPINS: 25, // points the running thread took in a row without progress (the fairness rule)
-  STALL: 28, // points in a row without progress that were spins or yields (a schedule() still TASK_RUNNING): time may pass
   SETTLE: 27, // 1: the coordinator wants the baton back once no CPU is in the middle of a thread (CR_SETTLED)
   RESUME: 26, // the CPU whose thread's point gave the baton to the coordinator (-1: none): going on with it is no preemption
+  STALL: 28, // points in a row without progress that were spins or yields (a schedule() still TASK_RUNNING): time may pass
   CHANGE: 32, // PCT: the DEPTH - 1 change points (step numbers), MAX_PCT_DEPTH - 1 words
   PCT_RUN_CPU: 40, // PCT's starvation rule: the CPU + 1 picked in a row while another CPU waits (0: none)
   PCT_RUN_COUNT: 41, // and how many times in a row

@@ -350,8 +350,7 @@ export function tm_kthread_destroy(kt: kthread): void {
  */
 function wait_target(call: string, kt: kthread, blocking: boolean): task_struct | number {
   const me = blocking ? might_sleep(call) : kernel_entry(call);
-  const seen = look(kt);
-  const known = seen ?? (live(call, kt) ?? -1); // live() reports what look() could not find
+  const known = look(kt) ?? live(call, kt) ?? -1; // live() reports what look() could not find
   if (blocking && (typeof known === 'number' || thread_exited(known))) returned_without_blocking(me);
   return known;
 }

@@ -58,9 +58,6 @@ export function might_sleep(name: string, yields = false): Task {
   return t;
 }
 
-/** Its reactions run as microtasks (returned_without_blocking). */
-const RESOLVED = Promise.resolve();
-
 /**
  * A blocking call of `t` returns without having blocked (a free mutex, a condition already true):
  * until a microtask has run, a kernel call of `t` is its code running on after this call without
@@ -68,9 +65,7 @@ const RESOLVED = Promise.resolve();
  * promise resumes after that microtask (queued first), so awaited code never sees the mark.
  */
 export function returned_without_blocking(t: Task): void {
-  t.unawaited = true;
-  t.unawaitedReturn = true;
-  RESOLVED.then(t.awaited);
+  t.notBlocked();
 }
 
 /** A yield chaos decided at the entry of a call that may block (done before its fast path). */

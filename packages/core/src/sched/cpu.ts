@@ -347,9 +347,7 @@ export class Cpu {
       w[this.percpu + RQ_PERCPU.NR_SELF_YIELDS]++; // Linux's watchdog thread would have run here
       // Back at once, as a call that did not block (returned_without_blocking): a thread whose
       // code went on without awaiting the yield (`schedule(); return 0;`) is caught all the same.
-      next.unawaited = true;
-      next.unawaitedReturn = true;
-      RESOLVED.then(next.awaited);
+      next.notBlocked();
     }
     if (started) {
       const r = next.resume!;

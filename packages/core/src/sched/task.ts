@@ -73,6 +73,12 @@ export class Task {
    * function between the two microtasks, so its return comes after the second).
    */
   unawaitedReturn = false;
+  /** A blocking call returns without having blocked: set both marks until two microtasks have run. */
+  notBlocked(): void {
+    this.unawaited = true;
+    this.unawaitedReturn = true;
+    RESOLVED.then(this.awaited);
+  }
   /** Clears `unawaited`, then `unawaitedReturn` (made once, so a fast path allocates no closure). */
   readonly awaited = (): void => {
     this.unawaited = false;
