@@ -24,9 +24,12 @@ import {
   kthread_create_core, kthread_wait_exit, kthread_kill_core, kthread_terminate_core, wake_up_process_core, claim_stop,
   reap_task, kernel_entry, might_sleep, returned_without_blocking, task_valid, task_comm, trampoline_target, register_builtin, entry_of, current,
   describe_value, misuse, thread_exited, thread_exit_code, thread_join_requested, thread_request_join, thread_exit_waited,
-  thread_set_exit_waited, thread_terminating, kernel_int32Array, WIRE, register_wire_kind, IS_ERR, KILLED_EXIT_CODE, KernelBug,
+  thread_terminating, WIRE, register_wire_kind, IS_ERR, KILLED_EXIT_CODE, KernelBug,
   EFAULT, task_struct,
 } from '../contract/index.ts';
+import {
+  exit_wait_begin, exit_wait_end, exit_waits_of_killed, remember_termination, termination_code,
+} from './seaos-exits.ts';
 
 /** kt->flags */
 export const KT_ALLOC = 1;
@@ -145,72 +148,6 @@ register_wire_kind('seaos_kthread', (d: { t: task_struct | null; n: string; a: n
   if (!d.t) kt.retire(d.c);
   return kt;
 });
-
-/* SeaOS's kernel-wide state in machine memory: the exit waits in progress, and recent terminations. */
-/** Exit-wait entries: [key, target slot, target pid, -]; key: the waiter's pid, 0 free, RESERVED while being filled or taken. */
-const WAITS = 1024;
-const WAIT_WORDS = 4;
-const RESERVED = -1;
-/** The ring of terminated threads' exits: [pid, code]; the next entry's index is the ring's first word. */
-const TERMS = 256;
-const RING = WAITS * WAIT_WORDS;
-let state: Int32Array | null = null;
-
-function sea_state(): Int32Array {
-  return state ??= kernel_int32Array('seaos:kthread_state', RING + 1 + TERMS * 2);
-}
-
-/** Enter a wait for `t`'s exit: counted in KT_WAITING, with an entry (its index, -1 if the table is full). */
-function exit_wait_begin(me: number, t: task_struct): number {
-  const w = sea_state();
-  thread_set_exit_waited(t, true);
-  for (let k = 0; k < WAITS; k++) {
-    const e = ((me + k) % WAITS) * WAIT_WORDS;
-    if (Atomics.compareExchange(w, e, 0, RESERVED) !== 0) continue;
-    w[e + 1] = t.slot;
-    w[e + 2] = t.pid;
-    Atomics.store(w, e, me);
-    return e;
-  }
-  return -1; // more than WAITS waits at once: this one is counted without an entry (a kill of it leaves it counted)
-}
-
-/** Take the entry `e` of waiter `pid` and end its wait; false if someone else took it first. */
-function exit_wait_take(w: Int32Array, e: number, pid: number): boolean {
-  if (Atomics.compareExchange(w, e, pid, RESERVED) !== pid) return false;
-  const target = new task_struct(w[e + 2], w[e + 1]);
-  Atomics.store(w, e, 0);
-  thread_set_exit_waited(target, false);
-  return true;
-}
-
-/** The waiter `me` leaves its wait for `t` (entry `e` from exit_wait_begin). */
-function exit_wait_end(me: number, t: task_struct, e: number): void {
-  if (e < 0) thread_set_exit_waited(t, false);
-  else exit_wait_take(sea_state(), e, me);
-}
-
-/** tm_kthread_kill of `pid`: a wait for an exit it was in ends now (it may never run its own end of it). */
-function exit_waits_of_killed(pid: number): void {
-  const w = sea_state();
-  for (let e = 0; e < RING; e += WAIT_WORDS) if (Atomics.load(w, e) === pid) exit_wait_take(w, e, pid);
-}
-
-/** A terminated thread's exit code, kept past its record (freed at its exit). */
-function remember_termination(pid: number, code: number): void {
-  const w = sea_state();
-  const i = RING + 1 + (Atomics.add(w, RING, 1) % TERMS) * 2;
-  Atomics.store(w, i, 0);
-  Atomics.store(w, i + 1, code);
-  Atomics.store(w, i, pid);
-}
-
-/** The exit code thread `pid` left when it was terminated, or null if it is not in the ring (any more). */
-function termination_code(pid: number): number | null {
-  const w = sea_state();
-  for (let i = RING + 1; i < RING + 1 + TERMS * 2; i += 2) if (Atomics.load(w, i) === pid) return Atomics.load(w, i + 1);
-  return null;
-}
 
 /** The code a thread ends with when its entry throws `e` (kthread_main's rule): its own exit's, the terminate's, or an oops'. */
 function thrown_exit_code(e: unknown): number {
