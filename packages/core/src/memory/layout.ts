@@ -75,6 +75,7 @@ export const PERCPU = {
   BITMAP: 16, // PRIO_BITMAP_WORDS words: bit p set <=> queue p non-empty
   NR_SELF_YIELDS: 21, // schedule() calls that kept the running thread (nothing better): the soft-lockup watchdog counts them as switches
   LOOP_BEAT: 22, // bumped by the CPU's event loop every LOOP_BEAT_MS while it turns: a thread that keeps its CPU while this moves awaits a promise, it does not loop
+  WAKE_LIST: 23, // the first thread of the wake list (sched/wakelist.ts), NIL: empty
   HEAD: 24,
   TAIL: 24 + MAX_PRIO,
   WORDS: 24 + 2 * MAX_PRIO,
@@ -116,8 +117,18 @@ export const THREAD = {
   PCT_PRIO: 38, // controlled mode, the strategy's per-thread word: PCT's priority (higher runs first; 0: not drawn yet); guided: 1 + the thread's last point
   POINTS: 39, // controlled mode: scheduling points this thread has taken
   SQ_PREV: 40, // the slot before it on its sleep-queue bucket list (NIL: it is the head); meaningful while WCHAN != 0
-  WORDS: 42, // even: the *_F64 fields stay 8-byte aligned in every record
+  WAKE_PENDING: 41, // what it is on its CPU's wake list for (sched/wakelist.ts), 0: it is not on it
+  WAKE_NEXT: 42, // the next thread on that wake list (NIL: the last); meaningful while WAKE_PENDING != 0
+  WORDS: 44, // even: the *_F64 fields stay 8-byte aligned in every record
 } as const;
+
+/**
+ * THREAD.WAKE_PENDING: woken by a CPU other than its own, waiting on its CPU's wake list to be
+ * queued; WAKE_REQUEUE + p: its priority changed while it was queued at level p, where it waits to
+ * be moved from (sched/wakelist.ts).
+ */
+export const WAKE_WOKEN = 1;
+export const WAKE_REQUEUE = 2;
 
 /** Scheduling policies (THREAD.POLICY): how a thread's priority may change. */
 export const SCHED_NORMAL = 0; // Linux normal: the priority changes only when asked (nice)

@@ -69,6 +69,7 @@ export class Memory {
     for (let cpu = 0; cpu < geometry.cpus; cpu++) {
       const b = layout.percpuWord(cpu);
       w[b + PERCPU.CURRENT] = NIL;
+      w[b + PERCPU.WAKE_LIST] = NIL;
       w.fill(NIL, b + PERCPU.HEAD, b + PERCPU.HEAD + (PERCPU.TAIL - PERCPU.HEAD) * 2);
       w[b + PERCPU.ONLINE] = 1;
     }

@@ -31,6 +31,7 @@ import {
 } from './invariants.ts';
 import { TASK_RUNNING } from './state.ts';
 import { trace_wakeups } from './wake.ts';
+import { sched_ttwu_pending, wake_list_init } from './wakelist.ts';
 import { CpuTracer } from './trace.ts';
 import { signal_pending_state } from './signal-state.ts';
 import { Task, task_struct, set_handle_memory } from './task.ts';
@@ -114,6 +115,7 @@ export class Cpu {
     this.chaos = mem.i32[HEADER.CHAOS];
     control_init(mem, id, this.timers);
     this.controlled = controlled;
+    wake_list_init(id, controlled);
     this.lastSwitch = this.lastTick = now();
     debug_checks_init(mem);
     this.trace = mem.i32[HEADER.FLAGS] & HF_TRACE ? new CpuTracer(mem) : null;
@@ -166,6 +168,7 @@ export class Cpu {
     if (t === this.current) return;
     const w = this.mem.i32;
     raw_spin_lock(w, this.percpu + PERCPU.RQ_LOCK);
+    sched_ttwu_pending(w, this.percpu, this.threadBase); // it may be on the wake list
     dequeue_task(this.mem, this.id, t.slot);
     w[this.mem.threadWord(t.slot) + THREAD.ON_RQ] = 0;
     raw_spin_unlock(w, this.percpu + PERCPU.RQ_LOCK);
@@ -249,29 +252,46 @@ export class Cpu {
     if (timeshare || this.controlled || ++this.switchesSinceTick >= TICK_SWITCHES ||
         mem.f64[RQ_CONST.COARSE_CLOCK_F64 >> 1] > t || this.timers.next - t <= COARSE_MS) t = this.tick(timeshare);
     if (timeshare) timeshare_charge(mem, slot, t - this.lastSwitch);
-    raw_spin_lock(w, b + RQ_PERCPU.RQ_LOCK);
-    if (debug_checks) this.checkLeaving(prev);
-    const state = live ? w[pt + RQ_THREAD.STATE] : RQ_CONST.TASK_RUNNING; // under RQ_LOCK, as every waker writes it
     let next: number;
-    if (live && state === RQ_CONST.TASK_RUNNING) {
-      next = rq_requeue_pick(w, b, tb, slot); // a yield: prev queued, the best popped (maybe prev)
+    if (live && !debug_checks && w[pt + RQ_THREAD.STATE] === RQ_CONST.TASK_RUNNING) {
+      // A yield, without RQ_LOCK: the lists are this CPU's alone (wakelist.ts), and a TASK_RUNNING
+      // thread stays so (only the thread itself stores a sleeping state).
+      if (w[b + RQ_PERCPU.WAKE_LIST] !== RQ_CONST.NIL) this.drainWakeList();
+      next = rq_requeue_pick(w, b, tb, slot); // prev queued, the best popped (maybe prev)
       if (this.trace !== null) this.trace.switchOut(prev, false);
     } else {
-      if (live) this.leaveAsleep(prev, pt, state, timeshare, t);
-      next = rq_pop(w, b, tb);
+      raw_spin_lock(w, b + RQ_PERCPU.RQ_LOCK);
+      if (debug_checks) this.checkLeaving(prev);
+      sched_ttwu_pending(w, b, tb);
+      const state = live ? w[pt + RQ_THREAD.STATE] : RQ_CONST.TASK_RUNNING; // under RQ_LOCK, as every waker writes it
+      if (live && state === RQ_CONST.TASK_RUNNING) {
+        next = rq_requeue_pick(w, b, tb, slot);
+        if (this.trace !== null) this.trace.switchOut(prev, false);
+      } else {
+        if (live) this.leaveAsleep(prev, pt, state, timeshare, t);
+        next = rq_pop(w, b, tb);
+      }
+      if (debug_checks) {
+        rq_check(mem, this.id);
+        this.checkPicked(next);
+      }
+      raw_spin_unlock(w, b + RQ_PERCPU.RQ_LOCK);
+      if (debug_checks) report_broken();
     }
-    if (debug_checks) {
-      rq_check(mem, this.id);
-      this.checkPicked(next);
-    }
-    raw_spin_unlock(w, b + RQ_PERCPU.RQ_LOCK);
-    if (debug_checks) report_broken();
     // Going idle: the busy time ends now. A timeshare thread next: its stretch must start exactly.
     if (!this.controlled && (next === RQ_CONST.NIL || w[tb + next * RQ_THREAD.WORDS + RQ_THREAD.POLICY] === RQ_CONST.SCHED_TIMESHARE)) t = this.fresh();
     if (t !== this.lastSwitch) this.account(prev, t); // else no clock reading since the last switch (see tick)
     if (next === RQ_CONST.NIL) this.enterIdle(t);
     else this.switchTo(next, prev);
   };
+
+  /** The wake list's threads onto the lists (wakelist.ts), under RQ_LOCK: out of line, the yield path is hot. */
+  private drainWakeList(): void {
+    const w = this.w;
+    raw_spin_lock(w, this.percpu + RQ_PERCPU.RQ_LOCK);
+    sched_ttwu_pending(w, this.percpu, this.threadBase);
+    raw_spin_unlock(w, this.percpu + RQ_PERCPU.RQ_LOCK);
+  }
 
   /**
    * Under RQ_LOCK, a live thread leaving the CPU not TASK_RUNNING: it sleeps, unless a signal
@@ -408,6 +428,7 @@ export class Cpu {
         if (t >= this.timers.next) this.timers.run(t);
         if (Atomics.load(w, b + PERCPU.NR_RUNNING) > 0) {
           raw_spin_lock(w, b + PERCPU.RQ_LOCK);
+          sched_ttwu_pending(w, b, this.threadBase);
           const next = pick_next_task(mem, this.id);
           if (debug_checks) this.checkPicked(next);
           raw_spin_unlock(w, b + PERCPU.RQ_LOCK);
@@ -451,6 +472,7 @@ export class Cpu {
       if (Atomics.load(w, b + PERCPU.NR_RUNNING) > 0) {
         Atomics.store(w, b + PERCPU.IDLE, 0);
         raw_spin_lock(w, b + PERCPU.RQ_LOCK);
+        sched_ttwu_pending(w, b, this.threadBase);
         const next = pick_next_task(mem, this.id);
         if (debug_checks) this.checkPicked(next);
         raw_spin_unlock(w, b + PERCPU.RQ_LOCK);

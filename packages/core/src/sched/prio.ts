@@ -8,6 +8,7 @@ import { PERCPU, THREAD, MAX_PRIO, SCHED_FIFO, SCHED_NORMAL, SCHED_RR } from '..
 import type { Memory } from '../memory/memory.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
 import { dequeue_task, enqueue_task } from './runqueue.ts';
+import { queues_directly, sched_ttwu_pending, wakelist_requeue } from './wakelist.ts';
 import { this_cpu } from './cpu.ts';
 import type { task_struct } from './task.ts';
 
@@ -42,7 +43,11 @@ export function set_task_prio(mem: Memory, slot: number, prio: number, policy?: 
   const cpu = Atomics.load(w, t + THREAD.CPU);
   const lock = mem.layout.percpuWord(cpu) + PERCPU.RQ_LOCK;
   raw_spin_lock(w, lock);
-  const queued = dequeue_task(mem, cpu, slot);
+  // Another CPU's lists are its own (wakelist.ts): a thread queued there is moved by its CPU.
+  const direct = queues_directly(cpu);
+  if (direct && w[t + THREAD.WAKE_PENDING] !== 0) sched_ttwu_pending(w, mem.layout.percpuWord(cpu), mem.layout.threadWord(0));
+  const queued = direct && dequeue_task(mem, cpu, slot);
+  if (!direct && w[t + THREAD.ON_RQ] === 1) wakelist_requeue(mem, cpu, slot, w[t + THREAD.PRIO]);
   Atomics.store(w, t + THREAD.PRIO, p);
   if (!only) Atomics.store(w, t + THREAD.BASE_PRIO, p);
   if (!only) {

@@ -2,15 +2,20 @@
  * Per-CPU run queue in machine memory: one FIFO list per priority level, linked through the
  * thread records' RQ_NEXT, and a bitmap of the non-empty levels so picking is O(1).
  *
- * Invariants (all under the CPU's RQ_LOCK):
- *  - a thread is on at most one list, and on one iff it is runnable and not running;
+ * Invariants (as seen under the CPU's RQ_LOCK):
+ *  - a thread is on at most one list, and on one iff it is runnable, not running, and not waiting
+ *    on the CPU's wake list to be queued (wakelist.ts);
  *  - bit p of BITMAP is set iff HEAD[p] != NIL;
- *  - NR_RUNNING counts the threads on the lists;
+ *  - NR_RUNNING counts the threads on the lists and the woken ones on the wake list;
  *  - TAIL[p] is the last thread of list p (NIL when empty).
- * Any CPU may enqueue (a wakeup); only the owning CPU picks. With debug checks on, every change is
- * followed by rq_check.
+ * Only the owning CPU changes the lists (in the controlled mode, also the CPU holding the baton):
+ * every other waker goes through the wake list. The owner changes them under RQ_LOCK, except in
+ * the switch away from a yielding thread (cpu.ts), which changes nothing that anyone else reads
+ * or writes. With debug checks on, every change is followed by rq_check, under RQ_LOCK.
  */
-import { HEADER, PERCPU, THREAD, NIL, PRIO_BITMAP_WORDS, MAX_PRIO, SCHED_TIMESHARE, TF_KILL } from '../memory/layout.ts';
+import {
+  HEADER, PERCPU, THREAD, NIL, PRIO_BITMAP_WORDS, MAX_PRIO, SCHED_TIMESHARE, TF_KILL, WAKE_REQUEUE, WAKE_WOKEN,
+} from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { TASK_RUNNING } from './state.ts';
 import { debug_checks, invariant, invariant_broken, slot_words, walk_revisits, walk_start } from './invariants.ts';
@@ -22,9 +27,9 @@ import { debug_checks, invariant, invariant_broken, slot_words, walk_revisits, w
  * cost of the run-queue steps of a switch. Checked equal to layout.ts's when this file loads.
  */
 export enum RQ_PERCPU {
-  CURRENT = 2, NR_RUNNING = 3, NR_SWITCHES = 5, CTL_POSTED = 6, CTL_SEEN = 7, RQ_LOCK = 8, BITMAP = 16, NR_SELF_YIELDS = 21, HEAD = 24, TAIL = 164,
+  CURRENT = 2, NR_RUNNING = 3, NR_SWITCHES = 5, CTL_POSTED = 6, CTL_SEEN = 7, RQ_LOCK = 8, BITMAP = 16, NR_SELF_YIELDS = 21, WAKE_LIST = 23, HEAD = 24, TAIL = 164,
 }
-export enum RQ_THREAD { WORDS = 42, STATE = 1, PRIO = 3, RQ_NEXT = 6, NVCSW = 16, POLICY = 20 }
+export enum RQ_THREAD { WORDS = 44, STATE = 1, PRIO = 3, ON_RQ = 5, RQ_NEXT = 6, NVCSW = 16, POLICY = 20, WAKE_PENDING = 41, WAKE_NEXT = 42 }
 export enum RQ_CONST {
   NIL = -1, MAX_PRIO = 140, BITMAP_WORDS = 5, TASK_RUNNING = 0, SCHED_TIMESHARE = 2, TF_KILL = 1 << 7,
   /** HEADER.COARSE_CLOCK_F64 */
@@ -55,7 +60,7 @@ const INV_RQ_TAIL = invariant('run-queue', 'runqueue.ts', 'rq_tail',
 const INV_RQ_MEMBER = invariant('run-queue', 'runqueue.ts', 'rq_member',
   'a thread on list p is not runnable here (ON_RQ = 1, TASK_RUNNING, this CPU, PRIO = p)');
 const INV_RQ_NR_RUNNING = invariant('run-queue', 'runqueue.ts', 'rq_nr_running',
-  'NR_RUNNING does not count the threads on the lists');
+  'NR_RUNNING does not count the threads on the lists and the woken ones on the wake list');
 
 export function enqueue_task(mem: Memory, cpu: number, slot: number, atHead = false): void {
   const w = mem.i32;
@@ -165,23 +170,31 @@ export function rq_requeue_pick(w: Int32Array, b: number, tb: number, slot: numb
   return next;
 }
 
-/** Unlink a queued thread (priority change, kill). Returns false if it was not queued. */
+/** Unlink a queued thread (priority change, exit). Returns false if it was not queued. */
 export function dequeue_task(mem: Memory, cpu: number, slot: number): boolean {
   const w = mem.i32;
   const b = mem.layout.percpuWord(cpu);
-  const prio = w[mem.threadWord(slot) + THREAD.PRIO];
+  if (!rq_unlink(w, b, mem.layout.threadWord(0), slot, w[mem.threadWord(slot) + THREAD.PRIO])) return false;
+  w[b + PERCPU.NR_RUNNING]--;
+  if (debug_checks) rq_check(mem, cpu);
+  return true;
+}
+
+/**
+ * Unlink `slot` from level `prio`'s list, if it is there; NR_RUNNING is the caller's. Word indexes
+ * as rq_append. O(threads at that level).
+ */
+export function rq_unlink(w: Int32Array, b: number, tb: number, slot: number, prio: number): boolean {
   const head = b + PERCPU.HEAD + prio;
   let prev = NIL;
-  for (let s = w[head]; s !== NIL; prev = s, s = w[mem.threadWord(s) + THREAD.RQ_NEXT]) {
+  for (let s = w[head]; s !== NIL; prev = s, s = w[tb + s * THREAD.WORDS + THREAD.RQ_NEXT]) {
     if (s !== slot) continue;
-    const next = w[mem.threadWord(s) + THREAD.RQ_NEXT];
+    const next = w[tb + s * THREAD.WORDS + THREAD.RQ_NEXT];
     if (prev === NIL) w[head] = next;
-    else w[mem.threadWord(prev) + THREAD.RQ_NEXT] = next;
+    else w[tb + prev * THREAD.WORDS + THREAD.RQ_NEXT] = next;
     if (w[b + PERCPU.TAIL + prio] === slot) w[b + PERCPU.TAIL + prio] = prev;
     if (w[head] === NIL) w[b + PERCPU.BITMAP + (prio >> 5)] &= ~(1 << (prio & 31));
-    w[mem.threadWord(slot) + THREAD.RQ_NEXT] = NIL;
-    w[b + PERCPU.NR_RUNNING]--;
-    if (debug_checks) rq_check(mem, cpu);
+    w[tb + slot * THREAD.WORDS + THREAD.RQ_NEXT] = NIL;
     return true;
   }
   return false;
@@ -189,8 +202,8 @@ export function dequeue_task(mem: Memory, cpu: number, slot: number): boolean {
 
 /**
  * Debug: the invariants above over CPU `cpu`'s whole run queue, under its RQ_LOCK: every level's
- * bitmap bit and TAIL, every queued thread (runnable, of this CPU, at its own level, once), and
- * NR_RUNNING. O(levels + queued threads).
+ * bitmap bit and TAIL, every queued thread (runnable, of this CPU, at its own level, once, or at
+ * the level a pending requeue will move it from), and NR_RUNNING. O(levels + queued threads).
  */
 export function rq_check(mem: Memory, cpu: number): void {
   const w = mem.i32;
@@ -222,7 +235,7 @@ export function rq_check(mem: Memory, cpu: number): void {
         }
         const t = mem.threadWord(s);
         if (w[t + THREAD.ON_RQ] !== 1 || Atomics.load(w, t + THREAD.STATE) !== TASK_RUNNING ||
-            w[t + THREAD.CPU] !== cpu || w[t + THREAD.PRIO] !== p) {
+            w[t + THREAD.CPU] !== cpu || (w[t + THREAD.PRIO] !== p && w[t + THREAD.WAKE_PENDING] < WAKE_REQUEUE)) {
           invariant_broken(INV_RQ_MEMBER, cpu, `${slot_words(mem, s)} on level ${p}: ON_RQ ${w[t + THREAD.ON_RQ]}, ` +
             `state ${Atomics.load(w, t + THREAD.STATE)}, CPU ${w[t + THREAD.CPU]}, PRIO ${w[t + THREAD.PRIO]}`);
         }
@@ -232,8 +245,19 @@ export function rq_check(mem: Memory, cpu: number): void {
       if (w[tails + p] !== last) invariant_broken(INV_RQ_TAIL, cpu, `level ${p}: TAIL ${w[tails + p]}, last ${last}`);
     }
   }
+  let woken = 0;
+  walk_start(mem);
+  for (let s = w[b + PERCPU.WAKE_LIST]; s !== NIL; s = w[mem.threadWord(s) + THREAD.WAKE_NEXT]) {
+    if (walk_revisits(s)) {
+      invariant_broken(INV_RQ_LIST, cpu, `the wake list reaches ${slot_words(mem, s)} again, or no slot`);
+      return;
+    }
+    const t = mem.threadWord(s);
+    if (w[t + THREAD.WAKE_PENDING] === WAKE_WOKEN) woken++;
+    else if (w[t + THREAD.WAKE_PENDING] < WAKE_REQUEUE) invariant_broken(INV_RQ_MEMBER, cpu, `${slot_words(mem, s)} on the wake list with WAKE_PENDING 0`);
+  }
   const nr = w[b + PERCPU.NR_RUNNING];
-  if (nr !== queued) invariant_broken(INV_RQ_NR_RUNNING, cpu, `NR_RUNNING ${nr}, ${queued} queued`);
+  if (nr !== queued + woken) invariant_broken(INV_RQ_NR_RUNNING, cpu, `NR_RUNNING ${nr}, ${queued} queued, ${woken} on the wake list`);
 }
 
 /**
@@ -247,14 +271,34 @@ export function rq_contains(mem: Memory, cpu: number, slot: number): boolean {
   return w[t + THREAD.RQ_NEXT] !== NIL || w[mem.layout.percpuWord(cpu) + PERCPU.TAIL + w[t + THREAD.PRIO]] === slot;
 }
 
-/** The thread pick_next_task would pop (NIL if none), without popping it. Read only: no lock needed where nothing else runs. */
+/**
+ * The thread pick_next_task would pop (NIL if none), without popping it, the woken threads of the
+ * wake list counted as queued. Read only: no lock needed where nothing else runs.
+ */
 export function rq_peek(mem: Memory, cpu: number): number {
   const w = mem.i32;
   const b = mem.layout.percpuWord(cpu);
+  let best = NIL;
+  let level = MAX_PRIO;
   for (let i = 0; i < PRIO_BITMAP_WORDS; i++) {
     const bits = w[b + PERCPU.BITMAP + i];
     if (bits === 0) continue;
-    return w[b + PERCPU.HEAD + (i << 5) + (31 - Math.clz32(bits & -bits))];
+    level = (i << 5) + (31 - Math.clz32(bits & -bits));
+    best = w[b + PERCPU.HEAD + level];
+    break;
   }
-  return NIL;
+  // Drained behind what is queued, in the order they were woken; the list is newest first, so at
+  // a tie an older woken thread displaces a newer one, never a queued one.
+  let woken = false;
+  for (let s = w[b + PERCPU.WAKE_LIST]; s !== NIL; s = w[mem.threadWord(s) + THREAD.WAKE_NEXT]) {
+    const t = mem.threadWord(s);
+    if (w[t + THREAD.WAKE_PENDING] !== WAKE_WOKEN) continue;
+    const prio = w[t + THREAD.PRIO];
+    if (prio < level || (prio === level && woken)) {
+      best = s;
+      level = prio;
+      woken = true;
+    }
+  }
+  return best;
 }

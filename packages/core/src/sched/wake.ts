@@ -7,7 +7,8 @@
  * this function decide "off the run queue" vs "back on it" under the same RQ_LOCK, so either the
  * waker sees the sleeping state and requeues the thread, or schedule() sees TASK_RUNNING and keeps
  * it on the CPU. A thread with ON_RQ = 0 is on no run-queue list (asserted with debug checks on),
- * so the one that requeues it queues it once.
+ * so the one that requeues it queues it once. A waker on another CPU puts it on the CPU's wake
+ * list instead (wakelist.ts): the thread counts as runnable from then on, and its CPU queues it.
  */
 import { PERCPU, THREAD, SCHED_TIMESHARE } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
@@ -18,6 +19,7 @@ import { enqueue_task, rq_contains } from './runqueue.ts';
 import { debug_checks, invariant, invariant_broken, slot_words } from './invariants.ts';
 import { TASK_RUNNING } from './state.ts';
 import { control_released } from './control.ts';
+import { queues_directly, ttwu_queue_wakelist } from './wakelist.ts';
 
 /** What the checks in this file may find broken (debug checks, invariants.ts). */
 const INV_WOKEN_QUEUED = invariant('wakeup', 'wake.ts', 'woken_queued',
@@ -75,7 +77,8 @@ export function try_to_wake_up_how(mem: Memory, slot: number, mask: number, slee
     if (w[t + THREAD.POLICY] === SCHED_TIMESHARE) timeshare_wake(mem, slot, now());
     if (debug_checks && rq_contains(mem, cpu, slot)) invariant_broken(INV_WOKEN_QUEUED, cpu, slot_words(mem, slot));
     w[t + THREAD.ON_RQ] = 1;
-    enqueue_task(mem, cpu, slot);
+    if (queues_directly(cpu)) enqueue_task(mem, cpu, slot);
+    else ttwu_queue_wakelist(mem, cpu, slot);
     queued = true;
   }
   raw_spin_unlock(w, lock);
