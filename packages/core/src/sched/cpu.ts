@@ -252,25 +252,25 @@ export class Cpu {
     if (timeshare || this.controlled || ++this.switchesSinceTick >= TICK_SWITCHES ||
         mem.f64[RQ_CONST.COARSE_CLOCK_F64 >> 1] > t || this.timers.next - t <= COARSE_MS) t = this.tick(timeshare);
     if (timeshare) timeshare_charge(mem, slot, t - this.lastSwitch);
-    let next: number;
-    if (live && !debug_checks && w[pt + RQ_THREAD.STATE] === RQ_CONST.TASK_RUNNING) {
-      // A yield, without RQ_LOCK: the lists are this CPU's alone (wakelist.ts), and a TASK_RUNNING
-      // thread stays so (only the thread itself stores a sleeping state).
-      if (w[b + RQ_PERCPU.WAKE_LIST] !== RQ_CONST.NIL) this.drainWakeList();
-      next = rq_requeue_pick(w, b, tb, slot); // prev queued, the best popped (maybe prev)
-      if (this.trace !== null) this.trace.switchOut(prev, false);
-    } else {
+    // A yield runs without RQ_LOCK: the lists are this CPU's alone (wakelist.ts), and a thread
+    // seen TASK_RUNNING stays so (only the thread itself stores a sleeping state). A sleep decides
+    // "off the run queue" under it, against its wakers.
+    const locked = debug_checks || !live || w[pt + RQ_THREAD.STATE] !== RQ_CONST.TASK_RUNNING;
+    if (locked) {
       raw_spin_lock(w, b + RQ_PERCPU.RQ_LOCK);
       if (debug_checks) this.checkLeaving(prev);
       sched_ttwu_pending(w, b, tb);
-      const state = live ? w[pt + RQ_THREAD.STATE] : RQ_CONST.TASK_RUNNING; // under RQ_LOCK, as every waker writes it
-      if (live && state === RQ_CONST.TASK_RUNNING) {
-        next = rq_requeue_pick(w, b, tb, slot);
-        if (this.trace !== null) this.trace.switchOut(prev, false);
-      } else {
-        if (live) this.leaveAsleep(prev, pt, state, timeshare, t);
-        next = rq_pop(w, b, tb);
-      }
+    } else if (w[b + RQ_PERCPU.WAKE_LIST] !== RQ_CONST.NIL) this.drainWakeList();
+    const state = live ? w[pt + RQ_THREAD.STATE] : RQ_CONST.TASK_RUNNING; // under RQ_LOCK when it may change
+    let next: number;
+    if (live && state === RQ_CONST.TASK_RUNNING) {
+      next = rq_requeue_pick(w, b, tb, slot); // a yield: prev queued, the best popped (maybe prev)
+      if (this.trace !== null) this.trace.switchOut(prev, false);
+    } else {
+      if (live) this.leaveAsleep(prev, pt, state, timeshare, t);
+      next = rq_pop(w, b, tb);
+    }
+    if (locked) {
       if (debug_checks) {
         rq_check(mem, this.id);
         this.checkPicked(next);
