@@ -1,22 +1,37 @@
 /**
- * The benchmark program (`pnpm bench [--quick]`; `kmodel bench` runs it as a child process).
- * Exit status: 0 every measurement ran cleanly, 1 one failed, 2 usage error.
+ * The benchmark program (`pnpm bench [--quick] [--only NAME]`; `kmodel bench` runs it as a child
+ * process). Exit status: 0 every measurement ran cleanly, 1 one failed, 2 usage error.
  */
-import { runBench } from './suite.ts';
+import { parseArgs } from 'node:util';
+import { MEASUREMENT_NAMES, runBench } from './suite.ts';
 
-const USAGE = 'usage: kmodel-bench [--quick]\n  --quick  fewer repetitions (3 per figure instead of 9)\n';
+const USAGE = `usage: kmodel-bench [--quick] [--only NAME]...
+  --quick      fewer repetitions (3 per figure instead of 9)
+  --only NAME  run only this measurement (repeatable): ${MEASUREMENT_NAMES.map((n) => `'${n}'`).join(', ')}
+`;
 
 async function main(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
+  let o;
+  try {
+    o = parseArgs({ args, strict: true, options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string', multiple: true, default: [] },
+      help: { type: 'boolean', short: 'h', default: false },
+    } }).values;
+  } catch (e) {
+    process.stderr.write(`kmodel-bench: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (o.help) {
     process.stdout.write(USAGE);
     return 0;
   }
-  const unknown = args.filter((a) => a !== '--quick');
-  if (unknown.length) {
-    process.stderr.write(`kmodel-bench: unknown argument ${unknown[0]}\n${USAGE}`);
+  const unknown = o.only.find((n) => !MEASUREMENT_NAMES.includes(n));
+  if (unknown !== undefined) {
+    process.stderr.write(`kmodel-bench: no measurement named '${unknown}'\n${USAGE}`);
     return 2;
   }
-  return runBench({ quick: args.includes('--quick') });
+  return runBench({ quick: o.quick, only: o.only });
 }
 
 const code = await main(process.argv.slice(2));

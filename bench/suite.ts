@@ -1,5 +1,5 @@
 /**
- * The benchmark suite (run by main.ts: `pnpm bench [--quick]`, `kmodel bench`): every kmodel
+ * The benchmark suite (run by main.ts: `pnpm bench [--quick] [--only NAME]`, `kmodel bench`): every kmodel
  * figure beside the raw Node mechanism it is built on, measured in the same run, and beside the C
  * floor of the same mechanism where a C compiler is present (C_FLOORS: each runs right after the
  * measurement whose rows it joins). Progress goes to stderr; the host description and the table go
@@ -42,6 +42,9 @@ const MEASUREMENTS: [string, (reps: number) => Promise<Row[]>][] = [
   ['controlled baton hand-off', measureControlledBaton],
   ['controlled step on one CPU', measureControlledStep],
 ];
+
+/** The measurements' names, as `--only` takes them. */
+export const MEASUREMENT_NAMES: readonly string[] = MEASUREMENTS.map(([name]) => name);
 
 /** A C floor program (bench/c/NAME.c, run with ARGS) and the rows of a measurement it stands beside. */
 interface CFloor {
@@ -87,7 +90,8 @@ function host(): string {
 }
 
 /** Run every measurement; 0 if all ran cleanly, 1 if any failed (a missed target is not a failure). */
-export async function runBench(o: { quick: boolean }): Promise<number> {
+/** `only`: the measurements to run (by name); empty, all of them. */
+export async function runBench(o: { quick: boolean; only?: readonly string[] }): Promise<number> {
   const reps = o.quick ? 3 : 9;
   const started = new Date();
   const machine = host();
@@ -97,6 +101,7 @@ export async function runBench(o: { quick: boolean }): Promise<number> {
   const floors = new CFloors();
   try {
     for (const [name, measure] of MEASUREMENTS) {
+      if (o.only?.length && !o.only.includes(name)) continue;
       const t0 = performance.now();
       process.stderr.write(`kmodel bench: ${name} ...`);
       try {

@@ -132,6 +132,14 @@ describe('usage errors exit 2 with a message saying what was wrong', () => {
     }
   });
 
+  it('kmodel bench --only with a name that is no measurement: exit 2, the names it takes, nothing run', async () => {
+    const r = await kmodel(['bench', '--only', 'context swtich']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/kmodel-bench: no measurement named 'context swtich'/);
+    expect(r.stderr).toMatch(/--only NAME .*'cross-CPU wakeup', 'context switch'/);
+    expect(r.stdout).toBe('');
+  });
+
   it('--log-format json: `loglevel` carries the KERN_* level that pino\'s `level` folds', async () => {
     const r = await kmodel(['run', fixture('log_levels'), '--cpus', '1', '--log-format', 'json']);
     expect(r.code).toBe(0);

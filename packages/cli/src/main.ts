@@ -220,7 +220,8 @@ export function program(): Command {
   p.command('bench')
     .description('run the benchmark suite (kmodel figures beside the raw Node mechanisms)')
     .option('--quick', 'fewer repetitions')
-    .action(async (o: { quick?: boolean }) => {
+    .option('--only <name>', "run only this measurement (repeatable), e.g. --only 'context switch'", (v: string, prev: string[] = []) => [...prev, v])
+    .action(async (o: { quick?: boolean; only?: string[] }) => {
       process.exitCode = await bench(o);
     });
   return p;

@@ -1,5 +1,5 @@
 /**
- * kmodel bench [--quick]: the benchmark suite, run as its own program (bench/bin/kmodel-bench.mjs)
+ * kmodel bench [--quick] [--only NAME]...: the benchmark suite, run as its own program (bench/bin/kmodel-bench.mjs)
  * with this node and its flags, sharing stdin, stdout and stderr; its exit status is ours. A
  * request to end (signals.ts) is passed on to it; one that kills it exits 128 + the signal.
  */
@@ -10,12 +10,12 @@ import { on_each_request } from '../signals.ts';
 import { exit_status } from '../interrupt.ts';
 import { EXIT_FAILED } from '../exit.ts';
 
-export async function bench(o: { quick?: boolean }): Promise<number> {
+export async function bench(o: { quick?: boolean; only?: string[] }): Promise<number> {
   if (!existsSync(BENCH)) {
     process.stderr.write(`kmodel bench: the benchmark suite is not installed (${BENCH})\n`);
     return EXIT_FAILED;
   }
-  const child = spawn(process.execPath, [...process.execArgv, BENCH, ...(o.quick ? ['--quick'] : [])], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [...process.execArgv, BENCH, ...(o.quick ? ['--quick'] : []), ...(o.only ?? []).flatMap((n) => ['--only', n])], { stdio: 'inherit' });
   const forward = on_each_request((why) => child.kill(why === 'parent exited' ? 'SIGTERM' : (why as NodeJS.Signals)));
   try {
     return await new Promise<number>((resolve, reject) => {
