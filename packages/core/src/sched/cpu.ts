@@ -10,8 +10,8 @@
  *    slot (NIL while idle);
  *  - the running thread is not on the run-queue lists but has ON_RQ = 1; the thread picked to run
  *    next has ON_RQ = 1, TASK_RUNNING, and is this CPU's;
- *  - the idle loop runs as a macrotask (never inside a microtask), so control messages and the
- *    promise chains of comlink always get their turn before the CPU sleeps;
+ *  - the idle loop (idle.ts) runs as a macrotask (never inside a microtask), so control messages
+ *    and the promise chains of comlink always get their turn before the CPU sleeps;
  *  - every context switch also runs due timers and yields to the event loop when the coordinator
  *    has posted a control message (CTL_POSTED != CTL_SEEN).
  * With debug checks on (invariants.ts) the switch asserts the first two, under RQ_LOCK.
@@ -37,7 +37,8 @@ import { signal_pending_state } from './signal-state.ts';
 import { Task, task_struct, set_handle_memory } from './task.ts';
 import { TimerList } from './timer.ts';
 import { printk_attach } from '../printk/printk.ts';
-import { control_holds, control_idle, control_init, control_progress, controlled } from './control.ts';
+import { control_init, control_progress, controlled } from './control.ts';
+import { IdleLoop } from './idle.ts';
 
 /** What the checks in this file may find broken (debug checks, invariants.ts). */
 const INV_CURRENT = invariant('scheduler', 'cpu.ts', 'current', 'CURRENT is not the running thread');
@@ -78,6 +79,11 @@ export class Cpu {
   current: Task;
   /** Asynchronous control calls in progress (module import...): the CPU must not block then. */
   private asyncWork = 0;
+  get asyncBusy(): boolean {
+    return this.asyncWork > 0;
+  }
+  /** The idle task's loop (idle.ts). */
+  readonly idle: IdleLoop;
   /** mem.i32, kept here for the hot paths. */
   readonly w: Int32Array;
   /** CONFIG_DEBUG_SPINLOCK, fixed at boot. */
@@ -94,7 +100,8 @@ export class Cpu {
   readonly controlled: boolean;
   /** --trace: what this CPU records (null with trace off: one test in the paths that record). */
   readonly trace: CpuTracer | null;
-  private readonly percpu: number;
+  /** Word index of this CPU's PERCPU block. */
+  readonly percpu: number;
   /** Word index of thread record 0 (the layout's threadWord(0)), for the switch path. */
   private readonly threadBase: number;
   private lastSwitch = now();
@@ -116,6 +123,7 @@ export class Cpu {
     control_init(mem, id, this.timers);
     this.controlled = controlled;
     wake_list_init(id, controlled);
+    this.idle = new IdleLoop(this);
     this.lastSwitch = this.lastTick = now();
     debug_checks_init(mem);
     this.trace = mem.i32[HEADER.FLAGS] & HF_TRACE ? new CpuTracer(mem) : null;
@@ -220,7 +228,7 @@ export class Cpu {
   start(): void {
     this.idleSince = now();
     this.mem.f64[(this.percpu + PERCPU.IDLE_SINCE_F64) >> 1] = this.idleSince;
-    setImmediate(this.controlled ? this.controlledIdle : this.idleLoop);
+    setImmediate(this.idle.run);
     const beat = this.percpu + PERCPU.LOOP_BEAT;
     setInterval(() => Atomics.add(this.w, beat, 1), LOOP_BEAT_MS).unref();
   }
@@ -399,104 +407,25 @@ export class Cpu {
     Atomics.store(this.mem.i32, this.percpu + PERCPU.CURRENT, NIL);
     this.idleSince = t;
     this.mem.f64[(this.percpu + PERCPU.IDLE_SINCE_F64) >> 1] = t;
-    setImmediate(this.controlled ? this.controlledIdle : this.idleLoop);
+    setImmediate(this.idle.run);
   }
 
-  private readonly idleWake = (): void => {
-    Atomics.store(this.mem.i32, this.percpu + PERCPU.IDLE, 0);
-    if (this.controlled) this.controlledIdle();
-    else this.idleLoop();
-  };
-
-  /**
-   * The idle loop of a controlled CPU: it runs timers and threads only while it holds the baton;
-   * with nothing to run it takes an idle point (control_idle), which hands the baton on. Without
-   * the baton it waits on its doorbell (a hand-off rings it), serving control messages meanwhile.
-   */
-  private readonly controlledIdle = (): void => {
+  /** The idle loop (idle.ts): under RQ_LOCK, queue the wake list and pick; a thread picked runs now (true). */
+  leaveIdle(): boolean {
     const mem = this.mem;
-    const w = mem.i32;
+    const w = this.w;
     const b = this.percpu;
-    for (;;) {
-      if (this.ctlPending()) {
-        setImmediate(this.controlledIdle);
-        return;
-      }
-      const seq = Atomics.load(w, b + PERCPU.DOORBELL);
-      if (control_holds()) {
-        const t = now();
-        if (t >= this.timers.next) this.timers.run(t);
-        if (Atomics.load(w, b + PERCPU.NR_RUNNING) > 0) {
-          raw_spin_lock(w, b + PERCPU.RQ_LOCK);
-          sched_ttwu_pending(w, b, this.threadBase);
-          const next = pick_next_task(mem, this.id);
-          if (debug_checks) this.checkPicked(next);
-          raw_spin_unlock(w, b + PERCPU.RQ_LOCK);
-          if (debug_checks) report_broken();
-          if (next !== NIL) {
-            const t2 = now();
-            mem.f64[(b + PERCPU.IDLE_F64) >> 1] += t2 - this.idleSince;
-            this.lastSwitch = this.lastTick = t2;
-            this.switchTo(next, this.idleTask);
-            return;
-          }
-        }
-        if (control_idle()) continue;
-      }
-      if (this.ctlPending() || control_holds()) continue;
-      Atomics.store(w, b + PERCPU.IDLE, 1);
-      if (this.asyncWork > 0) {
-        const r = Atomics.waitAsync(w, b + PERCPU.DOORBELL, seq, 1000);
-        if (r.async) {
-          r.value.then(this.idleWake);
-          return;
-        }
-      } else Atomics.wait(w, b + PERCPU.DOORBELL, seq, 1000);
-      Atomics.store(w, b + PERCPU.IDLE, 0);
-    }
-  };
-
-  private readonly idleLoop = (): void => {
-    const mem = this.mem;
-    const w = mem.i32;
-    const b = this.percpu;
-    for (;;) {
-      let t = now();
-      if (t >= this.timers.next) this.timers.run(t);
-      if (this.ctlPending()) {
-        setImmediate(this.idleLoop);
-        return;
-      }
-      const seq = Atomics.load(w, b + PERCPU.DOORBELL);
-      Atomics.store(w, b + PERCPU.IDLE, 1);
-      if (Atomics.load(w, b + PERCPU.NR_RUNNING) > 0) {
-        Atomics.store(w, b + PERCPU.IDLE, 0);
-        raw_spin_lock(w, b + PERCPU.RQ_LOCK);
-        sched_ttwu_pending(w, b, this.threadBase);
-        const next = pick_next_task(mem, this.id);
-        if (debug_checks) this.checkPicked(next);
-        raw_spin_unlock(w, b + PERCPU.RQ_LOCK);
-        if (debug_checks) report_broken();
-        if (next === NIL) continue;
-        t = now();
-        mem.f64[(b + PERCPU.IDLE_F64) >> 1] += t - this.idleSince;
-        this.lastSwitch = this.lastTick = t;
-        this.switchTo(next, this.idleTask);
-        return;
-      }
-      if (this.ctlPending()) {
-        Atomics.store(w, b + PERCPU.IDLE, 0);
-        continue;
-      }
-      const timeout = this.timers.next - t;
-      if (this.asyncWork > 0) {
-        const r = Atomics.waitAsync(w, b + PERCPU.DOORBELL, seq, timeout > 0 ? timeout : 0);
-        if (r.async) {
-          r.value.then(this.idleWake);
-          return;
-        }
-      } else Atomics.wait(w, b + PERCPU.DOORBELL, seq, timeout > 0 ? timeout : 0);
-      Atomics.store(w, b + PERCPU.IDLE, 0);
-    }
-  };
+    raw_spin_lock(w, b + PERCPU.RQ_LOCK);
+    sched_ttwu_pending(w, b, this.threadBase);
+    const next = pick_next_task(mem, this.id);
+    if (debug_checks) this.checkPicked(next);
+    raw_spin_unlock(w, b + PERCPU.RQ_LOCK);
+    if (debug_checks) report_broken();
+    if (next === NIL) return false;
+    const t = now();
+    mem.f64[(b + PERCPU.IDLE_F64) >> 1] += t - this.idleSince;
+    this.lastSwitch = this.lastTick = t;
+    this.switchTo(next, this.idleTask);
+    return true;
+  }
 }
