@@ -1,8 +1,8 @@
 /**
  * The idle task's loop (Linux kernel/sched/idle.c, do_idle): what a CPU does while it has no
  * thread to run. It runs the timers due, takes a thread as soon as one is runnable here
- * (IdleCpu.leaveIdle), and otherwise sleeps on its doorbell (PERCPU.DOORBELL, rung by every IPI)
- * until the next timer.
+ * (IdleCpu.leaveIdle), and otherwise watches its doorbell (PERCPU.DOORBELL, rung by every IPI)
+ * for a while (haltpoll, below), then sleeps on it until the next timer.
  *
  * Invariants:
  *  - the loop runs as a macrotask (setImmediate, or the reaction to an Atomics.waitAsync), never
@@ -36,9 +36,30 @@ export interface IdleCpu {
   leaveIdle(): boolean;
 }
 
+/**
+ * Poll before sleeping, as Linux's haltpoll cpuidle governor does in a guest (a halted vCPU is
+ * slow to wake, and so is a worker in Atomics.wait: tens of µs): with the doorbell left unarmed
+ * (IDLE = 0, so a waker skips Atomics.notify) the CPU watches it for up to `pollLimit` ms. The
+ * limit adapts to how long this CPU's idle stretches last: one that ended within POLL_MAX_MS
+ * (a wakeup soon after going idle, as in a ping-pong) grows it, from POLL_START_MS, doubling;
+ * one that lasted longer halves it, below POLL_START_MS to 0. So a CPU that is woken soon
+ * after each sleep is caught polling, and one whose idle stretches are long soon stops polling.
+ */
+const POLL_MAX_MS = 0.1; // half haltpoll's guest_halt_poll_ns (200 µs): on a host with fewer cores than CPUs, a longer poll takes the core a waker needs
+const POLL_START_MS = 0.05; // guest_halt_poll_grow_start: 50 µs
+
+/** haltpoll's governor: the poll limit after an idle stretch of `ms` under poll limit `limit` (both ms). */
+export function haltpoll_adapt(limit: number, ms: number): number {
+  if (ms <= limit) return limit; // the poll caught it
+  if (ms <= POLL_MAX_MS) return limit === 0 ? POLL_START_MS : Math.min(limit * 2, POLL_MAX_MS);
+  return limit / 2 < POLL_START_MS ? 0 : limit / 2;
+}
+
 export class IdleLoop {
   /** Run the loop (as a macrotask): the parallel or the controlled one, fixed at boot. */
   readonly run: () => void;
+  /** How long (ms) the parallel loop polls the doorbell before it sleeps: 0 to POLL_MAX_MS. */
+  pollLimit = 0;
 
   constructor(private readonly cpu: IdleCpu) {
     this.run = cpu.controlled ? this.controlledLoop : this.loop;
@@ -88,10 +109,36 @@ export class IdleLoop {
         Atomics.store(w, b + PERCPU.IDLE, 0);
         continue;
       }
-      const timeout = cpu.timers.next - t;
-      if (!this.sleep(seq, timeout > 0 ? timeout : 0)) return;
+      if (cpu.asyncBusy) { // no poll: the event loop must run
+        const timeout = cpu.timers.next - t;
+        if (!this.sleep(seq, timeout > 0 ? timeout : 0)) return;
+        continue;
+      }
+      // The idle stretch: polled for up to pollLimit, then asleep until the doorbell or the next timer.
+      const next = cpu.timers.next;
+      let woke = now();
+      const start = woke;
+      if (this.pollLimit > 0) {
+        Atomics.store(w, b + PERCPU.IDLE, 0);
+        const until = Math.min(start + this.pollLimit, next);
+        while (Atomics.load(w, b + PERCPU.DOORBELL) === seq && (woke = now()) < until) { /* poll */ }
+        if (Atomics.load(w, b + PERCPU.DOORBELL) === seq && woke < next) {
+          Atomics.store(w, b + PERCPU.IDLE, 1);
+          Atomics.wait(w, b + PERCPU.DOORBELL, seq, next - woke);
+          woke = now();
+        }
+      } else {
+        Atomics.wait(w, b + PERCPU.DOORBELL, seq, next - start > 0 ? next - start : 0);
+        woke = now();
+      }
+      Atomics.store(w, b + PERCPU.IDLE, 0);
+      this.adapt(woke - start);
     }
   };
+
+  private adapt(ms: number): void {
+    this.pollLimit = haltpoll_adapt(this.pollLimit, ms);
+  }
 
   /**
    * Without the baton the CPU waits on its doorbell (a hand-off rings it), serving control
