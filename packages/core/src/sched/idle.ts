@@ -59,7 +59,7 @@ export class IdleLoop {
   /** Run the loop (as a macrotask): the parallel or the controlled one, fixed at boot. */
   readonly run: () => void;
   /** How long (ms) the parallel loop polls the doorbell before it sleeps: 0 to POLL_MAX_MS. */
-  pollLimit = 0;
+  private pollLimit = 0;
 
   constructor(private readonly cpu: IdleCpu) {
     this.run = cpu.controlled ? this.controlledLoop : this.loop;
@@ -109,36 +109,25 @@ export class IdleLoop {
         Atomics.store(w, b + PERCPU.IDLE, 0);
         continue;
       }
-      if (cpu.asyncBusy) { // no poll: the event loop must run
-        const timeout = cpu.timers.next - t;
-        if (!this.sleep(seq, timeout > 0 ? timeout : 0)) return;
-        continue;
-      }
-      // The idle stretch: polled for up to pollLimit, then asleep until the doorbell or the next timer.
-      const next = cpu.timers.next;
-      let woke = now();
-      const start = woke;
-      if (this.pollLimit > 0) {
+      let timeout = cpu.timers.next - t;
+      // The idle stretch: the doorbell watched unarmed (IDLE = 0: a waker skips Atomics.notify)
+      // for up to pollLimit, unless the event loop must run (asyncBusy); then asleep on it.
+      if (this.pollLimit > 0 && !cpu.asyncBusy) {
         Atomics.store(w, b + PERCPU.IDLE, 0);
-        const until = Math.min(start + this.pollLimit, next);
-        while (Atomics.load(w, b + PERCPU.DOORBELL) === seq && (woke = now()) < until) { /* poll */ }
-        if (Atomics.load(w, b + PERCPU.DOORBELL) === seq && woke < next) {
-          Atomics.store(w, b + PERCPU.IDLE, 1);
-          Atomics.wait(w, b + PERCPU.DOORBELL, seq, next - woke);
-          woke = now();
+        const until = t + Math.min(this.pollLimit, timeout);
+        let polled = t;
+        while (Atomics.load(w, b + PERCPU.DOORBELL) === seq && (polled = now()) < until) { /* poll */ }
+        if (Atomics.load(w, b + PERCPU.DOORBELL) !== seq) {
+          this.pollLimit = haltpoll_adapt(this.pollLimit, polled - t);
+          continue;
         }
-      } else {
-        Atomics.wait(w, b + PERCPU.DOORBELL, seq, next - start > 0 ? next - start : 0);
-        woke = now();
+        Atomics.store(w, b + PERCPU.IDLE, 1);
+        timeout = cpu.timers.next - polled;
       }
-      Atomics.store(w, b + PERCPU.IDLE, 0);
-      this.adapt(woke - start);
+      if (!this.sleep(seq, timeout > 0 ? timeout : 0)) return;
+      this.pollLimit = haltpoll_adapt(this.pollLimit, now() - t);
     }
   };
-
-  private adapt(ms: number): void {
-    this.pollLimit = haltpoll_adapt(this.pollLimit, ms);
-  }
 
   /**
    * Without the baton the CPU waits on its doorbell (a hand-off rings it), serving control
