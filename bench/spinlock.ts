@@ -1,39 +1,16 @@
 /**
  * 4. spin_lock + spin_unlock. Uncontended: one thread, one lock, a counter increment inside
  * (modules/spin_uncontended.ts), on a machine booted with debug off, with spinlock debug alone and
- * with spinlock debug + lockdep (the default boot), each beside a raw compareExchange lock on an
- * Int32Array over a SharedArrayBuffer in one thread. Contended: one
+ * with spinlock debug + lockdep (the default boot), each beside a raw compareExchange lock on a
+ * shared Int32Array that the module runs in the same thread, interleaved. Contended: one
  * thread on each CPU of a 2-CPU machine hammering one lock (modules/spin_contended.ts), beside
  * two bare workers hammering a raw compareExchange lock (raw/cas-hammer.mjs).
  */
 import { withMachine, runModule, BenchError } from './lib/machine.ts';
 import { runWorkers } from './lib/workers.ts';
-import { clock } from './lib/clock.ts';
 import type { Row } from './lib/row.ts';
 
-// As in the modules.
-const WARMUP = 200_000;
-const LOOPS = 2_000_000;
-const CONTENDED_LOOPS = 500_000; // per thread
-
-const lockWords = new Int32Array(new SharedArrayBuffer(8)); // [0] the lock, [1] the counter
-
-function casLockLoop(n: number): void {
-  const w = lockWords;
-  for (let i = 0; i < n; i++) {
-    while (Atomics.compareExchange(w, 0, 0, 1) !== 0);
-    w[1]++;
-    Atomics.store(w, 0, 0);
-  }
-}
-
-/** ns per lock + unlock of a raw compareExchange lock, uncontended. */
-function rawUncontended(): number {
-  casLockLoop(WARMUP);
-  const t0 = clock();
-  casLockLoop(LOOPS);
-  return ((clock() - t0) * 1e6) / LOOPS;
-}
+const CONTENDED_LOOPS = 500_000; // per thread, as in modules/spin_contended.ts
 
 /** ns per acquisition, two workers hammering one raw compareExchange lock. */
 async function rawContended(): Promise<number> {
@@ -44,11 +21,11 @@ async function rawContended(): Promise<number> {
   return ((span[1] - span[0]) * 1e6) / (2 * CONTENDED_LOOPS);
 }
 
-const UNCONTENDED = /^spin_uncontended: pairs=(\d+) ns_per_pair=([\d.]+)/;
+const UNCONTENDED = /^spin_uncontended: pairs=(\d+) ns_per_pair=([\d.]+) raw_ns=([\d.]+)/;
 const CONTENDED = /^spin_contended: acquisitions=(\d+) ns_per_acquisition=([\d.]+)/;
 
 export async function measureSpinlock(reps: number): Promise<Row[]> {
-  const raw = 'compareExchange lock, 1 thread';
+  const raw = 'compareExchange lock, same thread, interleaved';
   const off: Row = {
     what: 'spin_lock + spin_unlock, 1 thread, debug off', baseline: raw, unit: 'ns', kmodel: [], raw: [],
     target: { text: '≤ 2× raw', met: (_k, ratio) => ratio <= 2 },
@@ -71,8 +48,7 @@ export async function measureSpinlock(reps: number): Promise<Row[]> {
   };
   await withMachine({ cpus: 2, spinlockDebug: false, lockdep: false }, async (m) => {
     for (let r = -1; r < reps; r++) { // r = -1 warms up both sides and is not counted
-      const rawPair = rawUncontended();
-      const [, pair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
+      const [, pair, rawPair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
       const rawAcq = await rawContended();
       const [, acq] = await runModule(m, 'spin_contended', CONTENDED);
       if (r < 0) continue;
@@ -84,8 +60,7 @@ export async function measureSpinlock(reps: number): Promise<Row[]> {
   });
   await withMachine({ cpus: 2, spinlockDebug: true, lockdep: false }, async (m) => {
     for (let r = -1; r < reps; r++) {
-      const rawPair = rawUncontended();
-      const [, pair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
+      const [, pair, rawPair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
       if (r < 0) continue;
       on.raw.push(rawPair);
       on.kmodel.push(pair);
@@ -93,8 +68,7 @@ export async function measureSpinlock(reps: number): Promise<Row[]> {
   });
   await withMachine({ cpus: 2, spinlockDebug: true, lockdep: true }, async (m) => {
     for (let r = -1; r < reps; r++) {
-      const rawPair = rawUncontended();
-      const [, pair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
+      const [, pair, rawPair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
       if (r < 0) continue;
       prove.raw.push(rawPair);
       prove.kmodel.push(pair);
@@ -102,10 +76,8 @@ export async function measureSpinlock(reps: number): Promise<Row[]> {
   });
   await withMachine({ cpus: 2, spinlockDebug: false, lockdep: false, chaos: { level: 2 } }, async (m) => {
     for (let r = -1; r < reps; r++) {
-      const rawPair = rawUncontended();
       const [, pair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
       if (r < 0) continue;
-      void rawPair;
       chaos.raw.push(off.kmodel[r]); // chaos on against chaos off: what the gate costs when on
       chaos.kmodel.push(pair);
     }

@@ -124,7 +124,7 @@ export async function runBench(o: { quick: boolean; only?: readonly string[] }):
     `host: ${machine}`,
     `${reps} repetitions per figure${o.quick ? ' (--quick)' : ''}, after one warm-up repetition; raw and kmodel repetitions alternate; the C floor (cc -O2) runs right after`,
     renderTable(rows),
-    'kmodel ÷ raw (÷ C): kmodel\'s time per operation over raw\'s (over C\'s); for a rate, the other\'s rate over kmodel\'s; above 1, kmodel is slower.',
+    'kmodel ÷ raw (÷ C): kmodel\'s time per operation over raw\'s (over C\'s); for a rate, the other\'s rate over kmodel\'s; above 1, kmodel is slower. ÷ raw is the median of the repetitions\' own ratios (each kmodel repetition over the raw one beside it); ÷ C, of the medians.',
     `suite ran ${elapsed.toFixed(1)} s`,
     ...failures.map((f) => `FAILED: ${f}`),
   ];

@@ -4,7 +4,7 @@
  * target, met or MISSED.
  */
 import Table from 'cli-table3';
-import { summarize, type Summary } from './stats.ts';
+import { median, summarize, type Summary } from './stats.ts';
 import { costRatio, type Row, type Unit } from './row.ts';
 
 function num(unit: Unit, x: number): string {
@@ -41,6 +41,16 @@ function wrap(text: string, width: number, indent: string): string {
   return lines.join('\n');
 }
 
+/**
+ * kmodel's cost over raw's for a row: the median of each repetition's own ratio (its kmodel figure
+ * over the raw one measured beside it), so a change of the host's speed between repetitions falls
+ * on both sides of each ratio; the ratio of the medians when the figures are not paired.
+ */
+export function rowRatio(row: Row): number {
+  if (row.kmodel.length !== row.raw.length) return costRatio(row.unit, median(row.kmodel), median(row.raw));
+  return median(row.kmodel.map((k, i) => costRatio(row.unit, k, row.raw[i])));
+}
+
 export function renderTable(rows: Row[]): string {
   const t = new Table({
     head: [
@@ -60,7 +70,7 @@ export function renderTable(rows: Row[]): string {
     }
     const k = summarize(row.kmodel);
     const raw = summarize(row.raw);
-    const r = costRatio(row.unit, k.median, raw.median);
+    const r = rowRatio(row);
     const c = row.c ? summarize(row.c.figures) : null;
     const target = row.target ? `${row.target.text}: ${row.target.met(k.median, r) ? 'met' : 'MISSED'}` : '—';
     t.push([
