@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { build_fault, bundle_fault, bundle_module, materialize, type ModuleBundle } from '../../packages/cli/src/campaign/queue/bundle.ts';
 import { from_wire, to_wire } from '../../packages/cli/src/campaign/queue/job.ts';
-import { queue_url } from '../../packages/cli/src/campaign/queue/redis.ts';
+import { queue_url } from '../../packages/cli/src/campaign/queue/url.ts';
 import type { TrialResult } from '../../packages/cli/src/campaign/task.ts';
 
 const dirs: string[] = [];

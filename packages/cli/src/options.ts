@@ -3,7 +3,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { MAX_PCT_DEPTH } from '@kmodel/core/internal/memory/layout.ts';
-import { queue_url } from './campaign/queue/redis.ts';
+import { queue_url } from './campaign/queue/url.ts';
 
 export function intIn(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -128,7 +128,7 @@ export function controlled_boot(f: ControlledFlags): { strategy: ControlledStrat
   return { strategy: f.strategy ?? d.strategy, depth: f.depth ?? d.depth, pctSteps: f.pctSteps ?? d.pctSteps, livelockSteps: f.livelockSteps ?? d.livelockSteps };
 }
 
-/** A --queue URL (campaign/queue/redis.ts queue_url says what is wrong with one). */
+/** A --queue URL (campaign/queue/url.ts queue_url says what is wrong with one). */
 export function redisUrl(v: string): URL {
   try {
     return queue_url(v);

@@ -21,9 +21,6 @@ import { torture_debug } from './torture.ts';
 import { ControlledPlan } from '../campaign/controlled-plan.ts';
 import { FirstTimelines } from '../campaign/timelines.ts';
 import { EXIT_OK, EXIT_FAILED, EXIT_USAGE } from '../exit.ts';
-import { queueTrials } from '../campaign/queue/publisher.ts';
-import { reach } from '../campaign/queue/redis.ts';
-import { bundle_module } from '../campaign/queue/bundle.ts';
 import { CONTROLLED_DEFAULTS, controlled_usage, type ControlledFlags } from '../options.ts';
 import { catch_interrupt, exit_status } from '../interrupt.ts';
 import type { TortureParams } from '@kmodel/torture';
@@ -133,7 +130,7 @@ export async function campaign(
       stop: intr.signal,
     };
     const { results, cancelled } = o.queue
-      ? await queueTrials(run, o.queue, { ...each, timeout: o.timeout, say: (line) => process.stderr.write(`${line}\n`) })
+      ? await (await import('../campaign/queue/publisher.ts')).queueTrials(run, o.queue, { ...each, timeout: o.timeout, say: (line) => process.stderr.write(`${line}\n`) })
       // More workers than trials would only be booted to idle: --jobs is capped at the trials.
       : await runTrials(run, { ...each, jobs: Math.max(1, Math.min(o.jobs ?? default_jobs(Array.isArray(plan) ? plan[0]?.cpus ?? 1 : plan.first.cpus, planned), planned)), timeout: o.timeout });
     const interrupted = intr.received;
@@ -162,6 +159,8 @@ function command(args: string[]): string {
 export async function moduleCampaign(module: string, o: ModuleCampaignOptions): Promise<number> {
   const path = resolve(module);
   if (o.queue) {
+    // The Redis and BullMQ clients load only for a campaign through a queue.
+    const [{ reach }, { bundle_module }] = await Promise.all([import('../campaign/queue/redis.ts'), import('../campaign/queue/bundle.ts')]);
     try {
       await reach(o.queue);
     } catch (e) {

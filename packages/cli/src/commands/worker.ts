@@ -5,8 +5,6 @@
  * answers there (nothing ran); a second Ctrl-C exits at once (130).
  */
 import { availableParallelism } from 'node:os';
-import { serve } from '../campaign/queue/serve.ts';
-import { reach } from '../campaign/queue/redis.ts';
 import { catch_interrupt } from '../interrupt.ts';
 import { EXIT_OK, EXIT_USAGE } from '../exit.ts';
 
@@ -17,6 +15,8 @@ export interface WorkerOptions {
 }
 
 export async function worker(o: WorkerOptions): Promise<number> {
+  // The Redis and BullMQ clients load only here: no other command pays for them.
+  const [{ serve }, { reach }] = await Promise.all([import('../campaign/queue/serve.ts'), import('../campaign/queue/redis.ts')]);
   try {
     await reach(o.queue);
   } catch (e) {

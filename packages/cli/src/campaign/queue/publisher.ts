@@ -25,7 +25,8 @@ import {
   ALIVE_EVERY_S, ALIVE_TTL_S, BUNDLE_TTL_S, CANCEL_TTL_S, KEEP_FINISHED_S, PREFIX, QUEUE, TRIAL_JOB,
   alive_key, bundle_key, cancel_key, from_wire, refusal_key, type TrialJob, type WireResult,
 } from './job.ts';
-import { bullmq_connection, connect, shown_url, within } from './redis.ts';
+import { bullmq_connection, connect, within } from './redis.ts';
+import { shown_url } from './url.ts';
 import { source_fingerprint } from './fingerprint.ts';
 import { KMODEL_VERSION } from '../../version.ts';
 

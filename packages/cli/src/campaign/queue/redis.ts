@@ -1,39 +1,13 @@
 /**
- * Where a queue is: a Redis URL (redis://[user:password@]host[:port][/db], or rediss:// for TLS),
- * checked in two steps before anything runs: its form (queue_url, a usage error otherwise) and
- * whether a Redis answers there (reach, bounded by REACH_MS). The connections BullMQ gets are
- * made here too.
+ * The Redis a queue is at: whether one answers at its URL (reach, bounded by REACH_MS; the URL's
+ * form is url.ts's, checked first), and the connections, ours and BullMQ's.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
+import { shown_url } from './url.ts';
 
 /** How long reach() waits for a Redis to answer PING. */
 const REACH_MS = 3000;
-
-/** The URL if `text` is a Redis URL; throws an Error whose message is the one line to print. */
-export function queue_url(text: string): URL {
-  let u: URL;
-  try {
-    u = new URL(text);
-  } catch {
-    throw new Error(`--queue ${text}: not a URL; expected redis://HOST:PORT (e.g. redis://127.0.0.1:6379)`);
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-    throw new Error(`--queue ${text}: a ${u.protocol.replace(/:$/, '')}: URL; expected redis://HOST:PORT or rediss://HOST:PORT`);
-  }
-  if (!u.hostname) throw new Error(`--queue ${text}: no host; expected redis://HOST:PORT`);
-  const db = u.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d+$/.test(db)) throw new Error(`--queue ${text}: database "${db}" is not a number; expected redis://HOST:PORT/DB`);
-  return u;
-}
-
-/** The URL as it may be printed: without its password. */
-export function shown_url(u: URL): string {
-  if (!u.password) return u.href;
-  const v = new URL(u.href);
-  v.password = '***';
-  return v.href;
-}
 
 /** The connection options of `u`, for ioredis and for BullMQ (which then owns, and closes, its connections). */
 export function redis_options(u: URL): RedisOptions {

@@ -29,7 +29,8 @@ import { build_fault, bundle_fault, materialize_dir, type ModuleBundle } from '.
 import {
   DEAD_AFTER_S, PREFIX, QUEUE, REFUSAL_DELAY_MS, alive_key, bundle_key, cancel_key, refusal_key, refused_key, to_wire, type TrialJob, type WireResult,
 } from './job.ts';
-import { bullmq_connection, connect, shown_url, within } from './redis.ts';
+import { bullmq_connection, connect, within } from './redis.ts';
+import { shown_url } from './url.ts';
 import { source_fingerprint } from './fingerprint.ts';
 import { KMODEL_VERSION } from '../../version.ts';
 
