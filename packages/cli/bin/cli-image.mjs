@@ -13,8 +13,8 @@
  *    --typecheck and --kcsan, the Redis client for --queue);
  *  - an image is written whole under a temporary name and renamed into place: a process that
  *    loses the race to build it uses the winner's.
- * Where the image cannot be written (a read-only install), null: the caller runs the sources
- * through tsx, as before the image.
+ * Where the image cannot be written (a read-only install), cli_image is null and cli_entry runs
+ * the sources through tsx, as before the image.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -105,6 +105,15 @@ export async function cli_image() {
   }
   prune(dir);
   return image;
+}
+
+/** Entry `name` (main: the command, trial: a campaign's pool worker) of the image, or of the sources through tsx. */
+export async function cli_entry(name) {
+  const image = await cli_image();
+  if (image) return import(image[name]);
+  const { register } = await import('tsx/esm/api');
+  register();
+  return import(pathToFileURL(ENTRIES[name]).href);
 }
 
 /** Remove images of older sources unused for an hour (no running command still loads from them). */
