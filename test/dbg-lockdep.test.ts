@@ -7,7 +7,7 @@
  * rlock() in the scenario.
  */
 import { describe, expect, it } from 'vitest';
-import { OBJ_HEADER, arena_alloc } from '@kmodel/core/internal/memory/arena.ts';
+import { OBJ, arena_alloc } from '@kmodel/core/internal/memory/arena.ts';
 import { LOCKDEP, MAX_LOCK_CLASSES } from '@kmodel/core/internal/memory/layout.ts';
 import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
 import { Task, task_struct } from '@kmodel/core/internal/sched/task.ts';
@@ -21,7 +21,7 @@ function world() {
   const threads = [0, 1, 2, 3].map((s) => new Task(new task_struct(100 + s, s), null, null, 0, `t${s}`));
   const locks = new Map<string, number>();
   const lock = (name: string): number => {
-    if (!locks.has(name)) locks.set(name, arena_alloc(mem, OBJ_HEADER + 16) + OBJ_HEADER);
+    if (!locks.has(name)) locks.set(name, arena_alloc(mem, OBJ.HEADER + 16) + OBJ.HEADER);
     return locks.get(name)!;
   };
   const w = {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Memory } from '@kmodel/core/internal/memory/memory.ts';
 import { ARENA } from '@kmodel/core/internal/memory/layout.ts';
-import { ArenaError, OBJ_HEADER, OBJ_KIND, OBJ_SIZE, arena_alloc, shared_symbol } from '@kmodel/core/internal/memory/arena.ts';
+import { ArenaError, OBJ, arena_alloc, shared_symbol } from '@kmodel/core/internal/memory/arena.ts';
 import { machine_memory } from './helpers.ts';
 
 function memory(arenaBytes = 1 << 20): Memory {
@@ -43,11 +43,11 @@ describe('arena', () => {
     expect(inits).toBe(1);
     expect(mem.i32[again >> 2]).toBe(42);
     expect(other).not.toBe(a);
-    expect(Math.abs(other - a)).toBeGreaterThanOrEqual(64 + OBJ_HEADER);
+    expect(Math.abs(other - a)).toBeGreaterThanOrEqual(64 + OBJ.HEADER);
     expect(a % 8).toBe(0);
     // the header before the object: its size and kind
-    expect(mem.i32[(a >> 2) + OBJ_SIZE]).toBe(64);
-    expect(mem.i32[(a >> 2) + OBJ_KIND]).toBe(1);
+    expect(mem.i32[(a >> 2) + OBJ.SIZE]).toBe(64);
+    expect(mem.i32[(a >> 2) + OBJ.KIND]).toBe(1);
   });
 
   it('a second declaration of a name with another size or kind is refused, naming both shapes', () => {

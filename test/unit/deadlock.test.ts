@@ -10,7 +10,7 @@ import type { Memory } from '@kmodel/core/internal/memory/memory.ts';
 import {
   HEADER, LOCKDEP, LOCK_CLASS_NAME, THREAD, TF_DAEMON, TF_KTHREAD, TF_NOLOAD, TF_STARTED, TF_KILL,
 } from '@kmodel/core/internal/memory/layout.ts';
-import { OBJ_CLASS, arena_alloc, shared_symbol } from '@kmodel/core/internal/memory/arena.ts';
+import { OBJ, arena_alloc, shared_symbol } from '@kmodel/core/internal/memory/arena.ts';
 import { sq_add } from '@kmodel/core/internal/sched/sleepqueue.ts';
 import {
   TASK_INTERRUPTIBLE, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE,
@@ -72,7 +72,7 @@ function lockdep_class(mem: Memory, addr: number, cls: number, name: string): vo
   const ld = mem.layout.lockdepBase >> 2;
   mem.i32[ld + LOCKDEP.NCLASSES] = Math.max(mem.i32[ld + LOCKDEP.NCLASSES], cls + 1);
   mem.writeString(mem.layout.classNames + cls * LOCK_CLASS_NAME, LOCK_CLASS_NAME, name);
-  mem.i32[(addr >> 2) + OBJ_CLASS] = cls + 1;
+  mem.i32[(addr >> 2) + OBJ.CLASS] = cls + 1;
 }
 
 describe('the deadlock report', () => {

@@ -6,7 +6,7 @@
  * spinlock's split (lockdep_hold before taking the lock, lockdep_acquired once it is held).
  */
 import { describe, expect, it } from 'vitest';
-import { OBJ_CLASS, OBJ_HEADER, arena_alloc } from '@kmodel/core/internal/memory/arena.ts';
+import { OBJ, arena_alloc } from '@kmodel/core/internal/memory/arena.ts';
 import { LOCK_STAT } from '@kmodel/core/internal/memory/layout.ts';
 import { Cpu } from '@kmodel/core/internal/sched/cpu.ts';
 import { Task, task_struct } from '@kmodel/core/internal/sched/task.ts';
@@ -19,10 +19,10 @@ function world() {
   const threads = [0, 1].map((s) => new Task(new task_struct(100 + s, s), null, null, 0, `t${s}`));
   const locks = new Map<string, number>();
   const lock = (name: string): number => {
-    if (!locks.has(name)) locks.set(name, arena_alloc(mem, OBJ_HEADER + 16) + OBJ_HEADER);
+    if (!locks.has(name)) locks.set(name, arena_alloc(mem, OBJ.HEADER + 16) + OBJ.HEADER);
     return locks.get(name)!;
   };
-  const classOf = (name: string): number => mem.i32[(lock(name) >> 2) + OBJ_CLASS] - 1;
+  const classOf = (name: string): number => mem.i32[(lock(name) >> 2) + OBJ.CLASS] - 1;
   const nameOf = (cls: number): string => [...locks.keys()].find((n) => classOf(n) === cls)!;
   return {
     take: (tid: number, name: string, trylock = false) => lockdep_acquire(threads[tid], lock(name), name, trylock),

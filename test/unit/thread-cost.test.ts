@@ -13,28 +13,32 @@ function task(slot: number): Task {
 }
 
 describe('a Task\'s lock stacks', () => {
-  it('are made at the first look, 48 deep, and stay the same arrays', () => {
+  it('are empty (length 0, shared) until the first lock, then 48 deep, and stay the same arrays', () => {
     const t = task(0);
-    const held = t.held;
+    expect(t.held).toHaveLength(0);
+    expect(task(5).held).toBe(t.held); // the one empty stack: no thread that takes no lock has one of its own
+    const held = t.take_held_stack();
     expect(held).toBeInstanceOf(Int32Array);
     expect(held).toHaveLength(48);
     expect(t.held).toBe(held);
+    expect(t.take_held_stack()).toBe(held);
     expect(t.heldAt).toBeInstanceOf(Float64Array);
     expect(t.heldAt).toBe(t.heldAt);
   });
 
   it('of an exited thread go to the next thread; the exited one never shares them again', () => {
     const a = task(1);
-    const held = a.held;
+    const held = a.take_held_stack();
     const heldAt = a.heldAt;
     held[0] = 7;
     a.nheld = 1;
     a.release();
+    expect(a.held).toHaveLength(0);
     const b = task(2);
     expect(b.nheld).toBe(0);
-    expect(b.held).toBe(held); // the stack is reused: only entries below nheld mean anything
+    expect(b.take_held_stack()).toBe(held); // the stack is reused: only entries below nheld mean anything
     expect(b.heldAt).toBe(heldAt);
-    const late = a.held; // a look after the release gets a stack of its own
+    const late = a.take_held_stack(); // a lock after the release gets a stack of its own
     expect(late).not.toBe(held);
     a.release();
     b.release();
@@ -43,7 +47,7 @@ describe('a Task\'s lock stacks', () => {
   it('a thread that takes no lock leaves nothing to release', () => {
     const t = task(3);
     t.release();
-    expect(task(4).held).toBeInstanceOf(Int32Array);
+    expect(task(4).take_held_stack()).toHaveLength(48);
   });
 });
 

@@ -45,6 +45,8 @@ function sourceHash() {
     if (existsSync(join(PACKAGES, pkg, 'src'))) walk(join(PACKAGES, pkg, 'src'));
     if (existsSync(join(PACKAGES, pkg, 'package.json'))) h.update(readFileSync(join(PACKAGES, pkg, 'package.json')));
   }
+  const tsconfig = join(PACKAGES, '..', 'tsconfig.json'); // its compiler options shape the emitted code
+  if (existsSync(tsconfig)) h.update(readFileSync(tsconfig));
   return h.digest('hex').slice(0, 16);
 }
 

@@ -38,7 +38,7 @@ export function num_online_cpus(): number {
   return this_cpu.mem.nrCpus;
 }
 /** Timer ticks per second of this machine (kmodel run --hz); 250 outside one. */
-export const HZ: number = this_cpu ? this_cpu.mem.hz : 250;
+export { HZ } from '../sched/cpu.ts';
 
 /* ----------------------------------------------------------------- thread life cycle (kthread/) */
 

@@ -6,7 +6,7 @@
  */
 import { CONTROL, HEADER, LOCKDEP, LOCK_CLASS_NAME, NIL, PERCPU, SYMBOL, SYMBOL_SLOTS, THREAD } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
-import { OBJ_CLASS, OBJ_KIND } from '../memory/arena.ts';
+import { OBJ } from '../memory/arena.ts';
 import { LOGLEVEL_EMERG, LOGLEVEL_ERR, LOGLEVEL_WARNING } from '../printk/levels.ts';
 import { SPIN_LOCK } from '../sched/control-decide.ts';
 import { thread_condition } from '../sched/condition.ts';
@@ -190,7 +190,7 @@ export class ControlledRun implements ControlledWaits {
       const sw = mem.layout.symbolWord(i);
       if (w[sw + SYMBOL.HASH] === 0) continue;
       const addr = w[sw + SYMBOL.ADDR];
-      if (w[(addr >> 2) + OBJ_KIND] !== KIND.spinlock) continue;
+      if (w[(addr >> 2) + OBJ.KIND] !== KIND.spinlock) continue;
       const at = w[sw + SYMBOL.NAME];
       found.push({ addr, name: lock_name(mem, addr, decoder.decode(mem.u8.slice(at, at + w[sw + SYMBOL.NAME_LEN]))) });
     }
@@ -231,7 +231,7 @@ const decoder = new TextDecoder();
 
 /** A lock's name: its lockdep class's if it has one, else its declared name without the namespace. */
 function lock_name(mem: Memory, addr: number, key: string): string {
-  const cls = mem.i32[(addr >> 2) + OBJ_CLASS] - 1;
+  const cls = mem.i32[(addr >> 2) + OBJ.CLASS] - 1;
   if (cls >= 0 && cls < mem.i32[(mem.layout.lockdepBase >> 2) + LOCKDEP.NCLASSES]) {
     const n = mem.readString(mem.layout.classNames + cls * LOCK_CLASS_NAME, LOCK_CLASS_NAME);
     if (n) return n;

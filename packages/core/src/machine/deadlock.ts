@@ -20,7 +20,7 @@ import {
   TF_DAEMON, TF_KILL, TF_NOLOAD, TF_STARTED,
 } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
-import { OBJ_CLASS, OBJ_KIND, OBJ_SIZE } from '../memory/arena.ts';
+import { OBJ } from '../memory/arena.ts';
 import { TASK_PARKED, TASK_RUNNING, task_state_letter } from '../sched/state.ts';
 import { KIND } from '../shared/declare.ts';
 import { mutex_owner_at } from '../sync/mutex.ts';
@@ -71,7 +71,7 @@ function symbols(mem: Memory): SharedSym[] {
     const addr = w[s + SYMBOL.ADDR];
     const at = w[s + SYMBOL.NAME];
     out.push({
-      addr, size: w[(addr >> 2) + OBJ_SIZE], kind: w[(addr >> 2) + OBJ_KIND],
+      addr, size: w[(addr >> 2) + OBJ.SIZE], kind: w[(addr >> 2) + OBJ.KIND],
       key: decoder.decode(mem.u8.slice(at, at + w[s + SYMBOL.NAME_LEN])),
     });
   }
@@ -111,7 +111,7 @@ function place(sym: SharedSym, a: number): string {
 
 /** A lock's name: its lockdep class's if it has one, else its declared name. */
 function lock_name(mem: Memory, sym: SharedSym): string {
-  const cls = mem.i32[(sym.addr >> 2) + OBJ_CLASS] - 1;
+  const cls = mem.i32[(sym.addr >> 2) + OBJ.CLASS] - 1;
   if (cls >= 0 && cls < mem.i32[(mem.layout.lockdepBase >> 2) + LOCKDEP.NCLASSES]) {
     const n = mem.readString(mem.layout.classNames + cls * LOCK_CLASS_NAME, LOCK_CLASS_NAME);
     if (n) return n;

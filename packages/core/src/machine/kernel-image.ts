@@ -19,6 +19,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const CORE_SRC = join(here, '..');
 const WORKER_SRC = join(CORE_SRC, '..', '..', 'cpu-worker', 'src');
 const CACHE = join(CORE_SRC, '..', '.kernel-image');
+const TSCONFIG = join(CORE_SRC, '..', '..', '..', 'tsconfig.json');
 
 export { IMPORT_PATHS } from '../module/import-paths.ts';
 
@@ -49,6 +50,8 @@ function sourceHash(): string {
   };
   walk(CORE_SRC);
   walk(WORKER_SRC);
+  // The compiler options (class-field semantics among them) change the emitted code too.
+  if (existsSync(TSCONFIG)) h.update(readFileSync(TSCONFIG));
   return h.digest('hex').slice(0, 16);
 }
 
@@ -87,7 +90,8 @@ async function build(): Promise<KernelImage> {
   mkdirSync(CACHE, { recursive: true });
   const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const result = await esbuild.build({
-    entryPoints: ENTRIES,
+    entryPoints: Object.fromEntries(Object.keys(ENTRIES).map((n) => [n, `${IMAGE_NS}:${n}`])),
+    plugins: [one_kernel_chunk],
     outdir: tmp,
     bundle: true,
     splitting: true,
@@ -114,6 +118,33 @@ async function build(): Promise<KernelImage> {
 }
 
 const EXPORTS_FILE = 'exports.json';
+
+const IMAGE_NS = 'kmodel-image';
+/** The core's entries (all but the CPU worker's): importing them all puts every kernel module in one chunk. */
+const ALL = `${IMAGE_NS}:all`;
+
+/**
+ * Every entry is its own source, then an import of all the core's entries: every kernel module is
+ * then reached from every entry, so esbuild puts them all in one shared chunk. Calls inside a
+ * chunk are to its own functions; across chunks they would go through import bindings, each
+ * use a load and a check for an uninitialised binding (a dozen on one spin_lock). Each entry's
+ * source comes first, so its modules are evaluated in the order they were before.
+ */
+const one_kernel_chunk: esbuild.Plugin = {
+  name: 'one-kernel-chunk',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^${IMAGE_NS}:`) }, (a) => ({ path: a.path.slice(IMAGE_NS.length + 1), namespace: IMAGE_NS }));
+    b.onLoad({ filter: /.*/, namespace: IMAGE_NS }, (a) => {
+      const src = (name: string): string => JSON.stringify(ENTRIES[name]);
+      const contents = a.path === 'all'
+        ? Object.keys(ENTRIES).filter((n) => n !== 'cpu').map((n) => `import ${src(n)};`).join('\n')
+        : a.path === 'cpu'
+          ? `import ${src('cpu')};\nimport ${JSON.stringify(ALL)};`
+          : `export * from ${src(a.path)};\nimport ${JSON.stringify(ALL)};`;
+      return { contents, loader: 'js', resolveDir: CORE_SRC };
+    });
+  },
+};
 
 function read_exports(dir: string): Record<string, string[]> | null {
   try {

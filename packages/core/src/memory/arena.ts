@@ -5,7 +5,7 @@
  * Invariants (under the arena LOCK): BRK only grows; memory is never reused, so a fresh
  * allocation is already zero. Every symbol's object is preceded by two words: its size in bytes
  * and its kind code, so a second declaration with another shape is caught; a lock's header also
- * holds its lockdep class (OBJ_CLASS), assigned at its first acquisition.
+ * holds its lockdep class (OBJ.CLASS), assigned at its first acquisition.
  */
 import { ARENA, SYMBOL, SYMBOL_SLOTS, align } from './layout.ts';
 import type { Memory } from './memory.ts';
@@ -15,10 +15,12 @@ import { fnv1a } from '../arch/hash.ts';
 export class ArenaError extends Error {}
 
 /** The header before every shared object: word offsets from the object's own word index. */
-export const OBJ_HEADER = 16;
-export const OBJ_SIZE = -4;
-export const OBJ_KIND = -3;
-export const OBJ_CLASS = -2; // lockdep class + 1 (0: none yet)
+export enum OBJ {
+  HEADER = 16,
+  SIZE = -4,
+  KIND = -3,
+  CLASS = -2, // lockdep class + 1 (0: none yet)
+}
 
 function brk_alloc(mem: Memory, bytes: number, alignment: number): number {
   const w = mem.i32;
@@ -69,9 +71,9 @@ export function shared_symbol(
       if (w[s + SYMBOL.HASH] === 0) {
         const nameAt = brk_alloc(mem, name.length, 1);
         mem.u8.set(name, nameAt);
-        const addr = brk_alloc(mem, OBJ_HEADER + bytes, 8) + OBJ_HEADER;
-        w[(addr >> 2) + OBJ_SIZE] = bytes;
-        w[(addr >> 2) + OBJ_KIND] = kind;
+        const addr = brk_alloc(mem, OBJ.HEADER + bytes, 8) + OBJ.HEADER;
+        w[(addr >> 2) + OBJ.SIZE] = bytes;
+        w[(addr >> 2) + OBJ.KIND] = kind;
         init?.(addr);
         w[s + SYMBOL.ADDR] = addr;
         w[s + SYMBOL.NAME] = nameAt;
@@ -85,8 +87,8 @@ export function shared_symbol(
       for (let k = 0; k < name.length && same; k++) same = mem.u8[at + k] === name[k];
       if (!same) continue;
       const addr = w[s + SYMBOL.ADDR];
-      const hsize = w[(addr >> 2) + OBJ_SIZE];
-      const hkind = w[(addr >> 2) + OBJ_KIND];
+      const hsize = w[(addr >> 2) + OBJ.SIZE];
+      const hkind = w[(addr >> 2) + OBJ.KIND];
       if (hsize !== bytes || hkind !== kind) {
         throw new ArenaError(
           `shared object '${key}' is already declared as a different kind or size ` +

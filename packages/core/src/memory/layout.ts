@@ -242,9 +242,7 @@ export const LOCK_SITES = 4096;
 /** A lock site: where its text (a call trace) is in the arena, and its length in bytes. */
 export const LOCK_SITE = { TEXT: 0, LEN: 1, WORDS: 2 } as const;
 /** Per-class statistics (words): acquisitions, contentions, total and max wait and hold (ms, f64). */
-export const LOCK_STAT = {
-  ACQUISITIONS: 0, CONTENTIONS: 1, WAIT_F64: 2, WAIT_MAX_F64: 4, HOLD_F64: 6, HOLD_MAX_F64: 8, WORDS: 10,
-} as const;
+export enum LOCK_STAT { ACQUISITIONS = 0, CONTENTIONS = 1, WAIT_F64 = 2, WAIT_MAX_F64 = 4, HOLD_F64 = 6, HOLD_MAX_F64 = 8, WORDS = 10 }
 
 /**
  * KCSAN soft watchpoints: a header, then slots of [words][text of the racing access], then the

@@ -7,7 +7,7 @@
  *    spinlock), blocking outside a thread (module top level, a /proc show function), and a thread
  *    that carries on after swallowing its kthread_exit().
  */
-import { this_cpu } from './cpu.ts';
+import { this_cpu, type Cpu } from './cpu.ts';
 import type { Task } from './task.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../arch/stack.ts';
@@ -21,9 +21,16 @@ import { control_point, controlled } from './control.ts';
 export function kernel_entry(name: string): Task {
   const cpu = this_cpu;
   const t = cpu.current;
-  if (t.switching || t.unawaited) missing_await(t, name);
-  if (controlled) control_point(t, 'call', name);
+  if (t.switching === true || t.unawaited === true) missing_await(t, name);
+  if (cpu.entryHooks === true) return kernel_entry_hooked(cpu, t, name);
   // A plain read: the flag only ever goes from clear to set, and a late sight is the next call's.
+  if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & TF_KILL) throw new ThreadKilled(t.pid);
+  return t;
+}
+
+/** kernel_entry under the controlled scheduler or chaos: their points around the kill check. */
+function kernel_entry_hooked(cpu: Cpu, t: Task, name: string): Task {
+  if (controlled) control_point(t, 'call', name);
   if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & TF_KILL) throw new ThreadKilled(t.pid);
   if (cpu.chaos) chaos_point(t, name, false);
   return t;
@@ -33,7 +40,7 @@ export function kernel_entry(name: string): Task {
 export function might_sleep(name: string, yields = false): Task {
   const cpu = this_cpu;
   const t = cpu.current;
-  if (t.switching || t.unawaited) missing_await(t, name);
+  if (t.switching === true || t.unawaited === true) missing_await(t, name);
   if (controlled) control_point(t, 'call', name, false, -1, false, yields);
   // Before the kill flags: a swallowed thread_halt_self() follows a thread_terminate().
   if (t.exit_code !== null) {
@@ -73,7 +80,7 @@ export async function chaos_yield(t: Task): Promise<void> {
   t.chaosYield = false;
   t.blocks++;
   await this_cpu.schedule();
-  if (t.dead) await new Promise<never>(() => {});
+  if (t.dead === true) await new Promise<never>(() => {});
   t.blocks--;
 }
 
@@ -89,7 +96,7 @@ export async function block(): Promise<void> {
   t.blocks++;
   await cpu.schedule();
   // Resumed after it exited (it returned without awaiting this call): its code never runs on.
-  if (t.dead) await new Promise<never>(() => {});
+  if (t.dead === true) await new Promise<never>(() => {});
   t.blocks--;
   halt_if_terminated(t);
 }

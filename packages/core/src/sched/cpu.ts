@@ -58,8 +58,21 @@ const TICK_SWITCHES = 64;
 /** How often (ms) the coordinator sets HEADER.COARSE_CLOCK_F64; a timer due within it makes the switch read the clock. */
 const COARSE_MS = 10;
 
+/**
+ * Cpu.lockHooks: spinlock debug, lockdep, the controlled scheduler's points, --trace, lock sites.
+ * An enum, as every constant the lock paths test: the bundler writes enum members in as literals,
+ * where a module-level const stays a load from the module's scope.
+ */
+export enum LOCK_HOOK { DEBUG = 1, LOCKDEP = 2, CONTROLLED = 4, TRACE = 8, SITES = 16 }
+
 /** The CPU this worker is. Set once at boot. */
 export let this_cpu: Cpu;
+/**
+ * Timer ticks per second of this machine (kmodel run --hz), 250 outside one: a live binding set
+ * at boot, so a module (always loaded after it) reads its machine's HZ, however early the kernel
+ * itself was evaluated.
+ */
+export let HZ = 250;
 /** The running thread's handle (Linux's `current`); a live binding updated at every switch. */
 export let current: task_struct;
 
@@ -100,6 +113,10 @@ export class Cpu {
   readonly controlled: boolean;
   /** --trace: what this CPU records (null with trace off: one test in the paths that record). */
   readonly trace: CpuTracer | null;
+  /** What the lock paths do beyond taking the lock (LOCK_HOOK_* bits, 0: nothing), fixed at boot: one load decides. */
+  readonly lockHooks: number;
+  /** Kernel entries run the controlled scheduler's or chaos's point (fixed at boot). */
+  readonly entryHooks: boolean;
   /** Word index of this CPU's PERCPU block. */
   readonly percpu: number;
   /** Word index of thread record 0 (the layout's threadWord(0)), for the switch path. */
@@ -107,11 +124,15 @@ export class Cpu {
   private lastSwitch = now();
   private idleSince = 0;
 
+  /** The CPU's number (an int32: the lock paths store it in lock words). */
+  readonly id: number;
+
   constructor(
     readonly mem: Memory,
-    readonly id: number,
+    id: number,
     readonly hooks: CpuHooks,
   ) {
+    this.id = id | 0;
     this.percpu = mem.layout.percpuWord(id);
     this.threadBase = mem.layout.threadWord(0);
     this.w = mem.i32;
@@ -128,12 +149,16 @@ export class Cpu {
     debug_checks_init(mem);
     this.trace = mem.i32[HEADER.FLAGS] & HF_TRACE ? new CpuTracer(mem) : null;
     if (this.trace) trace_wakeups(this.traceWake);
+    this.lockHooks = (this.spinlockDebug ? LOCK_HOOK.DEBUG : 0) | (this.lockdep ? LOCK_HOOK.LOCKDEP : 0)
+      | (controlled ? LOCK_HOOK.CONTROLLED : 0) | (this.trace ? LOCK_HOOK.TRACE : 0) | (this.lockSites ? LOCK_HOOK.SITES : 0);
+    this.entryHooks = controlled || this.chaos !== 0;
     this.tasks = new Array(mem.layout.geometry.maxThreads);
     set_handle_memory(mem);
     this.idleTask = new Task(new task_struct(0, NIL), null, null, 0, 'idle');
     this.idleTask.started = true;
     this.current = this.idleTask;
     this_cpu = this;
+    HZ = mem.hz;
     current = this.idleTask.handle;
     printk_attach(mem, id, this.idleComm, () => this.current);
   }
@@ -363,12 +388,12 @@ export class Cpu {
     // (controlled), whose atomic write orders it.
     w[this.percpu + RQ_PERCPU.CURRENT] = slot;
     const started = next.started;
-    if (started && w[next.flagsIndex] & RQ_CONST.TF_KILL) {
+    if (started === true && w[next.flagsIndex] & RQ_CONST.TF_KILL) {
       this.hooks.reapKilled(next); // it never runs again: its coroutine is dropped, not resumed
       return;
     }
     if (next !== prev) {
-      if (this.controlled) control_progress();
+      if (this.controlled === true) control_progress();
       w[this.percpu + RQ_PERCPU.NR_SWITCHES]++;
       w[this.threadBase + slot * RQ_THREAD.WORDS + RQ_THREAD.NVCSW]++;
     } else {

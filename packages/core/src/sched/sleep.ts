@@ -220,7 +220,7 @@ export async function wait_chan_event(
   exclusive = false,
 ): Promise<number> {
   const t = might_sleep(name);
-  if (t.chaosYield) await chaos_yield(t);
+  if (t.chaosYield === true) await chaos_yield(t);
   if (cond()) {
     returned_without_blocking(t);
     return Math.max(1, timeout);

@@ -107,15 +107,18 @@ export class Task {
   /** KCSAN: instrumented accesses made (the key of its sampling decisions). */
   kcsanAccesses = 0;
   nheld = 0;
-  private heldStack: Int32Array | null = null;
-  private heldAtStack: Float64Array | null = null;
   /**
    * lockdep: the classes of the locks this thread holds, in acquisition order (entries below
-   * nheld). Made at the thread's first lock, from what exited threads of this CPU left: a thread
-   * that never takes a lock costs no stack.
+   * nheld). NO_LOCKS (length 0) until the thread's first lock, then a stack from what exited
+   * threads of this CPU left (take_held_stack): a thread that never takes a lock costs no stack.
+   * A plain field, not a getter: lockdep's fast path reads it at every acquisition.
    */
-  get held(): Int32Array {
-    return this.heldStack ?? (this.heldStack = heldPool.pop() ?? new Int32Array(LOCK_DEPTH));
+  held: Int32Array = NO_LOCKS;
+  private heldAtStack: Float64Array | null = null;
+  /** The thread's first lock: give it a held-lock stack of its own. */
+  take_held_stack(): Int32Array {
+    if (this.held.length === 0) this.held = heldPool.pop() ?? new Int32Array(LOCK_DEPTH);
+    return this.held;
   }
   /** lock_stat: when each held lock was taken (ms); made at first use, as `held`. */
   get heldAt(): Float64Array {
@@ -133,14 +136,16 @@ export class Task {
     readonly module: number,
     readonly entryName: string,
   ) {
+    this.pid = handle.pid | 0;
+    this.slot = handle.slot | 0;
     this.timer = new Timer(noop, handle.slot);
     this.flagsIndex = handle.slot >= 0 && handleMemory ? handleMemory.threadWord(handle.slot) + THREAD.FLAGS : -1;
   }
   /** Word index of the record's FLAGS (-1 for an idle task): read at every kernel entry. */
   readonly flagsIndex: number;
-  get pid(): number {
-    return this.handle.pid;
-  }
+  /** handle.pid and handle.slot, as int32 fields of the Task itself: the lock paths store them in lock words. */
+  readonly pid: number;
+  readonly slot: number;
   /** The thread's function by name ('' if anonymous): a module call's ('@'-entries) is in its data. */
   get fnName(): string {
     if (!this.entryName.startsWith('@')) return this.entryName;
@@ -152,13 +157,10 @@ export class Task {
    * next threads of this CPU. A later look at `held` makes a stack of its own, never shares one.
    */
   release(): void {
-    if (this.heldStack && heldPool.length < POOL_MAX) heldPool.push(this.heldStack);
+    if (this.held.length !== 0 && heldPool.length < POOL_MAX) heldPool.push(this.held);
     if (this.heldAtStack && heldAtPool.length < POOL_MAX) heldAtPool.push(this.heldAtStack);
-    this.heldStack = null;
+    this.held = NO_LOCKS;
     this.heldAtStack = null;
-  }
-  get slot(): number {
-    return this.handle.slot;
   }
 }
 
@@ -168,5 +170,7 @@ function noop(): void {}
 const LOCK_DEPTH = 48;
 /** Lock stacks of exited threads, for this CPU's next ones (at most POOL_MAX kept). */
 const heldPool: Int32Array[] = [];
+/** The held-lock stack of a thread that has taken no lock yet: shared, never written (length 0). */
+const NO_LOCKS = new Int32Array(0);
 const heldAtPool: Float64Array[] = [];
 const POOL_MAX = 1024;

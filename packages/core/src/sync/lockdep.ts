@@ -14,7 +14,7 @@
  * allocates nothing. The acquisitions count of an exclusive lock (lockdep_hold, then
  * lockdep_acquired once it is taken) is a plain add serialised by that lock itself.
  *
- * A held-lock entry is its class, or'd with HELD_READ for a read hold (the scenario's rlock()).
+ * A held-lock entry is its class, or'd with HELD.READ for a read hold (the scenario's rlock()).
  * When the class table (MAX_LOCK_CLASSES) or the edge table (MAX_LOCK_EDGES) is full, the CPU
  * that finds it so sets LOCKDEP.OFF under the lockdep lock and reports it, once; from then on no
  * edge is added and nothing is reported (Linux's debug_locks_off()), though held-lock stacks are
@@ -25,31 +25,30 @@ import {
 } from '../memory/layout.ts';
 import { type Memory } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
-import { OBJ_CLASS, arena_alloc } from '../memory/arena.ts';
+import { OBJ, arena_alloc } from '../memory/arena.ts';
 import { raw_spin_lock, raw_spin_unlock } from '../arch/rawlock.ts';
-import { this_cpu } from '../sched/cpu.ts';
+import { this_cpu, type Cpu } from '../sched/cpu.ts';
 import type { Task } from '../sched/task.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../arch/stack.ts';
 import { LOGLEVEL_WARNING } from '../printk/levels.ts';
 
 const MAX_LOCK_DEPTH = 48;
-/** A held-lock entry: the class in the low bits (MAX_LOCK_CLASSES <= CLASS_MASK + 1), HELD_READ for a read hold. */
-const CLASS_MASK = 0xffff;
-const HELD_READ = 1 << 16;
+/** A held-lock entry: the class in the low bits (MAX_LOCK_CLASSES <= CLASS_MASK + 1), READ for a read hold. */
+enum HELD { CLASS_MASK = 0xffff, READ = 1 << 16 }
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** The class of the lock at `addr` (registered on first use); -1 when the class table is full. */
 function lock_class(mem: Memory, addr: number, name: string): number {
-  const c = mem.i32[(addr >> 2) + OBJ_CLASS]; // final once non-zero; a 0 is re-read under the lock
+  const c = mem.i32[(addr >> 2) + OBJ.CLASS]; // final once non-zero; a 0 is re-read under the lock
   return c !== 0 ? c - 1 : register_class(mem, addr, name); // class + 1, or -1 for "no class" (the table was full)
 }
 
 /** The first acquisition of the lock at `addr` (as far as this CPU has seen): its class, under the lockdep lock. */
 function register_class(mem: Memory, addr: number, name: string): number {
   const w = mem.i32;
-  const i = (addr >> 2) + OBJ_CLASS;
+  const i = (addr >> 2) + OBJ.CLASS;
   const ld = mem.layout.lockdepBase >> 2;
   raw_spin_lock(w, ld + LOCKDEP.LOCK);
   let cls = Atomics.load(w, i) - 1;
@@ -125,25 +124,51 @@ export function lockdep_acquire(t: Task, addr: number, name: string, trylock: bo
  * lockdep_acquire without the count: the dependency checks and the hold. Returns the lock's
  * class, -1 when it has none (the class table is full); the caller counts the acquisition with
  * lockdep_acquired once it holds the lock exclusively.
+ *
+ * The fast path is the common case, a registered lock whose edges from every held class already
+ * exist, pushed on a stack the thread already has, without lock_stat: the class word, one bit per
+ * held lock, one store. Anything else (a first acquisition, a new edge, recursion, a full or
+ * missing stack, lock_stat's clock) goes to lockdep_hold_slow, which does it all.
  */
-export function lockdep_hold(t: Task, addr: number, name: string, trylock: boolean, read = false): number {
+export function lockdep_hold(t: Task, addr: number, name: string, trylock: boolean, read = false, cpu: Cpu = this_cpu): number {
+  const w = cpu.w;
+  const c = w[(addr >> 2) + OBJ.CLASS];
+  const n = t.nheld;
+  const held = t.held;
+  if (c <= 0 || n >= held.length || cpu.lockStat === true) return lockdep_hold_slow(t, addr, name, trylock, read);
+  const b = c - 1;
+  if (!trylock && n !== 0) {
+    const g = cpu.mem.layout.depGraph >> 2;
+    for (let k = 0; k < n; k++) {
+      const bit = (held[k] & HELD.CLASS_MASK) * MAX_LOCK_CLASSES + b;
+      if ((w[g + (bit >> 5)] & (1 << (bit & 31))) === 0) return lockdep_hold_slow(t, addr, name, trylock, read);
+    }
+  }
+  held[n] = read ? b | HELD.READ : b;
+  t.nheld = n + 1;
+  return b;
+}
+
+/** lockdep_hold in full: registers the class, adds and checks new edges, reports recursion, keeps lock_stat's time. */
+function lockdep_hold_slow(t: Task, addr: number, name: string, trylock: boolean, read: boolean): number {
   const mem = this_cpu.mem;
   const b = lock_class(mem, addr, name);
   if (b < 0) return -1; // -2: no class (table full)
   if (!trylock) {
     for (let k = 0; k < t.nheld; k++) {
-      const a = t.held[k] & CLASS_MASK;
+      const a = t.held[k] & HELD.CLASS_MASK;
       if (a === b) {
         // A read lock too: readers wait behind a waiting writer (Linux's queued rwlock in process
         // context, Tru64's complex locks), so taking it again can deadlock (read_lock_is_recursive() is false).
         report_recursion(mem, t, b);
-      } else if (!has_edge(mem, a, b)) add_edge(mem, t, a, b, (t.held[k] & HELD_READ) !== 0, read);
+      } else if (!has_edge(mem, a, b)) add_edge(mem, t, a, b, (t.held[k] & HELD.READ) !== 0, read);
     }
   }
   const n = t.nheld;
   if (n < MAX_LOCK_DEPTH) {
+    const held = t.take_held_stack();
     if (this_cpu.lockStat) t.heldAt[n] = now();
-    t.held[n] = read ? b | HELD_READ : b;
+    held[n] = read ? b | HELD.READ : b;
     t.nheld = n + 1;
   }
   return b;
@@ -154,19 +179,26 @@ export function lockdep_hold(t: Task, addr: number, name: string, trylock: boole
  * holding that class's one lock exclusively: every other acquirer is serialised by the lock, so
  * a plain add loses nothing, and the lock word's atomics publish it.
  */
-export function lockdep_acquired(cls: number): void {
-  const mem = this_cpu.mem;
-  mem.i32[stats(mem, cls) + LOCK_STAT.ACQUISITIONS]++;
+export function lockdep_acquired(cls: number, cpu: Cpu = this_cpu): void {
+  cpu.w[(cpu.mem.layout.classStats >> 2) + cls * LOCK_STAT.WORDS + LOCK_STAT.ACQUISITIONS]++;
 }
 
-/** The thread released the lock at `addr` (in any order). */
-export function lockdep_release(t: Task, addr: number): void {
-  const c = this_cpu.mem.i32[(addr >> 2) + OBJ_CLASS] - 1; // set (and seen) by this thread's acquisition
+/** The thread released the lock at `addr` (in any order). The fast path: the last lock taken, without lock_stat. */
+export function lockdep_release(t: Task, addr: number, cpu: Cpu = this_cpu): void {
   const n = t.nheld;
   if (n === 0) return;
+  const c = cpu.w[(addr >> 2) + OBJ.CLASS] - 1; // set (and seen) by this thread's acquisition
+  if ((t.held[n - 1] & HELD.CLASS_MASK) === c && cpu.lockStat !== true) {
+    t.nheld = n - 1;
+    return;
+  }
+  lockdep_release_slow(t, c, n);
+}
+
+function lockdep_release_slow(t: Task, c: number, n: number): void {
   const held = t.held;
   for (let k = n - 1; k >= 0; k--) {
-    if ((held[k] & CLASS_MASK) !== c) continue;
+    if ((held[k] & HELD.CLASS_MASK) !== c) continue;
     if (this_cpu.lockStat) {
       add_time(this_cpu.mem, c, LOCK_STAT.HOLD_F64, LOCK_STAT.HOLD_MAX_F64, now() - t.heldAt[k]);
       for (let j = k + 1; j < n; j++) t.heldAt[j - 1] = t.heldAt[j];
@@ -181,14 +213,14 @@ export function lockdep_release(t: Task, addr: number): void {
 export function lockdep_held_names(t: Task): string[] {
   const mem = this_cpu.mem;
   const names: string[] = [];
-  for (let k = 0; k < t.nheld; k++) names.push(class_name(mem, t.held[k] & CLASS_MASK));
+  for (let k = 0; k < t.nheld; k++) names.push(class_name(mem, t.held[k] & HELD.CLASS_MASK));
   return names;
 }
 
 /** A thread had to wait `ms` for the lock at `addr` (/proc/lock_stat). */
 export function lockdep_contended(addr: number, ms: number): void {
   const mem = this_cpu.mem;
-  const c = Atomics.load(mem.i32, (addr >> 2) + OBJ_CLASS) - 1;
+  const c = Atomics.load(mem.i32, (addr >> 2) + OBJ.CLASS) - 1;
   if (c < 0) return;
   Atomics.add(mem.i32, stats(mem, c) + LOCK_STAT.CONTENTIONS, 1);
   add_time(mem, c, LOCK_STAT.WAIT_F64, LOCK_STAT.WAIT_MAX_F64, ms);

@@ -10,10 +10,12 @@
  *
  * The checks read the words with plain loads (Linux's READ_ONCE): OWNER can equal this thread's
  * pid, and OWNER_CPU this CPU's id, only by this CPU's own stores, which it always sees in program
- * order; the lock word read at unlock is this thread's own acquisition when it holds the lock.
- * So the checks are exact for the thread's own locks, and a racy snapshot otherwise, as before.
+ * order; the lock word read at unlock is this thread's own acquisition when it holds the lock, and
+ * the one read before taking it is non-zero whenever a thread of this CPU holds it (that CPU's own
+ * compareExchange), the only case a recursion check can fire. So the checks are exact for the
+ * CPU's own locks, and a racy snapshot otherwise, as before.
  */
-import { this_cpu } from '../sched/cpu.ts';
+import { this_cpu, type Cpu } from '../sched/cpu.ts';
 import type { Task } from '../sched/task.ts';
 import { thread_condition } from '../sched/condition.ts';
 import { kernel_report } from '../printk/printk.ts';
@@ -21,7 +23,7 @@ import { LOGLEVEL_EMERG } from '../printk/levels.ts';
 import { call_site, call_trace, trace_lines } from '../arch/stack.ts';
 import { KernelBug } from '../arch/kernel-bug.ts';
 import { site_text } from './lockdep.ts';
-import { SPINLOCK, SPINLOCK_MAGIC, SPIN_HANDED, type spinlock_t } from './spinlock-types.ts';
+import { SPINLOCK, SPIN, type spinlock_t } from './spinlock-types.ts';
 
 function owner_desc(lock: spinlock_t): string {
   const mem = this_cpu.mem;
@@ -57,12 +59,23 @@ export function ended(whose: string): string[] {
   return [` the thread would spin for ever on a lock ${whose}: it is ended here, exit code -EFAULT (in Linux the CPU spins on: a lockup)`];
 }
 
-/** Before taking the lock: a bad magic is reported; recursion is reported and ends the thread. */
-export function debug_spin_lock_before(lock: spinlock_t, t: Task): void {
+/**
+ * Before taking the lock: a bad magic is reported; recursion is reported and ends the thread.
+ * The fast path, a good magic and a free lock, is two loads; anything else is looked at by
+ * spin_lock_suspect.
+ */
+export function debug_spin_lock_before(cpu: Cpu, lock: spinlock_t, t: Task): void {
+  const w = cpu.w;
+  const i = lock.word;
+  if (w[i + SPINLOCK.MAGIC] !== SPIN.MAGIC || w[i + SPINLOCK.LOCK] !== 0) spin_lock_suspect(lock, t);
+}
+
+/** The lock is held (by anyone) or its magic is bad: report what is wrong, if anything is. */
+function spin_lock_suspect(lock: spinlock_t, t: Task): void {
   const cpu = this_cpu;
   const w = cpu.w;
   const i = lock.word;
-  if (w[i + SPINLOCK.MAGIC] !== SPINLOCK_MAGIC) spin_bug(lock, 'bad magic', t);
+  if (w[i + SPINLOCK.MAGIC] !== SPIN.MAGIC) spin_bug(lock, 'bad magic', t);
   if (w[i + SPINLOCK.OWNER] === t.pid && t.pid !== 0 && Atomics.load(w, i + SPINLOCK.LOCK) !== 0) {
     spin_bug(lock, 'recursion', t, ended('it holds itself'), { ended: true });
     throw new KernelBug('spinlock recursion');
@@ -74,8 +87,7 @@ export function debug_spin_lock_before(lock: spinlock_t, t: Task): void {
 }
 
 /** The lock is taken: record the owner. */
-export function debug_spin_lock_after(lock: spinlock_t, t: Task): void {
-  const cpu = this_cpu;
+export function debug_spin_lock_after(cpu: Cpu, lock: spinlock_t, t: Task): void {
   const w = cpu.w;
   const i = lock.word;
   w[i + SPINLOCK.OWNER] = t.pid;
@@ -85,22 +97,35 @@ export function debug_spin_lock_after(lock: spinlock_t, t: Task): void {
 
 /**
  * Before releasing: check the magic and the owner, then clear the owner. False when the lock is
- * not held at all (reported): the caller must not release it.
+ * not held at all (reported): the caller must not release it. The fast path (all is well) is
+ * four loads and the three stores; anything else is spin_unlock_suspect's.
  */
-export function debug_spin_unlock(lock: spinlock_t, t: Task): boolean {
+export function debug_spin_unlock(cpu: Cpu, lock: spinlock_t, t: Task): boolean {
+  const w = cpu.w;
+  const i = lock.word;
+  const l = w[i + SPINLOCK.LOCK];
+  if (w[i + SPINLOCK.MAGIC] !== SPIN.MAGIC || l === 0 || l === SPIN.HANDED
+    || w[i + SPINLOCK.OWNER] !== t.pid || w[i + SPINLOCK.OWNER_CPU] !== cpu.id) {
+    if (!spin_unlock_suspect(lock, t)) return false;
+  }
+  w[i + SPINLOCK.OWNER] = -1;
+  w[i + SPINLOCK.OWNER_SLOT] = -1; // NIL
+  w[i + SPINLOCK.OWNER_CPU] = -1;
+  return true;
+}
+
+/** Something is wrong at an unlock: report it. False when the lock is not held at all. */
+function spin_unlock_suspect(lock: spinlock_t, t: Task): boolean {
   const cpu = this_cpu;
   const w = cpu.w;
   const i = lock.word;
-  if (w[i + SPINLOCK.MAGIC] !== SPINLOCK_MAGIC) spin_bug(lock, 'bad magic', t);
-  if (w[i + SPINLOCK.LOCK] === 0 || w[i + SPINLOCK.LOCK] === SPIN_HANDED) { // handed to a waiter, not held
+  if (w[i + SPINLOCK.MAGIC] !== SPIN.MAGIC) spin_bug(lock, 'bad magic', t);
+  if (w[i + SPINLOCK.LOCK] === 0 || w[i + SPINLOCK.LOCK] === SPIN.HANDED) { // handed to a waiter, not held
     spin_bug(lock, 'already unlocked', t);
     return false;
   }
   if (w[i + SPINLOCK.OWNER] !== t.pid) spin_bug(lock, 'wrong owner', t);
   else if (w[i + SPINLOCK.OWNER_CPU] !== cpu.id) spin_bug(lock, 'wrong CPU', t);
-  w[i + SPINLOCK.OWNER] = -1;
-  w[i + SPINLOCK.OWNER_SLOT] = -1; // NIL
-  w[i + SPINLOCK.OWNER_CPU] = -1;
   return true;
 }
 

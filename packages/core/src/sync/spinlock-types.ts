@@ -16,11 +16,12 @@ import { SharedStruct } from '../shared/declare.ts';
 
 /** Word offsets. An enum, so the kernel image's bundler writes them into the lock paths as literals. */
 export enum SPINLOCK { LOCK = 0, MAGIC = 1, OWNER = 2, OWNER_CPU = 3, OWNER_SLOT = 4, SITE = 5, HANDOFF = 6, WORDS = 8 }
-export const SPINLOCK_MAGIC = 0xdead4ead | 0;
-/** LOCK: released by its holder to the waiter HANDOFF names, which alone may take it. */
-export const SPIN_HANDED = 3;
-/** LOCK: held, and the waiter HANDOFF names asks for it at the release. */
-export const SPIN_HANDOFF_WANTED = 4;
+/**
+ * MAGIC's value once initialised, and two states of LOCK: HANDED, released by its holder to the
+ * waiter HANDOFF names, which alone may take it; HANDOFF_WANTED, held, and the waiter HANDOFF names
+ * asks for it at the release. An enum, so the lock paths test literals.
+ */
+export enum SPIN { MAGIC = 0xdead4ead | 0, HANDED = 3, HANDOFF_WANTED = 4 }
 
 export class spinlock_t extends SharedStruct {
   readonly [SHARED] = 'spinlock';

@@ -14,7 +14,7 @@
 import { kernel_read_point } from '../debug/access-points.ts';
 import { HEADER, NIL } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
-import { this_cpu } from '../sched/cpu.ts';
+import { LOCK_HOOK, this_cpu } from '../sched/cpu.ts';
 import { LOCK_HELD, LOCK_RELEASED } from '../sched/trace.ts';
 import { kernel_entry } from '../sched/context.ts';
 import { control_point, control_progress, control_released, controlled } from '../sched/control.ts';
@@ -23,7 +23,7 @@ import { log_waiters } from '../printk/logbuf.ts';
 import { call_site } from '../arch/stack.ts';
 import { declare, declare_global, KIND, shared_kind } from '../shared/declare.ts';
 import { intern_site, lockdep_acquired, lockdep_contended, lockdep_hold, lockdep_release } from './lockdep.ts';
-import { SPINLOCK, SPINLOCK_MAGIC, SPIN_HANDED, SPIN_HANDOFF_WANTED, spinlock_t } from './spinlock-types.ts';
+import { SPINLOCK, SPIN, spinlock_t } from './spinlock-types.ts';
 import { bad_sync_object } from './bad-object.ts';
 import { debug_spin_lock_after, debug_spin_lock_before, debug_spin_unlock, spin_lockup_suspected } from './spinlock-debug.ts';
 
@@ -35,7 +35,7 @@ function spin_lock_init_at(addr: number): void {
   const w = this_cpu.mem.i32;
   const i = addr >> 2;
   w[i + SPINLOCK.LOCK] = 0;
-  w[i + SPINLOCK.MAGIC] = SPINLOCK_MAGIC;
+  w[i + SPINLOCK.MAGIC] = SPIN.MAGIC;
   w[i + SPINLOCK.OWNER] = -1;
   w[i + SPINLOCK.OWNER_CPU] = -1;
   w[i + SPINLOCK.OWNER_SLOT] = NIL;
@@ -83,14 +83,14 @@ function spin_lock_slow(lock: spinlock_t, t: Task): void {
       if (Atomics.compareExchange(w, i, 0, 2) === 0) break; // 2: others may sleep on it too
       continue;
     }
-    if (c === SPIN_HANDED) {
-      if (w[handoff] === pid && Atomics.compareExchange(w, i, SPIN_HANDED, 2) === SPIN_HANDED) break;
+    if (c === SPIN.HANDED) {
+      if (w[handoff] === pid && Atomics.compareExchange(w, i, SPIN.HANDED, 2) === SPIN.HANDED) break;
     } else {
       // Held. Waited STARVED_MS: ask the holder to hand it over at its release (one waiter at a
       // time), so a holder that takes it again at once cannot keep it for ever (qspinlock is FIFO).
       if (pid > 0 && w[handoff] === 0 && now() - start > STARVED_MS) Atomics.compareExchange(w, handoff, 0, pid);
-      const want = Atomics.load(w, handoff) === pid ? SPIN_HANDOFF_WANTED : 2;
-      if (c !== want && c !== SPIN_HANDOFF_WANTED) {
+      const want = Atomics.load(w, handoff) === pid ? SPIN.HANDOFF_WANTED : 2;
+      if (c !== want && c !== SPIN.HANDOFF_WANTED) {
         if (Atomics.compareExchange(w, i, c, want) !== c) continue;
         c = want;
       }
@@ -129,17 +129,20 @@ export function spin_lock(lock: spinlock_t): void {
   if (!(lock instanceof spinlock_t)) return bad_sync_object('spin_lock', lock, 'spinlock_t', 'nothing is locked');
   const cpu = this_cpu;
   const w = cpu.w;
-  // The flags are booleans: a strict compare spares the JIT a generic truthiness test per flag.
-  const debug = cpu.spinlockDebug === true;
-  if (debug) debug_spin_lock_before(lock, t);
-  const cls = cpu.lockdep === true ? lockdep_hold(t, lock.addr, lock.name, false) : -1;
+  const hooks = cpu.lockHooks; // 0 (debug off): the CAS and the preempt count, nothing else
+  if ((hooks & LOCK_HOOK.DEBUG) !== 0) debug_spin_lock_before(cpu, lock, t);
+  const cls = (hooks & LOCK_HOOK.LOCKDEP) !== 0 ? lockdep_hold(t, lock.addr, lock.name, false, false, cpu) : -1;
   if (Atomics.compareExchange(w, lock.word + SPINLOCK.LOCK, 0, 1) !== 0) spin_lock_slow(lock, t);
-  if (cpu.controlled) control_progress();
+  if (hooks === 0) {
+    t.preempt_count++;
+    return;
+  }
+  if ((hooks & LOCK_HOOK.CONTROLLED) !== 0) control_progress();
   t.preempt_count++;
-  if (cls >= 0) lockdep_acquired(cls);
-  if (cpu.trace !== null) cpu.trace.lock(t.pid, lock.name, LOCK_HELD);
-  if (debug) debug_spin_lock_after(lock, t);
-  if (cpu.lockSites === true) w[lock.word + SPINLOCK.SITE] = intern_site(cpu.mem, call_site()) + 1;
+  if (cls >= 0) lockdep_acquired(cls, cpu);
+  if ((hooks & LOCK_HOOK.TRACE) !== 0) cpu.trace!.lock(t.pid, lock.name, LOCK_HELD);
+  if ((hooks & LOCK_HOOK.DEBUG) !== 0) debug_spin_lock_after(cpu, lock, t);
+  if ((hooks & LOCK_HOOK.SITES) !== 0) w[lock.word + SPINLOCK.SITE] = intern_site(cpu.mem, call_site()) + 1;
 }
 
 /** 1 if taken, 0 if it was held. */
@@ -150,7 +153,7 @@ export function spin_trylock(lock: spinlock_t): number {
   if (Atomics.compareExchange(w, lock.word + SPINLOCK.LOCK, 0, 1) !== 0) return 0;
   t.preempt_count++;
   if (this_cpu.trace !== null) this_cpu.trace.lock(t.pid, lock.name, LOCK_HELD);
-  if (this_cpu.spinlockDebug) debug_spin_lock_after(lock, t);
+  if (this_cpu.spinlockDebug) debug_spin_lock_after(this_cpu, lock, t);
   if (this_cpu.lockdep) {
     const cls = lockdep_hold(t, lock.addr, lock.name, true);
     if (cls >= 0) lockdep_acquired(cls);
@@ -163,24 +166,25 @@ export function spin_unlock(lock: spinlock_t): void {
   if (!(lock instanceof spinlock_t)) return bad_sync_object('spin_unlock', lock, 'spinlock_t', 'nothing is unlocked');
   const cpu = this_cpu;
   const w = cpu.w;
-  if (cpu.spinlockDebug === true && !debug_spin_unlock(lock, t)) return;
+  const hooks = cpu.lockHooks;
+  if ((hooks & LOCK_HOOK.DEBUG) !== 0 && !debug_spin_unlock(cpu, lock, t)) return;
   if (t.preempt_count > 0) t.preempt_count--;
-  if (cpu.lockdep === true) lockdep_release(t, lock.addr);
-  if (cpu.trace !== null) cpu.trace.lock(t.pid, lock.name, LOCK_RELEASED); // before the release: a next holder's record comes after
+  if ((hooks & LOCK_HOOK.LOCKDEP) !== 0) lockdep_release(t, lock.addr, cpu);
+  if ((hooks & LOCK_HOOK.TRACE) !== 0) cpu.trace!.lock(t.pid, lock.name, LOCK_RELEASED); // before the release: a next holder's record comes after
   if (Atomics.compareExchange(w, lock.word + SPINLOCK.LOCK, 1, 0) !== 1) spin_unlock_contended(w, lock.word + SPINLOCK.LOCK);
-  if (cpu.controlled) control_released();
+  if ((hooks & LOCK_HOOK.CONTROLLED) !== 0) control_released();
 }
 
 /**
  * The release with a waiter asleep on the lock: free it and wake one (2), or hand it to the
- * starved waiter that asked (SPIN_HANDOFF_WANTED becomes SPIN_HANDED, all woken, that one takes
- * it). 0 or SPIN_HANDED: not held (a second unlock with debug off), nothing to do.
+ * starved waiter that asked (SPIN.HANDOFF_WANTED becomes SPIN.HANDED, all woken, that one takes
+ * it). 0 or SPIN.HANDED: not held (a second unlock with debug off), nothing to do.
  */
 function spin_unlock_contended(w: Int32Array, i: number): void {
   for (;;) {
     const c = Atomics.load(w, i);
-    if (c === SPIN_HANDOFF_WANTED) {
-      if (Atomics.compareExchange(w, i, SPIN_HANDOFF_WANTED, SPIN_HANDED) !== SPIN_HANDOFF_WANTED) continue;
+    if (c === SPIN.HANDOFF_WANTED) {
+      if (Atomics.compareExchange(w, i, SPIN.HANDOFF_WANTED, SPIN.HANDED) !== SPIN.HANDOFF_WANTED) continue;
       Atomics.notify(w, i);
       return;
     }

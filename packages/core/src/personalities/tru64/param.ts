@@ -1,5 +1,4 @@
 /** Tru64's small headers: mach/boolean.h (TRUE, FALSE), sys/errno.h (BSD numbers), kern/clock (hz). */
-import { HZ } from '../../contract/index.ts';
 
 export const TRUE = 1;
 export const FALSE = 0;
@@ -11,5 +10,5 @@ export const EWOULDBLOCK = 35;
 export const EAGAIN = 35;
 export const ERESTART = -1;
 
-/** Clock ticks per second (the machine's HZ). */
-export const hz: number = HZ;
+/** Clock ticks per second (the machine's HZ: a live binding, set at boot). */
+export { HZ as hz } from '../../contract/index.ts';
