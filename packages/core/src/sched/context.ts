@@ -41,7 +41,7 @@ export function might_sleep(name: string, yields = false): Task {
   const cpu = this_cpu;
   const t = cpu.current;
   if (t.switching === true || t.unawaited === true) missing_await(t, name);
-  if (controlled) control_point(t, 'call', name, false, -1, false, yields);
+  if (cpu.controlled === true) control_point(t, 'call', name, false, -1, false, yields);
   // Before the kill flags: a swallowed thread_halt_self() follows a thread_terminate().
   if (t.exit_code !== null) {
     const comm = cpu.mem.comm(t.slot);
@@ -61,7 +61,7 @@ export function might_sleep(name: string, yields = false): Task {
     ], { bug: 'scheduling_while_atomic', call: name, preempt_count: t.preempt_count }, LOGLEVEL_EMERG);
   }
   t.blocking = name;
-  if (cpu.chaos && chaos_point(t, name, true)) t.chaosYield = true;
+  if (cpu.chaos !== 0 && chaos_point(t, name, true)) t.chaosYield = true;
   return t;
 }
 

@@ -274,7 +274,7 @@ export class Cpu {
     }
     const mem = this.mem;
     const slot = prev.slot;
-    const live = !prev.dead && slot >= 0;
+    const live = prev.dead !== true && slot >= 0;
     const tb = this.threadBase;
     const pt = tb + slot * RQ_THREAD.WORDS; // prev's record (meaningless for the idle task)
     const timeshare = live && w[pt + RQ_THREAD.POLICY] === RQ_CONST.SCHED_TIMESHARE;
@@ -282,13 +282,13 @@ export class Cpu {
     // COARSE_MS makes it read afresh, so none is due now when it is not. A timeshare thread's
     // priority decays with the CPU it used: its switch reads the clock.
     let t = this.lastTick;
-    if (timeshare || this.controlled || ++this.switchesSinceTick >= TICK_SWITCHES ||
+    if (timeshare || this.controlled === true || ++this.switchesSinceTick >= TICK_SWITCHES ||
         mem.f64[RQ_CONST.COARSE_CLOCK_F64 >> 1] > t || this.timers.next - t <= COARSE_MS) t = this.tick(timeshare);
     if (timeshare) timeshare_charge(mem, slot, t - this.lastSwitch);
     // A yield runs without RQ_LOCK: the lists are this CPU's alone (wakelist.ts), and a thread
     // seen TASK_RUNNING stays so (only the thread itself stores a sleeping state). A sleep decides
     // "off the run queue" under it, against its wakers.
-    const locked = debug_checks || !live || w[pt + RQ_THREAD.STATE] !== RQ_CONST.TASK_RUNNING;
+    const locked = debug_checks === true || !live || w[pt + RQ_THREAD.STATE] !== RQ_CONST.TASK_RUNNING;
     if (locked) {
       raw_spin_lock(w, b + RQ_PERCPU.RQ_LOCK);
       if (debug_checks) this.checkLeaving(prev);
@@ -312,7 +312,7 @@ export class Cpu {
       if (debug_checks) report_broken();
     }
     // Going idle: the busy time ends now. A timeshare thread next: its stretch must start exactly.
-    if (!this.controlled && (next === RQ_CONST.NIL || w[tb + next * RQ_THREAD.WORDS + RQ_THREAD.POLICY] === RQ_CONST.SCHED_TIMESHARE)) t = this.fresh();
+    if (this.controlled !== true && (next === RQ_CONST.NIL || w[tb + next * RQ_THREAD.WORDS + RQ_THREAD.POLICY] === RQ_CONST.SCHED_TIMESHARE)) t = this.fresh();
     if (t !== this.lastSwitch) this.account(prev, t); // else no clock reading since the last switch (see tick)
     if (next === RQ_CONST.NIL) this.enterIdle(t);
     else this.switchTo(next, prev);
@@ -402,7 +402,7 @@ export class Cpu {
       // code went on without awaiting the yield (`schedule(); return 0;`) is caught all the same.
       next.notBlocked();
     }
-    if (started) {
+    if (started === true) {
       const r = next.resume!;
       next.resume = null;
       r();
