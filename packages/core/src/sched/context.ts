@@ -12,7 +12,7 @@ import type { Task } from './task.ts';
 import { kernel_report } from '../printk/printk.ts';
 import { call_trace, trace_lines } from '../arch/stack.ts';
 import { KernelBug, ThreadExit, ThreadKilled } from '../arch/kernel-bug.ts';
-import { TF_KILL, TF_TERMINATE } from '../memory/layout.ts';
+import { RQ_CONST } from './runqueue.ts';
 import { chaos_point } from './chaos.ts';
 import { LOGLEVEL_EMERG } from '../printk/levels.ts';
 import { loading } from '../module/registry.ts';
@@ -24,14 +24,14 @@ export function kernel_entry(name: string): Task {
   if (t.switching === true || t.unawaited === true) missing_await(t, name);
   if (cpu.entryHooks === true) return kernel_entry_hooked(cpu, t, name);
   // A plain read: the flag only ever goes from clear to set, and a late sight is the next call's.
-  if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & TF_KILL) throw new ThreadKilled(t.pid);
+  if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & RQ_CONST.TF_KILL) throw new ThreadKilled(t.pid);
   return t;
 }
 
 /** kernel_entry under the controlled scheduler or chaos: their points around the kill check. */
 function kernel_entry_hooked(cpu: Cpu, t: Task, name: string): Task {
   if (controlled) control_point(t, 'call', name);
-  if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & TF_KILL) throw new ThreadKilled(t.pid);
+  if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & RQ_CONST.TF_KILL) throw new ThreadKilled(t.pid);
   if (cpu.chaos) chaos_point(t, name, false);
   return t;
 }
@@ -50,7 +50,7 @@ export function might_sleep(name: string, yields = false): Task {
     throw new ThreadExit(t.pid, t.exit_code);
   }
   // A plain read, as in kernel_entry: the flags only go from clear to set; a late sight is the sleep's own check.
-  if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & (TF_KILL | TF_TERMINATE)) throw new ThreadKilled(t.pid);
+  if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & (RQ_CONST.TF_KILL | RQ_CONST.TF_TERMINATE)) throw new ThreadKilled(t.pid);
   if (t === cpu.idleTask) outside_thread(name, 'sleeping function called from invalid context');
   if (t.preempt_count > 0) {
     const comm = cpu.mem.comm(t.slot);
@@ -86,7 +86,7 @@ export async function chaos_yield(t: Task): Promise<void> {
 
 /** A thread being terminated (Tru64 thread_terminate) stops at its next scheduling point. */
 function halt_if_terminated(t: Task): void {
-  if (t.flagsIndex >= 0 && Atomics.load(this_cpu.w, t.flagsIndex) & TF_TERMINATE) throw new ThreadKilled(t.pid);
+  if (t.flagsIndex >= 0 && Atomics.load(this_cpu.w, t.flagsIndex) & RQ_CONST.TF_TERMINATE) throw new ThreadKilled(t.pid);
 }
 
 /** Give up the CPU inside a blocking primitive; a terminated thread does not come back from it. */

@@ -14,7 +14,7 @@
  * or writes. With debug checks on, every change is followed by rq_check, under RQ_LOCK.
  */
 import {
-  HEADER, PERCPU, THREAD, NIL, PRIO_BITMAP_WORDS, MAX_PRIO, SCHED_TIMESHARE, TF_KILL, WAKE_REQUEUE, WAKE_WOKEN,
+  HEADER, PERCPU, THREAD, NIL, PRIO_BITMAP_WORDS, MAX_PRIO, SCHED_TIMESHARE, TF_KILL, TF_TERMINATE, WAKE_REQUEUE, WAKE_WOKEN,
 } from '../memory/layout.ts';
 import type { Memory } from '../memory/memory.ts';
 import { TASK_RUNNING } from './state.ts';
@@ -31,7 +31,7 @@ export enum RQ_PERCPU {
 }
 export enum RQ_THREAD { WORDS = 44, STATE = 1, PRIO = 3, ON_RQ = 5, RQ_NEXT = 6, NVCSW = 16, POLICY = 20, WAKE_PENDING = 41, WAKE_NEXT = 42 }
 export enum RQ_CONST {
-  NIL = -1, MAX_PRIO = 140, BITMAP_WORDS = 5, TASK_RUNNING = 0, SCHED_TIMESHARE = 2, TF_KILL = 1 << 7,
+  NIL = -1, MAX_PRIO = 140, BITMAP_WORDS = 5, TASK_RUNNING = 0, SCHED_TIMESHARE = 2, TF_KILL = 1 << 7, TF_TERMINATE = 1 << 11,
   /** HEADER.COARSE_CLOCK_F64 */
   COARSE_CLOCK_F64 = 20,
 }
@@ -40,7 +40,7 @@ function check_words(): void {
   const words: [string, number, number][] = [
     ['NIL', RQ_CONST.NIL, NIL], ['MAX_PRIO', RQ_CONST.MAX_PRIO, MAX_PRIO], ['PRIO_BITMAP_WORDS', RQ_CONST.BITMAP_WORDS, PRIO_BITMAP_WORDS],
     ['TASK_RUNNING', RQ_CONST.TASK_RUNNING, TASK_RUNNING], ['SCHED_TIMESHARE', RQ_CONST.SCHED_TIMESHARE, SCHED_TIMESHARE],
-    ['TF_KILL', RQ_CONST.TF_KILL, TF_KILL], ['HEADER.COARSE_CLOCK_F64', RQ_CONST.COARSE_CLOCK_F64, HEADER.COARSE_CLOCK_F64],
+    ['TF_KILL', RQ_CONST.TF_KILL, TF_KILL], ['TF_TERMINATE', RQ_CONST.TF_TERMINATE, TF_TERMINATE], ['HEADER.COARSE_CLOCK_F64', RQ_CONST.COARSE_CLOCK_F64, HEADER.COARSE_CLOCK_F64],
   ];
   for (const k of Object.keys(RQ_PERCPU)) if (isNaN(Number(k))) words.push([`PERCPU.${k}`, RQ_PERCPU[k as keyof typeof RQ_PERCPU], PERCPU[k as keyof typeof PERCPU]]);
   for (const k of Object.keys(RQ_THREAD)) if (isNaN(Number(k))) words.push([`THREAD.${k}`, RQ_THREAD[k as keyof typeof RQ_THREAD], THREAD[k as keyof typeof THREAD]]);

@@ -98,14 +98,17 @@ export function debug_spin_lock_after(cpu: Cpu, lock: spinlock_t, t: Task): void
 /**
  * Before releasing: check the magic and the owner, then clear the owner. False when the lock is
  * not held at all (reported): the caller must not release it. The fast path (all is well) is
- * four loads and the three stores; anything else is spin_unlock_suspect's.
+ * three loads and the three stores; anything else is spin_unlock_suspect's. OWNER_CPU needs no
+ * look when OWNER is this thread: a thread runs on one CPU all its life (THREAD.CPU is fixed
+ * before its first run) and a pid names one thread (NEXT_PID only grows), so its own lock's
+ * OWNER_CPU is this CPU. Pid 0 is every CPU's idle task: its unlocks take the full check.
  */
 export function debug_spin_unlock(cpu: Cpu, lock: spinlock_t, t: Task): boolean {
   const w = cpu.w;
   const i = lock.word;
   const l = w[i + SPINLOCK.LOCK];
-  if (w[i + SPINLOCK.MAGIC] !== SPIN.MAGIC || l === 0 || l === SPIN.HANDED
-    || w[i + SPINLOCK.OWNER] !== t.pid || w[i + SPINLOCK.OWNER_CPU] !== cpu.id) {
+  const pid = t.pid;
+  if (w[i + SPINLOCK.MAGIC] !== SPIN.MAGIC || l === 0 || l === SPIN.HANDED || w[i + SPINLOCK.OWNER] !== pid || pid === 0) {
     if (!spin_unlock_suspect(lock, t)) return false;
   }
   w[i + SPINLOCK.OWNER] = -1;
