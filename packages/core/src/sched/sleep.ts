@@ -7,7 +7,6 @@ import { wmesgBytes } from '../memory/memory.ts';
 import { now } from '../arch/clock.ts';
 import { this_cpu } from './cpu.ts';
 import { block, chaos_yield, might_sleep, returned_without_blocking } from './context.ts';
-import { controlled } from './control.ts';
 import { sq_add, sq_sleep_over, sq_remove, sq_wakeup } from './sleepqueue.ts';
 import { try_to_wake_up } from './wake.ts';
 import { TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TASK_INTERRUPTIBLE } from './state.ts';
@@ -36,7 +35,7 @@ export function jiffies_to_msecs(j: number): number {
 
 /** Give up the CPU; back when runnable again (at once if still TASK_RUNNING). `call` is the API's name. */
 export function schedule_core(call: string): Promise<void> {
-  name_bare_sleep(might_sleep(call, controlled && yielding()));
+  name_bare_sleep(might_sleep(call, this_cpu.controlled === true && yielding()));
   return this_cpu.schedule();
 }
 
