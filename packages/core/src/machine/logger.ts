@@ -9,8 +9,8 @@
  * printk wait) instead of queueing without bound. A --log-file is a regular file, written
  * synchronously.
  */
+import { createRequire } from 'node:module';
 import pino from 'pino';
-import { prettyFactory } from 'pino-pretty';
 import { pino_level } from '../printk/levels.ts';
 import type { LogRecord } from '../printk/logbuf.ts';
 
@@ -71,6 +71,11 @@ function output(dest: number | NodeJS.WritableStream): { write(s: string): void;
   return stream_sink(dest);
 }
 
+/** pino-pretty, loaded at the first pretty logger: a JSON-only process (a campaign's trials, piped output) never loads it. */
+function pretty_factory(): typeof import('pino-pretty').prettyFactory {
+  return (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')).prettyFactory;
+}
+
 export function kernel_logger(o: LoggerOptions = {}): pino.Logger {
   const format = o.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const dest = o.destination ?? 1;
@@ -78,7 +83,7 @@ export function kernel_logger(o: LoggerOptions = {}): pino.Logger {
   let main: pino.DestinationStream = out;
   if (format === 'pretty') {
     const colorize = o.colorize ?? (dest === 1 && !!process.stdout.isTTY);
-    const pretty = prettyFactory({
+    const pretty = pretty_factory()({
       colorize: false,
       hideObject: true,
       ignore: 'time,level,uptime,cpu,pid,comm,loglevel,report,fields',
