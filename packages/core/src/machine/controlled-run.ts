@@ -12,7 +12,7 @@ import { SPIN_LOCK } from '../sched/control-decide.ts';
 import { thread_condition } from '../sched/condition.ts';
 import { task_state_letter } from '../sched/state.ts';
 import { KIND } from '../shared/declare.ts';
-import { site_text } from '../sync/lockdep.ts';
+import { site_text } from '../sync/lockdep-sites.ts';
 import { SPINLOCK } from '../sync/spinlock-types.ts';
 
 const SETTLE_TEXT = '100 ms of virtual time';

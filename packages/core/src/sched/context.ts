@@ -16,7 +16,7 @@ import { RQ_CONST } from './runqueue.ts';
 import { chaos_point } from './chaos.ts';
 import { LOGLEVEL_EMERG } from '../printk/levels.ts';
 import { loading } from '../module/registry.ts';
-import { control_point, controlled } from './control.ts';
+import { control_point } from './control.ts';
 
 export function kernel_entry(name: string): Task {
   const cpu = this_cpu;
@@ -30,7 +30,7 @@ export function kernel_entry(name: string): Task {
 
 /** kernel_entry under the controlled scheduler or chaos: their points around the kill check. */
 function kernel_entry_hooked(cpu: Cpu, t: Task, name: string): Task {
-  if (controlled) control_point(t, 'call', name);
+  if (cpu.controlled === true) control_point(t, 'call', name);
   if (t.flagsIndex >= 0 && cpu.w[t.flagsIndex] & RQ_CONST.TF_KILL) throw new ThreadKilled(t.pid);
   if (cpu.chaos) chaos_point(t, name, false);
   return t;

@@ -113,7 +113,7 @@ export class Cpu {
   readonly controlled: boolean;
   /** --trace: what this CPU records (null with trace off: one test in the paths that record). */
   readonly trace: CpuTracer | null;
-  /** What the lock paths do beyond taking the lock (LOCK_HOOK_* bits, 0: nothing), fixed at boot: one load decides. */
+  /** What the lock paths do beyond taking the lock (LOCK_HOOK bits, 0: nothing), fixed at boot: one load decides. */
   readonly lockHooks: number;
   /** Kernel entries run the controlled scheduler's or chaos's point (fixed at boot). */
   readonly entryHooks: boolean;

@@ -21,8 +21,8 @@ import { TASK_RUNNING } from './state.ts';
 import { debug_checks, invariant, invariant_broken, slot_words, walk_revisits, walk_start } from './invariants.ts';
 
 /**
- * The words and constants of layout.ts and state.ts that the run queue and the switch path
- * (cpu.ts) use, as enums: the kernel image's bundler writes an enum member in as a literal, where
+ * The words and constants of layout.ts and state.ts that the run queue, the switch path
+ * (cpu.ts) and the kernel entry checks (context.ts) use, as enums: the kernel image's bundler writes an enum member in as a literal, where
  * a property of an imported object is loaded and its map checked at every use, which doubled the
  * cost of the run-queue steps of a switch. Checked equal to layout.ts's when this file loads.
  */

@@ -22,7 +22,7 @@ import { kernel_report } from '../printk/printk.ts';
 import { LOGLEVEL_EMERG } from '../printk/levels.ts';
 import { call_site, call_trace, trace_lines } from '../arch/stack.ts';
 import { KernelBug } from '../arch/kernel-bug.ts';
-import { site_text } from './lockdep.ts';
+import { site_text } from './lockdep-sites.ts';
 import { SPINLOCK, SPIN, type spinlock_t } from './spinlock-types.ts';
 
 function owner_desc(lock: spinlock_t): string {

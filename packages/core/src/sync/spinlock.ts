@@ -22,7 +22,8 @@ import type { Task } from '../sched/task.ts';
 import { log_waiters } from '../printk/logbuf.ts';
 import { call_site } from '../arch/stack.ts';
 import { declare, declare_global, KIND, shared_kind } from '../shared/declare.ts';
-import { intern_site, lockdep_acquired, lockdep_contended, lockdep_hold, lockdep_release } from './lockdep.ts';
+import { lockdep_acquired, lockdep_contended, lockdep_hold, lockdep_release } from './lockdep.ts';
+import { intern_site } from './lockdep-sites.ts';
 import { SPINLOCK, SPIN, spinlock_t } from './spinlock-types.ts';
 import { bad_sync_object } from './bad-object.ts';
 import { debug_spin_lock_after, debug_spin_lock_before, debug_spin_unlock, spin_lockup_suspected } from './spinlock-debug.ts';
@@ -133,12 +134,9 @@ export function spin_lock(lock: spinlock_t): void {
   if ((hooks & LOCK_HOOK.DEBUG) !== 0) debug_spin_lock_before(cpu, lock, t);
   const cls = (hooks & LOCK_HOOK.LOCKDEP) !== 0 ? lockdep_hold(t, lock.addr, lock.name, false, false, cpu) : -1;
   if (Atomics.compareExchange(w, lock.word + SPINLOCK.LOCK, 0, 1) !== 0) spin_lock_slow(lock, t);
-  if (hooks === 0) {
-    t.preempt_count++;
-    return;
-  }
-  if ((hooks & LOCK_HOOK.CONTROLLED) !== 0) control_progress();
   t.preempt_count++;
+  if (hooks === 0) return;
+  if ((hooks & LOCK_HOOK.CONTROLLED) !== 0) control_progress();
   if (cls >= 0) lockdep_acquired(cls, cpu);
   if ((hooks & LOCK_HOOK.TRACE) !== 0) cpu.trace!.lock(t.pid, lock.name, LOCK_HELD);
   if ((hooks & LOCK_HOOK.DEBUG) !== 0) debug_spin_lock_after(cpu, lock, t);
