@@ -6,6 +6,9 @@
  * Invariants:
  *  - records are accepted in ring order with seq 1, 2, ... and no gap; each reaches the logger and
  *    every listener once, when it is accepted;
+ *  - uptimes never go back from one accepted record to the next. The ring stamps its records under
+ *    its lock on one clock (arch/clock.ts), so they are in order; a coordinator record stamped
+ *    before a drain that then took newer CPU records is raised to the newest uptime accepted;
  *  - continuation pieces (KERN_CONT) are joined to the line they continue before it is accepted
  *    (printk/cont.ts): a line without a trailing newline is held open until a record that does not
  *    continue it arrives, the machine halts, or its continuation window has passed; dmesg() and
@@ -36,6 +39,8 @@ const LOG_BACKLOG_MAX = 32 << 20;
 
 export class KernelLog {
   private seq = 0;
+  /** The uptime of the last accepted record. */
+  private lastUptime = 0;
   /** Records the CPUs dropped (log_dropped) that have been reported. */
   private dropped = 0;
   private readonly counts = new Map<string, number>();
@@ -83,7 +88,7 @@ export class KernelLog {
 
   /** A record from the coordinator itself, or on behalf of a CPU's thread (`who`). */
   klog(level: number, msg: string, report?: ReportKind, fields?: Record<string, unknown>, who: LogOrigin = COORDINATOR): void {
-    // Stamped before the drain: what the CPUs store while it runs is newer, and follows this line.
+    // Stamped when called, before the drain; commit() raises it if the drain took a newer CPU record.
     const uptime = this.uptime();
     this.drain();
     this.cont.close(); // another record: a line left open is handed on first, so lines leave in time order
@@ -164,6 +169,8 @@ export class KernelLog {
 
   private commit(r: LogRecord): void {
     r.seq = ++this.seq;
+    if (r.uptime < this.lastUptime) r.uptime = this.lastUptime;
+    else this.lastUptime = r.uptime;
     if (r.report) r.fields = { ...r.fields, seed: this.mem.i32[HEADER.SEED] };
     this.buf.push(r);
     if (r.report) this.counts.set(r.report, (this.counts.get(r.report) ?? 0) + 1);
