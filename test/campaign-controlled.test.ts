@@ -65,16 +65,17 @@ function kinds(r: CliResult): string[] {
 describe('kmodel campaign --controlled', () => {
   it('random walk over lost_update: failures, each replayed exactly by its printed run command and its schedule file', async () => {
     const dir = scratch();
-    const r = await kmodel(['campaign', LOST, '--controlled', '--trials', '20', '--strategy', 'random', '--seed', '1', '--jobs', '2', '--schedule-dir', dir], { timeoutMs: 120_000 });
+    // Seeds 7-14: 7, 8, 10 and 13 lose the update.
+    const r = await kmodel(['campaign', LOST, '--controlled', '--trials', '8', '--strategy', 'random', '--seed', '7', '--jobs', '2', '--schedule-dir', dir], { timeoutMs: 120_000 });
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.stdout).toMatch(/: 20 trials, [1-9]\d* failed/);
+    expect(r.stdout).toMatch(/: 8 trials, [1-9]\d* failed/);
     expect(r.stdout).not.toContain('no probability bound');
     const rerun = /^rerun: (.*)$/m.exec(r.stdout)![1];
     const first = Number(/^first failing seeds: (\d+) \(oops\)/m.exec(r.stdout)![1]);
     expect(rerun).toBe(`pnpm kmodel run test/fixtures/controlled/lost_update.ts --controlled --seed ${first} --strategy random --cpus 4`);
 
     // The replay command fails the same way, every time.
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 3; i++) {
       const run = await kmodel([...args_of(rerun), '--log-format', 'json'], { timeoutMs: 60_000 });
       expect(run.code, `replay ${i + 1}:\n${run.stderr}`).toBe(1);
       expect(kinds(run)).toEqual(['oops']);
@@ -130,7 +131,8 @@ describe('kmodel campaign --controlled', () => {
 
   it('the same campaign gives the same verdicts, schedules and schedule files, with 1 job or 2', async () => {
     const [d1, d2] = [scratch(), scratch()];
-    const args = [LOST, '--controlled', '--trials', '20', '--strategy', 'random', '--seed', '1'];
+    // Seeds 7-16: five of them (7, 8, 10, 13, 15) lose the update, as many as get a schedule file.
+    const args = [LOST, '--controlled', '--trials', '10', '--strategy', 'random', '--seed', '7'];
     const a = await campaign([...args, '--jobs', '2', '--schedule-dir', d1]);
     const b = await campaign([...args, '--jobs', '1', '--schedule-dir', d2]);
     const per = (s: Summary) => s.seeds.map((x) => ({ seed: x.seed, verdict: x.verdict, steps: x.steps, preemptions: x.preemptions }));

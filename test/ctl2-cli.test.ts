@@ -60,7 +60,7 @@ describe('kmodel run --minimize on a run with several report kinds', () => {
 describe('kmodel campaign --controlled: the PCT bound of a clean campaign', () => {
   it('k of the bound bounds every trial\'s steps (the measured k came from one shorter run), and a line says so', async () => {
     const r = await kmodel([
-      'campaign', STOP, '--controlled', '--trials', '40', '--cpus', '2', '--seed', '1', '--jobs', '1', '--duration', '0.1', '--json',
+      'campaign', STOP, '--controlled', '--trials', '15', '--cpus', '2', '--seed', '1', '--jobs', '1', '--duration', '0.1', '--json',
     ], { timeoutMs: 110_000 });
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -69,7 +69,7 @@ describe('kmodel campaign --controlled: the PCT bound of a clean campaign', () =
     expect(s.controlled.pctStepsFrom).toBe('measured');
     expect(s.controlled.pctSteps).toBe(steps);
     expect(s.controlled.threads).toBe(n);
-    expect(s.controlled.bound).toBeCloseTo(pct_campaign_bound(n, steps, 3, 40), 12);
+    expect(s.controlled.bound).toBeCloseTo(pct_campaign_bound(n, steps, 3, 15), 12);
     // This module's measuring run is shorter than its trials: the line after the summary says what the bound used.
     const m = /^pct: the trials took up to (\d+) steps, more than the k = (\d+) the change points were drawn over \(measured by one run\): the bound above uses k = (\d+);/m.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();

@@ -40,8 +40,9 @@ const VERSION = (JSON.parse(readFileSync(join(ROOT, 'packages', 'cli', 'package.
 const LOST = fixture('controlled/lost_update');
 const HANG = fixture('campaign_hang');
 const SLEEPER = fixture('campaign_sleeper');
-/** The controlled campaign of (a) and (b): 40 seeds of lost_update, some of which lose the update. */
-const CONTROLLED = [LOST, '--controlled', '--trials', '40', '--seed', '7', '--cpus', '2', '--json'];
+/** The controlled campaign of (a) and (b): 20 seeds of lost_update, two of which (12, 21) lose the update. */
+const TRIALS = 20;
+const CONTROLLED = [LOST, '--controlled', '--trials', String(TRIALS), '--seed', '7', '--cpus', '2', '--json'];
 
 /** A worker's line for a trial it ran: `mod.ts seed S (campaign C): verdict in T ms`. */
 const TRIAL_LINE = /^\S+ seed \d+ \(campaign [0-9a-f]+\): .* in \d+ ms$/gm;
@@ -250,10 +251,10 @@ describe('kmodel campaign --queue, kmodel worker', { timeout: 120_000 }, () => {
     const l = local.s;
     expect(queued.code, queued.stderr).toBe(local.r.code);
     expect(queued.code).toBe(1);
-    expect(q.trials).toBe(40);
+    expect(q.trials).toBe(TRIALS);
     expect(l.failed).toBeGreaterThan(0);
     expect(per_seed(q)).toEqual(per_seed(l));
-    expect(q.seeds.map((x) => x.seed)).toEqual(Array.from({ length: 40 }, (_, i) => 7 + i));
+    expect(q.seeds.map((x) => x.seed)).toEqual(Array.from({ length: TRIALS }, (_, i) => 7 + i));
     expect({ failed: q.failed, byKind: q.byKind, rerun: q.rerun }).toEqual({ failed: l.failed, byKind: l.byKind, rerun: l.rerun });
     const failing = (s: Summary) => s.seeds.filter((x) => x.verdict !== 'clean').map((x) => x.seed);
     expect(failing(q)).toEqual(failing(l));
@@ -269,10 +270,10 @@ describe('kmodel campaign --queue, kmodel worker', { timeout: 120_000 }, () => {
     // Both workers ran trials, and only they did.
     expect(new Set(q.seeds.map((x) => x.host))).toEqual(new Set([a.host, b.host]));
     expect(l.seeds.every((x) => x.host === undefined)).toBe(true);
-    expect(a.trials() + b.trials()).toBeGreaterThanOrEqual(40);
+    expect(a.trials() + b.trials()).toBeGreaterThanOrEqual(TRIALS);
   });
 
-  it('a worker killed mid-campaign: all 40 verdicts, each seed once, as the local campaign gives them', async () => {
+  it('a worker killed mid-campaign: all 20 verdicts, each seed once, as the local campaign gives them', async () => {
     const [a, b] = await Promise.all([worker(['--lock-secs', '1']), worker(['--lock-secs', '1'])]);
     const local = local_controlled();
     const running = campaign([...CONTROLLED, '--schedule-dir', scratch(), '--queue', redis!.url]);
@@ -283,10 +284,10 @@ describe('kmodel campaign --queue, kmodel worker', { timeout: 120_000 }, () => {
     const q = json_of(r);
     const l = (await local).s;
     expect(r.code, r.stderr).toBe(l.failed > 0 ? 1 : 0);
-    expect(q.trials).toBe(40);
+    expect(q.trials).toBe(TRIALS);
     const seeds = q.seeds.map((x) => x.seed);
-    expect(new Set(seeds).size).toBe(40);
-    expect(seeds).toEqual(Array.from({ length: 40 }, (_, i) => 7 + i));
+    expect(new Set(seeds).size).toBe(TRIALS);
+    expect(seeds).toEqual(Array.from({ length: TRIALS }, (_, i) => 7 + i));
     expect(per_seed(q)).toEqual(per_seed(l));
     expect({ failed: q.failed, byKind: q.byKind, rerun: q.rerun }).toEqual({ failed: l.failed, byKind: l.byKind, rerun: l.rerun });
     for (const x of q.seeds) expect([a.host, b.host]).toContain(x.host);
