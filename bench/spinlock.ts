@@ -1,11 +1,12 @@
 /**
  * 4. spin_lock + spin_unlock. Uncontended: one thread, one lock, a counter increment inside
- * (modules/spin_uncontended.ts), on a machine booted with debug off, with spinlock debug alone and
+ * (modules/spin_uncontended.ts), on machines booted with debug off, with spinlock debug alone and
  * with spinlock debug + lockdep (the default boot), each beside a raw compareExchange lock on a
- * shared Int32Array that the module runs in the same thread, interleaved. Contended: one
+ * shared Int32Array that the module runs in the same thread, interleaved; one boot a repetition. Contended: one
  * thread on each CPU of a 2-CPU machine hammering one lock (modules/spin_contended.ts), beside
  * two bare workers hammering a raw compareExchange lock (raw/cas-hammer.mjs).
  */
+import type { BootOptions } from '@kmodel/core';
 import { withMachine, runModule, BenchError } from './lib/machine.ts';
 import { runWorkers } from './lib/workers.ts';
 import type { Row } from './lib/row.ts';
@@ -23,6 +24,22 @@ async function rawContended(): Promise<number> {
 
 const UNCONTENDED = /^spin_uncontended: pairs=(\d+) ns_per_pair=([\d.]+) raw_ns=([\d.]+)/;
 const CONTENDED = /^spin_contended: acquisitions=(\d+) ns_per_acquisition=([\d.]+)/;
+
+/**
+ * The uncontended pair, one repetition per boot: a boot's JIT may compile the lock paths a little
+ * differently from the next one's (about 1 boot in 6 reads 20% slower), so the median is over
+ * boots, as a user's runs see them. Each boot's module warms up before it measures.
+ */
+async function uncontended(boot: Omit<BootOptions, 'cpus'>, reps: number, row: Row): Promise<void> {
+  for (let r = -1; r < reps; r++) { // r = -1: the first boot of this kind, not counted
+    await withMachine({ cpus: 2, ...boot }, async (m) => {
+      const [, pair, rawPair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
+      if (r < 0) return;
+      row.raw.push(rawPair);
+      row.kmodel.push(pair);
+    });
+  }
+}
 
 export async function measureSpinlock(reps: number): Promise<Row[]> {
   const raw = 'compareExchange lock, same thread, interleaved';
@@ -48,39 +65,17 @@ export async function measureSpinlock(reps: number): Promise<Row[]> {
   };
   await withMachine({ cpus: 2, spinlockDebug: false, lockdep: false }, async (m) => {
     for (let r = -1; r < reps; r++) { // r = -1 warms up both sides and is not counted
-      const [, pair, rawPair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
       const rawAcq = await rawContended();
       const [, acq] = await runModule(m, 'spin_contended', CONTENDED);
       if (r < 0) continue;
-      off.raw.push(rawPair);
-      off.kmodel.push(pair);
       contended.raw.push(rawAcq);
       contended.kmodel.push(acq);
     }
   });
-  await withMachine({ cpus: 2, spinlockDebug: true, lockdep: false }, async (m) => {
-    for (let r = -1; r < reps; r++) {
-      const [, pair, rawPair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
-      if (r < 0) continue;
-      on.raw.push(rawPair);
-      on.kmodel.push(pair);
-    }
-  });
-  await withMachine({ cpus: 2, spinlockDebug: true, lockdep: true }, async (m) => {
-    for (let r = -1; r < reps; r++) {
-      const [, pair, rawPair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
-      if (r < 0) continue;
-      prove.raw.push(rawPair);
-      prove.kmodel.push(pair);
-    }
-  });
-  await withMachine({ cpus: 2, spinlockDebug: false, lockdep: false, chaos: { level: 2 } }, async (m) => {
-    for (let r = -1; r < reps; r++) {
-      const [, pair] = await runModule(m, 'spin_uncontended', UNCONTENDED);
-      if (r < 0) continue;
-      chaos.raw.push(off.kmodel[r]); // chaos on against chaos off: what the gate costs when on
-      chaos.kmodel.push(pair);
-    }
-  });
+  await uncontended({ spinlockDebug: false, lockdep: false }, reps, off);
+  await uncontended({ spinlockDebug: true, lockdep: false }, reps, on);
+  await uncontended({ spinlockDebug: true, lockdep: true }, reps, prove);
+  await uncontended({ spinlockDebug: false, lockdep: false, chaos: { level: 2 } }, reps, chaos);
+  chaos.raw = off.kmodel.slice(); // chaos on against chaos off: what the gate costs when on
   return [off, on, prove, chaos, contended];
 }
