@@ -94,6 +94,20 @@ describe('kmodel campaign', () => {
     expect(ctl.summary.seeds.map((s) => s.verdict)).toEqual(['clean', 'clean']);
   });
 
+  it('--arena-mb sizes every trial\'s arena, and the rerun command carries it (local and controlled)', async () => {
+    // flags_arena declares 8 MiB of shared arrays: more than a 4 MiB arena holds.
+    const small = await campaign([fixture('flags_arena'), '--trials', '2', '--cpus', '1', '--arena-mb', '4', '--seed', '1']);
+    expect(small.code).toBe(1);
+    expect(small.summary.seeds.map((s) => s.verdict)).toEqual(['insmod', 'insmod']);
+    expect(small.summary.rerun).toBe('pnpm kmodel run test/fixtures/flags_arena.ts --seed 1 --cpus 1 --arena-mb 4');
+    const big = await campaign([fixture('flags_arena'), '--trials', '2', '--cpus', '1', '--arena-mb', '12', '--seed', '1']);
+    expect(big.code).toBe(0);
+    expect(big.summary.seeds.map((s) => s.verdict)).toEqual(['clean', 'clean']);
+    const ctl = await campaign([fixture('flags_arena'), '--controlled', '--trials', '2', '--cpus', '1', '--arena-mb', '4', '--seed', '1']);
+    expect(ctl.summary.seeds.map((s) => s.verdict)).toEqual(['insmod', 'insmod']);
+    expect(ctl.summary.rerun).toMatch(/^pnpm kmodel run test\/fixtures\/flags_arena\.ts --controlled --seed 1 .* --arena-mb 4$/);
+  });
+
   it('--kcsan [rate] turns KCSAN on in every trial: a racy module fails as kcsan (controlled: every seed), the rerun command and the schedule files carry it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kmodel-kcsan-'));
     try {

@@ -101,6 +101,7 @@ export function program(): Command {
     .option('--no-lockdep', 'turn lockdep and lock statistics off in every trial (a deadlock is then found as itself, not warned of first)')
     .option('--kcsan [rate]', 'KCSAN in every trial, as run\'s: 1 access in RATE (default 50) of every shared array sets a watchpoint', intIn('--kcsan', 1, 1_000_000))
     .option('--max-threads <n>', `thread table size of every trial, as run's (${MAX_THREADS.min}-${MAX_THREADS.max}; default ${DEFAULT_GEOMETRY.maxThreads})`, intIn('--max-threads', MAX_THREADS.min, MAX_THREADS.max))
+    .option('--arena-mb <MB>', `machine memory for shared declarations in every trial, as run's (${ARENA_MB.min}-${ARENA_MB.max}; default ${DEFAULT_GEOMETRY.arenaBytes / 2 ** 20})`, intIn('--arena-mb', ARENA_MB.min, ARENA_MB.max))
     .option('--seed <base>', 'seed of the first trial; trial i has seed BASE+i (default: a random one)', intIn('--seed', 0, 2 ** 31 - 1))
     .option('--json', 'print the summary as one JSON object')
     .option('--timeline <dir>', 'write the HTML timeline of each of the first failing trials into DIR (seed-S.html)')

@@ -47,6 +47,8 @@ export interface ControlledCampaignOptions {
   lockdep?: boolean;
   /** --max-threads of every trial (absent: the default). */
   maxThreads?: number;
+  /** --arena-mb of every trial (absent: the default). */
+  arenaMb?: number;
   /** --kcsan of every trial: true (the default rate) or the rate (absent: off). */
   kcsan?: true | number;
   /** Where the first failures' schedule files go (absolute). */
@@ -99,6 +101,7 @@ export class ControlledPlan {
       ...(o.livelockSteps !== undefined ? ['--livelock-steps', String(o.livelockSteps)] : []),
       ...(o.lockdep === false ? ['--no-lockdep'] : []),
       ...(o.maxThreads !== undefined ? ['--max-threads', String(o.maxThreads)] : []),
+      ...(o.arenaMb !== undefined ? ['--arena-mb', String(o.arenaMb)] : []),
       ...(o.kcsan === true ? ['--kcsan'] : o.kcsan !== undefined ? ['--kcsan', String(o.kcsan)] : []),
       ...(o.duration !== undefined ? ['--duration', String(o.duration)] : []),
     ];
@@ -166,6 +169,7 @@ export class ControlledPlan {
     const run: Partial<RunOptions> = {
       cpus: o.cpus, controlled: true, strategy: o.strategy, depth: o.depth, pctSteps: this.k, livelockSteps: o.livelockSteps, lockdep: o.lockdep !== false,
       ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads } : {}),
+      ...(o.arenaMb !== undefined ? { arenaMb: o.arenaMb } : {}),
       ...(o.kcsan !== undefined ? { kcsan: o.kcsan } : {}),
     };
     return schedule_boot(run as RunOptions, seed, o.strategy);
@@ -187,6 +191,7 @@ export class ControlledPlan {
     return {
       kind: 'module', module: this.o.module, cpus: this.o.cpus, seed, duration: this.o.duration, controlled, ...(this.o.lockdep === false ? { lockdep: false } : {}),
       ...(this.o.maxThreads !== undefined ? { maxThreads: this.o.maxThreads } : {}),
+      ...(this.o.arenaMb !== undefined ? { arenaMb: this.o.arenaMb } : {}),
       ...(this.o.kcsan !== undefined ? { kcsan: this.o.kcsan } : {}),
     };
   }

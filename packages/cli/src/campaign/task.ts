@@ -21,6 +21,8 @@ export interface ModuleTrial {
   lockdep?: false;
   /** --max-threads (absent: the default table). */
   maxThreads?: number;
+  /** --arena-mb: the arena for shared declarations, MiB (absent: the default). */
+  arenaMb?: number;
   /** --kcsan: true (the default rate) or the rate (absent: off). */
   kcsan?: true | number;
 }

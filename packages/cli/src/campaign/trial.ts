@@ -74,6 +74,7 @@ async function runModule(t: ModuleTrial, port: MessagePort): Promise<ModuleOutco
   const v = await run_session(t.module, {
     boot: { cpus: t.cpus, seed: t.seed, logger: null, chaos: t.chaos, controlled: t.controlled, trace: !!t.timeline, ...(t.lockdep === false ? { lockdep: false } : {}),
       ...(t.maxThreads !== undefined ? { maxThreads: t.maxThreads } : {}),
+      ...(t.arenaMb !== undefined ? { arenaBytes: t.arenaMb * 2 ** 20 } : {}),
       ...(t.kcsan !== undefined ? { kcsan: t.kcsan === true ? true : { rate: t.kcsan } } : {}) },
   }, {
     booted: watch(port),

@@ -52,6 +52,8 @@ export interface ModuleCampaignOptions extends CampaignOptions, ControlledFlags 
   lockdep?: boolean;
   /** --max-threads: every trial's thread table size (absent: the default). */
   maxThreads?: number;
+  /** --arena-mb: every trial's arena for shared declarations, MiB (absent: the default). */
+  arenaMb?: number;
   /** --kcsan [rate]: KCSAN in every trial (true: the default rate). */
   kcsan?: boolean | number;
   /** Where the first failures' schedule files go, with --controlled (default ./kmodel-schedules). */
@@ -193,6 +195,7 @@ export async function moduleCampaign(module: string, o: ModuleCampaignOptions): 
     kind: 'module', module: path, cpus: o.cpus, seed: base + i, duration: o.duration, chaos, ...(o.timeline !== undefined ? { timeline: true } : {}),
     ...(o.lockdep === false ? { lockdep: false as const } : {}),
     ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads } : {}),
+    ...(o.arenaMb !== undefined ? { arenaMb: o.arenaMb } : {}),
     ...(kcsan !== undefined ? { kcsan } : {}),
   }));
   return campaign(trials, o, `campaign ${module}`, (seed) => [
@@ -202,6 +205,7 @@ export async function moduleCampaign(module: string, o: ModuleCampaignOptions): 
     ...(o.chaos === true ? ['--chaos'] : typeof o.chaos === 'number' ? ['--chaos', String(o.chaos)] : []),
     ...(o.lockdep === false ? ['--no-lockdep'] : []),
     ...(o.maxThreads !== undefined ? ['--max-threads', String(o.maxThreads)] : []),
+    ...(o.arenaMb !== undefined ? ['--arena-mb', String(o.arenaMb)] : []),
     ...(kcsan === true ? ['--kcsan'] : kcsan !== undefined ? ['--kcsan', String(kcsan)] : []),
   ], timelines(o.timeline));
 }
@@ -238,7 +242,7 @@ function controlledCampaign(module: string, path: string, base: number, o: Modul
   const p = new ControlledPlan({
     module: path, shown: rerunPath(module), cpus: o.cpus, base, trials: o.trials, duration: o.duration,
     strategy: o.strategy ?? CAMPAIGN_STRATEGY, depth: o.depth ?? CONTROLLED_DEFAULTS.depth, pctSteps: o.pctSteps,
-    livelockSteps: o.livelockSteps, lockdep: o.lockdep, maxThreads: o.maxThreads, kcsan: kcsan_of(o), defaultPctSteps: CONTROLLED_DEFAULTS.pctSteps,
+    livelockSteps: o.livelockSteps, lockdep: o.lockdep, maxThreads: o.maxThreads, arenaMb: o.arenaMb, kcsan: kcsan_of(o), defaultPctSteps: CONTROLLED_DEFAULTS.pctSteps,
     scheduleDir: resolve(o.scheduleDir ?? DEFAULT_SCHEDULE_DIR), schedules: FIRST_SEEDS,
     show: rerunPath, command,
     say: (line) => {
