@@ -4,16 +4,16 @@ import { Command, CommanderError } from 'commander';
 import { basename, extname } from 'node:path';
 import { run } from './commands/run.ts';
 import { replay } from './commands/replay.ts';
-import { bench } from './commands/bench.ts';
 import { EXIT_USAGE } from './exit.ts';
-import { kconsole, type ConsoleOptions } from './commands/console.ts';
-import { torture, type TortureOptions } from './commands/torture.ts';
-import { moduleCampaign, tortureCampaign, random_seed, campaign_usage_error, DEFAULT_SCHEDULE_DIR, type ModuleCampaignOptions, type TortureCampaignOptions } from './commands/campaign.ts';
+import type { ConsoleOptions } from './commands/console.ts';
+import type { TortureOptions } from './commands/torture.ts';
+import type { ModuleCampaignOptions, TortureCampaignOptions } from './commands/campaign.ts';
+import { random_seed, campaign_usage_error, DEFAULT_SCHEDULE_DIR } from './commands/campaign-args.ts';
 import { LOCK_TYPES, READER_TYPES } from '@kmodel/torture';
 import { DEFAULT_GEOMETRY } from '@kmodel/core/internal/memory/layout.ts';
 import { MINIMIZE_BUDGET } from '@kmodel/core/internal/machine/minimize.ts';
 import { intIn, positiveSeconds, oneOf, collect, writablePath, add_controlled_options, redisUrl } from './options.ts';
-import { worker, type WorkerOptions } from './commands/worker.ts';
+import type { WorkerOptions } from './commands/worker.ts';
 import { KMODEL_VERSION } from './version.ts';
 
 /**
@@ -24,6 +24,10 @@ import { KMODEL_VERSION } from './version.ts';
  */
 const ARENA_MB = { min: 1, max: 1024 };
 
+/**
+ * Each command's own code (the campaign's pool and progress bar, torture, the console, the queue
+ * worker, the bench) loads when that command runs: `kmodel run` and `--help` do not pay for them.
+ */
 export function program(): Command {
   const p = new Command('kmodel')
     .description('An SMP kernel model: kernel modules in TypeScript on real parallel CPUs (worker threads)')
@@ -126,7 +130,7 @@ export function program(): Command {
     .action(async (module: string, o: ModuleCampaignOptions, cmd: Command) => {
       const why = campaign_usage_error(o);
       if (why) cmd.error(why, { exitCode: EXIT_USAGE });
-      process.exitCode = await moduleCampaign(module, o);
+      process.exitCode = await (await import('./commands/campaign.ts')).moduleCampaign(module, o);
     });
 
   p.command('torture')
@@ -182,9 +186,9 @@ export function program(): Command {
       const c = o as Partial<TortureCampaignOptions>;
       if (c.trials === undefined) {
         if (c.jobs !== undefined || c.timeout !== undefined || c.json) cmd.error('error: --jobs, --timeout and --json go with --trials', { exitCode: EXIT_USAGE });
-        process.exitCode = await torture(params, { ...o, seed } as TortureOptions);
+        process.exitCode = await (await import('./commands/torture.ts')).torture(params, { ...o, seed } as TortureOptions);
       } else {
-        process.exitCode = await tortureCampaign(params, { ...c, seed, timeout: c.timeout ?? o.duration! + 60 } as TortureCampaignOptions);
+        process.exitCode = await (await import('./commands/campaign.ts')).tortureCampaign(params, { ...c, seed, timeout: c.timeout ?? o.duration! + 60 } as TortureCampaignOptions);
       }
     });
 
@@ -199,7 +203,7 @@ export function program(): Command {
     .option('--arena-mb <MB>', `machine memory for shared declarations, as run's (${ARENA_MB.min}-${ARENA_MB.max})`, intIn('--arena-mb', ARENA_MB.min, ARENA_MB.max))
     .addHelpText('after', '\nCommands are read from stdin (a terminal or a pipe). Exit status: 0 clean; 1 a command failed or the kernel reported a problem.')
     .action(async (o: ConsoleOptions) => {
-      process.exitCode = await kconsole(o);
+      process.exitCode = await (await import('./commands/console.ts')).kconsole(o);
     });
 
   p.command('worker')
@@ -215,7 +219,7 @@ export function program(): Command {
       '2 bad URL or no Redis there.',
     ].join('\n'))
     .action(async (o: WorkerOptions) => {
-      process.exitCode = await worker(o);
+      process.exitCode = await (await import('./commands/worker.ts')).worker(o);
     });
 
   p.command('bench')
@@ -223,7 +227,7 @@ export function program(): Command {
     .option('--quick', 'fewer repetitions')
     .option('--only <name>', "run only this measurement (repeatable), e.g. --only 'context switch'", (v: string, prev: string[] = []) => [...prev, v])
     .action(async (o: { quick?: boolean; only?: string[] }) => {
-      process.exitCode = await bench(o);
+      process.exitCode = await (await import('./commands/bench.ts')).bench(o);
     });
   return p;
 }

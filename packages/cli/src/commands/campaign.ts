@@ -9,7 +9,6 @@
  * cancelled, and the summary covers the trials that ran; exit 1 if any of them failed, else 130
  * (143 for SIGTERM). A second one exits at once.
  */
-import { randomInt } from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ROOT } from '../workspace.ts';
 import { default_jobs, runTrials } from '../campaign/pool.ts';
@@ -21,7 +20,8 @@ import { torture_debug } from './torture.ts';
 import { ControlledPlan } from '../campaign/controlled-plan.ts';
 import { FirstTimelines } from '../campaign/timelines.ts';
 import { EXIT_OK, EXIT_FAILED, EXIT_USAGE } from '../exit.ts';
-import { CONTROLLED_DEFAULTS, controlled_usage, type ControlledFlags } from '../options.ts';
+import { CONTROLLED_DEFAULTS, type ControlledFlags } from '../options.ts';
+import { DEFAULT_SCHEDULE_DIR, random_seed } from './campaign-args.ts';
 import { catch_interrupt, exit_status } from '../interrupt.ts';
 import type { TortureParams } from '@kmodel/torture';
 import { InsmodError } from '@kmodel/core';
@@ -63,22 +63,6 @@ export interface ModuleCampaignOptions extends CampaignOptions, ControlledFlags 
 }
 
 /** Where a controlled campaign writes schedule files without --schedule-dir (relative to the working directory). */
-export const DEFAULT_SCHEDULE_DIR = 'kmodel-schedules';
-
-/** Why these campaign options do not go together (one line for a usage error), or null. */
-export function campaign_usage_error(o: ModuleCampaignOptions): string | null {
-  const why = controlled_usage(o);
-  if (why) return `error: ${why}`;
-  if (!o.controlled && o.scheduleDir !== undefined) return 'error: --schedule-dir goes with --controlled';
-  if (o.queue && o.jobs !== undefined) return 'error: --jobs sizes the pool of this host; with --queue each kmodel worker has its own --jobs';
-  return null;
-}
-
-/** A base seed when --seed is absent: below 2^30, so BASE + trial stays a valid seed. */
-export function random_seed(): number {
-  return randomInt(2 ** 30);
-}
-
 /** A path as `pnpm kmodel` (run from the workspace root) will find it. */
 export function rerunPath(path: string): string {
   const abs = resolve(path);

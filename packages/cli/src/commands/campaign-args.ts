@@ -1,0 +1,24 @@
+/**
+ * What `kmodel campaign` needs before it runs anything: the checks of its options and its
+ * defaults. Apart from campaign.ts, so that parsing the command line does not load the pool
+ * (piscina) and the progress bar (cli-progress).
+ */
+import { randomInt } from 'node:crypto';
+import { controlled_usage } from '../options.ts';
+import type { ModuleCampaignOptions } from './campaign.ts';
+
+export const DEFAULT_SCHEDULE_DIR = 'kmodel-schedules';
+
+/** Why these campaign options do not go together (one line for a usage error), or null. */
+export function campaign_usage_error(o: ModuleCampaignOptions): string | null {
+  const why = controlled_usage(o);
+  if (why) return `error: ${why}`;
+  if (!o.controlled && o.scheduleDir !== undefined) return 'error: --schedule-dir goes with --controlled';
+  if (o.queue && o.jobs !== undefined) return 'error: --jobs sizes the pool of this host; with --queue each kmodel worker has its own --jobs';
+  return null;
+}
+
+/** A base seed when --seed is absent: below 2^30, so BASE + trial stays a valid seed. */
+export function random_seed(): number {
+  return randomInt(2 ** 30);
+}
