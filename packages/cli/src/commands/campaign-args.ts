@@ -4,13 +4,20 @@
  * (piscina) and the progress bar (cli-progress).
  */
 import { randomInt } from 'node:crypto';
-import { controlled_usage } from '../options.ts';
-import type { ModuleCampaignOptions } from './campaign.ts';
+import { controlled_usage, type ControlledFlags } from '../options.ts';
+
+/** The options a campaign checks before it runs (ModuleCampaignOptions has them all). */
+export interface CampaignFlags extends ControlledFlags {
+  chaos?: unknown;
+  scheduleDir?: string;
+  queue?: unknown;
+  jobs?: number;
+}
 
 export const DEFAULT_SCHEDULE_DIR = 'kmodel-schedules';
 
 /** Why these campaign options do not go together (one line for a usage error), or null. */
-export function campaign_usage_error(o: ModuleCampaignOptions): string | null {
+export function campaign_usage_error(o: CampaignFlags): string | null {
   const why = controlled_usage(o);
   if (why) return `error: ${why}`;
   if (!o.controlled && o.scheduleDir !== undefined) return 'error: --schedule-dir goes with --controlled';
