@@ -20,11 +20,14 @@ describe('kmodel torture debug flags', () => {
   });
 
   it('with --trials the rerun command carries the flags', async () => {
+    // The writer spins for ever, and rmmod would wait 30 s for it: --timeout 5 ends the trial,
+    // keeping the reports it printed (--timeout is the campaign's own, not the run's: not in the rerun).
     const r = await kmodel(['torture', '--lock-module', fixture('torture_leaky_lock'), '--cpus', '2', '--duration', '1', '--trials', '1', '--jobs', '1',
-      '--seed', '1', '--lock-sites', '--lockup-ms', '200', '--hung-task-secs', '0', '--json'], { timeoutMs: 90_000 });
+      '--seed', '1', '--lock-sites', '--lockup-ms', '200', '--hung-task-secs', '0', '--timeout', '5', '--json'], { timeoutMs: 90_000 });
     expect(r.code).toBe(1);
-    const s = JSON.parse(r.stdout) as { rerun: string; seeds: { verdict: string[] }[] };
-    expect(s.seeds[0].verdict).toContain('spinlock');
+    const s = JSON.parse(r.stdout) as { rerun: string; seeds: { verdict: string; reports: string[] }[] };
+    expect(s.seeds[0].verdict).toBe('timeout');
+    expect(s.seeds[0].reports).toContain('spinlock');
     expect(s.rerun).toMatch(/ --lock-sites --lockup-ms 200 --hung-task-secs 0$/);
   });
 });
