@@ -14,7 +14,7 @@
 import { kernel_read_point } from '../debug/access-points.ts';
 import { HEADER, NIL } from '../memory/layout.ts';
 import { now } from '../arch/clock.ts';
-import { LOCK_HOOK, this_cpu } from '../sched/cpu.ts';
+import { LOCK_HOOK, this_cpu, type Cpu } from '../sched/cpu.ts';
 import { LOCK_HELD, LOCK_RELEASED } from '../sched/trace.ts';
 import { kernel_entry } from '../sched/context.ts';
 import { control_point, control_progress, control_released, controlled } from '../sched/control.ts';
@@ -129,13 +129,25 @@ export function spin_lock(lock: spinlock_t): void {
   // The one check of the valid path: anything else has no lock words (its `word` would index the machine's header).
   if (!(lock instanceof spinlock_t)) return bad_sync_object('spin_lock', lock, 'spinlock_t', 'nothing is locked');
   const cpu = this_cpu;
-  const w = cpu.w;
   const hooks = cpu.lockHooks; // 0 (debug off): the CAS and the preempt count, nothing else
+  if (hooks > LOCK_HOOK.DEBUG) return spin_lock_hooked(cpu, lock, t, hooks);
+  if (hooks === LOCK_HOOK.DEBUG) debug_spin_lock_before(cpu, lock, t);
+  if (Atomics.compareExchange(cpu.w, lock.word + SPINLOCK.LOCK, 0, 1) !== 0) spin_lock_slow(lock, t);
+  t.preempt_count++;
+  if (hooks === LOCK_HOOK.DEBUG) debug_spin_lock_after(cpu, lock, t);
+}
+
+/**
+ * spin_lock with lockdep, the controlled scheduler, --trace or lock sites (spinlock debug or not).
+ * Its own function, so that spin_lock (debug off, or spinlock debug alone) stays small enough for
+ * V8 to inline into the caller's loop.
+ */
+function spin_lock_hooked(cpu: Cpu, lock: spinlock_t, t: Task, hooks: number): void {
+  const w = cpu.w;
   if ((hooks & LOCK_HOOK.DEBUG) !== 0) debug_spin_lock_before(cpu, lock, t);
   const cls = (hooks & LOCK_HOOK.LOCKDEP) !== 0 ? lockdep_hold(t, lock.addr, lock.name, false, false, cpu) : -1;
   if (Atomics.compareExchange(w, lock.word + SPINLOCK.LOCK, 0, 1) !== 0) spin_lock_slow(lock, t);
   t.preempt_count++;
-  if (hooks === 0) return;
   if ((hooks & LOCK_HOOK.CONTROLLED) !== 0) control_progress();
   if (cls >= 0) lockdep_acquired(cls, cpu);
   if ((hooks & LOCK_HOOK.TRACE) !== 0) cpu.trace!.lock(t.pid, lock.name, LOCK_HELD);
