@@ -102,8 +102,13 @@ function class_name(mem: Memory, cls: number): string {
 }
 
 function has_edge(mem: Memory, a: number, b: number): boolean {
+  return edge_bit(mem.i32, mem.layout.depGraph >> 2, a, b);
+}
+
+/** The a -> b bit of the dependency graph at word `g` (one row of MAX_LOCK_CLASSES bits per class). */
+function edge_bit(w: Int32Array, g: number, a: number, b: number): boolean {
   const bit = a * MAX_LOCK_CLASSES + b;
-  return (mem.i32[(mem.layout.depGraph >> 2) + (bit >> 5)] & (1 << (bit & 31))) !== 0;
+  return (w[g + (bit >> 5)] & (1 << (bit & 31))) !== 0;
 }
 
 function stats(mem: Memory, cls: number): number {
@@ -139,8 +144,7 @@ export function lockdep_hold(t: Task, addr: number, name: string, trylock: boole
   if (!trylock && n !== 0) {
     const g = cpu.mem.layout.depGraph >> 2;
     for (let k = 0; k < n; k++) {
-      const bit = (held[k] & HELD.CLASS_MASK) * MAX_LOCK_CLASSES + b;
-      if ((w[g + (bit >> 5)] & (1 << (bit & 31))) === 0) return lockdep_hold_slow(t, addr, name, trylock, read);
+      if (!edge_bit(w, g, held[k] & HELD.CLASS_MASK, b)) return lockdep_hold_slow(t, addr, name, trylock, read);
     }
   }
   held[n] = read ? b | HELD.READ : b;
@@ -179,7 +183,7 @@ function lockdep_hold_slow(t: Task, addr: number, name: string, trylock: boolean
  * a plain add loses nothing, and the lock word's atomics publish it.
  */
 export function lockdep_acquired(cls: number, cpu: Cpu = this_cpu): void {
-  cpu.w[(cpu.mem.layout.classStats >> 2) + cls * LOCK_STAT.WORDS + LOCK_STAT.ACQUISITIONS]++;
+  cpu.w[stats(cpu.mem, cls) + LOCK_STAT.ACQUISITIONS]++;
 }
 
 /** The thread released the lock at `addr` (in any order). The fast path: the last lock taken, without lock_stat. */
