@@ -1,10 +1,11 @@
 /**
  * 4. spin_lock + spin_unlock. Uncontended: one thread, one lock, a counter increment inside
  * (modules/spin_uncontended.ts), on machines booted with debug off, with spinlock debug alone and
- * with spinlock debug + lockdep (the default boot), each beside a raw compareExchange lock on a
- * shared Int32Array that the module runs in the same thread, interleaved; one boot a repetition. Contended: one
- * thread on each CPU of a 2-CPU machine hammering one lock (modules/spin_contended.ts), beside
- * two bare workers hammering a raw compareExchange lock (raw/cas-hammer.mjs).
+ * with spinlock debug + lockdep (the default boot), one boot a repetition, each beside a raw
+ * compareExchange lock on a shared Int32Array that the module runs in the same thread,
+ * interleaved. Contended: one thread on each CPU of a 2-CPU machine hammering one lock
+ * (modules/spin_contended.ts), beside two bare workers hammering a raw compareExchange lock
+ * (raw/cas-hammer.mjs).
  */
 import type { BootOptions } from '@kmodel/core';
 import { withMachine, runModule, BenchError } from './lib/machine.ts';

@@ -24,7 +24,7 @@ import type { RunOptions } from '../commands/run.ts';
 import type { Plan } from './plan.ts';
 import { FirstSchedules } from './schedules.ts';
 import type { ControlledSummary } from './summary.ts';
-import { failed, type ControlledTrial, type ModuleTrial, type Trial, type TrialResult } from './task.ts';
+import { failed, geometry_args, trial_geometry, type ControlledTrial, type ModuleTrial, type Trial, type TrialResult } from './task.ts';
 
 export interface ControlledCampaignOptions {
   /** The module's absolute path. */
@@ -100,8 +100,7 @@ export class ControlledPlan {
       '--cpus', String(o.cpus),
       ...(o.livelockSteps !== undefined ? ['--livelock-steps', String(o.livelockSteps)] : []),
       ...(o.lockdep === false ? ['--no-lockdep'] : []),
-      ...(o.maxThreads !== undefined ? ['--max-threads', String(o.maxThreads)] : []),
-      ...(o.arenaMb !== undefined ? ['--arena-mb', String(o.arenaMb)] : []),
+      ...geometry_args(o),
       ...(o.kcsan === true ? ['--kcsan'] : o.kcsan !== undefined ? ['--kcsan', String(o.kcsan)] : []),
       ...(o.duration !== undefined ? ['--duration', String(o.duration)] : []),
     ];
@@ -168,8 +167,7 @@ export class ControlledPlan {
     const o = this.o;
     const run: Partial<RunOptions> = {
       cpus: o.cpus, controlled: true, strategy: o.strategy, depth: o.depth, pctSteps: this.k, livelockSteps: o.livelockSteps, lockdep: o.lockdep !== false,
-      ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads } : {}),
-      ...(o.arenaMb !== undefined ? { arenaMb: o.arenaMb } : {}),
+      ...trial_geometry(o),
       ...(o.kcsan !== undefined ? { kcsan: o.kcsan } : {}),
     };
     return schedule_boot(run as RunOptions, seed, o.strategy);
@@ -190,8 +188,7 @@ export class ControlledPlan {
   private trial(seed: number, controlled: ControlledTrial): ModuleTrial {
     return {
       kind: 'module', module: this.o.module, cpus: this.o.cpus, seed, duration: this.o.duration, controlled, ...(this.o.lockdep === false ? { lockdep: false } : {}),
-      ...(this.o.maxThreads !== undefined ? { maxThreads: this.o.maxThreads } : {}),
-      ...(this.o.arenaMb !== undefined ? { arenaMb: this.o.arenaMb } : {}),
+      ...trial_geometry(this.o),
       ...(this.o.kcsan !== undefined ? { kcsan: this.o.kcsan } : {}),
     };
   }

@@ -66,6 +66,25 @@ export function torture_debug_args(d: TortureDebug): string[] {
   ];
 }
 
+/** A trial machine's geometry as the flags gave it (--max-threads, --arena-mb; absent: the default). */
+export type TrialGeometry = Pick<ModuleTrial, 'maxThreads' | 'arenaMb'>;
+
+/** The geometry fields `o` sets, to spread into a trial or a run's options. */
+export function trial_geometry(o: TrialGeometry): TrialGeometry {
+  return {
+    ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads } : {}),
+    ...(o.arenaMb !== undefined ? { arenaMb: o.arenaMb } : {}),
+  };
+}
+
+/** The flags that set `o`'s geometry again, for a printed rerun command. */
+export function geometry_args(o: TrialGeometry): string[] {
+  return [
+    ...(o.maxThreads !== undefined ? ['--max-threads', String(o.maxThreads)] : []),
+    ...(o.arenaMb !== undefined ? ['--arena-mb', String(o.arenaMb)] : []),
+  ];
+}
+
 export type Trial = ModuleTrial | TortureTrial;
 
 /**

@@ -14,6 +14,7 @@ export interface CampaignFlags extends ControlledFlags {
   jobs?: number;
 }
 
+/** Where a controlled campaign writes schedule files without --schedule-dir (relative to the working directory). */
 export const DEFAULT_SCHEDULE_DIR = 'kmodel-schedules';
 
 /** Why these campaign options do not go together (one line for a usage error), or null. */

@@ -15,7 +15,7 @@ import { default_jobs, runTrials } from '../campaign/pool.ts';
 import type { Plan } from '../campaign/plan.ts';
 import { progress, type Progress } from '../campaign/progress.ts';
 import { summarize, formatSummary, FIRST_SEEDS, type ControlledSummary } from '../campaign/summary.ts';
-import { failed, torture_debug_args, type Trial, type TrialResult } from '../campaign/task.ts';
+import { failed, geometry_args, torture_debug_args, trial_geometry, type Trial, type TrialResult } from '../campaign/task.ts';
 import { torture_debug } from './torture.ts';
 import { ControlledPlan } from '../campaign/controlled-plan.ts';
 import { FirstTimelines } from '../campaign/timelines.ts';
@@ -62,7 +62,6 @@ export interface ModuleCampaignOptions extends CampaignOptions, ControlledFlags 
   timeline?: string;
 }
 
-/** Where a controlled campaign writes schedule files without --schedule-dir (relative to the working directory). */
 /** A path as `pnpm kmodel` (run from the workspace root) will find it. */
 export function rerunPath(path: string): string {
   const abs = resolve(path);
@@ -178,8 +177,7 @@ export async function moduleCampaign(module: string, o: ModuleCampaignOptions): 
   const trials: Trial[] = Array.from({ length: o.trials }, (_, i) => ({
     kind: 'module', module: path, cpus: o.cpus, seed: base + i, duration: o.duration, chaos, ...(o.timeline !== undefined ? { timeline: true } : {}),
     ...(o.lockdep === false ? { lockdep: false as const } : {}),
-    ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads } : {}),
-    ...(o.arenaMb !== undefined ? { arenaMb: o.arenaMb } : {}),
+    ...trial_geometry(o),
     ...(kcsan !== undefined ? { kcsan } : {}),
   }));
   return campaign(trials, o, `campaign ${module}`, (seed) => [
@@ -188,8 +186,7 @@ export async function moduleCampaign(module: string, o: ModuleCampaignOptions): 
     ...(o.duration !== undefined ? ['--duration', String(o.duration)] : []),
     ...(o.chaos === true ? ['--chaos'] : typeof o.chaos === 'number' ? ['--chaos', String(o.chaos)] : []),
     ...(o.lockdep === false ? ['--no-lockdep'] : []),
-    ...(o.maxThreads !== undefined ? ['--max-threads', String(o.maxThreads)] : []),
-    ...(o.arenaMb !== undefined ? ['--arena-mb', String(o.arenaMb)] : []),
+    ...geometry_args(o),
     ...(kcsan === true ? ['--kcsan'] : kcsan !== undefined ? ['--kcsan', String(kcsan)] : []),
   ], timelines(o.timeline));
 }

@@ -154,7 +154,7 @@ export class Task {
   }
   /**
    * The thread has exited (do_exit), its coroutine is done or dropped: its lock stacks go to the
-   * next threads of this CPU. A later look at `held` makes a stack of its own, never shares one.
+   * next threads of this CPU. A later take_held_stack() makes a stack of its own, never shares one.
    */
   release(): void {
     if (this.held.length !== 0 && heldPool.length < POOL_MAX) heldPool.push(this.held);
